@@ -1,0 +1,31 @@
+/** Source allowlist by CIDR (ALLOW_FROM): IPv4 and IPv6, IPv4-mapped IPv6 treated as IPv4. */
+import { BlockList, isIP } from 'node:net';
+
+export interface Cidr {
+  address: string;
+  prefix: number;
+  family: 'ipv4' | 'ipv6';
+}
+
+export function parseCidr(text: string): Cidr | undefined {
+  const slash = text.indexOf('/');
+  const address = slash < 0 ? text : text.slice(0, slash);
+  const version = isIP(address);
+  if (version === 0) return undefined;
+  const max = version === 4 ? 32 : 128;
+  const prefix = slash < 0 ? max : Number(text.slice(slash + 1));
+  if (!Number.isInteger(prefix) || prefix < 0 || prefix > max) return undefined;
+  return { address, prefix, family: version === 4 ? 'ipv4' : 'ipv6' };
+}
+
+/** A predicate over remote addresses; null when everything is allowed. */
+export function createAllowlist(cidrs: readonly Cidr[]): ((address: string) => boolean) | null {
+  if (cidrs.length === 0) return null;
+  const list = new BlockList();
+  for (const c of cidrs) list.addSubnet(c.address, c.prefix, c.family);
+  return (address) => {
+    const v4 = address.startsWith('::ffff:') ? address.slice(7) : address;
+    const family = isIP(v4) === 4 ? 'ipv4' : 'ipv6';
+    return list.check(v4, family);
+  };
+}

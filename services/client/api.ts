@@ -1,0 +1,218 @@
+/**
+ * The JSON API's shapes: query schemas (validated, 400 naming the bad
+ * parameter otherwise), response schemas, and the OpenAPI document built
+ * from the same zod schemas.
+ */
+import { z } from 'zod';
+import type { Received } from './history.js';
+import type { SenderView } from './tracker.js';
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+export function datagramsQuery(historySize: number) {
+  return z
+    .object({
+      limit: z.coerce
+        .number()
+        .int()
+        .min(1)
+        .max(historySize)
+        .default(Math.min(100, historySize))
+        .describe('How many recent datagrams, newest first'),
+      source: z
+        .string()
+        .min(1)
+        .max(80)
+        .optional()
+        .describe('Only this sender id (or text peer address:port)'),
+    })
+    .strict();
+}
+
+export const senderParams = z.object({ source: z.string().min(1).max(64) });
+
+export const receivedSchema = z.object({
+  id: z.number().int(),
+  receivedAt: z.string(),
+  from: z.string().describe('remote address:port'),
+  bytes: z.number().int(),
+  kind: z.enum(['beat', 'bye', 'text', 'rejected']),
+  source: z.string().nullable(),
+  boot: z.string().nullable(),
+  seq: z.number().int().nullable(),
+  sentAt: z.string().nullable(),
+  delayMs: z.number().nullable(),
+  text: z.string().nullable(),
+  reason: z.string().nullable().describe('exception reason for text and rejected datagrams'),
+  detail: z.string().nullable(),
+  verified: z.boolean().describe('an HMAC signature verified'),
+});
+
+export function toApiReceived(r: Received): z.infer<typeof receivedSchema> {
+  return {
+    id: r.id,
+    receivedAt: iso(r.receivedAtMs) as string,
+    from: r.from,
+    bytes: r.bytes,
+    kind: r.kind,
+    source: r.source,
+    boot: r.boot,
+    seq: r.seq,
+    sentAt: iso(r.sentAtMs),
+    delayMs: r.delayMs,
+    text: r.text,
+    reason: r.reason,
+    detail: r.detail,
+    verified: r.verified,
+  };
+}
+
+const stateEnum = z.enum(['up', 'late', 'down', 'stopped']);
+
+export const senderSchema = z.object({
+  source: z.string(),
+  boot: z.string(),
+  state: stateEnum,
+  stateSince: z.string(),
+  reason: z.string().describe('why the sender is in its state'),
+  firstSeen: z.string(),
+  lastSeen: z.string(),
+  lastSeq: z.number().int(),
+  intervalMs: z.number(),
+  expectedAt: z.string().describe('when the next beat is expected'),
+  received: z.number().int(),
+  lost: z.number().int(),
+  duplicates: z.number().int(),
+  outOfOrder: z.number().int(),
+  stale: z.number().int(),
+  restarts: z.number().int(),
+  delay: z.object({ lastMs: z.number(), minMs: z.number(), meanMs: z.number(), maxMs: z.number() }),
+  jitterMs: z.number(),
+  uptime: z.object({ h1: z.number().nullable(), h24: z.number().nullable() }).describe('percent'),
+  heartbeats: z.array(z.enum(['received', 'late', 'missed', 'restart'])),
+});
+
+export function toApiSender(s: SenderView): z.infer<typeof senderSchema> {
+  return {
+    source: s.source,
+    boot: s.boot,
+    state: s.state,
+    stateSince: iso(s.stateSinceMs) as string,
+    reason: s.reason,
+    firstSeen: iso(s.firstSeenMs) as string,
+    lastSeen: iso(s.lastSeenMs) as string,
+    lastSeq: s.lastSeq,
+    intervalMs: s.intervalMs,
+    expectedAt: iso(s.expectedAtMs) as string,
+    received: s.received,
+    lost: s.lost,
+    duplicates: s.duplicates,
+    outOfOrder: s.outOfOrder,
+    stale: s.stale,
+    restarts: s.restarts,
+    delay: s.delay,
+    jitterMs: s.jitterMs,
+    uptime: s.uptime,
+    heartbeats: s.heartbeats,
+  };
+}
+
+export const statusSchema = z.object({
+  service: z.literal('client'),
+  version: z.string(),
+  startedAt: z.string(),
+  uptimeSeconds: z.number(),
+  udp: z.object({ address: z.string(), port: z.number().int(), recvBufferBytes: z.number().int() }),
+  totals: z.object({
+    datagrams: z.number().int(),
+    bytes: z.number().int(),
+    accepted: z.number().int(),
+    text: z.number().int(),
+    exceptions: z.record(z.string(), z.number().int()),
+  }),
+  lastDatagramAt: z.string().nullable(),
+  senders: z.object({ total: z.number().int(), byState: z.record(stateEnum, z.number().int()) }),
+  textPeers: z.number().int(),
+  kernel: z.object({ drops: z.number().int(), rxQueueBytes: z.number().int() }).nullable(),
+});
+export type Status = z.infer<typeof statusSchema>;
+
+export const errorSchema = z.object({
+  error: z.string(),
+  parameter: z.string().optional().describe('the query or path parameter that was rejected'),
+  message: z.string(),
+});
+
+/** A 400 body naming the first bad parameter. */
+export function badRequest(error: z.ZodError): z.infer<typeof errorSchema> {
+  const issue = error.issues[0];
+  const parameter =
+    issue?.path[0] !== undefined ? String(issue.path[0]) : (issue as { keys?: string[] })?.keys?.[0];
+  return {
+    error: 'bad_request',
+    ...(parameter !== undefined ? { parameter } : {}),
+    message: `${parameter ?? 'query'}: ${issue?.message ?? 'invalid'}`,
+  };
+}
+
+export function openApiDocument(version: string, historySize: number) {
+  const json = (schema: z.ZodType) => z.toJSONSchema(schema, { io: 'output', unrepresentable: 'any' });
+  const ok = (description: string, schema: z.ZodType) => ({
+    description,
+    content: { 'application/json': { schema: json(schema) } },
+  });
+  const bad = {
+    description: 'Invalid parameter',
+    content: { 'application/json': { schema: json(errorSchema) } },
+  };
+  const query = datagramsQuery(historySize);
+  const queryParams = Object.entries(query.shape).map(([name, schema]) => ({
+    name,
+    in: 'query',
+    required: false,
+    description: schema.description,
+    schema: z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }),
+  }));
+  return {
+    openapi: '3.1.0',
+    info: { title: 'udp-time-service monitor', version },
+    paths: {
+      '/api/status': {
+        get: { summary: 'Totals and per-state counts', responses: { 200: ok('Status', statusSchema) } },
+      },
+      '/api/senders': {
+        get: { summary: 'Every tracked sender', responses: { 200: ok('Senders', z.array(senderSchema)) } },
+      },
+      '/api/senders/{source}': {
+        get: {
+          summary: 'One sender',
+          parameters: [{ name: 'source', in: 'path', required: true, schema: { type: 'string' } }],
+          responses: { 200: ok('Sender', senderSchema), 404: ok('Unknown sender', errorSchema) },
+        },
+      },
+      '/api/datagrams': {
+        get: {
+          summary: 'Recent datagrams, newest first',
+          parameters: queryParams,
+          responses: { 200: ok('Datagrams', z.array(receivedSchema)), 400: bad },
+        },
+      },
+      '/api/events': {
+        get: {
+          summary: 'Live updates (Server-Sent Events: datagram, state, mark, senders)',
+          responses: { 200: { description: 'text/event-stream' } },
+        },
+      },
+      '/healthz': { get: { summary: 'Process alive', responses: { 200: { description: 'ok' } } } },
+      '/readyz': {
+        get: {
+          summary: 'UDP socket bound and HTTP listening',
+          responses: { 200: { description: 'ready' }, 503: { description: 'not ready' } },
+        },
+      },
+      '/metrics': {
+        get: { summary: 'Prometheus metrics', responses: { 200: { description: 'text/plain' } } },
+      },
+    },
+  };
+}

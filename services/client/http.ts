@@ -1,0 +1,144 @@
+/**
+ * The monitor's HTTP side: status page, JSON API, live events, metrics and
+ * health. Every query is validated with zod; a bad one gets a 400 naming the
+ * parameter. Security headers (helmet, strict CSP) on every route, 404s too.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import helmet from '@fastify/helmet';
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import {
+  badRequest,
+  datagramsQuery,
+  openApiDocument,
+  type Status,
+  senderParams,
+  toApiReceived,
+  toApiSender,
+} from './api.js';
+import type { EventHub } from './events.js';
+import type { History } from './history.js';
+import { renderPage } from './page.js';
+import type { Tracker } from './tracker.js';
+
+export interface HttpDeps {
+  version: string;
+  historySize: number;
+  tracker: Tracker;
+  history: History;
+  hub: EventHub;
+  registry: Registry;
+  status(): Status;
+  ready(): boolean;
+  now(): number;
+  logger: Logger;
+}
+
+const PUBLIC_DIR = join(import.meta.dirname, 'public');
+const STATIC: Record<string, { type: string; body: Buffer }> = {
+  'page.js': { type: 'text/javascript; charset=utf-8', body: readFileSync(join(PUBLIC_DIR, 'page.js')) },
+  'page.css': { type: 'text/css; charset=utf-8', body: readFileSync(join(PUBLIC_DIR, 'page.css')) },
+};
+
+export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
+  const app = Fastify({ logger: false, disableRequestLogging: true, return503OnClosing: true });
+  await app.register(helmet, {
+    global: true,
+    contentSecurityPolicy: {
+      useDefaults: false,
+      directives: {
+        defaultSrc: ["'none'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'"],
+        imgSrc: ["'self'", 'data:'],
+        connectSrc: ["'self'"],
+        baseUri: ["'none'"],
+        formAction: ["'none'"],
+        frameAncestors: ["'none'"],
+      },
+    },
+    referrerPolicy: { policy: 'no-referrer' },
+    crossOriginEmbedderPolicy: false,
+    strictTransportSecurity: false,
+  });
+  const log = deps.logger.child({ component: 'http' });
+  app.setErrorHandler((err: Error & { statusCode?: number }, req, reply) => {
+    const status = err.statusCode ?? 500;
+    if (status >= 500)
+      log.error({ event: 'http_error', method: req.method, url: req.url, err }, 'request failed');
+    reply
+      .code(status)
+      .send({ error: status >= 500 ? 'internal_error' : 'bad_request', message: err.message });
+  });
+  app.setNotFoundHandler((req, reply) => {
+    reply
+      .code(404)
+      .send({ error: 'not_found', message: `no route for ${req.method} ${req.url.split('?')[0]}` });
+  });
+
+  const datagramsQuerySchema = datagramsQuery(deps.historySize);
+
+  app.get('/', (_req, reply) => {
+    const nowMs = deps.now();
+    deps.tracker.tick(nowMs);
+    const html = renderPage({
+      status: deps.status(),
+      senders: deps.tracker.views(nowMs),
+      recent: deps.history.recent(Math.min(100, deps.historySize)),
+      nowMs,
+    });
+    reply.header('cache-control', 'no-store').type('text/html; charset=utf-8').send(html);
+  });
+  app.get<{ Params: { file: string } }>('/static/:file', (req, reply) => {
+    const file = STATIC[req.params.file];
+    if (file === undefined) return reply.callNotFound();
+    reply.header('cache-control', 'no-cache').type(file.type).send(file.body);
+  });
+  app.get('/api/status', () => deps.status());
+  app.get('/api/senders', () => {
+    const nowMs = deps.now();
+    deps.tracker.tick(nowMs);
+    return deps.tracker.views(nowMs).map(toApiSender);
+  });
+  app.get<{ Params: { source: string } }>('/api/senders/:source', (req, reply) => {
+    const params = senderParams.safeParse(req.params);
+    if (!params.success) return reply.code(400).send(badRequest(params.error));
+    const nowMs = deps.now();
+    deps.tracker.tick(nowMs);
+    const view = deps.tracker.view(params.data.source, nowMs);
+    if (view === undefined) {
+      return reply.code(404).send({ error: 'not_found', parameter: 'source', message: 'unknown sender' });
+    }
+    return toApiSender(view);
+  });
+  app.get('/api/datagrams', (req, reply) => {
+    const query = datagramsQuerySchema.safeParse(req.query);
+    if (!query.success) return reply.code(400).send(badRequest(query.error));
+    return deps.history.recent(query.data.limit, query.data.source).map(toApiReceived);
+  });
+  const openapi = openApiDocument(deps.version, deps.historySize);
+  app.get('/api/openapi.json', () => openapi);
+  app.get('/api/events', (req, reply) => {
+    reply.hijack();
+    // hijack() bypasses fastify's onSend hooks: copy the security headers helmet set.
+    for (const [name, value] of Object.entries(reply.getHeaders())) {
+      if (value !== undefined) reply.raw.setHeader(name, value);
+    }
+    if (!deps.hub.attach(reply.raw)) {
+      reply.raw.writeHead(503, { 'content-type': 'application/json', 'retry-after': '5' });
+      reply.raw.end('{"error":"too_many_clients","message":"SSE_MAX_CLIENTS reached"}');
+      return;
+    }
+    req.raw.on('close', () => reply.raw.end());
+  });
+  app.get('/healthz', () => ({ status: 'ok' }));
+  app.get('/readyz', (_req, reply) =>
+    deps.ready() ? { status: 'ready' } : reply.code(503).send({ status: 'not_ready' }),
+  );
+  app.get('/metrics', async (_req, reply) => {
+    reply.type(deps.registry.contentType).send(await deps.registry.metrics());
+  });
+  return app;
+}

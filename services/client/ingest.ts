@@ -1,0 +1,214 @@
+/**
+ * The path of one datagram, top to bottom:
+ *   socket -> allowlist -> decode (size, MAC, JSON, schema) -> replay
+ *   -> track -> remember -> log -> publish
+ * Every datagram gives one `readable` line; every rejection one `exception`
+ * line (rate-limited per reason, counters exact). Nothing here throws on
+ * network input, and nothing here does more than O(1) work per datagram.
+ */
+import type { RemoteInfo } from 'node:dgram';
+import type { Logger } from 'pino';
+import { type DecodeOptions, decodeDatagram } from '../shared/protocol.js';
+import type { ExceptionReason, History, Received } from './history.js';
+import type { LogLimiter } from './log-limiter.js';
+import type { ReplayGuard } from './replay.js';
+import type { TextPeers } from './text-peers.js';
+import type { Tracker } from './tracker.js';
+
+export interface IngestStats {
+  datagrams: number;
+  bytes: number;
+  /** Protocol datagrams accepted and tracked. */
+  accepted: number;
+  /** Plain-text datagrams (also counted as exceptions with reason `not_json`). */
+  text: number;
+  exceptions: Map<ExceptionReason, number>;
+  lastDatagramAtMs: number | null;
+}
+
+export interface IngestDeps {
+  decode: DecodeOptions;
+  allow: ((address: string) => boolean) | null;
+  replay: ReplayGuard | null;
+  tracker: Tracker;
+  history: History;
+  textPeers: TextPeers;
+  limiter: LogLimiter;
+  logger: Logger;
+  publish: (entry: Received) => void;
+  now?: () => number;
+}
+
+export interface Ingest {
+  readable(bytes: Buffer, remote: RemoteInfo): void;
+  /** A socket-level error (not tied to one datagram). */
+  socketError(err: Error): void;
+  stats: IngestStats;
+}
+
+export function createIngest(deps: IngestDeps): Ingest {
+  const { tracker, history, textPeers, limiter, logger, publish } = deps;
+  const now = deps.now ?? Date.now;
+  const stats: IngestStats = {
+    datagrams: 0,
+    bytes: 0,
+    accepted: 0,
+    text: 0,
+    exceptions: new Map(),
+    lastDatagramAtMs: null,
+  };
+  let nextId = 1;
+
+  function count(reason: ExceptionReason): void {
+    stats.exceptions.set(reason, (stats.exceptions.get(reason) ?? 0) + 1);
+  }
+
+  function rejected(
+    receivedAtMs: number,
+    from: string,
+    remote: RemoteInfo,
+    size: number,
+    reason: ExceptionReason,
+    detail: string,
+    text: string | null,
+    source: string | null = null,
+  ): void {
+    count(reason);
+    const kind = reason === 'not_json' ? 'text' : 'rejected';
+    const entry: Received = {
+      id: nextId++,
+      receivedAtMs,
+      from,
+      bytes: size,
+      kind,
+      source,
+      boot: null,
+      seq: null,
+      sentAtMs: null,
+      delayMs: null,
+      text,
+      reason,
+      detail,
+      verified: false,
+    };
+    history.push(entry);
+    if (kind === 'text') {
+      stats.text++;
+      textPeers.observe(from, text ?? '', receivedAtMs);
+    }
+    if (limiter.allow(reason)) {
+      logger.info({ event: 'readable', from: remote.address, port: remote.port, bytes: size, kind, reason });
+      logger.warn(
+        { event: 'exception', reason, detail, from: remote.address, port: remote.port, bytes: size },
+        `datagram rejected: ${reason}`,
+      );
+    }
+    publish(entry);
+  }
+
+  return {
+    stats,
+    readable(bytes, remote) {
+      const receivedAtMs = now();
+      stats.datagrams++;
+      stats.bytes += bytes.length;
+      stats.lastDatagramAtMs = receivedAtMs;
+      const from =
+        remote.family === 'IPv6' ? `[${remote.address}]:${remote.port}` : `${remote.address}:${remote.port}`;
+
+      if (deps.allow !== null && !deps.allow(remote.address)) {
+        return rejected(
+          receivedAtMs,
+          from,
+          remote,
+          bytes.length,
+          'not_allowed',
+          'source address not in ALLOW_FROM',
+          null,
+        );
+      }
+      const decoded = decodeDatagram(bytes, deps.decode);
+      if (!decoded.ok) {
+        return rejected(
+          receivedAtMs,
+          from,
+          remote,
+          bytes.length,
+          decoded.reason,
+          decoded.detail,
+          decoded.text,
+        );
+      }
+      const d = decoded.datagram;
+      if (deps.replay !== null && decoded.keyId !== null) {
+        const verdict = deps.replay.check(d.source, d.boot, d.seq, decoded.sentAtMs, receivedAtMs);
+        if (verdict !== 'ok') {
+          const detail =
+            verdict === 'replay'
+              ? `seq ${d.seq} of boot ${d.boot} already seen`
+              : 'new boot outside MAX_CLOCK_SKEW';
+          return rejected(receivedAtMs, from, remote, bytes.length, verdict, detail, null, d.source);
+        }
+      }
+      stats.accepted++;
+      const seen = tracker.observe({
+        source: d.source,
+        boot: d.boot,
+        seq: d.seq,
+        kind: d.kind,
+        sentAtMs: decoded.sentAtMs,
+        intervalMs: d.intervalMs,
+        receivedAtMs,
+      });
+      const entry: Received = {
+        id: nextId++,
+        receivedAtMs,
+        from,
+        bytes: bytes.length,
+        kind: d.kind,
+        source: d.source,
+        boot: d.boot,
+        seq: d.seq,
+        sentAtMs: decoded.sentAtMs,
+        delayMs: seen.delayMs,
+        text: d.text,
+        reason: null,
+        detail: null,
+        verified: decoded.keyId !== null,
+      };
+      history.push(entry);
+      logger.info({
+        event: 'readable',
+        from: remote.address,
+        port: remote.port,
+        bytes: bytes.length,
+        kind: d.kind,
+        source: d.source,
+        seq: d.seq,
+        sentAt: d.sentAt,
+        delayMs: seen.delayMs,
+        verified: entry.verified,
+      });
+      if (seen.evicted !== null) {
+        logger.warn(
+          { event: 'evict', source: seen.evicted, reason: 'max_senders' },
+          `sender ${seen.evicted} evicted`,
+        );
+      }
+      if (seen.restart) {
+        logger.info({ event: 'restart', source: d.source, boot: d.boot }, `sender ${d.source} restarted`);
+      }
+      for (const change of seen.changes) {
+        logger.info(
+          { event: 'state', source: change.source, from: change.from, to: change.to, reason: change.reason },
+          `${change.source}: ${change.from ?? 'new'} -> ${change.to}`,
+        );
+      }
+      publish(entry);
+    },
+    socketError(err) {
+      count('socket_error');
+      logger.error({ event: 'exception', reason: 'socket_error', err }, 'socket error');
+    },
+  };
+}

@@ -1,0 +1,26 @@
+/** The monitor process: parse config, start, and own shutdown. Nothing else reads process.env. */
+import { readKeyring } from '../shared/keys.js';
+import { installShutdown } from '../shared/lifecycle.js';
+import { createLogger, stdoutDestination } from '../shared/logger.js';
+import { failStartup } from '../shared/startup.js';
+import { loadClientConfig } from './config.js';
+import { startMonitor, VERSION } from './monitor.js';
+
+try {
+  const config = loadClientConfig(process.env);
+  const keyring = readKeyring(config.keyFiles, 'AUTH_KEY_FILES');
+  const out = stdoutDestination(config.logBufferBytes);
+  const logger = createLogger({ service: 'client', level: config.logLevel, destination: out.stream });
+  logger.info(
+    {
+      event: 'start',
+      version: VERSION,
+      config: { ...config, keyFiles: config.keyFiles.map((k) => k.keyId) },
+    },
+    'monitor starting',
+  );
+  const monitor = await startMonitor(config, logger, { keyring, logLinesDropped: out.dropped });
+  installShutdown({ logger, flush: () => out.stream.flushSync(), stop: () => monitor.stop() });
+} catch (err) {
+  failStartup('client', err);
+}

@@ -1,0 +1,176 @@
+/**
+ * Prometheus metrics. Nothing is updated per datagram: every value is read
+ * from the ingest counters and the tracker when /metrics is scraped, so the
+ * hot path pays nothing for metrics. Per-sender label sets are bounded by
+ * MAX_SENDERS because the tracker is.
+ */
+import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import { SENDER_STATES, type SenderView } from './tracker.js';
+
+export interface MetricsSource {
+  ingest: {
+    datagrams: number;
+    bytes: number;
+    accepted: number;
+    text: number;
+    exceptions: ReadonlyMap<string, number>;
+  };
+  senders(): SenderView[];
+  stateCounts(): Record<string, number>;
+  evictions(): number;
+  kernel(): { drops: number; rxQueueBytes: number } | null;
+  logLinesDropped(): number;
+  sseClients(): number;
+  recvBufferBytes: number;
+}
+
+const PREFIX = 'udp_monitor_';
+
+export function monitorRegistry(source: MetricsSource): Registry {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const registers = [registry];
+
+  const total = (name: string, help: string, read: () => number) =>
+    new Counter({
+      name: PREFIX + name,
+      help,
+      registers,
+      collect() {
+        this.reset();
+        this.inc(read());
+      },
+    });
+  const gauge = (name: string, help: string, read: () => number) =>
+    new Gauge({
+      name: PREFIX + name,
+      help,
+      registers,
+      collect() {
+        this.set(read());
+      },
+    });
+
+  total(
+    'datagrams_received_total',
+    'Datagrams read from the socket, valid or not',
+    () => source.ingest.datagrams,
+  );
+  total('bytes_received_total', 'Bytes read from the socket', () => source.ingest.bytes);
+  total('datagrams_accepted_total', 'Protocol datagrams accepted and tracked', () => source.ingest.accepted);
+  total('text_datagrams_total', 'Plain-text (non-JSON) datagrams', () => source.ingest.text);
+  new Counter({
+    name: `${PREFIX}exceptions_total`,
+    help: 'Exception events by reason (rejected datagrams and socket errors)',
+    labelNames: ['reason'],
+    registers,
+    collect() {
+      this.reset();
+      for (const [reason, n] of source.ingest.exceptions) this.inc({ reason }, n);
+    },
+  });
+  total('senders_evicted_total', 'Senders evicted because MAX_SENDERS was reached', source.evictions);
+  total(
+    'log_lines_dropped_total',
+    'Log lines dropped because stdout could not keep up',
+    source.logLinesDropped,
+  );
+  total(
+    'kernel_drops_total',
+    "Datagrams the kernel dropped for this socket (/proc/net/udp 'drops')",
+    () => source.kernel()?.drops ?? 0,
+  );
+  gauge(
+    'kernel_rx_queue_bytes',
+    'Bytes waiting in the socket receive queue',
+    () => source.kernel()?.rxQueueBytes ?? 0,
+  );
+  gauge('recv_buffer_bytes', 'Socket receive buffer granted by the kernel', () => source.recvBufferBytes);
+  gauge('sse_clients', 'Connected live-update clients', source.sseClients);
+
+  new Gauge({
+    name: `${PREFIX}senders`,
+    help: 'Tracked senders by liveness state',
+    labelNames: ['state'],
+    registers,
+    collect() {
+      const counts = source.stateCounts();
+      for (const state of SENDER_STATES) this.set({ state }, counts[state] ?? 0);
+    },
+  });
+
+  // Per-sender series: rebuilt from the tracker at each scrape.
+  const perSender = <T extends string>(
+    kind: 'counter' | 'gauge',
+    name: string,
+    help: string,
+    labelNames: readonly T[],
+    fill: (set: (labels: Record<T | 'source', string>, value: number) => void, s: SenderView) => void,
+  ) => {
+    const labels = ['source', ...labelNames];
+    const collect = function (this: Counter<string> | Gauge<string>) {
+      this.reset();
+      const set =
+        kind === 'counter'
+          ? (l: Record<string, string>, v: number) => (this as Counter<string>).inc(l, v)
+          : (l: Record<string, string>, v: number) => (this as Gauge<string>).set(l, v);
+      for (const s of source.senders()) fill(set, s);
+    };
+    const config = { name: PREFIX + name, help, labelNames: labels, registers, collect };
+    return kind === 'counter' ? new Counter(config) : new Gauge(config);
+  };
+
+  perSender(
+    'gauge',
+    'sender_state',
+    'Liveness state of each sender (1 for the current state)',
+    ['state'],
+    (set, s) => {
+      for (const state of SENDER_STATES) set({ source: s.source, state }, s.state === state ? 1 : 0);
+    },
+  );
+  perSender(
+    'counter',
+    'sender_received_total',
+    'Datagrams received per sender, duplicates included',
+    [],
+    (set, s) => set({ source: s.source }, s.received),
+  );
+  perSender(
+    'gauge',
+    'sender_lost',
+    'Missing sequence numbers per sender (late arrivals reduce it)',
+    [],
+    (set, s) => set({ source: s.source }, s.lost),
+  );
+  perSender('counter', 'sender_duplicates_total', 'Duplicate datagrams per sender', [], (set, s) =>
+    set({ source: s.source }, s.duplicates),
+  );
+  perSender(
+    'counter',
+    'sender_out_of_order_total',
+    'Datagrams that arrived after a higher seq',
+    [],
+    (set, s) => set({ source: s.source }, s.outOfOrder),
+  );
+  perSender('counter', 'sender_restarts_total', 'Restarts (a new boot id) per sender', [], (set, s) =>
+    set({ source: s.source }, s.restarts),
+  );
+  perSender('gauge', 'sender_delay_seconds', 'One-way delay (receive minus sentAt)', ['stat'], (set, s) => {
+    set({ source: s.source, stat: 'last' }, s.delay.lastMs / 1000);
+    set({ source: s.source, stat: 'min' }, s.delay.minMs / 1000);
+    set({ source: s.source, stat: 'mean' }, s.delay.meanMs / 1000);
+    set({ source: s.source, stat: 'max' }, s.delay.maxMs / 1000);
+  });
+  perSender('gauge', 'sender_jitter_seconds', 'Interarrival jitter (RFC 3550 6.4.1)', [], (set, s) =>
+    set({ source: s.source }, s.jitterMs / 1000),
+  );
+  perSender('gauge', 'sender_last_seen_timestamp_seconds', 'Unix time of the last datagram', [], (set, s) =>
+    set({ source: s.source }, s.lastSeenMs / 1000),
+  );
+  perSender('gauge', 'sender_uptime_ratio', 'Share of observed time up or late', ['window'], (set, s) => {
+    if (s.uptime.h1 !== null) set({ source: s.source, window: '1h' }, s.uptime.h1 / 100);
+    if (s.uptime.h24 !== null) set({ source: s.source, window: '24h' }, s.uptime.h24 / 100);
+  });
+  return registry;
+}

@@ -1,0 +1,237 @@
+/**
+ * The monitor, assembled: UDP receiver -> ingest -> tracker/history ->
+ * HTTP, plus the two clocks (liveness ticks and the `mark` event). Starts
+ * and stops as one: `startMonitor(config, logger)` returns its addresses and
+ * `stop()`. It never reads process.env and never exits the process, so
+ * tests and the benchmark run the real thing in-process.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type { Keyring } from '../shared/signing.js';
+import { createAllowlist } from './allowlist.js';
+import type { Status } from './api.js';
+import { toApiSender } from './api.js';
+import type { ClientConfig } from './config.js';
+import { createEventHub } from './events.js';
+import { createHistory } from './history.js';
+import { buildHttp } from './http.js';
+import { createIngest, type Ingest } from './ingest.js';
+import { readKernelSocketStats } from './kernel-drops.js';
+import { createLogLimiter } from './log-limiter.js';
+import { monitorRegistry } from './metrics.js';
+import { startReceiver } from './receiver.js';
+import { createReplayGuard } from './replay.js';
+import { createTextPeers } from './text-peers.js';
+import { createTracker, type StateChange, type Tracker } from './tracker.js';
+
+export interface MonitorOptions {
+  keyring?: Keyring;
+  /** Lines the log destination dropped so far (stdout back-pressure). */
+  logLinesDropped?: () => number;
+  now?: () => number;
+  /** Liveness evaluation period. */
+  tickMs?: number;
+}
+
+export interface Monitor {
+  udp: { address: string; port: number };
+  http: { address: string; port: number };
+  recvBufferBytes: number;
+  tracker: Tracker;
+  ingest: Ingest;
+  status(): Status;
+  stop(): Promise<void>;
+}
+
+export const VERSION: string = JSON.parse(
+  readFileSync(join(import.meta.dirname, '..', '..', 'package.json'), 'utf8'),
+).version;
+
+const SSE_SENDER_LIMIT = 500;
+
+export async function startMonitor(
+  config: ClientConfig,
+  logger: Logger,
+  options: MonitorOptions = {},
+): Promise<Monitor> {
+  const now = options.now ?? Date.now;
+  const keyring = options.keyring ?? new Map();
+  const logDropped = options.logLinesDropped ?? (() => 0);
+  const startedAtMs = now();
+  const tracker = createTracker({
+    maxSenders: config.maxSenders,
+    lateGraceMs: config.lateGraceMs,
+    downAfterMisses: config.downAfterMisses,
+    sequenceWindow: config.sequenceWindow,
+    heartbeatSlots: 50,
+  });
+  const history = createHistory(config.historySize);
+  const textPeers = createTextPeers(config.maxTextPeers);
+  const hub = createEventHub({ maxClients: config.sseMaxClients });
+  const limiter = createLogLimiter(config.exceptionLogLimit);
+  const ingest = createIngest({
+    decode: { maxBytes: config.maxDatagramBytes, keyring, requireAuth: config.requireAuth },
+    allow: createAllowlist(config.allowFrom),
+    replay:
+      keyring.size > 0
+        ? createReplayGuard({
+            window: config.replayWindow,
+            maxClockSkewMs: config.maxClockSkewMs,
+            maxSources: config.maxSenders,
+            maxBoots: 4,
+          })
+        : null,
+    tracker,
+    history,
+    textPeers,
+    limiter,
+    logger,
+    publish: (entry) => hub.publish('datagram', entry),
+    now,
+  });
+
+  const receiver = await startReceiver(
+    { host: config.udpHost, port: config.udpPort, recvBufferBytes: config.recvBufferBytes },
+    { readable: ingest.readable, exception: ingest.socketError },
+  );
+  // Linux doubles SO_RCVBUF for bookkeeping; less than asked means net.core.rmem_max capped it.
+  const granted = receiver.recvBufferBytes;
+  logger[granted < config.recvBufferBytes ? 'warn' : 'info'](
+    {
+      event: 'listening',
+      protocol: 'udp',
+      address: receiver.address.address,
+      port: receiver.address.port,
+      recvBufferBytes: granted,
+      recvBufferAsked: config.recvBufferBytes,
+    },
+    granted < config.recvBufferBytes
+      ? `udp receive buffer ${granted} bytes is smaller than the ${config.recvBufferBytes} asked (raise net.core.rmem_max)`
+      : `udp listening on ${receiver.address.address}:${receiver.address.port}`,
+  );
+
+  const kernel = () => readKernelSocketStats(receiver.address.port);
+  function status(): Status {
+    const counts = tracker.stateCounts();
+    return {
+      service: 'client',
+      version: VERSION,
+      startedAt: new Date(startedAtMs).toISOString(),
+      uptimeSeconds: Math.round((now() - startedAtMs) / 1000),
+      udp: { address: receiver.address.address, port: receiver.address.port, recvBufferBytes: granted },
+      totals: {
+        datagrams: ingest.stats.datagrams,
+        bytes: ingest.stats.bytes,
+        accepted: ingest.stats.accepted,
+        text: ingest.stats.text,
+        exceptions: Object.fromEntries(ingest.stats.exceptions),
+      },
+      lastDatagramAt:
+        ingest.stats.lastDatagramAtMs === null ? null : new Date(ingest.stats.lastDatagramAtMs).toISOString(),
+      senders: {
+        total: tracker.size,
+        byState: { up: counts.up, late: counts.late, down: counts.down, stopped: counts.stopped },
+      },
+      textPeers: textPeers.size,
+      kernel: kernel(),
+    };
+  }
+
+  const registry = monitorRegistry({
+    ingest: ingest.stats,
+    senders: () => tracker.views(now()),
+    stateCounts: () => tracker.stateCounts(),
+    evictions: () => tracker.evictions,
+    kernel,
+    logLinesDropped: logDropped,
+    sseClients: () => hub.clients,
+    recvBufferBytes: granted,
+  });
+
+  const app = await buildHttp({
+    version: VERSION,
+    historySize: config.historySize,
+    tracker,
+    history,
+    hub,
+    registry,
+    status,
+    ready: () => receiver.bound() && app.server.listening,
+    now,
+    logger,
+  });
+  await app.listen({ port: config.httpPort, host: config.httpHost });
+  const httpAddress = app.server.address() as { address: string; port: number };
+  logger.info(
+    { event: 'listening', protocol: 'http', address: httpAddress.address, port: httpAddress.port },
+    `status page on http://${httpAddress.address}:${httpAddress.port}/`,
+  );
+
+  function logChanges(changes: readonly StateChange[]): void {
+    for (const c of changes) {
+      logger.info(
+        { event: 'state', source: c.source, from: c.from, to: c.to, reason: c.reason },
+        `${c.source}: ${c.from ?? 'new'} -> ${c.to}`,
+      );
+      hub.publish('state', c);
+    }
+  }
+
+  const liveness = setInterval(() => {
+    const nowMs = now();
+    logChanges(tracker.tick(nowMs));
+    if (hub.clients > 0) {
+      hub.publish('senders', tracker.views(nowMs).slice(0, SSE_SENDER_LIMIT).map(toApiSender));
+    }
+  }, options.tickMs ?? 250);
+
+  let lastMarkDatagrams = 0;
+  const mark = setInterval(() => {
+    for (const { reason, suppressed } of limiter.rollover()) {
+      logger.warn(
+        { event: 'suppressed', reason, suppressed },
+        `${suppressed} more ${reason} datagrams not logged`,
+      );
+    }
+    const nowMs = now();
+    const last = ingest.stats.lastDatagramAtMs;
+    const sinceLastDatagramS = last === null ? null : Math.round((nowMs - last) / 100) / 10;
+    const fresh = ingest.stats.datagrams - lastMarkDatagrams;
+    lastMarkDatagrams = ingest.stats.datagrams;
+    const counts = tracker.stateCounts();
+    const states = { up: counts.up, late: counts.late, down: counts.down, stopped: counts.stopped };
+    logger.info(
+      {
+        event: 'mark',
+        sinceLastDatagramS,
+        datagrams: ingest.stats.datagrams,
+        datagramsSinceMark: fresh,
+        states,
+        logLinesDropped: logDropped(),
+      },
+      fresh === 0 ? 'waiting...' : `${fresh} datagrams since last mark`,
+    );
+    hub.publish('mark', {
+      at: new Date(nowMs).toISOString(),
+      sinceLastDatagramS,
+      datagramsSinceMark: fresh,
+      states,
+    });
+  }, config.markIntervalMs);
+
+  return {
+    udp: { address: receiver.address.address, port: receiver.address.port },
+    http: httpAddress,
+    recvBufferBytes: granted,
+    tracker,
+    ingest,
+    status,
+    async stop() {
+      clearInterval(liveness);
+      clearInterval(mark);
+      hub.close();
+      await Promise.all([receiver.stop(), app.close()]);
+    },
+  };
+}

@@ -1,0 +1,184 @@
+/**
+ * The time beacon: one datagram per slot of a drift-free schedule to every
+ * target, and a `bye` on stop. A failed lookup or send is logged as an
+ * `exception` event and the beacon keeps going: the client not being up yet
+ * is normal.
+ */
+import { randomBytes } from 'node:crypto';
+import { createSocket, type Socket } from 'node:dgram';
+import { lookup } from 'node:dns/promises';
+import { isIPv6 } from 'node:net';
+import type { Logger } from 'pino';
+import {
+  type DatagramKind,
+  encodeDatagram,
+  humanTimestamp,
+  PROTOCOL_VERSION,
+  type Signer,
+} from '../shared/protocol.js';
+import type { Target } from './config.js';
+import { delayUntil, dueAt, nextSlot } from './schedule.js';
+
+export interface BeaconOptions {
+  intervalMs: number;
+  targets: readonly Target[];
+  source: string;
+  /** Random per process start unless given (tests). */
+  boot?: string;
+  signer: Signer | null;
+  sendBye: boolean;
+  /** Name resolution, at every send; dns.lookup unless given (tests). */
+  lookup?: (host: string) => Promise<{ address: string }>;
+}
+
+export interface BeaconStats {
+  boot: string;
+  /** Datagrams handed to the kernel, per kind. */
+  sent: { beat: number; bye: number };
+  sendErrors: { dns_error: number; send_error: number; socket_error: number };
+  /** The sequence number the next datagram will carry. */
+  nextSeq: number;
+  lastSendAtMs: number | null;
+  /** performance.now() of the last schedule tick: proves the loop is alive. */
+  lastTickPerfMs: number;
+  /** How late the last beat left relative to its slot, in ms. */
+  lastLatenessMs: number;
+}
+
+export interface Beacon {
+  stats(): BeaconStats;
+  /** Stops the schedule, sends `bye` (if configured), closes the sockets. */
+  stop(): Promise<void>;
+}
+
+const BYE_TIMEOUT_MS = 500;
+
+export function startBeacon(options: BeaconOptions, logger: Logger): Beacon {
+  const log = logger.child({ component: 'beacon' });
+  const boot = options.boot ?? randomBytes(8).toString('hex');
+  const startPerf = performance.now();
+  const stats: BeaconStats = {
+    boot,
+    sent: { beat: 0, bye: 0 },
+    sendErrors: { dns_error: 0, send_error: 0, socket_error: 0 },
+    nextSeq: 0,
+    lastSendAtMs: null,
+    lastTickPerfMs: startPerf,
+    lastLatenessMs: 0,
+  };
+  const sockets = new Map<'udp4' | 'udp6', Socket>();
+  let slot = 0;
+  let timer: NodeJS.Timeout | null = null;
+  let stopped = false;
+  const resolve = options.lookup ?? ((host: string) => lookup(host));
+
+  function socketFor(address: string): Socket {
+    const type = isIPv6(address) ? 'udp6' : 'udp4';
+    let socket = sockets.get(type);
+    if (socket === undefined) {
+      socket = createSocket(type);
+      socket.on('error', (err) => {
+        stats.sendErrors.socket_error++;
+        log.error({ event: 'exception', reason: 'socket_error', err }, 'socket error');
+      });
+      sockets.set(type, socket);
+    }
+    return socket;
+  }
+
+  async function sendTo(target: Target, bytes: Buffer, seq: number, kind: DatagramKind): Promise<void> {
+    const where = `${target.host}:${target.port}`;
+    let address: string;
+    try {
+      address = (await resolve(target.host)).address;
+    } catch (err) {
+      stats.sendErrors.dns_error++;
+      log.warn(
+        { event: 'exception', reason: 'dns_error', target: where, seq, err },
+        `cannot resolve ${target.host}`,
+      );
+      return;
+    }
+    if (stopped && kind === 'beat') return;
+    await new Promise<void>((resolve) => {
+      socketFor(address).send(bytes, target.port, address, (err) => {
+        if (err) {
+          stats.sendErrors.send_error++;
+          log.warn(
+            { event: 'exception', reason: 'send_error', target: where, address, seq, err },
+            'send failed',
+          );
+        } else {
+          stats.sent[kind]++;
+          stats.lastSendAtMs = Date.now();
+          log.info(
+            { event: 'send', kind, seq, target: where, address, port: target.port, bytes: bytes.length },
+            `${kind} ${seq} -> ${where}`,
+          );
+        }
+        resolve();
+      });
+    });
+  }
+
+  function emit(kind: DatagramKind): Promise<unknown> {
+    const sentAtMs = Date.now();
+    const seq = stats.nextSeq++;
+    const bytes = encodeDatagram(
+      {
+        v: PROTOCOL_VERSION,
+        kind,
+        source: options.source,
+        boot,
+        seq,
+        sentAt: new Date(sentAtMs).toISOString(),
+        intervalMs: options.intervalMs,
+        text: humanTimestamp(sentAtMs),
+      },
+      options.signer,
+    );
+    return Promise.all(options.targets.map((target) => sendTo(target, bytes, seq, kind)));
+  }
+
+  function tick(): void {
+    const now = performance.now();
+    stats.lastTickPerfMs = now;
+    stats.lastLatenessMs = now - dueAt(startPerf, options.intervalMs, slot);
+    void emit('beat');
+    slot = nextSlot(startPerf, options.intervalMs, slot, performance.now());
+    timer = setTimeout(tick, delayUntil(startPerf, options.intervalMs, slot, performance.now()));
+  }
+
+  log.info(
+    {
+      event: 'start',
+      source: options.source,
+      boot,
+      intervalMs: options.intervalMs,
+      targets: options.targets.map((t) => `${t.host}:${t.port}`),
+      signed: options.signer !== null,
+      keyId: options.signer?.keyId ?? null,
+    },
+    'beacon started',
+  );
+  tick();
+
+  return {
+    stats: () => stats,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      if (timer !== null) clearTimeout(timer);
+      if (options.sendBye) {
+        await Promise.race([
+          emit('bye'),
+          new Promise((resolve) => setTimeout(resolve, BYE_TIMEOUT_MS).unref()),
+        ]);
+      }
+      await Promise.all(
+        [...sockets.values()].map((s) => new Promise<void>((resolve) => s.close(() => resolve()))),
+      );
+      sockets.clear();
+    },
+  };
+}

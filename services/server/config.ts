@@ -1,0 +1,77 @@
+/** The beacon's configuration: environment variables, parsed once at start-up. */
+import { hostname } from 'node:os';
+import { boolean, duration, type EnvValues, list, logLevel, parseEnv, port, text } from '../shared/env.js';
+import { type KeyFile, parseKeyFileSpec } from '../shared/keys.js';
+
+export interface Target {
+  host: string;
+  port: number;
+}
+
+/** `client:5000`, `10.0.0.7:5000`, `[::1]:5000` -> { host, port }. */
+export function parseTarget(text: string): Target | undefined {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([A-Za-z0-9_.-]+)):(\d{1,5})$/.exec(text);
+  if (m === null) return undefined;
+  const portNumber = Number(m[3]);
+  if (portNumber < 1 || portNumber > 65535) return undefined;
+  return { host: (m[1] ?? m[2]) as string, port: portNumber };
+}
+
+export const serverEnv = {
+  BEACON_INTERVAL: duration(
+    '60s',
+    1,
+    86_400_000,
+    'Time between beats (drift-free schedule), e.g. 60s, 5s, 250ms',
+  ),
+  BEACON_TARGETS: list(
+    'client:5000',
+    'a comma-separated list of host:port, e.g. client:5000,[::1]:5000',
+    'Where beats are sent; host names are resolved at every send',
+    parseTarget,
+  ),
+  BEACON_SOURCE: text(
+    '',
+    /^[\x21-\x7e]{0,64}$/,
+    'up to 64 printable ASCII characters without spaces',
+    'Stable sender id; empty means the host name',
+  ),
+  HTTP_PORT: port(8081, 'HTTP port for /healthz and /metrics (0 picks a free port)'),
+  HTTP_HOST: text('0.0.0.0', /^[0-9a-fA-F:.]+$/, 'an IP address', 'Address the HTTP port binds to'),
+  AUTH_KEY_FILE: text(
+    '',
+    /^(|[A-Za-z0-9_.-]{1,32}=\/.+)$/,
+    'empty or keyId=/absolute/path, e.g. k1=/run/secrets/beacon_key',
+    'Sign every datagram with HMAC-SHA256 using this key (Docker secret); empty sends unsigned',
+  ),
+  SEND_BYE: boolean(true, 'Send a `bye` datagram on graceful shutdown'),
+  LOG_LEVEL: logLevel(),
+};
+
+export interface ServerConfig {
+  intervalMs: number;
+  targets: Target[];
+  source: string;
+  httpPort: number;
+  httpHost: string;
+  keyFile: KeyFile | null;
+  sendBye: boolean;
+  logLevel: string;
+}
+
+export function toServerConfig(env: EnvValues<typeof serverEnv>): ServerConfig {
+  return {
+    intervalMs: env.BEACON_INTERVAL,
+    targets: env.BEACON_TARGETS,
+    source: env.BEACON_SOURCE === '' ? hostname() : env.BEACON_SOURCE,
+    httpPort: env.HTTP_PORT,
+    httpHost: env.HTTP_HOST,
+    keyFile: env.AUTH_KEY_FILE === '' ? null : (parseKeyFileSpec(env.AUTH_KEY_FILE) ?? null),
+    sendBye: env.SEND_BYE,
+    logLevel: env.LOG_LEVEL,
+  };
+}
+
+export function loadServerConfig(env: Record<string, string | undefined>): ServerConfig {
+  return toServerConfig(parseEnv(serverEnv, env));
+}

@@ -1,0 +1,33 @@
+/** The beacon process: parse config, start, and own shutdown. Nothing else reads process.env. */
+import { readKey } from '../shared/keys.js';
+import { installShutdown } from '../shared/lifecycle.js';
+import { createLogger, stdoutDestination } from '../shared/logger.js';
+import { failStartup } from '../shared/startup.js';
+import { startBeacon } from './beacon.js';
+import { loadServerConfig } from './config.js';
+import { startBeaconHttp } from './http.js';
+
+try {
+  const config = loadServerConfig(process.env);
+  const signer = config.keyFile
+    ? { keyId: config.keyFile.keyId, key: readKey(config.keyFile, 'AUTH_KEY_FILE') }
+    : null;
+  const out = stdoutDestination();
+  const logger = createLogger({ service: 'server', level: config.logLevel, destination: out.stream });
+  const beacon = startBeacon({ ...config, signer }, logger);
+  const http = await startBeaconHttp(
+    { port: config.httpPort, host: config.httpHost, intervalMs: config.intervalMs },
+    beacon,
+    logger,
+  );
+  installShutdown({
+    logger,
+    flush: () => out.stream.flushSync(),
+    stop: async () => {
+      await beacon.stop();
+      await http.stop();
+    },
+  });
+} catch (err) {
+  failStartup('server', err);
+}

@@ -1,0 +1,49 @@
+/**
+ * The one place a process hooks SIGTERM/SIGINT and fatal errors: it stops
+ * the service, flushes the logs and exits (0 after a clean stop, 1 after a
+ * failed one or a fatal error; a second signal forces exit). Built on
+ * close-with-grace. Only main.ts files call this.
+ */
+import closeWithGrace from 'close-with-grace';
+import type { Logger } from 'pino';
+
+export interface ShutdownOptions {
+  logger: Logger;
+  /** Stops the service: sockets, servers, timers. */
+  stop: () => Promise<void>;
+  /** Flushes the log destination synchronously. */
+  flush: () => void;
+  /** Hard limit for stop(); the process exits 1 past it. */
+  timeoutMs?: number;
+}
+
+export function installShutdown({ logger, stop, flush, timeoutMs = 1800 }: ShutdownOptions): void {
+  closeWithGrace(
+    {
+      delay: timeoutMs,
+      logger: false,
+      onTimeout: (ms) => {
+        logger.error({ event: 'stop', reason: 'timeout', timeoutMs: ms }, 'stop timed out');
+        flush();
+      },
+      onSecondSignal: (signal) => {
+        logger.warn({ event: 'stop', reason: 'second_signal', signal }, 'second signal: exiting now');
+        flush();
+      },
+    },
+    async ({ signal, err }) => {
+      if (err) logger.fatal({ event: 'fatal', err }, 'fatal error: stopping');
+      const startedAt = performance.now();
+      logger.info({ event: 'stop', reason: signal ?? (err ? 'fatal' : 'exit'), signal }, 'stopping');
+      try {
+        await stop();
+        logger.info(
+          { event: 'stopped', durationMs: Math.round(performance.now() - startedAt) },
+          'stopped cleanly',
+        );
+      } finally {
+        flush();
+      }
+    },
+  );
+}

@@ -1,0 +1,149 @@
+/**
+ * The contract of the logs: every line either service writes is one JSON
+ * object matching `logLineSchema`. Documented in docs/logs.md; the tests
+ * parse real log output with it. Objects are strict: a field that is not
+ * documented here fails the tests.
+ */
+import { z } from 'zod';
+
+const level = z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']);
+const base = {
+  time: z.iso.datetime().describe('ISO-8601 UTC time of the line'),
+  level: level.describe('pino level name'),
+  service: z.enum(['server', 'client']),
+  msg: z.string().optional().describe('a human summary; never needed by tooling'),
+  component: z.enum(['beacon', 'http']).optional(),
+};
+const err = z
+  .object({ type: z.string(), message: z.string(), stack: z.string().optional() })
+  .loose()
+  .describe('pino-serialised error');
+const state = z.enum(['up', 'late', 'down', 'stopped']);
+const stateCounts = z.object({
+  up: z.number().int(),
+  late: z.number().int(),
+  down: z.number().int(),
+  stopped: z.number().int(),
+});
+const event = <E extends string, S extends z.ZodRawShape>(name: E, shape: S) =>
+  z.object({ ...base, event: z.literal(name), ...shape }).strict();
+
+export const SERVER_EXCEPTION_REASONS = ['dns_error', 'send_error', 'socket_error'] as const;
+export const CLIENT_EXCEPTION_REASONS = [
+  'oversize',
+  'not_json',
+  'malformed_json',
+  'schema',
+  'unsupported_version',
+  'unsigned',
+  'bad_signature',
+  'unknown_key',
+  'replay',
+  'clock_skew',
+  'not_allowed',
+  'socket_error',
+] as const;
+
+export const logEvents = {
+  // Both services
+  config_error: event('config_error', {
+    variable: z.string(),
+    value: z.string().nullable(),
+    expected: z.string(),
+  }),
+  fatal: event('fatal', { err }),
+  listening: event('listening', {
+    protocol: z.enum(['udp', 'http']),
+    address: z.string(),
+    port: z.number().int(),
+    recvBufferBytes: z.number().int().optional(),
+    recvBufferAsked: z.number().int().optional(),
+  }),
+  stop: event('stop', {
+    reason: z.string(),
+    signal: z.string().optional(),
+    timeoutMs: z.number().optional(),
+  }),
+  stopped: event('stopped', { durationMs: z.number() }),
+  // Server
+  start: event('start', {
+    source: z.string().optional(),
+    boot: z.string().optional(),
+    intervalMs: z.number().int().optional(),
+    targets: z.array(z.string()).optional(),
+    signed: z.boolean().optional(),
+    keyId: z.string().nullable().optional(),
+    version: z.string().optional(),
+    config: z.record(z.string(), z.unknown()).optional(),
+  }),
+  send: event('send', {
+    kind: z.enum(['beat', 'bye']),
+    seq: z.number().int(),
+    target: z.string(),
+    address: z.string(),
+    port: z.number().int(),
+    bytes: z.number().int(),
+  }),
+  // Client
+  readable: event('readable', {
+    from: z.string(),
+    port: z.number().int(),
+    bytes: z.number().int(),
+    kind: z.enum(['beat', 'bye', 'text', 'rejected']),
+    source: z.string().optional(),
+    seq: z.number().int().optional(),
+    sentAt: z.string().optional(),
+    delayMs: z.number().optional(),
+    verified: z.boolean().optional(),
+    reason: z.enum(CLIENT_EXCEPTION_REASONS).optional(),
+  }),
+  exception: event('exception', {
+    reason: z.enum([...SERVER_EXCEPTION_REASONS, ...CLIENT_EXCEPTION_REASONS]),
+    detail: z.string().optional(),
+    from: z.string().optional(),
+    port: z.number().int().optional(),
+    bytes: z.number().int().optional(),
+    target: z.string().optional(),
+    address: z.string().optional(),
+    seq: z.number().int().optional(),
+    err: err.optional(),
+  }),
+  suppressed: event('suppressed', { reason: z.enum(CLIENT_EXCEPTION_REASONS), suppressed: z.number().int() }),
+  state: event('state', { source: z.string(), from: state.nullable(), to: state, reason: z.string() }),
+  restart: event('restart', { source: z.string(), boot: z.string() }),
+  evict: event('evict', { source: z.string(), reason: z.string() }),
+  mark: event('mark', {
+    sinceLastDatagramS: z.number().nullable(),
+    datagrams: z.number().int(),
+    datagramsSinceMark: z.number().int(),
+    states: stateCounts,
+    logLinesDropped: z.number().int(),
+  }),
+  http_error: event('http_error', { method: z.string(), url: z.string(), err }),
+};
+
+export type LogEventName = keyof typeof logEvents;
+export const LOG_EVENT_NAMES = Object.keys(logEvents) as LogEventName[];
+
+export const logLineSchema = z.discriminatedUnion(
+  'event',
+  Object.values(logEvents) as unknown as [
+    (typeof logEvents)[LogEventName],
+    ...(typeof logEvents)[LogEventName][],
+  ],
+);
+export type LogLine = z.infer<typeof logLineSchema>;
+
+/** Parse one line of output; returns the zod error text on failure. */
+export function parseLogLine(line: string): { ok: true; value: LogLine } | { ok: false; error: string } {
+  let json: unknown;
+  try {
+    json = JSON.parse(line);
+  } catch {
+    return { ok: false, error: `not JSON: ${line.slice(0, 200)}` };
+  }
+  const r = logLineSchema.safeParse(json);
+  return r.success
+    ? { ok: true, value: r.data }
+    : { ok: false, error: `${z.prettifyError(r.error)}\n  in: ${line.slice(0, 300)}` };
+}

@@ -1,0 +1,171 @@
+/**
+ * The wire protocol shared by the beacon and the monitor: one zod schema,
+ * one encoder, one decoder. A datagram is a JSON object (version 1),
+ * optionally followed by a signature trailer (see signing.ts).
+ *
+ * The decoder never throws: any bytes yield either a datagram, a plain-text
+ * message, or a stable reason code.
+ */
+import { z } from 'zod';
+import { type Keyring, signPayload, splitSigned, verifyMac } from './signing.js';
+
+export const PROTOCOL_VERSION = 1;
+
+/** Printable ASCII without spaces: safe as an id, a metric label and a map key. */
+const idString = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces');
+
+export const datagramSchema = z
+  .object({
+    v: z.literal(PROTOCOL_VERSION).describe('protocol version'),
+    kind: z.enum(['beat', 'bye']).describe('beat: a regular heartbeat; bye: sent once on graceful shutdown'),
+    source: idString.describe('stable sender id (default: the host name)'),
+    boot: idString.describe('random id chosen at each process start'),
+    seq: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).describe('0 at process start, +1 per datagram'),
+    sentAt: z.iso.datetime().describe('ISO-8601 UTC send time, millisecond precision'),
+    intervalMs: z.number().int().min(1).max(86_400_000).describe('declared beat interval in milliseconds'),
+    text: z.string().max(256).describe("the original's human-readable timestamp"),
+  })
+  .describe('udp-time-service datagram, version 1 (unknown fields are ignored)');
+
+export type Datagram = z.infer<typeof datagramSchema>;
+export type DatagramKind = Datagram['kind'];
+
+/** Why a datagram was not accepted as a protocol datagram. Stable: used in logs and metrics. */
+export const REJECT_REASONS = [
+  'oversize',
+  'not_json',
+  'malformed_json',
+  'schema',
+  'unsupported_version',
+  'unsigned',
+  'bad_signature',
+  'unknown_key',
+] as const;
+export type RejectReason = (typeof REJECT_REASONS)[number];
+
+export type Decoded =
+  | {
+      ok: true;
+      kind: DatagramKind;
+      datagram: Datagram;
+      sentAtMs: number;
+      /** The key id whose MAC verified, or null for an unsigned datagram. */
+      keyId: string | null;
+    }
+  | { ok: false; reason: RejectReason; detail: string; text: string | null };
+
+export interface DecodeOptions {
+  /** Datagrams longer than this are rejected unread. */
+  maxBytes: number;
+  /** Keys accepted for verification; empty when authentication is off. */
+  keyring: Keyring;
+  /** Reject unsigned datagrams. */
+  requireAuth: boolean;
+}
+
+const OPEN_BRACE = 0x7b;
+/** How much of a non-protocol datagram is kept as text for display. */
+export const TEXT_PREVIEW_CHARS = 256;
+const utf8 = new TextDecoder('utf-8', { fatal: false, ignoreBOM: true });
+
+/** A printable preview of arbitrary bytes: invalid UTF-8 becomes U+FFFD. */
+export function previewText(bytes: Uint8Array): string {
+  const end = Math.min(bytes.length, TEXT_PREVIEW_CHARS * 4);
+  const s = utf8.decode(bytes.subarray(0, end)).replace(/\s+$/, '');
+  return s.length > TEXT_PREVIEW_CHARS ? `${s.slice(0, TEXT_PREVIEW_CHARS)}…` : s;
+}
+
+function reject(reason: RejectReason, detail: string, text: string | null = null): Decoded {
+  return { ok: false, reason, detail, text };
+}
+
+/**
+ * bytes -> datagram | reason. Order matters: size first (no work on
+ * oversize input), then the signature (no parsing of unauthenticated input
+ * when a MAC is present or required), then JSON, then the schema.
+ */
+export function decodeDatagram(bytes: Buffer, options: DecodeOptions): Decoded {
+  if (bytes.length > options.maxBytes) {
+    return reject('oversize', `${bytes.length} bytes > limit ${options.maxBytes}`);
+  }
+  let payload = bytes;
+  let keyId: string | null = null;
+  const signed = splitSigned(bytes);
+  if (signed !== null) {
+    const key = options.keyring.get(signed.keyId);
+    if (key !== undefined) {
+      if (!verifyMac(key, signed.payload, signed.mac)) {
+        return reject('bad_signature', `MAC does not verify for key ${signed.keyId}`);
+      }
+      keyId = signed.keyId;
+    } else if (options.keyring.size > 0) {
+      return reject('unknown_key', `key id ${signed.keyId} is not configured`);
+    }
+    payload = signed.payload;
+  } else if (options.requireAuth) {
+    return reject('unsigned', 'authentication is required', previewText(bytes));
+  }
+
+  if (payload[0] !== OPEN_BRACE) {
+    return reject('not_json', 'not a JSON object: shown as text', previewText(payload));
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(payload.toString('utf8'));
+  } catch (err) {
+    return reject('malformed_json', (err as Error).message, previewText(payload));
+  }
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
+    return reject('malformed_json', 'not a JSON object', previewText(payload));
+  }
+  const version = (json as { v?: unknown }).v;
+  if (version !== PROTOCOL_VERSION) {
+    return reject('unsupported_version', `v=${JSON.stringify(version) ?? 'missing'}`);
+  }
+  const parsed = datagramSchema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const where = issue?.path.join('.') || '(root)';
+    return reject('schema', `${where}: ${issue?.message ?? 'invalid'}`);
+  }
+  const sentAtMs = Date.parse(parsed.data.sentAt);
+  return { ok: true, kind: parsed.data.kind, datagram: parsed.data, sentAtMs, keyId };
+}
+
+export interface Signer {
+  keyId: string;
+  key: Buffer;
+}
+
+/** datagram -> bytes, fields in a fixed order; signed when a signer is given. */
+export function encodeDatagram(datagram: Datagram, signer?: Signer | null): Buffer {
+  const payload = Buffer.from(
+    JSON.stringify({
+      v: datagram.v,
+      kind: datagram.kind,
+      source: datagram.source,
+      boot: datagram.boot,
+      seq: datagram.seq,
+      sentAt: datagram.sentAt,
+      intervalMs: datagram.intervalMs,
+      text: datagram.text,
+    }),
+    'utf8',
+  );
+  return signer ? signPayload(payload, signer.keyId, signer.key) : payload;
+}
+
+/** The original example's human timestamp, in UTC: `Tue Nov 24 00:03:38 2026`. */
+export function humanTimestamp(ms: number): string {
+  const d = new Date(ms);
+  const day = DAYS[d.getUTCDay()];
+  const month = MONTHS[d.getUTCMonth()];
+  const pad = (n: number) => String(n).padStart(2, '0');
+  return `${day} ${month} ${pad(d.getUTCDate())} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())} ${d.getUTCFullYear()}`;
+}
+const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];

@@ -1,0 +1,27 @@
+/**
+ * What a main does when start-up fails: a configuration problem is one log
+ * line per bad variable (no stack trace) and exit code 1; anything else is
+ * logged as `fatal` with its error, exit code 1.
+ */
+import { pino } from 'pino';
+import { ConfigError, formatProblem } from './env.js';
+import { createLogger, type ServiceName } from './logger.js';
+
+export function failStartup(service: ServiceName, err: unknown): never {
+  const logger = createLogger({
+    service,
+    level: 'info',
+    destination: pino.destination({ dest: 1, sync: true }),
+  });
+  if (err instanceof ConfigError) {
+    for (const p of err.problems) {
+      logger.fatal(
+        { event: 'config_error', variable: p.variable, value: p.value ?? null, expected: p.expected },
+        formatProblem(p),
+      );
+    }
+  } else {
+    logger.fatal({ event: 'fatal', err }, 'start-up failed');
+  }
+  process.exit(1);
+}

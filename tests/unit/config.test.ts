@@ -1,0 +1,139 @@
+import { describe, expect, it } from 'vitest';
+import { loadClientConfig } from '../../services/client/config.js';
+import { loadServerConfig } from '../../services/server/config.js';
+import { parseDuration } from '../../services/shared/duration.js';
+import { ConfigError } from '../../services/shared/env.js';
+
+function problems(load: () => unknown): string[] {
+  try {
+    load();
+  } catch (err) {
+    if (err instanceof ConfigError) return err.message.split('\n');
+    throw err;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('durations', () => {
+  it('accepts human units', () => {
+    expect(parseDuration('250ms')).toBe(250);
+    expect(parseDuration('5s')).toBe(5000);
+    expect(parseDuration('1.5m')).toBe(90_000);
+    expect(parseDuration('2h')).toBe(7_200_000);
+  });
+  it('rejects numbers without a unit and junk', () => {
+    for (const bad of ['60', 's', '-5s', '5 sec', '', '1e3ms', '5S']) expect(parseDuration(bad)).toBeNull();
+  });
+});
+
+describe('server config', () => {
+  it('has the documented defaults', () => {
+    const c = loadServerConfig({});
+    expect(c.intervalMs).toBe(60_000);
+    expect(c.targets).toEqual([{ host: 'client', port: 5000 }]);
+    expect(c.source.length).toBeGreaterThan(0);
+    expect(c.httpPort).toBe(8081);
+    expect(c.keyFile).toBeNull();
+    expect(c.sendBye).toBe(true);
+    expect(c.logLevel).toBe('info');
+  });
+  it('parses good values', () => {
+    const c = loadServerConfig({
+      BEACON_INTERVAL: '250ms',
+      BEACON_TARGETS: 'client:5000, 127.0.0.1:6000,[::1]:7000',
+      BEACON_SOURCE: 'beacon-1',
+      AUTH_KEY_FILE: 'k2=/run/secrets/k2',
+    });
+    expect(c.intervalMs).toBe(250);
+    expect(c.targets).toEqual([
+      { host: 'client', port: 5000 },
+      { host: '127.0.0.1', port: 6000 },
+      { host: '::1', port: 7000 },
+    ]);
+    expect(c.source).toBe('beacon-1');
+    expect(c.keyFile).toEqual({ keyId: 'k2', path: '/run/secrets/k2' });
+  });
+  it('treats an empty variable as unset', () => {
+    expect(loadServerConfig({ BEACON_INTERVAL: '' }).intervalMs).toBe(60_000);
+  });
+  it('names every bad variable, its value and what is expected, one line each', () => {
+    const lines = problems(() =>
+      loadServerConfig({
+        BEACON_INTERVAL: '60',
+        BEACON_TARGETS: 'client',
+        HTTP_PORT: '70000',
+        LOG_LEVEL: 'loud',
+      }),
+    );
+    expect(lines).toHaveLength(4);
+    expect(lines[0]).toMatch(/^invalid configuration: BEACON_INTERVAL="60": expected a duration with a unit/);
+    expect(lines[1]).toMatch(/^invalid configuration: BEACON_TARGETS="client": expected .*host:port/);
+    expect(lines[2]).toBe('invalid configuration: HTTP_PORT="70000": expected an integer from 0 to 65535');
+    expect(lines[3]).toMatch(/^invalid configuration: LOG_LEVEL="loud": expected one of fatal, error/);
+  });
+});
+
+describe('client config', () => {
+  it('has the documented defaults', () => {
+    const c = loadClientConfig({});
+    expect(c).toMatchObject({
+      udpPort: 5000,
+      udpHost: '0.0.0.0',
+      recvBufferBytes: 4 * 1024 * 1024,
+      maxDatagramBytes: 1232,
+      httpPort: 8080,
+      markIntervalMs: 5000,
+      historySize: 500,
+      maxSenders: 10_000,
+      lateGraceMs: null,
+      downAfterMisses: 3,
+      requireAuth: false,
+      keyFiles: [],
+      maxClockSkewMs: 30_000,
+      allowFrom: [],
+    });
+  });
+  it('rejects UDP_PORT=abc with one clear line', () => {
+    expect(problems(() => loadClientConfig({ UDP_PORT: 'abc' }))).toEqual([
+      'invalid configuration: UDP_PORT="abc": expected an integer from 0 to 65535',
+    ]);
+  });
+  it('parses sizes, durations, lists and booleans', () => {
+    const c = loadClientConfig({
+      UDP_RECV_BUFFER: '512KiB',
+      LATE_GRACE: '2s',
+      ALLOW_FROM: '172.16.0.0/12,::1',
+      REQUIRE_AUTH: 'true',
+      AUTH_KEY_FILES: 'k1=/run/secrets/k1,k2=/run/secrets/k2',
+    });
+    expect(c.recvBufferBytes).toBe(512 * 1024);
+    expect(c.lateGraceMs).toBe(2000);
+    expect(c.allowFrom).toEqual([
+      { address: '172.16.0.0', prefix: 12, family: 'ipv4' },
+      { address: '::1', prefix: 128, family: 'ipv6' },
+    ]);
+    expect(c.requireAuth).toBe(true);
+    expect(c.keyFiles.map((k) => k.keyId)).toEqual(['k1', 'k2']);
+  });
+  it('fails closed: REQUIRE_AUTH without keys', () => {
+    expect(problems(() => loadClientConfig({ REQUIRE_AUTH: 'true' }))).toEqual([
+      'invalid configuration: AUTH_KEY_FILES=(unset): expected at least one key when REQUIRE_AUTH=true',
+    ]);
+  });
+  it('rejects bad values of several kinds at once', () => {
+    const lines = problems(() =>
+      loadClientConfig({
+        HISTORY_SIZE: '0',
+        REQUIRE_AUTH: 'yes',
+        ALLOW_FROM: '10.0.0.0/33',
+        UDP_RECV_BUFFER: 'lots',
+      }),
+    );
+    expect(lines.map((l) => l.split('=')[0])).toEqual([
+      'invalid configuration: UDP_RECV_BUFFER',
+      'invalid configuration: HISTORY_SIZE',
+      'invalid configuration: REQUIRE_AUTH',
+      'invalid configuration: ALLOW_FROM',
+    ]);
+  });
+});
