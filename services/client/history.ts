@@ -1,8 +1,8 @@
 /** The most recent datagrams, newest first on read; a fixed-size ring, O(1) per push. */
-import type { RejectReason } from '../shared/protocol.js';
+import type { ClientExceptionReason } from '../shared/log-schema.js';
 
 export type ReceivedKind = 'beat' | 'bye' | 'text' | 'rejected';
-export type ExceptionReason = RejectReason | 'replay' | 'clock_skew' | 'not_allowed' | 'socket_error';
+export type ExceptionReason = ClientExceptionReason;
 
 /** One datagram as the monitor saw it. Every string in it came from the network: escape on output. */
 export interface Received {

@@ -43,7 +43,7 @@ const STATIC: Record<string, { type: string; body: Buffer }> = {
 };
 
 export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
-  const app = Fastify({ logger: false, disableRequestLogging: true, return503OnClosing: true });
+  const app = Fastify({ logger: false, return503OnClosing: true });
   await app.register(helmet, {
     global: true,
     contentSecurityPolicy: {

@@ -5,6 +5,7 @@
  * documented here fails the tests.
  */
 import { z } from 'zod';
+import { REJECT_REASONS } from './protocol.js';
 
 const level = z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']);
 const base = {
@@ -28,16 +29,10 @@ const stateCounts = z.object({
 const event = <E extends string, S extends z.ZodRawShape>(name: E, shape: S) =>
   z.object({ ...base, event: z.literal(name), ...shape }).strict();
 
+export type ClientExceptionReason = (typeof CLIENT_EXCEPTION_REASONS)[number];
 export const SERVER_EXCEPTION_REASONS = ['dns_error', 'send_error', 'socket_error'] as const;
 export const CLIENT_EXCEPTION_REASONS = [
-  'oversize',
-  'not_json',
-  'malformed_json',
-  'schema',
-  'unsupported_version',
-  'unsigned',
-  'bad_signature',
-  'unknown_key',
+  ...REJECT_REASONS,
   'replay',
   'clock_skew',
   'not_allowed',

@@ -30,7 +30,9 @@ describe('beacon over real UDP on loopback', () => {
 
   it('sends a beat at once, then one per interval with consecutive seq, and a bye on stop', async () => {
     const sink = await listen();
-    cleanups.push(() => sink.socket.close());
+    cleanups.push(() => {
+      sink.socket.close();
+    });
     const logs = captureLogs('server');
     const beacon = startBeacon(
       {
@@ -58,7 +60,9 @@ describe('beacon over real UDP on loopback', () => {
 
   it('logs a failed lookup as an exception and keeps beating', async () => {
     const sink = await listen();
-    cleanups.push(() => sink.socket.close());
+    cleanups.push(() => {
+      sink.socket.close();
+    });
     const logs = captureLogs('server');
     let calls = 0;
     const beacon = startBeacon(

@@ -1,0 +1,97 @@
+/**
+ * The walking skeleton end to end: the real compose file, both images built
+ * from this checkout, a beat crossing the compose network over UDP, the
+ * status page and API showing it, the logs honouring their schema, a
+ * malformed datagram reported, and a clean stop.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseLogLine } from '../../services/shared/log-schema.js';
+import { type ComposeFixture, upCompose } from '../support/compose.js';
+import { eventually, sendUdp } from '../support/udp.js';
+
+interface ApiDatagram {
+  kind: string;
+  source: string | null;
+  seq: number | null;
+  reason: string | null;
+}
+
+describe('foundation: docker compose up', () => {
+  let fx: ComposeFixture;
+  beforeAll(async () => {
+    fx = await upCompose({ environment: { BEACON_INTERVAL: '1s', MARK_INTERVAL: '1s' } });
+  });
+  afterAll(async () => {
+    await fx?.down();
+  });
+
+  it('shows at least 3 beats from the server with consecutive seq in the API and on the page', async () => {
+    const beats = await eventually(
+      async () => {
+        const list = await fx.getJson<ApiDatagram[]>('/api/datagrams?limit=50');
+        const fromServer = list.filter((d) => d.kind === 'beat');
+        expect(fromServer.length).toBeGreaterThanOrEqual(3);
+        return fromServer;
+      },
+      30_000,
+      250,
+    );
+    const seqs = beats.map((d) => d.seq as number).reverse();
+    for (let i = 1; i < seqs.length; i++) expect(seqs[i]).toBe((seqs[i - 1] as number) + 1);
+    const source = beats[0]?.source as string;
+    const html = await (await fetch(`${fx.clientUrl}/`)).text();
+    expect(html).toContain(source);
+    for (const seq of seqs.slice(-3)) expect(html).toMatch(new RegExp(`<td class="num">${seq}</td>`));
+  });
+
+  it('logs JSON lines that match the schema, one readable event per datagram shown', async () => {
+    const shown = await fx.getJson<ApiDatagram[]>('/api/datagrams?limit=500');
+    const lines = await fx.logLines('client');
+    const problems = lines.map(parseLogLine).flatMap((r) => (r.ok ? [] : [r.error]));
+    expect(problems).toEqual([]);
+    const readable = lines
+      .map((l) => JSON.parse(l))
+      .filter((l) => l.event === 'readable' && l.kind === 'beat');
+    const readableSeqs = new Set(readable.map((l) => `${l.source}/${l.seq}`));
+    for (const d of shown.filter((x) => x.kind === 'beat'))
+      expect(readableSeqs.has(`${d.source}/${d.seq}`)).toBe(true);
+    const serverLines = await fx.logLines('server');
+    expect(serverLines.map(parseLogLine).flatMap((r) => (r.ok ? [] : [r.error]))).toEqual([]);
+    expect(serverLines.some((l) => JSON.parse(l).event === 'send')).toBe(true);
+  });
+
+  it('reports a malformed datagram sent to the client container as an exception and keeps serving', async () => {
+    const address = await fx.ipAddress('client');
+    await sendUdp(5000, ['not json', '{"v":1,"broken'], address);
+    await eventually(
+      async () => {
+        const lines = (await fx.logLines('client')).map((l) => JSON.parse(l));
+        const reasons = lines.filter((l) => l.event === 'exception').map((l) => l.reason);
+        expect(reasons).toEqual(expect.arrayContaining(['not_json', 'malformed_json']));
+      },
+      10_000,
+      250,
+    );
+    const health = await fetch(`${fx.clientUrl}/healthz`);
+    expect(health.status).toBe(200);
+    const before = (await fx.getJson<ApiDatagram[]>('/api/datagrams?limit=1'))[0];
+    await eventually(
+      async () => {
+        const after = (await fx.getJson<ApiDatagram[]>('/api/datagrams?limit=1'))[0];
+        expect(after?.kind).toBe('beat');
+        expect(after).not.toEqual(before);
+      },
+      10_000,
+      250,
+    );
+  });
+
+  it('stops both containers with exit code 0', async () => {
+    await fx.compose('stop', '--timeout', '5');
+    for (const service of ['server', 'client']) {
+      const id = await fx.containerId(service);
+      const state = (await fx.docker('inspect', '-f', '{{.State.Status}} {{.State.ExitCode}}', id)).trim();
+      expect(`${service}: ${state}`).toBe(`${service}: exited 0`);
+    }
+  });
+});

@@ -1,0 +1,121 @@
+/**
+ * One compose project per scenario, from the real docker-compose.yml: a
+ * random project name (udpts-*), an ephemeral host port, the base image from
+ * NODE_IMAGE (CI's local stand-in), and `down` in every path. No Docker
+ * engine means `up()` throws and the test fails: integration tests never skip.
+ */
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { DockerComposeEnvironment, type StartedDockerComposeEnvironment, Wait } from 'testcontainers';
+
+const run = promisify(execFile);
+export const REPO_ROOT = resolve(import.meta.dirname, '..', '..');
+const COMPOSE_FILE = 'docker-compose.yml';
+
+export interface ComposeFixture extends AsyncDisposable {
+  project: string;
+  env: StartedDockerComposeEnvironment;
+  /** http://127.0.0.1:<ephemeral port> of the client's status page. */
+  clientUrl: string;
+  /** `docker compose -p <project> <args>` against the real file; stdout. */
+  compose(...args: string[]): Promise<string>;
+  docker(...args: string[]): Promise<string>;
+  /** Container id of a service replica (1-based). */
+  containerId(service: string, index?: number): Promise<string>;
+  /** Raw log lines (stdout and stderr) of a service replica. */
+  logLines(service: string, index?: number): Promise<string[]>;
+  /** The replica's address on the project's network (a bridge address this run created). */
+  ipAddress(service: string, index?: number): Promise<string>;
+  getJson<T = unknown>(path: string): Promise<T>;
+  down(): Promise<void>;
+}
+
+export interface ComposeOptions {
+  environment?: Record<string, string>;
+  /** Services to wait for (health check); default both. */
+  waitFor?: string[];
+  /** Extra compose files layered on the real one. */
+  overrides?: string[];
+}
+
+export async function upCompose(options: ComposeOptions = {}): Promise<ComposeFixture> {
+  const project = `udpts-${randomBytes(4).toString('hex')}`;
+  const files = [COMPOSE_FILE, ...(options.overrides ?? [])];
+  const environment: Record<string, string> = {
+    HTTP_HOST_PORT: '127.0.0.1:0',
+    HEALTHCHECK_INTERVAL: '1s',
+    ...(process.env.NODE_IMAGE ? { NODE_IMAGE: process.env.NODE_IMAGE } : {}),
+    ...options.environment,
+  };
+  const fileArgs = files.flatMap((f) => ['-f', f]);
+  const compose = async (...args: string[]) =>
+    (
+      await run('docker', ['compose', '-p', project, ...fileArgs, ...args], {
+        cwd: REPO_ROOT,
+        env: { ...process.env, ...environment },
+        maxBuffer: 64 * 1024 * 1024,
+      })
+    ).stdout;
+  const docker = async (...args: string[]) =>
+    (await run('docker', args, { maxBuffer: 64 * 1024 * 1024 })).stdout;
+
+  let builder = new DockerComposeEnvironment(REPO_ROOT, files)
+    .withBuild()
+    .withProjectName(project)
+    .withEnvironment(environment)
+    .withStartupTimeout(240_000);
+  for (const service of options.waitFor ?? ['server', 'client']) {
+    builder = builder.withWaitStrategy(`${service}-1`, Wait.forHealthCheck());
+  }
+  let env: StartedDockerComposeEnvironment;
+  try {
+    env = await builder.up();
+  } catch (err) {
+    await compose('down', '--volumes', '--timeout', '2').catch(() => undefined);
+    throw err;
+  }
+
+  const containerId = async (service: string, index = 1) => {
+    const ids = (await compose('ps', '-a', '-q', service)).trim().split('\n').filter(Boolean);
+    const names = await Promise.all(ids.map((id) => docker('inspect', '-f', '{{.Name}}', id)));
+    const wanted = names.findIndex((n) => n.trim().endsWith(`-${service}-${index}`));
+    if (wanted < 0) throw new Error(`no container ${service}-${index} in ${project}`);
+    return ids[wanted] as string;
+  };
+  const clientPort = (await compose('port', 'client', '8080')).trim().split(':').pop();
+  const clientUrl = `http://127.0.0.1:${clientPort}`;
+  let downed = false;
+  const down = async () => {
+    if (downed) return;
+    downed = true;
+    await compose('down', '--volumes', '--timeout', '3');
+  };
+  return {
+    project,
+    env,
+    clientUrl,
+    compose,
+    docker,
+    containerId,
+    async logLines(service, index = 1) {
+      const id = await containerId(service, index);
+      const { stdout, stderr } = await run('docker', ['logs', id], { maxBuffer: 256 * 1024 * 1024 });
+      return (stdout + stderr).split('\n').filter((l) => l.length > 0);
+    },
+    async ipAddress(service, index = 1) {
+      const id = await containerId(service, index);
+      return (
+        await docker('inspect', '-f', '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}', id)
+      ).trim();
+    },
+    async getJson<T>(path: string) {
+      const res = await fetch(clientUrl + path, { signal: AbortSignal.timeout(5000) });
+      if (!res.ok) throw new Error(`${path}: HTTP ${res.status}`);
+      return (await res.json()) as T;
+    },
+    down,
+    [Symbol.asyncDispose]: down,
+  };
+}

@@ -1,0 +1,122 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadClientConfig } from '../../services/client/config.js';
+import { type Monitor, startMonitor } from '../../services/client/monitor.js';
+import { captureLogs } from '../support/log-capture.js';
+import { beat, eventually, sendUdp } from '../support/udp.js';
+
+// The real monitor, in-process, on loopback ports chosen by the kernel.
+describe('monitor in-process', () => {
+  const logs = captureLogs('client');
+  let monitor: Monitor;
+  let base: string;
+  const get = (path: string) => fetch(base + path);
+  const json = async (path: string) => (await get(path)).json();
+
+  beforeAll(async () => {
+    const config = loadClientConfig({
+      UDP_HOST: '127.0.0.1',
+      UDP_PORT: '0',
+      HTTP_HOST: '127.0.0.1',
+      HTTP_PORT: '0',
+      MARK_INTERVAL: '200ms',
+      HISTORY_SIZE: '50',
+      EXCEPTION_LOG_LIMIT: '3',
+    });
+    monitor = await startMonitor(config, logs.logger);
+    base = `http://127.0.0.1:${monitor.http.port}`;
+  });
+  afterAll(async () => {
+    await monitor?.stop();
+  });
+
+  it('shows beats in the API newest first, with one readable event each', async () => {
+    await sendUdp(monitor.udp.port, [beat(0), beat(1), beat(2)]);
+    const list = await eventually(async () => {
+      const body = (await json('/api/datagrams?source=test-sender')) as Array<{ seq: number; kind: string }>;
+      expect(body).toHaveLength(3);
+      return body;
+    });
+    expect(list.map((d) => d.seq)).toEqual([2, 1, 0]);
+    expect(list[0]).toMatchObject({
+      kind: 'beat',
+      source: 'test-sender',
+      from: expect.stringMatching(/^127\.0\.0\.1:\d+$/),
+    });
+    const readable = logs.events('readable').filter((l) => l.source === 'test-sender');
+    expect(readable.map((l) => l.seq)).toEqual([0, 1, 2]);
+  });
+
+  it('reports text, malformed and oversize datagrams as exceptions and keeps serving', async () => {
+    await sendUdp(monitor.udp.port, ['not json', '{"v":1,', Buffer.alloc(2000, 0x7b)]);
+    const reasons = await eventually(() => {
+      const r = logs.events('exception').map((l) => l.reason);
+      expect(r).toEqual(expect.arrayContaining(['not_json', 'malformed_json', 'oversize']));
+      return r;
+    });
+    expect(reasons.filter((r) => r === 'oversize')).toHaveLength(1);
+    const status = (await json('/api/status')) as {
+      totals: { exceptions: Record<string, number>; text: number };
+    };
+    expect(status.totals.exceptions).toMatchObject({ not_json: 1, malformed_json: 1, oversize: 1 });
+    expect(status.totals.text).toBe(1);
+    const text = (await json('/api/datagrams?limit=3')) as Array<{ kind: string; text: string | null }>;
+    expect(text.map((d) => d.kind)).toEqual(['rejected', 'rejected', 'text']);
+    expect(text[2]?.text).toBe('not json');
+    expect((await get('/healthz')).status).toBe(200);
+    expect((await get('/readyz')).status).toBe(200);
+  });
+
+  it('rate-limits the log lines of a flood of one reason but counts every datagram', async () => {
+    const before = logs.events('exception').filter((l) => l.reason === 'schema').length;
+    const bad = Array.from({ length: 20 }, () => JSON.stringify({ v: 1, kind: 'beat' }));
+    await sendUdp(monitor.udp.port, bad);
+    await eventually(async () => {
+      const status = (await json('/api/status')) as { totals: { exceptions: Record<string, number> } };
+      expect(status.totals.exceptions.schema).toBe(20);
+    });
+    const suppressed = await eventually(() => {
+      const s = logs.events('suppressed').filter((l) => l.reason === 'schema');
+      expect(s.length).toBeGreaterThan(0);
+      return s;
+    });
+    const logged = logs.events('exception').filter((l) => l.reason === 'schema').length - before;
+    const suppressedTotal = suppressed.reduce((n, l) => n + (l.suppressed as number), 0);
+    expect(logged).toBeLessThanOrEqual(3);
+    expect(logged + suppressedTotal).toBe(20);
+  });
+
+  it('escapes hostile datagram text on the page', async () => {
+    const hostile = '<script>window.pwned=1</script>"><img src=x onerror=alert(1)>';
+    await sendUdp(monitor.udp.port, [beat(3, { text: hostile })]);
+    const html = await eventually(async () => {
+      const page = await (await get('/')).text();
+      expect(page).toContain('&lt;script&gt;window.pwned=1&lt;/script&gt;');
+      return page;
+    });
+    expect(html).not.toContain('<script>window.pwned');
+    expect(html).not.toContain('<img src=x');
+  });
+
+  it('answers a bad query with 400 naming the parameter', async () => {
+    const res = await get('/api/datagrams?limit=abc');
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ error: 'bad_request', parameter: 'limit' });
+    const unknown = await get('/api/datagrams?colour=red');
+    expect(unknown.status).toBe(400);
+    expect(await unknown.json()).toMatchObject({ parameter: 'colour' });
+  });
+
+  it('writes a mark event every MARK_INTERVAL with seconds since the last datagram', async () => {
+    const marks = await eventually(() => {
+      const m = logs.events('mark');
+      expect(m.length).toBeGreaterThanOrEqual(2);
+      return m;
+    });
+    expect(typeof marks.at(-1)?.sinceLastDatagramS).toBe('number');
+  });
+
+  it('writes only log lines that match the documented schema', () => {
+    expect(logs.lines().length).toBeGreaterThan(10);
+    expect(logs.schemaProblems()).toEqual([]);
+  });
+});
