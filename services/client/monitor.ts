@@ -10,8 +10,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Keyring } from '../shared/signing.js';
 import { createAllowlist } from './allowlist.js';
-import type { Status } from './api.js';
-import { toApiSender } from './api.js';
+import { type Status, toApiReceived, toApiSender } from './api.js';
 import type { ClientConfig } from './config.js';
 import { createEventHub } from './events.js';
 import { createHistory } from './history.js';
@@ -87,7 +86,10 @@ export async function startMonitor(
     textPeers,
     limiter,
     logger,
-    publish: (entry) => hub.publish('datagram', entry),
+    // Converted for the page only while someone is watching: free otherwise.
+    publish: (entry) => {
+      if (hub.clients > 0) hub.publish('datagram', toApiReceived(entry));
+    },
     now,
   });
 
