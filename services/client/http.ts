@@ -82,7 +82,6 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
 
   app.get('/', (_req, reply) => {
     const nowMs = deps.now();
-    deps.tracker.tick(nowMs);
     const html = renderPage({
       status: deps.status(),
       senders: deps.tracker.views(nowMs),
@@ -99,14 +98,12 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
   app.get('/api/status', () => deps.status());
   app.get('/api/senders', () => {
     const nowMs = deps.now();
-    deps.tracker.tick(nowMs);
     return deps.tracker.views(nowMs).map(toApiSender);
   });
   app.get<{ Params: { source: string } }>('/api/senders/:source', (req, reply) => {
     const params = senderParams.safeParse(req.params);
     if (!params.success) return reply.code(400).send(badRequest(params.error));
     const nowMs = deps.now();
-    deps.tracker.tick(nowMs);
     const view = deps.tracker.view(params.data.source, nowMs);
     if (view === undefined) {
       return reply.code(404).send({ error: 'not_found', parameter: 'source', message: 'unknown sender' });

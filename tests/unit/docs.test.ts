@@ -1,0 +1,31 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { configTable } from '../../scripts/config-table.js';
+import { clientEnv } from '../../services/client/config.js';
+import { serverEnv } from '../../services/server/config.js';
+import {
+  CLIENT_EXCEPTION_REASONS,
+  LOG_EVENT_NAMES,
+  SERVER_EXCEPTION_REASONS,
+} from '../../services/shared/log-schema.js';
+
+const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+const logsDoc = readFileSync(new URL('../../docs/logs.md', import.meta.url), 'utf8');
+
+describe('documentation stays in step with the code', () => {
+  it('README configuration tables match the config schemas', () => {
+    expect(readme).toContain(configTable(serverEnv));
+    expect(readme).toContain(configTable(clientEnv));
+  });
+  it('docs/logs.md documents every log event and every reason code', () => {
+    for (const event of LOG_EVENT_NAMES) expect(logsDoc).toMatch(new RegExp(`^### \`${event}\``, 'm'));
+    for (const reason of [...SERVER_EXCEPTION_REASONS, ...CLIENT_EXCEPTION_REASONS]) {
+      expect(logsDoc).toContain(`| \`${reason}\` |`);
+    }
+  });
+  it('README first screen has the two set-up commands', () => {
+    const firstScreen = readme.split('\n').slice(0, 20).join('\n');
+    expect(firstScreen).toContain('docker compose up --build');
+    expect(firstScreen).toContain('npm test');
+  });
+});

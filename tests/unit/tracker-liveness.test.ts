@@ -1,0 +1,338 @@
+import { describe, expect, it } from 'vitest';
+import {
+  type Beat,
+  createTracker,
+  type Tracker,
+  type TrackerOptions,
+} from '../../services/client/tracker.js';
+
+const T0 = 10 * 3_600_000;
+const OPTIONS: TrackerOptions = {
+  maxSenders: 100,
+  lateGraceMs: null,
+  downAfterMisses: 3,
+  sequenceWindow: 64,
+  heartbeatSlots: 50,
+};
+
+/** Beat `seq` of sender 'a', boot 'b1', every second from T0, received at once (synchronised clocks). */
+function beat(seq: number, over: Partial<Beat> = {}): Beat {
+  const sentAtMs = over.sentAtMs ?? T0 + seq * 1000;
+  return {
+    source: 'a',
+    boot: 'b1',
+    seq,
+    kind: 'beat',
+    intervalMs: 1000,
+    sentAtMs,
+    receivedAtMs: sentAtMs,
+    ...over,
+  };
+}
+
+function observe(tracker: Tracker, b: Beat) {
+  return [...tracker.observe(b).changes];
+}
+
+function state(tracker: Tracker, nowMs: number) {
+  return tracker.view('a', nowMs)?.state;
+}
+
+function bar(tracker: Tracker, nowMs = T0) {
+  return tracker.view('a', nowMs)?.heartbeats;
+}
+
+const change = (from: string | null, to: string, reason: string, atMs: number) => ({
+  source: 'a',
+  from,
+  to,
+  reason,
+  atMs,
+});
+
+describe('tracker: liveness thresholds', () => {
+  it('1 s interval, default grace 1 s: late at expected + 1 s, down 2 intervals later', () => {
+    const tracker = createTracker(OPTIONS);
+    expect(observe(tracker, beat(0))).toEqual([change(null, 'up', 'first_beat', T0)]);
+    expect(tracker.view('a', T0)?.expectedAtMs).toBe(T0 + 1000);
+    // late: expected T0 + 1000, + grace 1000
+    expect(tracker.tick(T0 + 1999)).toEqual([]);
+    expect(state(tracker, T0 + 1999)).toBe('up');
+    expect(tracker.tick(T0 + 2000)).toEqual([change('up', 'late', 'no_beat', T0 + 2000)]);
+    expect(tracker.tick(T0 + 2000)).toEqual([]);
+    // down: + (3 - 1) * 1000
+    expect(tracker.tick(T0 + 3999)).toEqual([]);
+    expect(state(tracker, T0 + 3999)).toBe('late');
+    expect(tracker.tick(T0 + 4000)).toEqual([change('late', 'down', 'missed_3', T0 + 4000)]);
+    expect(tracker.tick(T0 + 60_000)).toEqual([]);
+    const view = tracker.view('a', T0 + 60_000);
+    expect([view?.state, view?.stateSinceMs, view?.reason]).toEqual(['down', T0 + 4000, 'missed_3']);
+  });
+
+  it('explicit grace of 250 ms', () => {
+    const tracker = createTracker({ ...OPTIONS, lateGraceMs: 250 });
+    observe(tracker, beat(0));
+    expect(tracker.tick(T0 + 1249)).toEqual([]);
+    expect(tracker.tick(T0 + 1250)).toEqual([change('up', 'late', 'no_beat', T0 + 1250)]);
+    expect(tracker.tick(T0 + 3249)).toEqual([]);
+    expect(tracker.tick(T0 + 3250)).toEqual([change('late', 'down', 'missed_3', T0 + 3250)]);
+  });
+
+  it('explicit grace of 0: late exactly at the expected time', () => {
+    const tracker = createTracker({ ...OPTIONS, lateGraceMs: 0, downAfterMisses: 2 });
+    observe(tracker, beat(0));
+    expect(tracker.tick(T0 + 999)).toEqual([]);
+    expect(tracker.tick(T0 + 1000)).toEqual([change('up', 'late', 'no_beat', T0 + 1000)]);
+    expect(tracker.tick(T0 + 1999)).toEqual([]);
+    expect(tracker.tick(T0 + 2000)).toEqual([change('late', 'down', 'missed_2', T0 + 2000)]);
+  });
+
+  it('60 s interval, default grace 30 s', () => {
+    const tracker = createTracker(OPTIONS);
+    observe(tracker, beat(0, { intervalMs: 60_000 }));
+    expect(tracker.tick(T0 + 89_999)).toEqual([]);
+    expect(tracker.tick(T0 + 90_000)).toEqual([change('up', 'late', 'no_beat', T0 + 90_000)]);
+    expect(tracker.tick(T0 + 209_999)).toEqual([]);
+    expect(tracker.tick(T0 + 210_000)).toEqual([change('late', 'down', 'missed_3', T0 + 210_000)]);
+  });
+
+  it('3 s interval: default grace is half the interval once that exceeds 1 s', () => {
+    const tracker = createTracker(OPTIONS);
+    observe(tracker, beat(0, { intervalMs: 3000 }));
+    expect(tracker.tick(T0 + 4499)).toEqual([]);
+    expect(tracker.tick(T0 + 4500)).toEqual([change('up', 'late', 'no_beat', T0 + 4500)]);
+  });
+
+  it('one missed beat is down when downAfterMisses is 1', () => {
+    const tracker = createTracker({ ...OPTIONS, downAfterMisses: 1 });
+    observe(tracker, beat(0));
+    expect(tracker.tick(T0 + 1999)).toEqual([]);
+    expect(tracker.tick(T0 + 2000)).toEqual([change('up', 'down', 'missed_1', T0 + 2000)]);
+  });
+
+  it('absorbs a constant clock offset with the minimum delay of the boot', () => {
+    const tracker = createTracker(OPTIONS);
+    // The sender's clock is 5 s behind: the delays read 5003 and 5000 ms.
+    observe(tracker, beat(0, { receivedAtMs: T0 + 5003 }));
+    observe(tracker, beat(1, { receivedAtMs: T0 + 6000 }));
+    expect(tracker.view('a', T0 + 6000)?.expectedAtMs).toBe(T0 + 7000);
+    expect(tracker.tick(T0 + 7999)).toEqual([]);
+    expect(tracker.tick(T0 + 8000)).toEqual([change('up', 'late', 'no_beat', T0 + 8000)]);
+  });
+
+  it('a tick far ahead is one change up -> down, dated at the down threshold', () => {
+    const tracker = createTracker(OPTIONS);
+    observe(tracker, beat(0));
+    expect(tracker.tick(T0 + 3_600_000)).toEqual([change('up', 'down', 'missed_3', T0 + 4000)]);
+    expect(tracker.stateCounts()).toEqual({ up: 0, late: 0, down: 1, stopped: 0 });
+  });
+
+  it('any state goes up on the next beat', () => {
+    const tracker = createTracker(OPTIONS);
+    observe(tracker, beat(0));
+    tracker.tick(T0 + 2000);
+    expect(observe(tracker, beat(1, { receivedAtMs: T0 + 2500 }))).toEqual([
+      change('late', 'up', 'beat', T0 + 2500),
+    ]);
+    tracker.tick(T0 + 10_000);
+    expect(state(tracker, T0 + 10_000)).toBe('down');
+    expect(observe(tracker, beat(10))).toEqual([change('down', 'up', 'beat', T0 + 10_000)]);
+    expect(tracker.view('a', T0 + 10_000)?.expectedAtMs).toBe(T0 + 11_000);
+  });
+
+  it('a beat after a threshold without a tick first reports the missed transition', () => {
+    const tracker = createTracker(OPTIONS);
+    observe(tracker, beat(0));
+    expect(observe(tracker, beat(1, { receivedAtMs: T0 + 1999 }))).toEqual([]);
+    expect(observe(tracker, beat(2, { receivedAtMs: T0 + 3500 }))).toEqual([
+      change('up', 'late', 'no_beat', T0 + 3000),
+      change('late', 'up', 'beat', T0 + 3500),
+    ]);
+    expect(observe(tracker, beat(3, { receivedAtMs: T0 + 9000 }))).toEqual([
+      change('up', 'down', 'missed_3', T0 + 6000), // beat 2 was sent at T0 + 2000
+      change('down', 'up', 'beat', T0 + 9000),
+    ]);
+    expect(tracker.stateCounts()).toEqual({ up: 1, late: 0, down: 0, stopped: 0 });
+  });
+
+  it('never dates a change before the state it ends began', () => {
+    const tracker = createTracker(OPTIONS);
+    observe(tracker, beat(0));
+    // Sent at T0 + 1000, 2500 ms on the way: late on arrival; its own late threshold (T0 + 3000) is past too.
+    expect(observe(tracker, beat(1, { receivedAtMs: T0 + 3500 }))).toEqual([
+      change('up', 'late', 'no_beat', T0 + 2000),
+      change('late', 'up', 'beat', T0 + 3500),
+    ]);
+    expect(tracker.tick(T0 + 3500)).toEqual([change('up', 'late', 'no_beat', T0 + 3500)]);
+  });
+
+  it('duplicates, late arrivals and stale datagrams do not change the state', () => {
+    const tracker = createTracker(OPTIONS);
+    observe(tracker, beat(0));
+    observe(tracker, beat(2));
+    tracker.tick(T0 + 10_000);
+    expect(observe(tracker, beat(2, { receivedAtMs: T0 + 10_001 }))).toEqual([]); // duplicate
+    expect(observe(tracker, beat(1, { receivedAtMs: T0 + 10_002 }))).toEqual([]); // late arrival
+    expect(state(tracker, T0 + 10_002)).toBe('down');
+  });
+
+  it('bye -> stopped, which never goes late or down; a later beat -> up', () => {
+    const tracker = createTracker(OPTIONS);
+    observe(tracker, beat(0));
+    expect(observe(tracker, beat(1, { kind: 'bye', sentAtMs: T0 + 500 }))).toEqual([
+      change('up', 'stopped', 'bye', T0 + 500),
+    ]);
+    expect(observe(tracker, beat(1, { kind: 'bye', receivedAtMs: T0 + 600 }))).toEqual([]); // its duplicate
+    expect(tracker.tick(T0 + 86_400_000)).toEqual([]);
+    expect(tracker.stateCounts()).toEqual({ up: 0, late: 0, down: 0, stopped: 1 });
+    expect(observe(tracker, beat(2, { receivedAtMs: T0 + 86_400_000 }))).toEqual([
+      change('stopped', 'up', 'beat', T0 + 86_400_000),
+    ]);
+  });
+
+  it('a restart after a bye goes up with reason restart', () => {
+    const tracker = createTracker(OPTIONS);
+    observe(tracker, beat(0));
+    observe(tracker, beat(1, { kind: 'bye' }));
+    expect(observe(tracker, beat(0, { boot: 'b2', sentAtMs: T0 + 5000 }))).toEqual([
+      change('stopped', 'up', 'restart', T0 + 5000),
+    ]);
+    const view = tracker.view('a', T0 + 5000);
+    expect([view?.state, view?.reason, view?.restarts]).toEqual(['up', 'restart', 1]);
+  });
+
+  it('a restart after the sender went down reports down, then up', () => {
+    const tracker = createTracker(OPTIONS);
+    observe(tracker, beat(0));
+    expect(observe(tracker, beat(0, { boot: 'b2', sentAtMs: T0 + 30_000 }))).toEqual([
+      change('up', 'down', 'missed_3', T0 + 4000),
+      change('down', 'up', 'restart', T0 + 30_000),
+    ]);
+  });
+
+  it('a new sender can start with a bye', () => {
+    const tracker = createTracker(OPTIONS);
+    expect(observe(tracker, beat(7, { kind: 'bye' }))).toEqual([change(null, 'stopped', 'bye', T0 + 7000)]);
+    expect(tracker.stateCounts()).toEqual({ up: 0, late: 0, down: 0, stopped: 1 });
+    expect(bar(tracker)).toEqual([]);
+  });
+
+  it('keeps stateCounts equal to the states of the views', () => {
+    const tracker = createTracker(OPTIONS);
+    for (const [i, source] of ['a', 'b', 'c', 'd'].entries()) {
+      tracker.observe(beat(0, { source, sentAtMs: T0 + i * 1000 }));
+    }
+    tracker.observe(beat(1, { source: 'd', kind: 'bye', sentAtMs: T0 + 3500 }));
+    tracker.tick(T0 + 5500); // a: down (T0 + 4000); b: down (5000); c: late (4000 .. 6000)
+    expect(tracker.stateCounts()).toEqual({ up: 0, late: 1, down: 2, stopped: 1 });
+    const fromViews = { up: 0, late: 0, down: 0, stopped: 0 };
+    for (const v of tracker.views(T0 + 5500)) fromViews[v.state]++;
+    expect(tracker.stateCounts()).toEqual(fromViews);
+  });
+});
+
+describe('tracker: heartbeat bar', () => {
+  it('marks beats in time as received', () => {
+    const tracker = createTracker(OPTIONS);
+    for (let seq = 0; seq < 3; seq++) observe(tracker, beat(seq));
+    expect(bar(tracker)).toEqual(['received', 'received', 'received']);
+  });
+
+  it('pushes a missed mark as each expected beat becomes overdue', () => {
+    const tracker = createTracker(OPTIONS);
+    observe(tracker, beat(0));
+    tracker.tick(T0 + 1999);
+    expect(bar(tracker)).toEqual(['received']);
+    tracker.tick(T0 + 2000);
+    expect(bar(tracker)).toEqual(['received', 'missed']);
+    tracker.tick(T0 + 2999);
+    expect(bar(tracker)).toEqual(['received', 'missed']);
+    tracker.tick(T0 + 3000);
+    tracker.tick(T0 + 4500);
+    expect(bar(tracker)).toEqual(['received', 'missed', 'missed', 'missed']);
+  });
+
+  it('fills a gap with missed marks on arrival, not twice when ticks pushed some already', () => {
+    const tracker = createTracker(OPTIONS);
+    observe(tracker, beat(0));
+    observe(tracker, beat(1));
+    observe(tracker, beat(4)); // 2 and 3 lost; 4 in time
+    expect(bar(tracker)).toEqual(['received', 'received', 'missed', 'missed', 'received']);
+
+    tracker.tick(T0 + 6000); // 5 overdue since T0 + 6000
+    observe(tracker, beat(8, { receivedAtMs: T0 + 8100 })); // 5, 6, 7 lost; 6 overdue at 7000, 7 at 8000
+    expect(bar(tracker)).toEqual([
+      'received',
+      'received',
+      'missed',
+      'missed',
+      'received',
+      'missed',
+      'missed',
+      'missed',
+      'received',
+    ]);
+    expect(tracker.view('a', T0 + 8100)?.lost).toBe(5);
+  });
+
+  it('fills a gap on arrival when the lost beats are not overdue yet', () => {
+    const tracker = createTracker({ ...OPTIONS, lateGraceMs: 5000 });
+    observe(tracker, beat(0));
+    observe(tracker, beat(3));
+    expect(bar(tracker)).toEqual(['received', 'missed', 'missed', 'received']);
+  });
+
+  it('marks a beat that arrives after expected + grace as late (with or without a tick before)', () => {
+    const ticked = createTracker(OPTIONS);
+    observe(ticked, beat(0));
+    ticked.tick(T0 + 2000);
+    expect(bar(ticked)).toEqual(['received', 'missed']);
+    observe(ticked, beat(1, { receivedAtMs: T0 + 2000 }));
+    expect(bar(ticked)).toEqual(['received', 'late']);
+
+    const unticked = createTracker(OPTIONS);
+    observe(unticked, beat(0));
+    observe(unticked, beat(1, { receivedAtMs: T0 + 1999 }));
+    observe(unticked, beat(2, { receivedAtMs: T0 + 3000 }));
+    expect(bar(unticked)).toEqual(['received', 'received', 'late']);
+  });
+
+  it('a late beat after a long silence takes the newest overdue slot', () => {
+    const tracker = createTracker(OPTIONS);
+    observe(tracker, beat(0));
+    observe(tracker, beat(1, { sentAtMs: T0 + 4000, receivedAtMs: T0 + 4000 })); // overdue: 1000 + 1000, 3000, 4000
+    expect(bar(tracker)).toEqual(['received', 'missed', 'missed', 'late']);
+  });
+
+  it('marks a new boot as restart, without missed marks for the old boot', () => {
+    const tracker = createTracker(OPTIONS);
+    observe(tracker, beat(0));
+    observe(tracker, beat(1));
+    observe(tracker, beat(5, { boot: 'b2', sentAtMs: T0 + 1500 }));
+    observe(tracker, beat(6, { boot: 'b2', sentAtMs: T0 + 2500 }));
+    expect(bar(tracker)).toEqual(['received', 'received', 'restart', 'received']);
+  });
+
+  it('a bye takes no slot and a stopped sender misses nothing', () => {
+    const tracker = createTracker(OPTIONS);
+    observe(tracker, beat(0));
+    observe(tracker, beat(1, { kind: 'bye', sentAtMs: T0 + 300 }));
+    tracker.tick(T0 + 60_000);
+    expect(bar(tracker)).toEqual(['received']);
+  });
+
+  it('keeps at most heartbeatSlots marks, oldest dropped first', () => {
+    const tracker = createTracker({ ...OPTIONS, heartbeatSlots: 5 });
+    for (let seq = 0; seq < 7; seq++) observe(tracker, beat(seq));
+    observe(tracker, beat(8)); // 7 lost
+    expect(bar(tracker)).toEqual(['received', 'received', 'received', 'missed', 'received']);
+    tracker.tick(T0 + 3_600_000);
+    expect(bar(tracker)).toEqual(['missed', 'missed', 'missed', 'missed', 'missed']);
+  });
+
+  it('holds 50 marks with the default length', () => {
+    const tracker = createTracker(OPTIONS);
+    for (let seq = 0; seq < 60; seq++) observe(tracker, beat(seq));
+    expect(bar(tracker)).toEqual(new Array(50).fill('received'));
+  });
+});
