@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import type { Received } from './history.js';
+import type { TextPeer } from './text-peers.js';
 import type { SenderView } from './tracker.js';
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
@@ -117,6 +118,24 @@ export function toApiSender(s: SenderView): z.infer<typeof senderSchema> {
   };
 }
 
+export const textPeerSchema = z.object({
+  from: z.string().describe('remote address:port'),
+  firstSeen: z.string(),
+  lastSeen: z.string(),
+  received: z.number().int(),
+  lastText: z.string(),
+});
+
+export function toApiTextPeer(p: TextPeer): z.infer<typeof textPeerSchema> {
+  return {
+    from: p.from,
+    firstSeen: iso(p.firstSeenMs) as string,
+    lastSeen: iso(p.lastSeenMs) as string,
+    received: p.received,
+    lastText: p.lastText,
+  };
+}
+
 export const statusSchema = z.object({
   service: z.literal('client'),
   version: z.string(),
@@ -188,6 +207,12 @@ export function openApiDocument(version: string, historySize: number) {
           summary: 'One sender',
           parameters: [{ name: 'source', in: 'path', required: true, schema: { type: 'string' } }],
           responses: { 200: ok('Sender', senderSchema), 404: ok('Unknown sender', errorSchema) },
+        },
+      },
+      '/api/text-peers': {
+        get: {
+          summary: 'Peers sending plain text (not the protocol), by address:port, most recent first',
+          responses: { 200: ok('Text peers', z.array(textPeerSchema)) },
         },
       },
       '/api/datagrams': {

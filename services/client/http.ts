@@ -17,10 +17,12 @@ import {
   senderParams,
   toApiReceived,
   toApiSender,
+  toApiTextPeer,
 } from './api.js';
 import type { EventHub } from './events.js';
 import type { History } from './history.js';
 import { renderPage } from './page.js';
+import type { TextPeers } from './text-peers.js';
 import type { Tracker } from './tracker.js';
 
 export interface HttpDeps {
@@ -28,6 +30,7 @@ export interface HttpDeps {
   historySize: number;
   tracker: Tracker;
   history: History;
+  textPeers: TextPeers;
   hub: EventHub;
   registry: Registry;
   status(): Status;
@@ -110,6 +113,7 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
     }
     return toApiSender(view);
   });
+  app.get('/api/text-peers', () => deps.textPeers.list().map(toApiTextPeer));
   app.get('/api/datagrams', (req, reply) => {
     const query = datagramsQuerySchema.safeParse(req.query);
     if (!query.success) return reply.code(400).send(badRequest(query.error));

@@ -156,6 +156,7 @@ export async function startMonitor(
     historySize: config.historySize,
     tracker,
     history,
+    textPeers,
     hub,
     registry,
     status,

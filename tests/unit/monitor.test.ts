@@ -62,6 +62,15 @@ describe('monitor in-process', () => {
     const text = (await json('/api/datagrams?limit=3')) as Array<{ kind: string; text: string | null }>;
     expect(text.map((d) => d.kind)).toEqual(['rejected', 'rejected', 'text']);
     expect(text[2]?.text).toBe('not json');
+    const peers = (await json('/api/text-peers')) as Array<{
+      from: string;
+      received: number;
+      lastText: string;
+    }>;
+    expect(peers).toEqual([expect.objectContaining({ received: 1, lastText: 'not json' })]);
+    expect(peers[0]?.from).toMatch(/^127\.0\.0\.1:\d+$/);
+    const senders = (await json('/api/senders')) as Array<{ source: string }>;
+    expect(senders.map((s) => s.source)).toEqual(['test-sender']);
     expect((await get('/healthz')).status).toBe(200);
     expect((await get('/readyz')).status).toBe(200);
   });
