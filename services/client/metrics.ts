@@ -4,7 +4,8 @@
  * hot path pays nothing for metrics. Per-sender label sets are bounded by
  * MAX_SENDERS because the tracker is.
  */
-import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import { Counter, Gauge, Registry } from 'prom-client';
+import { collectProcessMetrics } from '../shared/process-metrics.js';
 import { SENDER_STATES, type SenderView } from './tracker.js';
 
 export interface MetricsSource {
@@ -28,7 +29,7 @@ const PREFIX = 'udp_monitor_';
 
 export function monitorRegistry(source: MetricsSource): Registry {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
+  collectProcessMetrics(registry);
   const registers = [registry];
 
   const total = (name: string, help: string, read: () => number) =>

@@ -500,8 +500,12 @@ export function createTracker(options: TrackerOptions): Tracker {
         const gap = sender.sequence.gap;
         sender.lost += gap;
         o.lostDelta = gap;
-        // Liveness up to this arrival first, against the previous expectation.
-        const overdue = evaluate(sender, nowMs);
+        // Liveness up to this beat first, against the previous expectation,
+        // judged at when the beat would have arrived with the boot's best
+        // delay: a burst of beats that were sent on time but held up on the
+        // way (a cut network coming back) must not flap down -> up -> down.
+        // What tick() already saw overdue stays as it was.
+        const overdue = evaluate(sender, Math.min(nowMs, beat.sentAtMs + sender.baseDelayMs));
         markArrival(sender, gap, beat.kind);
         sampleTiming(sender, delayMs);
         sender.lastSentMs = beat.sentAtMs;

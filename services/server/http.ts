@@ -6,6 +6,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import { collectProcessMetrics } from '../shared/process-metrics.js';
 import type { Beacon } from './beacon.js';
 
 export interface BeaconHttp {
@@ -15,7 +16,7 @@ export interface BeaconHttp {
 
 export function beaconRegistry(beacon: Beacon, intervalMs: number): Registry {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
+  collectProcessMetrics(registry);
   new Counter({
     name: 'beacon_datagrams_sent_total',
     help: 'Datagrams handed to the kernel, by kind (one per target per beat)',

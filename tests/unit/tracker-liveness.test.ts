@@ -144,26 +144,43 @@ describe('tracker: liveness thresholds', () => {
     const tracker = createTracker(OPTIONS);
     observe(tracker, beat(0));
     expect(observe(tracker, beat(1, { receivedAtMs: T0 + 1999 }))).toEqual([]);
-    expect(observe(tracker, beat(2, { receivedAtMs: T0 + 3500 }))).toEqual([
+    // The sender itself was late: beat 2 left at T0 + 3500 instead of T0 + 2000.
+    expect(observe(tracker, beat(2, { sentAtMs: T0 + 3500 }))).toEqual([
       change('up', 'late', 'no_beat', T0 + 3000),
       change('late', 'up', 'beat', T0 + 3500),
     ]);
-    expect(observe(tracker, beat(3, { receivedAtMs: T0 + 9000 }))).toEqual([
-      change('up', 'down', 'missed_3', T0 + 6000), // beat 2 was sent at T0 + 2000
+    expect(observe(tracker, beat(3, { sentAtMs: T0 + 9000 }))).toEqual([
+      change('up', 'down', 'missed_3', T0 + 7500), // beat 2 was sent at T0 + 3500
       change('down', 'up', 'beat', T0 + 9000),
     ]);
     expect(tracker.stateCounts()).toEqual({ up: 1, late: 0, down: 0, stopped: 0 });
   });
 
-  it('never dates a change before the state it ends began', () => {
+  it('judges an arriving beat at its send time: beats held up on the way do not flap the state', () => {
     const tracker = createTracker(OPTIONS);
     observe(tracker, beat(0));
-    // Sent at T0 + 1000, 2500 ms on the way: late on arrival; its own late threshold (T0 + 3000) is past too.
-    expect(observe(tracker, beat(1, { receivedAtMs: T0 + 3500 }))).toEqual([
-      change('up', 'late', 'no_beat', T0 + 2000),
-      change('late', 'up', 'beat', T0 + 3500),
+    // Sent on time at T0 + 1000 but 2500 ms on the way: the sender was not late for it.
+    expect(observe(tracker, beat(1, { receivedAtMs: T0 + 3500 }))).toEqual([]);
+    // Silence is judged in real time: beat 2 (due T0 + 2000) is not here by T0 + 3000.
+    expect(tracker.tick(T0 + 3500)).toEqual([change('up', 'late', 'no_beat', T0 + 3000)]);
+    // Then the held-up beats arrive in a burst: one change back to up, no flapping.
+    expect(observe(tracker, beat(2, { receivedAtMs: T0 + 3501 }))).toEqual([
+      change('late', 'up', 'beat', T0 + 3501),
     ]);
-    expect(tracker.tick(T0 + 3500)).toEqual([change('up', 'late', 'no_beat', T0 + 3500)]);
+    expect(observe(tracker, beat(3, { receivedAtMs: T0 + 3502 }))).toEqual([]);
+    expect(observe(tracker, beat(4, { receivedAtMs: T0 + 4003 }))).toEqual([]);
+    expect(tracker.tick(T0 + 5000)).toEqual([]);
+  });
+
+  it('a burst after a long outage gives one down -> up, not one per beat', () => {
+    const tracker = createTracker(OPTIONS);
+    observe(tracker, beat(0));
+    expect(tracker.tick(T0 + 10_000).map((c) => c.to)).toEqual(['down']);
+    const burst = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10].flatMap((seq) =>
+      observe(tracker, beat(seq, { receivedAtMs: T0 + 10_001 + seq })),
+    );
+    expect(burst).toEqual([change('down', 'up', 'beat', T0 + 10_002)]);
+    expect(tracker.view('a', T0 + 10_020)?.lost).toBe(0);
   });
 
   it('duplicates, late arrivals and stale datagrams do not change the state', () => {
@@ -293,7 +310,7 @@ describe('tracker: heartbeat bar', () => {
     const unticked = createTracker(OPTIONS);
     observe(unticked, beat(0));
     observe(unticked, beat(1, { receivedAtMs: T0 + 1999 }));
-    observe(unticked, beat(2, { receivedAtMs: T0 + 3000 }));
+    observe(unticked, beat(2, { sentAtMs: T0 + 3000 })); // the sender was a second late
     expect(bar(unticked)).toEqual(['received', 'received', 'late']);
   });
 
