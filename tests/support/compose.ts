@@ -14,11 +14,59 @@ const run = promisify(execFile);
 export const REPO_ROOT = resolve(import.meta.dirname, '..', '..');
 const COMPOSE_FILE = 'docker-compose.yml';
 
+/** One parsed log line: every line both services write is a JSON object (see log-schema.ts). */
+export type LogRecord = Record<string, unknown> & { event?: string; time?: string };
+
+/** The parts of `docker inspect <container>` the tests read. */
+export interface ContainerInspect {
+  Id: string;
+  Image: string;
+  Name: string;
+  RestartCount: number;
+  State: {
+    Status: string;
+    Running: boolean;
+    Pid: number;
+    ExitCode: number;
+    StartedAt: string;
+    FinishedAt: string;
+    Health?: { Status: string; FailingStreak: number; Log: { ExitCode: number }[] };
+  };
+  Config: {
+    Hostname: string;
+    User: string;
+    Cmd: string[] | null;
+    Entrypoint: string[] | null;
+    Healthcheck?: { Test: string[]; Interval?: number };
+  };
+  HostConfig: {
+    ReadonlyRootfs: boolean;
+    Tmpfs: Record<string, string> | null;
+    CapAdd: string[] | null;
+    CapDrop: string[] | null;
+    SecurityOpt: string[] | null;
+    Memory: number;
+    PidsLimit: number | null;
+    Init: boolean | null;
+    Privileged: boolean;
+    RestartPolicy: { Name: string };
+    LogConfig: { Type: string; Config: Record<string, string> };
+  };
+  NetworkSettings: { Networks: Record<string, { IPAddress: string }> };
+}
+
 export interface ComposeFixture extends AsyncDisposable {
   project: string;
   env: StartedDockerComposeEnvironment;
-  /** http://127.0.0.1:<ephemeral port> of the client's status page. */
-  clientUrl: string;
+  /** The project's network (`<project>_beacon`). */
+  network: string;
+  /**
+   * http://127.0.0.1:<ephemeral port> of the client's status page. The port
+   * changes when the client container is restarted: call refreshClientUrl().
+   */
+  readonly clientUrl: string;
+  /** Re-reads the client's published port (after a container restart) and returns the new clientUrl. */
+  refreshClientUrl(): Promise<string>;
   /** `docker compose -p <project> <args>` against the real file; stdout. */
   compose(...args: string[]): Promise<string>;
   docker(...args: string[]): Promise<string>;
@@ -26,8 +74,16 @@ export interface ComposeFixture extends AsyncDisposable {
   containerId(service: string, index?: number): Promise<string>;
   /** Raw log lines (stdout and stderr) of a service replica. */
   logLines(service: string, index?: number): Promise<string[]>;
-  /** The replica's address on the project's network (a bridge address this run created). */
+  /** Log lines of a replica parsed as JSON (throws on a line that is not JSON). */
+  logRecords(service: string, index?: number): Promise<LogRecord[]>;
+  /** The replica's address on the project's network (a bridge address this run created); '' when detached. */
   ipAddress(service: string, index?: number): Promise<string>;
+  /** `docker inspect` of a replica. */
+  inspect(service: string, index?: number): Promise<ContainerInspect>;
+  /** `docker exec` in a running replica; stdout, rejects on a non-zero exit (the error carries stdout/stderr). */
+  exec(service: string, command: string[], options?: { index?: number; user?: string }): Promise<string>;
+  /** Polls the replica's Docker health status (every 200 ms, at most timeoutMs) until `healthy`. */
+  waitHealthy(service: string, index?: number, timeoutMs?: number): Promise<void>;
   getJson<T = unknown>(path: string): Promise<T>;
   down(): Promise<void>;
 }
@@ -84,8 +140,30 @@ export async function upCompose(options: ComposeOptions = {}): Promise<ComposeFi
     if (wanted < 0) throw new Error(`no container ${service}-${index} in ${project}`);
     return ids[wanted] as string;
   };
-  const clientPort = (await compose('port', 'client', '8080')).trim().split(':').pop();
-  const clientUrl = `http://127.0.0.1:${clientPort}`;
+  const inspect = async (service: string, index = 1) => {
+    const [info] = JSON.parse(
+      await docker('inspect', await containerId(service, index)),
+    ) as ContainerInspect[];
+    if (info === undefined) throw new Error(`docker inspect ${service}-${index}: no result`);
+    return info;
+  };
+  const logLines = async (service: string, index = 1) => {
+    const id = await containerId(service, index);
+    const { stdout, stderr } = await run('docker', ['logs', id], { maxBuffer: 256 * 1024 * 1024 });
+    return (stdout + stderr).split('\n').filter((l) => l.length > 0);
+  };
+  let clientUrl = '';
+  const refreshClientUrl = async () => {
+    const clientPort = (await compose('port', 'client', '8080')).trim().split(':').pop();
+    clientUrl = `http://127.0.0.1:${clientPort}`;
+    return clientUrl;
+  };
+  try {
+    await refreshClientUrl();
+  } catch (err) {
+    await compose('down', '--volumes', '--timeout', '2').catch(() => undefined);
+    throw err;
+  }
   let downed = false;
   const down = async () => {
     if (downed) return;
@@ -95,20 +173,39 @@ export async function upCompose(options: ComposeOptions = {}): Promise<ComposeFi
   return {
     project,
     env,
-    clientUrl,
+    network: `${project}_beacon`,
+    get clientUrl() {
+      return clientUrl;
+    },
+    refreshClientUrl,
     compose,
     docker,
     containerId,
-    async logLines(service, index = 1) {
-      const id = await containerId(service, index);
-      const { stdout, stderr } = await run('docker', ['logs', id], { maxBuffer: 256 * 1024 * 1024 });
-      return (stdout + stderr).split('\n').filter((l) => l.length > 0);
+    logLines,
+    async logRecords(service, index = 1) {
+      return (await logLines(service, index)).map((l) => JSON.parse(l) as LogRecord);
     },
     async ipAddress(service, index = 1) {
       const id = await containerId(service, index);
       return (
         await docker('inspect', '-f', '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}', id)
       ).trim();
+    },
+    inspect,
+    async exec(service, command, { index = 1, user } = {}) {
+      const id = await containerId(service, index);
+      return docker('exec', ...(user === undefined ? [] : ['--user', user]), id, ...command);
+    },
+    async waitHealthy(service, index = 1, timeoutMs = 60_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const status = (await inspect(service, index)).State.Health?.Status ?? 'none';
+        if (status === 'healthy') return;
+        if (Date.now() > deadline) {
+          throw new Error(`${service}-${index} not healthy after ${timeoutMs} ms (status ${status})`);
+        }
+        await new Promise((r) => setTimeout(r, 200));
+      }
     },
     async getJson<T>(path: string) {
       const res = await fetch(clientUrl + path, { signal: AbortSignal.timeout(5000) });

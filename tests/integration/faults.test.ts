@@ -1,0 +1,286 @@
+/**
+ * Issue 5, faults, against the real compose stack: the client killed with
+ * SIGKILL mid-stream and started again, the beacon cut off its network for
+ * several intervals and reconnected, and SIGTERM to each service. One
+ * compose project, the checks in sequence.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type ComposeFixture, type LogRecord, upCompose } from '../support/compose.js';
+import { eventually } from '../support/udp.js';
+
+const INTERVAL_MS = 1000;
+/** The default of DOWN_AFTER_MISSES: this file runs the compose defaults but for the interval. */
+const DOWN_AFTER_MISSES = 3;
+/** SIGTERM to exit, at most (issue 5). */
+const STOP_BUDGET_MS = 2000;
+
+interface ApiSender {
+  source: string;
+  boot: string;
+  state: 'up' | 'late' | 'down' | 'stopped';
+  stateSince: string;
+  reason: string;
+  lastSeq: number;
+  received: number;
+  lost: number;
+  outOfOrder: number;
+  restarts: number;
+}
+
+const ms = (iso: unknown) => Date.parse(String(iso));
+
+describe('faults (issue 5): kill -9, network cut, SIGTERM', () => {
+  let fx: ComposeFixture;
+  let source: string;
+  let serverId: string;
+  const timings: Record<string, number> = {};
+
+  const sender = async () => {
+    const list = await fx.getJson<ApiSender[]>('/api/senders');
+    const found = list.find((s) => s.source === source);
+    if (found === undefined) throw new Error(`sender ${source} not tracked: ${JSON.stringify(list)}`);
+    return found;
+  };
+  const senderUp = (minReceived = 2) =>
+    eventually(
+      async () => {
+        const s = await sender();
+        expect(s.state).toBe('up');
+        expect(s.received).toBeGreaterThanOrEqual(minReceived);
+        return s;
+      },
+      30_000,
+      200,
+    );
+  const transitions = (events: LogRecord[]) => events.map((e) => `${e.from}->${e.to}:${e.reason}`);
+  const stateEvents = async (sinceMs: number) =>
+    (await fx.logRecords('client')).filter(
+      (l) => l.event === 'state' && l.source === source && ms(l.time) >= sinceMs,
+    );
+
+  beforeAll(async () => {
+    fx = await upCompose({
+      environment: { BEACON_INTERVAL: '1s', MARK_INTERVAL: '1s' },
+    });
+    const server = await fx.inspect('server');
+    source = server.Config.Hostname;
+    serverId = server.Id;
+  });
+  afterAll(async () => {
+    console.info(`faults timings (ms) and counts: ${JSON.stringify(timings)}`);
+    await fx?.down();
+  });
+
+  it('kill -s KILL the client mid-stream, start it again: healthy, counting resumes, the server never crashed', async () => {
+    const before = await senderUp(3);
+    const serverBefore = await fx.inspect('server');
+    const clientId = await fx.containerId('client');
+
+    const killedAt = Date.now();
+    await fx.docker('kill', '--signal', 'KILL', clientId);
+    expect((await fx.inspect('client')).State).toMatchObject({ Status: 'exited', ExitCode: 137 });
+    // The beacon meets the dead client (its name no longer resolves) and keeps going.
+    await eventually(
+      async () => {
+        const errors = (await fx.logRecords('server')).filter(
+          (l) => l.event === 'exception' && ms(l.time) >= killedAt,
+        );
+        expect(errors.length).toBeGreaterThanOrEqual(1);
+      },
+      10_000,
+      200,
+    );
+
+    const startedAt = Date.now();
+    await fx.docker('start', clientId);
+    await fx.refreshClientUrl();
+    await fx.waitHealthy('client', 1, 30_000);
+    timings.clientStartToHealthy = Date.now() - startedAt;
+    const resumed = await senderUp(3);
+    // A new process: the sender is new to it, the beacon's boot is the same and its seq went on.
+    expect(resumed).toMatchObject({ reason: 'first_beat', boot: before.boot, restarts: 0, lost: 0 });
+    expect(resumed.lastSeq).toBeGreaterThan(before.lastSeq + 2);
+    const health = await fetch(`${fx.clientUrl}/healthz`, { signal: AbortSignal.timeout(5000) });
+    expect(health.status).toBe(200);
+
+    const serverAfter = await fx.inspect('server');
+    expect(serverAfter.State).toMatchObject({
+      Status: 'running',
+      StartedAt: serverBefore.State.StartedAt,
+      Health: { Status: 'healthy' },
+    });
+    expect(serverAfter.RestartCount).toBe(0);
+    const serverLog = await fx.logRecords('server');
+    expect(serverLog.filter((l) => l.event === 'start').map((l) => l.boot)).toEqual([before.boot]);
+    expect(serverLog.filter((l) => l.level === 'fatal' || l.level === 'error')).toEqual([]);
+    expect((await fx.logRecords('client')).filter((l) => l.event === 'start')).toHaveLength(2);
+  });
+
+  it('network disconnect of the server for several intervals: late, then down; reconnect: up, lost = the beats missed (±1)', async () => {
+    const before = await senderUp();
+    const disconnectedAt = Date.now();
+    await fx.docker('network', 'disconnect', fx.network, serverId);
+    expect(await fx.ipAddress('server')).toBe('');
+
+    const firstSeen: Partial<Record<ApiSender['state'], number>> = {};
+    await eventually(
+      async () => {
+        const s = await sender();
+        firstSeen[s.state] ??= Date.now();
+        expect(s.state).toBe('down');
+      },
+      15_000,
+      100,
+    );
+    timings.disconnectToLate = (firstSeen.late ?? Number.NaN) - disconnectedAt;
+    timings.disconnectToDown = (firstSeen.down ?? Number.NaN) - disconnectedAt;
+    expect(transitions(await stateEvents(disconnectedAt))).toEqual([
+      'up->late:no_beat',
+      `late->down:missed_${DOWN_AFTER_MISSES}`,
+    ]);
+
+    // The seq the beacon's next beat will carry: every beat of the outage is below it.
+    const probe = await fx.exec('server', [
+      'node',
+      '-e',
+      "fetch('http://127.0.0.1:8081/healthz').then((r) => r.json()).then((j) => console.log(j.nextSeq))",
+    ]);
+    const nextSeq = Number(probe.trim());
+    await fx.docker('network', 'connect', fx.network, serverId);
+    const reconnectedAt = Date.now();
+    timings.outage = reconnectedAt - disconnectedAt;
+    const window = Array.from({ length: nextSeq - before.lastSeq - 1 }, (_, i) => before.lastSeq + 1 + i);
+    expect(window.length).toBeGreaterThanOrEqual(DOWN_AFTER_MISSES);
+
+    // Wait until the beacon has settled the fate of every beat of the outage
+    // (a `send` or an `exception` line) and the client has seen beats after it.
+    const settled = await eventually(
+      async () => {
+        const fate = new Map<number, string>();
+        for (const l of await fx.logRecords('server')) {
+          const seq = l.seq as number;
+          if (window.includes(seq) && (l.event === 'send' || l.event === 'exception')) {
+            expect(fate.has(seq), `seq ${seq} logged twice`).toBe(false);
+            fate.set(seq, l.event === 'send' ? `sent ${String(l.time)}` : String(l.reason));
+          }
+        }
+        expect(fate.size).toBe(window.length);
+        const s = await sender();
+        expect(s.state).toBe('up');
+        expect(s.lastSeq).toBeGreaterThanOrEqual(nextSeq);
+        return { fate, after: s };
+      },
+      30_000,
+      250,
+    );
+    // Beats missed: those of the outage the client had not received when the network came back.
+    const onTime = new Set(
+      (await fx.logRecords('client'))
+        .filter((l) => l.event === 'readable' && l.source === source && ms(l.time) < reconnectedAt)
+        .map((l) => l.seq as number),
+    );
+    const missed = window.filter((seq) => !onTime.has(seq));
+    const notSent = window.filter((seq) => !settled.fate.get(seq)?.startsWith('sent'));
+    const lost = settled.after.lost - before.lost;
+    const afterReconnect = await stateEvents(reconnectedAt);
+    Object.assign(timings, {
+      outageBeats: window.length,
+      outageBeatsMissed: missed.length,
+      outageBeatsNotSent: notSent.length,
+      outageLostCounted: lost,
+      reconnectToUp: ms(afterReconnect[0]?.time) - reconnectedAt,
+      stateEventsAfterReconnect: afterReconnect.length,
+    });
+    const fates = Object.fromEntries(settled.fate);
+    // The accounting: exactly the beats the beacon never sent are lost.
+    expect.soft(Math.abs(lost - notSent.length), `lost ${lost}, not sent ${notSent}`).toBeLessThanOrEqual(1);
+    // Issue 5: the beats missed while cut off are lost, not delivered late in a burst.
+    expect
+      .soft(Math.abs(lost - missed.length), `lost ${lost}, missed ${missed}: ${JSON.stringify(fates)}`)
+      .toBeLessThanOrEqual(1);
+    // Up again, once: no flapping while the backlog drains.
+    expect.soft(transitions(afterReconnect)).toEqual(['down->up:beat']);
+
+    // The beacon itself kept running and healthy through the outage.
+    const server = await fx.inspect('server');
+    expect(server.State).toMatchObject({
+      Status: 'running',
+      Health: { Status: 'healthy', FailingStreak: 0 },
+    });
+    expect(server.RestartCount).toBe(0);
+  });
+
+  /** SIGTERM to a replica; polls until it has exited (bounded); its exit code and how long it took. */
+  const terminate = async (service: string) => {
+    const id = await fx.containerId(service);
+    const signalledAt = Date.now();
+    await fx.docker('kill', '--signal', 'TERM', id);
+    const state = await eventually(
+      async () => {
+        const { State } = await fx.inspect(service);
+        expect(State.Status).toBe('exited');
+        return State;
+      },
+      10_000,
+      50,
+    );
+    const lines = await fx.logRecords(service);
+    return { exitCode: state.ExitCode, tookMs: ms(state.FinishedAt) - signalledAt, signalledAt, lines };
+  };
+
+  /**
+   * The last line a stopping service wrote is one `stopped` line, after its
+   * one `stop` line. Judged by the lines' own `time`, not by their order in
+   * the stream: the shutdown flush can write the last two lines swapped
+   * (reported; see the report of this file's author).
+   */
+  const finalLine = (lines: LogRecord[], signalledAt: number) => {
+    const since = lines.filter((l) => ms(l.time) >= signalledAt - 1);
+    expect(since.filter((l) => l.event === 'stop')).toHaveLength(1);
+    const stopped = since.filter((l) => l.event === 'stopped');
+    expect(stopped).toHaveLength(1);
+    const last = stopped[0] as LogRecord;
+    expect(Math.max(...since.map((l) => ms(l.time)))).toBe(ms(last.time));
+    expect(ms(last.time)).toBeGreaterThanOrEqual(ms(since.find((l) => l.event === 'stop')?.time));
+    expect(last.durationMs).toBeLessThan(STOP_BUDGET_MS);
+    return last;
+  };
+
+  it('SIGTERM to the server: exit 0 in under 2 s, a final `stopped` line, and its bye reaches the client', async () => {
+    await senderUp();
+    const { exitCode, tookMs, signalledAt, lines } = await terminate('server');
+    timings.serverSigtermToExit = tookMs;
+    expect(exitCode).toBe(0);
+    expect(tookMs).toBeLessThan(STOP_BUDGET_MS);
+    const stop = lines.findLast((l) => l.event === 'stop');
+    expect(stop).toMatchObject({ reason: 'SIGTERM', signal: 'SIGTERM' });
+    const bye = lines.findLast((l) => l.event === 'send' && l.kind === 'bye');
+    expect(bye).toBeDefined();
+    timings.serverStoppedDurationMs = finalLine(lines, signalledAt).durationMs as number;
+
+    const stopped = await eventually(
+      async () => {
+        const s = await sender();
+        expect(s).toMatchObject({ state: 'stopped', reason: 'bye' });
+        return s;
+      },
+      5000,
+      100,
+    );
+    expect(stopped.lastSeq).toBe(bye?.seq);
+    expect(ms(stopped.stateSince) - signalledAt).toBeLessThan(INTERVAL_MS);
+    const received = (await fx.logRecords('client')).filter(
+      (l) => l.event === 'readable' && l.kind === 'bye' && l.source === source,
+    );
+    expect(received.map((l) => l.seq)).toEqual([bye?.seq]);
+  });
+
+  it('SIGTERM to the client: exit 0 in under 2 s and a final `stopped` line', async () => {
+    const { exitCode, tookMs, signalledAt, lines } = await terminate('client');
+    timings.clientSigtermToExit = tookMs;
+    expect(exitCode).toBe(0);
+    expect(tookMs).toBeLessThan(STOP_BUDGET_MS);
+    expect(lines.findLast((l) => l.event === 'stop')).toMatchObject({ reason: 'SIGTERM', signal: 'SIGTERM' });
+    timings.clientStoppedDurationMs = finalLine(lines, signalledAt).durationMs as number;
+  });
+});
