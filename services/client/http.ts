@@ -3,6 +3,7 @@
  * health. Every query is validated with zod; a bad one gets a 400 naming the
  * parameter. Security headers (helmet, strict CSP) on every route, 404s too.
  */
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import helmet from '@fastify/helmet';
@@ -28,6 +29,8 @@ import type { Tracker } from './tracker.js';
 export interface HttpDeps {
   version: string;
   historySize: number;
+  /** MARK_INTERVAL: a longer silence shows as a "waiting…" separator on the page. */
+  markIntervalMs: number;
   tracker: Tracker;
   history: History;
   textPeers: TextPeers;
@@ -40,9 +43,14 @@ export interface HttpDeps {
 }
 
 const PUBLIC_DIR = join(import.meta.dirname, 'public');
-const STATIC: Record<string, { type: string; body: Buffer }> = {
-  'page.js': { type: 'text/javascript; charset=utf-8', body: readFileSync(join(PUBLIC_DIR, 'page.js')) },
-  'page.css': { type: 'text/css; charset=utf-8', body: readFileSync(join(PUBLIC_DIR, 'page.css')) },
+/** The page's static files, read once; the ETag lets a reloading page revalidate with a 304. */
+function staticFile(name: string, type: string): { type: string; body: Buffer; etag: string } {
+  const body = readFileSync(join(PUBLIC_DIR, name));
+  return { type, body, etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 22)}"` };
+}
+const STATIC: Record<string, { type: string; body: Buffer; etag: string }> = {
+  'page.js': staticFile('page.js', 'text/javascript; charset=utf-8'),
+  'page.css': staticFile('page.css', 'text/css; charset=utf-8'),
 };
 
 export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
@@ -63,6 +71,8 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
       },
     },
     referrerPolicy: { policy: 'no-referrer' },
+    // The legacy twin of frame-ancestors 'none', for browsers that ignore CSP.
+    xFrameOptions: { action: 'deny' },
     crossOriginEmbedderPolicy: false,
     strictTransportSecurity: false,
   });
@@ -90,13 +100,17 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
       senders: deps.tracker.views(nowMs),
       recent: deps.history.recent(Math.min(100, deps.historySize)),
       nowMs,
+      quietMs: deps.markIntervalMs,
     });
     reply.header('cache-control', 'no-store').type('text/html; charset=utf-8').send(html);
   });
   app.get<{ Params: { file: string } }>('/static/:file', (req, reply) => {
-    const file = STATIC[req.params.file];
+    // Own keys only: /static/constructor must be a 404, not Object's constructor.
+    const file = Object.hasOwn(STATIC, req.params.file) ? STATIC[req.params.file] : undefined;
     if (file === undefined) return reply.callNotFound();
-    reply.header('cache-control', 'no-cache').type(file.type).send(file.body);
+    reply.header('cache-control', 'no-cache').header('etag', file.etag).type(file.type);
+    if (req.headers['if-none-match'] === file.etag) return reply.code(304).send();
+    return reply.send(file.body);
   });
   app.get('/api/status', () => deps.status());
   app.get('/api/senders', () => {
@@ -123,7 +137,8 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
   app.get('/api/openapi.json', () => openapi);
   app.get('/api/events', (req, reply) => {
     reply.hijack();
-    // hijack() bypasses fastify's onSend hooks: copy the security headers helmet set.
+    // helmet sets its headers on reply.raw in onRequest, so they survive hijack() (tested in
+    // tests/unit/page.test.ts); headers set on the fastify reply would not: copy any there are.
     for (const [name, value] of Object.entries(reply.getHeaders())) {
       if (value !== undefined) reply.raw.setHeader(name, value);
     }

@@ -19,6 +19,7 @@ import { createIngest, type Ingest } from './ingest.js';
 import { readKernelSocketStats } from './kernel-drops.js';
 import { createLogLimiter } from './log-limiter.js';
 import { monitorRegistry } from './metrics.js';
+import { PAGE_SENDER_LIMIT, sortSenders } from './page.js';
 import { startReceiver } from './receiver.js';
 import { createReplayGuard } from './replay.js';
 import { createTextPeers } from './text-peers.js';
@@ -46,8 +47,6 @@ export interface Monitor {
 export const VERSION: string = JSON.parse(
   readFileSync(join(import.meta.dirname, '..', '..', 'package.json'), 'utf8'),
 ).version;
-
-const SSE_SENDER_LIMIT = 500;
 
 export async function startMonitor(
   config: ClientConfig,
@@ -154,6 +153,7 @@ export async function startMonitor(
   const app = await buildHttp({
     version: VERSION,
     historySize: config.historySize,
+    markIntervalMs: config.markIntervalMs,
     tracker,
     history,
     textPeers,
@@ -181,13 +181,18 @@ export async function startMonitor(
     }
   }
 
+  // Liveness is evaluated every tick; the page gets a senders snapshot once a
+  // second (it ticks "last heard" by itself), the most urgent senders first.
+  const tickMs = options.tickMs ?? 250;
+  const snapshotEvery = Math.max(1, Math.round(1000 / tickMs));
+  let ticks = 0;
   const liveness = setInterval(() => {
     const nowMs = now();
     logChanges(tracker.tick(nowMs));
-    if (hub.clients > 0) {
-      hub.publish('senders', tracker.views(nowMs).slice(0, SSE_SENDER_LIMIT).map(toApiSender));
+    if (hub.clients > 0 && ++ticks % snapshotEvery === 0) {
+      hub.publish('senders', sortSenders(tracker.views(nowMs)).slice(0, PAGE_SENDER_LIMIT).map(toApiSender));
     }
-  }, options.tickMs ?? 250);
+  }, tickMs);
 
   let lastMarkDatagrams = 0;
   const mark = setInterval(() => {

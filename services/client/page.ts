@@ -1,83 +1,309 @@
 /**
- * The status page, rendered complete on the server (it works without
- * JavaScript, refreshing itself); /static/page.js then keeps it live over
- * Server-Sent Events. Every datagram-derived string goes through escapeHtml.
+ * The status page, rendered complete on the server: it works without
+ * JavaScript (a <noscript> refresh every 5 s), and /static/page.js then keeps
+ * it live over Server-Sent Events. page.js builds its rows from the
+ * <template> elements rendered here and mirrors the formatters below, so
+ * both sides show the same columns, classes and wording.
+ *
+ * Every datagram-derived string goes through escapeHtml; numbers are
+ * numbers; no datagram string ever lands in a URL or a script.
  */
 import type { Status } from './api.js';
 import { escapeHtml as e } from './escape.js';
 import type { Received } from './history.js';
-import type { SenderView } from './tracker.js';
+import type { HeartbeatMark, SenderState, SenderView } from './tracker.js';
 
 export interface PageModel {
   status: Status;
   senders: SenderView[];
+  /** Newest first. */
   recent: Received[];
   nowMs: number;
+  /** A silence longer than this between datagrams is shown as a "waiting…" mark (the MARK_INTERVAL). */
+  quietMs?: number;
 }
 
-const iso = (ms: number | null) => (ms === null ? '' : new Date(ms).toISOString());
+/** Rows of each table at most (page.js keeps the same limits). */
+export const PAGE_SENDER_LIMIT = 500;
+export const PAGE_DATAGRAM_ROWS = 100;
+const NO_JS_REFRESH_S = 5;
+const TITLE = 'udp-time-service monitor';
 
-function senderRow(s: SenderView, nowMs: number): string {
-  const ago = Math.max(0, Math.round((nowMs - s.lastSeenMs) / 1000));
-  return `<tr data-source="${e(s.source)}" class="state-${e(s.state)}">
-<td class="source">${e(s.source)}</td>
-<td class="state"><span class="badge">${e(s.state)}</span></td>
-<td class="ago" data-last-seen="${s.lastSeenMs}">${ago} s ago</td>
-<td class="num">${s.lastSeq}</td>
-<td class="num">${s.lost}/${s.duplicates}/${s.outOfOrder}</td>
-<td class="num">${s.delay.lastMs.toFixed(1)} ms</td>
-<td class="num">${s.jitterMs.toFixed(2)} ms</td>
-<td class="num">${s.uptime.h1 === null ? '–' : `${s.uptime.h1.toFixed(1)}%`} / ${s.uptime.h24 === null ? '–' : `${s.uptime.h24.toFixed(1)}%`}</td>
-</tr>`;
+/** Problems first: the row an operator must see is at the top. */
+const SEVERITY: Readonly<Record<SenderState, number>> = { down: 0, late: 1, stopped: 2, up: 3 };
+/** The heartbeat bar's classes; received (the common case) has none, to keep the page small. */
+const MARK_CLASS: Readonly<Record<HeartbeatMark, string>> = {
+  received: '',
+  late: 'l',
+  missed: 'm',
+  restart: 'r',
+};
+
+// --- formatters (mirrored in public/page.js) ---------------------------------
+
+/** "4 s", "3 min", "2 h", "5 d". */
+export function fmtDuration(seconds: number): string {
+  const s = Math.max(0, Math.floor(seconds));
+  if (s < 120) return `${s} s`;
+  if (s < 7200) return `${Math.floor(s / 60)} min`;
+  if (s < 172_800) return `${Math.floor(s / 3600)} h`;
+  return `${Math.floor(s / 86_400)} d`;
 }
 
-function datagramRow(r: Received): string {
-  const who = r.source ?? r.from;
-  const note = r.reason ? `<span class="reason">${e(r.reason)}</span> ` : '';
-  return `<tr class="kind-${e(r.kind)}" data-id="${r.id}">
-<td>${e(iso(r.receivedAtMs))}</td>
-<td>${e(r.kind)}</td>
-<td class="source">${e(who)}</td>
-<td class="num">${r.seq ?? ''}</td>
-<td>${e(iso(r.sentAtMs))}</td>
-<td class="text">${note}${e(r.text ?? r.detail ?? '')}</td>
-</tr>`;
+/** "0.4 ms", "12 ms", "1.5 s". */
+export function fmtMs(value: number | null): string {
+  if (value === null || !Number.isFinite(value)) return '';
+  const a = Math.abs(value);
+  if (a < 10) return `${value.toFixed(1)} ms`;
+  if (a < 1000) return `${Math.round(value)} ms`;
+  return `${(value / 1000).toFixed(a < 100_000 ? 1 : 0)} s`;
+}
+
+/** Rounded down, so 99.96 shows as 99.9% and only a perfect record as 100%. */
+export function fmtPct(value: number | null): string {
+  if (value === null) return '–';
+  return value >= 100 ? '100%' : `${(Math.floor(value * 10) / 10).toFixed(1)}%`;
+}
+
+/** HH:MM:SS.mmm UTC. */
+export function fmtTime(ms: number): string {
+  return new Date(ms).toISOString().slice(11, 23);
+}
+
+export function waitingText(quietS: number | null): string {
+  return quietS === null ? 'waiting… no datagrams yet' : `waiting… no datagrams for ${fmtDuration(quietS)}`;
+}
+
+export function beatsLabel(marks: readonly HeartbeatMark[]): string {
+  const n: Record<HeartbeatMark, number> = { received: 0, late: 0, missed: 0, restart: 0 };
+  for (const m of marks) n[m]++;
+  const parts = (Object.keys(n) as HeartbeatMark[]).filter((k) => n[k] > 0).map((k) => `${n[k]} ${k}`);
+  return `last ${marks.length} beats: ${parts.join(', ') || 'none'}`;
+}
+
+export interface Overall {
+  /** ok | warn | bad | idle */
+  level: string;
+  verdict: string;
+  counts: string;
+  problems: string;
+  /** Prefix for the document title. */
+  title: string;
+}
+
+/** The one-second answer: the banner at the top of the page. */
+export function overall(senders: ReadonlyArray<{ source: string; state: SenderState }>): Overall {
+  const by: Record<SenderState, string[]> = { up: [], late: [], down: [], stopped: [] };
+  for (const s of senders) by[s.state].push(s.source);
+  const n = (state: SenderState) => by[state].length;
+  const plural = (k: number) => (k === 1 ? 'sender' : 'senders');
+  const counts = `${n('up')} up · ${n('late')} late · ${n('down')} down · ${n('stopped')} stopped`;
+  const names = (state: SenderState) => {
+    const list = by[state];
+    if (list.length === 0) return '';
+    const shown = list.slice(0, 5).join(', ');
+    return `${state}: ${shown}${list.length > 5 ? ` and ${list.length - 5} more` : ''}`;
+  };
+  const problems = [names('down'), names('late')].filter(Boolean).join(' · ');
+  if (n('down') > 0) {
+    const late = n('late') > 0 ? `, ${n('late')} late` : '';
+    return {
+      level: 'bad',
+      verdict: `${n('down')} ${plural(n('down'))} down${late}`,
+      counts,
+      problems,
+      title: `(${n('down')} down) `,
+    };
+  }
+  if (n('late') > 0) {
+    return {
+      level: 'warn',
+      verdict: `${n('late')} ${plural(n('late'))} late`,
+      counts,
+      problems,
+      title: `(${n('late')} late) `,
+    };
+  }
+  if (n('up') > 0) {
+    const all =
+      n('stopped') === 0 ? `All ${n('up')} ${plural(n('up'))} up` : `${n('up')} up, none late or down`;
+    return { level: 'ok', verdict: all, counts, problems, title: '' };
+  }
+  if (n('stopped') > 0) {
+    return { level: 'idle', verdict: `All ${n('stopped')} stopped`, counts, problems, title: '(stopped) ' };
+  }
+  return { level: 'idle', verdict: 'No senders yet', counts, problems, title: '' };
+}
+
+export function sortSenders<T extends { source: string; state: SenderState }>(senders: readonly T[]): T[] {
+  return [...senders].sort(
+    (a, b) =>
+      SEVERITY[a.state] - SEVERITY[b.state] || (a.source < b.source ? -1 : a.source > b.source ? 1 : 0),
+  );
+}
+
+// --- rows ---------------------------------------------------------------------
+
+/**
+ * The heartbeat bar, run-length encoded to keep the page small: each run of
+ * equal marks is drawn by a few <i> whose widths are powers of two slots
+ * (page.css draws a slot every 6 px). A full bar of received beats is three
+ * elements; the worst case, alternating marks, is fifty.
+ */
+export function beatRuns(marks: readonly HeartbeatMark[]): Array<{ mark: HeartbeatMark; slots: number }> {
+  const runs: Array<{ mark: HeartbeatMark; slots: number }> = [];
+  for (let i = 0; i < marks.length; ) {
+    const mark = marks[i] as HeartbeatMark;
+    let j = i + 1;
+    while (j < marks.length && marks[j] === mark) j++;
+    let left = j - i;
+    for (const slots of RUN_SLOTS) {
+      if (left >= slots) {
+        runs.push({ mark, slots });
+        left -= slots;
+      }
+    }
+    i = j;
+  }
+  return runs;
+}
+const RUN_SLOTS = [32, 16, 8, 4, 2, 1];
+
+/** The class of one run: its mark (none for received) and width (none for one slot). */
+export function runClass(mark: HeartbeatMark, slots: number): string {
+  return [MARK_CLASS[mark], slots > 1 ? `w${slots}` : ''].filter(Boolean).join(' ');
+}
+
+function beatsBar(marks: readonly HeartbeatMark[]): string {
+  let bar = '';
+  for (const { mark, slots } of beatRuns(marks)) {
+    const cls = runClass(mark, slots);
+    bar += cls === '' ? '<i></i>' : `<i class="${cls}"></i>`;
+  }
+  return `<span class="hb" role="img" aria-label="${e(beatsLabel(marks))}">${bar}</span>`;
+}
+
+/** The sender cell's tooltip; stale and restarts only when there are any. */
+export function senderInfo(s: Pick<SenderView, 'boot' | 'intervalMs' | 'received' | 'stale' | 'restarts'>) {
+  const extra = `${s.stale > 0 ? ` · ${s.stale} stale` : ''}${s.restarts > 0 ? ` · ${s.restarts} restarts` : ''}`;
+  return `boot ${s.boot} · every ${fmtMs(s.intervalMs)} · ${s.received} received${extra}`;
+}
+
+/**
+ * A sender row; with no sender, the empty row page.js clones (same cells).
+ * Cells are styled by position in page.css (sender, state, last heard, seq,
+ * lost/dup/ooo, delay, jitter, uptime, beats).
+ */
+function senderRow(s: SenderView | null, nowMs: number): string {
+  if (s === null) {
+    return '<tr><th></th><td><span class="badge"></span> <small></small></td><td></td><td></td><td></td><td></td><td></td><td></td><td><span class="hb" role="img" aria-label=""></span></td></tr>';
+  }
+  const info = senderInfo(s);
+  // Why a sender is not up (no_beat, missed_3, bye); "up" needs no explanation.
+  const why = s.state === 'up' ? '' : ` title="${e(s.reason)}"`;
+  const loss = s.lost > 0 ? ' class="bad"' : '';
+  return `<tr class="s-${e(s.state)}" data-source="${e(s.source)}"><th title="${e(info)}">${e(s.source)}</th><td${why} data-at="${s.stateSinceMs}"><span class="badge">${e(s.state)}</span> <small>${fmtDuration((nowMs - s.stateSinceMs) / 1000)}</small></td><td data-at="${s.lastSeenMs}">${fmtDuration((nowMs - s.lastSeenMs) / 1000)} ago</td><td>${s.lastSeq}</td><td${loss}>${s.lost} / ${s.duplicates} / ${s.outOfOrder}</td><td>${fmtMs(s.delay.lastMs)}</td><td>${fmtMs(s.jitterMs)}</td><td>${fmtPct(s.uptime.h1)} / ${fmtPct(s.uptime.h24)}</td><td>${beatsBar(s.heartbeats)}</td></tr>`;
+}
+
+/**
+ * A datagram row: cells styled by position in page.css, no class for a beat
+ * (the common case) and, as HTML allows, no </td> and </tr> end tags: 100
+ * rows stay small. The text column shows the datagram's text; a rejected
+ * datagram's reason comes first, then its text preview or the decoder's
+ * detail.
+ */
+function datagramRow(r: Received | null): string {
+  if (r === null) return '<tr><td><td><td><td><td><td>';
+  const why = r.kind === 'rejected' && r.reason !== null ? `<b class="why">${e(r.reason)}</b> ` : '';
+  const text = r.kind === 'rejected' ? (r.text ?? r.detail ?? '') : (r.text ?? '');
+  const cls = r.kind === 'beat' ? '' : ` class="d-${e(r.kind)}"`;
+  return `<tr${cls}><td>${fmtTime(r.receivedAtMs)}<td>${e(r.kind)}<td>${e(r.source ?? r.from)}<td>${r.seq ?? ''}<td>${fmtMs(r.delayMs)}<td>${why}${e(text)}`;
+}
+
+function markRow(quietS: number | null): string {
+  return `<tr class="mark"><td colspan="6">${waitingText(quietS)}`;
+}
+
+/** Newest first, with a "waiting…" mark wherever nothing arrived for longer than quietMs. */
+function datagramRows(recent: readonly Received[], nowMs: number, quietMs: number): string {
+  const first = recent[0];
+  if (first === undefined) return markRow(null);
+  let html = nowMs - first.receivedAtMs > quietMs ? markRow((nowMs - first.receivedAtMs) / 1000) : '';
+  recent.forEach((r, i) => {
+    html += datagramRow(r);
+    const older = recent[i + 1];
+    if (older !== undefined && r.receivedAtMs - older.receivedAtMs > quietMs) {
+      html += markRow((r.receivedAtMs - older.receivedAtMs) / 1000);
+    }
+  });
+  return html;
 }
 
 export function renderPage(model: PageModel): string {
-  const { status, senders, recent, nowMs } = model;
-  const counts = status.senders.byState;
+  const { status, nowMs } = model;
+  const quietMs = model.quietMs ?? 5000;
+  const all = sortSenders(model.senders);
+  const senders = all.slice(0, PAGE_SENDER_LIMIT);
+  const recent = model.recent.slice(0, PAGE_DATAGRAM_ROWS);
+  const ov = overall(all);
+  const lastMs = status.lastDatagramAt === null ? null : Date.parse(status.lastDatagramAt);
+  const more =
+    all.length > senders.length
+      ? `<p class="more">${all.length - senders.length} more senders: see <a href="/api/senders">/api/senders</a></p>`
+      : '';
+  // The empty-table row stays in the page (hidden) so page.js can show it again.
+  const senderBody = `${senders.map((s) => `${senderRow(s, nowMs)}\n`).join('')}<tr class="empty"${senders.length > 0 ? ' hidden' : ''}><td colspan="9">No senders yet: waiting for the first beat.</td></tr>`;
   return `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>udp-time-service monitor</title>
-<noscript><meta http-equiv="refresh" content="5"></noscript>
+<meta name="color-scheme" content="light dark">
+<title>${ov.title}${TITLE}</title>
+<noscript><meta http-equiv="refresh" content="${NO_JS_REFRESH_S}"></noscript>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="/static/page.css">
-<script src="/static/page.js" defer></script>
+<script type="module" src="/static/page.js"></script>
 </head>
-<body>
+<body data-now="${nowMs}" data-quiet-ms="${quietMs}" data-rows="${PAGE_DATAGRAM_ROWS}">
 <header>
-<h1>udp-time-service monitor</h1>
-<p id="summary" aria-live="polite">${counts.up} up · ${counts.late} late · ${counts.down} down · ${counts.stopped} stopped · ${status.totals.datagrams} datagrams</p>
+<h1>${TITLE}</h1>
+<p id="conn" data-state="static">snapshot ${fmtTime(nowMs).slice(0, 8)} UTC · refreshes every ${NO_JS_REFRESH_S} s</p>
 </header>
 <main>
+<section id="overall" class="ov-${ov.level}" role="status" aria-live="polite" aria-atomic="true">
+<strong id="verdict">${e(ov.verdict)}</strong>
+<span id="counts">${ov.counts}</span>
+<span id="problems">${e(ov.problems)}</span>
+</section>
+<p id="clock">last datagram <span id="last" data-at="${lastMs ?? ''}">${lastMs === null ? 'never' : `${fmtDuration((nowMs - lastMs) / 1000)} ago`}</span></p>
 <section aria-labelledby="senders-h">
 <h2 id="senders-h">Senders</h2>
+<div class="scroll">
 <table id="senders">
-<thead><tr><th>Sender</th><th>State</th><th>Last heard</th><th>Seq</th><th>Lost/dup/ooo</th><th>Delay</th><th>Jitter</th><th>Uptime 1 h / 24 h</th></tr></thead>
-<tbody>${senders.map((s) => senderRow(s, nowMs)).join('\n')}</tbody>
+<thead><tr><th>Sender</th><th>State</th><th>Last heard</th><th>Seq</th><th><abbr title="lost / duplicate / out of order">Lost / dup / ooo</abbr></th><th>Delay</th><th>Jitter</th><th>Uptime 1 h / 24 h</th><th>Last 50 beats</th></tr></thead>
+<tbody>
+${senderBody}
+</tbody>
 </table>
+</div>
+<p class="legend" aria-hidden="true">beats, newest on the right: <span><i></i> received</span> <span><i class="l"></i> late</span> <span><i class="m"></i> missed</span> <span><i class="r"></i> restart</span></p>
+${more}<template id="sender-tpl">${senderRow(null, nowMs)}</template>
 </section>
 <section aria-labelledby="datagrams-h">
 <h2 id="datagrams-h">Recent datagrams</h2>
+<div class="scroll">
 <table id="datagrams">
-<thead><tr><th>Received</th><th>Kind</th><th>Sender</th><th>Seq</th><th>Sent</th><th>Text</th></tr></thead>
-<tbody aria-live="polite">${recent.map(datagramRow).join('\n')}</tbody>
+<thead><tr><th>Received (UTC)</th><th>Kind</th><th>Sender / from</th><th>Seq</th><th>Delay</th><th>Text</th></tr></thead>
+<tbody>${datagramRows(recent, nowMs, quietMs)}</tbody>
 </table>
+</div>
+<template id="datagram-tpl">${datagramRow(null)}</template>
 </section>
 </main>
+<footer>
+<p>monitor ${e(status.version)} · UDP port ${status.udp.port} · <a href="/api/status">status</a> · <a href="/api/senders">senders</a> · <a href="/api/datagrams">datagrams</a> · <a href="/metrics">metrics</a> · <a href="/api/openapi.json">API</a></p>
+</footer>
 </body>
 </html>
 `;

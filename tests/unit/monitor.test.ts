@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadClientConfig } from '../../services/client/config.js';
-import { type Monitor, startMonitor } from '../../services/client/monitor.js';
+import type { Monitor } from '../../services/client/monitor.js';
 import { captureLogs } from '../support/log-capture.js';
+import { startLoopbackMonitor } from '../support/monitor.js';
 import { beat, eventually, sendUdp } from '../support/udp.js';
 
 // The real monitor, in-process, on loopback ports chosen by the kernel.
@@ -13,17 +13,11 @@ describe('monitor in-process', () => {
   const json = async (path: string) => (await get(path)).json();
 
   beforeAll(async () => {
-    const config = loadClientConfig({
-      UDP_HOST: '127.0.0.1',
-      UDP_PORT: '0',
-      HTTP_HOST: '127.0.0.1',
-      HTTP_PORT: '0',
+    ({ monitor, base } = await startLoopbackMonitor(logs.logger, {
       MARK_INTERVAL: '200ms',
       HISTORY_SIZE: '50',
       EXCEPTION_LOG_LIMIT: '3',
-    });
-    monitor = await startMonitor(config, logs.logger);
-    base = `http://127.0.0.1:${monitor.http.port}`;
+    }));
   });
   afterAll(async () => {
     await monitor?.stop();
