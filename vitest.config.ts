@@ -13,6 +13,9 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['tests/unit/**/*.test.ts'],
+          // Projects run one after another (2 cores): the fuzzing in unit,
+          // the flood and compose builds in integration, Chromium in e2e.
+          sequence: { groupOrder: 0 },
           testTimeout: 20_000,
         },
       },
@@ -20,6 +23,7 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['tests/integration/**/*.test.ts'],
+          sequence: { groupOrder: 1 },
           // One compose project at a time: 2 cores, one Docker engine.
           fileParallelism: false,
           testTimeout: 240_000,
@@ -30,6 +34,7 @@ export default defineConfig({
         test: {
           name: 'e2e',
           include: ['tests/e2e/**/*.test.ts'],
+          sequence: { groupOrder: 2 },
           fileParallelism: false,
           testTimeout: 60_000,
           hookTimeout: 120_000,

@@ -13,8 +13,11 @@ export function parseCidr(text: string): Cidr | undefined {
   const version = isIP(address);
   if (version === 0) return undefined;
   const max = version === 4 ? 32 : 128;
-  const prefix = slash < 0 ? max : Number(text.slice(slash + 1));
-  if (!Number.isInteger(prefix) || prefix < 0 || prefix > max) return undefined;
+  const prefixText = text.slice(slash + 1);
+  // Digits only: `Number('')` is 0, and `10.0.0.0/` must not become "everything".
+  if (slash >= 0 && !/^\d{1,3}$/.test(prefixText)) return undefined;
+  const prefix = slash < 0 ? max : Number(prefixText);
+  if (prefix > max) return undefined;
   return { address, prefix, family: version === 4 ? 'ipv4' : 'ipv6' };
 }
 
@@ -24,8 +27,9 @@ export function createAllowlist(cidrs: readonly Cidr[]): ((address: string) => b
   const list = new BlockList();
   for (const c of cidrs) list.addSubnet(c.address, c.prefix, c.family);
   return (address) => {
-    const v4 = address.startsWith('::ffff:') ? address.slice(7) : address;
-    const family = isIP(v4) === 4 ? 'ipv4' : 'ipv6';
-    return list.check(v4, family);
+    // An IPv4 client of a dual-stack socket arrives as ::ffff:a.b.c.d.
+    const mapped = /^::ffff:/i.test(address) ? address.slice(7) : '';
+    if (isIP(mapped) === 4) return list.check(mapped, 'ipv4');
+    return list.check(address, isIP(address) === 4 ? 'ipv4' : 'ipv6');
   };
 }

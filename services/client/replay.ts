@@ -30,7 +30,8 @@ export function createReplayGuard(options: ReplayOptions): ReplayGuard {
       let boots = sources.get(source);
       let window = boots?.get(boot);
       if (window === undefined) {
-        if (Math.abs(sentAtMs - nowMs) > options.maxClockSkewMs) return 'clock_skew';
+        // Written so that NaN (an unparseable time) fails the check instead of passing it.
+        if (!(Math.abs(sentAtMs - nowMs) <= options.maxClockSkewMs)) return 'clock_skew';
         window = createSeqWindow(options.window);
         if (boots === undefined) {
           if (sources.size >= options.maxSources) sources.delete(sources.keys().next().value as string);

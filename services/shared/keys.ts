@@ -1,9 +1,15 @@
 /**
  * Authentication keys, read from files (Docker secrets), never from the
- * command line or the environment. Fail closed: a missing, unreadable or
- * too-short key stops start-up with a message naming the variable.
+ * command line or the environment. Fail closed: a missing, unreadable,
+ * too-short or oversized key file, or a key id given twice, stops start-up
+ * with a message naming the variable.
+ *
+ * The key is the file's bytes with surrounding ASCII whitespace removed
+ * (so `openssl rand -base64 48 > k1.key` and a key written without a final
+ * newline give the same key). Bytes are used as they are: a binary key file
+ * works too.
  */
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readSync } from 'node:fs';
 import { ConfigError } from './env.js';
 import { KEY_ID_PATTERN, type Keyring, MIN_KEY_BYTES } from './signing.js';
 
@@ -11,6 +17,9 @@ export interface KeyFile {
   keyId: string;
   path: string;
 }
+
+/** Larger files are refused: a key is a few dozen bytes, and /dev/zero never ends. */
+export const MAX_KEY_FILE_BYTES = 4096;
 
 /** `k1=/run/secrets/k1` -> { keyId, path }, or undefined when malformed. */
 export function parseKeyFileSpec(text: string): KeyFile | undefined {
@@ -21,24 +30,55 @@ export function parseKeyFileSpec(text: string): KeyFile | undefined {
   return KEY_ID_PATTERN.test(keyId) && path.startsWith('/') ? { keyId, path } : undefined;
 }
 
-export function readKey(file: KeyFile, variable: string): Buffer {
-  let key: Buffer;
+const isAsciiSpace = (byte: number) => byte === 0x20 || (byte >= 0x09 && byte <= 0x0d);
+
+/** The key bytes without leading and trailing ASCII whitespace. */
+export function trimKey(bytes: Buffer): Buffer {
+  let start = 0;
+  let end = bytes.length;
+  while (start < end && isAsciiSpace(bytes[start] as number)) start++;
+  while (end > start && isAsciiSpace(bytes[end - 1] as number)) end--;
+  return bytes.subarray(start, end);
+}
+
+/** At most `limit + 1` bytes of a file: enough to tell that it is too large. */
+function readBounded(path: string, limit: number): Buffer {
+  const fd = openSync(path, 'r');
   try {
-    key = Buffer.from(readFileSync(file.path, 'utf8').trim(), 'utf8');
+    const buffer = Buffer.alloc(limit + 1);
+    let length = 0;
+    while (length < buffer.length) {
+      const n = readSync(fd, buffer, length, buffer.length - length, null);
+      if (n === 0) break;
+      length += n;
+    }
+    return buffer.subarray(0, length);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export function readKey(file: KeyFile, variable: string): Buffer {
+  const value = `${file.keyId}=${file.path}`;
+  let raw: Buffer;
+  try {
+    raw = readBounded(file.path, MAX_KEY_FILE_BYTES);
   } catch (err) {
+    throw new ConfigError([{ variable, value, expected: `a readable key file (${(err as Error).message})` }]);
+  }
+  if (raw.length > MAX_KEY_FILE_BYTES) {
     throw new ConfigError([
-      {
-        variable,
-        value: `${file.keyId}=${file.path}`,
-        expected: `a readable key file (${(err as Error).message})`,
-      },
+      { variable, value, expected: `a key file of at most ${MAX_KEY_FILE_BYTES} bytes` },
     ]);
   }
+  // A copy: the key outlives the read buffer, and nothing else may alias it.
+  const key = Buffer.from(trimKey(raw));
+  raw.fill(0);
   if (key.length < MIN_KEY_BYTES) {
     throw new ConfigError([
       {
         variable,
-        value: `${file.keyId}=${file.path}`,
+        value,
         expected: `a key of at least ${MIN_KEY_BYTES} bytes (the file has ${key.length}); make one with: openssl rand -base64 48`,
       },
     ]);
@@ -48,6 +88,17 @@ export function readKey(file: KeyFile, variable: string): Buffer {
 
 export function readKeyring(files: readonly KeyFile[], variable: string): Keyring {
   const keyring = new Map<string, Buffer>();
-  for (const file of files) keyring.set(file.keyId, readKey(file, variable));
+  for (const file of files) {
+    if (keyring.has(file.keyId)) {
+      throw new ConfigError([
+        {
+          variable,
+          value: files.map((f) => `${f.keyId}=${f.path}`).join(','),
+          expected: `each key id once (${file.keyId} is given twice)`,
+        },
+      ]);
+    }
+    keyring.set(file.keyId, readKey(file, variable));
+  }
   return keyring;
 }

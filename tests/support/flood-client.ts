@@ -1,0 +1,196 @@
+/**
+ * The real monitor as a child process for the flood: `node --import tsx
+ * services/client/main.ts` (works from a fresh clone and after `npm run
+ * build` alike), its stdout (the product's JSON log) written straight to a
+ * file and its stderr to another, plus the probes the flood samples while
+ * it runs: /healthz latency and the child's resident memory.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { closeSync, createReadStream, openSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+
+const ROOT = resolve(import.meta.dirname, '..', '..');
+
+export interface ClientProcess {
+  child: ChildProcess;
+  pid: number;
+  udpPort: number;
+  httpPort: number;
+  recvBufferBytes: number;
+  logPath: string;
+  errPath: string;
+  /** Exit code and signal once it has exited. */
+  exited(): { code: number | null; signal: NodeJS.Signals | null } | null;
+  /** SIGTERM, then wait up to `ms` for the exit; SIGKILL past it. */
+  stop(ms?: number): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  kill(): void;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Starts the client with `env` on 127.0.0.1, ports chosen by the kernel; resolves once both listen. */
+export async function startClientProcess(dir: string, env: Record<string, string>): Promise<ClientProcess> {
+  const logPath = join(dir, 'client.log');
+  const errPath = join(dir, 'client.stderr');
+  const out = openSync(logPath, 'w');
+  const err = openSync(errPath, 'w');
+  const child = spawn(process.execPath, ['--import', 'tsx', 'services/client/main.ts'], {
+    cwd: ROOT,
+    env: {
+      PATH: process.env.PATH ?? '',
+      UDP_HOST: '127.0.0.1',
+      UDP_PORT: '0',
+      HTTP_HOST: '127.0.0.1',
+      HTTP_PORT: '0',
+      ...env,
+    },
+    stdio: ['ignore', out, err],
+  });
+  // The child holds its own copies of the descriptors.
+  closeSync(out);
+  closeSync(err);
+  let exit: { code: number | null; signal: NodeJS.Signals | null } | null = null;
+  const exitPromise = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolveExit) =>
+    child.once('exit', (code, signal) => {
+      exit = { code, signal };
+      resolveExit(exit);
+    }),
+  );
+  const kill = () => {
+    if (exit === null) child.kill('SIGKILL');
+  };
+
+  const deadline = Date.now() + 30_000;
+  let udp: { port: number; recvBufferBytes: number } | undefined;
+  let http: { port: number } | undefined;
+  while (udp === undefined || http === undefined) {
+    if (exit !== null || Date.now() > deadline) {
+      kill();
+      throw new Error(
+        `client did not start (${JSON.stringify(exit)}):\n${readFileSync(logPath, 'utf8')}\n${readFileSync(errPath, 'utf8')}`,
+      );
+    }
+    await sleep(50);
+    for (const line of readFileSync(logPath, 'utf8').split('\n')) {
+      if (!line.includes('"event":"listening"')) continue;
+      const l = JSON.parse(line) as { protocol: string; port: number; recvBufferBytes?: number };
+      if (l.protocol === 'udp') udp = { port: l.port, recvBufferBytes: l.recvBufferBytes ?? 0 };
+      if (l.protocol === 'http') http = { port: l.port };
+    }
+  }
+
+  return {
+    child,
+    pid: child.pid as number,
+    udpPort: udp.port,
+    httpPort: http.port,
+    recvBufferBytes: udp.recvBufferBytes,
+    logPath,
+    errPath,
+    exited: () => exit,
+    kill,
+    async stop(ms = 10_000) {
+      if (exit !== null) return exit;
+      child.kill('SIGTERM');
+      const timer = setTimeout(kill, ms);
+      try {
+        return await exitPromise;
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+  };
+}
+
+/** Resident set size of a process in bytes (Linux /proc), or null once it is gone. */
+export function rssBytes(pid: number): number | null {
+  try {
+    const m = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'latin1'));
+    return m ? Number(m[1]) * 1024 : null;
+  } catch {
+    return null;
+  }
+}
+
+export interface Probe {
+  /** One /healthz answer: HTTP status (0: no answer) and time to the full body. */
+  health: Array<{ status: number; ms: number }>;
+  rss: number[];
+  stop(): Promise<void>;
+}
+
+/** Polls /healthz (1 s timeout each) and samples RSS every `everyMs`, until stop(). */
+export function startProbe(baseUrl: string, pid: number, everyMs = 200): Probe {
+  const health: Probe['health'] = [];
+  const rss: number[] = [];
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      const started = performance.now();
+      const r = rssBytes(pid);
+      if (r !== null) rss.push(r);
+      try {
+        const res = await fetch(`${baseUrl}/healthz`, { signal: AbortSignal.timeout(1000) });
+        await res.arrayBuffer();
+        health.push({ status: res.status, ms: performance.now() - started });
+      } catch {
+        health.push({ status: 0, ms: performance.now() - started });
+      }
+      await sleep(Math.max(0, everyMs - (performance.now() - started)));
+    }
+  })();
+  return {
+    health,
+    rss,
+    async stop() {
+      running = false;
+      await loop;
+    },
+  };
+}
+
+export interface LogSummary {
+  lines: number;
+  bytes: number;
+  /** Lines that do not look like one JSON object. */
+  notJson: number;
+  /** Count of lines per `event`. */
+  events: Map<string, number>;
+  /** `readable` lines of accepted, verified datagrams. */
+  verifiedReadable: number;
+  first: string[];
+  last: string[];
+}
+
+/**
+ * One pass over a large log: every line is checked to be a JSON object and
+ * counted by event (a string scan: JSON.parse of a million lines would
+ * dominate the test); the first and last `keep` lines are kept to be parsed
+ * against the log schema by the caller.
+ */
+export async function summariseLog(path: string, keep = 200): Promise<LogSummary> {
+  const summary: LogSummary = {
+    lines: 0,
+    bytes: 0,
+    notJson: 0,
+    events: new Map(),
+    verifiedReadable: 0,
+    first: [],
+    last: [],
+  };
+  const lines = createInterface({ input: createReadStream(path, { encoding: 'utf8' }), crlfDelay: Infinity });
+  for await (const line of lines) {
+    summary.lines++;
+    summary.bytes += line.length + 1;
+    if (!(line.startsWith('{') && line.endsWith('}'))) summary.notJson++;
+    const at = line.indexOf('"event":"');
+    const event = at < 0 ? '(none)' : line.slice(at + 9, line.indexOf('"', at + 9));
+    summary.events.set(event, (summary.events.get(event) ?? 0) + 1);
+    if (event === 'readable' && line.includes('"verified":true')) summary.verifiedReadable++;
+    if (summary.first.length < keep) summary.first.push(line);
+    summary.last.push(line);
+    if (summary.last.length > keep) summary.last.shift();
+  }
+  return summary;
+}
