@@ -102,7 +102,8 @@ export function decodeDatagram(bytes: Buffer, options: DecodeOptions): Decoded {
         return reject('bad_signature', `MAC does not verify for key ${signed.keyId}`);
       }
       keyId = signed.keyId;
-    } else if (options.keyring.size > 0) {
+    } else if (options.keyring.size > 0 || options.requireAuth) {
+      // Fail closed: with authentication required, no key means no datagram verifies.
       return reject('unknown_key', `key id ${signed.keyId} is not configured`);
     }
     payload = signed.payload;

@@ -108,6 +108,13 @@ describe('signatures', () => {
     const tampered = Buffer.from(signed.toString('latin1').replace('"seq":7', '"seq":8'), 'latin1');
     expect(decodeDatagram(tampered, auth)).toMatchObject({ ok: false, reason: 'bad_signature' });
   });
+  it('fails closed when authentication is required but no key is configured', () => {
+    const noKeys: DecodeOptions = { ...open, requireAuth: true };
+    expect(decodeDatagram(encodeDatagram(beat, { keyId: 'k1', key }), noKeys)).toMatchObject({
+      ok: false,
+      reason: 'unknown_key',
+    });
+  });
   it('accepts signed datagrams as unverified when no keys are configured', () => {
     const r = decodeDatagram(encodeDatagram(beat, { keyId: 'k1', key }), open);
     expect(r.ok && r.keyId).toBeNull();
