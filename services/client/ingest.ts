@@ -49,6 +49,12 @@ export interface Ingest {
 export function createIngest(deps: IngestDeps): Ingest {
   const { tracker, history, textPeers, limiter, logger, publish } = deps;
   const now = deps.now ?? Date.now;
+  // The per-datagram line, with `event` serialised once here instead of on every line (same output).
+  const readableLog = logger.child({ event: 'readable' });
+  // A sender keeps its address and port: its `from` text is made once, not per datagram.
+  let lastAddress = '';
+  let lastPort = -1;
+  let lastFrom = '';
   const stats: IngestStats = {
     datagrams: 0,
     bytes: 0,
@@ -97,7 +103,7 @@ export function createIngest(deps: IngestDeps): Ingest {
       textPeers.observe(from, text ?? '', receivedAtMs);
     }
     if (limiter.allow(reason)) {
-      logger.info({ event: 'readable', from: remote.address, port: remote.port, bytes: size, kind, reason });
+      readableLog.info({ from: remote.address, port: remote.port, bytes: size, kind, reason });
       logger.warn(
         { event: 'exception', reason, detail, from: remote.address, port: remote.port, bytes: size },
         `datagram rejected: ${reason}`,
@@ -113,8 +119,15 @@ export function createIngest(deps: IngestDeps): Ingest {
       stats.datagrams++;
       stats.bytes += bytes.length;
       stats.lastDatagramAtMs = receivedAtMs;
-      const from =
-        remote.family === 'IPv6' ? `[${remote.address}]:${remote.port}` : `${remote.address}:${remote.port}`;
+      if (remote.port !== lastPort || remote.address !== lastAddress) {
+        lastAddress = remote.address;
+        lastPort = remote.port;
+        lastFrom =
+          remote.family === 'IPv6'
+            ? `[${remote.address}]:${remote.port}`
+            : `${remote.address}:${remote.port}`;
+      }
+      const from = lastFrom;
 
       if (deps.allow !== null && !deps.allow(remote.address)) {
         return rejected(
@@ -177,8 +190,7 @@ export function createIngest(deps: IngestDeps): Ingest {
         verified: decoded.keyId !== null,
       };
       history.push(entry);
-      logger.info({
-        event: 'readable',
+      readableLog.info({
         from: remote.address,
         port: remote.port,
         bytes: bytes.length,

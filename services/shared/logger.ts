@@ -2,7 +2,13 @@
  * The one way both services log: pino, one JSON object per line, with
  * `time` (ISO-8601), `level` (a word), `service` and, by convention at every
  * call site, `event`. The schema of every line is in log-schema.ts.
+ *
+ * The monitor logs a line per datagram, so the cost of a line matters
+ * (docs/PERFORMANCE.md): the timestamp is formatted once per millisecond,
+ * and the destination hands lines to the file descriptor in batches.
  */
+import { mkdirSync, openSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { type DestinationStream, type Logger, type LoggerOptions, pino } from 'pino';
 
 export type { Logger } from 'pino';
@@ -15,11 +21,29 @@ export interface LoggerSetup {
   destination?: DestinationStream;
 }
 
+let lastTimeMs = Number.NaN;
+let lastTime = '';
+
+/**
+ * pino's `isoTime` (`,"time":"2026-11-24T00:03:38.123Z"`), formatted once
+ * per millisecond: at thousands of lines a second most lines share their
+ * millisecond with the previous one, and toISOString() would otherwise be
+ * a third of the cost of a short line. Reads Date.now(), so fake timers work.
+ */
+export function isoTime(): string {
+  const now = Date.now();
+  if (now !== lastTimeMs) {
+    lastTimeMs = now;
+    lastTime = `,"time":"${new Date(now).toISOString()}"`;
+  }
+  return lastTime;
+}
+
 export function loggerOptions(service: ServiceName, level: string): LoggerOptions {
   return {
     level,
     base: { service },
-    timestamp: pino.stdTimeFunctions.isoTime,
+    timestamp: isoTime,
     formatters: { level: (label) => ({ level: label }) },
   };
 }
@@ -29,9 +53,21 @@ export function createLogger(setup: LoggerSetup): Logger {
 }
 
 export interface StdoutDestination {
-  stream: DestinationStream & { flushSync(): void };
-  /** Lines dropped because stdout could not keep up and the buffer was full. */
+  stream: DestinationStream & { flushSync(): void; flush(cb?: (err?: Error) => void): void };
+  /** Lines dropped because the destination could not keep up and the buffer was full. */
   dropped(): number;
+}
+export type LogDestination = StdoutDestination;
+
+export interface LogDestinationOptions {
+  /** A file descriptor (1: stdout) or a file path (appended to; its folder is created). */
+  dest: number | string;
+  /** Bytes waiting for the destination at most; past it lines are dropped and counted. */
+  maxBufferBytes?: number;
+  /** Lines are handed to the descriptor in batches of about this many bytes... */
+  batchBytes?: number;
+  /** ...and at least this often, so that lines of a quiet service are not held back. */
+  flushMs?: number;
 }
 
 /**
@@ -40,10 +76,96 @@ export interface StdoutDestination {
  * are dropped and counted instead of growing memory without limit.
  */
 export function stdoutDestination(maxBufferBytes = 16 * 1024 * 1024): StdoutDestination {
-  const stream = pino.destination({ dest: 1, sync: false, maxLength: maxBufferBytes });
-  let dropped = 0;
-  stream.on('drop', () => {
-    dropped++;
+  return logDestination({ dest: 1, maxBufferBytes });
+}
+
+/**
+ * An asynchronous sonic-boom destination (see stdoutDestination) fed in
+ * batches: lines are joined in memory and handed on every `batchBytes`
+ * (16 KiB) or every `flushMs` (100 ms), whichever comes first. Handed one
+ * line at a time, sonic-boom issues a write per line when the log is
+ * fast to drain and re-measures its whole pending buffer on every line when
+ * it is not; in batches a line costs a string append, and a write carries
+ * ~50 lines (measured in docs/PERFORMANCE.md). flush() and flushSync()
+ * include the batch; so does process exit.
+ */
+export function logDestination(options: LogDestinationOptions): LogDestination {
+  const batchBytes = options.batchBytes ?? 16 * 1024;
+  const fd = typeof options.dest === 'number' ? options.dest : openForAppend(options.dest);
+  const sonic = pino.destination({
+    dest: fd,
+    sync: false,
+    maxLength: options.maxBufferBytes ?? 16 * 1024 * 1024,
   });
-  return { stream, dropped: () => dropped };
+  let batch = '';
+  let dropped = 0;
+  sonic.on('drop', (data: string) => {
+    dropped += countLines(data);
+  });
+  function handOn(): void {
+    if (batch.length === 0) return;
+    const data = batch;
+    batch = '';
+    sonic.write(data);
+  }
+  /**
+   * Everything out now: sonic-boom's queue, then the batch, written directly
+   * (handing it to sonic-boom could start an asynchronous write that a
+   * process about to exit would never finish).
+   */
+  function flushSync(): void {
+    sonic.flushSync();
+    if (batch.length === 0) return;
+    let bytes = Buffer.from(batch);
+    batch = '';
+    for (let attempts = 0; bytes.length > 0 && attempts < 100; ) {
+      try {
+        bytes = bytes.subarray(writeSync(fd, bytes));
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'EPIPE') break; // nobody reads the log any more
+        if (code !== 'EAGAIN' && code !== 'EBUSY') throw err;
+        attempts++;
+        Atomics.wait(SLEEPER, 0, 0, 10); // a non-blocking pipe is full: give its reader a moment
+      }
+    }
+    if (bytes.length > 0) dropped += countLines(bytes.toString());
+  }
+  const timer = setInterval(handOn, options.flushMs ?? 100);
+  timer.unref();
+  // pino flushes sonic-boom on exit; this runs after that, for the batch.
+  process.once('exit', () => {
+    try {
+      flushSync();
+    } catch {
+      // Closed or broken: nothing more can be done at exit.
+    }
+  });
+  return {
+    stream: {
+      write(line: string) {
+        batch += line;
+        if (batch.length >= batchBytes) handOn();
+      },
+      flush(cb?: (err?: Error) => void) {
+        handOn();
+        sonic.flush(cb);
+      },
+      flushSync,
+    },
+    dropped: () => dropped,
+  };
+}
+
+const SLEEPER = new Int32Array(new SharedArrayBuffer(4));
+
+function openForAppend(path: string): number {
+  mkdirSync(dirname(path), { recursive: true });
+  return openSync(path, 'a');
+}
+
+function countLines(data: string): number {
+  let n = 0;
+  for (let i = data.indexOf('\n'); i !== -1; i = data.indexOf('\n', i + 1)) n++;
+  return n;
 }
