@@ -20,7 +20,12 @@ try {
     'monitor starting',
   );
   const monitor = await startMonitor(config, logger, { keyring, logLinesDropped: out.dropped });
-  installShutdown({ logger, flush: () => out.stream.flushSync(), stop: () => monitor.stop() });
+  installShutdown({
+    logger,
+    flush: () => new Promise<void>((resolve) => out.stream.flush(() => resolve())),
+    flushSync: () => out.stream.flushSync(),
+    stop: () => monitor.stop(),
+  });
 } catch (err) {
   failStartup('client', err);
 }

@@ -22,7 +22,8 @@ try {
   );
   installShutdown({
     logger,
-    flush: () => out.stream.flushSync(),
+    flush: () => new Promise<void>((resolve) => out.stream.flush(() => resolve())),
+    flushSync: () => out.stream.flushSync(),
     stop: async () => {
       await beacon.stop();
       await http.stop();

@@ -11,24 +11,26 @@ export interface ShutdownOptions {
   logger: Logger;
   /** Stops the service: sockets, servers, timers. */
   stop: () => Promise<void>;
-  /** Flushes the log destination synchronously. */
-  flush: () => void;
+  /** Writes out every pending log line, in order (the normal path). */
+  flush: () => Promise<void>;
+  /** The same, synchronously: for the paths that exit at once (timeout, second signal). */
+  flushSync: () => void;
   /** Hard limit for stop(); the process exits 1 past it. */
   timeoutMs?: number;
 }
 
-export function installShutdown({ logger, stop, flush, timeoutMs = 1800 }: ShutdownOptions): void {
+export function installShutdown({ logger, stop, flush, flushSync, timeoutMs = 1800 }: ShutdownOptions): void {
   closeWithGrace(
     {
       delay: timeoutMs,
       logger: false,
       onTimeout: (ms) => {
         logger.error({ event: 'stop', reason: 'timeout', timeoutMs: ms }, 'stop timed out');
-        flush();
+        flushSync();
       },
       onSecondSignal: (signal) => {
         logger.warn({ event: 'stop', reason: 'second_signal', signal }, 'second signal: exiting now');
-        flush();
+        flushSync();
       },
     },
     async ({ signal, err }) => {
@@ -42,7 +44,8 @@ export function installShutdown({ logger, stop, flush, timeoutMs = 1800 }: Shutd
           'stopped cleanly',
         );
       } finally {
-        flush();
+        // Asynchronous, so the lines stay in order behind a write in flight.
+        await flush();
       }
     },
   );

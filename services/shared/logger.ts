@@ -149,7 +149,23 @@ export function logDestination(options: LogDestinationOptions): LogDestination {
       },
       flush(cb?: (err?: Error) => void) {
         handOn();
-        sonic.flush(cb);
+        // sonic-boom's own flush() calls back at once (minLength 0) and its
+        // flushSync() would write queued lines ahead of a write still in
+        // flight: wait for that write, then write the rest in order.
+        const deadline = Date.now() + FLUSH_WAIT_MS;
+        const finish = () => {
+          if (isWriting(sonic) && Date.now() < deadline) {
+            setTimeout(finish, 2);
+            return;
+          }
+          try {
+            flushSync();
+            cb?.();
+          } catch (err) {
+            cb?.(err as Error);
+          }
+        };
+        finish();
       },
       flushSync,
     },
@@ -158,6 +174,13 @@ export function logDestination(options: LogDestinationOptions): LogDestination {
 }
 
 const SLEEPER = new Int32Array(new SharedArrayBuffer(4));
+/** How long flush() waits for a write in flight before writing the rest anyway. */
+const FLUSH_WAIT_MS = 500;
+
+/** sonic-boom has an asynchronous write in flight (not part of its typed API). */
+function isWriting(stream: object): boolean {
+  return (stream as { _writing?: boolean })._writing === true;
+}
 
 function openForAppend(path: string): number {
   mkdirSync(dirname(path), { recursive: true });
