@@ -106,6 +106,8 @@ interface Step {
   kernelDrops: number;
   /** `readable` lines written for the step (client only). */
   logLines: number | null;
+  /** Set when the step was run twice (the first was lossy): the loss of the other try; this is the better. */
+  firstLoss?: number;
 }
 
 const children: Array<{ kill(): void }> = [];
@@ -188,16 +190,17 @@ async function main(): Promise<void> {
     const order = [...targets.slice(i % targets.length), ...targets.slice(0, i % targets.length)];
     for (const target of order) {
       if (lossyInARow[target.kind] >= 2) continue; // past its limit (or the sender's): spare the time
-      const s = await step(sender, target, rate, mode.stepSeconds);
+      let s = await step(sender, target, rate, mode.stepSeconds);
+      logStep(target, s);
+      // A loss can be a burst of other work on this 2-core machine: one more try, for every receiver alike.
+      if (s.loss >= LOSSLESS && !senderLimited(s)) {
+        const again = await step(sender, target, rate, mode.stepSeconds);
+        logStep(target, again);
+        s = again.loss < s.loss ? { ...again, firstLoss: s.loss } : { ...s, firstLoss: again.loss };
+      }
       steps[target.kind].push(s);
       const spent = s.loss >= LOSSLESS || senderLimited(s);
       lossyInARow[target.kind] = spent ? lossyInARow[target.kind] + 1 : 0;
-      console.log(
-        `  ${String(rate).padStart(7)}/s ${LABEL[target.kind].padEnd(24)} sent ${Math.round(s.send.rate)}/s, ` +
-          `loss ${pct(s.loss)} (kernel drops ${s.kernelDrops}), ${s.cpuUsPerDatagram.toFixed(2)} us/datagram, ` +
-          `RSS ${mib(s.rssBytes)} MiB` +
-          (s.logLines === null ? '' : `, ${s.logLines} readable lines`),
-      );
     }
   }
   const ceilings = Object.fromEntries(KINDS.map((k) => [k, highestLossless(steps[k])])) as Record<
@@ -245,6 +248,15 @@ async function main(): Promise<void> {
     mode.name === 'full' ? join(ROOT, 'docs', 'PERFORMANCE.md') : join(OUT_DIR, 'PERFORMANCE.short.md');
   writeReport(file, report);
   console.log(`written to ${file}`);
+}
+
+function logStep(target: Target, s: Step): void {
+  console.log(
+    `  ${String(s.rate).padStart(7)}/s ${LABEL[target.kind].padEnd(24)} sent ${Math.round(s.send.rate)}/s, ` +
+      `loss ${pct(s.loss)} (kernel drops ${s.kernelDrops}), ${s.cpuUsPerDatagram.toFixed(2)} us/datagram, ` +
+      `RSS ${mib(s.rssBytes)} MiB` +
+      (s.logLines === null ? '' : `, ${s.logLines} readable lines`),
+  );
 }
 
 async function received(target: Target): Promise<number> {
@@ -551,11 +563,19 @@ function render(r: ReportInput): string {
       `${r.recvBufferGranted.client} (client), ${r.recvBufferGranted.baseline} (baseline). ` +
       `Load average (1/5/15 min) before ${r.loadBefore}, after ${r.loadAfter}.`,
     '',
+    ...(Number(r.loadBefore.split(' ')[0]) > 0.7
+      ? [
+          '**The machine was busy when this run began (1-minute load average above 0.7 on 2 cores): other ' +
+            'work competed with the receivers, so these figures understate them. Rerun on a quiet machine.**',
+          '',
+        ]
+      : []),
     `Load: the C sender (bench/udp-sender.c), ${SOURCES} sources round-robin, ~155-byte protocol datagrams, ` +
       `${r.mode.stepSeconds} s per step, to 127.0.0.1. Loss = 1 - handled/sent (the client's count is ` +
       "`/api/status` totals.datagrams); CPU = the receiver process's user+system time (all threads) per " +
       'datagram; RSS after the step. "Lossless" = loss under 0.1%. sent/s under 97% of the rate: the sender ' +
-      'was the limit (marked *).',
+      'was the limit (marked *). A lossy step is run once more, for every receiver alike, and the better ' +
+      'try is shown ("other try": the loss of the other one).',
     '',
     '| rate/s | sent/s | baseline loss | client loss | baseline µs/dgram | client µs/dgram | CPU ratio | baseline RSS MiB | client RSS MiB | client `readable` lines |',
     '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
@@ -568,10 +588,14 @@ function render(r: ReportInput): string {
     const ratio = b !== undefined && c !== undefined ? c.cpuUsPerDatagram / b.cpuUsPerDatagram : null;
     const fair = (s: Step | undefined) => s !== undefined && s.loss < LOSSLESS && !senderLimited(s);
     if (fair(b) && fair(c) && ratio !== null) cpuRatios.push(ratio);
+    const loss = (s: Step | undefined) =>
+      s === undefined
+        ? 'skipped'
+        : `${pct(s.loss)}${s.firstLoss === undefined ? '' : ` (other try ${pct(s.firstLoss)})`}`;
     const sent = (s: Step | undefined) =>
       s === undefined ? '–' : `${Math.round(s.send.rate)}${senderLimited(s) ? '*' : ''}`;
     lines.push(
-      `| ${rate} | ${sent(b)} / ${sent(c)} | ${b ? pct(b.loss) : 'skipped'} | ${c ? pct(c.loss) : 'skipped'} | ` +
+      `| ${rate} | ${sent(b)} / ${sent(c)} | ${loss(b)} | ${loss(c)} | ` +
         `${b ? b.cpuUsPerDatagram.toFixed(2) : ''} | ${c ? c.cpuUsPerDatagram.toFixed(2) : ''} | ` +
         `${ratio === null ? '' : ratio.toFixed(2)} | ${b ? mib(b.rssBytes) : ''} | ${c ? mib(c.rssBytes) : ''} | ` +
         `${c ? (c.logLines === c.received ? `${c.logLines} (all)` : `${c.logLines} of ${c.received}`) : ''} |`,
