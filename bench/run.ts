@@ -465,6 +465,8 @@ async function sustainedLoad(sender: string, target: Target, rate: number, mode:
 }
 
 function runBeacon(mode: Mode): Promise<BeaconResult> {
+  const logFile = join(LOG_DIR, 'beacon.log');
+  writeFileSync(logFile, ''); // one run's lines only
   return new Promise((resolve, reject) => {
     const child: ChildProcess = fork(join(BENCH_DIR, 'children', 'beacon.ts'), [], {
       execArgv: ['--import', 'tsx'],
@@ -472,7 +474,7 @@ function runBeacon(mode: Mode): Promise<BeaconResult> {
         ...process.env,
         BENCH_BEATS: String(mode.beats),
         BENCH_INTERVAL_MS: String(mode.beatIntervalMs),
-        BENCH_LOG_FILE: join(LOG_DIR, 'beacon.log'),
+        BENCH_LOG_FILE: logFile,
       },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });

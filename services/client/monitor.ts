@@ -96,9 +96,11 @@ export async function startMonitor(
     { host: config.udpHost, port: config.udpPort, recvBufferBytes: config.recvBufferBytes },
     { readable: ingest.readable, exception: ingest.socketError },
   );
-  // Linux doubles SO_RCVBUF for bookkeeping; less than asked means net.core.rmem_max capped it.
+  // Linux doubles SO_RCVBUF for bookkeeping: less than twice the asked size
+  // there means net.core.rmem_max capped it.
   const granted = receiver.recvBufferBytes;
-  logger[granted < config.recvBufferBytes ? 'warn' : 'info'](
+  const short = granted < config.recvBufferBytes * (process.platform === 'linux' ? 2 : 1);
+  logger[short ? 'warn' : 'info'](
     {
       event: 'listening',
       protocol: 'udp',
@@ -107,7 +109,7 @@ export async function startMonitor(
       recvBufferBytes: granted,
       recvBufferAsked: config.recvBufferBytes,
     },
-    granted < config.recvBufferBytes
+    short
       ? `udp receive buffer ${granted} bytes is smaller than the ${config.recvBufferBytes} asked (raise net.core.rmem_max)`
       : `udp listening on ${receiver.address.address}:${receiver.address.port}`,
   );

@@ -123,3 +123,17 @@ describe('monitor in-process', () => {
     expect(logs.schemaProblems()).toEqual([]);
   });
 });
+
+describe('receive buffer', () => {
+  it('warns when the kernel grants less than UDP_RECV_BUFFER asks (capped by net.core.rmem_max)', async () => {
+    const logs = captureLogs('client');
+    const { monitor } = await startLoopbackMonitor(logs.logger, { UDP_RECV_BUFFER: '256MiB' });
+    try {
+      const udp = logs.events('listening').find((l) => l.protocol === 'udp');
+      expect(udp).toMatchObject({ level: 'warn', recvBufferAsked: 256 * 1024 * 1024 });
+      expect(udp?.recvBufferBytes as number).toBeLessThan(256 * 1024 * 1024);
+    } finally {
+      await monitor.stop();
+    }
+  });
+});
