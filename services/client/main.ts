@@ -22,8 +22,7 @@ try {
   const monitor = await startMonitor(config, logger, { keyring, logLinesDropped: out.dropped });
   installShutdown({
     logger,
-    flush: () => new Promise<void>((resolve) => out.stream.flush(() => resolve())),
-    flushSync: () => out.stream.flushSync(),
+    logs: out.stream,
     stop: () => monitor.stop(),
   });
 } catch (err) {

@@ -22,8 +22,7 @@ try {
   );
   installShutdown({
     logger,
-    flush: () => new Promise<void>((resolve) => out.stream.flush(() => resolve())),
-    flushSync: () => out.stream.flushSync(),
+    logs: out.stream,
     stop: async () => {
       await beacon.stop();
       await http.stop();

@@ -6,20 +6,21 @@
  */
 import closeWithGrace from 'close-with-grace';
 import type { Logger } from 'pino';
+import type { LogDestination } from './logger.js';
 
 export interface ShutdownOptions {
   logger: Logger;
   /** Stops the service: sockets, servers, timers. */
   stop: () => Promise<void>;
-  /** Writes out every pending log line, in order (the normal path). */
-  flush: () => Promise<void>;
-  /** The same, synchronously: for the paths that exit at once (timeout, second signal). */
-  flushSync: () => void;
+  /** The log destination: flushed in order on the normal path, synchronously on the exit-now paths (timeout, second signal). */
+  logs: LogDestination['stream'];
   /** Hard limit for stop(); the process exits 1 past it. */
   timeoutMs?: number;
 }
 
-export function installShutdown({ logger, stop, flush, flushSync, timeoutMs = 1800 }: ShutdownOptions): void {
+export function installShutdown({ logger, stop, logs, timeoutMs = 1800 }: ShutdownOptions): void {
+  const flush = () => new Promise<void>((resolve) => logs.flush(() => resolve()));
+  const flushSync = () => logs.flushSync();
   closeWithGrace(
     {
       delay: timeoutMs,

@@ -52,12 +52,11 @@ export function createLogger(setup: LoggerSetup): Logger {
   return pino(loggerOptions(setup.service, setup.level), setup.destination ?? stdoutDestination().stream);
 }
 
-export interface StdoutDestination {
+export interface LogDestination {
   stream: DestinationStream & { flushSync(): void; flush(cb?: (err?: Error) => void): void };
   /** Lines dropped because the destination could not keep up and the buffer was full. */
   dropped(): number;
 }
-export type LogDestination = StdoutDestination;
 
 export interface LogDestinationOptions {
   /** A file descriptor (1: stdout) or a file path (appended to; its folder is created). */
@@ -75,7 +74,7 @@ export interface LogDestinationOptions {
  * stalls the event loop, with a bounded buffer: past `maxBufferBytes` lines
  * are dropped and counted instead of growing memory without limit.
  */
-export function stdoutDestination(maxBufferBytes = 16 * 1024 * 1024): StdoutDestination {
+export function stdoutDestination(maxBufferBytes = 16 * 1024 * 1024): LogDestination {
   return logDestination({ dest: 1, maxBufferBytes });
 }
 
