@@ -21,7 +21,7 @@ import { type ChildProcess, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { readKernelSocketStats } from '../services/client/kernel-drops.js';
+import { readKernelSocketStats } from '../services/client/ingest/kernel-drops.js';
 import type { BeaconResult } from './children/beacon.js';
 import type { Probe } from './children/ipc.js';
 import { type Child, startChild } from './lib/children.js';

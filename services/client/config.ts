@@ -15,7 +15,7 @@ import {
   text,
 } from '../shared/env.js';
 import { type KeyFile, parseKeyFileSpec } from '../shared/keys.js';
-import { type Cidr, parseCidr } from './allowlist.js';
+import { type Cidr, parseCidr } from './ingest/allowlist.js';
 
 export const clientEnv = {
   UDP_PORT: port(5000, 'UDP port to bind (0 picks a free port)'),

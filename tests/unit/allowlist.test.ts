@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { createAllowlist, parseCidr } from '../../services/client/allowlist.js';
 import { loadClientConfig } from '../../services/client/config.js';
+import { createAllowlist, parseCidr } from '../../services/client/ingest/allowlist.js';
 import { type Monitor, startMonitor } from '../../services/client/monitor.js';
 import { ConfigError } from '../../services/shared/env.js';
 import { captureLogs } from '../support/log-capture.js';

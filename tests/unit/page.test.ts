@@ -1,9 +1,7 @@
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Status } from '../../services/client/api.js';
-import { escapeHtml } from '../../services/client/escape.js';
-import type { Received } from '../../services/client/history.js';
-import type { Monitor } from '../../services/client/monitor.js';
+import type { Status } from '../../services/client/http/api.js';
+import { escapeHtml } from '../../services/client/http/escape.js';
 import {
   beatsLabel,
   fmtDuration,
@@ -12,8 +10,10 @@ import {
   overall,
   renderPage,
   sortSenders,
-} from '../../services/client/page.js';
-import { createTracker, type SenderView } from '../../services/client/tracker.js';
+} from '../../services/client/http/page.js';
+import type { Received } from '../../services/client/ingest/history.js';
+import type { Monitor } from '../../services/client/monitor.js';
+import { createTracker, type SenderView } from '../../services/client/tracking/tracker.js';
 import { captureLogs } from '../support/log-capture.js';
 import { startLoopbackMonitor } from '../support/monitor.js';
 import { beat, eventually, sendUdp } from '../support/udp.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createReplayGuard, type ReplayOptions } from '../../services/client/replay.js';
+import { createReplayGuard, type ReplayOptions } from '../../services/client/ingest/replay.js';
 
 const NOW = Date.parse('2026-11-24T00:00:00.000Z');
 const SKEW = 30_000;

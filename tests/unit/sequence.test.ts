@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { acceptSeq, createSequenceWindow, startSequence } from '../../services/client/sequence.js';
+import { acceptSeq, createSequenceWindow, startSequence } from '../../services/client/tracking/sequence.js';
 
 function windowFrom(base: number, size = 64) {
   const window = createSequenceWindow(size);

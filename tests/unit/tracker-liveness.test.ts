@@ -4,7 +4,7 @@ import {
   createTracker,
   type Tracker,
   type TrackerOptions,
-} from '../../services/client/tracker.js';
+} from '../../services/client/tracking/tracker.js';
 
 const T0 = 10 * 3_600_000;
 const OPTIONS: TrackerOptions = {

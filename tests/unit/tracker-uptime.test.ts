@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type Beat, createTracker, type Tracker } from '../../services/client/tracker.js';
+import { type Beat, createTracker, type Tracker } from '../../services/client/tracking/tracker.js';
 
 const S = 1000;
 const MIN = 60 * S;

@@ -5,7 +5,7 @@ import {
   SENDER_STATES,
   type Tracker,
   type TrackerOptions,
-} from '../../services/client/tracker.js';
+} from '../../services/client/tracking/tracker.js';
 
 const T0 = 10 * 3_600_000;
 const OPTIONS: TrackerOptions = {

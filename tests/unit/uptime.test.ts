@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { createUptime, creditUptime, setAvailability, uptimePercent } from '../../services/client/uptime.js';
+import {
+  createUptime,
+  creditUptime,
+  setAvailability,
+  uptimePercent,
+} from '../../services/client/tracking/uptime.js';
 
 const S = 1000;
 const MIN = 60 * S;

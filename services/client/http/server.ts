@@ -10,6 +10,9 @@ import helmet from '@fastify/helmet';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
+import type { History } from '../ingest/history.js';
+import type { TextPeers } from '../ingest/text-peers.js';
+import type { Tracker } from '../tracking/tracker.js';
 import {
   badRequest,
   datagramsQuery,
@@ -20,11 +23,8 @@ import {
   toApiSender,
   toApiTextPeer,
 } from './api.js';
-import type { EventHub } from './events.js';
-import type { History } from './history.js';
 import { renderPage } from './page.js';
-import type { TextPeers } from './text-peers.js';
-import type { Tracker } from './tracker.js';
+import type { EventHub } from './sse.js';
 
 export interface HttpDeps {
   version: string;

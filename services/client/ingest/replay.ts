@@ -5,7 +5,7 @@
  * sentAt is within `maxClockSkewMs` of the receiver's clock, so old captured
  * datagrams of a forgotten boot cannot be replayed later.
  */
-import { createSeqWindow, type SeqWindow } from './seq-window.js';
+import { createSeqWindow, type SeqWindow } from '../seq-window.js';
 
 export type ReplayVerdict = 'ok' | 'replay' | 'clock_skew';
 

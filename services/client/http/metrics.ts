@@ -5,8 +5,8 @@
  * MAX_SENDERS because the tracker is.
  */
 import { Counter, Gauge, Registry } from 'prom-client';
-import { collectProcessMetrics } from '../shared/process-metrics.js';
-import { SENDER_STATES, type SenderView } from './tracker.js';
+import { collectProcessMetrics } from '../../shared/process-metrics.js';
+import { SENDER_STATES, type SenderView } from '../tracking/tracker.js';
 
 export interface MetricsSource {
   ingest: {

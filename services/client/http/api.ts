@@ -4,9 +4,9 @@
  * from the same zod schemas.
  */
 import { z } from 'zod';
-import type { Received } from './history.js';
-import type { TextPeer } from './text-peers.js';
-import type { SenderView } from './tracker.js';
+import type { Received } from '../ingest/history.js';
+import type { TextPeer } from '../ingest/text-peers.js';
+import type { SenderView } from '../tracking/tracker.js';
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 

@@ -8,10 +8,11 @@
  * Every datagram-derived string goes through escapeHtml; numbers are
  * numbers; no datagram string ever lands in a URL or a script.
  */
+
+import type { Received } from '../ingest/history.js';
+import type { HeartbeatMark, SenderState, SenderView } from '../tracking/tracker.js';
 import type { Status } from './api.js';
 import { escapeHtml as e } from './escape.js';
-import type { Received } from './history.js';
-import type { HeartbeatMark, SenderState, SenderView } from './tracker.js';
 
 export interface PageModel {
   status: Status;

@@ -8,12 +8,12 @@
  */
 import type { RemoteInfo } from 'node:dgram';
 import type { Logger } from 'pino';
-import { type DecodeOptions, decodeDatagram } from '../shared/protocol.js';
+import { type DecodeOptions, decodeDatagram } from '../../shared/protocol.js';
+import type { Tracker } from '../tracking/tracker.js';
 import type { ExceptionReason, History, Received } from './history.js';
 import type { LogLimiter } from './log-limiter.js';
 import type { ReplayGuard } from './replay.js';
 import type { TextPeers } from './text-peers.js';
-import type { Tracker } from './tracker.js';
 
 export interface IngestStats {
   datagrams: number;

@@ -1,5 +1,5 @@
 /** The most recent datagrams, newest first on read; a fixed-size ring, O(1) per push. */
-import type { ClientExceptionReason } from '../shared/log-schema.js';
+import type { ClientExceptionReason } from '../../shared/log-schema.js';
 
 export type ReceivedKind = 'beat' | 'bye' | 'text' | 'rejected';
 export type ExceptionReason = ClientExceptionReason;
