@@ -5,7 +5,13 @@
  * sentAt is within `maxClockSkewMs` of the receiver's clock, so old captured
  * datagrams of a forgotten boot cannot be replayed later.
  */
-import { createSeqWindow, type SeqWindow } from '../seq-window.js';
+import {
+  acceptSeq,
+  createSequenceWindow,
+  isFresh,
+  type SequenceWindow,
+  startSequence,
+} from '../tracking/sequence.js';
 
 export type ReplayVerdict = 'ok' | 'replay' | 'clock_skew';
 
@@ -24,7 +30,7 @@ export interface ReplayGuard {
 
 export function createReplayGuard(options: ReplayOptions): ReplayGuard {
   // source -> (boot -> window); both maps in recency order for O(1) eviction.
-  const sources = new Map<string, Map<string, SeqWindow>>();
+  const sources = new Map<string, Map<string, SequenceWindow>>();
   return {
     check(source, boot, seq, sentAtMs, nowMs) {
       let boots = sources.get(source);
@@ -32,20 +38,22 @@ export function createReplayGuard(options: ReplayOptions): ReplayGuard {
       if (window === undefined) {
         // Written so that NaN (an unparseable time) fails the check instead of passing it.
         if (!(Math.abs(sentAtMs - nowMs) <= options.maxClockSkewMs)) return 'clock_skew';
-        window = createSeqWindow(options.window);
+        window = createSequenceWindow(options.window);
+        startSequence(window, seq);
         if (boots === undefined) {
           if (sources.size >= options.maxSources) sources.delete(sources.keys().next().value as string);
           boots = new Map();
         } else if (boots.size >= options.maxBoots) {
           boots.delete(boots.keys().next().value as string);
         }
+      } else if (!isFresh(acceptSeq(window, seq))) {
+        return 'replay';
       }
-      if (window.mark(seq) !== 'new') return 'replay';
       // Re-insert: most recently used last.
-      (boots as Map<string, SeqWindow>).delete(boot);
-      (boots as Map<string, SeqWindow>).set(boot, window);
+      (boots as Map<string, SequenceWindow>).delete(boot);
+      (boots as Map<string, SequenceWindow>).set(boot, window);
       sources.delete(source);
-      sources.set(source, boots as Map<string, SeqWindow>);
+      sources.set(source, boots as Map<string, SequenceWindow>);
       return 'ok';
     },
     get size() {

@@ -1,8 +1,14 @@
 /**
- * Sequence accounting for one boot of one sender, over a bounded window of
- * recent sequence numbers: a ring of `bits` bits (Uint32Array words), bit
+ * The one sequence ring: which of the recent sequence numbers of one sender
+ * boot have been seen, over a bounded window. A ring of `bits` bits
+ * (Uint32Array words, `size` rounded up to a multiple of 32), bit
  * `seq mod bits` set once `seq` has been seen. The window covers the seqs in
- * (highest - bits, highest]; memory is bits/8 bytes plus the array header.
+ * (highest - size, highest]; memory is bits/8 bytes plus the array header.
+ * A plain record with free functions (no closures), so a flood of new boots
+ * stays cheap.
+ *
+ * Two consumers read its verdicts: the tracker turns them into counters, and
+ * the anti-replay guard (ingest/replay.ts) admits only `isFresh` ones.
  *
  * Verdicts (the tracker turns them into counters):
  * - `next`: above the highest so far; `gap` seqs were skipped (lost so far).
@@ -19,7 +25,9 @@ export type SeqVerdict = 'next' | 'duplicate' | 'late' | 'before_base' | 'stale'
 
 export interface SequenceWindow {
   readonly words: Uint32Array;
-  /** Window size in seqs: the requested size rounded up to a multiple of 32. */
+  /** Window size in seqs: seqs `size` or more below the highest are stale. */
+  readonly size: number;
+  /** Bits in the ring: `size` rounded up to a multiple of 32; seq and seq + bits share a bit. */
   readonly bits: number;
   /** First seq seen of the current boot. */
   base: number;
@@ -36,7 +44,7 @@ export function createSequenceWindow(size: number): SequenceWindow {
     throw new RangeError(`sequence window must be an integer >= ${MIN_SEQUENCE_WINDOW}, got ${size}`);
   }
   const words = new Uint32Array(Math.ceil(size / 32));
-  return { words, bits: words.length * 32, base: 0, highest: 0, gap: 0 };
+  return { words, size, bits: words.length * 32, base: 0, highest: 0, gap: 0 };
 }
 
 /** Starts a boot at `seq`: forgets everything, `seq` becomes the base and the highest. */
@@ -50,7 +58,7 @@ export function startSequence(window: SequenceWindow, seq: number): void {
 
 /** Records `seq` and classifies it. O(1); a gap clears at most bits/32 words. */
 export function acceptSeq(window: SequenceWindow, seq: number): SeqVerdict {
-  const { highest, bits } = window;
+  const { highest, bits, size } = window;
   if (seq > highest) {
     window.gap = seq - highest - 1;
     clearBits(window, highest + 1, seq - highest);
@@ -58,7 +66,7 @@ export function acceptSeq(window: SequenceWindow, seq: number): SeqVerdict {
     window.highest = seq;
     return 'next';
   }
-  if (highest - seq >= bits) return 'stale';
+  if (highest - seq >= size) return 'stale';
   const index = seq % bits;
   const word = index >>> 5;
   const mask = 1 << (index & 31);
@@ -66,6 +74,11 @@ export function acceptSeq(window: SequenceWindow, seq: number): SeqVerdict {
   if ((current & mask) !== 0) return 'duplicate';
   window.words[word] = current | mask;
   return seq >= window.base ? 'late' : 'before_base';
+}
+
+/** A seq seen for the first time within the window: what the anti-replay guard admits. */
+export function isFresh(verdict: SeqVerdict): boolean {
+  return verdict !== 'duplicate' && verdict !== 'stale';
 }
 
 function setBit(window: SequenceWindow, seq: number): void {

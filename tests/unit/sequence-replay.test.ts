@@ -1,13 +1,45 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { createSeqWindow, type SeqVerdict } from '../../services/client/seq-window.js';
+import {
+  acceptSeq,
+  createSequenceWindow,
+  isFresh,
+  startSequence,
+} from '../../services/client/tracking/sequence.js';
+
+type ReplayVerdict = 'new' | 'seen' | 'too_old';
+
+/**
+ * The ring as the anti-replay guard reads it (RFC 4303): the first seq of a
+ * boot starts the window; after that `isFresh` verdicts are new, a
+ * duplicate is seen, a stale one too old.
+ */
+function createSeqWindow(size: number) {
+  const ring = createSequenceWindow(size);
+  let started = false;
+  return {
+    get highest() {
+      return started ? ring.highest : -1;
+    },
+    mark(seq: number): ReplayVerdict {
+      if (!started) {
+        started = true;
+        startSequence(ring, seq);
+        return 'new';
+      }
+      const verdict = acceptSeq(ring, seq);
+      if (isFresh(verdict)) return 'new';
+      return verdict === 'stale' ? 'too_old' : 'seen';
+    },
+  };
+}
 
 /** The obvious, unbounded model of the window: every seq ever seen, and the highest. */
 function modelWindow(size: number) {
   const seen = new Set<number>();
   let highest = -1;
   return {
-    mark(seq: number): SeqVerdict {
+    mark(seq: number): ReplayVerdict {
       if (seq > highest) {
         highest = seq;
         seen.add(seq);
@@ -21,7 +53,7 @@ function modelWindow(size: number) {
   };
 }
 
-describe('seq window (RFC 4303 style)', () => {
+describe('the sequence ring as an anti-replay window (RFC 4303 style)', () => {
   it('accepts the first seq whatever it is, then sees it again as a duplicate', () => {
     for (const first of [0, 1, 63, 64, 1_000_000, Number.MAX_SAFE_INTEGER]) {
       const w = createSeqWindow(64);
