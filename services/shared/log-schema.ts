@@ -5,7 +5,14 @@
  * documented here fails the tests.
  */
 import { z } from 'zod';
-import { REJECT_REASONS } from './protocol.js';
+import {
+  clientExceptionReasonSchema,
+  receivedKindSchema,
+  SENDER_STATES,
+  type SenderState,
+  senderStateSchema,
+  serverExceptionReasonSchema,
+} from './vocabulary.js';
 
 const level = z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']);
 const base = {
@@ -19,25 +26,12 @@ const err = z
   .object({ type: z.string(), message: z.string(), stack: z.string().optional() })
   .loose()
   .describe('pino-serialised error');
-const state = z.enum(['up', 'late', 'down', 'stopped']);
-const stateCounts = z.object({
-  up: z.number().int(),
-  late: z.number().int(),
-  down: z.number().int(),
-  stopped: z.number().int(),
-});
+const state = senderStateSchema;
+const stateCounts = z.object(
+  Object.fromEntries(SENDER_STATES.map((s) => [s, z.number().int()])) as Record<SenderState, z.ZodNumber>,
+);
 const event = <E extends string, S extends z.ZodRawShape>(name: E, shape: S) =>
   z.object({ ...base, event: z.literal(name), ...shape }).strict();
-
-export type ClientExceptionReason = (typeof CLIENT_EXCEPTION_REASONS)[number];
-export const SERVER_EXCEPTION_REASONS = ['dns_error', 'send_error', 'socket_error'] as const;
-export const CLIENT_EXCEPTION_REASONS = [
-  ...REJECT_REASONS,
-  'replay',
-  'clock_skew',
-  'not_allowed',
-  'socket_error',
-] as const;
 
 export const logEvents = {
   // Both services
@@ -84,16 +78,16 @@ export const logEvents = {
     from: z.string(),
     port: z.number().int(),
     bytes: z.number().int(),
-    kind: z.enum(['beat', 'bye', 'text', 'rejected']),
+    kind: receivedKindSchema,
     source: z.string().optional(),
     seq: z.number().int().optional(),
     sentAt: z.string().optional(),
     delayMs: z.number().optional(),
     verified: z.boolean().optional(),
-    reason: z.enum(CLIENT_EXCEPTION_REASONS).optional(),
+    reason: clientExceptionReasonSchema.optional(),
   }),
   exception: event('exception', {
-    reason: z.enum([...SERVER_EXCEPTION_REASONS, ...CLIENT_EXCEPTION_REASONS]),
+    reason: z.enum([...serverExceptionReasonSchema.options, ...clientExceptionReasonSchema.options]),
     detail: z.string().optional(),
     from: z.string().optional(),
     port: z.number().int().optional(),
@@ -103,7 +97,7 @@ export const logEvents = {
     seq: z.number().int().optional(),
     err: err.optional(),
   }),
-  suppressed: event('suppressed', { reason: z.enum(CLIENT_EXCEPTION_REASONS), suppressed: z.number().int() }),
+  suppressed: event('suppressed', { reason: clientExceptionReasonSchema, suppressed: z.number().int() }),
   state: event('state', { source: z.string(), from: state.nullable(), to: state, reason: z.string() }),
   restart: event('restart', { source: z.string(), boot: z.string() }),
   evict: event('evict', { source: z.string(), reason: z.string() }),

@@ -9,9 +9,9 @@
  * with the right key: that is the only way they reach the parser.
  */
 import { createHmac } from 'node:crypto';
-import type { ClientExceptionReason } from '../../services/shared/log-schema.js';
 import { encodeDatagram, humanTimestamp, type Signer } from '../../services/shared/protocol.js';
 import { signPayload } from '../../services/shared/signing.js';
+import type { ClientExceptionReason } from '../../services/shared/vocabulary.js';
 
 export type Outcome = 'accepted' | ClientExceptionReason;
 

@@ -3,11 +3,11 @@ import { describe, expect, it } from 'vitest';
 import { configTable } from '../../scripts/config-table.js';
 import { clientEnv } from '../../services/client/config.js';
 import { serverEnv } from '../../services/server/config.js';
+import { LOG_EVENT_NAMES } from '../../services/shared/log-schema.js';
 import {
-  CLIENT_EXCEPTION_REASONS,
-  LOG_EVENT_NAMES,
-  SERVER_EXCEPTION_REASONS,
-} from '../../services/shared/log-schema.js';
+  clientExceptionReasonSchema,
+  serverExceptionReasonSchema,
+} from '../../services/shared/vocabulary.js';
 
 const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
 const logsDoc = readFileSync(new URL('../../docs/logs.md', import.meta.url), 'utf8');
@@ -19,7 +19,7 @@ describe('documentation stays in step with the code', () => {
   });
   it('docs/logs.md documents every log event and every reason code', () => {
     for (const event of LOG_EVENT_NAMES) expect(logsDoc).toMatch(new RegExp(`^### \`${event}\``, 'm'));
-    for (const reason of [...SERVER_EXCEPTION_REASONS, ...CLIENT_EXCEPTION_REASONS]) {
+    for (const reason of [...serverExceptionReasonSchema.options, ...clientExceptionReasonSchema.options]) {
       expect(logsDoc).toContain(`| \`${reason}\` |`);
     }
   });

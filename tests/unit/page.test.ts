@@ -27,7 +27,7 @@ const PAGE_TAGS = new Set(
   ),
 );
 const PAGE_ATTRIBUTES = new Set(
-  'lang charset name content http-equiv rel href type src class id role aria-hidden aria-live aria-atomic aria-label aria-labelledby scope title colspan hidden data-now data-quiet-ms data-rows data-state data-at data-source'.split(
+  'lang charset name content http-equiv rel href type src class id role aria-hidden aria-live aria-atomic aria-label aria-labelledby scope title colspan hidden data-now data-quiet-ms data-rows data-urgency data-kinds data-marks data-state data-at data-source'.split(
     ' ',
   ),
 );

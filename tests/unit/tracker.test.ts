@@ -2,10 +2,10 @@ import { describe, expect, it } from 'vitest';
 import {
   type Beat,
   createTracker,
-  SENDER_STATES,
   type Tracker,
   type TrackerOptions,
 } from '../../services/client/tracking/tracker.js';
+import { SENDER_STATES } from '../../services/shared/vocabulary.js';
 
 const T0 = 10 * 3_600_000;
 const OPTIONS: TrackerOptions = {

@@ -4,6 +4,7 @@
  * from the same zod schemas.
  */
 import { z } from 'zod';
+import { heartbeatMarkSchema, receivedKindSchema, senderStateSchema } from '../../shared/vocabulary.js';
 import type { Received } from '../ingest/history.js';
 import type { TextPeer } from '../ingest/text-peers.js';
 import type { SenderView } from '../tracking/tracker.js';
@@ -37,7 +38,7 @@ export const receivedSchema = z.object({
   receivedAt: z.string(),
   from: z.string().describe('remote address:port'),
   bytes: z.number().int(),
-  kind: z.enum(['beat', 'bye', 'text', 'rejected']),
+  kind: receivedKindSchema,
   source: z.string().nullable(),
   boot: z.string().nullable(),
   seq: z.number().int().nullable(),
@@ -68,12 +69,10 @@ export function toApiReceived(r: Received): z.infer<typeof receivedSchema> {
   };
 }
 
-const stateEnum = z.enum(['up', 'late', 'down', 'stopped']);
-
 export const senderSchema = z.object({
   source: z.string(),
   boot: z.string(),
-  state: stateEnum,
+  state: senderStateSchema,
   stateSince: z.string(),
   reason: z.string().describe('why the sender is in its state'),
   firstSeen: z.string(),
@@ -90,7 +89,7 @@ export const senderSchema = z.object({
   delay: z.object({ lastMs: z.number(), minMs: z.number(), meanMs: z.number(), maxMs: z.number() }),
   jitterMs: z.number(),
   uptime: z.object({ h1: z.number().nullable(), h24: z.number().nullable() }).describe('percent'),
-  heartbeats: z.array(z.enum(['received', 'late', 'missed', 'restart'])),
+  heartbeats: z.array(heartbeatMarkSchema),
 });
 
 export function toApiSender(s: SenderView): z.infer<typeof senderSchema> {
@@ -150,7 +149,7 @@ export const statusSchema = z.object({
     exceptions: z.record(z.string(), z.number().int()),
   }),
   lastDatagramAt: z.string().nullable(),
-  senders: z.object({ total: z.number().int(), byState: z.record(stateEnum, z.number().int()) }),
+  senders: z.object({ total: z.number().int(), byState: z.record(senderStateSchema, z.number().int()) }),
   textPeers: z.number().int(),
   kernel: z.object({ drops: z.number().int(), rxQueueBytes: z.number().int() }).nullable(),
 });

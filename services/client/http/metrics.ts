@@ -6,7 +6,8 @@
  */
 import { Counter, Gauge, Registry } from 'prom-client';
 import { collectProcessMetrics } from '../../shared/process-metrics.js';
-import { SENDER_STATES, type SenderView } from '../tracking/tracker.js';
+import { SENDER_STATES } from '../../shared/vocabulary.js';
+import type { SenderView } from '../tracking/tracker.js';
 
 export interface MetricsSource {
   ingest: {

@@ -9,8 +9,16 @@
  * numbers; no datagram string ever lands in a URL or a script.
  */
 
+import {
+  type HeartbeatMark,
+  heartbeatMarkSchema,
+  receivedKindSchema,
+  SENDER_STATES,
+  type SenderState,
+  STATE_URGENCY,
+} from '../../shared/vocabulary.js';
 import type { Received } from '../ingest/history.js';
-import type { HeartbeatMark, SenderState, SenderView } from '../tracking/tracker.js';
+import type { SenderView } from '../tracking/tracker.js';
 import type { Status } from './api.js';
 import { escapeHtml as e } from './escape.js';
 
@@ -30,8 +38,12 @@ export const PAGE_DATAGRAM_ROWS = 100;
 const NO_JS_REFRESH_S = 5;
 const TITLE = 'udp-time-service monitor';
 
-/** Problems first: the row an operator must see is at the top. */
-const SEVERITY: Readonly<Record<SenderState, number>> = { down: 0, late: 1, stopped: 2, up: 3 };
+/** The closed sets page.js needs, handed over in data attributes (one declaration, in shared/vocabulary.ts). */
+const VOCABULARY_ATTRIBUTES = [
+  `data-urgency="${e(JSON.stringify(STATE_URGENCY))}"`,
+  `data-kinds="${e(JSON.stringify(receivedKindSchema.options))}"`,
+  `data-marks="${e(JSON.stringify(heartbeatMarkSchema.options))}"`,
+].join(' ');
 /** The heartbeat bar's classes; received (the common case) has none, to keep the page small. */
 const MARK_CLASS: Readonly<Record<HeartbeatMark, string>> = {
   received: '',
@@ -76,7 +88,10 @@ export function waitingText(quietS: number | null): string {
 }
 
 export function beatsLabel(marks: readonly HeartbeatMark[]): string {
-  const n: Record<HeartbeatMark, number> = { received: 0, late: 0, missed: 0, restart: 0 };
+  const n = Object.fromEntries(heartbeatMarkSchema.options.map((m) => [m, 0])) as Record<
+    HeartbeatMark,
+    number
+  >;
   for (const m of marks) n[m]++;
   const parts = (Object.keys(n) as HeartbeatMark[]).filter((k) => n[k] > 0).map((k) => `${n[k]} ${k}`);
   return `last ${marks.length} beats: ${parts.join(', ') || 'none'}`;
@@ -94,7 +109,10 @@ export interface Overall {
 
 /** The one-second answer: the banner at the top of the page. */
 export function overall(senders: ReadonlyArray<{ source: string; state: SenderState }>): Overall {
-  const by: Record<SenderState, string[]> = { up: [], late: [], down: [], stopped: [] };
+  const by = Object.fromEntries(SENDER_STATES.map((s) => [s, [] as string[]])) as Record<
+    SenderState,
+    string[]
+  >;
   for (const s of senders) by[s.state].push(s.source);
   const n = (state: SenderState) => by[state].length;
   const plural = (k: number) => (k === 1 ? 'sender' : 'senders');
@@ -139,7 +157,8 @@ export function overall(senders: ReadonlyArray<{ source: string; state: SenderSt
 export function sortSenders<T extends { source: string; state: SenderState }>(senders: readonly T[]): T[] {
   return [...senders].sort(
     (a, b) =>
-      SEVERITY[a.state] - SEVERITY[b.state] || (a.source < b.source ? -1 : a.source > b.source ? 1 : 0),
+      STATE_URGENCY[a.state] - STATE_URGENCY[b.state] ||
+      (a.source < b.source ? -1 : a.source > b.source ? 1 : 0),
   );
 }
 
@@ -266,7 +285,7 @@ export function renderPage(model: PageModel): string {
 <link rel="stylesheet" href="/static/page.css">
 <script type="module" src="/static/page.js"></script>
 </head>
-<body data-now="${nowMs}" data-quiet-ms="${quietMs}" data-rows="${PAGE_DATAGRAM_ROWS}">
+<body data-now="${nowMs}" data-quiet-ms="${quietMs}" data-rows="${PAGE_DATAGRAM_ROWS}" ${VOCABULARY_ATTRIBUTES}>
 <header>
 <h1>${TITLE}</h1>
 <p id="conn" data-state="static">snapshot ${fmtTime(nowMs).slice(0, 8)} UTC · refreshes every ${NO_JS_REFRESH_S} s</p>

@@ -1,8 +1,5 @@
 /** The most recent datagrams, newest first on read; a fixed-size ring, O(1) per push. */
-import type { ClientExceptionReason } from '../../shared/log-schema.js';
-
-export type ReceivedKind = 'beat' | 'bye' | 'text' | 'rejected';
-export type ExceptionReason = ClientExceptionReason;
+import type { ClientExceptionReason, ReceivedKind } from '../../shared/vocabulary.js';
 
 /** One datagram as the monitor saw it. Every string in it came from the network: escape on output. */
 export interface Received {
@@ -18,7 +15,7 @@ export interface Received {
   sentAtMs: number | null;
   delayMs: number | null;
   text: string | null;
-  reason: ExceptionReason | null;
+  reason: ClientExceptionReason | null;
   detail: string | null;
   verified: boolean;
 }

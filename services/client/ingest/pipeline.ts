@@ -9,8 +9,9 @@
 import type { RemoteInfo } from 'node:dgram';
 import type { Logger } from 'pino';
 import { type DecodeOptions, decodeDatagram } from '../../shared/protocol.js';
+import type { ClientExceptionReason } from '../../shared/vocabulary.js';
 import type { Tracker } from '../tracking/tracker.js';
-import type { ExceptionReason, History, Received } from './history.js';
+import type { History, Received } from './history.js';
 import type { LogLimiter } from './log-limiter.js';
 import type { ReplayGuard } from './replay.js';
 import type { TextPeers } from './text-peers.js';
@@ -22,7 +23,7 @@ export interface IngestStats {
   accepted: number;
   /** Plain-text datagrams (also counted as exceptions with reason `not_json`). */
   text: number;
-  exceptions: Map<ExceptionReason, number>;
+  exceptions: Map<ClientExceptionReason, number>;
   lastDatagramAtMs: number | null;
 }
 
@@ -65,7 +66,7 @@ export function createIngest(deps: IngestDeps): Ingest {
   };
   let nextId = 1;
 
-  function count(reason: ExceptionReason): void {
+  function count(reason: ClientExceptionReason): void {
     stats.exceptions.set(reason, (stats.exceptions.get(reason) ?? 0) + 1);
   }
 
@@ -74,7 +75,7 @@ export function createIngest(deps: IngestDeps): Ingest {
     from: string,
     remote: RemoteInfo,
     size: number,
-    reason: ExceptionReason,
+    reason: ClientExceptionReason,
     detail: string,
     text: string | null,
     source: string | null = null,

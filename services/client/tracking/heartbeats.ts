@@ -2,9 +2,11 @@
  * The heartbeat bar of one sender: the marks of its last `slots` expected
  * beats, in a fixed ring of one byte per slot.
  */
-export type HeartbeatMark = 'received' | 'late' | 'missed' | 'restart';
+import { type HeartbeatMark, heartbeatMarkSchema } from '../../shared/vocabulary.js';
 
-const MARKS: readonly HeartbeatMark[] = ['received', 'late', 'missed', 'restart'];
+export type { HeartbeatMark } from '../../shared/vocabulary.js';
+
+const MARKS: readonly HeartbeatMark[] = heartbeatMarkSchema.options;
 const CODES: Readonly<Record<HeartbeatMark, number>> = { received: 0, late: 1, missed: 2, restart: 3 };
 
 export interface HeartbeatBar {

@@ -43,8 +43,9 @@ import {
 
 export type { HeartbeatMark } from './heartbeats.js';
 
-export type SenderState = 'up' | 'late' | 'down' | 'stopped';
-export const SENDER_STATES: readonly SenderState[] = ['up', 'late', 'down', 'stopped'];
+import type { SenderState } from '../../shared/vocabulary.js';
+
+export type { SenderState } from '../../shared/vocabulary.js';
 
 export interface TrackerOptions {
   /** Senders tracked at most; beyond it the longest-silent sender is evicted. */

@@ -11,9 +11,12 @@ const MAX_ROWS = Number(body.dataset.rows) || 100;
 const TITLE = 'udp-time-service monitor';
 /** No event for this long (senders come every 250 ms): the stream is dead, reconnect. */
 const SILENCE_MS = 5000;
-const SEVERITY = { down: 0, late: 1, stopped: 2, up: 3 };
+// The closed sets (states by urgency, datagram kinds, heartbeat marks) come
+// from the server, which declares them once (services/shared/vocabulary.ts).
+const SEVERITY = JSON.parse(body.dataset.urgency || '{}');
+const KINDS = JSON.parse(body.dataset.kinds || '[]');
+const MARKS = JSON.parse(body.dataset.marks || '[]');
 const MARK_CLASS = { received: '', late: 'l', missed: 'm', restart: 'r' };
-const KINDS = ['beat', 'bye', 'text', 'rejected'];
 const has = (object, key) => Object.hasOwn(object, key);
 
 /** The monitor's clock minus ours: ages are counted on the monitor's clock. */
@@ -45,7 +48,7 @@ const waitingText = (quietS) =>
   quietS === null ? 'waiting… no datagrams yet' : `waiting… no datagrams for ${fmtDuration(quietS)}`;
 
 function beatsLabel(marks) {
-  const n = { received: 0, late: 0, missed: 0, restart: 0 };
+  const n = Object.fromEntries(MARKS.map((m) => [m, 0]));
   for (const m of marks) if (has(n, m)) n[m]++;
   const parts = Object.keys(n)
     .filter((k) => n[k] > 0)
@@ -54,9 +57,11 @@ function beatsLabel(marks) {
 }
 
 function overall(senders) {
-  const by = { up: [], late: [], down: [], stopped: [] };
+  const by = Object.fromEntries(Object.keys(SEVERITY).map((state) => [state, []]));
   for (const s of senders) if (has(by, s.state)) by[s.state].push(s.source);
-  const [up, late, down, stopped] = Object.values(by).map((list) => list.length);
+  const { up, late, down, stopped } = Object.fromEntries(
+    Object.entries(by).map(([k, list]) => [k, list.length]),
+  );
   const plural = (k) => `${k} ${k === 1 ? 'sender' : 'senders'}`;
   const counts = `${up} up · ${late} late · ${down} down · ${stopped} stopped`;
   const problems = ['down', 'late']

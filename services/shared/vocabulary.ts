@@ -1,0 +1,37 @@
+/**
+ * The monitor's closed sets, each declared once as a zod enum: the tracker,
+ * the API schemas, the log schema, the metrics and the page all take them
+ * from here (the browser script gets them from the page it is served with).
+ */
+import { z } from 'zod';
+import { REJECT_REASONS } from './protocol.js';
+
+/** A sender's liveness. */
+export const senderStateSchema = z.enum(['up', 'late', 'down', 'stopped']);
+export type SenderState = z.infer<typeof senderStateSchema>;
+export const SENDER_STATES: readonly SenderState[] = senderStateSchema.options;
+
+/** Problems first: the order in which the page and views list senders. */
+export const STATE_URGENCY: Readonly<Record<SenderState, number>> = { down: 0, late: 1, stopped: 2, up: 3 };
+
+/** What one received datagram was. */
+export const receivedKindSchema = z.enum(['beat', 'bye', 'text', 'rejected']);
+export type ReceivedKind = z.infer<typeof receivedKindSchema>;
+
+/** A slot of a sender's heartbeat bar. */
+export const heartbeatMarkSchema = z.enum(['received', 'late', 'missed', 'restart']);
+export type HeartbeatMark = z.infer<typeof heartbeatMarkSchema>;
+
+/** Why the monitor logged an `exception` event (a datagram it rejected, or a socket error). */
+export const clientExceptionReasonSchema = z.enum([
+  ...REJECT_REASONS,
+  'replay',
+  'clock_skew',
+  'not_allowed',
+  'socket_error',
+]);
+export type ClientExceptionReason = z.infer<typeof clientExceptionReasonSchema>;
+
+/** Why the beacon logged an `exception` event. */
+export const serverExceptionReasonSchema = z.enum(['dns_error', 'send_error', 'socket_error']);
+export type ServerExceptionReason = z.infer<typeof serverExceptionReasonSchema>;
