@@ -23,7 +23,8 @@ import { createIngest, type Ingest } from './ingest/pipeline.js';
 import { startReceiver } from './ingest/receiver.js';
 import { createReplayGuard } from './ingest/replay.js';
 import { createTextPeers } from './ingest/text-peers.js';
-import { createTracker, type StateChange, type Tracker } from './tracking/tracker.js';
+import { createStateChangeSink } from './publish/state-changes.js';
+import { createTracker, type Tracker } from './tracking/tracker.js';
 
 export interface MonitorOptions {
   keyring?: Keyring;
@@ -68,6 +69,7 @@ export async function startMonitor(
   const textPeers = createTextPeers(config.maxTextPeers);
   const hub = createEventHub({ maxClients: config.sseMaxClients });
   const limiter = createLogLimiter(config.exceptionLogLimit);
+  const stateChanged = createStateChangeSink(logger, hub);
   const ingest = createIngest({
     decode: { maxBytes: config.maxDatagramBytes, keyring, requireAuth: config.requireAuth },
     allow: createAllowlist(config.allowFrom),
@@ -85,6 +87,7 @@ export async function startMonitor(
     textPeers,
     limiter,
     logger,
+    stateChanged,
     // Converted for the page only while someone is watching: free otherwise.
     publish: (entry) => {
       if (hub.clients > 0) hub.publish('datagram', toApiReceived(entry));
@@ -173,16 +176,6 @@ export async function startMonitor(
     `status page on http://${httpAddress.address}:${httpAddress.port}/`,
   );
 
-  function logChanges(changes: readonly StateChange[]): void {
-    for (const c of changes) {
-      logger.info(
-        { event: 'state', source: c.source, from: c.from, to: c.to, reason: c.reason },
-        `${c.source}: ${c.from ?? 'new'} -> ${c.to}`,
-      );
-      hub.publish('state', c);
-    }
-  }
-
   // Liveness is evaluated every tick; the page gets a senders snapshot once a
   // second (it ticks "last heard" by itself), the most urgent senders first.
   const tickMs = options.tickMs ?? 250;
@@ -190,7 +183,8 @@ export async function startMonitor(
   let ticks = 0;
   const liveness = setInterval(() => {
     const nowMs = now();
-    logChanges(tracker.tick(nowMs));
+    const changes = tracker.tick(nowMs);
+    if (changes.length > 0) stateChanged(changes);
     if (hub.clients > 0 && ++ticks % snapshotEvery === 0) {
       hub.publish('senders', sortSenders(tracker.views(nowMs)).slice(0, PAGE_SENDER_LIMIT).map(toApiSender));
     }

@@ -10,6 +10,7 @@ import type { RemoteInfo } from 'node:dgram';
 import type { Logger } from 'pino';
 import { type DecodeOptions, decodeDatagram } from '../../shared/protocol.js';
 import type { ClientExceptionReason } from '../../shared/vocabulary.js';
+import type { StateChangeSink } from '../publish/state-changes.js';
 import type { Tracker } from '../tracking/tracker.js';
 import type { History, Received } from './history.js';
 import type { LogLimiter } from './log-limiter.js';
@@ -36,6 +37,8 @@ export interface IngestDeps {
   textPeers: TextPeers;
   limiter: LogLimiter;
   logger: Logger;
+  /** Where the state changes a datagram causes go (log line, live event, ...). */
+  stateChanged: StateChangeSink;
   publish: (entry: Received) => void;
   now?: () => number;
 }
@@ -211,12 +214,7 @@ export function createIngest(deps: IngestDeps): Ingest {
       if (seen.restart) {
         logger.info({ event: 'restart', source: d.source, boot: d.boot }, `sender ${d.source} restarted`);
       }
-      for (const change of seen.changes) {
-        logger.info(
-          { event: 'state', source: change.source, from: change.from, to: change.to, reason: change.reason },
-          `${change.source}: ${change.from ?? 'new'} -> ${change.to}`,
-        );
-      }
+      if (seen.changes.length > 0) deps.stateChanged(seen.changes);
       publish(entry);
     },
     socketError(err) {
