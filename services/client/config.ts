@@ -6,6 +6,7 @@ import {
   ConfigError,
   duration,
   type EnvValues,
+  fromEnv,
   integer,
   list,
   logLevel,
@@ -14,143 +15,131 @@ import {
   port,
   text,
 } from '../shared/env.js';
-import { type KeyFile, parseKeyFileSpec } from '../shared/keys.js';
-import { type Cidr, parseCidr } from './ingest/allowlist.js';
+import { parseKeyFileSpec } from '../shared/keys.js';
+import { parseCidr } from './ingest/allowlist.js';
 
 export const clientEnv = {
-  UDP_PORT: port(5000, 'UDP port to bind (0 picks a free port)'),
-  UDP_HOST: text(
-    '0.0.0.0',
-    /^[0-9a-fA-F:.]+$/,
-    'an IP address',
-    'Address to bind; `::` for IPv6 (dual-stack)',
+  udpPort: fromEnv('UDP_PORT', port(5000, 'UDP port to bind (0 picks a free port)')),
+  udpHost: fromEnv(
+    'UDP_HOST',
+    text('0.0.0.0', /^[0-9a-fA-F:.]+$/, 'an IP address', 'Address to bind; `::` for IPv6 (dual-stack)'),
   ),
-  UDP_RECV_BUFFER: bytes(
-    '4MiB',
-    4096,
-    256 * 1024 * 1024,
-    'Socket receive buffer asked of the kernel (the granted size is logged at start)',
+  recvBufferBytes: fromEnv(
+    'UDP_RECV_BUFFER',
+    bytes(
+      '4MiB',
+      4096,
+      256 * 1024 * 1024,
+      'Socket receive buffer asked of the kernel (the granted size is logged at start)',
+    ),
   ),
-  MAX_DATAGRAM_BYTES: integer(1232, 64, 65507, 'Larger datagrams are rejected as `oversize` without parsing'),
-  HTTP_PORT: port(8080, 'HTTP port of the status page, API and metrics (0 picks a free port)'),
-  HTTP_HOST: text('0.0.0.0', /^[0-9a-fA-F:.]+$/, 'an IP address', 'Address the HTTP port binds to'),
-  MARK_INTERVAL: duration('5s', 100, 3_600_000, 'How often the `mark` ("waiting...") event is logged'),
-  HISTORY_SIZE: integer(500, 1, 100_000, 'Recent datagrams kept for the page and API'),
-  MAX_SENDERS: integer(
-    10_000,
-    1,
-    1_000_000,
-    'Senders tracked at most; the longest-silent is evicted beyond it',
+  maxDatagramBytes: fromEnv(
+    'MAX_DATAGRAM_BYTES',
+    integer(1232, 64, 65507, 'Larger datagrams are rejected as `oversize` without parsing'),
   ),
-  MAX_TEXT_PEERS: integer(1000, 1, 100_000, 'Plain-text peers (address:port) tracked at most'),
-  LATE_GRACE: optionalDuration(
-    0,
-    86_400_000,
-    'Grace after the expected arrival before a sender is `late`; auto = half its interval, at least 1s',
+  httpPort: fromEnv(
+    'HTTP_PORT',
+    port(8080, 'HTTP port of the status page, API and metrics (0 picks a free port)'),
   ),
-  DOWN_AFTER_MISSES: integer(3, 1, 1000, 'Missed intervals after which a sender is `down`'),
-  SEQUENCE_WINDOW: integer(
-    1024,
-    64,
-    65_536,
-    'Recent sequence numbers remembered per sender (loss/duplicate/order)',
+  httpHost: fromEnv(
+    'HTTP_HOST',
+    text('0.0.0.0', /^[0-9a-fA-F:.]+$/, 'an IP address', 'Address the HTTP port binds to'),
   ),
-  REQUIRE_AUTH: boolean(false, 'Reject datagrams without a valid HMAC signature'),
-  AUTH_KEY_FILES: list(
-    '',
-    'a comma-separated list of keyId=/absolute/path (at most 4)',
-    'Keys accepted for HMAC verification (Docker secrets), e.g. k1=/run/secrets/k1,k2=/run/secrets/k2',
-    parseKeyFileSpec,
-    4,
+  markIntervalMs: fromEnv(
+    'MARK_INTERVAL',
+    duration('5s', 100, 3_600_000, 'How often the `mark` ("waiting...") event is logged'),
   ),
-  MAX_CLOCK_SKEW: duration(
-    '30s',
-    0,
-    86_400_000,
-    "A new boot is accepted only if its sentAt is this close to the client's clock (auth on)",
+  historySize: fromEnv(
+    'HISTORY_SIZE',
+    integer(500, 1, 100_000, 'Recent datagrams kept for the page and API'),
   ),
-  REPLAY_WINDOW: integer(
-    1024,
-    64,
-    65_536,
-    'Anti-replay window per sender boot, in sequence numbers (auth on)',
+  maxSenders: fromEnv(
+    'MAX_SENDERS',
+    integer(10_000, 1, 1_000_000, 'Senders tracked at most; the longest-silent is evicted beyond it'),
   ),
-  ALLOW_FROM: list(
-    '',
-    'a comma-separated list of CIDRs, e.g. 172.16.0.0/12,127.0.0.1/32',
-    'Accept datagrams only from these networks; empty accepts all',
-    parseCidr,
+  maxTextPeers: fromEnv(
+    'MAX_TEXT_PEERS',
+    integer(1000, 1, 100_000, 'Plain-text peers (address:port) tracked at most'),
   ),
-  EXCEPTION_LOG_LIMIT: integer(
-    20,
-    1,
-    1_000_000,
-    'Per reason and mark interval, rejected datagrams logged in full; the rest are counted in one `suppressed` line',
+  lateGraceMs: fromEnv(
+    'LATE_GRACE',
+    optionalDuration(
+      0,
+      86_400_000,
+      'Grace after the expected arrival before a sender is `late`; auto = half its interval, at least 1s',
+    ),
   ),
-  SSE_MAX_CLIENTS: integer(100, 1, 10_000, 'Live-update (Server-Sent Events) connections at most'),
-  LOG_BUFFER_BYTES: bytes(
-    '16MiB',
-    65_536,
-    1024 * 1024 * 1024,
-    'Log lines waiting for stdout at most; beyond it lines are dropped and counted',
+  downAfterMisses: fromEnv(
+    'DOWN_AFTER_MISSES',
+    integer(3, 1, 1000, 'Missed intervals after which a sender is `down`'),
   ),
-  LOG_LEVEL: logLevel(),
+  sequenceWindow: fromEnv(
+    'SEQUENCE_WINDOW',
+    integer(1024, 64, 65_536, 'Recent sequence numbers remembered per sender (loss/duplicate/order)'),
+  ),
+  requireAuth: fromEnv('REQUIRE_AUTH', boolean(false, 'Reject datagrams without a valid HMAC signature')),
+  keyFiles: fromEnv(
+    'AUTH_KEY_FILES',
+    list(
+      '',
+      'a comma-separated list of keyId=/absolute/path (at most 4)',
+      'Keys accepted for HMAC verification (Docker secrets), e.g. k1=/run/secrets/k1,k2=/run/secrets/k2',
+      parseKeyFileSpec,
+      4,
+    ),
+  ),
+  maxClockSkewMs: fromEnv(
+    'MAX_CLOCK_SKEW',
+    duration(
+      '30s',
+      0,
+      86_400_000,
+      "A new boot is accepted only if its sentAt is this close to the client's clock (auth on)",
+    ),
+  ),
+  replayWindow: fromEnv(
+    'REPLAY_WINDOW',
+    integer(1024, 64, 65_536, 'Anti-replay window per sender boot, in sequence numbers (auth on)'),
+  ),
+  allowFrom: fromEnv(
+    'ALLOW_FROM',
+    list(
+      '',
+      'a comma-separated list of CIDRs, e.g. 172.16.0.0/12,127.0.0.1/32',
+      'Accept datagrams only from these networks; empty accepts all',
+      parseCidr,
+    ),
+  ),
+  exceptionLogLimit: fromEnv(
+    'EXCEPTION_LOG_LIMIT',
+    integer(
+      20,
+      1,
+      1_000_000,
+      'Per reason and mark interval, rejected datagrams logged in full; the rest are counted in one `suppressed` line',
+    ),
+  ),
+  sseMaxClients: fromEnv(
+    'SSE_MAX_CLIENTS',
+    integer(100, 1, 10_000, 'Live-update (Server-Sent Events) connections at most'),
+  ),
+  logBufferBytes: fromEnv(
+    'LOG_BUFFER_BYTES',
+    bytes(
+      '16MiB',
+      65_536,
+      1024 * 1024 * 1024,
+      'Log lines waiting for stdout at most; beyond it lines are dropped and counted',
+    ),
+  ),
+  logLevel: fromEnv('LOG_LEVEL', logLevel()),
 };
 
-export interface ClientConfig {
-  udpPort: number;
-  udpHost: string;
-  recvBufferBytes: number;
-  maxDatagramBytes: number;
-  httpPort: number;
-  httpHost: string;
-  markIntervalMs: number;
-  historySize: number;
-  maxSenders: number;
-  maxTextPeers: number;
-  lateGraceMs: number | null;
-  downAfterMisses: number;
-  sequenceWindow: number;
-  requireAuth: boolean;
-  keyFiles: KeyFile[];
-  maxClockSkewMs: number;
-  replayWindow: number;
-  allowFrom: Cidr[];
-  exceptionLogLimit: number;
-  sseMaxClients: number;
-  logBufferBytes: number;
-  logLevel: string;
-}
-
-export function toClientConfig(env: EnvValues<typeof clientEnv>): ClientConfig {
-  return {
-    udpPort: env.UDP_PORT,
-    udpHost: env.UDP_HOST,
-    recvBufferBytes: env.UDP_RECV_BUFFER,
-    maxDatagramBytes: env.MAX_DATAGRAM_BYTES,
-    httpPort: env.HTTP_PORT,
-    httpHost: env.HTTP_HOST,
-    markIntervalMs: env.MARK_INTERVAL,
-    historySize: env.HISTORY_SIZE,
-    maxSenders: env.MAX_SENDERS,
-    maxTextPeers: env.MAX_TEXT_PEERS,
-    lateGraceMs: env.LATE_GRACE,
-    downAfterMisses: env.DOWN_AFTER_MISSES,
-    sequenceWindow: env.SEQUENCE_WINDOW,
-    requireAuth: env.REQUIRE_AUTH,
-    keyFiles: env.AUTH_KEY_FILES,
-    maxClockSkewMs: env.MAX_CLOCK_SKEW,
-    replayWindow: env.REPLAY_WINDOW,
-    allowFrom: env.ALLOW_FROM,
-    exceptionLogLimit: env.EXCEPTION_LOG_LIMIT,
-    sseMaxClients: env.SSE_MAX_CLIENTS,
-    logBufferBytes: env.LOG_BUFFER_BYTES,
-    logLevel: env.LOG_LEVEL,
-  };
-}
+/** The monitor's configuration, typed by its schema. */
+export type ClientConfig = EnvValues<typeof clientEnv>;
 
 export function loadClientConfig(env: Record<string, string | undefined>): ClientConfig {
-  const config = toClientConfig(parseEnv(clientEnv, env));
+  const config = parseEnv(clientEnv, env);
   if (config.requireAuth && config.keyFiles.length === 0) {
     throw new ConfigError([
       {

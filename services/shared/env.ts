@@ -28,15 +28,29 @@ export function formatProblem(p: EnvProblem): string {
   return `invalid configuration: ${p.variable}=${shown}: expected ${p.expected}`;
 }
 
-/** Parse every variable of `spec`; throws one ConfigError listing every bad variable. */
+/**
+ * A setting read from the environment variable `variable`, for a spec keyed
+ * by the config's own names (`{ udpPort: fromEnv('UDP_PORT', port(...)) }`):
+ * the spec then yields the typed config object itself. Without it, a
+ * spec's key is the variable's name.
+ */
+export function fromEnv<T>(variable: string, schema: z.ZodType<T, string | undefined>) {
+  VARIABLES.set(schema, variable);
+  return schema;
+}
+const VARIABLES = new WeakMap<object, string>();
+const variableOf = (key: string, schema: object) => VARIABLES.get(schema) ?? key;
+
+/** Parse every setting of `spec`; throws one ConfigError listing every bad variable. */
 export function parseEnv<S extends EnvSpec>(spec: S, env: Record<string, string | undefined>): EnvValues<S> {
   const values: Record<string, unknown> = {};
   const problems: EnvProblem[] = [];
-  for (const [variable, schema] of Object.entries(spec)) {
+  for (const [key, schema] of Object.entries(spec)) {
+    const variable = variableOf(key, schema);
     const raw = env[variable];
     const value = raw === undefined || raw.trim() === '' ? undefined : raw.trim();
     const result = schema.safeParse(value);
-    if (result.success) values[variable] = result.data;
+    if (result.success) values[key] = result.data;
     else
       problems.push({ variable, value: raw, expected: result.error.issues[0]?.message ?? 'a valid value' });
   }
@@ -52,9 +66,9 @@ export interface EnvDoc {
 
 /** Rows for the README's configuration table. */
 export function describeEnv(spec: EnvSpec): EnvDoc[] {
-  return Object.entries(spec).map(([variable, schema]) => {
+  return Object.entries(spec).map(([key, schema]) => {
     const meta = DEFAULTS.get(schema);
-    return { variable, default: meta ?? '', description: schema.description ?? '' };
+    return { variable: variableOf(key, schema), default: meta ?? '', description: schema.description ?? '' };
   });
 }
 
