@@ -11,7 +11,7 @@ import type { Logger } from 'pino';
 import type { Keyring } from '../shared/signing.js';
 import type { ClientConfig } from './config.js';
 import { type Status, toApiReceived, toApiSender } from './http/api.js';
-import { monitorRegistry } from './http/metrics.js';
+import { monitorMetrics } from './http/metrics.js';
 import { PAGE_SENDER_LIMIT, sortSenders } from './http/page.js';
 import { buildHttp } from './http/server.js';
 import { createEventHub } from './http/sse.js';
@@ -144,11 +144,13 @@ export async function startMonitor(
     };
   }
 
-  const registry = monitorRegistry({
+  const metrics = monitorMetrics({
     ingest: ingest.stats,
     senders: () => tracker.views(now()),
     stateCounts: () => tracker.stateCounts(),
     evictions: () => tracker.evictions,
+    textPeerEvictions: () => textPeers.evictions,
+    sseEventsDropped: () => hub.dropped,
     kernel,
     logLinesDropped: logDropped,
     sseClients: () => hub.clients,
@@ -163,7 +165,7 @@ export async function startMonitor(
     history,
     textPeers,
     hub,
-    registry,
+    metrics,
     status,
     ready: () => receiver.bound() && app.server.listening,
     now,

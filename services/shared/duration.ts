@@ -9,11 +9,3 @@ export function parseDuration(text: string): number | null {
   const ms = Number(match[1]) * UNIT_MS[match[2] as keyof typeof UNIT_MS];
   return Number.isFinite(ms) ? Math.round(ms) : null;
 }
-
-/** The shortest exact spelling of a millisecond count: 60000 -> `60s`, 250 -> `250ms`. */
-export function formatDuration(ms: number): string {
-  if (ms % 3_600_000 === 0 && ms > 0) return `${ms / 3_600_000}h`;
-  if (ms % 60_000 === 0 && ms > 0) return `${ms / 60_000}m`;
-  if (ms % 1000 === 0 && ms > 0) return `${ms / 1000}s`;
-  return `${ms}ms`;
-}

@@ -1,8 +1,9 @@
 /**
  * Prometheus metrics. Nothing is updated per datagram: every value is read
  * from the ingest counters and the tracker when /metrics is scraped, so the
- * hot path pays nothing for metrics. Per-sender label sets are bounded by
- * MAX_SENDERS because the tracker is.
+ * hot path pays nothing for metrics. A scrape takes one snapshot of the
+ * senders, shared by every per-sender collector. Per-sender label sets are
+ * bounded by MAX_SENDERS because the tracker is.
  */
 import { Counter, Gauge, Registry } from 'prom-client';
 import { collectProcessMetrics } from '../../shared/process-metrics.js';
@@ -20,6 +21,8 @@ export interface MetricsSource {
   senders(): SenderView[];
   stateCounts(): Record<string, number>;
   evictions(): number;
+  textPeerEvictions(): number;
+  sseEventsDropped(): number;
   kernel(): { drops: number; rxQueueBytes: number } | null;
   logLinesDropped(): number;
   sseClients(): number;
@@ -28,8 +31,15 @@ export interface MetricsSource {
 
 const PREFIX = 'udp_monitor_';
 
-export function monitorRegistry(source: MetricsSource): Registry {
+export interface MonitorMetrics {
+  readonly contentType: string;
+  /** The exposition text: one snapshot of the senders for the whole scrape. */
+  scrape(): Promise<string>;
+}
+
+export function monitorMetrics(source: MetricsSource): MonitorMetrics {
   const registry = new Registry();
+  let snapshot: SenderView[] = [];
   collectProcessMetrics(registry);
   const registers = [registry];
 
@@ -72,6 +82,16 @@ export function monitorRegistry(source: MetricsSource): Registry {
     },
   });
   total('senders_evicted_total', 'Senders evicted because MAX_SENDERS was reached', source.evictions);
+  total(
+    'text_peers_evicted_total',
+    'Plain-text peers forgotten because MAX_TEXT_PEERS was reached',
+    source.textPeerEvictions,
+  );
+  total(
+    'sse_events_dropped_total',
+    'Live-update events dropped because a batch was full (the page catches up from its next snapshot)',
+    source.sseEventsDropped,
+  );
   total(
     'log_lines_dropped_total',
     'Log lines dropped because stdout could not keep up',
@@ -116,7 +136,7 @@ export function monitorRegistry(source: MetricsSource): Registry {
         kind === 'counter'
           ? (l: Record<string, string>, v: number) => (this as Counter<string>).inc(l, v)
           : (l: Record<string, string>, v: number) => (this as Gauge<string>).set(l, v);
-      for (const s of source.senders()) fill(set, s);
+      for (const s of snapshot) fill(set, s);
     };
     const config = { name: PREFIX + name, help, labelNames: labels, registers, collect };
     return kind === 'counter' ? new Counter(config) : new Gauge(config);
@@ -174,5 +194,15 @@ export function monitorRegistry(source: MetricsSource): Registry {
     if (s.uptime.h1 !== null) set({ source: s.source, window: '1h' }, s.uptime.h1 / 100);
     if (s.uptime.h24 !== null) set({ source: s.source, window: '24h' }, s.uptime.h24 / 100);
   });
-  return registry;
+  return {
+    contentType: registry.contentType,
+    async scrape() {
+      snapshot = source.senders();
+      try {
+        return await registry.metrics();
+      } finally {
+        snapshot = [];
+      }
+    },
+  };
 }

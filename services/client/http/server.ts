@@ -9,7 +9,6 @@ import { join } from 'node:path';
 import helmet from '@fastify/helmet';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import type { Registry } from 'prom-client';
 import type { History } from '../ingest/history.js';
 import type { TextPeers } from '../ingest/text-peers.js';
 import type { Tracker } from '../tracking/tracker.js';
@@ -23,6 +22,7 @@ import {
   toApiSender,
   toApiTextPeer,
 } from './api.js';
+import type { MonitorMetrics } from './metrics.js';
 import { renderPage } from './page.js';
 import type { EventHub } from './sse.js';
 
@@ -35,7 +35,7 @@ export interface HttpDeps {
   history: History;
   textPeers: TextPeers;
   hub: EventHub;
-  registry: Registry;
+  metrics: MonitorMetrics;
   status(): Status;
   ready(): boolean;
   now(): number;
@@ -154,7 +154,7 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
     deps.ready() ? { status: 'ready' } : reply.code(503).send({ status: 'not_ready' }),
   );
   app.get('/metrics', async (_req, reply) => {
-    reply.type(deps.registry.contentType).send(await deps.registry.metrics());
+    reply.type(deps.metrics.contentType).send(await deps.metrics.scrape());
   });
   return app;
 }

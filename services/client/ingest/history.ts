@@ -25,7 +25,6 @@ export interface History {
   /** Newest first, at most `limit`, optionally only one source (or text peer address:port). */
   recent(limit: number, source?: string): Received[];
   readonly size: number;
-  readonly capacity: number;
 }
 
 export function createHistory(capacity: number): History {
@@ -49,6 +48,5 @@ export function createHistory(capacity: number): History {
     get size() {
       return size;
     },
-    capacity,
   };
 }
