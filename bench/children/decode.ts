@@ -6,6 +6,7 @@
  * Forked by bench/run.ts (full run).
  */
 import { createSocket, type RemoteInfo } from 'node:dgram';
+import { logReadable } from '../../services/client/ingest/readable-line.js';
 import { createLogger, logDestination } from '../../services/shared/logger.js';
 import { type DecodeOptions, decodeDatagram } from '../../services/shared/protocol.js';
 import { cpuUs, memory, reply, serve } from './ipc.js';
@@ -26,18 +27,7 @@ function onMessage(bytes: Buffer, remote: RemoteInfo): void {
   received++;
   const decoded = decodeDatagram(bytes, options);
   if (!decoded.ok || readableLog === null) return;
-  const d = decoded.datagram;
-  readableLog.info({
-    from: remote.address,
-    port: remote.port,
-    bytes: bytes.length,
-    kind: d.kind,
-    source: d.source,
-    seq: d.seq,
-    sentAt: d.sentAt,
-    delayMs: Date.now() - decoded.sentAtMs,
-    verified: false,
-  });
+  logReadable(readableLog, remote, bytes.length, decoded.datagram, Date.now() - decoded.sentAtMs, false);
 }
 
 const socket = createSocket({ type: 'udp4', recvBufferSize: recvBufferBytes });

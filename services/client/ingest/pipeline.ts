@@ -14,6 +14,7 @@ import type { StateChangeSink } from '../publish/state-changes.js';
 import type { Tracker } from '../tracking/tracker.js';
 import type { History, Received } from './history.js';
 import type { LogLimiter } from './log-limiter.js';
+import { logReadable } from './readable-line.js';
 import type { ReplayGuard } from './replay.js';
 import type { TextPeers } from './text-peers.js';
 
@@ -194,17 +195,7 @@ export function createIngest(deps: IngestDeps): Ingest {
         verified: decoded.keyId !== null,
       };
       history.push(entry);
-      readableLog.info({
-        from: remote.address,
-        port: remote.port,
-        bytes: bytes.length,
-        kind: d.kind,
-        source: d.source,
-        seq: d.seq,
-        sentAt: d.sentAt,
-        delayMs: seen.delayMs,
-        verified: entry.verified,
-      });
+      logReadable(readableLog, remote, bytes.length, d, seen.delayMs, entry.verified);
       if (seen.evicted !== null) {
         logger.warn(
           { event: 'evict', source: seen.evicted, reason: 'max_senders' },
