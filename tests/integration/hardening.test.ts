@@ -1,11 +1,12 @@
 /**
  * Issue 5, hardening, asserted on the running stack: what `docker inspect`
  * reports for each container and its image, and what the processes see from
- * inside (user, capabilities, no-new-privileges, read-only root, no npm).
+ * inside (user, capabilities, no-new-privileges, read-only root, no npm),
+ * and that the server's image carries only the packages the server imports.
  * One compose project for every check; nothing here changes its state.
  */
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readdir, readFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ComposeFixture, REPO_ROOT, upCompose } from '../support/compose.js';
 
@@ -40,6 +41,106 @@ for (const path of ['/probe', '/app/probe', '/etc/probe', '/tmp/probe']) {
 }
 console.log(JSON.stringify(result));
 `;
+
+/** Run inside a container: name@version of every package under /app/node_modules, nested ones included. */
+const PACKAGES_SCRIPT = `
+const fs = require('node:fs');
+const found = [];
+const walk = (dir) => {
+  if (!fs.existsSync(dir)) return;
+  for (const entry of fs.readdirSync(dir)) {
+    if (entry.startsWith('.')) continue;
+    const dirs = entry.startsWith('@') ? fs.readdirSync(dir + '/' + entry).map((e) => entry + '/' + e) : [entry];
+    for (const d of dirs) {
+      const pkg = JSON.parse(fs.readFileSync(dir + '/' + d + '/package.json', 'utf8'));
+      found.push(pkg.name + '@' + pkg.version);
+      walk(dir + '/' + d + '/node_modules');
+    }
+  }
+};
+walk('/app/node_modules');
+console.log(JSON.stringify(found.sort()));
+`;
+
+/**
+ * The packages the server's code loads at run time: every bare specifier
+ * imported by services/server and by the modules it reaches through relative
+ * imports (services/shared), Node built-ins and type-only imports left out.
+ */
+async function serverPackages(): Promise<string[]> {
+  const importPattern =
+    /^\s*(?:import|export)\s+(type\s+)?(?:[\w\s{},*$]+?\s+from\s+)?['"]([^'"]+)['"]|\bimport\(\s*['"]([^'"]+)['"]\s*\)/gm;
+  const serverDir = join(REPO_ROOT, 'services', 'server');
+  const queue = (await readdir(serverDir, { recursive: true }))
+    .filter((f) => f.endsWith('.ts'))
+    .map((f) => join(serverDir, f));
+  const seen = new Set<string>();
+  const packages = new Set<string>();
+  for (let file = queue.shift(); file !== undefined; file = queue.shift()) {
+    if (seen.has(file)) continue;
+    seen.add(file);
+    for (const m of (await readFile(file, 'utf8')).matchAll(importPattern)) {
+      const specifier = (m[2] ?? m[3]) as string;
+      if (specifier.startsWith('.')) {
+        queue.push(resolve(dirname(file), specifier.replace(/\.js$/, '.ts')));
+      } else if (!specifier.startsWith('node:') && m[1] === undefined) {
+        const parts = specifier.split('/');
+        packages.add(specifier.startsWith('@') ? parts.slice(0, 2).join('/') : (parts[0] as string));
+      }
+    }
+  }
+  return [...packages].sort();
+}
+
+interface LockEntry {
+  name?: string;
+  version: string;
+  dependencies?: Record<string, string>;
+  peerDependencies?: Record<string, string>;
+  peerDependenciesMeta?: Record<string, { optional?: boolean }>;
+}
+
+/**
+ * name@version of the given packages and everything they depend on, as
+ * package-lock.json resolves them (Node's lookup: the nearest node_modules
+ * up the tree); required peer dependencies count, as npm installs them.
+ * Optional dependencies are left out: none of the server's packages has any
+ * (one installed would show in the image's list as a package too many).
+ */
+async function lockedClosure(roots: string[]): Promise<string[]> {
+  const lock = JSON.parse(await readFile(join(REPO_ROOT, 'package-lock.json'), 'utf8')) as {
+    packages: Record<string, LockEntry>;
+  };
+  /** The lock path of `name` as required from the package at lock path `from` ('' for the project). */
+  const locate = (from: string, name: string): string => {
+    for (let base = from; ; ) {
+      const candidate = base === '' ? `node_modules/${name}` : `${base}/node_modules/${name}`;
+      if (lock.packages[candidate] !== undefined) return candidate;
+      if (base === '')
+        throw new Error(`${name}, needed by ${from || 'the server'}, is not in package-lock.json`);
+      const up = base.lastIndexOf('/node_modules/');
+      base = up < 0 ? '' : base.slice(0, up);
+    }
+  };
+  const found = new Set<string>();
+  const queue = roots.map((name) => locate('', name));
+  for (let path = queue.shift(); path !== undefined; path = queue.shift()) {
+    if (found.has(path)) continue;
+    found.add(path);
+    const entry = lock.packages[path] as LockEntry;
+    const needs = [
+      ...Object.keys(entry.dependencies ?? {}),
+      ...Object.keys(entry.peerDependencies ?? {}).filter((n) => !entry.peerDependenciesMeta?.[n]?.optional),
+    ];
+    for (const name of needs) queue.push(locate(path, name));
+  }
+  return [...found]
+    .map((path) => {
+      const entry = lock.packages[path] as LockEntry;
+      return `${entry.name ?? path.slice(path.lastIndexOf('node_modules/') + 'node_modules/'.length)}@${entry.version}`;
+    })
+    .sort();
+}
 
 interface ProcessInfo {
   pid: number;
@@ -158,6 +259,17 @@ describe('hardening (issue 5): docker inspect and the view from inside', () => {
       await expect(fx.exec(service, ['npm', '--version'])).rejects.toThrow();
     },
   );
+
+  it('server: the image holds the packages the server imports and what they need, nothing else (no fastify)', async () => {
+    const imported = await serverPackages();
+    expect(imported).toEqual(expect.arrayContaining(['pino', 'zod']));
+    const installed = JSON.parse(await fx.exec('server', ['node', '-e', PACKAGES_SCRIPT])) as string[];
+    const names = installed.map((p) => p.slice(0, p.lastIndexOf('@')));
+    // The client's own dependencies stay out of the server's image.
+    for (const clientOnly of ['fastify', '@fastify/helmet', 'yaml']) expect(names).not.toContain(clientOnly);
+    expect(names.filter((n) => n.startsWith('@fastify/'))).toEqual([]);
+    expect(installed).toEqual(await lockedClosure(imported));
+  });
 
   it('Dockerfiles: every stage FROM the NODE_IMAGE build arg, which compose passes through', async () => {
     const compose = await readFile(join(REPO_ROOT, 'docker-compose.yml'), 'utf8');
