@@ -67,6 +67,12 @@ export interface ComposeFixture extends AsyncDisposable {
   readonly clientUrl: string;
   /** Re-reads the client's published port (after a container restart) and returns the new clientUrl. */
   refreshClientUrl(): Promise<string>;
+  /**
+   * The environment under which a plain `docker compose ...` run in REPO_ROOT
+   * (a README recipe, as a user types it) addresses this project: its name,
+   * its compose files, and the variables it was brought up with.
+   */
+  shellEnv: Record<string, string>;
   /** `docker compose -p <project> <args>` against the real file; stdout. */
   compose(...args: string[]): Promise<string>;
   docker(...args: string[]): Promise<string>;
@@ -174,6 +180,7 @@ export async function upCompose(options: ComposeOptions = {}): Promise<ComposeFi
     project,
     env,
     network: `${project}_beacon`,
+    shellEnv: { ...environment, COMPOSE_PROJECT_NAME: project, COMPOSE_FILE: files.join(':') },
     get clientUrl() {
       return clientUrl;
     },
