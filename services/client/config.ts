@@ -57,10 +57,7 @@ export const clientEnv = {
     'MAX_SENDERS',
     integer(10_000, 1, 1_000_000, 'Senders tracked at most; the longest-silent is evicted beyond it'),
   ),
-  maxTextPeers: fromEnv(
-    'MAX_TEXT_PEERS',
-    integer(1000, 1, 100_000, 'Plain-text peers (address:port) tracked at most'),
-  ),
+
   lateGraceMs: fromEnv(
     'LATE_GRACE',
     optionalDuration(

@@ -22,7 +22,6 @@ import { createLogLimiter } from './ingest/log-limiter.js';
 import { createIngest, type Ingest } from './ingest/pipeline.js';
 import { startReceiver } from './ingest/receiver.js';
 import { createReplayGuard } from './ingest/replay.js';
-import { createTextPeers } from './ingest/text-peers.js';
 import { createStateChangeSink } from './publish/state-changes.js';
 import { createTracker, type Tracker } from './tracking/tracker.js';
 
@@ -66,7 +65,6 @@ export async function startMonitor(
     heartbeatSlots: 50,
   });
   const history = createHistory(config.historySize);
-  const textPeers = createTextPeers(config.maxTextPeers);
   const hub = createEventHub({ maxClients: config.sseMaxClients });
   const limiter = createLogLimiter(config.exceptionLogLimit);
   const stateChanged = createStateChangeSink(logger, hub);
@@ -84,7 +82,7 @@ export async function startMonitor(
         : null,
     tracker,
     history,
-    textPeers,
+    ignoreUndeclared: false,
     limiter,
     logger,
     stateChanged,
@@ -137,9 +135,8 @@ export async function startMonitor(
         ingest.stats.lastDatagramAtMs === null ? null : new Date(ingest.stats.lastDatagramAtMs).toISOString(),
       senders: {
         total: tracker.size,
-        byState: { up: counts.up, late: counts.late, down: counts.down, stopped: counts.stopped },
+        byState: counts,
       },
-      textPeers: textPeers.size,
       kernel: kernel(),
     };
   }
@@ -149,7 +146,6 @@ export async function startMonitor(
     senders: () => tracker.views(now()),
     stateCounts: () => tracker.stateCounts(),
     evictions: () => tracker.evictions,
-    textPeerEvictions: () => textPeers.evictions,
     sseEventsDropped: () => hub.dropped,
     kernel,
     logLinesDropped: logDropped,
@@ -163,7 +159,6 @@ export async function startMonitor(
     markIntervalMs: config.markIntervalMs,
     tracker,
     history,
-    textPeers,
     hub,
     metrics,
     status,
@@ -206,7 +201,7 @@ export async function startMonitor(
     const fresh = ingest.stats.datagrams - lastMarkDatagrams;
     lastMarkDatagrams = ingest.stats.datagrams;
     const counts = tracker.stateCounts();
-    const states = { up: counts.up, late: counts.late, down: counts.down, stopped: counts.stopped };
+    const states = counts;
     logger.info(
       {
         event: 'mark',

@@ -4,15 +4,28 @@
  * from here (the browser script gets them from the page it is served with).
  */
 import { z } from 'zod';
-import { REJECT_REASONS } from './protocol.js';
+import { REJECT_REASONS, type RejectReason } from './protocol.js';
 
-/** A sender's liveness. */
-export const senderStateSchema = z.enum(['up', 'late', 'down', 'stopped']);
+/**
+ * A sender's liveness. `pending`: declared, not heard from yet (it turns
+ * `down` with reason `never_seen` if it does not show up in time).
+ */
+export const senderStateSchema = z.enum(['pending', 'up', 'late', 'down', 'stopped']);
 export type SenderState = z.infer<typeof senderStateSchema>;
 export const SENDER_STATES: readonly SenderState[] = senderStateSchema.options;
 
 /** Problems first: the order in which the page and views list senders. */
-export const STATE_URGENCY: Readonly<Record<SenderState, number>> = { down: 0, late: 1, stopped: 2, up: 3 };
+export const STATE_URGENCY: Readonly<Record<SenderState, number>> = {
+  down: 0,
+  late: 1,
+  pending: 2,
+  stopped: 3,
+  up: 4,
+};
+
+/** How a sender speaks: the JSON protocol (keyed by its `source`), or plain text (keyed by its address). */
+export const senderKindSchema = z.enum(['protocol', 'text']);
+export type SenderKind = z.infer<typeof senderKindSchema>;
 
 /** What one received datagram was. */
 export const receivedKindSchema = z.enum(['beat', 'bye', 'text', 'rejected']);
@@ -22,12 +35,17 @@ export type ReceivedKind = z.infer<typeof receivedKindSchema>;
 export const heartbeatMarkSchema = z.enum(['received', 'late', 'missed', 'restart']);
 export type HeartbeatMark = z.infer<typeof heartbeatMarkSchema>;
 
-/** Why the monitor logged an `exception` event (a datagram it rejected, or a socket error). */
+/**
+ * Why the monitor logged an `exception` event (a datagram it rejected, or a
+ * socket error). Plain text (the decoder's `not_json`) is no exception: it
+ * is a plain-text sender's datagram.
+ */
 export const clientExceptionReasonSchema = z.enum([
-  ...REJECT_REASONS,
+  ...REJECT_REASONS.filter((r): r is Exclude<RejectReason, 'not_json'> => r !== 'not_json'),
   'replay',
   'clock_skew',
   'not_allowed',
+  'undeclared',
   'socket_error',
 ]);
 export type ClientExceptionReason = z.infer<typeof clientExceptionReasonSchema>;

@@ -13,7 +13,8 @@ import { encodeDatagram, humanTimestamp, type Signer } from '../../services/shar
 import { signPayload } from '../../services/shared/signing.js';
 import type { ClientExceptionReason } from '../../services/shared/vocabulary.js';
 
-export type Outcome = 'accepted' | ClientExceptionReason;
+/** What the client makes of a datagram: tracked (a protocol or a plain-text sender's), or rejected for a reason. */
+export type Outcome = 'accepted' | 'text' | ClientExceptionReason;
 
 /** Each kind, its share of the stream (weights) and what the client must make of it. */
 export const FLOOD_KINDS = {
@@ -22,7 +23,7 @@ export const FLOOD_KINDS = {
   replay: { weight: 8, outcome: 'replay' },
   clock_skew: { weight: 3, outcome: 'clock_skew' },
   malformed_json: { weight: 5, outcome: 'malformed_json' },
-  signed_text: { weight: 4, outcome: 'not_json' },
+  signed_text: { weight: 4, outcome: 'text' },
   schema: { weight: 5, outcome: 'schema' },
   unsupported_version: { weight: 3, outcome: 'unsupported_version' },
   oversize: { weight: 5, outcome: 'oversize' },

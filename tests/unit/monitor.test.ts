@@ -40,31 +40,35 @@ describe('monitor in-process', () => {
     expect(readable.map((l) => l.seq)).toEqual([0, 1, 2]);
   });
 
-  it('reports text, malformed and oversize datagrams as exceptions and keeps serving', async () => {
+  it('tracks plain text as a sender by address, reports malformed and oversize datagrams as exceptions', async () => {
     await sendUdp(monitor.udp.port, ['not json', '{"v":1,', Buffer.alloc(2000, 0x7b)]);
     const reasons = await eventually(() => {
       const r = logs.events('exception').map((l) => l.reason);
-      expect(r).toEqual(expect.arrayContaining(['not_json', 'malformed_json', 'oversize']));
+      expect(r).toEqual(expect.arrayContaining(['malformed_json', 'oversize']));
       return r;
     });
     expect(reasons.filter((r) => r === 'oversize')).toHaveLength(1);
+    expect(reasons).not.toContain('not_json');
     const status = (await json('/api/status')) as {
       totals: { exceptions: Record<string, number>; text: number };
     };
-    expect(status.totals.exceptions).toMatchObject({ not_json: 1, malformed_json: 1, oversize: 1 });
+    expect(status.totals.exceptions).toEqual({ malformed_json: 1, oversize: 1 });
     expect(status.totals.text).toBe(1);
-    const text = (await json('/api/datagrams?limit=3')) as Array<{ kind: string; text: string | null }>;
-    expect(text.map((d) => d.kind)).toEqual(['rejected', 'rejected', 'text']);
-    expect(text[2]?.text).toBe('not json');
-    const peers = (await json('/api/text-peers')) as Array<{
-      from: string;
-      received: number;
-      lastText: string;
+    const text = (await json('/api/datagrams?limit=3')) as Array<{
+      kind: string;
+      text: string | null;
+      source: string | null;
+      reason: string | null;
     }>;
-    expect(peers).toEqual([expect.objectContaining({ received: 1, lastText: 'not json' })]);
-    expect(peers[0]?.from).toMatch(/^127\.0\.0\.1:\d+$/);
-    const senders = (await json('/api/senders')) as Array<{ source: string }>;
-    expect(senders.map((s) => s.source)).toEqual(['test-sender']);
+    expect(text.map((d) => d.kind)).toEqual(['rejected', 'rejected', 'text']);
+    expect(text[2]).toMatchObject({ text: 'not json', source: '127.0.0.1', reason: null });
+    const readable = logs.events('readable').filter((l) => l.kind === 'text');
+    expect(readable).toEqual([expect.objectContaining({ source: '127.0.0.1', from: '127.0.0.1' })]);
+    const senders = (await json('/api/senders')) as Array<{ source: string; kind: string; state: string }>;
+    expect(senders.map((s) => [s.source, s.kind, s.state])).toEqual([
+      ['127.0.0.1', 'text', 'up'],
+      ['test-sender', 'protocol', 'up'],
+    ]);
     expect((await get('/healthz')).status).toBe(200);
     expect((await get('/readyz')).status).toBe(200);
   });

@@ -98,8 +98,7 @@ const STATUS: Status = {
   udp: { address: '127.0.0.1', port: 5000, recvBufferBytes: 1 },
   totals: { datagrams: 0, bytes: 0, accepted: 0, text: 0, exceptions: {} },
   lastDatagramAt: null,
-  senders: { total: 0, byState: { up: 0, late: 0, down: 0, stopped: 0 } },
-  textPeers: 0,
+  senders: { total: 0, byState: { pending: 0, up: 0, late: 0, down: 0, stopped: 0 } },
   kernel: null,
 };
 const T0 = Date.parse('2026-05-01T12:00:00.000Z');
@@ -401,7 +400,7 @@ describe('status page served by the monitor', () => {
       expect(html.split(escapeHtml(text)).length - 1).toBeGreaterThanOrEqual(2);
     }
     for (const source of HOSTILE_SOURCES) {
-      expect(html).toContain(`data-source="${escapeHtml(source)}"><th title="boot`);
+      expect(html).toContain(`data-source="${escapeHtml(source)}"><th title="${escapeHtml(source)} · boot`);
       expect(html).toContain(`>${escapeHtml(source)}</th>`);
     }
     expect(html).toContain('line&#x2028;separator&#x2029;paragraph');
@@ -537,7 +536,8 @@ describe('page weight', () => {
     const base = `http://127.0.0.1:${monitor.http.port}`;
     const bytes = async (path: string) => (await (await fetch(base + path)).arrayBuffer()).byteLength;
     const html = await (await fetch(`${base}/`)).text();
-    expect(html.match(/<tr class="s-/g)).toHaveLength(20);
+    // The 20 beacons and the plain-text sender (127.0.0.1) that sent the asctime line.
+    expect(html.match(/<tr class="s-/g)).toHaveLength(21);
     expect(datagramRows(html)).toHaveLength(100);
     const senderRows = html.match(/<table id="senders">.*?<\/tbody>/s)?.[0] ?? '';
     expect(senderRows.match(/<i class="m"><\/i>/g)).toHaveLength(20 * 4);

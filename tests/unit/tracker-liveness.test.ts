@@ -124,7 +124,7 @@ describe('tracker: liveness thresholds', () => {
     const tracker = createTracker(OPTIONS);
     observe(tracker, beat(0));
     expect(tracker.tick(T0 + 3_600_000)).toEqual([change('up', 'down', 'missed_3', T0 + 4000)]);
-    expect(tracker.stateCounts()).toEqual({ up: 0, late: 0, down: 1, stopped: 0 });
+    expect(tracker.stateCounts()).toEqual({ pending: 0, up: 0, late: 0, down: 1, stopped: 0 });
   });
 
   it('any state goes up on the next beat', () => {
@@ -153,7 +153,7 @@ describe('tracker: liveness thresholds', () => {
       change('up', 'down', 'missed_3', T0 + 7500), // beat 2 was sent at T0 + 3500
       change('down', 'up', 'beat', T0 + 9000),
     ]);
-    expect(tracker.stateCounts()).toEqual({ up: 1, late: 0, down: 0, stopped: 0 });
+    expect(tracker.stateCounts()).toEqual({ pending: 0, up: 1, late: 0, down: 0, stopped: 0 });
   });
 
   it('judges an arriving beat at its send time: beats held up on the way do not flap the state', () => {
@@ -201,7 +201,7 @@ describe('tracker: liveness thresholds', () => {
     ]);
     expect(observe(tracker, beat(1, { kind: 'bye', receivedAtMs: T0 + 600 }))).toEqual([]); // its duplicate
     expect(tracker.tick(T0 + 86_400_000)).toEqual([]);
-    expect(tracker.stateCounts()).toEqual({ up: 0, late: 0, down: 0, stopped: 1 });
+    expect(tracker.stateCounts()).toEqual({ pending: 0, up: 0, late: 0, down: 0, stopped: 1 });
     expect(observe(tracker, beat(2, { receivedAtMs: T0 + 86_400_000 }))).toEqual([
       change('stopped', 'up', 'beat', T0 + 86_400_000),
     ]);
@@ -230,7 +230,7 @@ describe('tracker: liveness thresholds', () => {
   it('a new sender can start with a bye', () => {
     const tracker = createTracker(OPTIONS);
     expect(observe(tracker, beat(7, { kind: 'bye' }))).toEqual([change(null, 'stopped', 'bye', T0 + 7000)]);
-    expect(tracker.stateCounts()).toEqual({ up: 0, late: 0, down: 0, stopped: 1 });
+    expect(tracker.stateCounts()).toEqual({ pending: 0, up: 0, late: 0, down: 0, stopped: 1 });
     expect(bar(tracker)).toEqual([]);
   });
 
@@ -241,8 +241,8 @@ describe('tracker: liveness thresholds', () => {
     }
     tracker.observe(beat(1, { source: 'd', kind: 'bye', sentAtMs: T0 + 3500 }));
     tracker.tick(T0 + 5500); // a: down (T0 + 4000); b: down (5000); c: late (4000 .. 6000)
-    expect(tracker.stateCounts()).toEqual({ up: 0, late: 1, down: 2, stopped: 1 });
-    const fromViews = { up: 0, late: 0, down: 0, stopped: 0 };
+    expect(tracker.stateCounts()).toEqual({ pending: 0, up: 0, late: 1, down: 2, stopped: 1 });
+    const fromViews = { pending: 0, up: 0, late: 0, down: 0, stopped: 0 };
     for (const v of tracker.views(T0 + 5500)) fromViews[v.state]++;
     expect(tracker.stateCounts()).toEqual(fromViews);
   });

@@ -289,7 +289,7 @@ describe('tracker: bounded senders', () => {
     expect(tracker.observe(at('c', 5, 'bye')).changes).toEqual([
       { source: 'c', from: 'up', to: 'stopped', reason: 'bye', atMs: T0 + 5000 },
     ]);
-    expect(tracker.stateCounts()).toEqual({ up: 2, late: 0, down: 0, stopped: 1 });
+    expect(tracker.stateCounts()).toEqual({ pending: 0, up: 2, late: 0, down: 0, stopped: 1 });
 
     const d = { ...tracker.observe(at('d', 6)) };
     expect(d).toMatchObject({ isNewSender: true, evicted: 'b' });
@@ -298,7 +298,7 @@ describe('tracker: bounded senders', () => {
     expect(tracker.observe(at('b', 8)).evicted).toBe('c'); // the stopped one goes; b comes back as new
     expect(tracker.size).toBe(3);
     expect(tracker.evictions).toBe(3);
-    expect(tracker.stateCounts()).toEqual({ up: 3, late: 0, down: 0, stopped: 0 });
+    expect(tracker.stateCounts()).toEqual({ pending: 0, up: 3, late: 0, down: 0, stopped: 0 });
     expect(tracker.views(T0 + 9000).map((v) => [v.source, v.received])).toEqual([
       ['b', 1],
       ['d', 1],
@@ -322,7 +322,7 @@ describe('tracker: bounded senders', () => {
     expect(tracker.observe(at('b', 3)).evicted).toBeNull();
     expect(tracker.observe(at('a', 4)).evicted).toBe('b');
     expect(tracker.size).toBe(1);
-    expect(tracker.stateCounts()).toEqual({ up: 1, late: 0, down: 0, stopped: 0 });
+    expect(tracker.stateCounts()).toEqual({ pending: 0, up: 1, late: 0, down: 0, stopped: 0 });
   });
 });
 
@@ -346,6 +346,9 @@ describe('tracker: API', () => {
     expect(tracker.view('nobody', T0)).toBeUndefined();
     expect(tracker.view('a', T0 + 1000)).toEqual({
       source: 'a',
+      kind: 'protocol',
+      displayName: null,
+      declared: false,
       boot: 'b1',
       state: 'up',
       stateSinceMs: T0 + 10,
@@ -369,7 +372,7 @@ describe('tracker: API', () => {
   });
 
   it('lists the states in a fixed order', () => {
-    expect(SENDER_STATES).toEqual(['up', 'late', 'down', 'stopped']);
+    expect(SENDER_STATES).toEqual(['pending', 'up', 'late', 'down', 'stopped']);
   });
 
   it('refuses bad options', () => {

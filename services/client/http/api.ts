@@ -4,9 +4,13 @@
  * from the same zod schemas.
  */
 import { z } from 'zod';
-import { heartbeatMarkSchema, receivedKindSchema, senderStateSchema } from '../../shared/vocabulary.js';
+import {
+  heartbeatMarkSchema,
+  receivedKindSchema,
+  senderKindSchema,
+  senderStateSchema,
+} from '../../shared/vocabulary.js';
 import type { Received } from '../ingest/history.js';
-import type { TextPeer } from '../ingest/text-peers.js';
 import type { SenderView } from '../tracking/tracker.js';
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
@@ -70,16 +74,19 @@ export function toApiReceived(r: Received): z.infer<typeof receivedSchema> {
 }
 
 export const senderSchema = z.object({
-  source: z.string(),
-  boot: z.string(),
+  source: z.string().describe("the protocol source id, or a plain-text sender's address"),
+  kind: senderKindSchema,
+  displayName: z.string().nullable().describe('the declared name, if any'),
+  declared: z.boolean().describe('declared in EXPECTED_SENDERS or SENDERS_FILE: it must be there'),
+  boot: z.string().nullable().describe('null for plain text and before the first datagram'),
   state: senderStateSchema,
   stateSince: z.string(),
   reason: z.string().describe('why the sender is in its state'),
-  firstSeen: z.string(),
-  lastSeen: z.string(),
-  lastSeq: z.number().int(),
-  intervalMs: z.number(),
-  expectedAt: z.string().describe('when the next beat is expected'),
+  firstSeen: z.string().nullable().describe('null: never heard from'),
+  lastSeen: z.string().nullable(),
+  lastSeq: z.number().int().nullable().describe('null for plain text and before the first datagram'),
+  intervalMs: z.number().nullable().describe('declared, announced or inferred; null while unknown'),
+  expectedAt: z.string().nullable().describe('when the next beat is due'),
   received: z.number().int(),
   lost: z.number().int(),
   duplicates: z.number().int(),
@@ -95,15 +102,18 @@ export const senderSchema = z.object({
 export function toApiSender(s: SenderView): z.infer<typeof senderSchema> {
   return {
     source: s.source,
+    kind: s.kind,
+    displayName: s.displayName,
+    declared: s.declared,
     boot: s.boot,
     state: s.state,
     stateSince: iso(s.stateSinceMs) as string,
     reason: s.reason,
-    firstSeen: iso(s.firstSeenMs) as string,
-    lastSeen: iso(s.lastSeenMs) as string,
+    firstSeen: iso(s.firstSeenMs),
+    lastSeen: iso(s.lastSeenMs),
     lastSeq: s.lastSeq,
     intervalMs: s.intervalMs,
-    expectedAt: iso(s.expectedAtMs) as string,
+    expectedAt: iso(s.expectedAtMs),
     received: s.received,
     lost: s.lost,
     duplicates: s.duplicates,
@@ -114,24 +124,6 @@ export function toApiSender(s: SenderView): z.infer<typeof senderSchema> {
     jitterMs: s.jitterMs,
     uptime: s.uptime,
     heartbeats: s.heartbeats,
-  };
-}
-
-export const textPeerSchema = z.object({
-  from: z.string().describe('remote address:port'),
-  firstSeen: z.string(),
-  lastSeen: z.string(),
-  received: z.number().int(),
-  lastText: z.string(),
-});
-
-export function toApiTextPeer(p: TextPeer): z.infer<typeof textPeerSchema> {
-  return {
-    from: p.from,
-    firstSeen: iso(p.firstSeenMs) as string,
-    lastSeen: iso(p.lastSeenMs) as string,
-    received: p.received,
-    lastText: p.lastText,
   };
 }
 
@@ -150,7 +142,6 @@ export const statusSchema = z.object({
   }),
   lastDatagramAt: z.string().nullable(),
   senders: z.object({ total: z.number().int(), byState: z.record(senderStateSchema, z.number().int()) }),
-  textPeers: z.number().int(),
   kernel: z.object({ drops: z.number().int(), rxQueueBytes: z.number().int() }).nullable(),
 });
 export type Status = z.infer<typeof statusSchema>;
@@ -206,12 +197,6 @@ export function openApiDocument(version: string, historySize: number) {
           summary: 'One sender',
           parameters: [{ name: 'source', in: 'path', required: true, schema: { type: 'string' } }],
           responses: { 200: ok('Sender', senderSchema), 404: ok('Unknown sender', errorSchema) },
-        },
-      },
-      '/api/text-peers': {
-        get: {
-          summary: 'Peers sending plain text (not the protocol), by address:port, most recent first',
-          responses: { 200: ok('Text peers', z.array(textPeerSchema)) },
         },
       },
       '/api/datagrams': {

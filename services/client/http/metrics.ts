@@ -21,7 +21,6 @@ export interface MetricsSource {
   senders(): SenderView[];
   stateCounts(): Record<string, number>;
   evictions(): number;
-  textPeerEvictions(): number;
   sseEventsDropped(): number;
   kernel(): { drops: number; rxQueueBytes: number } | null;
   logLinesDropped(): number;
@@ -82,11 +81,6 @@ export function monitorMetrics(source: MetricsSource): MonitorMetrics {
     },
   });
   total('senders_evicted_total', 'Senders evicted because MAX_SENDERS was reached', source.evictions);
-  total(
-    'text_peers_evicted_total',
-    'Plain-text peers forgotten because MAX_TEXT_PEERS was reached',
-    source.textPeerEvictions,
-  );
   total(
     'sse_events_dropped_total',
     'Live-update events dropped because a batch was full (the page catches up from its next snapshot)',
@@ -187,9 +181,9 @@ export function monitorMetrics(source: MetricsSource): MonitorMetrics {
   perSender('gauge', 'sender_jitter_seconds', 'Interarrival jitter (RFC 3550 6.4.1)', [], (set, s) =>
     set({ source: s.source }, s.jitterMs / 1000),
   );
-  perSender('gauge', 'sender_last_seen_timestamp_seconds', 'Unix time of the last datagram', [], (set, s) =>
-    set({ source: s.source }, s.lastSeenMs / 1000),
-  );
+  perSender('gauge', 'sender_last_seen_timestamp_seconds', 'Unix time of the last datagram', [], (set, s) => {
+    if (s.lastSeenMs !== null) set({ source: s.source }, s.lastSeenMs / 1000);
+  });
   perSender('gauge', 'sender_uptime_ratio', 'Share of observed time up or late', ['window'], (set, s) => {
     if (s.uptime.h1 !== null) set({ source: s.source, window: '1h' }, s.uptime.h1 / 100);
     if (s.uptime.h24 !== null) set({ source: s.source, window: '24h' }, s.uptime.h24 / 100);

@@ -116,7 +116,8 @@ export function overall(senders: ReadonlyArray<{ source: string; state: SenderSt
   for (const s of senders) by[s.state].push(s.source);
   const n = (state: SenderState) => by[state].length;
   const plural = (k: number) => (k === 1 ? 'sender' : 'senders');
-  const counts = `${n('up')} up · ${n('late')} late · ${n('down')} down · ${n('stopped')} stopped`;
+  const waiting = n('pending') > 0 ? ` · ${n('pending')} pending` : '';
+  const counts = `${n('up')} up · ${n('late')} late · ${n('down')} down · ${n('stopped')} stopped${waiting}`;
   const names = (state: SenderState) => {
     const list = by[state];
     if (list.length === 0) return '';
@@ -147,6 +148,15 @@ export function overall(senders: ReadonlyArray<{ source: string; state: SenderSt
     const all =
       n('stopped') === 0 ? `All ${n('up')} ${plural(n('up'))} up` : `${n('up')} up, none late or down`;
     return { level: 'ok', verdict: all, counts, problems, title: '' };
+  }
+  if (n('pending') > 0) {
+    return {
+      level: 'idle',
+      verdict: `Waiting for ${n('pending')} declared ${plural(n('pending'))}`,
+      counts,
+      problems,
+      title: '(pending) ',
+    };
   }
   if (n('stopped') > 0) {
     return { level: 'idle', verdict: `All ${n('stopped')} stopped`, counts, problems, title: '(stopped) ' };
@@ -204,9 +214,26 @@ function beatsBar(marks: readonly HeartbeatMark[]): string {
 }
 
 /** The sender cell's tooltip; stale and restarts only when there are any. */
-export function senderInfo(s: Pick<SenderView, 'boot' | 'intervalMs' | 'received' | 'stale' | 'restarts'>) {
+export function senderInfo(
+  s: Pick<
+    SenderView,
+    'source' | 'kind' | 'boot' | 'intervalMs' | 'received' | 'stale' | 'restarts' | 'declared'
+  >,
+) {
   const extra = `${s.stale > 0 ? ` · ${s.stale} stale` : ''}${s.restarts > 0 ? ` · ${s.restarts} restarts` : ''}`;
-  return `boot ${s.boot} · every ${fmtMs(s.intervalMs)} · ${s.received} received${extra}`;
+  const how = s.kind === 'text' ? 'plain text' : s.boot === null ? 'no boot yet' : `boot ${s.boot}`;
+  const every = s.intervalMs === null ? 'interval not known yet' : `every ${fmtMs(s.intervalMs)}`;
+  return `${s.source} · ${s.declared ? 'declared · ' : ''}${how} · ${every} · ${s.received} received${extra}`;
+}
+
+/** "3 s ago", or "never" for a declared sender not heard from yet. */
+export function heardText(lastSeenMs: number | null, nowMs: number): string {
+  return lastSeenMs === null ? 'never' : `${fmtDuration((nowMs - lastSeenMs) / 1000)} ago`;
+}
+
+/** The last sequence number; plain text has none. */
+export function seqText(lastSeq: number | null): string {
+  return lastSeq === null ? '–' : String(lastSeq);
 }
 
 /**
@@ -222,7 +249,7 @@ function senderRow(s: SenderView | null, nowMs: number): string {
   // Why a sender is not up (no_beat, missed_3, bye); "up" needs no explanation.
   const why = s.state === 'up' ? '' : ` title="${e(s.reason)}"`;
   const loss = s.lost > 0 ? ' class="bad"' : '';
-  return `<tr class="s-${e(s.state)}" data-source="${e(s.source)}"><th title="${e(info)}">${e(s.source)}</th><td${why} data-at="${s.stateSinceMs}"><span class="badge">${e(s.state)}</span> <small>${fmtDuration((nowMs - s.stateSinceMs) / 1000)}</small></td><td data-at="${s.lastSeenMs}">${fmtDuration((nowMs - s.lastSeenMs) / 1000)} ago</td><td>${s.lastSeq}</td><td${loss}>${s.lost} / ${s.duplicates} / ${s.outOfOrder}</td><td>${fmtMs(s.delay.lastMs)}</td><td>${fmtMs(s.jitterMs)}</td><td>${fmtPct(s.uptime.h1)} / ${fmtPct(s.uptime.h24)}</td><td>${beatsBar(s.heartbeats)}</td></tr>`;
+  return `<tr class="s-${e(s.state)}" data-source="${e(s.source)}"><th title="${e(info)}">${e(s.displayName ?? s.source)}</th><td${why} data-at="${s.stateSinceMs}"><span class="badge">${e(s.state)}</span> <small>${fmtDuration((nowMs - s.stateSinceMs) / 1000)}</small></td><td data-at="${s.lastSeenMs ?? ''}">${heardText(s.lastSeenMs, nowMs)}</td><td>${seqText(s.lastSeq)}</td><td${loss}>${s.lost} / ${s.duplicates} / ${s.outOfOrder}</td><td>${fmtMs(s.delay.lastMs)}</td><td>${fmtMs(s.jitterMs)}</td><td>${fmtPct(s.uptime.h1)} / ${fmtPct(s.uptime.h24)}</td><td>${beatsBar(s.heartbeats)}</td></tr>`;
 }
 
 /**

@@ -10,7 +10,6 @@ import helmet from '@fastify/helmet';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { History } from '../ingest/history.js';
-import type { TextPeers } from '../ingest/text-peers.js';
 import type { Tracker } from '../tracking/tracker.js';
 import {
   badRequest,
@@ -20,7 +19,6 @@ import {
   senderParams,
   toApiReceived,
   toApiSender,
-  toApiTextPeer,
 } from './api.js';
 import type { MonitorMetrics } from './metrics.js';
 import { renderPage } from './page.js';
@@ -33,7 +31,6 @@ export interface HttpDeps {
   markIntervalMs: number;
   tracker: Tracker;
   history: History;
-  textPeers: TextPeers;
   hub: EventHub;
   metrics: MonitorMetrics;
   status(): Status;
@@ -127,7 +124,6 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
     }
     return toApiSender(view);
   });
-  app.get('/api/text-peers', () => deps.textPeers.list().map(toApiTextPeer));
   app.get('/api/datagrams', (req, reply) => {
     const query = datagramsQuerySchema.safeParse(req.query);
     if (!query.success) return reply.code(400).send(badRequest(query.error));

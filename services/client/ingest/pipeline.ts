@@ -1,7 +1,9 @@
 /**
  * The path of one datagram, top to bottom:
  *   socket -> allowlist -> decode (size, MAC, JSON, schema) -> replay
- *   -> track -> remember -> log -> publish
+ *   -> declared? -> track -> remember -> log -> state changes -> publish
+ * Plain text (not JSON) is a plain-text sender's datagram, tracked by its
+ * address.
  * Every datagram gives one `readable` line; every rejection one `exception`
  * line (rate-limited per reason, counters exact). Nothing here throws on
  * network input, and nothing here does more than O(1) work per datagram.
@@ -10,20 +12,20 @@ import type { RemoteInfo } from 'node:dgram';
 import type { Logger } from 'pino';
 import { type DecodeOptions, decodeDatagram } from '../../shared/protocol.js';
 import type { ClientExceptionReason } from '../../shared/vocabulary.js';
+import { textSenderKey } from '../config/declared-senders.js';
 import type { StateChangeSink } from '../publish/state-changes.js';
 import type { Tracker } from '../tracking/tracker.js';
 import type { History, Received } from './history.js';
 import type { LogLimiter } from './log-limiter.js';
 import { logReadable } from './readable-line.js';
 import type { ReplayGuard } from './replay.js';
-import type { TextPeers } from './text-peers.js';
 
 export interface IngestStats {
   datagrams: number;
   bytes: number;
   /** Protocol datagrams accepted and tracked. */
   accepted: number;
-  /** Plain-text datagrams (also counted as exceptions with reason `not_json`). */
+  /** Plain-text (non-JSON) datagrams, tracked as plain-text senders. */
   text: number;
   exceptions: Map<ClientExceptionReason, number>;
   lastDatagramAtMs: number | null;
@@ -35,7 +37,8 @@ export interface IngestDeps {
   replay: ReplayGuard | null;
   tracker: Tracker;
   history: History;
-  textPeers: TextPeers;
+  /** UNDECLARED_SENDERS=ignore: datagrams of senders not declared are rejected (`undeclared`). */
+  ignoreUndeclared: boolean;
   limiter: LogLimiter;
   logger: Logger;
   /** Where the state changes a datagram causes go (log line, live event, ...). */
@@ -52,7 +55,7 @@ export interface Ingest {
 }
 
 export function createIngest(deps: IngestDeps): Ingest {
-  const { tracker, history, textPeers, limiter, logger, publish } = deps;
+  const { tracker, history, limiter, logger, publish } = deps;
   const now = deps.now ?? Date.now;
   // The per-datagram line, with `event` serialised once here instead of on every line (same output).
   const readableLog = logger.child({ event: 'readable' });
@@ -85,7 +88,7 @@ export function createIngest(deps: IngestDeps): Ingest {
     source: string | null = null,
   ): void {
     count(reason);
-    const kind = reason === 'not_json' ? 'text' : 'rejected';
+    const kind = 'rejected';
     const entry: Received = {
       id: nextId++,
       receivedAtMs,
@@ -103,10 +106,6 @@ export function createIngest(deps: IngestDeps): Ingest {
       verified: false,
     };
     history.push(entry);
-    if (kind === 'text') {
-      stats.text++;
-      textPeers.observe(from, text ?? '', receivedAtMs);
-    }
     if (limiter.allow(reason)) {
       readableLog.info({ from: remote.address, port: remote.port, bytes: size, kind, reason });
       logger.warn(
@@ -115,6 +114,60 @@ export function createIngest(deps: IngestDeps): Ingest {
       );
     }
     publish(entry);
+  }
+
+  /** A plain-text sender's datagram: a `readable` line of kind `text`, tracked by the sender's address. */
+  function plainText(
+    receivedAtMs: number,
+    from: string,
+    remote: RemoteInfo,
+    size: number,
+    text: string | null,
+  ): void {
+    // Keyed as declared: an IPv4 peer of a dual-stack socket (::ffff:a.b.c.d) is a.b.c.d.
+    const address = textSenderKey(remote.address) ?? remote.address;
+    if (deps.ignoreUndeclared && !tracker.isDeclared(address)) {
+      rejected(
+        receivedAtMs,
+        from,
+        remote,
+        size,
+        'undeclared',
+        'plain-text sender not declared (UNDECLARED_SENDERS=ignore)',
+        text,
+        address,
+      );
+      return;
+    }
+    stats.text++;
+    const seen = tracker.observeText(address, receivedAtMs);
+    const entry: Received = {
+      id: nextId++,
+      receivedAtMs,
+      from,
+      bytes: size,
+      kind: 'text',
+      source: address,
+      boot: null,
+      seq: null,
+      sentAtMs: null,
+      delayMs: null,
+      text,
+      reason: null,
+      detail: null,
+      verified: false,
+    };
+    history.push(entry);
+    readableLog.info({ from: address, port: remote.port, bytes: size, kind: 'text', source: address });
+    evicted(seen.evicted);
+    if (seen.changes.length > 0) deps.stateChanged(seen.changes);
+    publish(entry);
+  }
+
+  function evicted(source: string | null): void {
+    if (source !== null) {
+      logger.warn({ event: 'evict', source, reason: 'max_senders' }, `sender ${source} evicted`);
+    }
   }
 
   return {
@@ -147,17 +200,24 @@ export function createIngest(deps: IngestDeps): Ingest {
       }
       const decoded = decodeDatagram(bytes, deps.decode);
       if (!decoded.ok) {
+        const { reason, detail, text } = decoded;
+        return reason === 'not_json'
+          ? plainText(receivedAtMs, from, remote, bytes.length, text)
+          : rejected(receivedAtMs, from, remote, bytes.length, reason, detail, text);
+      }
+      const d = decoded.datagram;
+      if (deps.ignoreUndeclared && !tracker.isDeclared(d.source)) {
         return rejected(
           receivedAtMs,
           from,
           remote,
           bytes.length,
-          decoded.reason,
-          decoded.detail,
-          decoded.text,
+          'undeclared',
+          'source not declared (UNDECLARED_SENDERS=ignore)',
+          null,
+          d.source,
         );
       }
-      const d = decoded.datagram;
       if (deps.replay !== null && decoded.keyId !== null) {
         const verdict = deps.replay.check(d.source, d.boot, d.seq, decoded.sentAtMs, receivedAtMs);
         if (verdict !== 'ok') {
@@ -196,12 +256,7 @@ export function createIngest(deps: IngestDeps): Ingest {
       };
       history.push(entry);
       logReadable(readableLog, remote, bytes.length, d, seen.delayMs, entry.verified);
-      if (seen.evicted !== null) {
-        logger.warn(
-          { event: 'evict', source: seen.evicted, reason: 'max_senders' },
-          `sender ${seen.evicted} evicted`,
-        );
-      }
+      evicted(seen.evicted);
       if (seen.restart) {
         logger.info({ event: 'restart', source: d.source, boot: d.boot }, `sender ${d.source} restarted`);
       }

@@ -3,10 +3,13 @@
  * of its own; every time is a millisecond number handed in (a datagram's
  * receive time, or `nowMs`). Times handed in should never decrease.
  *
- * Senders are keyed by `source`. Per sender: sequence accounting per boot
- * (sequence.ts), one-way delay and RFC 3550 jitter (jitter.ts), a liveness
- * state machine, a heartbeat bar (heartbeats.ts) and 1 h / 24 h uptime
- * (uptime.ts).
+ * Protocol senders are keyed by `source`, plain-text senders by their
+ * address. Per sender: sequence accounting per boot (sequence.ts), one-way
+ * delay and RFC 3550 jitter (jitter.ts), a liveness state machine with its
+ * deadlines (liveness.ts), a heartbeat bar (heartbeats.ts) and 1 h / 24 h
+ * uptime (uptime.ts). Declared senders are listed `pending` before their
+ * first datagram and are never evicted. Senders whose record changed are
+ * remembered as dirty until the state file takes them (takeDirty).
  *
  * Memory per sender, with the defaults (sequenceWindow 1024, heartbeatSlots
  * 50): the uptime buckets 1344 B, the sequence bitmap 128 B, the heartbeat
@@ -16,36 +19,17 @@
  * 10,000 senders take about 30 MB. It grows by sequenceWindow/8 bytes and by
  * heartbeatSlots bytes.
  */
-import {
-  createHeartbeatBar,
-  type HeartbeatBar,
-  type HeartbeatMark,
-  heartbeatList,
-  pushMark,
-  replaceNewestMark,
-} from './heartbeats.js';
+import { SENDER_STATES, type SenderKind, type SenderState } from '../../shared/vocabulary.js';
+import { type HeartbeatMark, heartbeatList, pushMark, replaceNewestMark } from './heartbeats.js';
 import { nextJitter } from './jitter.js';
-import {
-  acceptSeq,
-  createSequenceWindow,
-  MIN_SEQUENCE_WINDOW,
-  type SequenceWindow,
-  startSequence,
-} from './sequence.js';
-import {
-  type Availability,
-  createUptime,
-  creditUptime,
-  setAvailability,
-  type Uptime,
-  uptimePercent,
-} from './uptime.js';
-
-export type { HeartbeatMark } from './heartbeats.js';
-
-import type { SenderState } from '../../shared/vocabulary.js';
+import { deadlines, inferInterval, missedIntervals, overdueBeats, TEXT_GAPS_KEPT } from './liveness.js';
+import { AVAILABILITY, blankSender, type Declaration, type Sender } from './sender.js';
+import { acceptSeq, MIN_SEQUENCE_WINDOW, startSequence } from './sequence.js';
+import { creditUptime, setAvailability, uptimePercent } from './uptime.js';
 
 export type { SenderState } from '../../shared/vocabulary.js';
+export type { HeartbeatMark } from './heartbeats.js';
+export type { Declaration } from './sender.js';
 
 export interface TrackerOptions {
   /** Senders tracked at most; beyond it the longest-silent sender is evicted. */
@@ -107,15 +91,24 @@ export interface Observation {
 /** A plain JSON-serialisable snapshot of one sender. */
 export interface SenderView {
   source: string;
-  boot: string;
+  kind: SenderKind;
+  /** The operator's name for it, if declared with one. */
+  displayName: string | null;
+  declared: boolean;
+  /** null for plain text and before the first datagram. */
+  boot: string | null;
   state: SenderState;
   stateSinceMs: number;
   reason: string;
-  firstSeenMs: number;
-  lastSeenMs: number;
-  lastSeq: number;
-  intervalMs: number;
-  expectedAtMs: number;
+  /** null: not heard from yet. */
+  firstSeenMs: number | null;
+  lastSeenMs: number | null;
+  /** null for plain text and before the first datagram. */
+  lastSeq: number | null;
+  /** The interval liveness is judged by (declared, announced or inferred); null while unknown. */
+  intervalMs: number | null;
+  /** When the next datagram is due (null while the interval is unknown or for a stopped sender). */
+  expectedAtMs: number | null;
   received: number;
   lost: number;
   duplicates: number;
@@ -130,9 +123,32 @@ export interface SenderView {
   heartbeats: HeartbeatMark[];
 }
 
+/** What a restart hands back: a stored sender, as the snapshot codec made it. */
+export interface RestoreOptions {
+  /** When this monitor started: the floor of every deadline is start + interval + grace. */
+  monitorStartMs: number;
+  /** Until when the previous run was alive (its uptime crediting ends there; the gap is unknown). */
+  lastAliveMs: number;
+}
+
 export interface Tracker {
-  /** Accounts one datagram. O(1); allocates only on the first sight of a sender or a state change. */
+  /** Accounts one protocol datagram. O(1); allocates only on the first sight of a sender or a state change. */
   observe(beat: Beat): Observation;
+  /** Accounts one plain-text datagram from `address` (its sender key). O(1). */
+  observeText(address: string, receivedAtMs: number): Observation;
+  /**
+   * Declares senders that must be there: a new one is listed `pending` from
+   * `nowMs`, and is `down` (never_seen) at nowMs + interval + grace without
+   * a datagram. A known one takes the declared interval, grace and name.
+   */
+  declare(declared: ReadonlyArray<{ source: string; kind: SenderKind } & Declaration>, nowMs: number): void;
+  isDeclared(source: string): boolean;
+  /** Puts back senders a previous run stored; call before any datagram. */
+  restore(senders: readonly Sender[], options: RestoreOptions): void;
+  /** The records changed since the last call (and the sources evicted): for the state file. */
+  takeDirty(): { changed: Sender[]; removed: string[] };
+  /** Every record, for a full write of the state file. */
+  all(): IterableIterator<Sender>;
   /** Liveness evaluation of every sender at `nowMs`, and uptime crediting. O(senders). */
   tick(nowMs: number): StateChange[];
   /**
@@ -153,51 +169,6 @@ const PREVIOUS_BOOTS = 3;
 const MIN_DEFAULT_GRACE_MS = 1000;
 const NO_CHANGES: readonly StateChange[] = Object.freeze([]);
 
-/** Uptime class of each state: `stopped` is planned downtime, left out of the percentages. */
-const AVAILABILITY: Readonly<Record<SenderState, Availability>> = {
-  up: 'available',
-  late: 'available',
-  down: 'unavailable',
-  stopped: 'planned',
-};
-
-interface Sender {
-  readonly source: string;
-  boot: string;
-  /** Newest first, at most PREVIOUS_BOOTS. */
-  readonly previousBoots: string[];
-  state: SenderState;
-  stateSinceMs: number;
-  reason: string;
-  firstSeenMs: number;
-  /** Receive time of the latest datagram of the current boot. */
-  lastSeenMs: number;
-  /** Send time and declared interval of the datagram with the highest seq of the current boot. */
-  lastSentMs: number;
-  intervalMs: number;
-  /** Minimum one-way delay of the current boot. */
-  baseDelayMs: number;
-  /** 'missed' marks pushed since the datagram with the highest seq. */
-  missedMarks: number;
-  received: number;
-  lost: number;
-  duplicates: number;
-  outOfOrder: number;
-  stale: number;
-  restarts: number;
-  delayLastMs: number;
-  delayMinMs: number;
-  delayMaxMs: number;
-  delayMeanMs: number;
-  delaySamples: number;
-  jitterMs: number;
-  /** Transit time (one-way delay) of the previous jitter sample of the current boot. */
-  lastTransitMs: number;
-  readonly sequence: SequenceWindow;
-  readonly heartbeats: HeartbeatBar;
-  readonly uptime: Uptime;
-}
-
 export function createTracker(options: TrackerOptions): Tracker {
   checkOptions(options);
   const { maxSenders, lateGraceMs, downAfterMisses, sequenceWindow, heartbeatSlots } = options;
@@ -211,8 +182,11 @@ export function createTracker(options: TrackerOptions): Tracker {
   const senders = new Map<string, Sender>();
   /** The last key of `senders`: a sender beating alone is not moved at all. */
   let newest: string | null = null;
-  const counts: Record<SenderState, number> = { up: 0, late: 0, down: 0, stopped: 0 };
+  const counts = Object.fromEntries(SENDER_STATES.map((state) => [state, 0])) as Record<SenderState, number>;
   let evictions = 0;
+  const dirty = new Set<Sender>();
+  const removed: string[] = [];
+  const shape = { sequenceWindow, heartbeatSlots };
 
   const observation: Observation = {
     isNewSender: false,
@@ -226,18 +200,26 @@ export function createTracker(options: TrackerOptions): Tracker {
     evicted: null,
   };
 
-  function graceMs(intervalMs: number): number {
-    return lateGraceMs ?? Math.max(MIN_DEFAULT_GRACE_MS, intervalMs / 2);
+  /** The interval liveness is judged by: the declared one, else the announced (or inferred) one; 0 while unknown. */
+  function intervalOf(sender: Sender): number {
+    return sender.declaration?.intervalMs ?? sender.intervalMs;
+  }
+
+  function graceOf(sender: Sender): number {
+    return (
+      sender.declaration?.graceMs ?? lateGraceMs ?? Math.max(MIN_DEFAULT_GRACE_MS, intervalOf(sender) / 2)
+    );
   }
 
   /**
    * Expected arrival of the next beat: the send time of the latest beat plus
-   * the minimum one-way delay of the boot plus the declared interval. The
-   * minimum delay absorbs a constant clock offset between sender and monitor
-   * (with synchronised clocks on a LAN it is ~0: sentAt + intervalMs).
+   * the minimum one-way delay of the boot plus the interval. The minimum
+   * delay absorbs a constant clock offset between sender and monitor (with
+   * synchronised clocks on a LAN it is ~0: sentAt + intervalMs). For plain
+   * text: the latest arrival plus the interval.
    */
   function expectedAtMs(sender: Sender): number {
-    return sender.lastSentMs + sender.baseDelayMs + sender.intervalMs;
+    return sender.lastSentMs + sender.baseDelayMs + intervalOf(sender);
   }
 
   function transition(sender: Sender, to: SenderState, reason: string, atMs: number): StateChange {
@@ -249,6 +231,7 @@ export function createTracker(options: TrackerOptions): Tracker {
     sender.state = to;
     sender.stateSinceMs = at;
     sender.reason = reason;
+    dirty.add(sender);
     return change;
   }
 
@@ -267,18 +250,31 @@ export function createTracker(options: TrackerOptions): Tracker {
    */
   function evaluate(sender: Sender, nowMs: number): StateChange | null {
     if (sender.state === 'stopped') return null;
-    const interval = sender.intervalMs;
-    const lateAt = expectedAtMs(sender) + graceMs(interval);
-    if (nowMs < lateAt) return null;
-    const overdue = Math.floor((nowMs - lateAt) / interval) + 1;
+    const interval = intervalOf(sender);
+    if (interval <= 0) return null;
+    if (sender.state === 'pending') {
+      // Never heard from: down once start + interval + grace has passed (notBeforeMs).
+      return nowMs >= sender.notBeforeMs
+        ? transition(sender, 'down', 'never_seen', sender.notBeforeMs)
+        : null;
+    }
+    const { lateAtMs, downAtMs } = deadlines(
+      expectedAtMs(sender),
+      interval,
+      graceOf(sender),
+      downAfterMisses,
+      sender.notBeforeMs,
+    );
+    const overdue = overdueBeats(nowMs, lateAtMs, interval);
+    if (overdue === 0) return null;
     if (overdue > sender.missedMarks) {
       pushMark(sender.heartbeats, 'missed', overdue - sender.missedMarks);
       sender.missedMarks = overdue;
+      dirty.add(sender);
     }
     if (sender.state === 'down') return null;
-    const downAt = lateAt + (downAfterMisses - 1) * interval;
-    if (nowMs >= downAt) return transition(sender, 'down', downReason, downAt);
-    if (sender.state === 'up') return transition(sender, 'late', 'no_beat', lateAt);
+    if (nowMs >= downAtMs) return transition(sender, 'down', downReason, downAtMs);
+    if (sender.state === 'up') return transition(sender, 'late', 'no_beat', lateAtMs);
     return null;
   }
 
@@ -290,13 +286,14 @@ export function createTracker(options: TrackerOptions): Tracker {
    */
   function arrive(
     sender: Sender,
-    beat: Beat,
+    kind: Beat['kind'],
     beatReason: string,
+    atMs: number,
     changes: StateChange[] | null,
   ): StateChange[] | null {
-    const to: SenderState = beat.kind === 'bye' ? 'stopped' : 'up';
+    const to: SenderState = kind === 'bye' ? 'stopped' : 'up';
     if (sender.state === to) return changes;
-    const change = transition(sender, to, beat.kind === 'bye' ? 'bye' : beatReason, beat.receivedAtMs);
+    const change = transition(sender, to, kind === 'bye' ? 'bye' : beatReason, atMs);
     if (changes === null) return [change];
     changes.push(change);
     return changes;
@@ -357,6 +354,7 @@ export function createTracker(options: TrackerOptions): Tracker {
   /** Moves the sender to the end of the silence order. */
   function touch(sender: Sender, nowMs: number): void {
     sender.lastSeenMs = nowMs;
+    dirty.add(sender);
     if (newest !== sender.source) {
       senders.delete(sender.source);
       senders.set(sender.source, sender);
@@ -364,62 +362,57 @@ export function createTracker(options: TrackerOptions): Tracker {
     }
   }
 
-  /** Drops the longest-silent sender (the first key): O(1). */
+  /** Drops the longest-silent undeclared sender (the first such key): O(1) but for declared ones before it. */
   function evictLongestSilent(): string | null {
-    const first = senders.entries().next();
-    if (first.done) return null;
-    const [source, sender] = first.value;
-    senders.delete(source);
-    counts[sender.state]--;
-    evictions++;
-    if (newest === source) newest = null;
-    return source;
+    for (const [source, sender] of senders) {
+      if (sender.declaration !== null) continue;
+      senders.delete(source);
+      counts[sender.state]--;
+      evictions++;
+      dirty.delete(sender);
+      removed.push(source);
+      if (newest === source) newest = null;
+      return source;
+    }
+    return null;
+  }
+
+  /** A new record at the end of the silence order, making room first. */
+  function insert(sender: Sender, o: Observation): void {
+    if (senders.size >= maxSenders) o.evicted = evictLongestSilent();
+    senders.set(sender.source, sender);
+    newest = sender.source;
+    counts[sender.state]++;
+    dirty.add(sender);
   }
 
   /**
-   * The first datagram of a sender: `up` (from null, reason `first_beat`),
-   * or `stopped` for a bye. Its seq is the base of the boot: no loss is
-   * charged for seqs before it (the monitor may start mid-stream).
+   * The first datagram of a sender: `up` (reason `first_beat`), or `stopped`
+   * for a bye. Its seq is the base of the boot: no loss is charged for seqs
+   * before it (the monitor may start mid-stream). A declared sender was
+   * `pending` (or `down`, never_seen) until now.
    */
-  function addSender(beat: Beat, delayMs: number): Sender {
-    const state: SenderState = beat.kind === 'bye' ? 'stopped' : 'up';
-    const sender: Sender = {
-      source: beat.source,
-      boot: beat.boot,
-      previousBoots: [],
-      state,
-      stateSinceMs: beat.receivedAtMs,
-      reason: state === 'up' ? 'first_beat' : 'bye',
-      firstSeenMs: beat.receivedAtMs,
-      lastSeenMs: beat.receivedAtMs,
-      lastSentMs: beat.sentAtMs,
-      intervalMs: beat.intervalMs,
-      baseDelayMs: delayMs,
-      missedMarks: 0,
-      received: 1,
-      lost: 0,
-      duplicates: 0,
-      outOfOrder: 0,
-      stale: 0,
-      restarts: 0,
-      delayLastMs: delayMs,
-      delayMinMs: delayMs,
-      delayMaxMs: delayMs,
-      delayMeanMs: 0,
-      delaySamples: 0,
-      jitterMs: 0,
-      lastTransitMs: delayMs,
-      sequence: createSequenceWindow(sequenceWindow),
-      heartbeats: createHeartbeatBar(heartbeatSlots),
-      uptime: createUptime(beat.receivedAtMs, AVAILABILITY[state]),
-    };
+  function firstDatagram(sender: Sender, beat: Beat, delayMs: number): StateChange {
+    const to: SenderState = beat.kind === 'bye' ? 'stopped' : 'up';
+    sender.boot = beat.boot;
+    sender.firstSeenMs = beat.receivedAtMs;
+    sender.received = 1;
+    sender.delayMinMs = delayMs;
+    sender.delayMaxMs = delayMs;
+    sender.notBeforeMs = 0;
     startSequence(sender.sequence, beat.seq);
     startTiming(sender, beat, delayMs);
     if (beat.kind === 'beat') pushMark(sender.heartbeats, 'received');
-    senders.set(sender.source, sender);
-    newest = sender.source;
-    counts[state]++;
-    return sender;
+    const from = sender.state;
+    transition(sender, to, to === 'up' ? 'first_beat' : 'bye', beat.receivedAtMs);
+    // A brand-new record reports `from: null`: the sender is new to the monitor.
+    return {
+      source: sender.source,
+      from: sender.declaration === null && from === 'pending' ? null : from,
+      to,
+      reason: sender.reason,
+      atMs: beat.receivedAtMs,
+    };
   }
 
   /**
@@ -434,6 +427,7 @@ export function createTracker(options: TrackerOptions): Tracker {
     sender.previousBoots.unshift(sender.boot);
     if (sender.previousBoots.length > PREVIOUS_BOOTS) sender.previousBoots.pop();
     sender.boot = beat.boot;
+    sender.notBeforeMs = 0;
     startSequence(sender.sequence, beat.seq);
     startTiming(sender, beat, delayMs);
     pushMark(sender.heartbeats, 'restart');
@@ -471,12 +465,15 @@ export function createTracker(options: TrackerOptions): Tracker {
     const o = resetObservation(delayMs);
     let sender = senders.get(beat.source);
     if (sender === undefined) {
-      if (senders.size >= maxSenders) o.evicted = evictLongestSilent();
-      sender = addSender(beat, delayMs);
+      sender = blankSender(beat.source, 'protocol', 'pending', 'new', nowMs, shape);
+      insert(sender, o);
       o.isNewSender = true;
-      o.changes = [
-        { source: sender.source, from: null, to: sender.state, reason: sender.reason, atMs: nowMs },
-      ];
+    }
+    if (sender.firstSeenMs === null || sender.kind === 'text') {
+      sender.kind = 'protocol';
+      sender.textGapsMs = null;
+      touch(sender, nowMs);
+      o.changes = [firstDatagram(sender, beat, delayMs)];
       return o;
     }
     sender.received++;
@@ -491,7 +488,8 @@ export function createTracker(options: TrackerOptions): Tracker {
       const overdue = evaluate(sender, nowMs);
       restart(sender, beat, delayMs);
       o.restart = true;
-      o.changes = arrive(sender, beat, 'restart', overdue === null ? null : [overdue]) ?? NO_CHANGES;
+      o.changes =
+        arrive(sender, beat.kind, 'restart', nowMs, overdue === null ? null : [overdue]) ?? NO_CHANGES;
       return o;
     }
 
@@ -511,7 +509,9 @@ export function createTracker(options: TrackerOptions): Tracker {
         sampleTiming(sender, delayMs);
         sender.lastSentMs = beat.sentAtMs;
         sender.intervalMs = beat.intervalMs;
-        o.changes = arrive(sender, beat, 'beat', overdue === null ? null : [overdue]) ?? NO_CHANGES;
+        sender.notBeforeMs = 0;
+        o.changes =
+          arrive(sender, beat.kind, 'beat', nowMs, overdue === null ? null : [overdue]) ?? NO_CHANGES;
         return o;
       }
       case 'duplicate':
@@ -537,6 +537,111 @@ export function createTracker(options: TrackerOptions): Tracker {
     }
   }
 
+  /**
+   * A plain-text datagram (no boot, no seq): the sender is keyed by its
+   * address. Its interval is the declared one, else the median of its
+   * latest gaps once TEXT_GAPS_NEEDED have arrived; until then it has no
+   * deadline. Loss is the intervals a gap covers beyond the one that came.
+   */
+  function observeText(address: string, receivedAtMs: number): Observation {
+    const o = resetObservation(0);
+    let sender = senders.get(address);
+    if (sender === undefined) {
+      sender = blankSender(address, 'text', 'pending', 'new', receivedAtMs, shape);
+      insert(sender, o);
+      o.isNewSender = true;
+    }
+    if (sender.textGapsMs === null) sender.textGapsMs = [];
+    sender.kind = 'text';
+    sender.received++;
+    if (sender.firstSeenMs === null) {
+      const from = sender.state;
+      sender.firstSeenMs = receivedAtMs;
+      sender.notBeforeMs = 0;
+      touch(sender, receivedAtMs);
+      sender.lastSentMs = receivedAtMs;
+      pushMark(sender.heartbeats, 'received');
+      transition(sender, 'up', 'first_beat', receivedAtMs);
+      o.changes = [
+        {
+          source: address,
+          from: sender.declaration === null && from === 'pending' ? null : from,
+          to: 'up',
+          reason: 'first_beat',
+          atMs: receivedAtMs,
+        },
+      ];
+      return o;
+    }
+    const gapMs = receivedAtMs - sender.lastSeenMs;
+    const overdue = evaluate(sender, receivedAtMs);
+    const interval = intervalOf(sender);
+    const missed = interval > 0 ? missedIntervals(gapMs, interval) : 0;
+    sender.lost += missed;
+    o.lostDelta = missed;
+    markArrival(sender, missed, 'beat');
+    const gaps = sender.textGapsMs;
+    gaps.push(gapMs);
+    if (gaps.length > TEXT_GAPS_KEPT) gaps.shift();
+    sender.intervalMs = inferInterval(gaps) ?? 0;
+    sender.lastSentMs = receivedAtMs;
+    sender.notBeforeMs = 0;
+    touch(sender, receivedAtMs);
+    const changes = overdue === null ? null : [overdue];
+    o.changes = arrive(sender, 'beat', 'beat', receivedAtMs, changes) ?? NO_CHANGES;
+    return o;
+  }
+
+  function declare(
+    declared: ReadonlyArray<{ source: string; kind: SenderKind } & Declaration>,
+    nowMs: number,
+  ): void {
+    for (const d of declared) {
+      const declaration: Declaration = {
+        intervalMs: d.intervalMs,
+        graceMs: d.graceMs,
+        displayName: d.displayName,
+      };
+      let sender = senders.get(d.source);
+      if (sender === undefined) {
+        sender = blankSender(d.source, d.kind, 'pending', 'declared', nowMs, shape);
+        sender.declaration = declaration;
+        sender.notBeforeMs = nowMs + d.intervalMs + graceOf(sender);
+        insert(sender, resetObservation(0));
+        continue;
+      }
+      sender.declaration = declaration;
+      if (sender.state === 'pending') sender.notBeforeMs = nowMs + d.intervalMs + graceOf(sender);
+      dirty.add(sender);
+    }
+    // Declared senders are kept whatever MAX_SENDERS says; undeclared ones make room.
+    while (senders.size > maxSenders && evictLongestSilent() !== null) {}
+  }
+
+  /**
+   * A restart: every stored sender comes back with its state. Its uptime is
+   * credited as it was up to when the previous run was last alive; the gap
+   * until this start is unknown. Its next deadline is at least this start +
+   * interval + grace: the monitor's absence is not the sender's fault.
+   */
+  function restore(stored: readonly Sender[], { monitorStartMs, lastAliveMs }: RestoreOptions): void {
+    const ordered = [...stored].sort((a, b) => a.lastSeenMs - b.lastSeenMs);
+    for (const sender of ordered) {
+      if (senders.has(sender.source)) continue;
+      const current = sender.uptime.current;
+      creditUptime(sender.uptime, Math.min(lastAliveMs, monitorStartMs));
+      setAvailability(sender.uptime, 'unknown', Math.min(lastAliveMs, monitorStartMs));
+      setAvailability(sender.uptime, current, monitorStartMs);
+      const interval = intervalOf(sender);
+      if (sender.state !== 'stopped' && sender.state !== 'down' && interval > 0) {
+        sender.notBeforeMs = Math.max(sender.notBeforeMs, monitorStartMs + interval + graceOf(sender));
+      }
+      senders.set(sender.source, sender);
+      newest = sender.source;
+      counts[sender.state]++;
+    }
+  }
+
   function tick(nowMs: number): StateChange[] {
     const changes: StateChange[] = [];
     for (const sender of senders.values()) {
@@ -548,17 +653,30 @@ export function createTracker(options: TrackerOptions): Tracker {
   }
 
   function toView(sender: Sender, nowMs: number): SenderView {
+    const seen = sender.firstSeenMs !== null;
+    const interval = intervalOf(sender);
     return {
       source: sender.source,
-      boot: sender.boot,
+      kind: sender.kind,
+      displayName: sender.declaration?.displayName ?? null,
+      declared: sender.declaration !== null,
+      boot: seen && sender.kind === 'protocol' ? sender.boot : null,
       state: sender.state,
       stateSinceMs: sender.stateSinceMs,
       reason: sender.reason,
       firstSeenMs: sender.firstSeenMs,
-      lastSeenMs: sender.lastSeenMs,
-      lastSeq: sender.sequence.highest,
-      intervalMs: sender.intervalMs,
-      expectedAtMs: expectedAtMs(sender),
+      lastSeenMs: seen ? sender.lastSeenMs : null,
+      lastSeq: seen && sender.kind === 'protocol' ? sender.sequence.highest : null,
+      intervalMs: interval > 0 ? interval : null,
+      expectedAtMs:
+        interval <= 0 || sender.state === 'stopped'
+          ? null
+          : seen
+            ? Math.max(
+                expectedAtMs(sender),
+                sender.notBeforeMs === 0 ? 0 : sender.notBeforeMs - graceOf(sender),
+              )
+            : sender.notBeforeMs - graceOf(sender),
       received: sender.received,
       lost: sender.lost,
       duplicates: sender.duplicates,
@@ -582,6 +700,20 @@ export function createTracker(options: TrackerOptions): Tracker {
 
   return {
     observe,
+    observeText,
+    declare,
+    isDeclared(source) {
+      return senders.get(source)?.declaration != null;
+    },
+    restore,
+    takeDirty() {
+      const changed = [...dirty];
+      dirty.clear();
+      return { changed, removed: removed.splice(0) };
+    },
+    all() {
+      return senders.values();
+    },
     tick,
     view(source, nowMs) {
       const sender = senders.get(source);
@@ -593,7 +725,7 @@ export function createTracker(options: TrackerOptions): Tracker {
       return out.sort((a, b) => (a.source < b.source ? -1 : a.source > b.source ? 1 : 0));
     },
     stateCounts() {
-      return { up: counts.up, late: counts.late, down: counts.down, stopped: counts.stopped };
+      return { ...counts };
     },
     get size() {
       return senders.size;

@@ -10,7 +10,8 @@
  *
  * Memory: one Float64Array of 168 numbers (1344 bytes) plus a small record.
  */
-export type Availability = 'available' | 'unavailable' | 'planned';
+/** `planned` (a bye, a silence) and `unknown` (not observed: pending, the monitor's own downtime) are left out of the ratio. */
+export type Availability = 'available' | 'unavailable' | 'planned' | 'unknown';
 export type UptimeSpan = 'h1' | 'h24';
 
 /** A ring of `slots` buckets of `widthMs`, at `offset` in the data array: `slots` available, then `slots` unavailable. */

@@ -47,6 +47,16 @@ const ago = (ms, nowMs) => `${fmtDuration((nowMs - ms) / 1000)} ago`;
 const waitingText = (quietS) =>
   quietS === null ? 'waiting… no datagrams yet' : `waiting… no datagrams for ${fmtDuration(quietS)}`;
 
+function senderInfo(s) {
+  const extra = `${s.stale > 0 ? ` · ${s.stale} stale` : ''}${s.restarts > 0 ? ` · ${s.restarts} restarts` : ''}`;
+  const how = s.kind === 'text' ? 'plain text' : s.boot === null ? 'no boot yet' : `boot ${s.boot}`;
+  const every = s.intervalMs === null ? 'interval not known yet' : `every ${fmtMs(s.intervalMs)}`;
+  return `${s.source} · ${s.declared ? 'declared · ' : ''}${how} · ${every} · ${s.received} received${extra}`;
+}
+
+const heardText = (lastSeenMs, nowMs) => (lastSeenMs === null ? 'never' : ago(lastSeenMs, nowMs));
+const seqText = (lastSeq) => (lastSeq === null ? '–' : String(lastSeq));
+
 function beatsLabel(marks) {
   const n = Object.fromEntries(MARKS.map((m) => [m, 0]));
   for (const m of marks) if (has(n, m)) n[m]++;
@@ -59,11 +69,11 @@ function beatsLabel(marks) {
 function overall(senders) {
   const by = Object.fromEntries(Object.keys(SEVERITY).map((state) => [state, []]));
   for (const s of senders) if (has(by, s.state)) by[s.state].push(s.source);
-  const { up, late, down, stopped } = Object.fromEntries(
+  const { up, late, down, stopped, pending } = Object.fromEntries(
     Object.entries(by).map(([k, list]) => [k, list.length]),
   );
   const plural = (k) => `${k} ${k === 1 ? 'sender' : 'senders'}`;
-  const counts = `${up} up · ${late} late · ${down} down · ${stopped} stopped`;
+  const counts = `${up} up · ${late} late · ${down} down · ${stopped} stopped${pending > 0 ? ` · ${pending} pending` : ''}`;
   const problems = ['down', 'late']
     .filter((state) => by[state].length > 0)
     .map((state) => {
@@ -75,6 +85,8 @@ function overall(senders) {
   if (down > 0) return o('bad', `${plural(down)} down${late > 0 ? `, ${late} late` : ''}`, `(${down} down) `);
   if (late > 0) return o('warn', `${plural(late)} late`, `(${late} late) `);
   if (up > 0) return o('ok', stopped === 0 ? `All ${plural(up)} up` : `${up} up, none late or down`);
+  if (pending > 0)
+    return o('idle', `Waiting for ${pending} declared ${pending === 1 ? 'sender' : 'senders'}`, '(pending) ');
   if (stopped > 0) return o('idle', `All ${stopped} stopped`, '(stopped) ');
   return o('idle', 'No senders yet');
 }
@@ -149,17 +161,16 @@ function fillSender(tr, s, nowMs) {
   const state = has(SEVERITY, s.state) ? s.state : 'down';
   tr.className = `s-${state}`;
   const [src, st, heard, seq, loss, delay, jitter, uptime, beats] = tr.cells;
-  setText(src, s.source);
-  const extra = `${s.stale > 0 ? ` · ${s.stale} stale` : ''}${s.restarts > 0 ? ` · ${s.restarts} restarts` : ''}`;
-  src.title = `boot ${s.boot} · every ${fmtMs(s.intervalMs)} · ${s.received} received${extra}`;
+  setText(src, s.displayName ?? s.source);
+  src.title = senderInfo(s);
   st.dataset.at = Date.parse(s.stateSince);
   if (state === 'up') st.removeAttribute('title');
   else st.title = s.reason;
   setText(st.firstElementChild, state);
   setText(st.lastElementChild, fmtDuration((nowMs - st.dataset.at) / 1000));
-  heard.dataset.at = Date.parse(s.lastSeen);
-  setText(heard, ago(heard.dataset.at, nowMs));
-  setText(seq, String(s.lastSeq));
+  heard.dataset.at = s.lastSeen === null ? '' : Date.parse(s.lastSeen);
+  setText(heard, heardText(s.lastSeen === null ? null : Number(heard.dataset.at), nowMs));
+  setText(seq, seqText(s.lastSeq));
   setText(loss, `${s.lost} / ${s.duplicates} / ${s.outOfOrder}`);
   loss.className = s.lost > 0 ? 'bad' : '';
   setText(delay, fmtMs(s.delay.lastMs));
@@ -375,7 +386,7 @@ function tick() {
   for (const tr of senderRows.values()) {
     const [, st, heard] = tr.cells;
     setText(st.lastElementChild, fmtDuration((nowMs - st.dataset.at) / 1000));
-    setText(heard, ago(heard.dataset.at, nowMs));
+    setText(heard, heardText(heard.dataset.at ? Number(heard.dataset.at) : null, nowMs));
   }
   const last = $('last');
   setText(last, last.dataset.at ? ago(last.dataset.at, nowMs) : 'never');
