@@ -7,7 +7,7 @@
  * interval) or at its deadline.
  */
 import { createSocket } from 'node:dgram';
-import { startBeacon } from '../../services/server/beacon.js';
+import { startBeacon } from '../../services/shared/beacon/beacon.js';
 import { createLogger, logDestination } from '../../services/shared/logger.js';
 
 export interface BeatRecord {

@@ -1,21 +1,8 @@
 /** The beacon's configuration: environment variables, parsed once at start-up. */
 import { hostname } from 'node:os';
+import { MAX_ADDRESSES_PER_TARGET, parseTarget, type Target } from '../shared/beacon/targets.js';
 import { boolean, duration, type EnvValues, list, logLevel, parseEnv, port, text } from '../shared/env.js';
 import { type KeyFile, parseKeyFileSpec } from '../shared/keys.js';
-
-export interface Target {
-  host: string;
-  port: number;
-}
-
-/** `client:5000`, `10.0.0.7:5000`, `[::1]:5000` -> { host, port }. */
-export function parseTarget(text: string): Target | undefined {
-  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([A-Za-z0-9_.-]+)):(\d{1,5})$/.exec(text);
-  if (m === null) return undefined;
-  const portNumber = Number(m[3]);
-  if (portNumber < 1 || portNumber > 65535) return undefined;
-  return { host: (m[1] ?? m[2]) as string, port: portNumber };
-}
 
 export const serverEnv = {
   BEACON_INTERVAL: duration(
@@ -26,8 +13,8 @@ export const serverEnv = {
   ),
   BEACON_TARGETS: list(
     'client:5000',
-    'a comma-separated list of host:port, e.g. client:5000,[::1]:5000',
-    'Where beats are sent; host names are resolved at every send',
+    'a comma-separated list of host:port, each optionally followed by /all or /first, e.g. tasks.client:5000,[::1]:5000/first',
+    `Where beats are sent: each beat goes to every address a name resolves to (at most ${MAX_ADDRESSES_PER_TARGET}), or with /first only to the first; names are looked up in the background before each beat`,
     parseTarget,
   ),
   BEACON_SOURCE: text(

@@ -6,8 +6,10 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { Counter, Gauge, Registry } from 'prom-client';
+import type { Beacon } from '../shared/beacon/beacon.js';
+import { MAX_ADDRESSES_PER_TARGET } from '../shared/beacon/targets.js';
 import { collectProcessMetrics } from '../shared/process-metrics.js';
-import type { Beacon } from './beacon.js';
+import { datagramSchema } from '../shared/protocol.js';
 
 export interface BeaconHttp {
   address: AddressInfo;
@@ -19,25 +21,52 @@ export function beaconRegistry(beacon: Beacon, intervalMs: number): Registry {
   collectProcessMetrics(registry);
   new Counter({
     name: 'beacon_datagrams_sent_total',
-    help: 'Datagrams handed to the kernel, by kind (one per target per beat)',
-    labelNames: ['kind'],
+    help: `Datagrams handed to the kernel, by target, address and kind (the ${MAX_ADDRESSES_PER_TARGET} addresses per target sent to most recently)`,
+    labelNames: ['target', 'address', 'kind'],
     registers: [registry],
     collect() {
-      const { sent } = beacon.stats();
       this.reset();
-      this.inc({ kind: 'beat' }, sent.beat);
-      this.inc({ kind: 'bye' }, sent.bye);
+      for (const { target, sent } of beacon.stats().targets) {
+        for (const [address, counts] of sent) {
+          for (const kind of datagramSchema.shape.kind.options)
+            this.inc({ target, address, kind }, counts[kind]);
+        }
+      }
     },
   });
   new Counter({
     name: 'beacon_send_errors_total',
-    help: 'Failed sends, by reason',
-    labelNames: ['reason'],
+    help: 'Failed lookups and sends, by target and reason (socket errors have no target)',
+    labelNames: ['target', 'reason'],
     registers: [registry],
     collect() {
-      const { sendErrors } = beacon.stats();
+      const stats = beacon.stats();
       this.reset();
-      for (const [reason, n] of Object.entries(sendErrors)) this.inc({ reason }, n);
+      for (const { target, errors } of stats.targets) {
+        for (const [reason, n] of Object.entries(errors)) this.inc({ target, reason }, n);
+      }
+      this.inc({ target: '', reason: 'socket_error' }, stats.socketErrors);
+    },
+  });
+  new Gauge({
+    name: 'beacon_target_addresses',
+    help: "Addresses each target's beats go to now (its last good answer)",
+    labelNames: ['target'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const { target, addresses } of beacon.stats().targets) this.set({ target }, addresses.length);
+    },
+  });
+  new Gauge({
+    name: 'beacon_target_addresses_dropped',
+    help: `Addresses of a target's last good answer beyond the cap of ${MAX_ADDRESSES_PER_TARGET}: they get no beats`,
+    labelNames: ['target'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const { target, droppedAddresses } of beacon.stats().targets)
+        this.set({ target }, droppedAddresses);
     },
   });
   new Gauge({

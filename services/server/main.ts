@@ -1,9 +1,9 @@
 /** The beacon process: parse config, start, and own shutdown. Nothing else reads process.env. */
+import { startBeacon } from '../shared/beacon/beacon.js';
 import { readKey } from '../shared/keys.js';
 import { installShutdown } from '../shared/lifecycle.js';
 import { createLogger, stdoutDestination } from '../shared/logger.js';
 import { failStartup } from '../shared/startup.js';
-import { startBeacon } from './beacon.js';
 import { loadServerConfig } from './config.js';
 import { startBeaconHttp } from './http.js';
 

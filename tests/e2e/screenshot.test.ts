@@ -11,7 +11,7 @@ import { copyFileSync, mkdirSync } from 'node:fs';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadClientConfig } from '../../services/client/config.js';
 import { type Monitor, startMonitor } from '../../services/client/monitor.js';
-import { type Beacon, startBeacon } from '../../services/server/beacon.js';
+import { type Beacon, startBeacon } from '../../services/shared/beacon/beacon.js';
 import { humanTimestamp } from '../../services/shared/protocol.js';
 import { type ChromiumSession, launchChromium } from '../support/browser.js';
 import { captureLogs } from '../support/log-capture.js';

@@ -7,7 +7,7 @@ import { mkdirSync } from 'node:fs';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type ClientConfig, loadClientConfig } from '../../services/client/config.js';
 import { type Monitor, startMonitor } from '../../services/client/monitor.js';
-import { startBeacon } from '../../services/server/beacon.js';
+import { startBeacon } from '../../services/shared/beacon/beacon.js';
 import { type ChromiumSession, launchChromium, type WatchedPage } from '../support/browser.js';
 import { captureLogs } from '../support/log-capture.js';
 import { beat, sendUdp } from '../support/udp.js';

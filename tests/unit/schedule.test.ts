@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { startBeacon } from '../../services/server/beacon.js';
-import { delayUntil, dueAt, nextSlot } from '../../services/server/schedule.js';
+import { startBeacon } from '../../services/shared/beacon/beacon.js';
+import { delayUntil, dueAt, nextSlot } from '../../services/shared/beacon/schedule.js';
 import { captureLogs } from '../support/log-capture.js';
 
 describe('schedule math', () => {
