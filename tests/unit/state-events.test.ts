@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { startBeacon } from '../../services/server/beacon.js';
+import { startBeacon } from '../../services/shared/beacon/beacon.js';
 import { captureLogs } from '../support/log-capture.js';
 import { type LoopbackMonitor, startLoopbackMonitor } from '../support/monitor.js';
 import { openEventStream, type SseReader } from '../support/sse.js';
