@@ -4,6 +4,9 @@
  * real logger factory to a file, one `readable` line per datagram. Forked
  * by bench/run.ts; the log file is given in BENCH_LOG_FILE.
  */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { loadClientConfig } from '../../services/client/config.js';
 import { startMonitor } from '../../services/client/monitor.js';
 import { createLogger, logDestination } from '../../services/shared/logger.js';
@@ -19,6 +22,7 @@ const config = loadClientConfig({
   HTTP_PORT: '0',
   UDP_RECV_BUFFER: process.env.BENCH_RECV_BUFFER_BYTES ?? '4MiB',
   LOG_LEVEL: 'info',
+  DATA_DIR: mkdtempSync(join(tmpdir(), 'udpts-bench-data-')),
 });
 // As main.ts sets up stdout, but to a file.
 const out = logDestination({ dest: logFile, maxBufferBytes: config.logBufferBytes });

@@ -10,12 +10,19 @@ import {
   integer,
   list,
   logLevel,
+  oneOf,
   optionalDuration,
   parseEnv,
   port,
   text,
 } from '../shared/env.js';
 import { parseKeyFileSpec } from '../shared/keys.js';
+import {
+  type DeclaredSender,
+  expectedSendersField,
+  mergeDeclared,
+  readSendersFile,
+} from './config/declared-senders.js';
 import { parseCidr } from './ingest/allowlist.js';
 
 export const clientEnv = {
@@ -129,14 +136,61 @@ export const clientEnv = {
       'Log lines waiting for stdout at most; beyond it lines are dropped and counted',
     ),
   ),
+  dataDir: fromEnv(
+    'DATA_DIR',
+    text(
+      './data',
+      /^\S(.*\S)?$/,
+      'a directory path',
+      'Directory of the state file `monitor.db` (SQLite); compose mounts the volume `monitor-data` at /data',
+    ),
+  ),
+  expectedSenders: fromEnv(
+    'EXPECTED_SENDERS',
+    expectedSendersField(
+      'Senders that must be there: `[name@]id=interval[/grace]`, comma-separated; an IP address as id is a plain-text sender',
+    ),
+  ),
+  sendersFile: fromEnv(
+    'SENDERS_FILE',
+    text(
+      '',
+      /^(\S(.*\S)?)?$/,
+      'a file path',
+      'A JSON or YAML file of declared senders (`senders: [{source|address, interval, grace, name}]`); empty for none',
+    ),
+  ),
+  undeclaredSenders: fromEnv(
+    'UNDECLARED_SENDERS',
+    oneOf(
+      'track',
+      ['track', 'ignore'] as const,
+      '`track` senders nobody declared, or `ignore` them (rejected as exception `undeclared`)',
+    ),
+  ),
   logLevel: fromEnv('LOG_LEVEL', logLevel()),
 };
 
-/** The monitor's configuration, typed by its schema. */
-export type ClientConfig = EnvValues<typeof clientEnv>;
+/** The monitor's configuration: its env schema's values, and the declared senders of both sources merged. */
+export type ClientConfig = EnvValues<typeof clientEnv> & { declared: DeclaredSender[] };
 
+/** Parses the environment (and reads SENDERS_FILE); throws a ConfigError naming every bad variable. */
 export function loadClientConfig(env: Record<string, string | undefined>): ClientConfig {
-  const config = parseEnv(clientEnv, env);
+  const values = parseEnv(clientEnv, env);
+  let declared: DeclaredSender[];
+  try {
+    const fromFile = values.sendersFile === '' ? [] : readSendersFile(values.sendersFile);
+    declared = mergeDeclared(values.expectedSenders, fromFile);
+  } catch (err) {
+    throw new ConfigError([
+      {
+        variable: 'SENDERS_FILE',
+        value: env.SENDERS_FILE,
+        expected: `a readable file of declared senders, not already in EXPECTED_SENDERS (${err instanceof Error ? err.message : String(err)})`,
+      },
+    ]);
+  }
+  const config: ClientConfig = { ...values, declared };
   if (config.requireAuth && config.keyFiles.length === 0) {
     throw new ConfigError([
       {

@@ -15,7 +15,13 @@ try {
     {
       event: 'start',
       version: VERSION,
-      config: { ...config, keyFiles: config.keyFiles.map((k) => k.keyId) },
+      config: {
+        ...config,
+        keyFiles: config.keyFiles.map((k) => k.keyId),
+        // Counted, not listed: there may be thousands.
+        expectedSenders: config.expectedSenders.length,
+        declared: config.declared.length,
+      },
     },
     'monitor starting',
   );

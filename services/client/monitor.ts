@@ -23,6 +23,7 @@ import { createIngest, type Ingest } from './ingest/pipeline.js';
 import { startReceiver } from './ingest/receiver.js';
 import { createReplayGuard } from './ingest/replay.js';
 import { createStateChangeSink } from './publish/state-changes.js';
+import { openStore } from './store/store.js';
 import { createTracker, type Tracker } from './tracking/tracker.js';
 
 export interface MonitorOptions {
@@ -44,6 +45,11 @@ export interface Monitor {
   stop(): Promise<void>;
 }
 
+/** Length of each sender's heartbeat bar. */
+const HEARTBEAT_SLOTS = 50;
+/** The monitor's own downtimes the status lists. */
+const MONITOR_GAPS_SHOWN = 10;
+
 export const VERSION: string = JSON.parse(
   readFileSync(join(import.meta.dirname, '..', '..', 'package.json'), 'utf8'),
 ).version;
@@ -57,17 +63,20 @@ export async function startMonitor(
   const keyring = options.keyring ?? new Map();
   const logDropped = options.logLinesDropped ?? (() => 0);
   const startedAtMs = now();
+  const shape = { sequenceWindow: config.sequenceWindow, heartbeatSlots: HEARTBEAT_SLOTS };
   const tracker = createTracker({
     maxSenders: config.maxSenders,
     lateGraceMs: config.lateGraceMs,
     downAfterMisses: config.downAfterMisses,
-    sequenceWindow: config.sequenceWindow,
-    heartbeatSlots: 50,
+    ...shape,
   });
+  // Before the socket opens: every known sender is back, every declared one listed.
+  const store = openStore(config.dataDir, tracker, shape, logger, now);
+  tracker.declare(config.declared, startedAtMs);
   const history = createHistory(config.historySize);
   const hub = createEventHub({ maxClients: config.sseMaxClients });
   const limiter = createLogLimiter(config.exceptionLogLimit);
-  const stateChanged = createStateChangeSink(logger, hub);
+  const stateChanged = createStateChangeSink(logger, hub, store.writeBehind.changes);
   const ingest = createIngest({
     decode: { maxBytes: config.maxDatagramBytes, keyring, requireAuth: config.requireAuth },
     allow: createAllowlist(config.allowFrom),
@@ -82,7 +91,7 @@ export async function startMonitor(
         : null,
     tracker,
     history,
-    ignoreUndeclared: false,
+    ignoreUndeclared: config.undeclaredSenders === 'ignore',
     limiter,
     logger,
     stateChanged,
@@ -93,10 +102,16 @@ export async function startMonitor(
     now,
   });
 
+  // A start that fails past this point closes what it opened.
+  const abandon = async (err: unknown): Promise<never> => {
+    hub.close();
+    store.stop();
+    throw err;
+  };
   const receiver = await startReceiver(
     { host: config.udpHost, port: config.udpPort, recvBufferBytes: config.recvBufferBytes },
     { readable: ingest.readable, exception: ingest.socketError },
-  );
+  ).catch(abandon);
   // Linux doubles SO_RCVBUF for bookkeeping: less than twice the asked size
   // there means net.core.rmem_max capped it.
   const granted = receiver.recvBufferBytes;
@@ -138,6 +153,16 @@ export async function startMonitor(
         byState: counts,
       },
       kernel: kernel(),
+      stateFile: {
+        path: store.path,
+        writes: store.writeBehind.stats.writes,
+        failures: store.writeBehind.stats.failures,
+      },
+      monitorDowntime: store.monitorGaps(MONITOR_GAPS_SHOWN).map((g) => ({
+        from: new Date(g.fromMs).toISOString(),
+        to: new Date(g.toMs).toISOString(),
+        seconds: Math.round((g.toMs - g.fromMs) / 100) / 10,
+      })),
     };
   }
 
@@ -147,6 +172,7 @@ export async function startMonitor(
     stateCounts: () => tracker.stateCounts(),
     evictions: () => tracker.evictions,
     sseEventsDropped: () => hub.dropped,
+    store: store.writeBehind.stats,
     kernel,
     logLinesDropped: logDropped,
     sseClients: () => hub.clients,
@@ -162,11 +188,15 @@ export async function startMonitor(
     hub,
     metrics,
     status,
+    incidents: (source, limit) => store.incidents(source, limit),
     ready: () => receiver.bound() && app.server.listening,
     now,
     logger,
   });
-  await app.listen({ port: config.httpPort, host: config.httpHost });
+  await app.listen({ port: config.httpPort, host: config.httpHost }).catch(async (err: unknown) => {
+    await receiver.stop();
+    return abandon(err);
+  });
   const httpAddress = app.server.address() as { address: string; port: number };
   logger.info(
     { event: 'listening', protocol: 'http', address: httpAddress.address, port: httpAddress.port },
@@ -233,6 +263,8 @@ export async function startMonitor(
       clearInterval(mark);
       hub.close();
       await Promise.all([receiver.stop(), app.close()]);
+      // After the socket closed: the last write holds every datagram counted.
+      store.stop();
     },
   };
 }

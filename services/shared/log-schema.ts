@@ -101,6 +101,14 @@ export const logEvents = {
   state: event('state', { source: z.string(), from: state.nullable(), to: state, reason: z.string() }),
   restart: event('restart', { source: z.string(), boot: z.string() }),
   evict: event('evict', { source: z.string(), reason: z.string() }),
+  state_file: event('state_file', {
+    file: z.string(),
+    senders: z.number().int(),
+    monitorDownMs: z.number().nullable(),
+    cleanStop: z.boolean().nullable(),
+  }),
+  store_error: event('store_error', { file: z.string(), err }),
+  state_file_error: event('state_file_error', { file: z.string() }),
   mark: event('mark', {
     sinceLastDatagramS: z.number().nullable(),
     datagrams: z.number().int(),

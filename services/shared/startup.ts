@@ -20,6 +20,9 @@ export function failStartup(service: ServiceName, err: unknown): never {
         formatProblem(p),
       );
     }
+  } else if (err instanceof Error && err.name === 'StateFileError' && 'file' in err) {
+    // One line that names the file and says how to start afresh; no stack trace.
+    logger.fatal({ event: 'state_file_error', file: String(err.file) }, err.message);
   } else {
     logger.fatal({ event: 'fatal', err }, 'start-up failed');
   }

@@ -15,6 +15,7 @@ import { type Beacon, startBeacon } from '../../services/shared/beacon/beacon.js
 import { humanTimestamp } from '../../services/shared/protocol.js';
 import { type ChromiumSession, launchChromium } from '../support/browser.js';
 import { captureLogs } from '../support/log-capture.js';
+import { freshDataDir } from '../support/monitor.js';
 import { beat, sendUdp } from '../support/udp.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -34,7 +35,13 @@ describe('status page picture', () => {
     try {
       browser = await launchChromium();
       monitor = await startMonitor(
-        loadClientConfig({ UDP_HOST: '127.0.0.1', UDP_PORT: '0', HTTP_HOST: '127.0.0.1', HTTP_PORT: '0' }),
+        loadClientConfig({
+          UDP_HOST: '127.0.0.1',
+          UDP_PORT: '0',
+          HTTP_HOST: '127.0.0.1',
+          HTTP_PORT: '0',
+          DATA_DIR: freshDataDir(),
+        }),
         clientLogs.logger,
       );
     } catch (err) {

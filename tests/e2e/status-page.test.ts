@@ -10,6 +10,7 @@ import { type Monitor, startMonitor } from '../../services/client/monitor.js';
 import { startBeacon } from '../../services/shared/beacon/beacon.js';
 import { type ChromiumSession, launchChromium, type WatchedPage } from '../support/browser.js';
 import { captureLogs } from '../support/log-capture.js';
+import { freshDataDir } from '../support/monitor.js';
 import { beat, sendUdp } from '../support/udp.js';
 
 const ENV = {
@@ -18,6 +19,7 @@ const ENV = {
   HTTP_HOST: '127.0.0.1',
   HTTP_PORT: '0',
   MARK_INTERVAL: '1s',
+  DATA_DIR: freshDataDir(),
 };
 const ARTIFACTS = 'test-results';
 

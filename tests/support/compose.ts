@@ -107,6 +107,7 @@ export async function upCompose(options: ComposeOptions = {}): Promise<ComposeFi
   const files = [COMPOSE_FILE, ...(options.overrides ?? [])];
   const environment: Record<string, string> = {
     HTTP_HOST_PORT: '127.0.0.1:0',
+    UDP_HOST_PORT: '127.0.0.1:0',
     HEALTHCHECK_INTERVAL: '1s',
     ...(process.env.NODE_IMAGE ? { NODE_IMAGE: process.env.NODE_IMAGE } : {}),
     ...options.environment,

@@ -43,6 +43,7 @@ export async function startClientProcess(dir: string, env: Record<string, string
       UDP_PORT: '0',
       HTTP_HOST: '127.0.0.1',
       HTTP_PORT: '0',
+      DATA_DIR: join(dir, 'data'),
       ...env,
     },
     stdio: ['ignore', out, err],

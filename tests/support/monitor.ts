@@ -1,4 +1,7 @@
 /** The real monitor in-process on loopback, on ports the kernel picks. */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { loadClientConfig } from '../../services/client/config.js';
 import { type Monitor, startMonitor } from '../../services/client/monitor.js';
 import type { Logger } from '../../services/shared/logger.js';
@@ -16,10 +19,18 @@ export interface LoopbackMonitor {
   base: string;
 }
 
+/** A fresh state-file directory under the system's temp dir (the test removes it, or the OS does). */
+export function freshDataDir(): string {
+  return mkdtempSync(join(tmpdir(), 'udpts-data-'));
+}
+
 export async function startLoopbackMonitor(
   logger: Logger,
   env: Record<string, string> = {},
 ): Promise<LoopbackMonitor> {
-  const monitor = await startMonitor(loadClientConfig({ ...LOOPBACK_ENV, ...env }), logger);
+  const monitor = await startMonitor(
+    loadClientConfig({ ...LOOPBACK_ENV, DATA_DIR: freshDataDir(), ...env }),
+    logger,
+  );
   return { monitor, base: `http://127.0.0.1:${monitor.http.port}` };
 }

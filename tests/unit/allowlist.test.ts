@@ -4,6 +4,7 @@ import { createAllowlist, parseCidr } from '../../services/client/ingest/allowli
 import { type Monitor, startMonitor } from '../../services/client/monitor.js';
 import { ConfigError } from '../../services/shared/env.js';
 import { captureLogs } from '../support/log-capture.js';
+import { freshDataDir } from '../support/monitor.js';
 import { beat, eventually, sendUdp } from '../support/udp.js';
 
 const allow = (...cidrs: string[]) => {
@@ -105,7 +106,13 @@ describe('ALLOW_FROM in the running monitor', () => {
 
   async function startWith(env: Record<string, string>) {
     const logs = captureLogs('client');
-    const config = loadClientConfig({ UDP_PORT: '0', HTTP_HOST: '127.0.0.1', HTTP_PORT: '0', ...env });
+    const config = loadClientConfig({
+      UDP_PORT: '0',
+      HTTP_HOST: '127.0.0.1',
+      HTTP_PORT: '0',
+      DATA_DIR: freshDataDir(),
+      ...env,
+    });
     monitor = await startMonitor(config, logs.logger);
     return { monitor, logs };
   }

@@ -100,6 +100,8 @@ const STATUS: Status = {
   lastDatagramAt: null,
   senders: { total: 0, byState: { pending: 0, up: 0, late: 0, down: 0, stopped: 0 } },
   kernel: null,
+  stateFile: { path: '/data/monitor.db', writes: 0, failures: 0 },
+  monitorDowntime: [],
 };
 const T0 = Date.parse('2026-05-01T12:00:00.000Z');
 

@@ -11,6 +11,7 @@ import {
   senderStateSchema,
 } from '../../shared/vocabulary.js';
 import type { Received } from '../ingest/history.js';
+import type { IncidentRow } from '../store/state-file.js';
 import type { SenderView } from '../tracking/tracker.js';
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
@@ -143,7 +144,36 @@ export const statusSchema = z.object({
   lastDatagramAt: z.string().nullable(),
   senders: z.object({ total: z.number().int(), byState: z.record(senderStateSchema, z.number().int()) }),
   kernel: z.object({ drops: z.number().int(), rxQueueBytes: z.number().int() }).nullable(),
+  stateFile: z
+    .object({ path: z.string(), writes: z.number().int(), failures: z.number().int() })
+    .describe('the SQLite file the monitor remembers its senders in'),
+  monitorDowntime: z
+    .array(z.object({ from: z.string(), to: z.string(), seconds: z.number() }))
+    .describe("the monitor's own downtime between its runs, newest first: senders' uptime there is unknown"),
 });
+
+export const incidentsQuery = z
+  .object({
+    limit: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(1000)
+      .default(50)
+      .describe('How many state changes, newest first'),
+  })
+  .strict();
+
+export const incidentSchema = z.object({
+  at: z.string(),
+  from: senderStateSchema.nullable(),
+  to: senderStateSchema,
+  reason: z.string(),
+});
+
+export function toApiIncident(i: IncidentRow): z.infer<typeof incidentSchema> {
+  return { at: iso(i.atMs) as string, from: i.from, to: i.to, reason: i.reason };
+}
 export type Status = z.infer<typeof statusSchema>;
 
 export const errorSchema = z.object({
@@ -197,6 +227,25 @@ export function openApiDocument(version: string, historySize: number) {
           summary: 'One sender',
           parameters: [{ name: 'source', in: 'path', required: true, schema: { type: 'string' } }],
           responses: { 200: ok('Sender', senderSchema), 404: ok('Unknown sender', errorSchema) },
+        },
+      },
+      '/api/senders/{source}/incidents': {
+        get: {
+          summary: "One sender's state changes (its incidents), newest first, across monitor restarts",
+          parameters: [
+            { name: 'source', in: 'path', required: true, schema: { type: 'string' } },
+            {
+              name: 'limit',
+              in: 'query',
+              required: false,
+              schema: z.toJSONSchema(incidentsQuery.shape.limit, { io: 'input', unrepresentable: 'any' }),
+            },
+          ],
+          responses: {
+            200: ok('Incidents', z.array(incidentSchema)),
+            400: bad,
+            404: ok('Unknown sender', errorSchema),
+          },
         },
       },
       '/api/datagrams': {

@@ -22,6 +22,12 @@ export interface MetricsSource {
   stateCounts(): Record<string, number>;
   evictions(): number;
   sseEventsDropped(): number;
+  store: {
+    readonly writes: number;
+    readonly failures: number;
+    readonly incidentsDropped: number;
+    readonly lastWriteMs: number;
+  };
   kernel(): { drops: number; rxQueueBytes: number } | null;
   logLinesDropped(): number;
   sseClients(): number;
@@ -81,6 +87,22 @@ export function monitorMetrics(source: MetricsSource): MonitorMetrics {
     },
   });
   total('senders_evicted_total', 'Senders evicted because MAX_SENDERS was reached', source.evictions);
+  total('state_writes_total', 'Transactions written to the state file', () => source.store.writes);
+  total(
+    'state_write_errors_total',
+    'State file writes that failed (retried with the next write)',
+    () => source.store.failures,
+  );
+  total(
+    'state_incidents_dropped_total',
+    'State changes not written because writes kept failing',
+    () => source.store.incidentsDropped,
+  );
+  gauge(
+    'state_write_seconds',
+    'Duration of the last state file write',
+    () => source.store.lastWriteMs / 1000,
+  );
   total(
     'sse_events_dropped_total',
     'Live-update events dropped because a batch was full (the page catches up from its next snapshot)',

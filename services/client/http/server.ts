@@ -10,13 +10,16 @@ import helmet from '@fastify/helmet';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { History } from '../ingest/history.js';
+import type { IncidentRow } from '../store/state-file.js';
 import type { Tracker } from '../tracking/tracker.js';
 import {
   badRequest,
   datagramsQuery,
+  incidentsQuery,
   openApiDocument,
   type Status,
   senderParams,
+  toApiIncident,
   toApiReceived,
   toApiSender,
 } from './api.js';
@@ -34,6 +37,8 @@ export interface HttpDeps {
   hub: EventHub;
   metrics: MonitorMetrics;
   status(): Status;
+  /** A sender's state changes from the state file, newest first. */
+  incidents(source: string, limit: number): IncidentRow[];
   ready(): boolean;
   now(): number;
   logger: Logger;
@@ -123,6 +128,16 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
       return reply.code(404).send({ error: 'not_found', parameter: 'source', message: 'unknown sender' });
     }
     return toApiSender(view);
+  });
+  app.get<{ Params: { source: string } }>('/api/senders/:source/incidents', (req, reply) => {
+    const params = senderParams.safeParse(req.params);
+    if (!params.success) return reply.code(400).send(badRequest(params.error));
+    const query = incidentsQuery.safeParse(req.query);
+    if (!query.success) return reply.code(400).send(badRequest(query.error));
+    if (deps.tracker.view(params.data.source, deps.now()) === undefined) {
+      return reply.code(404).send({ error: 'not_found', parameter: 'source', message: 'unknown sender' });
+    }
+    return deps.incidents(params.data.source, query.data.limit).map(toApiIncident);
   });
   app.get('/api/datagrams', (req, reply) => {
     const query = datagramsQuerySchema.safeParse(req.query);

@@ -364,17 +364,21 @@ export function createTracker(options: TrackerOptions): Tracker {
 
   /** Drops the longest-silent undeclared sender (the first such key): O(1) but for declared ones before it. */
   function evictLongestSilent(): string | null {
-    for (const [source, sender] of senders) {
+    for (const sender of senders.values()) {
       if (sender.declaration !== null) continue;
-      senders.delete(source);
-      counts[sender.state]--;
+      forget(sender);
       evictions++;
-      dirty.delete(sender);
-      removed.push(source);
-      if (newest === source) newest = null;
-      return source;
+      return sender.source;
     }
     return null;
+  }
+
+  function forget(sender: Sender): void {
+    senders.delete(sender.source);
+    counts[sender.state]--;
+    dirty.delete(sender);
+    removed.push(sender.source);
+    if (newest === sender.source) newest = null;
   }
 
   /** A new record at the end of the silence order, making room first. */
@@ -596,6 +600,14 @@ export function createTracker(options: TrackerOptions): Tracker {
     declared: ReadonlyArray<{ source: string; kind: SenderKind } & Declaration>,
     nowMs: number,
   ): void {
+    // What is no longer declared is an ordinary sender again; one never heard from is forgotten.
+    const now = new Set(declared.map((d) => d.source));
+    for (const sender of [...senders.values()]) {
+      if (sender.declaration === null || now.has(sender.source)) continue;
+      sender.declaration = null;
+      dirty.add(sender);
+      if (sender.firstSeenMs === null) forget(sender);
+    }
     for (const d of declared) {
       const declaration: Declaration = {
         intervalMs: d.intervalMs,

@@ -1,0 +1,154 @@
+/**
+ * A tracker record <-> a state-file row. The scalars go into a JSON record
+ * (validated with zod when read back: the file is a boundary), the three
+ * rings (sequence bits, heartbeat bar, uptime buckets) into blobs. A ring
+ * stored with another size than configured now (SEQUENCE_WINDOW or the bar
+ * length changed) starts afresh instead of being misread.
+ */
+import { z } from 'zod';
+import { senderKindSchema, senderStateSchema } from '../../shared/vocabulary.js';
+import { createHeartbeatBar } from '../tracking/heartbeats.js';
+import { blankSender, type Sender, type SenderShape } from '../tracking/sender.js';
+import { startSequence } from '../tracking/sequence.js';
+import type { StoredSenderRow } from './state-file.js';
+
+const finite = z.number().refine(Number.isFinite, 'a finite number');
+const count = z.number().int().min(0);
+
+const recordSchema = z.object({
+  kind: senderKindSchema,
+  declaration: z
+    .object({ intervalMs: finite, graceMs: finite.nullable(), displayName: z.string().nullable() })
+    .nullable(),
+  boot: z.string(),
+  previousBoots: z.array(z.string()).max(8),
+  state: senderStateSchema,
+  stateSinceMs: finite,
+  reason: z.string(),
+  firstSeenMs: finite.nullable(),
+  lastSeenMs: finite,
+  lastSentMs: finite,
+  intervalMs: finite,
+  baseDelayMs: finite,
+  notBeforeMs: finite,
+  missedMarks: count,
+  received: count,
+  lost: z.number().int(),
+  duplicates: count,
+  outOfOrder: count,
+  stale: count,
+  restarts: count,
+  delayLastMs: finite,
+  delayMinMs: finite,
+  delayMaxMs: finite,
+  delayMeanMs: finite,
+  delaySamples: count,
+  jitterMs: finite,
+  lastTransitMs: finite,
+  textGapsMs: z.array(finite).max(64).nullable(),
+  sequence: z.object({ base: count, highest: count, gap: count }),
+  heartbeats: z.object({ next: count, count: count }),
+  uptime: z.object({
+    minuteHead: z.number().int(),
+    hourHead: z.number().int(),
+    creditedUntilMs: finite,
+    current: z.enum(['available', 'unavailable', 'planned', 'unknown']),
+  }),
+});
+type StoredRecord = z.infer<typeof recordSchema>;
+
+const bytesOf = (view: ArrayBufferView) =>
+  new Uint8Array(view.buffer.slice(view.byteOffset, view.byteOffset + view.byteLength));
+
+export function toRow(s: Sender): StoredSenderRow {
+  const record: StoredRecord = {
+    kind: s.kind,
+    declaration: s.declaration,
+    boot: s.boot,
+    previousBoots: s.previousBoots,
+    state: s.state,
+    stateSinceMs: s.stateSinceMs,
+    reason: s.reason,
+    firstSeenMs: s.firstSeenMs,
+    lastSeenMs: s.lastSeenMs,
+    lastSentMs: s.lastSentMs,
+    intervalMs: s.intervalMs,
+    baseDelayMs: s.baseDelayMs,
+    notBeforeMs: s.notBeforeMs,
+    missedMarks: s.missedMarks,
+    received: s.received,
+    lost: s.lost,
+    duplicates: s.duplicates,
+    outOfOrder: s.outOfOrder,
+    stale: s.stale,
+    restarts: s.restarts,
+    delayLastMs: s.delayLastMs,
+    delayMinMs: s.delayMinMs,
+    delayMaxMs: s.delayMaxMs,
+    delayMeanMs: s.delayMeanMs,
+    delaySamples: s.delaySamples,
+    jitterMs: s.jitterMs,
+    lastTransitMs: s.lastTransitMs,
+    textGapsMs: s.textGapsMs,
+    sequence: { base: s.sequence.base, highest: s.sequence.highest, gap: s.sequence.gap },
+    heartbeats: { next: s.heartbeats.next, count: s.heartbeats.count },
+    uptime: {
+      minuteHead: s.uptime.minuteHead,
+      hourHead: s.uptime.hourHead,
+      creditedUntilMs: s.uptime.creditedUntilMs,
+      current: s.uptime.current,
+    },
+  };
+  return {
+    source: s.source,
+    record: JSON.stringify(record),
+    sequence: bytesOf(s.sequence.words),
+    heartbeats: bytesOf(s.heartbeats.marks),
+    uptime: bytesOf(s.uptime.ms),
+  };
+}
+
+/** A row back into a record; throws an Error naming the source and the field when the row is not one. */
+export function fromRow(row: StoredSenderRow, shape: SenderShape): Sender {
+  let json: unknown;
+  try {
+    json = JSON.parse(row.record);
+  } catch {
+    throw new Error(`sender ${JSON.stringify(row.source)}: its record is not JSON`);
+  }
+  const parsed = recordSchema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new Error(`sender ${JSON.stringify(row.source)}: ${issue?.path.join('.')}: ${issue?.message}`);
+  }
+  const r = parsed.data;
+  const s = blankSender(row.source, r.kind, r.state, r.reason, r.stateSinceMs, shape);
+  const { sequence, heartbeats, uptime, previousBoots, ...scalars } = r;
+  Object.assign(s, scalars);
+  s.previousBoots.push(...previousBoots);
+
+  if (row.sequence.byteLength === s.sequence.words.byteLength) {
+    new Uint8Array(s.sequence.words.buffer).set(row.sequence);
+    Object.assign(s.sequence, sequence);
+  } else if (r.firstSeenMs !== null && r.kind === 'protocol') {
+    startSequence(s.sequence, sequence.highest);
+  }
+  if (
+    row.heartbeats.byteLength === s.heartbeats.marks.byteLength &&
+    heartbeats.next < row.heartbeats.byteLength
+  ) {
+    s.heartbeats.marks.set(row.heartbeats);
+    Object.assign(s.heartbeats, {
+      next: heartbeats.next,
+      count: Math.min(heartbeats.count, row.heartbeats.byteLength),
+    });
+  } else {
+    Object.assign(s.heartbeats, createHeartbeatBar(shape.heartbeatSlots));
+  }
+  if (row.uptime.byteLength !== s.uptime.ms.byteLength) {
+    throw new Error(`sender ${JSON.stringify(row.source)}: uptime buckets of ${row.uptime.byteLength} bytes`);
+  }
+  new Uint8Array(s.uptime.ms.buffer).set(row.uptime);
+  Object.assign(s.uptime, uptime);
+  return s;
+}

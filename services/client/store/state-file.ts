@@ -1,0 +1,232 @@
+/**
+ * The monitor's state file: one SQLite database (node:sqlite, WAL) in
+ * DATA_DIR. It holds every sender's record, the history of state changes
+ * (incidents) and the monitor's own runs, from which its downtime is known.
+ *
+ * Opening never replaces anything: a file that is not a database, is
+ * damaged, or was written by a newer schema stops start-up with a
+ * StateFileError that names the file and says how to start afresh.
+ */
+import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import { type SenderState, senderStateSchema } from '../../shared/vocabulary.js';
+import { MIGRATIONS, SCHEMA_VERSION } from './schema.js';
+
+export const STATE_FILE_NAME = 'monitor.db';
+/** Incidents older than this are pruned (at most once an hour). */
+const INCIDENT_RETENTION_MS = 90 * 86_400_000;
+const PRUNE_EVERY_MS = 3_600_000;
+
+export class StateFileError extends Error {
+  constructor(
+    readonly file: string,
+    readonly problem: string,
+  ) {
+    super(
+      `state file ${file} ${problem}; it was left as it is. To start afresh, move it away ` +
+        `(mv ${file} ${file}.broken, and its -wal and -shm files) and start the monitor again`,
+    );
+    this.name = 'StateFileError';
+  }
+}
+
+/** One sender as stored: a JSON record and its three binary rings. */
+export interface StoredSenderRow {
+  source: string;
+  record: string;
+  sequence: Uint8Array;
+  heartbeats: Uint8Array;
+  uptime: Uint8Array;
+}
+
+export interface IncidentRow {
+  source: string;
+  from: SenderState | null;
+  to: SenderState;
+  reason: string;
+  atMs: number;
+}
+
+export interface MonitorRun {
+  startedAtMs: number;
+  /** The last moment the run was known alive: its last write, or its clean stop. */
+  aliveAtMs: number;
+  stoppedAtMs: number | null;
+}
+
+export interface StateWrite {
+  senders: readonly StoredSenderRow[];
+  removed: readonly string[];
+  incidents: readonly IncidentRow[];
+  atMs: number;
+}
+
+export interface StateFile {
+  readonly path: string;
+  /** The run before this one, if the file has one. */
+  readonly previousRun: MonitorRun | null;
+  senders(): StoredSenderRow[];
+  /** Records this run's start: call once, after reading, before the first write. */
+  beginRun(atMs: number): void;
+  /** One transaction: senders upserted and removed, incidents appended, this run marked alive. */
+  write(batch: StateWrite): void;
+  /** Newest first. */
+  incidents(source: string, limit: number): IncidentRow[];
+  /** Newest first, this run included. */
+  runs(limit: number): MonitorRun[];
+  /** Closes the file; with a time, this run is marked stopped cleanly first. */
+  close(stoppedAtMs: number | null): void;
+}
+
+export function openStateFile(dataDir: string): StateFile {
+  const path = join(dataDir, STATE_FILE_NAME);
+  try {
+    mkdirSync(dataDir, { recursive: true });
+  } catch (err) {
+    throw new StateFileError(path, `cannot be created: DATA_DIR ${dataDir} is not usable (${message(err)})`);
+  }
+  // An empty file with no write-ahead log holds no database: SQLite would
+  // silently make it a new one.
+  if (existsSync(path) && statSync(path).size === 0 && !existsSync(`${path}-wal`)) {
+    throw new StateFileError(path, 'is empty (not a SQLite database)');
+  }
+  let db: DatabaseSync;
+  try {
+    db = new DatabaseSync(path);
+  } catch (err) {
+    throw new StateFileError(path, `cannot be opened (${message(err)})`);
+  }
+  try {
+    prepare(db, path);
+  } catch (err) {
+    db.close();
+    throw err instanceof StateFileError ? err : new StateFileError(path, `is unreadable (${message(err)})`);
+  }
+  return stateFile(db, path);
+}
+
+/** Checks the file, sets it up (WAL) and migrates it to SCHEMA_VERSION. */
+function prepare(db: DatabaseSync, path: string): void {
+  const check = db.prepare('PRAGMA quick_check').all() as Array<{ quick_check: string }>;
+  const problems = check.map((r) => r.quick_check).filter((r) => r !== 'ok');
+  if (problems.length > 0) throw new StateFileError(path, `is damaged (${problems.slice(0, 3).join('; ')})`);
+  db.exec('PRAGMA journal_mode = WAL');
+  // WAL with synchronous=NORMAL: a commit survives a crash of the process
+  // (the kernel has it); only a power cut may lose the last commits.
+  db.exec('PRAGMA synchronous = NORMAL');
+  db.exec('PRAGMA busy_timeout = 5000');
+  const version = (db.prepare('PRAGMA user_version').get() as { user_version: number }).user_version;
+  if (version > SCHEMA_VERSION) {
+    throw new StateFileError(
+      path,
+      `has schema version ${version}, newer than this monitor's ${SCHEMA_VERSION} (written by a newer release)`,
+    );
+  }
+  for (let v = version; v < SCHEMA_VERSION; v++) {
+    db.exec('BEGIN');
+    try {
+      db.exec(MIGRATIONS[v] as string);
+      db.exec(`PRAGMA user_version = ${v + 1}`);
+      db.exec('COMMIT');
+    } catch (err) {
+      db.exec('ROLLBACK');
+      throw new StateFileError(path, `could not be migrated to schema ${v + 1} (${message(err)})`);
+    }
+  }
+}
+
+function stateFile(db: DatabaseSync, path: string): StateFile {
+  const toRun = (r: Record<string, unknown>): MonitorRun => ({
+    startedAtMs: Number(r.started_at),
+    aliveAtMs: Number(r.alive_at),
+    stoppedAtMs: r.stopped_at === null ? null : Number(r.stopped_at),
+  });
+  const last = db.prepare('SELECT * FROM monitor_runs ORDER BY id DESC LIMIT 1').get();
+  const previousRun = last === undefined ? null : toRun(last);
+  let runId = -1;
+
+  const statements: Record<string, StatementSync> = {
+    upsert: db.prepare(
+      `INSERT INTO senders (source, record, sequence, heartbeats, uptime, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT (source) DO UPDATE SET record = excluded.record, sequence = excluded.sequence,
+         heartbeats = excluded.heartbeats, uptime = excluded.uptime, updated_at = excluded.updated_at`,
+    ),
+    remove: db.prepare('DELETE FROM senders WHERE source = ?'),
+    incident: db.prepare(
+      'INSERT INTO incidents (source, from_state, to_state, reason, at) VALUES (?, ?, ?, ?, ?)',
+    ),
+    alive: db.prepare('UPDATE monitor_runs SET alive_at = ? WHERE id = ?'),
+    stopped: db.prepare('UPDATE monitor_runs SET alive_at = ?, stopped_at = ? WHERE id = ?'),
+    prune: db.prepare('DELETE FROM incidents WHERE at < ?'),
+    incidents: db.prepare('SELECT * FROM incidents WHERE source = ? ORDER BY id DESC LIMIT ?'),
+    runs: db.prepare('SELECT * FROM monitor_runs ORDER BY id DESC LIMIT ?'),
+    senders: db.prepare('SELECT source, record, sequence, heartbeats, uptime FROM senders'),
+  };
+  const run = (name: string) => statements[name] as StatementSync;
+  let prunedAtMs = 0;
+  let open = true;
+
+  return {
+    path,
+    previousRun,
+    senders() {
+      return run('senders')
+        .all()
+        .map((r) => ({
+          source: String(r.source),
+          record: String(r.record),
+          sequence: r.sequence as Uint8Array,
+          heartbeats: r.heartbeats as Uint8Array,
+          uptime: r.uptime as Uint8Array,
+        }));
+    },
+    beginRun(atMs) {
+      const insert = db.prepare('INSERT INTO monitor_runs (started_at, alive_at) VALUES (?, ?)');
+      runId = Number(insert.run(atMs, atMs).lastInsertRowid);
+    },
+    write({ senders, removed, incidents, atMs }) {
+      db.exec('BEGIN');
+      try {
+        for (const s of senders)
+          run('upsert').run(s.source, s.record, s.sequence, s.heartbeats, s.uptime, atMs);
+        for (const source of removed) run('remove').run(source);
+        for (const i of incidents) run('incident').run(i.source, i.from, i.to, i.reason, i.atMs);
+        run('alive').run(atMs, runId);
+        if (atMs - prunedAtMs >= PRUNE_EVERY_MS) {
+          run('prune').run(atMs - INCIDENT_RETENTION_MS);
+          prunedAtMs = atMs;
+        }
+        db.exec('COMMIT');
+      } catch (err) {
+        db.exec('ROLLBACK');
+        throw err;
+      }
+    },
+    incidents(source, limit) {
+      return run('incidents')
+        .all(source, limit)
+        .map((r) => ({
+          source: String(r.source),
+          from: r.from_state === null ? null : senderStateSchema.parse(r.from_state),
+          to: senderStateSchema.parse(r.to_state),
+          reason: String(r.reason),
+          atMs: Number(r.at),
+        }));
+    },
+    runs(limit) {
+      return run('runs').all(limit).map(toRun);
+    },
+    close(stoppedAtMs) {
+      if (!open) return;
+      open = false;
+      if (stoppedAtMs !== null && runId >= 0) run('stopped').run(stoppedAtMs, stoppedAtMs, runId);
+      db.close();
+    },
+  };
+}
+
+function message(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

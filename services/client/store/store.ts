@@ -1,0 +1,79 @@
+/**
+ * The monitor's memory across its own restarts: opens the state file, puts
+ * the stored senders back into the tracker (with the restart rules of
+ * tracker.restore), and keeps the file up to date behind the tracker.
+ */
+import type { Logger } from 'pino';
+import type { SenderShape } from '../tracking/sender.js';
+import type { Tracker } from '../tracking/tracker.js';
+import { fromRow } from './sender-codec.js';
+import { type IncidentRow, openStateFile, type StateFile, StateFileError } from './state-file.js';
+import { startWriteBehind, type WriteBehind } from './write-behind.js';
+
+export interface MonitorGap {
+  /** The previous run's last sign of life. */
+  fromMs: number;
+  /** The next run's start. */
+  toMs: number;
+}
+
+export interface Store {
+  readonly path: string;
+  readonly writeBehind: WriteBehind;
+  /** Newest first. */
+  incidents(source: string, limit: number): IncidentRow[];
+  /** The monitor's own downtime between its runs, newest first. */
+  monitorGaps(limit: number): MonitorGap[];
+  stop(): void;
+}
+
+export function openStore(
+  dataDir: string,
+  tracker: Tracker,
+  shape: SenderShape,
+  logger: Logger,
+  now: () => number,
+): Store {
+  const startedAtMs = now();
+  const file: StateFile = openStateFile(dataDir);
+  try {
+    // Every record is read and checked before anything is written to the file.
+    const stored = file.senders().map((row) => fromRow(row, shape));
+    file.beginRun(startedAtMs);
+    const lastAliveMs = file.previousRun?.aliveAtMs ?? startedAtMs;
+    tracker.restore(stored, { monitorStartMs: startedAtMs, lastAliveMs });
+    logger.info(
+      {
+        event: 'state_file',
+        file: file.path,
+        senders: stored.length,
+        monitorDownMs: file.previousRun === null ? null : Math.max(0, startedAtMs - lastAliveMs),
+        cleanStop: file.previousRun === null ? null : file.previousRun.stoppedAtMs !== null,
+      },
+      `state file ${file.path}: ${stored.length} senders restored`,
+    );
+  } catch (err) {
+    file.close(null);
+    throw err instanceof StateFileError
+      ? err
+      : new StateFileError(file.path, `holds a record this monitor cannot read (${(err as Error).message})`);
+  }
+  const writeBehind = startWriteBehind(file, tracker, logger, { intervalMs: 1000, now });
+  return {
+    path: file.path,
+    writeBehind,
+    incidents: (source, limit) => file.incidents(source, limit),
+    monitorGaps(limit) {
+      const runs = file.runs(limit + 1);
+      const gaps: MonitorGap[] = [];
+      for (let i = 0; i + 1 < runs.length; i++) {
+        const later = runs[i];
+        const earlier = runs[i + 1];
+        if (later !== undefined && earlier !== undefined)
+          gaps.push({ fromMs: earlier.aliveAtMs, toMs: later.startedAtMs });
+      }
+      return gaps;
+    },
+    stop: () => writeBehind.stop(),
+  };
+}
