@@ -1,11 +1,6 @@
 /** Real UDP on loopback for tests: a sender and a small polling helper. */
 import { createSocket } from 'node:dgram';
-import {
-  type Datagram,
-  encodeDatagram,
-  humanTimestamp,
-  type Signer,
-} from '../../services/shared/protocol.js';
+import { encodedBeat } from './builders.js';
 
 export async function sendUdp(
   port: number,
@@ -24,23 +19,8 @@ export async function sendUdp(
   }
 }
 
-export function beat(seq: number, patch: Partial<Datagram> = {}, signer?: Signer): Buffer {
-  const sentAtMs = Date.now();
-  return encodeDatagram(
-    {
-      v: 1,
-      kind: 'beat',
-      source: 'test-sender',
-      boot: 'boot-1',
-      seq,
-      sentAt: new Date(sentAtMs).toISOString(),
-      intervalMs: 1000,
-      text: humanTimestamp(sentAtMs),
-      ...patch,
-    },
-    signer,
-  );
-}
+/** A beat for a real socket (see builders.ts). */
+export const beat = encodedBeat;
 
 export async function eventually<T>(probe: () => Promise<T> | T, timeoutMs = 5000, stepMs = 25): Promise<T> {
   const deadline = Date.now() + timeoutMs;

@@ -1,0 +1,57 @@
+/**
+ * Test data, one builder per kind, each with overrides:
+ *   datagram({ seq: 7 })       a protocol datagram (the wire object)
+ *   encodedBeat(7, { ... })    the same, encoded (and signed) for a real socket
+ *   trackedBeat({ seq: 7 })    what the ingest path hands the tracker
+ */
+import type { Beat } from '../../services/client/tracking/tracker.js';
+import {
+  type Datagram,
+  encodeDatagram,
+  humanTimestamp,
+  type Signer,
+} from '../../services/shared/protocol.js';
+
+/** A fixed, readable epoch for fake clocks: 10:00 UTC on day 0. */
+export const T0 = 10 * 3_600_000;
+
+/** A beat of 'test-sender', boot 'boot-1', sent now, every second. */
+export function datagram(over: Partial<Datagram> = {}): Datagram {
+  const sentAtMs = over.sentAt === undefined ? Date.now() : Date.parse(over.sentAt);
+  return {
+    v: 1,
+    kind: 'beat',
+    source: 'test-sender',
+    boot: 'boot-1',
+    seq: 0,
+    sentAt: new Date(sentAtMs).toISOString(),
+    intervalMs: 1000,
+    text: humanTimestamp(sentAtMs),
+    ...over,
+  };
+}
+
+export function encodedBeat(seq: number, over: Partial<Datagram> = {}, signer?: Signer): Buffer {
+  return encodeDatagram(datagram({ seq, ...over }), signer);
+}
+
+/**
+ * Beat `seq` of sender 'a', boot 'b1', declared every `intervalMs` (1 s),
+ * sent at T0 + seq intervals and received `delayMs` (0) later.
+ */
+export function trackedBeat(over: Partial<Beat> & { seq?: number; delayMs?: number } = {}): Beat {
+  const { delayMs = 0, ...rest } = over;
+  const seq = rest.seq ?? 0;
+  const intervalMs = rest.intervalMs ?? 1000;
+  const sentAtMs = rest.sentAtMs ?? T0 + seq * intervalMs;
+  return {
+    source: 'a',
+    boot: 'b1',
+    kind: 'beat',
+    seq,
+    intervalMs,
+    sentAtMs,
+    receivedAtMs: sentAtMs + delayMs,
+    ...rest,
+  };
+}

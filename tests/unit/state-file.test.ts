@@ -1,0 +1,158 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import { afterEach, describe, expect, it } from 'vitest';
+import { SCHEMA_VERSION } from '../../services/client/store/schema.js';
+import { fromRow, toRow } from '../../services/client/store/sender-codec.js';
+import {
+  openStateFile,
+  STATE_FILE_NAME,
+  type StateFile,
+  StateFileError,
+} from '../../services/client/store/state-file.js';
+import { createTracker } from '../../services/client/tracking/tracker.js';
+import { T0, trackedBeat } from '../support/builders.js';
+
+const SHAPE = { sequenceWindow: 64, heartbeatSlots: 50 };
+
+describe('the state file', () => {
+  const dirs: string[] = [];
+  const files: StateFile[] = [];
+  const dir = () => {
+    const d = mkdtempSync(join(tmpdir(), 'udpts-state-'));
+    dirs.push(d);
+    return d;
+  };
+  const open = (d: string) => {
+    const f = openStateFile(d);
+    files.push(f);
+    return f;
+  };
+  afterEach(() => {
+    for (const f of files.splice(0)) f.close(null);
+    for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  });
+
+  it('is created in DATA_DIR (made if missing), in WAL mode at the current schema', () => {
+    const d = join(dir(), 'nested', 'data');
+    const f = open(d);
+    expect(f.path).toBe(join(d, STATE_FILE_NAME));
+    expect(f.previousRun).toBeNull();
+    f.close(null);
+    const db = new DatabaseSync(f.path);
+    expect(db.prepare('PRAGMA journal_mode').get()).toEqual({ journal_mode: 'wal' });
+    expect(db.prepare('PRAGMA user_version').get()).toEqual({ user_version: SCHEMA_VERSION });
+    db.close();
+  });
+
+  it('keeps senders, incidents and runs across a close and a reopen', () => {
+    const d = dir();
+    const tracker = createTracker({ maxSenders: 10, lateGraceMs: null, downAfterMisses: 3, ...SHAPE });
+    for (let seq = 0; seq < 5; seq++) tracker.observe(trackedBeat({ seq, delayMs: 3 }));
+    tracker.observe(trackedBeat({ seq: 9, delayMs: 3 }));
+    const first = open(d);
+    first.beginRun(T0);
+    const changed = tracker.takeDirty().changed;
+    first.write({
+      senders: changed.map(toRow),
+      removed: [],
+      incidents: [{ source: 'a', from: null, to: 'up', reason: 'first_beat', atMs: T0 }],
+      atMs: T0 + 9000,
+    });
+    first.close(T0 + 9500);
+
+    const again = open(d);
+    expect(again.previousRun).toEqual({ startedAtMs: T0, aliveAtMs: T0 + 9500, stoppedAtMs: T0 + 9500 });
+    const rows = again.senders();
+    expect(rows.map((r) => r.source)).toEqual(['a']);
+    const restored = fromRow(rows[0] as (typeof rows)[number], SHAPE);
+    const original = changed[0];
+    expect(restored).toEqual(original);
+    expect(again.incidents('a', 10)).toEqual([
+      { source: 'a', from: null, to: 'up', reason: 'first_beat', atMs: T0 },
+    ]);
+  });
+
+  it('removes the rows of evicted senders in the same transaction', () => {
+    const d = dir();
+    const f = open(d);
+    f.beginRun(T0);
+    const tracker = createTracker({ maxSenders: 1, lateGraceMs: null, downAfterMisses: 3, ...SHAPE });
+    tracker.observe(trackedBeat({ source: 'a' }));
+    f.write({ senders: tracker.takeDirty().changed.map(toRow), removed: [], incidents: [], atMs: T0 });
+    tracker.observe(trackedBeat({ source: 'b', seq: 1 }));
+    const dirty = tracker.takeDirty();
+    expect(dirty.removed).toEqual(['a']);
+    f.write({ senders: dirty.changed.map(toRow), removed: dirty.removed, incidents: [], atMs: T0 + 1000 });
+    expect(f.senders().map((r) => r.source)).toEqual(['b']);
+  });
+
+  it.each([
+    [
+      'not a database',
+      Buffer.from('garbage, not SQLite\n'.repeat(300)),
+      /is unreadable \(file is not a database\)/,
+    ],
+    ['empty', Buffer.alloc(0), /is empty/],
+  ])(
+    'refuses a file that is %s, names it, says how to start afresh, and leaves it as it was',
+    (_, bytes, problem) => {
+      const d = dir();
+      const path = join(d, STATE_FILE_NAME);
+      writeFileSync(path, bytes);
+      let error: unknown;
+      try {
+        open(d);
+      } catch (err) {
+        error = err;
+      }
+      expect(error).toBeInstanceOf(StateFileError);
+      const message = (error as Error).message;
+      expect(message).toMatch(problem);
+      expect(message).toContain(`state file ${path}`);
+      expect(message).toContain(`mv ${path} ${path}.broken`);
+      expect(message).not.toContain('\n');
+      expect(readFileSync(path).equals(bytes)).toBe(true);
+    },
+  );
+
+  it('refuses a file from a newer schema, and a damaged sender record, without writing to it', () => {
+    const newer = dir();
+    const db = new DatabaseSync(join(newer, STATE_FILE_NAME));
+    db.exec(`PRAGMA user_version = ${SCHEMA_VERSION + 1}`);
+    db.close();
+    expect(() => open(newer)).toThrow(/has schema version 2, newer than this monitor's 1/);
+
+    const damaged = dir();
+    const f = open(damaged);
+    f.beginRun(T0);
+    f.write({
+      senders: [
+        {
+          source: 'x',
+          record: '{"kind":"protocol"}',
+          sequence: new Uint8Array(8),
+          heartbeats: new Uint8Array(50),
+          uptime: new Uint8Array(1344),
+        },
+      ],
+      removed: [],
+      incidents: [],
+      atMs: T0,
+    });
+    const [row] = f.senders();
+    expect(() => fromRow(row as NonNullable<typeof row>, SHAPE)).toThrow(/^sender "x": declaration: /);
+  });
+
+  it('migrates a file made by the previous schema (an empty database, version 0)', () => {
+    const d = dir();
+    const db = new DatabaseSync(join(d, STATE_FILE_NAME));
+    db.exec('CREATE TABLE unrelated (x INTEGER)');
+    db.close();
+    const f = open(d);
+    expect(f.senders()).toEqual([]);
+    f.beginRun(T0);
+    expect(f.runs(5)).toEqual([{ startedAtMs: T0, aliveAtMs: T0, stoppedAtMs: null }]);
+  });
+});

@@ -1,0 +1,197 @@
+import { describe, expect, it } from 'vitest';
+import { fromRow, toRow } from '../../services/client/store/sender-codec.js';
+import { createTracker, type Tracker, type TrackerOptions } from '../../services/client/tracking/tracker.js';
+import { T0, trackedBeat } from '../support/builders.js';
+
+const OPTIONS: TrackerOptions = {
+  maxSenders: 100,
+  lateGraceMs: null,
+  downAfterMisses: 3,
+  sequenceWindow: 64,
+  heartbeatSlots: 50,
+};
+const SHAPE = { sequenceWindow: OPTIONS.sequenceWindow, heartbeatSlots: OPTIONS.heartbeatSlots };
+
+/** What the state file hands the next run: every record through the codec. */
+function restarted(before: Tracker, monitorStartMs: number, lastAliveMs: number): Tracker {
+  const after = createTracker(OPTIONS);
+  after.restore(
+    [...before.all()].map((s) => fromRow(toRow(s), SHAPE)),
+    { monitorStartMs, lastAliveMs },
+  );
+  return after;
+}
+
+const changes = (t: Tracker, nowMs: number) =>
+  t.tick(nowMs).map((c) => `${c.source}:${c.from}->${c.to}:${c.reason}@${c.atMs - T0}`);
+
+describe('tracker: a monitor restart', () => {
+  it('brings every sender back with its state and counters', () => {
+    const before = createTracker(OPTIONS);
+    for (let seq = 0; seq <= 10; seq++) if (seq !== 4) before.observe(trackedBeat({ seq }));
+    before.observe(trackedBeat({ source: 'b', seq: 3 }));
+    before.observe(trackedBeat({ source: 'b', seq: 4, kind: 'bye' }));
+    const after = restarted(before, T0 + 60_000, T0 + 11_000);
+    const a = after.view('a', T0 + 60_000);
+    expect(a).toMatchObject({ state: 'up', received: 10, lost: 1, lastSeq: 10, boot: 'b1' });
+    expect(after.view('b', T0 + 60_000)).toMatchObject({ state: 'stopped', reason: 'bye' });
+    expect(after.stateCounts()).toMatchObject({ up: 1, stopped: 1 });
+    // The sequence ring came back too: a duplicate of seq 10 is a duplicate.
+    expect(after.observe(trackedBeat({ seq: 10, receivedAtMs: T0 + 60_001 })).duplicate).toBe(true);
+  });
+
+  it('marks nobody down at start: the first deadline is start + interval + grace, down 2 intervals later', () => {
+    const before = createTracker(OPTIONS);
+    before.observe(trackedBeat({ seq: 0 })); // 1 s interval, grace 1 s; its own deadline passed long ago
+    const start = T0 + 600_000;
+    const after = restarted(before, start, T0 + 500);
+    expect(changes(after, start)).toEqual([]);
+    expect(changes(after, start + 1999)).toEqual([]);
+    expect(changes(after, start + 2000)).toEqual([`a:up->late:no_beat@${600_000 + 2000}`]);
+    expect(changes(after, start + 3999)).toEqual([]);
+    expect(changes(after, start + 4000)).toEqual([`a:late->down:missed_3@${600_000 + 4000}`]);
+  });
+
+  it('keeps a later stored deadline, and lets a beat after the restart clear the floor', () => {
+    const before = createTracker(OPTIONS);
+    before.observe(trackedBeat({ seq: 0, intervalMs: 60_000 })); // late at T0 + 90 s
+    const after = restarted(before, T0 + 5000, T0 + 4000); // floor: T0 + 5 s + 60 s + 30 s
+    expect(changes(after, T0 + 94_999)).toEqual([]);
+    expect(changes(after, T0 + 95_000)).toEqual(['a:up->late:no_beat@95000']);
+    const back = after.observe(trackedBeat({ seq: 1, intervalMs: 60_000, sentAtMs: T0 + 96_000 }));
+    expect(back.changes.map((c) => `${c.from}->${c.to}`)).toEqual(['late->up']);
+    expect(changes(after, T0 + 96_000 + 90_000)).toEqual([`a:up->late:no_beat@${96_000 + 90_000}`]);
+  });
+
+  it('does not hide a sender that was down: it stays down, with no new change', () => {
+    const before = createTracker(OPTIONS);
+    before.observe(trackedBeat({ seq: 0 }));
+    expect(changes(before, T0 + 10_000)).toEqual(['a:up->down:missed_3@4000']);
+    const after = restarted(before, T0 + 20_000, T0 + 10_000);
+    expect(after.view('a', T0 + 20_000)).toMatchObject({ state: 'down', reason: 'missed_3' });
+    expect(changes(after, T0 + 60_000)).toEqual([]);
+  });
+
+  it("counts the monitor's own absence as unknown: neither up nor down in the uptime", () => {
+    const before = createTracker(OPTIONS);
+    // Up for 30 s, beating every second; the monitor was last alive at +30 s and back at +50 s.
+    for (let seq = 0; seq <= 30; seq++) before.observe(trackedBeat({ seq }));
+    before.tick(T0 + 30_000);
+    const after = restarted(before, T0 + 50_000, T0 + 30_000);
+    for (let seq = 50; seq <= 59; seq++) after.observe(trackedBeat({ seq }));
+    after.tick(T0 + 59_000);
+    // 39 s observed up, the 20 s gap left out: 100 %, where counting it down would give 66 %.
+    expect(after.view('a', T0 + 59_000)?.uptime.h1).toBe(100);
+  });
+});
+
+describe('tracker: declared senders', () => {
+  const declared = (source: string, intervalMs: number, over: object = {}) => ({
+    source,
+    kind: 'protocol' as const,
+    intervalMs,
+    graceMs: null,
+    displayName: null,
+    ...over,
+  });
+
+  it('lists a declared sender as pending, then down (never_seen) at start + interval + grace', () => {
+    const t = createTracker(OPTIONS);
+    t.declare([declared('billing', 30_000, { displayName: 'Billing' })], T0);
+    expect(t.view('billing', T0)).toMatchObject({
+      state: 'pending',
+      declared: true,
+      displayName: 'Billing',
+      firstSeenMs: null,
+      lastSeenMs: null,
+      lastSeq: null,
+      boot: null,
+      intervalMs: 30_000,
+      expectedAtMs: T0 + 30_000,
+    });
+    expect(t.stateCounts()).toMatchObject({ pending: 1 });
+    expect(changes(t, T0 + 44_999)).toEqual([]);
+    expect(changes(t, T0 + 45_000)).toEqual(['billing:pending->down:never_seen@45000']);
+  });
+
+  it('goes up on its first beat, from pending or from down', () => {
+    const t = createTracker(OPTIONS);
+    t.declare([declared('a', 1000), declared('b', 1000, { graceMs: 0 })], T0 - 5000);
+    const first = t.observe(trackedBeat({ seq: 7 }));
+    expect(first.changes.map((c) => [c.from, c.to, c.reason])).toEqual([['pending', 'up', 'first_beat']]);
+    expect(changes(t, T0)).toEqual([`b:pending->down:never_seen@-4000`]);
+    const late = t.observe(trackedBeat({ source: 'b', seq: 0 }));
+    expect(late.changes.map((c) => [c.from, c.to, c.reason])).toEqual([['down', 'up', 'first_beat']]);
+    expect(t.view('b', T0)).toMatchObject({ received: 1, lastSeq: 0, boot: 'b1', declared: true });
+  });
+
+  it('judges by the declared interval and grace, not the announced one', () => {
+    const t = createTracker(OPTIONS);
+    t.declare([declared('a', 10_000, { graceMs: 2000 })], T0);
+    t.observe(trackedBeat({ seq: 0, intervalMs: 1000 }));
+    expect(changes(t, T0 + 11_999)).toEqual([]);
+    expect(changes(t, T0 + 12_000)).toEqual(['a:up->late:no_beat@12000']);
+  });
+
+  it('never evicts a declared sender, and makes room with undeclared ones', () => {
+    const t = createTracker({ ...OPTIONS, maxSenders: 2 });
+    t.declare([declared('d', 1000)], T0);
+    t.observe(trackedBeat({ source: 'x' }));
+    const o = t.observe(trackedBeat({ source: 'y', seq: 1 }));
+    expect(o.evicted).toBe('x');
+    expect([...t.all()].map((s) => s.source).sort()).toEqual(['d', 'y']);
+  });
+
+  it('after a restart: a no-longer-declared sender never seen is forgotten, one still declared stays down', () => {
+    const before = createTracker(OPTIONS);
+    before.declare([declared('gone', 1000), declared('ghost', 1000)], T0);
+    before.tick(T0 + 5000);
+    expect(before.view('ghost', T0 + 5000)?.state).toBe('down');
+    const after = restarted(before, T0 + 10_000, T0 + 9000);
+    after.declare([declared('ghost', 1000)], T0 + 10_000);
+    expect(after.view('gone', T0 + 10_000)).toBeUndefined();
+    expect(after.takeDirty().removed).toEqual(['gone']);
+    expect(after.view('ghost', T0 + 10_000)).toMatchObject({ state: 'down', reason: 'never_seen' });
+    expect(changes(after, T0 + 60_000)).toEqual([]);
+  });
+});
+
+describe('tracker: plain-text senders', () => {
+  it('are keyed by address, infer their interval from the median of 3 gaps, then go late and down', () => {
+    const t = createTracker(OPTIONS);
+    const first = t.observeText('10.0.0.5', T0);
+    expect(first.changes.map((c) => [c.from, c.to, c.reason])).toEqual([[null, 'up', 'first_beat']]);
+    expect(t.view('10.0.0.5', T0)).toMatchObject({
+      kind: 'text',
+      intervalMs: null,
+      boot: null,
+      lastSeq: null,
+    });
+    t.observeText('10.0.0.5', T0 + 60_000);
+    t.observeText('10.0.0.5', T0 + 120_500);
+    expect(t.view('10.0.0.5', T0 + 120_500)?.intervalMs).toBeNull();
+    // No interval yet: no deadline, however long the silence.
+    expect(changes(t, T0 + 10 * 60_000)).toEqual([]);
+    t.observeText('10.0.0.5', T0 + 180_000);
+    expect(t.view('10.0.0.5', T0 + 180_000)).toMatchObject({ intervalMs: 60_000, received: 4, lost: 0 });
+    // Late at the last arrival + 60 s + 30 s grace, down two intervals later.
+    expect(changes(t, T0 + 269_999)).toEqual([]);
+    expect(changes(t, T0 + 270_000)).toEqual(['10.0.0.5:up->late:no_beat@270000']);
+    expect(changes(t, T0 + 390_000)).toEqual(['10.0.0.5:late->down:missed_3@390000']);
+  });
+
+  it('counts the intervals a gap covers as lost, and comes back up', () => {
+    const t = createTracker(OPTIONS);
+    t.declare(
+      [{ source: '10.0.0.6', kind: 'text', intervalMs: 1000, graceMs: null, displayName: 'legacy' }],
+      T0,
+    );
+    expect(t.view('10.0.0.6', T0)).toMatchObject({ state: 'pending', kind: 'text', displayName: 'legacy' });
+    t.observeText('10.0.0.6', T0 + 500);
+    t.observeText('10.0.0.6', T0 + 1500);
+    const back = t.observeText('10.0.0.6', T0 + 6500); // 4 beats missed
+    expect(back.lostDelta).toBe(4);
+    expect(back.changes.map((c) => `${c.from}->${c.to}`)).toEqual(['up->down', 'down->up']);
+    expect(t.view('10.0.0.6', T0 + 6500)).toMatchObject({ state: 'up', lost: 4, received: 3 });
+  });
+});
