@@ -140,6 +140,8 @@ describe('status page picture', () => {
       'gw-newyork-04:s-down',
       'gw-singapore-05:s-late',
       'gw-tokyo-06:s-stopped',
+      // The original time server: a plain-text sender, keyed by its address.
+      '127.0.0.1:s-up',
       'gw-amsterdam-01:s-up',
       'gw-frankfurt-02:s-up',
       'gw-london-03:s-up',

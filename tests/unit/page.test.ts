@@ -60,7 +60,8 @@ function expectOnlyPageMarkup(html: string): void {
   expect(tags.filter((t) => t === 'template')).toHaveLength(2);
   // Links and the script point only where the page says.
   for (const a of attributes.filter((x) => x.name === 'href' || x.name === 'src')) {
-    expect(a.value).toMatch(/^(\/[a-z0-9/._-]*|data:,)$/);
+    // A sender's page: its id through encodeURIComponent.
+    expect(a.value).toMatch(/^(\/[a-z0-9/._-]*|\/senders\/[A-Za-z0-9%._~!*'()-]*|data:,)$/);
   }
   // Not even an escaped line separator may reach the page raw (a script context would break).
   expect(html).not.toMatch(/[\u2028\u2029]/);
@@ -233,8 +234,8 @@ describe('status page rendering', () => {
     expect(html).toContain('<span id="problems">down: b · late: d</span>');
     const rowA = html.match(/<tr class="s-up" data-source="a">.*?<\/tr>/)?.[0] ?? '';
     expect(rowA).toContain('<span class="badge">up</span>');
-    expect(rowA).toMatch(/<td data-at="\d+">1 s ago<\/td><td>19<\/td><td class="bad">1 \/ 0 \/ 0<\/td>/);
-    expect(rowA).toMatch(/<td>\d+\.\d ms<\/td><td>\d+\.\d ms<\/td><td>100% \/ 100%<\/td>/);
+    expect(rowA).toMatch(/<td data-at="\d+">1 s ago<td>19<td class="bad">1 \/ 0 \/ 0<td>/);
+    expect(rowA).toMatch(/<td>\d+\.\d ms<td>\d+\.\d ms<td>100% \/ 100%<td>/);
     // 20 beats: 5 received, 1 missed (seq 5), 14 received, in runs of 4+1, 1, 8+4+2 slots.
     expect(rowA).toContain(
       'aria-label="last 20 beats: 19 received, 1 missed"><i class="w4"></i><i></i><i class="m"></i><i class="w8"></i><i class="w4"></i><i class="w2"></i></span>',
@@ -402,8 +403,8 @@ describe('status page served by the monitor', () => {
       expect(html.split(escapeHtml(text)).length - 1).toBeGreaterThanOrEqual(2);
     }
     for (const source of HOSTILE_SOURCES) {
-      expect(html).toContain(`data-source="${escapeHtml(source)}"><th title="${escapeHtml(source)} · boot`);
-      expect(html).toContain(`>${escapeHtml(source)}</th>`);
+      expect(html).toContain(`data-source="${escapeHtml(source)}"><th title="boot`);
+      expect(html).toContain(`>${escapeHtml(source)}</a><td`);
     }
     expect(html).toContain('line&#x2028;separator&#x2029;paragraph');
     expect(html).toContain('&amp;lt;already escaped&amp;gt; &amp;amp; &lt;!-- ]]&gt;');

@@ -217,13 +217,19 @@ function beatsBar(marks: readonly HeartbeatMark[]): string {
 export function senderInfo(
   s: Pick<
     SenderView,
-    'source' | 'kind' | 'boot' | 'intervalMs' | 'received' | 'stale' | 'restarts' | 'declared'
+    'source' | 'displayName' | 'kind' | 'boot' | 'intervalMs' | 'received' | 'stale' | 'restarts' | 'declared'
   >,
 ) {
   const extra = `${s.stale > 0 ? ` · ${s.stale} stale` : ''}${s.restarts > 0 ? ` · ${s.restarts} restarts` : ''}`;
   const how = s.kind === 'text' ? 'plain text' : s.boot === null ? 'no boot yet' : `boot ${s.boot}`;
   const every = s.intervalMs === null ? 'interval not known yet' : `every ${fmtMs(s.intervalMs)}`;
-  return `${s.source} · ${s.declared ? 'declared · ' : ''}${how} · ${every} · ${s.received} received${extra}`;
+  const named = s.displayName === null ? '' : `${s.source} · `;
+  return `${named}${s.declared ? 'declared · ' : ''}${how} · ${every} · ${s.received} received${extra}`;
+}
+
+/** The sender's own page (its incidents); page.js builds the same. */
+export function senderHref(source: string): string {
+  return `/senders/${encodeURIComponent(source)}`;
 }
 
 /** "3 s ago", or "never" for a declared sender not heard from yet. */
@@ -238,18 +244,19 @@ export function seqText(lastSeq: number | null): string {
 
 /**
  * A sender row; with no sender, the empty row page.js clones (same cells).
+ * As HTML allows, no </th> and </td> end tags: 500 rows stay small.
  * Cells are styled by position in page.css (sender, state, last heard, seq,
  * lost/dup/ooo, delay, jitter, uptime, beats).
  */
 function senderRow(s: SenderView | null, nowMs: number): string {
   if (s === null) {
-    return '<tr><th></th><td><span class="badge"></span> <small></small></td><td></td><td></td><td></td><td></td><td></td><td></td><td><span class="hb" role="img" aria-label=""></span></td></tr>';
+    return '<tr><th><a></a><td><span class="badge"></span> <small></small><td><td><td><td><td><td><td><span class="hb" role="img" aria-label=""></span></tr>';
   }
   const info = senderInfo(s);
   // Why a sender is not up (no_beat, missed_3, bye); "up" needs no explanation.
   const why = s.state === 'up' ? '' : ` title="${e(s.reason)}"`;
   const loss = s.lost > 0 ? ' class="bad"' : '';
-  return `<tr class="s-${e(s.state)}" data-source="${e(s.source)}"><th title="${e(info)}">${e(s.displayName ?? s.source)}</th><td${why} data-at="${s.stateSinceMs}"><span class="badge">${e(s.state)}</span> <small>${fmtDuration((nowMs - s.stateSinceMs) / 1000)}</small></td><td data-at="${s.lastSeenMs ?? ''}">${heardText(s.lastSeenMs, nowMs)}</td><td>${seqText(s.lastSeq)}</td><td${loss}>${s.lost} / ${s.duplicates} / ${s.outOfOrder}</td><td>${fmtMs(s.delay.lastMs)}</td><td>${fmtMs(s.jitterMs)}</td><td>${fmtPct(s.uptime.h1)} / ${fmtPct(s.uptime.h24)}</td><td>${beatsBar(s.heartbeats)}</td></tr>`;
+  return `<tr class="s-${e(s.state)}" data-source="${e(s.source)}"><th title="${e(info)}"><a href="${senderHref(s.source)}">${e(s.displayName ?? s.source)}</a><td${why} data-at="${s.stateSinceMs}"><span class="badge">${e(s.state)}</span> <small>${fmtDuration((nowMs - s.stateSinceMs) / 1000)}</small><td data-at="${s.lastSeenMs ?? ''}">${heardText(s.lastSeenMs, nowMs)}<td>${seqText(s.lastSeq)}<td${loss}>${s.lost} / ${s.duplicates} / ${s.outOfOrder}<td>${fmtMs(s.delay.lastMs)}<td>${fmtMs(s.jitterMs)}<td>${fmtPct(s.uptime.h1)} / ${fmtPct(s.uptime.h24)}<td>${beatsBar(s.heartbeats)}</tr>`;
 }
 
 /**
@@ -284,6 +291,81 @@ function datagramRows(recent: readonly Received[], nowMs: number, quietMs: numbe
     }
   });
   return html;
+}
+
+/** The monitor's own downtime, newest first: what nobody watched. */
+function monitorAway(status: Status): string {
+  const gaps = status.monitorDowntime.slice(0, 3);
+  if (gaps.length === 0) return '';
+  const list = gaps
+    .map(
+      (g) =>
+        `${fmtTime(Date.parse(g.from)).slice(0, 8)}–${fmtTime(Date.parse(g.to)).slice(0, 8)} UTC (${fmtDuration(g.seconds)})`,
+    )
+    .join(', ');
+  return `<p id="away">The monitor itself was away: ${list}. Senders' uptime over that time is unknown, neither up nor down.</p>`;
+}
+
+export interface SenderPageModel {
+  sender: SenderView;
+  incidents: ReadonlyArray<{ atMs: number; from: SenderState | null; to: SenderState; reason: string }>;
+  status: Status;
+  nowMs: number;
+}
+
+/** One sender: what the monitor knows of it and its state changes (incidents), across monitor restarts. */
+export function renderSenderPage({ sender: s, incidents, status, nowMs }: SenderPageModel): string {
+  const name = s.displayName ?? s.source;
+  const facts: Array<[string, string]> = [
+    ['State', `${s.state} (${s.reason}) for ${fmtDuration((nowMs - s.stateSinceMs) / 1000)}`],
+    ['Sender', senderInfo(s)],
+    ['Last heard', heardText(s.lastSeenMs, nowMs)],
+    ['Lost / dup / ooo', `${s.lost} / ${s.duplicates} / ${s.outOfOrder}`],
+    ['Uptime 1 h / 24 h', `${fmtPct(s.uptime.h1)} / ${fmtPct(s.uptime.h24)}`],
+  ];
+  const rows = incidents
+    .map(
+      (i) =>
+        `<tr class="s-${e(i.to)}"><td>${new Date(i.atMs).toISOString().replace('T', ' ').slice(0, 19)}<td>${e(i.from ?? 'new')} → <span class="badge">${e(i.to)}</span><td>${e(i.reason)}`,
+    )
+    .join('\n');
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="color-scheme" content="light dark">
+<title>${e(name)} · ${TITLE}</title>
+<link rel="icon" href="data:,">
+<link rel="stylesheet" href="/static/page.css">
+</head>
+<body>
+<header>
+<h1>${e(name)}</h1>
+<p><a href="/">all senders</a></p>
+</header>
+<main>
+<section aria-labelledby="facts-h">
+<h2 id="facts-h">Now</h2>
+<table id="facts"><tbody>${facts.map(([k, v]) => `<tr><th>${k}</th><td>${e(v)}</td></tr>`).join('')}</tbody></table>
+${monitorAway(status)}
+</section>
+<section aria-labelledby="incidents-h">
+<h2 id="incidents-h">Incidents</h2>
+<div class="scroll">
+<table id="incidents">
+<thead><tr><th>At (UTC)</th><th>Change</th><th>Why</th></tr></thead>
+<tbody>${rows || '<tr class="empty"><td colspan="3">No state changes recorded.'}</tbody>
+</table>
+</div>
+</section>
+</main>
+<footer>
+<p><a href="/api/senders/${encodeURIComponent(s.source)}">JSON</a> · <a href="/api/senders/${encodeURIComponent(s.source)}/incidents">incidents as JSON</a></p>
+</footer>
+</body>
+</html>
+`;
 }
 
 export function renderPage(model: PageModel): string {
@@ -324,6 +406,7 @@ export function renderPage(model: PageModel): string {
 <span id="problems">${e(ov.problems)}</span>
 </section>
 <p id="clock">last datagram <span id="last" data-at="${lastMs ?? ''}">${lastMs === null ? 'never' : `${fmtDuration((nowMs - lastMs) / 1000)} ago`}</span></p>
+${monitorAway(status)}
 <section aria-labelledby="senders-h">
 <h2 id="senders-h">Senders</h2>
 <div class="scroll">

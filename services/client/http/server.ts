@@ -24,7 +24,11 @@ import {
   toApiSender,
 } from './api.js';
 import type { MonitorMetrics } from './metrics.js';
-import { renderPage } from './page.js';
+import { renderPage, renderSenderPage } from './page.js';
+
+/** State changes listed on a sender's page. */
+const SENDER_PAGE_INCIDENTS = 100;
+
 import type { EventHub } from './sse.js';
 
 export interface HttpDeps {
@@ -105,6 +109,22 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
       quietMs: deps.markIntervalMs,
     });
     reply.header('cache-control', 'no-store').type('text/html; charset=utf-8').send(html);
+  });
+  app.get<{ Params: { source: string } }>('/senders/:source', (req, reply) => {
+    const params = senderParams.safeParse(req.params);
+    if (!params.success) return reply.code(400).send(badRequest(params.error));
+    const nowMs = deps.now();
+    const sender = deps.tracker.view(params.data.source, nowMs);
+    if (sender === undefined) {
+      return reply.code(404).send({ error: 'not_found', parameter: 'source', message: 'unknown sender' });
+    }
+    const html = renderSenderPage({
+      sender,
+      incidents: deps.incidents(sender.source, SENDER_PAGE_INCIDENTS),
+      status: deps.status(),
+      nowMs,
+    });
+    return reply.header('cache-control', 'no-store').type('text/html; charset=utf-8').send(html);
   });
   app.get<{ Params: { file: string } }>('/static/:file', (req, reply) => {
     // Own keys only: /static/constructor must be a 404, not Object's constructor.

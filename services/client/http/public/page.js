@@ -1,8 +1,5 @@
-// The status page, live: Server-Sent Events from /api/events update the
-// server-rendered tables in place (no polling, no reloads). Rows are cloned
-// from the page's <template>s; datagram strings are set only as text
-// (textContent, text nodes), never parsed as HTML. The formatters mirror
-// services/client/page.ts, which renders the same rows on the server.
+// The live page: SSE from /api/events updates the server's rows in place;
+// network strings are set only as text. Mirrors services/client/http/page.ts.
 
 const body = document.body;
 const $ = (id) => document.getElementById(id);
@@ -11,8 +8,7 @@ const MAX_ROWS = Number(body.dataset.rows) || 100;
 const TITLE = 'udp-time-service monitor';
 /** No event for this long (senders come every 250 ms): the stream is dead, reconnect. */
 const SILENCE_MS = 5000;
-// The closed sets (states by urgency, datagram kinds, heartbeat marks) come
-// from the server, which declares them once (services/shared/vocabulary.ts).
+// Closed sets, from the server (services/shared/vocabulary.ts).
 const SEVERITY = JSON.parse(body.dataset.urgency || '{}');
 const KINDS = JSON.parse(body.dataset.kinds || '[]');
 const MARKS = JSON.parse(body.dataset.marks || '[]');
@@ -51,7 +47,8 @@ function senderInfo(s) {
   const extra = `${s.stale > 0 ? ` · ${s.stale} stale` : ''}${s.restarts > 0 ? ` · ${s.restarts} restarts` : ''}`;
   const how = s.kind === 'text' ? 'plain text' : s.boot === null ? 'no boot yet' : `boot ${s.boot}`;
   const every = s.intervalMs === null ? 'interval not known yet' : `every ${fmtMs(s.intervalMs)}`;
-  return `${s.source} · ${s.declared ? 'declared · ' : ''}${how} · ${every} · ${s.received} received${extra}`;
+  const named = s.displayName === null ? '' : `${s.source} · `;
+  return `${named}${s.declared ? 'declared · ' : ''}${how} · ${every} · ${s.received} received${extra}`;
 }
 
 const heardText = (lastSeenMs, nowMs) => (lastSeenMs === null ? 'never' : ago(lastSeenMs, nowMs));
@@ -161,7 +158,9 @@ function fillSender(tr, s, nowMs) {
   const state = has(SEVERITY, s.state) ? s.state : 'down';
   tr.className = `s-${state}`;
   const [src, st, heard, seq, loss, delay, jitter, uptime, beats] = tr.cells;
-  setText(src, s.displayName ?? s.source);
+  const link = src.firstElementChild;
+  setText(link, s.displayName ?? s.source);
+  link.href = `/senders/${encodeURIComponent(s.source)}`;
   src.title = senderInfo(s);
   st.dataset.at = Date.parse(s.stateSince);
   if (state === 'up') st.removeAttribute('title');
