@@ -1,0 +1,61 @@
+/**
+ * Liveness arithmetic, pure: when a sender is late and when it is down, how
+ * many expected beats a silence covers, and the interval of a sender that
+ * declares none (plain text). Times are milliseconds.
+ */
+
+export interface Deadlines {
+  /** The sender is `late` from this moment on. */
+  lateAtMs: number;
+  /** The sender is `down` from this moment on (downAfterMisses beats missed). */
+  downAtMs: number;
+}
+
+/**
+ * late = max(expected arrival + grace, notBefore); down = late +
+ * (downAfterMisses - 1) intervals. `notBeforeMs` is the floor a restarted
+ * monitor sets (its start + interval + grace): its own absence is not the
+ * sender's fault. 0 for no floor.
+ */
+export function deadlines(
+  expectedAtMs: number,
+  intervalMs: number,
+  graceMs: number,
+  downAfterMisses: number,
+  notBeforeMs: number,
+): Deadlines {
+  const lateAtMs = Math.max(expectedAtMs + graceMs, notBeforeMs);
+  return { lateAtMs, downAtMs: lateAtMs + (downAfterMisses - 1) * intervalMs };
+}
+
+/** Expected beats overdue at `nowMs`: the k-th is overdue at lateAt + (k - 1) intervals. */
+export function overdueBeats(nowMs: number, lateAtMs: number, intervalMs: number): number {
+  return nowMs < lateAtMs ? 0 : Math.floor((nowMs - lateAtMs) / intervalMs) + 1;
+}
+
+/** Gaps between arrivals a plain-text sender keeps to infer its interval. */
+export const TEXT_GAPS_KEPT = 5;
+/** Gaps needed before an interval is inferred. */
+export const TEXT_GAPS_NEEDED = 3;
+
+/** The median of the recent gaps once TEXT_GAPS_NEEDED have been seen, else null. */
+export function inferInterval(gapsMs: readonly number[]): number | null {
+  if (gapsMs.length < TEXT_GAPS_NEEDED) return null;
+  const sorted = [...gapsMs].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  const median =
+    sorted.length % 2 === 1
+      ? (sorted[mid] as number)
+      : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+  return median > 0 ? Math.round(median) : null;
+}
+
+/**
+ * Beats a sender without sequence numbers missed, judged from the gap
+ * between two arrivals: the gap in whole intervals, less the one that
+ * arrived. A gap up to 1.5 intervals misses nothing.
+ */
+export function missedIntervals(gapMs: number, intervalMs: number): number {
+  if (!(intervalMs > 0)) return 0;
+  return Math.max(0, Math.round(gapMs / intervalMs) - 1);
+}

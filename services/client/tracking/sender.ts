@@ -1,0 +1,121 @@
+/**
+ * The record the tracker keeps per sender, and how one is made. Shared by
+ * the tracker (which changes it) and the snapshot codec (which stores and
+ * restores it); nothing else sees it.
+ */
+import type { SenderKind, SenderState } from '../../shared/vocabulary.js';
+import { createHeartbeatBar, type HeartbeatBar } from './heartbeats.js';
+import { createSequenceWindow, type SequenceWindow } from './sequence.js';
+import { type Availability, createUptime, type Uptime } from './uptime.js';
+
+/** Uptime class of each state: `stopped` is planned downtime, `pending` not observed yet. */
+export const AVAILABILITY: Readonly<Record<SenderState, Availability>> = {
+  pending: 'unknown',
+  up: 'available',
+  late: 'available',
+  down: 'unavailable',
+  stopped: 'planned',
+};
+
+/** What the operator declared of a sender (EXPECTED_SENDERS / SENDERS_FILE). */
+export interface Declaration {
+  intervalMs: number;
+  /** null: the monitor's default grace. */
+  graceMs: number | null;
+  displayName: string | null;
+}
+
+export interface Sender {
+  readonly source: string;
+  kind: SenderKind;
+  declaration: Declaration | null;
+  /** '' for a plain-text sender and for one not heard from yet. */
+  boot: string;
+  /** Newest first, at most PREVIOUS_BOOTS. */
+  readonly previousBoots: string[];
+  state: SenderState;
+  stateSinceMs: number;
+  reason: string;
+  /** null until the first datagram. */
+  firstSeenMs: number | null;
+  /** Receive time of the latest datagram of the current boot (0 before the first). */
+  lastSeenMs: number;
+  /** Send time and interval of the datagram with the highest seq of the current boot (text: its receive time, and the inferred interval, 0 while unknown). */
+  lastSentMs: number;
+  intervalMs: number;
+  /** Minimum one-way delay of the current boot (0 for text). */
+  baseDelayMs: number;
+  /** Floor of the next late deadline (a restarted monitor's start + interval + grace); 0 for none. */
+  notBeforeMs: number;
+  /** 'missed' marks pushed since the datagram with the highest seq. */
+  missedMarks: number;
+  received: number;
+  lost: number;
+  duplicates: number;
+  outOfOrder: number;
+  stale: number;
+  restarts: number;
+  delayLastMs: number;
+  delayMinMs: number;
+  delayMaxMs: number;
+  delayMeanMs: number;
+  delaySamples: number;
+  jitterMs: number;
+  /** Transit time (one-way delay) of the previous jitter sample of the current boot. */
+  lastTransitMs: number;
+  /** Plain text only: the latest gaps between arrivals, oldest first (null for protocol senders). */
+  textGapsMs: number[] | null;
+  readonly sequence: SequenceWindow;
+  readonly heartbeats: HeartbeatBar;
+  readonly uptime: Uptime;
+}
+
+export interface SenderShape {
+  sequenceWindow: number;
+  heartbeatSlots: number;
+}
+
+/** A sender in `state` since `atMs`, heard from never; the caller fills in what it knows. */
+export function blankSender(
+  source: string,
+  kind: SenderKind,
+  state: SenderState,
+  reason: string,
+  atMs: number,
+  shape: SenderShape,
+): Sender {
+  return {
+    source,
+    kind,
+    declaration: null,
+    boot: '',
+    previousBoots: [],
+    state,
+    stateSinceMs: atMs,
+    reason,
+    firstSeenMs: null,
+    lastSeenMs: 0,
+    lastSentMs: 0,
+    intervalMs: 0,
+    baseDelayMs: 0,
+    notBeforeMs: 0,
+    missedMarks: 0,
+    received: 0,
+    lost: 0,
+    duplicates: 0,
+    outOfOrder: 0,
+    stale: 0,
+    restarts: 0,
+    delayLastMs: 0,
+    delayMinMs: 0,
+    delayMaxMs: 0,
+    delayMeanMs: 0,
+    delaySamples: 0,
+    jitterMs: 0,
+    lastTransitMs: 0,
+    textGapsMs: kind === 'text' ? [] : null,
+    sequence: createSequenceWindow(shape.sequenceWindow),
+    heartbeats: createHeartbeatBar(shape.heartbeatSlots),
+    uptime: createUptime(atMs, AVAILABILITY[state]),
+  };
+}
