@@ -6,10 +6,12 @@ import { failStartup } from '../shared/startup.js';
 import { loadClientConfig } from './config.js';
 import { startMonitor, VERSION } from './monitor.js';
 
+// The buffered stdout, once made: a failed start writes what it holds before the failure's line.
+let out: ReturnType<typeof stdoutDestination> | undefined;
 try {
   const config = loadClientConfig(process.env);
   const keyring = readKeyring(config.keyFiles, 'AUTH_KEY_FILES');
-  const out = stdoutDestination(config.logBufferBytes);
+  out = stdoutDestination(config.logBufferBytes);
   const logger = createLogger({ service: 'client', level: config.logLevel, destination: out.stream });
   logger.info(
     {
@@ -25,12 +27,14 @@ try {
     },
     'monitor starting',
   );
-  const monitor = await startMonitor(config, logger, { keyring, logLinesDropped: out.dropped });
+  const logs = out;
+  const monitor = await startMonitor(config, logger, { keyring, logLinesDropped: logs.dropped });
   installShutdown({
     logger,
-    logs: out.stream,
+    logs: logs.stream,
     stop: () => monitor.stop(),
   });
 } catch (err) {
+  out?.stream.flushSync();
   failStartup('client', err);
 }
