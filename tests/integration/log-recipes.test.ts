@@ -54,9 +54,9 @@ describe('README log recipes, run as written', () => {
     const startedAt = Date.now();
     const recipeRun = startRecipe(recipe, { env: fx.shellEnv, timeoutMs: 30_000 });
     // Something new for whatever the recipe picks: a beat from a sender the client
-    // has not seen (`readable`, `state`) and a datagram that is not JSON (`exception`).
+    // has not seen (`readable`, `state`) and broken JSON (`exception`, malformed_json).
     const source = `recipe-${randomBytes(3).toString('hex')}`;
-    await sendUdp(5000, [beat(0, { source, boot: `${source}-boot` }), 'not json'], clientAddress);
+    await sendUdp(5000, [beat(0, { source, boot: `${source}-boot` }), '{"v":1,"broken'], clientAddress);
     if (follows) {
       await eventually(
         async () => {
