@@ -1,0 +1,151 @@
+/** One delivery attempt against a real local HTTP server (the webhook sink) on 127.0.0.1. */
+import { afterEach, describe, expect, it } from 'vitest';
+import { alertsUrl, postAlerts } from '../../services/client/notify/alertmanager.js';
+import { parseWebhookUrls, type WebhookTarget } from '../../services/client/notify/targets.js';
+import { type DeliveryOutcome, parseRetryAfter, postWebhook } from '../../services/client/notify/webhook.js';
+import { startWebhookSink, type WebhookSink } from '../support/webhook-sink.js';
+
+const SECRET_PATH = '/services/T000/B000/XXXXSECRETXXXX';
+const opts = { timeoutMs: 2000, userAgent: 'udp-time-service-monitor/test' };
+
+let sink: WebhookSink | undefined;
+afterEach(async () => {
+  await sink?.close();
+  sink = undefined;
+});
+
+async function started(): Promise<{ sink: WebhookSink; target: WebhookTarget }> {
+  sink = await startWebhookSink();
+  const [target] = parseWebhookUrls(`${sink.url}${SECRET_PATH}?token=qs-secret`) ?? [];
+  if (target === undefined) throw new Error('sink URL refused');
+  return { sink, target };
+}
+
+function expectNoSecret(outcome: DeliveryOutcome): void {
+  const text = JSON.stringify(outcome);
+  for (const secret of ['SECRET', 'T000', 'services', 'token', 'qs-secret'])
+    expect(text).not.toContain(secret);
+}
+
+describe('postWebhook', () => {
+  it('posts the JSON body with the idempotency key, content type and user agent: 200 is ok', async () => {
+    const { sink, target } = await started();
+    const outcome = await postWebhook(target, { text: 'hello' }, 'n-42', opts);
+    expect(outcome).toEqual({ ok: true, status: 200, ms: expect.any(Number) });
+    const [request] = sink.requests();
+    expect(request).toMatchObject({
+      method: 'POST',
+      path: `${SECRET_PATH}?token=qs-secret`,
+      body: { text: 'hello' },
+    });
+    expect(request?.headers).toMatchObject({
+      'idempotency-key': 'n-42',
+      'content-type': 'application/json',
+      'user-agent': 'udp-time-service-monitor/test',
+    });
+  });
+
+  it.each([
+    [500, true],
+    [502, true],
+    [503, true],
+    [408, true],
+    [429, true],
+    [400, false],
+    [401, false],
+    [404, false],
+    [410, false],
+    [302, false],
+  ])('HTTP %i: failed, retryable %s, no secret in the error', async (status, retryable) => {
+    const { sink, target } = await started();
+    sink.failFor(60_000, status);
+    const outcome = await postWebhook(target, {}, 'n-1', opts);
+    expect(outcome).toMatchObject({
+      ok: false,
+      status,
+      retryable,
+      error: expect.stringContaining(String(status)),
+    });
+    expectNoSecret(outcome);
+  });
+
+  it('times out on a server that never answers: retryable, no status', async () => {
+    const { sink, target } = await started();
+    sink.hangFor(60_000);
+    const outcome = await postWebhook(target, {}, 'n-1', { ...opts, timeoutMs: 300 });
+    expect(outcome).toMatchObject({
+      ok: false,
+      status: null,
+      retryable: true,
+      error: 'timeout after 300 ms',
+    });
+    expect(outcome.ms).toBeGreaterThanOrEqual(250);
+    expect(outcome.ms).toBeLessThan(2000);
+    expect(sink.requests()).toHaveLength(1);
+  });
+
+  it('reports a refused connection as a retryable network error', async () => {
+    const { sink: closed, target } = await started();
+    await closed.close();
+    sink = undefined;
+    const outcome = await postWebhook(target, {}, 'n-1', opts);
+    expect(outcome).toMatchObject({
+      ok: false,
+      status: null,
+      retryable: true,
+      error: 'network error: ECONNREFUSED',
+    });
+    expectNoSecret(outcome);
+  });
+
+  it('sends user info as basic authorization, not in the URL', async () => {
+    sink = await startWebhookSink();
+    const [target] = parseWebhookUrls(sink.url.replace('http://', 'http://hook%20user:p%40ss@')) ?? [];
+    if (target === undefined) throw new Error('refused');
+    expect((await postWebhook(target, {}, 'n-1', opts)).ok).toBe(true);
+    expect(sink.requests()[0]?.headers.authorization).toBe(
+      `Basic ${Buffer.from('hook user:p@ss').toString('base64')}`,
+    );
+  });
+
+  it('never throws, even for a body that cannot be serialised', async () => {
+    const { target } = await started();
+    const outcome = await postWebhook(target, { n: 1n }, 'n-1', opts);
+    expect(outcome).toMatchObject({ ok: false, retryable: false, status: null });
+  });
+});
+
+describe('Retry-After', () => {
+  it('reads seconds and HTTP dates, capped at an hour', () => {
+    const now = Date.parse('2026-03-01T12:00:00Z');
+    expect(parseRetryAfter('120', now)).toBe(120_000);
+    expect(parseRetryAfter('Sun, 01 Mar 2026 12:00:30 GMT', now)).toBe(30_000);
+    expect(parseRetryAfter('Sun, 01 Mar 2026 11:00:00 GMT', now)).toBe(0);
+    expect(parseRetryAfter('999999', now)).toBe(3_600_000);
+    expect(parseRetryAfter('soon', now)).toBeNull();
+    expect(parseRetryAfter(null, now)).toBeNull();
+  });
+});
+
+describe('postAlerts', () => {
+  it('posts the batch to <base>/api/v2/alerts, keeping a path prefix', async () => {
+    sink = await startWebhookSink();
+    const outcome = await postAlerts(new URL(`${sink.url}/am/`), [{ labels: { alertname: 'X' } }], opts);
+    expect(outcome.ok).toBe(true);
+    expect(sink.requests()[0]).toMatchObject({
+      path: '/am/api/v2/alerts',
+      body: [{ labels: { alertname: 'X' } }],
+    });
+    expect(alertsUrl(new URL('http://am:9093')).href).toBe('http://am:9093/api/v2/alerts');
+  });
+
+  it('reports a 400 (an alert Alertmanager refuses) as not retryable', async () => {
+    sink = await startWebhookSink();
+    sink.failFor(60_000, 400);
+    expect(await postAlerts(new URL(sink.url), [], opts)).toMatchObject({
+      ok: false,
+      status: 400,
+      retryable: false,
+    });
+  });
+});
