@@ -1,9 +1,12 @@
 /** The monitor's configuration: environment variables, parsed once at start-up. */
+import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
+import { parseDuration } from '../shared/duration.js';
 import {
   boolean,
   bytes,
   ConfigError,
+  custom,
   duration,
   type EnvValues,
   fromEnv,
@@ -24,6 +27,8 @@ import {
   readSendersFile,
 } from './config/declared-senders.js';
 import { parseCidr } from './ingest/allowlist.js';
+import { type NotifyEvent, notifyEventSchema } from './notify/payload.js';
+import { parseAlertmanagerUrls, parseWebhookUrls, type WebhookTarget } from './notify/targets.js';
 
 export const clientEnv = {
   udpPort: fromEnv('UDP_PORT', port(5000, 'UDP port to bind (0 picks a free port)')),
@@ -168,11 +173,140 @@ export const clientEnv = {
       '`track` senders nobody declared, or `ignore` them (rejected as exception `undeclared`)',
     ),
   ),
+  notifyWebhookUrls: fromEnv(
+    'NOTIFY_WEBHOOK_URLS',
+    custom(
+      '',
+      'a comma-separated list of http(s) URLs',
+      'Webhook targets (JSON POST per notification; Slack and Mattermost incoming webhooks work as they are). Secret: prefer the _FILE form',
+      parseWebhookUrls,
+    ),
+  ),
+  notifyWebhookUrlsFile: fromEnv(
+    'NOTIFY_WEBHOOK_URLS_FILE',
+    text(
+      '',
+      /^(\S(.*\S)?)?$/,
+      'a file path',
+      'A file (a Docker secret) of webhook URLs, one per line; adds to NOTIFY_WEBHOOK_URLS',
+    ),
+  ),
+  notifyOn: fromEnv(
+    'NOTIFY_ON',
+    list(
+      'down,never_seen,up',
+      `a comma-separated list of ${notifyEventSchema.options.filter((e) => e !== 'flapping' && e !== 'reminder').join(', ')}`,
+      'Which transitions notify; `up` only after a problem was notified',
+      (item) =>
+        ['down', 'never_seen', 'up', 'late', 'stopped'].includes(item) ? (item as NotifyEvent) : undefined,
+      5,
+    ),
+  ),
+  notifyRepeat: fromEnv(
+    'NOTIFY_REPEAT',
+    custom(
+      'off',
+      '`off` or a duration with a unit from 1m, e.g. 1h',
+      'Reminder while a sender stays down',
+      (t) => {
+        if (t === 'off') return null;
+        const ms = parseDuration(t);
+        return ms !== null && ms >= 60_000 && ms <= 30 * 86_400_000 ? ms : undefined;
+      },
+    ),
+  ),
+  notifyMaxAge: fromEnv(
+    'NOTIFY_MAX_AGE',
+    duration(
+      '24h',
+      60_000,
+      30 * 86_400_000,
+      'A notification not delivered by then is given up (logged and counted)',
+    ),
+  ),
+  notifyTimeout: fromEnv('NOTIFY_TIMEOUT', duration('5s', 100, 60_000, 'Time limit of one delivery attempt')),
+  notifyQueueMax: fromEnv(
+    'NOTIFY_QUEUE_MAX',
+    integer(
+      10_000,
+      1,
+      1_000_000,
+      'Undelivered notifications kept per target; beyond it the oldest are dropped and counted',
+    ),
+  ),
+  alertmanagerUrls: fromEnv(
+    'ALERTMANAGER_URLS',
+    custom(
+      '',
+      'a comma-separated list of http(s) base URLs',
+      'Alertmanagers to push alerts to (`/api/v2/alerts`), as Prometheus does',
+      parseAlertmanagerUrls,
+    ),
+  ),
+  alertResendInterval: fromEnv(
+    'ALERT_RESEND_INTERVAL',
+    duration('1m', 1000, 3_600_000, 'A firing alert is sent to Alertmanager again this often'),
+  ),
+  flapThreshold: fromEnv(
+    'FLAP_THRESHOLD',
+    integer(
+      5,
+      2,
+      1000,
+      'More state changes than this within FLAP_WINDOW: one `flapping` notification, then quiet',
+    ),
+  ),
+  flapWindow: fromEnv(
+    'FLAP_WINDOW',
+    duration('10m', 1000, 86_400_000, 'The flapping window, and how long a sender must be stable again'),
+  ),
+  adminTokenFile: fromEnv(
+    'ADMIN_TOKEN_FILE',
+    text(
+      '',
+      /^(\S(.*\S)?)?$/,
+      'a file path',
+      'A file (a Docker secret) with the token that writes (silences) need; empty: writes refused',
+    ),
+  ),
+  monitorName: fromEnv(
+    'MONITOR_NAME',
+    text(
+      '',
+      /^[\x21-\x7e]{0,64}$/,
+      'printable ASCII without spaces, at most 64',
+      'This monitor in notifications (`monitor` label); empty: the host name',
+    ),
+  ),
+  publicUrl: fromEnv(
+    'PUBLIC_URL',
+    custom(
+      '',
+      'an http(s) URL',
+      "Base of the links in notifications (a sender's page); empty: http://<host name>:<HTTP_PORT>",
+      (t) => {
+        if (t === '') return null;
+        try {
+          const u = new URL(t);
+          return u.protocol === 'http:' || u.protocol === 'https:' ? t.replace(/\/+$/, '') : undefined;
+        } catch {
+          return undefined;
+        }
+      },
+    ),
+  ),
   logLevel: fromEnv('LOG_LEVEL', logLevel()),
 };
 
-/** The monitor's configuration: its env schema's values, and the declared senders of both sources merged. */
-export type ClientConfig = EnvValues<typeof clientEnv> & { declared: DeclaredSender[] };
+/**
+ * The monitor's configuration: its env schema's values, the declared
+ * senders of both sources merged, and the webhook targets of both
+ * NOTIFY_WEBHOOK_URLS and its file.
+ */
+export type ClientConfig = EnvValues<typeof clientEnv> & {
+  declared: DeclaredSender[];
+  webhooks: WebhookTarget[];
+};
 
 /** Parses the environment (and reads SENDERS_FILE); throws a ConfigError naming every bad variable. */
 export function loadClientConfig(env: Record<string, string | undefined>): ClientConfig {
@@ -190,7 +324,33 @@ export function loadClientConfig(env: Record<string, string | undefined>): Clien
       },
     ]);
   }
-  const config: ClientConfig = { ...values, declared };
+  let webhooks = values.notifyWebhookUrls;
+  if (values.notifyWebhookUrlsFile !== '') {
+    let fileText: string;
+    try {
+      fileText = readFileSync(values.notifyWebhookUrlsFile, 'utf8');
+    } catch (err) {
+      throw new ConfigError([
+        {
+          variable: 'NOTIFY_WEBHOOK_URLS_FILE',
+          value: env.NOTIFY_WEBHOOK_URLS_FILE,
+          expected: `a readable file (${(err as Error).message})`,
+        },
+      ]);
+    }
+    const all = parseWebhookUrls([env.NOTIFY_WEBHOOK_URLS ?? '', fileText].join('\n'));
+    if (all === undefined) {
+      throw new ConfigError([
+        {
+          variable: 'NOTIFY_WEBHOOK_URLS_FILE',
+          value: env.NOTIFY_WEBHOOK_URLS_FILE,
+          expected: 'a file of http(s) URLs, one per line (blank lines and # comments ignored)',
+        },
+      ]);
+    }
+    webhooks = all;
+  }
+  const config: ClientConfig = { ...values, declared, webhooks };
   if (config.requireAuth && config.keyFiles.length === 0) {
     throw new ConfigError([
       {

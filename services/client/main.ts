@@ -4,6 +4,7 @@ import { installShutdown } from '../shared/lifecycle.js';
 import { createLogger, stdoutDestination } from '../shared/logger.js';
 import { failStartup } from '../shared/startup.js';
 import { loadClientConfig } from './config.js';
+import { readAdminToken } from './http/admin-auth.js';
 import { startMonitor, VERSION } from './monitor.js';
 
 // The buffered stdout, once made: a failed start writes what it holds before the failure's line.
@@ -20,6 +21,10 @@ try {
       config: {
         ...config,
         keyFiles: config.keyFiles.map((k) => k.keyId),
+        // Webhook URLs carry secrets in their path: only their labels (scheme, host, port).
+        notifyWebhookUrls: config.notifyWebhookUrls.map((t) => t.label),
+        webhooks: config.webhooks.map((t) => t.label),
+        alertmanagerUrls: config.alertmanagerUrls.map((t) => t.label),
         // Counted, not listed: there may be thousands.
         expectedSenders: config.expectedSenders.length,
         declared: config.declared.length,
@@ -28,7 +33,8 @@ try {
     'monitor starting',
   );
   const logs = out;
-  const monitor = await startMonitor(config, logger, { keyring, logLinesDropped: logs.dropped });
+  const adminToken = readAdminToken(config.adminTokenFile);
+  const monitor = await startMonitor(config, logger, { keyring, adminToken, logLinesDropped: logs.dropped });
   installShutdown({
     logger,
     logs: logs.stream,

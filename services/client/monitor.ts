@@ -6,10 +6,12 @@
  * tests and the benchmark run the real thing in-process.
  */
 import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Keyring } from '../shared/signing.js';
 import type { ClientConfig } from './config.js';
+import { adminGuard } from './http/admin-auth.js';
 import { type Status, toApiReceived, toApiSender } from './http/api.js';
 import { monitorMetrics } from './http/metrics.js';
 import { PAGE_SENDER_LIMIT, sortSenders } from './http/page.js';
@@ -22,12 +24,17 @@ import { createLogLimiter } from './ingest/log-limiter.js';
 import { createIngest, type Ingest } from './ingest/pipeline.js';
 import { startReceiver } from './ingest/receiver.js';
 import { createReplayGuard } from './ingest/replay.js';
+import { createMaintenance } from './notify/maintenance.js';
+import { startNotifier } from './notify/notifier.js';
 import { createStateChangeSink } from './publish/state-changes.js';
+import { openSilencesTable } from './store/silences.js';
 import { openStore } from './store/store.js';
 import { createTracker, type Tracker } from './tracking/tracker.js';
 
 export interface MonitorOptions {
   keyring?: Keyring;
+  /** The token writes (silences) need; null or absent: writes are refused. */
+  adminToken?: string | null;
   /** Lines the log destination dropped so far (stdout back-pressure). */
   logLinesDropped?: () => number;
   now?: () => number;
@@ -76,7 +83,38 @@ export async function startMonitor(
   const history = createHistory(config.historySize);
   const hub = createEventHub({ maxClients: config.sseMaxClients });
   const limiter = createLogLimiter(config.exceptionLogLimit);
-  const stateChanged = createStateChangeSink(logger, hub, store.writeBehind.changes);
+  const maintenance = createMaintenance(openSilencesTable(store.db), tracker, startedAtMs);
+  const notifier = startNotifier({
+    db: store.db,
+    config: {
+      webhooks: config.webhooks,
+      alertmanagers: config.alertmanagerUrls,
+      notifyOn: config.notifyOn,
+      repeatMs: config.notifyRepeat,
+      maxAgeMs: config.notifyMaxAge,
+      timeoutMs: config.notifyTimeout,
+      queueMax: config.notifyQueueMax,
+      alertResendMs: config.alertResendInterval,
+      flapThreshold: config.flapThreshold,
+      flapWindowMs: config.flapWindow,
+      monitor: config.monitorName === '' ? hostname() : config.monitorName,
+      statusUrl: config.publicUrl ?? `http://${hostname()}:${config.httpPort}`,
+      userAgent: `udp-time-service/${VERSION}`,
+    },
+    logger,
+    now,
+    view: (source) => tracker.view(source, now()),
+    views: () => tracker.views(now()),
+    silenced: (source, atMs) => maintenance.covering(source, atMs) !== null,
+  });
+  const stateChanged = createStateChangeSink(logger, hub, [
+    store.writeBehind.changes,
+    (changes) => {
+      // A sender new to the monitor may fall under a silence already.
+      for (const c of changes) if (c.from === null) maintenance.adopt(c.source, c.atMs);
+    },
+    notifier.changes,
+  ]);
   const ingest = createIngest({
     decode: { maxBytes: config.maxDatagramBytes, keyring, requireAuth: config.requireAuth },
     allow: createAllowlist(config.allowFrom),
@@ -105,6 +143,7 @@ export async function startMonitor(
   // A start that fails past this point closes what it opened.
   const abandon = async (err: unknown): Promise<never> => {
     hub.close();
+    await notifier.stop();
     store.stop();
     throw err;
   };
@@ -172,6 +211,7 @@ export async function startMonitor(
     stateCounts: () => tracker.stateCounts(),
     evictions: () => tracker.evictions,
     sseEventsDropped: () => hub.dropped,
+    notifications: notifier.stats,
     store: store.writeBehind.stats,
     kernel,
     logLinesDropped: logDropped,
@@ -189,6 +229,9 @@ export async function startMonitor(
     metrics,
     status,
     incidents: (source, limit) => store.incidents(source, limit),
+    lastNotification: (source) => notifier.last(source),
+    maintenance,
+    admin: adminGuard(options.adminToken ?? null),
     ready: () => receiver.bound() && app.server.listening,
     now,
     logger,
@@ -210,9 +253,13 @@ export async function startMonitor(
   let ticks = 0;
   const liveness = setInterval(() => {
     const nowMs = now();
+    maintenance.tick(nowMs);
     const changes = tracker.tick(nowMs);
     if (changes.length > 0) stateChanged(changes);
-    if (hub.clients > 0 && ++ticks % snapshotEvery === 0) {
+    if (++ticks % snapshotEvery !== 0) return;
+    // Once a second: reminders and settled flapping, and the page's snapshot.
+    notifier.tick(nowMs);
+    if (hub.clients > 0) {
       hub.publish('senders', sortSenders(tracker.views(nowMs)).slice(0, PAGE_SENDER_LIMIT).map(toApiSender));
     }
   }, tickMs);
@@ -263,6 +310,7 @@ export async function startMonitor(
       clearInterval(mark);
       hub.close();
       await Promise.all([receiver.stop(), app.close()]);
+      await notifier.stop();
       // After the socket closed: the last write holds every datagram counted.
       store.stop();
     },

@@ -75,6 +75,16 @@ export function describeEnv(spec: EnvSpec): EnvDoc[] {
 // Field builders. Each takes the default as the string a user would write.
 const DEFAULTS = new WeakMap<object, string>();
 
+/** A field of its own kind: `convert` gives the value, or undefined when the text is not one (`expected` says what is). */
+export function custom<T>(
+  def: string,
+  expected: string,
+  description: string,
+  convert: (text: string) => T | undefined,
+): z.ZodType<T, string | undefined> {
+  return field(def, description, expected, convert);
+}
+
 function field<T>(
   defaultText: string | undefined,
   description: string,

@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import {
   clientExceptionReasonSchema,
+  notifyEventSchema,
   receivedKindSchema,
   SENDER_STATES,
   type SenderState,
@@ -20,7 +21,7 @@ const base = {
   level: level.describe('pino level name'),
   service: z.enum(['server', 'client']),
   msg: z.string().optional().describe('a human summary; never needed by tooling'),
-  component: z.enum(['beacon', 'http']).optional(),
+  component: z.enum(['beacon', 'http', 'notify']).optional(),
 };
 const err = z
   .object({ type: z.string(), message: z.string(), stack: z.string().optional() })
@@ -109,6 +110,26 @@ export const logEvents = {
   }),
   store_error: event('store_error', { file: z.string(), err }),
   state_file_error: event('state_file_error', { file: z.string() }),
+  notify: event('notify', {
+    target: z.string().describe('scheme://host:port of the target: never its path, which may hold a secret'),
+    outcome: z.enum(['sent', 'failed', 'given_up', 'dropped']),
+    id: z.string().optional(),
+    source: z.string().optional(),
+    notification: notifyEventSchema.optional(),
+    attempt: z.number().int().optional(),
+    status: z.number().int().nullable().optional(),
+    error: z.string().optional(),
+    ms: z.number().optional(),
+    retryInMs: z.number().optional(),
+    count: z.number().int().optional(),
+    alerts: z.number().int().optional(),
+  }),
+  silence: event('silence', {
+    action: z.enum(['added', 'removed']),
+    id: z.string(),
+    sources: z.string().optional(),
+    until: z.string().optional(),
+  }),
   mark: event('mark', {
     sinceLastDatagramS: z.number().nullable(),
     datagrams: z.number().int(),

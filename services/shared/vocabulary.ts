@@ -50,6 +50,18 @@ export const clientExceptionReasonSchema = z.enum([
 ]);
 export type ClientExceptionReason = z.infer<typeof clientExceptionReasonSchema>;
 
+/** What a notification says happened: a transition, or `flapping`, or a `reminder` while down. */
+export const notifyEventSchema = z.enum([
+  'down',
+  'never_seen',
+  'up',
+  'late',
+  'stopped',
+  'flapping',
+  'reminder',
+]);
+export type NotifyEvent = z.infer<typeof notifyEventSchema>;
+
 /** Why the beacon logged an `exception` event. */
 export const serverExceptionReasonSchema = z.enum(['dns_error', 'send_error', 'socket_error']);
 export type ServerExceptionReason = z.infer<typeof serverExceptionReasonSchema>;

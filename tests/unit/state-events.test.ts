@@ -27,11 +27,13 @@ describe('live state events', () => {
     return { m, stream, logs };
   }
 
+  // Beats every 400 ms: the late window (N - 1 = 1 interval) is longer than the 250 ms liveness tick,
+  // so no tick can jump from up to down over it.
   function beaconTo(port: number, boot: string, sendBye = true) {
     const serverLogs = captureLogs('server');
     return startBeacon(
       {
-        intervalMs: 100,
+        intervalMs: 400,
         targets: [{ host: '127.0.0.1', port }],
         source: 'live-beacon',
         boot,

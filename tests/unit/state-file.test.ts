@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { afterEach, describe, expect, it } from 'vitest';
-import { SCHEMA_VERSION } from '../../services/client/store/schema.js';
+import { MIGRATIONS, SCHEMA_VERSION } from '../../services/client/store/schema.js';
 import { fromRow, toRow } from '../../services/client/store/sender-codec.js';
 import {
   openStateFile,
@@ -122,7 +122,9 @@ describe('the state file', () => {
     const db = new DatabaseSync(join(newer, STATE_FILE_NAME));
     db.exec(`PRAGMA user_version = ${SCHEMA_VERSION + 1}`);
     db.close();
-    expect(() => open(newer)).toThrow(/has schema version 2, newer than this monitor's 1/);
+    expect(() => open(newer)).toThrow(
+      `has schema version ${SCHEMA_VERSION + 1}, newer than this monitor's ${SCHEMA_VERSION}`,
+    );
 
     const damaged = dir();
     const f = open(damaged);
@@ -143,6 +145,37 @@ describe('the state file', () => {
     });
     const [row] = f.senders();
     expect(() => fromRow(row as NonNullable<typeof row>, SHAPE)).toThrow(/^sender "x": declaration: /);
+  });
+
+  it('migrates a file made by schema 1 (before notifications), keeping its senders and runs', () => {
+    const d = dir();
+    const db = new DatabaseSync(join(d, STATE_FILE_NAME));
+    db.exec(MIGRATIONS[0] as string);
+    db.exec('PRAGMA user_version = 1');
+    const tracker = createTracker({ maxSenders: 10, lateGraceMs: null, downAfterMisses: 3, ...SHAPE });
+    tracker.observe(trackedBeat({ seq: 3 }));
+    const [row] = tracker.takeDirty().changed.map(toRow);
+    const r = row as NonNullable<typeof row>;
+    db.prepare('INSERT INTO senders VALUES (?, ?, ?, ?, ?, ?)').run(
+      r.source,
+      r.record,
+      r.sequence,
+      r.heartbeats,
+      r.uptime,
+      T0,
+    );
+    db.prepare('INSERT INTO monitor_runs (started_at, alive_at) VALUES (?, ?)').run(T0 - 5000, T0);
+    db.close();
+    const f = open(d);
+    expect(f.previousRun).toEqual({ startedAtMs: T0 - 5000, aliveAtMs: T0, stoppedAtMs: null });
+    expect(f.senders().map((x) => fromRow(x, SHAPE).sequence.highest)).toEqual([3]);
+    f.close(null);
+    const check = new DatabaseSync(join(d, STATE_FILE_NAME));
+    expect(check.prepare('PRAGMA user_version').get()).toEqual({ user_version: SCHEMA_VERSION });
+    expect(check.prepare("SELECT name FROM sqlite_master WHERE name = 'outbox'").get()).toEqual({
+      name: 'outbox',
+    });
+    check.close();
   });
 
   it('migrates a file made by the previous schema (an empty database, version 0)', () => {

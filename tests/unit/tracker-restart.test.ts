@@ -72,6 +72,18 @@ describe('tracker: a monitor restart', () => {
     expect(changes(after, T0 + 60_000)).toEqual([]);
   });
 
+  it('charges no loss for the beats sent while the monitor itself was away, but does for later ones', () => {
+    const before = createTracker(OPTIONS);
+    for (let seq = 0; seq <= 5; seq++) before.observe(trackedBeat({ seq }));
+    // The monitor is away from +5.5 s to +15.5 s: beats 6..15 fall into its absence.
+    const after = restarted(before, T0 + 15_500, T0 + 5500);
+    const first = after.observe(trackedBeat({ seq: 16 }));
+    expect(first.lostDelta).toBe(0);
+    const next = after.observe(trackedBeat({ seq: 19 }));
+    expect(next.lostDelta).toBe(2);
+    expect(after.view('a', T0 + 19_000)).toMatchObject({ lost: 2, received: 8 });
+  });
+
   it("counts the monitor's own absence as unknown: neither up nor down in the uptime", () => {
     const before = createTracker(OPTIONS);
     // Up for 30 s, beating every second; the monitor was last alive at +30 s and back at +50 s.

@@ -349,6 +349,7 @@ describe('tracker: API', () => {
       kind: 'protocol',
       displayName: null,
       declared: false,
+      maintenance: false,
       boot: 'b1',
       state: 'up',
       stateSinceMs: T0 + 10,

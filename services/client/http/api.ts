@@ -11,6 +11,7 @@ import {
   senderStateSchema,
 } from '../../shared/vocabulary.js';
 import type { Received } from '../ingest/history.js';
+import type { Silence } from '../notify/silences.js';
 import type { IncidentRow } from '../store/state-file.js';
 import type { SenderView } from '../tracking/tracker.js';
 
@@ -79,6 +80,7 @@ export const senderSchema = z.object({
   kind: senderKindSchema,
   displayName: z.string().nullable().describe('the declared name, if any'),
   declared: z.boolean().describe('declared in EXPECTED_SENDERS or SENDERS_FILE: it must be there'),
+  maintenance: z.boolean().describe('under a silence: its downtime is planned and it notifies nobody'),
   boot: z.string().nullable().describe('null for plain text and before the first datagram'),
   state: senderStateSchema,
   stateSince: z.string(),
@@ -106,6 +108,7 @@ export function toApiSender(s: SenderView): z.infer<typeof senderSchema> {
     kind: s.kind,
     displayName: s.displayName,
     declared: s.declared,
+    maintenance: s.maintenance,
     boot: s.boot,
     state: s.state,
     stateSince: iso(s.stateSinceMs) as string,
@@ -151,6 +154,24 @@ export const statusSchema = z.object({
     .array(z.object({ from: z.string(), to: z.string(), seconds: z.number() }))
     .describe("the monitor's own downtime between its runs, newest first: senders' uptime there is unknown"),
 });
+
+export const silenceSchema = z.object({
+  id: z.string(),
+  sources: z.string().describe('a glob over sender ids: * any run, ? one character'),
+  until: z.string(),
+  comment: z.string(),
+  createdAt: z.string(),
+});
+
+export function toApiSilence(s: Silence): z.infer<typeof silenceSchema> {
+  return {
+    id: s.id,
+    sources: s.sources,
+    until: iso(s.until) as string,
+    comment: s.comment,
+    createdAt: iso(s.createdAtMs) as string,
+  };
+}
 
 export const incidentsQuery = z
   .object({
@@ -245,6 +266,44 @@ export function openApiDocument(version: string, historySize: number) {
             200: ok('Incidents', z.array(incidentSchema)),
             400: bad,
             404: ok('Unknown sender', errorSchema),
+          },
+        },
+      },
+      '/api/silences': {
+        get: { summary: 'Silences in force', responses: { 200: ok('Silences', z.array(silenceSchema)) } },
+        post: {
+          summary: 'Add a silence (needs Authorization: Bearer <admin token>)',
+          requestBody: {
+            content: {
+              'application/json': {
+                schema: {
+                  type: 'object',
+                  required: ['sources', 'until'],
+                  properties: {
+                    sources: { type: 'string', description: 'glob over sender ids' },
+                    until: { type: 'string', description: 'an ISO-8601 time, or a duration such as 2h' },
+                    comment: { type: 'string' },
+                  },
+                },
+              },
+            },
+          },
+          responses: {
+            201: ok('The silence', silenceSchema),
+            400: bad,
+            401: ok('Wrong or missing token', errorSchema),
+            403: ok('No admin token configured', errorSchema),
+          },
+        },
+      },
+      '/api/silences/{id}': {
+        delete: {
+          summary: 'End a silence (needs Authorization: Bearer <admin token>)',
+          parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+          responses: {
+            204: { description: 'ended' },
+            401: ok('Wrong or missing token', errorSchema),
+            404: ok('Unknown silence', errorSchema),
           },
         },
       },

@@ -22,6 +22,8 @@ export interface MetricsSource {
   stateCounts(): Record<string, number>;
   evictions(): number;
   sseEventsDropped(): number;
+  /** Per target label. */
+  notifications: ReadonlyMap<string, TargetCounts>;
   store: {
     readonly writes: number;
     readonly failures: number;
@@ -35,6 +37,14 @@ export interface MetricsSource {
 }
 
 const PREFIX = 'udp_monitor_';
+
+interface TargetCounts {
+  sent: number;
+  failed: number;
+  retried: number;
+  givenUp: number;
+  dropped: number;
+}
 
 export interface MonitorMetrics {
   readonly contentType: string;
@@ -97,6 +107,38 @@ export function monitorMetrics(source: MetricsSource): MonitorMetrics {
     'state_incidents_dropped_total',
     'State changes not written because writes kept failing',
     () => source.store.incidentsDropped,
+  );
+  const perTarget = (name: string, help: string, pick: (s: TargetCounts) => number) =>
+    new Counter({
+      name: PREFIX + name,
+      help,
+      labelNames: ['target'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [target, s] of source.notifications) this.inc({ target }, pick(s));
+      },
+    });
+  perTarget(
+    'notifications_sent_total',
+    'Notifications delivered (and Alertmanager pushes accepted)',
+    (s) => s.sent,
+  );
+  perTarget('notifications_failed_total', 'Delivery attempts that failed', (s) => s.failed);
+  perTarget(
+    'notifications_retried_total',
+    'Failed deliveries scheduled again with backoff',
+    (s) => s.retried,
+  );
+  perTarget(
+    'notifications_given_up_total',
+    'Notifications given up (too old, or refused for good)',
+    (s) => s.givenUp,
+  );
+  perTarget(
+    'notifications_dropped_total',
+    'Notifications dropped because the target queue was full',
+    (s) => s.dropped,
   );
   gauge(
     'state_write_seconds',

@@ -18,6 +18,7 @@ import {
   STATE_URGENCY,
 } from '../../shared/vocabulary.js';
 import type { Received } from '../ingest/history.js';
+import type { LastNotification } from '../store/outbox.js';
 import type { SenderView } from '../tracking/tracker.js';
 import type { Status } from './api.js';
 import { escapeHtml as e } from './escape.js';
@@ -256,7 +257,7 @@ function senderRow(s: SenderView | null, nowMs: number): string {
   // Why a sender is not up (no_beat, missed_3, bye); "up" needs no explanation.
   const why = s.state === 'up' ? '' : ` title="${e(s.reason)}"`;
   const loss = s.lost > 0 ? ' class="bad"' : '';
-  return `<tr class="s-${e(s.state)}" data-source="${e(s.source)}"><th title="${e(info)}"><a href="${senderHref(s.source)}">${e(s.displayName ?? s.source)}</a><td${why} data-at="${s.stateSinceMs}"><span class="badge">${e(s.state)}</span> <small>${fmtDuration((nowMs - s.stateSinceMs) / 1000)}</small><td data-at="${s.lastSeenMs ?? ''}">${heardText(s.lastSeenMs, nowMs)}<td>${seqText(s.lastSeq)}<td${loss}>${s.lost} / ${s.duplicates} / ${s.outOfOrder}<td>${fmtMs(s.delay.lastMs)}<td>${fmtMs(s.jitterMs)}<td>${fmtPct(s.uptime.h1)} / ${fmtPct(s.uptime.h24)}<td>${beatsBar(s.heartbeats)}</tr>`;
+  return `<tr class="s-${e(s.state)}" data-source="${e(s.source)}"><th title="${e(info)}"><a href="${senderHref(s.source)}">${e(s.displayName ?? s.source)}</a><td${why} data-at="${s.stateSinceMs}"><span class="badge">${s.maintenance ? 'maintenance' : e(s.state)}</span> <small>${fmtDuration((nowMs - s.stateSinceMs) / 1000)}</small><td data-at="${s.lastSeenMs ?? ''}">${heardText(s.lastSeenMs, nowMs)}<td>${seqText(s.lastSeq)}<td${loss}>${s.lost} / ${s.duplicates} / ${s.outOfOrder}<td>${fmtMs(s.delay.lastMs)}<td>${fmtMs(s.jitterMs)}<td>${fmtPct(s.uptime.h1)} / ${fmtPct(s.uptime.h24)}<td>${beatsBar(s.heartbeats)}</tr>`;
 }
 
 /**
@@ -308,13 +309,20 @@ function monitorAway(status: Status): string {
 
 export interface SenderPageModel {
   sender: SenderView;
+  lastNotification: LastNotification | null;
   incidents: ReadonlyArray<{ atMs: number; from: SenderState | null; to: SenderState; reason: string }>;
   status: Status;
   nowMs: number;
 }
 
 /** One sender: what the monitor knows of it and its state changes (incidents), across monitor restarts. */
-export function renderSenderPage({ sender: s, incidents, status, nowMs }: SenderPageModel): string {
+export function renderSenderPage({
+  sender: s,
+  incidents,
+  lastNotification: n,
+  status,
+  nowMs,
+}: SenderPageModel): string {
   const name = s.displayName ?? s.source;
   const facts: Array<[string, string]> = [
     ['State', `${s.state} (${s.reason}) for ${fmtDuration((nowMs - s.stateSinceMs) / 1000)}`],
@@ -322,6 +330,14 @@ export function renderSenderPage({ sender: s, incidents, status, nowMs }: Sender
     ['Last heard', heardText(s.lastSeenMs, nowMs)],
     ['Lost / dup / ooo', `${s.lost} / ${s.duplicates} / ${s.outOfOrder}`],
     ['Uptime 1 h / 24 h', `${fmtPct(s.uptime.h1)} / ${fmtPct(s.uptime.h24)}`],
+    ['Maintenance', s.maintenance ? 'yes: under a silence (planned downtime, no notifications)' : 'no'],
+    [
+      'Last notification',
+      n === null
+        ? 'none'
+        : `${n.event} to ${n.target}, ${fmtDuration((nowMs - n.createdAtMs) / 1000)} ago: ${n.status}` +
+          `${n.attempts > 1 ? ` after ${n.attempts} attempts` : ''}${n.lastError === null ? '' : ` (${n.lastError})`}`,
+    ],
   ];
   const rows = incidents
     .map(
@@ -432,7 +448,7 @@ ${more}<template id="sender-tpl">${senderRow(null, nowMs)}</template>
 </section>
 </main>
 <footer>
-<p>monitor ${e(status.version)} · UDP port ${status.udp.port} · <a href="/api/status">status</a> · <a href="/api/senders">senders</a> · <a href="/api/datagrams">datagrams</a> · <a href="/metrics">metrics</a> · <a href="/api/openapi.json">API</a></p>
+<p>monitor ${e(status.version)} · UDP port ${status.udp.port} · <a href="/api/status">status</a> · <a href="/api/senders">senders</a> · <a href="/api/datagrams">datagrams</a> · <a href="/metrics">metrics</a> · <a href="/silences">silences</a> · <a href="/api/openapi.json">API</a></p>
 </footer>
 </body>
 </html>

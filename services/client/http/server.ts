@@ -10,8 +10,12 @@ import helmet from '@fastify/helmet';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { History } from '../ingest/history.js';
+import type { Maintenance } from '../notify/maintenance.js';
+import { parseSilenceInput } from '../notify/silences.js';
+import type { LastNotification } from '../store/outbox.js';
 import type { IncidentRow } from '../store/state-file.js';
 import type { Tracker } from '../tracking/tracker.js';
+import type { AdminVerdict } from './admin-auth.js';
 import {
   badRequest,
   datagramsQuery,
@@ -22,14 +26,15 @@ import {
   toApiIncident,
   toApiReceived,
   toApiSender,
+  toApiSilence,
 } from './api.js';
 import type { MonitorMetrics } from './metrics.js';
 import { renderPage, renderSenderPage } from './page.js';
+import { renderSilencesPage } from './silences-page.js';
+import type { EventHub } from './sse.js';
 
 /** State changes listed on a sender's page. */
 const SENDER_PAGE_INCIDENTS = 100;
-
-import type { EventHub } from './sse.js';
 
 export interface HttpDeps {
   version: string;
@@ -43,6 +48,11 @@ export interface HttpDeps {
   status(): Status;
   /** A sender's state changes from the state file, newest first. */
   incidents(source: string, limit: number): IncidentRow[];
+  /** The newest notification of a sender and how its delivery went. */
+  lastNotification(source: string): LastNotification | null;
+  maintenance: Maintenance;
+  /** Checks the Authorization header of a write. */
+  admin(authorization: string | undefined): AdminVerdict;
   ready(): boolean;
   now(): number;
   logger: Logger;
@@ -57,6 +67,7 @@ function staticFile(name: string, type: string): { type: string; body: Buffer; e
 const STATIC: Record<string, { type: string; body: Buffer; etag: string }> = {
   'page.js': staticFile('page.js', 'text/javascript; charset=utf-8'),
   'page.css': staticFile('page.css', 'text/css; charset=utf-8'),
+  'silences.js': staticFile('silences.js', 'text/javascript; charset=utf-8'),
 };
 
 export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
@@ -121,6 +132,7 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
     const html = renderSenderPage({
       sender,
       incidents: deps.incidents(sender.source, SENDER_PAGE_INCIDENTS),
+      lastNotification: deps.lastNotification(sender.source),
       status: deps.status(),
       nowMs,
     });
@@ -180,6 +192,50 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
     }
     req.raw.on('close', () => reply.raw.end());
   });
+  // Silences: reads are open, writes need the admin token (no cookies: nothing for CSRF to use).
+  app.get('/api/silences', () => deps.maintenance.list().map(toApiSilence));
+  app.post('/api/silences', (req, reply) => {
+    const verdict = deps.admin(req.headers.authorization);
+    if (!verdict.ok)
+      return reply.code(verdict.status).header('www-authenticate', 'Bearer').send(verdict.body);
+    const nowMs = deps.now();
+    const input = parseSilenceInput(req.body, nowMs);
+    if (!input.ok) {
+      return reply.code(400).send({
+        error: 'bad_request',
+        parameter: input.parameter,
+        message: `${input.parameter}: ${input.message}`,
+      });
+    }
+    const silence = deps.maintenance.add(input.value, nowMs);
+    log.info(
+      {
+        event: 'silence',
+        action: 'added',
+        id: silence.id,
+        sources: silence.sources,
+        until: new Date(silence.until).toISOString(),
+      },
+      `silence ${silence.id} added for ${silence.sources}`,
+    );
+    return reply.code(201).send(toApiSilence(silence));
+  });
+  app.delete<{ Params: { id: string } }>('/api/silences/:id', (req, reply) => {
+    const verdict = deps.admin(req.headers.authorization);
+    if (!verdict.ok)
+      return reply.code(verdict.status).header('www-authenticate', 'Bearer').send(verdict.body);
+    if (!deps.maintenance.remove(req.params.id, deps.now())) {
+      return reply.code(404).send({ error: 'not_found', parameter: 'id', message: 'no such silence' });
+    }
+    log.info({ event: 'silence', action: 'removed', id: req.params.id }, `silence ${req.params.id} removed`);
+    return reply.code(204).send();
+  });
+  app.get('/silences', (_req, reply) =>
+    reply
+      .header('cache-control', 'no-store')
+      .type('text/html; charset=utf-8')
+      .send(renderSilencesPage({ silences: deps.maintenance.list(), nowMs: deps.now() })),
+  );
   app.get('/healthz', () => ({ status: 'ok' }));
   app.get('/readyz', (_req, reply) =>
     deps.ready() ? { status: 'ready' } : reply.code(503).send({ status: 'not_ready' }),

@@ -5,8 +5,7 @@
  * API v2 alert. Pure: times are handed in.
  */
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
-import type { SenderState } from '../../shared/vocabulary.js';
+import { type NotifyEvent, notifyEventSchema, type SenderState } from '../../shared/vocabulary.js';
 import { fmtDuration } from '../http/page.js';
 
 /**
@@ -17,16 +16,7 @@ import { fmtDuration } from '../http/page.js';
  * - `flapping`: too many changes in the window, the next ones are held back;
  * - `reminder`: still down after the reminder interval.
  */
-export const notifyEventSchema = z.enum([
-  'down',
-  'never_seen',
-  'up',
-  'late',
-  'stopped',
-  'flapping',
-  'reminder',
-]);
-export type NotifyEvent = z.infer<typeof notifyEventSchema>;
+export { type NotifyEvent, notifyEventSchema };
 export const NOTIFY_EVENTS: readonly NotifyEvent[] = notifyEventSchema.options;
 
 export interface Notification {

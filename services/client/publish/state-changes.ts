@@ -1,9 +1,10 @@
 /**
  * The one place a sender's state change takes effect, whichever path found
- * it (a datagram's arrival or the liveness clock): handed to the state file
- * first (written at once), then one `state` log line and one live `state`
- * event per change, in the order they happened. Every further consumer
- * (notifications) is added here, so no path can forget one.
+ * it (a datagram's arrival or the liveness clock): handed first to the state
+ * file (written at once), the silences and the notifier (whose outbox rows
+ * are written before this returns), then one `state` log line and one live
+ * `state` event per change, in the order they happened. Every consumer is
+ * wired here, so no path can forget one.
  */
 import type { Logger } from 'pino';
 import type { EventHub } from '../http/sse.js';
@@ -14,10 +15,11 @@ export type StateChangeSink = (changes: readonly StateChange[]) => void;
 export function createStateChangeSink(
   logger: Logger,
   hub: EventHub,
-  persist: (changes: readonly StateChange[]) => void,
+  /** Run first, in order: the state file, silences, notifications (the outbox). */
+  before: ReadonlyArray<(changes: readonly StateChange[]) => void>,
 ): StateChangeSink {
   return (changes) => {
-    persist(changes);
+    for (const consume of before) consume(changes);
     for (const c of changes) {
       logger.info(
         { event: 'state', source: c.source, from: c.from, to: c.to, reason: c.reason },

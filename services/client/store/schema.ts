@@ -29,6 +29,42 @@ export const MIGRATIONS: readonly string[] = [
      alive_at INTEGER NOT NULL,
      stopped_at INTEGER
    ) STRICT;`,
+  // 2: notifications. The outbox holds every notification before any attempt
+  // to send it (one row per target, in order by seq); silences; and what was
+  // last notified per sender, so a restart neither repeats nor forgets one.
+  `CREATE TABLE outbox (
+     seq INTEGER PRIMARY KEY,
+     id TEXT NOT NULL,
+     target TEXT NOT NULL,
+     source TEXT NOT NULL,
+     event TEXT NOT NULL,
+     body TEXT NOT NULL,
+     created_at INTEGER NOT NULL,
+     attempts INTEGER NOT NULL DEFAULT 0,
+     next_attempt_at INTEGER NOT NULL,
+     status TEXT NOT NULL CHECK (status IN ('pending', 'sent', 'given_up', 'dropped')),
+     last_error TEXT,
+     done_at INTEGER,
+     UNIQUE (id, target)
+   ) STRICT;
+   CREATE INDEX outbox_pending ON outbox (status, target, seq);
+   CREATE INDEX outbox_head ON outbox (target, source, status, seq);
+   CREATE INDEX outbox_by_source ON outbox (source, seq);
+   CREATE TABLE silences (
+     id TEXT PRIMARY KEY,
+     sources TEXT NOT NULL,
+     until INTEGER NOT NULL,
+     comment TEXT NOT NULL,
+     created_at INTEGER NOT NULL
+   ) STRICT;
+   CREATE TABLE notified (
+     source TEXT PRIMARY KEY,
+     state TEXT NOT NULL,
+     event TEXT NOT NULL,
+     incident_key TEXT NOT NULL,
+     at INTEGER NOT NULL,
+     reminded_at INTEGER
+   ) STRICT;`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

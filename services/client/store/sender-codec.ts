@@ -124,6 +124,7 @@ export function fromRow(row: StoredSenderRow, shape: SenderShape): Sender {
   const r = parsed.data;
   const s = blankSender(row.source, r.kind, r.state, r.reason, r.stateSinceMs, shape);
   const { sequence, heartbeats, uptime, previousBoots, ...scalars } = r;
+  // Maintenance is not stored: the silences are, and they are applied again at start.
   Object.assign(s, scalars);
   s.previousBoots.push(...previousBoots);
 

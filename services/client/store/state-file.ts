@@ -64,6 +64,8 @@ export interface StateWrite {
 
 export interface StateFile {
   readonly path: string;
+  /** The open database, for the store's other tables (outbox.ts, notify-state.ts); nothing else touches it. */
+  readonly db: DatabaseSync;
   /** The run before this one, if the file has one. */
   readonly previousRun: MonitorRun | null;
   senders(): StoredSenderRow[];
@@ -170,6 +172,7 @@ function stateFile(db: DatabaseSync, path: string): StateFile {
 
   return {
     path,
+    db,
     previousRun,
     senders() {
       return run('senders')

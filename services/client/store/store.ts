@@ -19,6 +19,8 @@ export interface MonitorGap {
 
 export interface Store {
   readonly path: string;
+  /** The open state file, for the other tables that live in it (outbox, silences, notified). */
+  readonly db: StateFile['db'];
   readonly writeBehind: WriteBehind;
   /** Newest first. */
   incidents(source: string, limit: number): IncidentRow[];
@@ -61,6 +63,7 @@ export function openStore(
   const writeBehind = startWriteBehind(file, tracker, logger, { intervalMs: 1000, now });
   return {
     path: file.path,
+    db: file.db,
     writeBehind,
     incidents: (source, limit) => file.incidents(source, limit),
     monitorGaps(limit) {

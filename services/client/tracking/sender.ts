@@ -29,6 +29,8 @@ export interface Sender {
   readonly source: string;
   kind: SenderKind;
   declaration: Declaration | null;
+  /** Under a silence: its downtime is planned (uptime), and it notifies nothing. Not stored: silences are. */
+  maintenance: boolean;
   /** '' for a plain-text sender and for one not heard from yet. */
   boot: string;
   /** Newest first, at most PREVIOUS_BOOTS. */
@@ -47,6 +49,12 @@ export interface Sender {
   baseDelayMs: number;
   /** Floor of the next late deadline (a restarted monitor's start + interval + grace); 0 for none. */
   notBeforeMs: number;
+  /**
+   * Set by a monitor restart to its start: beats the sender sent before then
+   * fell into the monitor's own absence and are not charged as lost. 0 once
+   * the first datagram after the restart has been judged. Not stored.
+   */
+  unobservedUntilMs: number;
   /** 'missed' marks pushed since the datagram with the highest seq. */
   missedMarks: number;
   received: number;
@@ -88,6 +96,7 @@ export function blankSender(
     source,
     kind,
     declaration: null,
+    maintenance: false,
     boot: '',
     previousBoots: [],
     state,
@@ -99,6 +108,7 @@ export function blankSender(
     intervalMs: 0,
     baseDelayMs: 0,
     notBeforeMs: 0,
+    unobservedUntilMs: 0,
     missedMarks: 0,
     received: 0,
     lost: 0,

@@ -95,6 +95,8 @@ export interface SenderView {
   /** The operator's name for it, if declared with one. */
   displayName: string | null;
   declared: boolean;
+  /** Under a silence (maintenance): planned downtime, no notifications. */
+  maintenance: boolean;
   /** null for plain text and before the first datagram. */
   boot: string | null;
   state: SenderState;
@@ -143,6 +145,8 @@ export interface Tracker {
    */
   declare(declared: ReadonlyArray<{ source: string; kind: SenderKind } & Declaration>, nowMs: number): void;
   isDeclared(source: string): boolean;
+  /** Puts a sender under maintenance (a silence) or takes it out: its time counts as planned meanwhile. */
+  setMaintenance(source: string, on: boolean, atMs: number): void;
   /** Puts back senders a previous run stored; call before any datagram. */
   restore(senders: readonly Sender[], options: RestoreOptions): void;
   /** The records changed since the last call (and the sources evicted): for the state file. */
@@ -225,7 +229,7 @@ export function createTracker(options: TrackerOptions): Tracker {
   function transition(sender: Sender, to: SenderState, reason: string, atMs: number): StateChange {
     const at = Math.max(atMs, sender.stateSinceMs);
     const change: StateChange = { source: sender.source, from: sender.state, to, reason, atMs: at };
-    setAvailability(sender.uptime, AVAILABILITY[to], at);
+    setAvailability(sender.uptime, sender.maintenance ? 'planned' : AVAILABILITY[to], at);
     counts[sender.state]--;
     counts[to]++;
     sender.state = to;
@@ -351,6 +355,20 @@ export function createTracker(options: TrackerOptions): Tracker {
     sender.missedMarks = 0;
   }
 
+  /**
+   * Of `gap` beats missing before this datagram, those the sender sent while
+   * the monitor itself was away (before its restart): they are unknown, not
+   * lost. Judged once, at the first datagram after a restart.
+   */
+  function excusedBeats(sender: Sender, gap: number): number {
+    if (sender.unobservedUntilMs === 0) return 0;
+    const interval = intervalOf(sender);
+    const away = sender.unobservedUntilMs - sender.lastSentMs;
+    sender.unobservedUntilMs = 0;
+    if (interval <= 0 || away <= 0) return 0;
+    return Math.min(gap, Math.floor(away / interval));
+  }
+
   /** Moves the sender to the end of the silence order. */
   function touch(sender: Sender, nowMs: number): void {
     sender.lastSeenMs = nowMs;
@@ -432,6 +450,7 @@ export function createTracker(options: TrackerOptions): Tracker {
     if (sender.previousBoots.length > PREVIOUS_BOOTS) sender.previousBoots.pop();
     sender.boot = beat.boot;
     sender.notBeforeMs = 0;
+    sender.unobservedUntilMs = 0;
     startSequence(sender.sequence, beat.seq);
     startTiming(sender, beat, delayMs);
     pushMark(sender.heartbeats, 'restart');
@@ -500,7 +519,7 @@ export function createTracker(options: TrackerOptions): Tracker {
     touch(sender, nowMs);
     switch (acceptSeq(sender.sequence, beat.seq)) {
       case 'next': {
-        const gap = sender.sequence.gap;
+        const gap = sender.sequence.gap - excusedBeats(sender, sender.sequence.gap);
         sender.lost += gap;
         o.lostDelta = gap;
         // Liveness up to this beat first, against the previous expectation,
@@ -580,7 +599,8 @@ export function createTracker(options: TrackerOptions): Tracker {
     const gapMs = receivedAtMs - sender.lastSeenMs;
     const overdue = evaluate(sender, receivedAtMs);
     const interval = intervalOf(sender);
-    const missed = interval > 0 ? missedIntervals(gapMs, interval) : 0;
+    const missedAll = interval > 0 ? missedIntervals(gapMs, interval) : 0;
+    const missed = missedAll - excusedBeats(sender, missedAll);
     sender.lost += missed;
     o.lostDelta = missed;
     markArrival(sender, missed, 'beat');
@@ -640,14 +660,15 @@ export function createTracker(options: TrackerOptions): Tracker {
     const ordered = [...stored].sort((a, b) => a.lastSeenMs - b.lastSeenMs);
     for (const sender of ordered) {
       if (senders.has(sender.source)) continue;
-      const current = sender.uptime.current;
       creditUptime(sender.uptime, Math.min(lastAliveMs, monitorStartMs));
       setAvailability(sender.uptime, 'unknown', Math.min(lastAliveMs, monitorStartMs));
-      setAvailability(sender.uptime, current, monitorStartMs);
+      // From now on as its state says; silences (maintenance) are applied again after this.
+      setAvailability(sender.uptime, AVAILABILITY[sender.state], monitorStartMs);
       const interval = intervalOf(sender);
       if (sender.state !== 'stopped' && sender.state !== 'down' && interval > 0) {
         sender.notBeforeMs = Math.max(sender.notBeforeMs, monitorStartMs + interval + graceOf(sender));
       }
+      sender.unobservedUntilMs = monitorStartMs;
       senders.set(sender.source, sender);
       newest = sender.source;
       counts[sender.state]++;
@@ -672,6 +693,7 @@ export function createTracker(options: TrackerOptions): Tracker {
       kind: sender.kind,
       displayName: sender.declaration?.displayName ?? null,
       declared: sender.declaration !== null,
+      maintenance: sender.maintenance,
       boot: seen && sender.kind === 'protocol' ? sender.boot : null,
       state: sender.state,
       stateSinceMs: sender.stateSinceMs,
@@ -716,6 +738,12 @@ export function createTracker(options: TrackerOptions): Tracker {
     declare,
     isDeclared(source) {
       return senders.get(source)?.declaration != null;
+    },
+    setMaintenance(source, on, atMs) {
+      const sender = senders.get(source);
+      if (sender === undefined || sender.maintenance === on) return;
+      sender.maintenance = on;
+      setAvailability(sender.uptime, on ? 'planned' : AVAILABILITY[sender.state], atMs);
     },
     restore,
     takeDirty() {

@@ -165,7 +165,7 @@ function fillSender(tr, s, nowMs) {
   st.dataset.at = Date.parse(s.stateSince);
   if (state === 'up') st.removeAttribute('title');
   else st.title = s.reason;
-  setText(st.firstElementChild, state);
+  setText(st.firstElementChild, s.maintenance ? 'maintenance' : state);
   setText(st.lastElementChild, fmtDuration((nowMs - st.dataset.at) / 1000));
   heard.dataset.at = s.lastSeen === null ? '' : Date.parse(s.lastSeen);
   setText(heard, heardText(s.lastSeen === null ? null : Number(heard.dataset.at), nowMs));

@@ -1,0 +1,68 @@
+/**
+ * Writes need a token: `Authorization: Bearer <token>`, the token read from
+ * ADMIN_TOKEN_FILE (a Docker secret) and compared in constant time. With no
+ * token configured, writes are refused with a 403 that says how to set one.
+ * No cookies, so there is nothing for a cross-site request to ride on.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { ConfigError } from '../../shared/env.js';
+
+export const MIN_TOKEN_LENGTH = 32;
+
+export type AdminVerdict =
+  | { ok: true }
+  | { ok: false; status: 401 | 403; body: { error: string; message: string } };
+
+/** Reads and checks the token file; a ConfigError naming ADMIN_TOKEN_FILE otherwise. */
+export function readAdminToken(path: string): string | null {
+  if (path === '') return null;
+  let token: string;
+  try {
+    token = readFileSync(path, 'utf8').trim();
+  } catch (err) {
+    throw new ConfigError([
+      { variable: 'ADMIN_TOKEN_FILE', value: path, expected: `a readable file (${(err as Error).message})` },
+    ]);
+  }
+  if (token.length < MIN_TOKEN_LENGTH || /\s/.test(token)) {
+    throw new ConfigError([
+      {
+        variable: 'ADMIN_TOKEN_FILE',
+        value: path,
+        expected: `a file holding one token of at least ${MIN_TOKEN_LENGTH} characters without spaces`,
+      },
+    ]);
+  }
+  return token;
+}
+
+const digest = (text: string) => createHash('sha256').update(text).digest();
+
+export function adminGuard(token: string | null): (authorization: string | undefined) => AdminVerdict {
+  const expected = token === null ? null : digest(token);
+  return (authorization) => {
+    if (expected === null) {
+      return {
+        ok: false,
+        status: 403,
+        body: {
+          error: 'writes_disabled',
+          message:
+            'no admin token is configured: put a token of at least 32 characters in a file (a Docker secret), ' +
+            'set ADMIN_TOKEN_FILE to its path, and send it as "Authorization: Bearer <token>"',
+        },
+      };
+    }
+    const match = /^Bearer (\S+)$/.exec(authorization ?? '');
+    // Digests of equal length, so the comparison takes the same time whatever was sent.
+    if (match === null || !timingSafeEqual(digest(match[1] as string), expected)) {
+      return {
+        ok: false,
+        status: 401,
+        body: { error: 'unauthorized', message: 'send "Authorization: Bearer <token>" with the admin token' },
+      };
+    }
+    return { ok: true };
+  };
+}

@@ -1,0 +1,66 @@
+/**
+ * The silences page: what is under maintenance until when, and a form to
+ * add or end a silence. The form is sent by /static/silences.js with the
+ * admin token typed in by the operator, as an Authorization header; the
+ * token is never stored in the page, the browser or a cookie.
+ */
+import type { Silence } from '../notify/silences.js';
+import { escapeHtml as e } from './escape.js';
+import { fmtDuration } from './page.js';
+
+export function renderSilencesPage({
+  silences,
+  nowMs,
+}: {
+  silences: readonly Silence[];
+  nowMs: number;
+}): string {
+  const rows = silences
+    .map(
+      (s) =>
+        `<tr data-id="${e(s.id)}"><td><code>${e(s.sources)}</code><td>${new Date(s.until).toISOString().replace('T', ' ').slice(0, 16)} UTC (${fmtDuration((s.until - nowMs) / 1000)} left)<td>${e(s.comment)}<td><button type="button" class="end" data-id="${e(s.id)}">End</button>`,
+    )
+    .join('\n');
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="color-scheme" content="light dark">
+<title>Silences · udp-time-service monitor</title>
+<link rel="icon" href="data:,">
+<link rel="stylesheet" href="/static/page.css">
+<script type="module" src="/static/silences.js"></script>
+</head>
+<body>
+<header>
+<h1>Silences</h1>
+<p><a href="/">all senders</a></p>
+</header>
+<main>
+<section aria-labelledby="active-h">
+<h2 id="active-h">In force</h2>
+<p>A silenced sender shows <b>maintenance</b>: its downtime counts as planned and it notifies nobody.</p>
+<div class="scroll">
+<table id="silences">
+<thead><tr><th>Senders (glob)</th><th>Until</th><th>Comment</th><th></th></tr></thead>
+<tbody>${rows || '<tr class="empty"><td colspan="4">No silences.'}</tbody>
+</table>
+</div>
+</section>
+<section aria-labelledby="add-h">
+<h2 id="add-h">Add a silence</h2>
+<form id="add-silence">
+<p><label>Senders (glob: <code>*</code> any run, <code>?</code> one character) <input name="sources" required maxlength="256" placeholder="backup-*"></label></p>
+<p><label>For or until (<code>2h</code>, or an ISO time) <input name="until" required placeholder="2h"></label></p>
+<p><label>Comment <input name="comment" maxlength="500" placeholder="nightly maintenance"></label></p>
+<p><label>Admin token <input name="token" type="password" required autocomplete="off"></label></p>
+<p><button type="submit">Silence</button> <output id="result" role="status"></output></p>
+</form>
+<noscript><p>Adding and ending silences needs JavaScript here, or the API: <code>POST /api/silences</code> with <code>Authorization: Bearer &lt;token&gt;</code>.</p></noscript>
+</section>
+</main>
+</body>
+</html>
+`;
+}

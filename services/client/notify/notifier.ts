@@ -1,0 +1,381 @@
+/**
+ * Tells someone. Every state change goes through `changes()` (from the one
+ * state-change sink), which decides what to notify:
+ *   silenced? -> flapping? -> NOTIFY_ON? (up only after a notified problem)
+ * and writes each notification into the outbox, one row per webhook target,
+ * before anything is sent. Delivery runs apart, per target, so a slow or dead
+ * target delays neither the datagram path nor the other targets; failed
+ * sends are retried with backoff until NOTIFY_MAX_AGE, then given up.
+ * Alertmanager gets the set of firing alerts on every change and again every
+ * ALERT_RESEND_INTERVAL, as Prometheus sends them.
+ */
+import { randomUUID } from 'node:crypto';
+import type { DatabaseSync } from 'node:sqlite';
+import type { Logger } from 'pino';
+import { openNotifiedTable } from '../store/notified.js';
+import { type LastNotification, type OutboxRow, openOutbox } from '../store/outbox.js';
+import type { SenderView, StateChange } from '../tracking/tracker.js';
+import { postAlerts } from './alertmanager.js';
+import { BACKOFF_DEFAULTS, retryDelayMs } from './backoff.js';
+import { createFlapDetector } from './flapping.js';
+import {
+  alertmanagerAlert,
+  eventOfChange,
+  incidentKey,
+  type Notification,
+  type NotifyEvent,
+  webhookBody,
+} from './payload.js';
+import type { WebhookTarget } from './targets.js';
+import { postWebhook } from './webhook.js';
+
+export interface NotifierConfig {
+  webhooks: readonly WebhookTarget[];
+  alertmanagers: readonly WebhookTarget[];
+  notifyOn: readonly NotifyEvent[];
+  repeatMs: number | null;
+  maxAgeMs: number;
+  timeoutMs: number;
+  queueMax: number;
+  alertResendMs: number;
+  flapThreshold: number;
+  flapWindowMs: number;
+  /** The `monitor` label and field: the same on redundant monitors, so Alertmanager sees one alert. */
+  monitor: string;
+  /** Where people read more: links go to `${statusUrl}/senders/<source>`. */
+  statusUrl: string;
+  userAgent: string;
+}
+
+export interface TargetStats {
+  sent: number;
+  failed: number;
+  retried: number;
+  givenUp: number;
+  dropped: number;
+}
+
+export interface Notifier {
+  /** Called with every state change, before it is logged: the notifications it makes are in the outbox on return. */
+  changes(changes: readonly StateChange[]): void;
+  /** The newest notification of a sender and its delivery status. */
+  last(source: string): LastNotification | null;
+  /** Per target label (webhooks and Alertmanagers). */
+  readonly stats: ReadonlyMap<string, TargetStats>;
+  /** Liveness-clock work: reminders, flapping that settled. */
+  tick(nowMs: number): void;
+  stop(): Promise<void>;
+}
+
+export interface NotifierDeps {
+  db: DatabaseSync;
+  config: NotifierConfig;
+  logger: Logger;
+  now: () => number;
+  /** The current view of a sender (for names, boot and sequence of an incident). */
+  view(source: string): SenderView | undefined;
+  /** Every sender (to rebuild the firing alerts at start). */
+  views(): SenderView[];
+  /** Whether a silence covers the sender now. */
+  silenced(source: string, nowMs: number): boolean;
+}
+
+const PROBLEMS: ReadonlySet<NotifyEvent> = new Set(['down', 'never_seen', 'late', 'flapping']);
+const DELIVERY_PERIOD_MS = 500;
+const BATCH = 16;
+const KEEP_DONE_MS = 7 * 86_400_000;
+
+export function startNotifier(deps: NotifierDeps): Notifier {
+  const { db, config, now } = deps;
+  const log = deps.logger.child({ component: 'notify' });
+  const outbox = openOutbox(db);
+  const notified = openNotifiedTable(db);
+  const flaps = createFlapDetector({ threshold: config.flapThreshold, windowMs: config.flapWindowMs });
+  const stats = new Map<string, TargetStats>();
+  const statsOf = (label: string): TargetStats => {
+    let s = stats.get(label);
+    if (s === undefined) {
+      s = { sent: 0, failed: 0, retried: 0, givenUp: 0, dropped: 0 };
+      stats.set(label, s);
+    }
+    return s;
+  };
+  for (const t of config.webhooks) statsOf(t.label);
+  for (const t of config.alertmanagers) statsOf(t.label);
+  const busy = new Set<string>();
+  let stopped = false;
+
+  function notification(event: NotifyEvent, c: StateChange, key: string): Notification {
+    const v = deps.view(c.source);
+    const previous = notified.get(c.source);
+    return {
+      fromSinceMs: event === 'up' ? (previous?.atMs ?? null) : null,
+      flap:
+        event === 'flapping'
+          ? { changes: flaps.changesInWindow(c.source, c.atMs), windowMs: config.flapWindowMs }
+          : null,
+      id: randomUUID(),
+      event,
+      source: c.source,
+      displayName: v?.displayName ?? null,
+      from: c.from,
+      to: c.to,
+      reason: c.reason,
+      atMs: c.atMs,
+      sinceMs: v?.stateSinceMs ?? c.atMs,
+      incidentKey: key,
+    };
+  }
+
+  function keyFor(event: NotifyEvent, source: string): string {
+    const previous = notified.get(source);
+    if (event === 'up' || event === 'reminder')
+      return previous?.incidentKey ?? incidentKey(source, null, null, 'down');
+    const v = deps.view(source);
+    return incidentKey(
+      source,
+      v?.boot ?? null,
+      v?.lastSeq ?? null,
+      event === 'never_seen' ? 'never_seen' : 'down',
+    );
+  }
+
+  function enqueue(list: readonly Notification[]): void {
+    if (list.length === 0 || config.webhooks.length === 0) return;
+    const entries = list.flatMap((n) =>
+      config.webhooks.map((t) => ({
+        id: n.id,
+        target: t.label,
+        source: n.source,
+        event: n.event,
+        body: JSON.stringify(webhookBody(n, { monitor: config.monitor, statusUrl: config.statusUrl })),
+        createdAtMs: now(),
+      })),
+    );
+    outbox.enqueue(entries);
+    for (const t of config.webhooks) {
+      const dropped = outbox.trim(t.label, config.queueMax, now());
+      if (dropped > 0) {
+        statsOf(t.label).dropped += dropped;
+        log.warn(
+          { event: 'notify', target: t.label, outcome: 'dropped', count: dropped },
+          `${dropped} notifications for ${t.label} dropped: NOTIFY_QUEUE_MAX reached`,
+        );
+      }
+    }
+    queueMicrotask(deliverAll);
+  }
+
+  function decide(c: StateChange): Notification[] {
+    const nowMs = now();
+    const event = eventOfChange(c);
+    if (event === null || deps.silenced(c.source, nowMs)) return [];
+    const flap = flaps.record(c.source, c.atMs);
+    if (flap === 'ongoing') return [];
+    if (flap === 'started') {
+      const n = notification('flapping', c, keyFor('down', c.source));
+      notified.set(c.source, { state: c.to, event: 'flapping', incidentKey: n.incidentKey, atMs: c.atMs });
+      return [n];
+    }
+    if (!config.notifyOn.includes(event)) return [];
+    const previous = notified.get(c.source);
+    if (event === 'up' && (previous === null || !PROBLEMS.has(previous.event as NotifyEvent))) return [];
+    const n = notification(event, c, keyFor(event, c.source));
+    notified.set(c.source, { state: c.to, event, incidentKey: n.incidentKey, atMs: c.atMs });
+    return [n];
+  }
+
+  // --- webhooks: the outbox, drained per target -----------------------------
+
+  async function deliver(target: WebhookTarget): Promise<void> {
+    if (busy.has(target.label) || stopped) return;
+    busy.add(target.label);
+    try {
+      for (;;) {
+        const rows = outbox.due(target.label, now(), BATCH);
+        if (rows.length === 0 || stopped) return;
+        await Promise.all(rows.map((row) => attempt(target, row)));
+      }
+    } finally {
+      busy.delete(target.label);
+    }
+  }
+
+  async function attempt(target: WebhookTarget, row: OutboxRow): Promise<void> {
+    const s = statsOf(target.label);
+    const attemptNo = row.attempts + 1;
+    const outcome = await postWebhook(target, JSON.parse(row.body) as object, row.id, {
+      timeoutMs: config.timeoutMs,
+      userAgent: config.userAgent,
+    });
+    const atMs = now();
+    const base = {
+      event: 'notify',
+      target: target.label,
+      id: row.id,
+      source: row.source,
+      notification: row.event,
+      attempt: attemptNo,
+    };
+    if (outcome.ok) {
+      outbox.sent(row.seq, atMs, attemptNo);
+      s.sent++;
+      log.info(
+        { ...base, outcome: 'sent', status: outcome.status, ms: Math.round(outcome.ms) },
+        `notified ${target.label}`,
+      );
+      return;
+    }
+    s.failed++;
+    const tooOld = atMs - row.createdAtMs >= config.maxAgeMs;
+    if (!outcome.retryable || tooOld) {
+      outbox.givenUp(row.seq, atMs, attemptNo, outcome.error);
+      s.givenUp++;
+      log.error(
+        { ...base, outcome: 'given_up', status: outcome.status, error: outcome.error },
+        `notification to ${target.label} given up`,
+      );
+      return;
+    }
+    const delay = retryDelayMs(attemptNo, BACKOFF_DEFAULTS);
+    outbox.retry(
+      row.seq,
+      attemptNo,
+      Math.min(atMs + delay, row.createdAtMs + config.maxAgeMs),
+      outcome.error,
+    );
+    s.retried++;
+    log.warn(
+      { ...base, outcome: 'failed', status: outcome.status, error: outcome.error, retryInMs: delay },
+      `notification to ${target.label} failed; retrying`,
+    );
+  }
+
+  function deliverAll(): void {
+    for (const t of config.webhooks) void deliver(t);
+  }
+
+  // --- Alertmanager: the firing set, pushed on change and periodically ------
+
+  const firing = new Map<string, { sinceMs: number; reason: string; resolvedAtMs: number | null }>();
+  for (const v of deps.views()) {
+    if (v.state === 'down' && !deps.silenced(v.source, now())) {
+      firing.set(v.source, { sinceMs: v.stateSinceMs, reason: v.reason, resolvedAtMs: null });
+    }
+  }
+  let pushSoon = false;
+
+  function trackAlerts(c: StateChange): void {
+    if (c.to === 'down' && !deps.silenced(c.source, now())) {
+      firing.set(c.source, { sinceMs: c.atMs, reason: c.reason, resolvedAtMs: null });
+    } else if (c.from === 'down' || (c.to !== 'down' && firing.has(c.source))) {
+      const f = firing.get(c.source);
+      if (f !== undefined) f.resolvedAtMs = c.atMs;
+    }
+  }
+
+  async function pushAlerts(): Promise<void> {
+    pushSoon = false;
+    if (config.alertmanagers.length === 0 || stopped) return;
+    const nowMs = now();
+    const alerts = [...firing].map(([source, f]) =>
+      alertmanagerAlert({
+        source,
+        displayName: deps.view(source)?.displayName ?? null,
+        state: f.resolvedAtMs === null ? 'down' : 'up',
+        reason: f.reason,
+        sinceMs: f.sinceMs,
+        monitor: config.monitor,
+        statusUrl: config.statusUrl,
+        severity: 'critical',
+        resolvedAtMs: f.resolvedAtMs,
+        resendIntervalMs: config.alertResendMs,
+        nowMs,
+      }),
+    );
+    // Resolved alerts are sent once more with their end, then forgotten.
+    for (const [source, f] of firing) if (f.resolvedAtMs !== null) firing.delete(source);
+    await Promise.all(
+      config.alertmanagers.map(async (target) => {
+        const s = statsOf(target.label);
+        const outcome = await postAlerts(target.url, alerts as object[], {
+          timeoutMs: config.timeoutMs,
+          userAgent: config.userAgent,
+        });
+        const base = { event: 'notify', target: target.label, alerts: alerts.length };
+        if (outcome.ok) {
+          s.sent++;
+          log.debug({ ...base, outcome: 'sent', status: outcome.status }, `alerts pushed to ${target.label}`);
+        } else {
+          s.failed++;
+          log.warn(
+            { ...base, outcome: 'failed', status: outcome.status, error: outcome.error },
+            `alerts push to ${target.label} failed; sent again within ${config.alertResendMs} ms`,
+          );
+        }
+      }),
+    );
+  }
+
+  const deliveryTimer = setInterval(deliverAll, DELIVERY_PERIOD_MS);
+  deliveryTimer.unref();
+  const alertTimer = setInterval(() => void pushAlerts(), config.alertResendMs);
+  alertTimer.unref();
+  const pruneTimer = setInterval(() => outbox.prune(now() - KEEP_DONE_MS), 3_600_000);
+  pruneTimer.unref();
+  if (firing.size > 0) void pushAlerts();
+
+  return {
+    changes(changes) {
+      const list: Notification[] = [];
+      for (const c of changes) {
+        list.push(...decide(c));
+        if (config.alertmanagers.length > 0) trackAlerts(c);
+      }
+      enqueue(list);
+      if (config.alertmanagers.length > 0 && !pushSoon) {
+        pushSoon = true;
+        setImmediate(() => void pushAlerts());
+      }
+    },
+    last: (source) => outbox.last(source),
+    stats,
+    tick(nowMs) {
+      const list: Notification[] = [];
+      for (const source of flaps.tick(nowMs)) {
+        // Stable again: say where it settled, if that differs from what was last said.
+        const v = deps.view(source);
+        if (v === undefined || deps.silenced(source, nowMs)) continue;
+        const change: StateChange = { source, from: null, to: v.state, reason: v.reason, atMs: nowMs };
+        const event = eventOfChange(change);
+        if (event !== null && config.notifyOn.includes(event)) {
+          const n = notification(event, change, keyFor(event, source));
+          notified.set(source, { state: v.state, event, incidentKey: n.incidentKey, atMs: nowMs });
+          list.push(n);
+        }
+      }
+      if (config.repeatMs !== null) {
+        for (const r of notified.due(nowMs - config.repeatMs)) {
+          const v = deps.view(r.source);
+          if (v?.state !== 'down' || deps.silenced(r.source, nowMs)) continue;
+          const change: StateChange = {
+            source: r.source,
+            from: 'down',
+            to: 'down',
+            reason: v.reason,
+            atMs: nowMs,
+          };
+          list.push(notification('reminder', change, r.incidentKey));
+          notified.reminded(r.source, nowMs);
+        }
+      }
+      enqueue(list);
+    },
+    async stop() {
+      stopped = true;
+      clearInterval(deliveryTimer);
+      clearInterval(alertTimer);
+      clearInterval(pruneTimer);
+    },
+  };
+}

@@ -1,0 +1,54 @@
+/**
+ * What was last notified per sender (the `notified` table): so `up` is said
+ * only after a problem was, reminders know when they were last sent, and the
+ * recovery carries the incident key of the notification it answers — across
+ * restarts of the monitor.
+ */
+import type { DatabaseSync } from 'node:sqlite';
+
+export interface NotifiedRow {
+  source: string;
+  state: string;
+  event: string;
+  incidentKey: string;
+  atMs: number;
+  remindedAtMs: number | null;
+}
+
+export interface NotifiedTable {
+  get(source: string): NotifiedRow | null;
+  set(source: string, row: Omit<NotifiedRow, 'source' | 'remindedAtMs'>): void;
+  /** Senders last notified down (or reminded) at or before `beforeMs`. */
+  due(beforeMs: number): NotifiedRow[];
+  reminded(source: string, atMs: number): void;
+}
+
+export function openNotifiedTable(db: DatabaseSync): NotifiedTable {
+  const get = db.prepare('SELECT * FROM notified WHERE source = ?');
+  const set = db.prepare(
+    `INSERT INTO notified (source, state, event, incident_key, at, reminded_at) VALUES (?, ?, ?, ?, ?, NULL)
+     ON CONFLICT (source) DO UPDATE SET state = excluded.state, event = excluded.event,
+       incident_key = excluded.incident_key, at = excluded.at, reminded_at = NULL`,
+  );
+  const due = db.prepare(
+    `SELECT * FROM notified WHERE event IN ('down', 'never_seen', 'reminder') AND COALESCE(reminded_at, at) <= ?`,
+  );
+  const reminded = db.prepare('UPDATE notified SET reminded_at = ? WHERE source = ?');
+  const toRow = (r: Record<string, unknown>): NotifiedRow => ({
+    source: String(r.source),
+    state: String(r.state),
+    event: String(r.event),
+    incidentKey: String(r.incident_key),
+    atMs: Number(r.at),
+    remindedAtMs: r.reminded_at === null ? null : Number(r.reminded_at),
+  });
+  return {
+    get(source) {
+      const r = get.get(source);
+      return r === undefined ? null : toRow(r);
+    },
+    set: (source, row) => void set.run(source, row.state, row.event, row.incidentKey, row.atMs),
+    due: (beforeMs) => due.all(beforeMs).map(toRow),
+    reminded: (source, atMs) => void reminded.run(atMs, source),
+  };
+}

@@ -1,0 +1,137 @@
+/**
+ * The outbox table: every notification is a row per target, written before
+ * any attempt to send it, so a crash between the decision and the delivery
+ * loses nothing. Rows leave `pending` as `sent`, `given_up` (too old) or
+ * `dropped` (the target's queue was full). Order per sender: for a target,
+ * only the oldest pending row of each sender is due, so a sender's
+ * notifications arrive in the order they were made.
+ */
+import type { DatabaseSync, StatementSync } from 'node:sqlite';
+
+export type OutboxStatus = 'pending' | 'sent' | 'given_up' | 'dropped';
+
+export interface OutboxEntry {
+  id: string;
+  target: string;
+  source: string;
+  event: string;
+  body: string;
+  createdAtMs: number;
+}
+
+export interface OutboxRow extends OutboxEntry {
+  seq: number;
+  attempts: number;
+  nextAttemptAtMs: number;
+  status: OutboxStatus;
+  lastError: string | null;
+}
+
+export interface LastNotification {
+  id: string;
+  event: string;
+  target: string;
+  createdAtMs: number;
+  status: OutboxStatus;
+  attempts: number;
+  lastError: string | null;
+}
+
+export interface Outbox {
+  /** One transaction for the batch. */
+  enqueue(entries: readonly OutboxEntry[]): void;
+  /** The due heads of the target's per-sender queues, oldest first. */
+  due(target: string, nowMs: number, limit: number): OutboxRow[];
+  sent(seq: number, atMs: number, attempts: number): void;
+  retry(seq: number, attempts: number, nextAttemptAtMs: number, error: string): void;
+  givenUp(seq: number, atMs: number, attempts: number, error: string): void;
+  pending(target: string): number;
+  /** Drops the target's oldest pending rows beyond `keep`; returns how many. */
+  trim(target: string, keep: number, atMs: number): number;
+  /** The newest notification of a sender on any target. */
+  last(source: string): LastNotification | null;
+  /** Removes finished rows older than `beforeMs`. */
+  prune(beforeMs: number): void;
+}
+
+export function openOutbox(db: DatabaseSync): Outbox {
+  const sql = (text: string): StatementSync => db.prepare(text);
+  const insert = sql(
+    `INSERT OR IGNORE INTO outbox (id, target, source, event, body, created_at, next_attempt_at, status)
+     VALUES (?, ?, ?, ?, ?, ?, ?, 'pending')`,
+  );
+  const due = sql(
+    `SELECT * FROM outbox o WHERE status = 'pending' AND target = ? AND next_attempt_at <= ?
+       AND seq = (SELECT MIN(seq) FROM outbox h WHERE h.target = o.target AND h.source = o.source AND h.status = 'pending')
+     ORDER BY seq LIMIT ?`,
+  );
+  const finish = sql(
+    'UPDATE outbox SET status = ?, attempts = ?, done_at = ?, last_error = ? WHERE seq = ? AND status = ?',
+  );
+  const retry = sql(
+    `UPDATE outbox SET attempts = ?, next_attempt_at = ?, last_error = ? WHERE seq = ? AND status = 'pending'`,
+  );
+  const pending = sql(`SELECT COUNT(*) AS n FROM outbox WHERE status = 'pending' AND target = ?`);
+  const trim = sql(
+    `UPDATE outbox SET status = 'dropped', done_at = ?, last_error = 'queue full'
+     WHERE seq IN (SELECT seq FROM outbox WHERE status = 'pending' AND target = ? ORDER BY seq LIMIT ?)`,
+  );
+  const last = sql('SELECT * FROM outbox WHERE source = ? ORDER BY seq DESC LIMIT 1');
+  const prune = sql(`DELETE FROM outbox WHERE status <> 'pending' AND done_at < ?`);
+
+  const toRow = (r: Record<string, unknown>): OutboxRow => ({
+    seq: Number(r.seq),
+    id: String(r.id),
+    target: String(r.target),
+    source: String(r.source),
+    event: String(r.event),
+    body: String(r.body),
+    createdAtMs: Number(r.created_at),
+    attempts: Number(r.attempts),
+    nextAttemptAtMs: Number(r.next_attempt_at),
+    status: String(r.status) as OutboxStatus,
+    lastError: r.last_error === null ? null : String(r.last_error),
+  });
+
+  return {
+    enqueue(entries) {
+      if (entries.length === 0) return;
+      db.exec('BEGIN');
+      try {
+        for (const e of entries)
+          insert.run(e.id, e.target, e.source, e.event, e.body, e.createdAtMs, e.createdAtMs);
+        db.exec('COMMIT');
+      } catch (err) {
+        db.exec('ROLLBACK');
+        throw err;
+      }
+    },
+    due: (target, nowMs, limit) => due.all(target, nowMs, limit).map(toRow),
+    sent: (seq, atMs, attempts) => void finish.run('sent', attempts, atMs, null, seq, 'pending'),
+    retry: (seq, attempts, nextAttemptAtMs, error) => void retry.run(attempts, nextAttemptAtMs, error, seq),
+    givenUp: (seq, atMs, attempts, error) =>
+      void finish.run('given_up', attempts, atMs, error, seq, 'pending'),
+    pending: (target) => Number((pending.get(target) as { n: number }).n),
+    trim(target, keep, atMs) {
+      const excess = this.pending(target) - keep;
+      if (excess <= 0) return 0;
+      trim.run(atMs, target, excess);
+      return excess;
+    },
+    last(source) {
+      const r = last.get(source);
+      if (r === undefined) return null;
+      const row = toRow(r);
+      return {
+        id: row.id,
+        event: row.event,
+        target: row.target,
+        createdAtMs: row.createdAtMs,
+        status: row.status,
+        attempts: row.attempts,
+        lastError: row.lastError,
+      };
+    },
+    prune: (beforeMs) => void prune.run(beforeMs),
+  };
+}
