@@ -3,7 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadClientConfig } from '../../services/client/config.js';
-import { type Monitor, startMonitor } from '../../services/client/monitor.js';
+import { type Monitor, type MonitorOptions, startMonitor } from '../../services/client/monitor.js';
 import type { Logger } from '../../services/shared/logger.js';
 
 export const LOOPBACK_ENV = {
@@ -27,10 +27,12 @@ export function freshDataDir(): string {
 export async function startLoopbackMonitor(
   logger: Logger,
   env: Record<string, string> = {},
+  options: MonitorOptions = {},
 ): Promise<LoopbackMonitor> {
   const monitor = await startMonitor(
     loadClientConfig({ ...LOOPBACK_ENV, DATA_DIR: freshDataDir(), ...env }),
     logger,
+    options,
   );
   return { monitor, base: `http://127.0.0.1:${monitor.http.port}` };
 }

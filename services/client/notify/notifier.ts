@@ -208,6 +208,8 @@ export function startNotifier(deps: NotifierDeps): Notifier {
       timeoutMs: config.timeoutMs,
       userAgent: config.userAgent,
     });
+    // Stopped meanwhile: the state file may be closed. The row stays pending and is sent after the restart.
+    if (stopped) return;
     const atMs = now();
     const base = {
       event: 'notify',

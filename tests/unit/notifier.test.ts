@@ -1,0 +1,221 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { startBeacon } from '../../services/shared/beacon/beacon.js';
+import { startAlertmanager } from '../support/alertmanager.js';
+import { captureLogs } from '../support/log-capture.js';
+import { freshDataDir, type LoopbackMonitor, startLoopbackMonitor } from '../support/monitor.js';
+import { beat, eventually, sendUdp } from '../support/udp.js';
+import { startWebhookSink, type WebhookSink } from '../support/webhook-sink.js';
+
+const TOKEN = 'a'.repeat(16) + 'b'.repeat(16) + 'c'.repeat(8);
+// Beats every 300 ms; late 100 ms after a missed one, down one interval later.
+const FAST = { LATE_GRACE: '100ms', DOWN_AFTER_MISSES: '2' };
+
+interface Hook {
+  id: string;
+  event: string;
+  source: string;
+  incidentKey: string;
+  from: string | null;
+  to: string;
+  text: string;
+}
+
+describe('notifications, in-process against a real HTTP sink', () => {
+  const cleanups: Array<() => Promise<unknown>> = [];
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c();
+  });
+
+  async function setUp(env: Record<string, string> = {}, adminToken: string | null = TOKEN) {
+    const sink = await startWebhookSink({ host: '127.0.0.1' });
+    cleanups.push(() => sink.close());
+    const logs = captureLogs('client');
+    const m = await startLoopbackMonitor(
+      logs.logger,
+      { NOTIFY_WEBHOOK_URLS: `${sink.url}/hook/secret-part`, ...FAST, ...env },
+      { adminToken },
+    );
+    cleanups.push(() => m.monitor.stop());
+    return { sink, logs, m };
+  }
+
+  function beaconTo(m: LoopbackMonitor, source: string, boot: string) {
+    const b = startBeacon(
+      {
+        intervalMs: 300,
+        targets: [{ host: '127.0.0.1', port: m.monitor.udp.port }],
+        source,
+        boot,
+        signer: null,
+        sendBye: false,
+      },
+      captureLogs('server').logger,
+    );
+    cleanups.push(() => b.stop());
+    return b;
+  }
+
+  const hooks = (sink: WebhookSink, source: string) =>
+    sink
+      .requests()
+      .filter((r) => (r.body as Hook | null)?.source === source)
+      .map((r) => ({ ...(r.body as Hook), header: r.headers['idempotency-key'] }));
+
+  it('sends one down when a sender dies and one up when it is back, with one incident key', async () => {
+    const { sink, m, logs } = await setUp();
+    const first = beaconTo(m, 'svc', 'boot-1');
+    await eventually(() => expect(m.monitor.tracker.view('svc', Date.now())?.state).toBe('up'));
+    await first.stop();
+    const [down] = await eventually(() => {
+      const h = hooks(sink, 'svc');
+      expect(h.map((x) => x.event)).toEqual(['down']);
+      return h;
+    }, 5000);
+    expect(down).toMatchObject({ from: 'late', to: 'down', header: down?.id });
+    expect(down?.text).toContain('DOWN');
+    beaconTo(m, 'svc', 'boot-2');
+    await eventually(() => expect(hooks(sink, 'svc').map((x) => x.event)).toEqual(['down', 'up']), 5000);
+    const [, up] = hooks(sink, 'svc');
+    expect(up?.incidentKey).toBe(down?.incidentKey);
+    expect(up?.id).not.toBe(down?.id);
+    // The target is logged without the secret part of its URL.
+    const notify = logs.events('notify');
+    expect(notify.filter((l) => l.outcome === 'sent')).toHaveLength(2);
+    expect(JSON.stringify(logs.lines())).not.toContain('secret-part');
+    expect(logs.schemaProblems()).toEqual([]);
+  });
+
+  it('retries a target that fails, and delivers once', async () => {
+    const { sink, m, logs } = await setUp();
+    await sendUdp(m.monitor.udp.port, [beat(0, { source: 'flaky', intervalMs: 300 })]);
+    sink.failFor(2500);
+    const failUntil = Date.now() + 2500;
+    // No more beats: down within ~0.7 s, while the sink still fails.
+    const delivered = await eventually(() => {
+      const ok = sink.requests().filter((r) => (r.body as Hook).source === 'flaky' && r.at >= failUntil);
+      expect(ok).toHaveLength(1);
+      return ok;
+    }, 20_000);
+    const id = (delivered[0]?.body as Hook | undefined)?.id;
+    const tries = sink.requests().filter((r) => (r.body as Hook).id === id);
+    expect(tries.length).toBeGreaterThanOrEqual(2);
+    expect(new Set(tries.map((r) => r.headers['idempotency-key']))).toEqual(new Set([id]));
+    const lines = logs.events('notify').filter((l) => l.id === id);
+    expect(lines.at(-1)).toMatchObject({ outcome: 'sent' });
+    expect(lines.slice(0, -1).every((l) => l.outcome === 'failed')).toBe(true);
+  });
+
+  it('sends pending notifications after a restart of the monitor', async () => {
+    const dataDir = freshDataDir();
+    const sink = await startWebhookSink({ host: '127.0.0.1' });
+    cleanups.push(() => sink.close());
+    const env = { NOTIFY_WEBHOOK_URLS: `${sink.url}/hook`, DATA_DIR: dataDir, ...FAST };
+    const first = await startLoopbackMonitor(captureLogs('client').logger, env);
+    sink.failFor(60_000);
+    await sendUdp(first.monitor.udp.port, [beat(0, { source: 'gone', intervalMs: 300 })]);
+    await eventually(
+      () => expect(sink.requests().some((r) => (r.body as Hook).source === 'gone')).toBe(true),
+      5000,
+    );
+    await first.monitor.stop();
+    sink.failFor(0);
+    sink.clear();
+    const second = await startLoopbackMonitor(captureLogs('client').logger, env);
+    cleanups.push(() => second.monitor.stop());
+    await eventually(() => expect(hooks(sink, 'gone').map((h) => h.event)).toEqual(['down']), 10_000);
+  });
+
+  it('notifies nothing for a silenced sender, which shows maintenance', async () => {
+    const { sink, m } = await setUp();
+    const post = (body: object, token = TOKEN) =>
+      fetch(`${m.base}/api/silences`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    expect((await post({ sources: 'quiet-*', until: '1h' }, 'wrong')).status).toBe(401);
+    const created = await post({ sources: 'quiet-*', until: '1h', comment: 'swap' });
+    expect(created.status).toBe(201);
+    await sendUdp(m.monitor.udp.port, [beat(0, { source: 'quiet-1', intervalMs: 300 })]);
+    await eventually(() => expect(m.monitor.tracker.view('quiet-1', Date.now())?.state).toBe('down'), 5000);
+    const view = (await (await fetch(`${m.base}/api/senders/quiet-1`)).json()) as { maintenance: boolean };
+    expect(view.maintenance).toBe(true);
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(hooks(sink, 'quiet-1')).toEqual([]);
+    const { id } = (await created.json()) as { id: string };
+    const del = await fetch(`${m.base}/api/silences/${id}`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${TOKEN}` },
+    });
+    expect(del.status).toBe(204);
+    expect(await (await fetch(`${m.base}/api/silences`)).json()).toEqual([]);
+  });
+
+  it('refuses writes with a 403 that says how, when no token is configured', async () => {
+    const { m } = await setUp({}, null);
+    const res = await fetch(`${m.base}/api/silences`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ sources: '*', until: '1h' }),
+    });
+    expect(res.status).toBe(403);
+    expect(((await res.json()) as { message: string }).message).toContain('ADMIN_TOKEN_FILE');
+    expect((await fetch(`${m.base}/api/silences`)).status).toBe(200);
+  });
+
+  it('sends one flapping notice for a sender that keeps changing, then nothing', async () => {
+    const { sink, m } = await setUp({ FLAP_THRESHOLD: '3', FLAP_WINDOW: '30s', NOTIFY_ON: 'down,up' });
+    // Beats with gaps long enough to go down (interval 100 ms, down 200 ms after a missed beat).
+    for (let seq = 0; seq < 6; seq++) {
+      await sendUdp(m.monitor.udp.port, [beat(seq, { source: 'flappy', intervalMs: 100 })]);
+      await eventually(() => expect(m.monitor.tracker.view('flappy', Date.now())?.state).toBe('down'), 3000);
+    }
+    await new Promise((r) => setTimeout(r, 500));
+    const events = hooks(sink, 'flappy').map((h) => h.event);
+    // Every change counts (first beat, late, down, up, ...): the 4th is one too many. Then quiet.
+    expect(events).toEqual(['down', 'flapping']);
+  });
+});
+
+describe('Alertmanager, the real one', () => {
+  it('gets the down sender as an alert with its labels, resolved when it returns; two monitors give one', async () => {
+    const am = await startAlertmanager();
+    const monitors: LoopbackMonitor[] = [];
+    try {
+      for (const name of ['a', 'b']) {
+        monitors.push(
+          await startLoopbackMonitor(captureLogs('client').logger, {
+            ALERTMANAGER_URLS: am.url,
+            MONITOR_NAME: 'pair',
+            ALERT_RESEND_INTERVAL: '1s',
+            ...FAST,
+          }),
+        );
+        void name;
+      }
+      for (const m of monitors)
+        await sendUdp(m.monitor.udp.port, [beat(0, { source: 'db-1', intervalMs: 300 })]);
+      const alerts = await eventually(async () => {
+        const list = (await am.alerts('?active=true')) as Array<{
+          labels: Record<string, string>;
+          generatorURL: string;
+        }>;
+        expect(list).toHaveLength(1);
+        return list;
+      }, 10_000);
+      expect(alerts[0]?.labels).toMatchObject({
+        alertname: 'UdpSenderDown',
+        source: 'db-1',
+        monitor: 'pair',
+        severity: 'critical',
+      });
+      expect(alerts[0]?.generatorURL).toContain('/senders/db-1');
+      for (const m of monitors)
+        await sendUdp(m.monitor.udp.port, [beat(5, { source: 'db-1', intervalMs: 300 })]);
+      await eventually(async () => expect(await am.alerts('?active=true')).toEqual([]), 10_000);
+    } finally {
+      for (const m of monitors) await m.monitor.stop();
+      await am.stop();
+    }
+  });
+});
