@@ -1,6 +1,7 @@
 /** The monitor's configuration: environment variables, parsed once at start-up. */
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
+import { parseTarget } from '../shared/beacon/targets.js';
 import { parseDuration } from '../shared/duration.js';
 import {
   boolean,
@@ -294,6 +295,19 @@ export const clientEnv = {
         }
       },
     ),
+  ),
+  peerMonitors: fromEnv(
+    'PEER_MONITORS',
+    list(
+      '',
+      'a comma-separated list of host:port[/all|/first], e.g. tasks.monitor:5000',
+      "Other monitors this one beats to, so each tracks (and notifies on) the others; this monitor's own addresses are skipped",
+      parseTarget,
+    ),
+  ),
+  peerInterval: fromEnv(
+    'PEER_INTERVAL',
+    duration('5s', 100, 3_600_000, 'How often this monitor beats to its peers'),
   ),
   logLevel: fromEnv('LOG_LEVEL', logLevel()),
 };

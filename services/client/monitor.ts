@@ -26,6 +26,7 @@ import { startReceiver } from './ingest/receiver.js';
 import { createReplayGuard } from './ingest/replay.js';
 import { createMaintenance } from './notify/maintenance.js';
 import { startNotifier } from './notify/notifier.js';
+import { startPeerBeacon } from './peers/peer-beacon.js';
 import { createStateChangeSink } from './publish/state-changes.js';
 import { openSilencesTable } from './store/silences.js';
 import { openStore } from './store/store.js';
@@ -83,6 +84,7 @@ export async function startMonitor(
   const history = createHistory(config.historySize);
   const hub = createEventHub({ maxClients: config.sseMaxClients });
   const limiter = createLogLimiter(config.exceptionLogLimit);
+  const monitorName = config.monitorName === '' ? hostname() : config.monitorName;
   const maintenance = createMaintenance(openSilencesTable(store.db), tracker, startedAtMs);
   const notifier = startNotifier({
     db: store.db,
@@ -97,7 +99,7 @@ export async function startMonitor(
       alertResendMs: config.alertResendInterval,
       flapThreshold: config.flapThreshold,
       flapWindowMs: config.flapWindow,
-      monitor: config.monitorName === '' ? hostname() : config.monitorName,
+      monitor: monitorName,
       statusUrl: config.publicUrl ?? `http://${hostname()}:${config.httpPort}`,
       userAgent: `udp-time-service/${VERSION}`,
     },
@@ -246,6 +248,12 @@ export async function startMonitor(
     `status page on http://${httpAddress.address}:${httpAddress.port}/`,
   );
 
+  // Who watches the watchman: beats of this monitor's own to its peers.
+  const peers = startPeerBeacon(
+    { peers: config.peerMonitors, intervalMs: config.peerInterval, source: monitorName },
+    logger,
+  );
+
   // Liveness is evaluated every tick; the page gets a senders snapshot once a
   // second (it ticks "last heard" by itself), the most urgent senders first.
   const tickMs = options.tickMs ?? 250;
@@ -310,6 +318,8 @@ export async function startMonitor(
       clearInterval(mark);
       hub.close();
       await Promise.all([receiver.stop(), app.close()]);
+      // A bye to the peers first: they see a planned stop, not a death.
+      await peers?.stop();
       await notifier.stop();
       // After the socket closed: the last write holds every datagram counted.
       store.stop();

@@ -1,0 +1,51 @@
+/**
+ * Who watches the watchman: the monitor beats to its peer monitors
+ * (PEER_MONITORS) with the same beacon the time server uses, so each peer
+ * tracks it like any sender and notifies when it dies. A peer list may name
+ * this monitor too (Swarm's `tasks.<service>`, a headless Service): its own
+ * addresses are left out of every answer, so it never watches itself.
+ */
+import { networkInterfaces } from 'node:os';
+import type { Logger } from 'pino';
+import { type Beacon, startBeacon } from '../../shared/beacon/beacon.js';
+import { type Lookup, systemLookup } from '../../shared/beacon/resolver.js';
+import type { Target } from '../../shared/beacon/targets.js';
+
+export interface PeerBeaconOptions {
+  peers: readonly Target[];
+  intervalMs: number;
+  /** This monitor's name: the `source` of its beats. */
+  source: string;
+  lookup?: Lookup;
+  /** This host's addresses; the network interfaces' unless given (tests). */
+  ownAddresses?: ReadonlySet<string>;
+}
+
+export function localAddresses(): Set<string> {
+  const out = new Set<string>();
+  for (const list of Object.values(networkInterfaces())) {
+    for (const a of list ?? []) out.add(a.address);
+  }
+  return out;
+}
+
+/** The name's addresses less this host's own. */
+export function withoutOwn(lookup: Lookup, own: ReadonlySet<string>): Lookup {
+  return async (host) => (await lookup(host)).filter((a) => !own.has(a.address));
+}
+
+export function startPeerBeacon(options: PeerBeaconOptions, logger: Logger): Beacon | null {
+  if (options.peers.length === 0) return null;
+  const own = options.ownAddresses ?? localAddresses();
+  return startBeacon(
+    {
+      intervalMs: options.intervalMs,
+      targets: options.peers,
+      source: options.source,
+      signer: null,
+      sendBye: true,
+      lookup: withoutOwn(options.lookup ?? systemLookup, own),
+    },
+    logger,
+  );
+}
