@@ -279,6 +279,15 @@ export const clientEnv = {
       'This monitor in notifications (`monitor` label); empty: the host name',
     ),
   ),
+  alertMonitorLabel: fromEnv(
+    'ALERT_MONITOR_LABEL',
+    text(
+      '',
+      /^[\x21-\x7e]{0,64}$/,
+      'printable ASCII without spaces, at most 64',
+      'The `monitor` label of Alertmanager alerts; give redundant monitors the same one so they make one alert. Empty: MONITOR_NAME',
+    ),
+  ),
   publicUrl: fromEnv(
     'PUBLIC_URL',
     custom(

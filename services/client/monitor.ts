@@ -100,6 +100,7 @@ export async function startMonitor(
       flapThreshold: config.flapThreshold,
       flapWindowMs: config.flapWindow,
       monitor: monitorName,
+      alertMonitor: config.alertMonitorLabel === '' ? monitorName : config.alertMonitorLabel,
       statusUrl: config.publicUrl ?? `http://${hostname()}:${config.httpPort}`,
       userAgent: `udp-time-service/${VERSION}`,
     },

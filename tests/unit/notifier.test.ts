@@ -186,12 +186,12 @@ describe('Alertmanager, the real one', () => {
         monitors.push(
           await startLoopbackMonitor(captureLogs('client').logger, {
             ALERTMANAGER_URLS: am.url,
-            MONITOR_NAME: 'pair',
+            MONITOR_NAME: `monitor-${name}`,
+            ALERT_MONITOR_LABEL: 'pair',
             ALERT_RESEND_INTERVAL: '1s',
             ...FAST,
           }),
         );
-        void name;
       }
       for (const m of monitors)
         await sendUdp(m.monitor.udp.port, [beat(0, { source: 'db-1', intervalMs: 300 })]);

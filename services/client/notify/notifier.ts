@@ -40,8 +40,10 @@ export interface NotifierConfig {
   alertResendMs: number;
   flapThreshold: number;
   flapWindowMs: number;
-  /** The `monitor` label and field: the same on redundant monitors, so Alertmanager sees one alert. */
+  /** This monitor, as the webhook's `monitor` field names it. */
   monitor: string;
+  /** The Alertmanager `monitor` label: the same on redundant monitors, so Alertmanager sees one alert. */
+  alertMonitor: string;
   /** Where people read more: links go to `${statusUrl}/senders/<source>`. */
   statusUrl: string;
   userAgent: string;
@@ -287,7 +289,7 @@ export function startNotifier(deps: NotifierDeps): Notifier {
         state: f.resolvedAtMs === null ? 'down' : 'up',
         reason: f.reason,
         sinceMs: f.sinceMs,
-        monitor: config.monitor,
+        monitor: config.alertMonitor,
         statusUrl: config.statusUrl,
         severity: 'critical',
         resolvedAtMs: f.resolvedAtMs,
