@@ -305,6 +305,15 @@ export const clientEnv = {
       },
     ),
   ),
+  metricsSenderSeries: fromEnv(
+    'METRICS_SENDER_SERIES',
+    integer(
+      1000,
+      0,
+      1_000_000,
+      'Senders with metric series of their own, the most urgent first; 0: none (the histograms cover all)',
+    ),
+  ),
   peerMonitors: fromEnv(
     'PEER_MONITORS',
     list(

@@ -14,7 +14,7 @@ import type { ClientConfig } from './config.js';
 import { adminGuard } from './http/admin-auth.js';
 import { type Status, toApiReceived, toApiSender } from './http/api.js';
 import { monitorMetrics } from './http/metrics.js';
-import { PAGE_SENDER_LIMIT, sortSenders } from './http/page.js';
+import { PAGE_SENDER_LIMIT } from './http/page.js';
 import { buildHttp } from './http/server.js';
 import { createEventHub } from './http/sse.js';
 import { createAllowlist } from './ingest/allowlist.js';
@@ -210,7 +210,8 @@ export async function startMonitor(
 
   const metrics = monitorMetrics({
     ingest: ingest.stats,
-    senders: () => tracker.views(now()),
+    senders: () => tracker.urgent(config.metricsSenderSeries, now()),
+    timings: () => tracker.timings(),
     stateCounts: () => tracker.stateCounts(),
     evictions: () => tracker.evictions,
     sseEventsDropped: () => hub.dropped,
@@ -269,7 +270,8 @@ export async function startMonitor(
     // Once a second: reminders and settled flapping, and the page's snapshot.
     notifier.tick(nowMs);
     if (hub.clients > 0) {
-      hub.publish('senders', sortSenders(tracker.views(nowMs)).slice(0, PAGE_SENDER_LIMIT).map(toApiSender));
+      hub.publish('counts', tracker.stateCounts());
+      hub.publish('senders', tracker.urgent(PAGE_SENDER_LIMIT, nowMs).map(toApiSender));
     }
   }, tickMs);
 

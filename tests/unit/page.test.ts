@@ -14,6 +14,7 @@ import {
 import type { Received } from '../../services/client/ingest/history.js';
 import type { Monitor } from '../../services/client/monitor.js';
 import { createTracker, type SenderView } from '../../services/client/tracking/tracker.js';
+import type { SenderState } from '../../services/shared/vocabulary.js';
 import { captureLogs } from '../support/log-capture.js';
 import { startLoopbackMonitor } from '../support/monitor.js';
 import { beat, eventually, sendUdp } from '../support/udp.js';
@@ -104,6 +105,12 @@ const STATUS: Status = {
   stateFile: { path: '/data/monitor.db', writes: 0, failures: 0 },
   monitorDowntime: [],
 };
+/** The status the monitor gives with these senders: their counts per state. */
+function statusOf(senders: ReadonlyArray<{ state: SenderState }>): Status {
+  const byState = { pending: 0, up: 0, late: 0, down: 0, stopped: 0 };
+  for (const x of senders) byState[x.state]++;
+  return { ...STATUS, senders: { total: senders.length, byState } };
+}
 const T0 = Date.parse('2026-05-01T12:00:00.000Z');
 
 function received(id: number, atMs: number, patch: Partial<Received> = {}): Received {
@@ -225,7 +232,7 @@ describe('status page rendering', () => {
       ['c', 'stopped'],
       ['d', 'late'],
     ]);
-    const html = renderPage({ status: STATUS, senders, recent: [], nowMs: T0 + 20_500 });
+    const html = renderPage({ status: statusOf(senders), senders, recent: [], nowMs: T0 + 20_500 });
     expectOnlyPageMarkup(html);
     const order = [...html.matchAll(/<tr class="s-(\w+)" data-source="(\w)"/g)].map((m) => `${m[2]}:${m[1]}`);
     expect(order).toEqual(['b:down', 'd:late', 'c:stopped', 'a:up']);
@@ -273,7 +280,7 @@ describe('status page rendering', () => {
   });
 
   it('shows the original "waiting..." as quiet marks where nothing arrived', () => {
-    const empty = renderPage({ status: STATUS, senders: [], recent: [], nowMs: T0 });
+    const empty = renderPage({ status: statusOf([]), senders: [], recent: [], nowMs: T0 });
     expect(empty).toContain('<tbody><tr class="mark"><td colspan="6">waiting… no datagrams yet</tbody>');
     expect(empty).toContain('No senders yet: waiting for the first beat.');
     expect(empty).toContain('<p id="clock">last datagram <span id="last" data-at="">never</span></p>');
@@ -291,7 +298,7 @@ describe('status page rendering', () => {
         text: '{"v":',
       }),
     ];
-    const html = renderPage({ status: STATUS, senders: [], recent, nowMs: T0 + 45_000, quietMs: 5000 });
+    const html = renderPage({ status: statusOf([]), senders: [], recent, nowMs: T0 + 45_000, quietMs: 5000 });
     expect(datagramRows(html)).toEqual([
       'waiting… no datagrams for 15 s',
       'beat',
@@ -325,7 +332,12 @@ describe('status page rendering', () => {
         receivedAtMs: T0,
       });
     }
-    const html = renderPage({ status: STATUS, senders: tracker.views(T0), recent, nowMs: T0 });
+    const html = renderPage({
+      status: statusOf(tracker.views(T0)),
+      senders: tracker.views(T0),
+      recent,
+      nowMs: T0,
+    });
     expect(datagramRows(html)).toEqual(Array(100).fill('beat'));
     expect(html.match(/<tr class="s-up"/g)).toHaveLength(500);
     expect(html).toContain(
@@ -334,7 +346,12 @@ describe('status page rendering', () => {
   });
 
   it('works without JavaScript: complete rows and a plain periodic refresh', () => {
-    const html = renderPage({ status: STATUS, senders: views(), recent: [received(1, T0)], nowMs: T0 });
+    const html = renderPage({
+      status: statusOf(views()),
+      senders: views(),
+      recent: [received(1, T0)],
+      nowMs: T0,
+    });
     expect(html).toContain('<noscript><meta http-equiv="refresh" content="5"></noscript>');
     expect(html).toContain('<script type="module" src="/static/page.js"></script>');
     expect(html).toContain('<link rel="stylesheet" href="/static/page.css">');

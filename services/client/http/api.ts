@@ -39,6 +39,21 @@ export function datagramsQuery(historySize: number) {
 
 export const senderParams = z.object({ source: z.string().min(1).max(64) });
 
+/** GET /api/senders: one page, sorted by source; the next page is in the `Link` header (rel="next"). */
+export const sendersQuery = z
+  .object({
+    limit: z.coerce.number().int().min(1).max(1000).default(100).describe('Senders per page (at most 1000)'),
+    cursor: z
+      .string()
+      .min(1)
+      .max(64)
+      .optional()
+      .describe('From the previous page\'s Link rel="next": the last source it had'),
+    state: senderStateSchema.optional().describe('Only senders in this state'),
+    q: z.string().min(1).max(64).optional().describe('Only senders whose source or name contains this text'),
+  })
+  .strict();
+
 export const receivedSchema = z.object({
   id: z.number().int(),
   receivedAt: z.string(),
@@ -241,7 +256,18 @@ export function openApiDocument(version: string, historySize: number) {
         get: { summary: 'Totals and per-state counts', responses: { 200: ok('Status', statusSchema) } },
       },
       '/api/senders': {
-        get: { summary: 'Every tracked sender', responses: { 200: ok('Senders', z.array(senderSchema)) } },
+        get: {
+          summary:
+            'Tracked senders, one page sorted by source; the next page is in the Link header (rel="next")',
+          parameters: Object.entries(sendersQuery.shape).map(([name, schema]) => ({
+            name,
+            in: 'query',
+            required: false,
+            description: schema.description,
+            schema: z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }),
+          })),
+          responses: { 200: ok('Senders', z.array(senderSchema)), 400: bad },
+        },
       },
       '/api/senders/{source}': {
         get: {
@@ -316,7 +342,7 @@ export function openApiDocument(version: string, historySize: number) {
       },
       '/api/events': {
         get: {
-          summary: 'Live updates (Server-Sent Events: datagram, state, mark, senders)',
+          summary: 'Live updates (Server-Sent Events: datagram, state, mark, senders, counts)',
           responses: { 200: { description: 'text/event-stream' } },
         },
       },

@@ -5,7 +5,8 @@
  * senders, shared by every per-sender collector. Per-sender label sets are
  * bounded by MAX_SENDERS because the tracker is.
  */
-import { Counter, Gauge, Registry } from 'prom-client';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { collectProcessMetrics } from '../../shared/process-metrics.js';
 import { SENDER_STATES } from '../../shared/vocabulary.js';
 import type { SenderView } from '../tracking/tracker.js';
@@ -18,7 +19,10 @@ export interface MetricsSource {
     text: number;
     exceptions: ReadonlyMap<string, number>;
   };
+  /** The senders that get series of their own: the most urgent METRICS_SENDER_SERIES. */
   senders(): SenderView[];
+  /** Every sender's latest one-way delay and jitter (ms), for the histograms across all senders. */
+  timings(): Iterable<{ delayMs: number; jitterMs: number }>;
   stateCounts(): Record<string, number>;
   evictions(): number;
   sseEventsDropped(): number;
@@ -108,6 +112,50 @@ export function monitorMetrics(source: MetricsSource): MonitorMetrics {
     'State changes not written because writes kept failing',
     () => source.store.incidentsDropped,
   );
+  // Across all senders, whatever their number: histograms of the latest delay and jitter.
+  const seconds = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+  // One pass over the senders fills both, in the first one's collect (it is serialised first).
+  const jitterHistogram = new Histogram({
+    name: `${PREFIX}senders_jitter_seconds`,
+    help: 'Senders by their interarrival jitter (RFC 3550), all senders',
+    buckets: seconds,
+  });
+  new Histogram({
+    name: `${PREFIX}senders_delay_seconds`,
+    help: 'Senders by their latest one-way delay (receive time minus sentAt), all senders',
+    buckets: seconds,
+    registers,
+    collect() {
+      this.reset();
+      jitterHistogram.reset();
+      for (const t of source.timings()) {
+        this.observe(Math.max(0, t.delayMs) / 1000);
+        jitterHistogram.observe(t.jitterMs / 1000);
+      }
+    },
+  });
+  registry.registerMetric(jitterHistogram);
+
+  // The event loop that reads the socket: how long it was held up since the last scrape.
+  const loop = monitorEventLoopDelay({ resolution: 10 });
+  loop.enable();
+  new Gauge({
+    name: `${PREFIX}event_loop_delay_seconds`,
+    help: 'Event-loop delay of the datagram path since the last scrape (quantile 0.5, 0.99, 1 = max)',
+    labelNames: ['quantile'],
+    registers,
+    collect() {
+      for (const [quantile, ns] of [
+        ['0.5', loop.percentile(50)],
+        ['0.99', loop.percentile(99)],
+        ['1', loop.max],
+      ] as const) {
+        this.set({ quantile }, Number.isFinite(ns) ? ns / 1e9 : 0);
+      }
+      loop.reset();
+    },
+  });
+
   const perTarget = (name: string, help: string, pick: (s: TargetCounts) => number) =>
     new Counter({
       name: PREFIX + name,

@@ -108,14 +108,20 @@ export interface Overall {
   title: string;
 }
 
-/** The one-second answer: the banner at the top of the page. */
-export function overall(senders: ReadonlyArray<{ source: string; state: SenderState }>): Overall {
+/**
+ * The one-second answer: the banner at the top of the page. `senders` may be
+ * the most urgent ones only; `totals`, when given, count all senders.
+ */
+export function overall(
+  senders: ReadonlyArray<{ source: string; state: SenderState }>,
+  totals?: Readonly<Record<SenderState, number>>,
+): Overall {
   const by = Object.fromEntries(SENDER_STATES.map((s) => [s, [] as string[]])) as Record<
     SenderState,
     string[]
   >;
   for (const s of senders) by[s.state].push(s.source);
-  const n = (state: SenderState) => by[state].length;
+  const n = (state: SenderState) => totals?.[state] ?? by[state].length;
   const plural = (k: number) => (k === 1 ? 'sender' : 'senders');
   const waiting = n('pending') > 0 ? ` · ${n('pending')} pending` : '';
   const counts = `${n('up')} up · ${n('late')} late · ${n('down')} down · ${n('stopped')} stopped${waiting}`;
@@ -390,11 +396,11 @@ export function renderPage(model: PageModel): string {
   const all = sortSenders(model.senders);
   const senders = all.slice(0, PAGE_SENDER_LIMIT);
   const recent = model.recent.slice(0, PAGE_DATAGRAM_ROWS);
-  const ov = overall(all);
+  const ov = overall(all, status.senders.byState);
   const lastMs = status.lastDatagramAt === null ? null : Date.parse(status.lastDatagramAt);
   const more =
-    all.length > senders.length
-      ? `<p class="more">${all.length - senders.length} more senders: see <a href="/api/senders">/api/senders</a></p>`
+    status.senders.total > senders.length
+      ? `<p class="more">${status.senders.total - senders.length} more senders: see <a href="/api/senders">/api/senders</a></p>`
       : '';
   // The empty-table row stays in the page (hidden) so page.js can show it again.
   const senderBody = `${senders.map((s) => `${senderRow(s, nowMs)}\n`).join('')}<tr class="empty"${senders.length > 0 ? ' hidden' : ''}><td colspan="9">No senders yet: waiting for the first beat.</td></tr>`;

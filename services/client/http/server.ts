@@ -23,13 +23,14 @@ import {
   openApiDocument,
   type Status,
   senderParams,
+  sendersQuery,
   toApiIncident,
   toApiReceived,
   toApiSender,
   toApiSilence,
 } from './api.js';
 import type { MonitorMetrics } from './metrics.js';
-import { renderPage, renderSenderPage } from './page.js';
+import { PAGE_SENDER_LIMIT, renderPage, renderSenderPage } from './page.js';
 import { renderSilencesPage } from './silences-page.js';
 import type { EventHub } from './sse.js';
 
@@ -114,7 +115,7 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
     const nowMs = deps.now();
     const html = renderPage({
       status: deps.status(),
-      senders: deps.tracker.views(nowMs),
+      senders: deps.tracker.urgent(PAGE_SENDER_LIMIT, nowMs),
       recent: deps.history.recent(Math.min(100, deps.historySize)),
       nowMs,
       quietMs: deps.markIntervalMs,
@@ -147,9 +148,23 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
     return reply.send(file.body);
   });
   app.get('/api/status', () => deps.status());
-  app.get('/api/senders', () => {
-    const nowMs = deps.now();
-    return deps.tracker.views(nowMs).map(toApiSender);
+  app.get('/api/senders', (req, reply) => {
+    const query = sendersQuery.safeParse(req.query);
+    if (!query.success) return reply.code(400).send(badRequest(query.error));
+    const { cursor, ...rest } = query.data;
+    const page = deps.tracker.page(
+      { ...rest, ...(cursor === undefined ? {} : { after: cursor }) },
+      deps.now(),
+    );
+    reply.header('x-senders-total', String(deps.tracker.size));
+    if (page.next !== null) {
+      const next = new URLSearchParams({
+        ...Object.fromEntries(Object.entries(rest).map(([k, v]) => [k, String(v)])),
+        cursor: page.next,
+      });
+      reply.header('link', `</api/senders?${next}>; rel="next"`);
+    }
+    return page.views.map(toApiSender);
   });
   app.get<{ Params: { source: string } }>('/api/senders/:source', (req, reply) => {
     const params = senderParams.safeParse(req.params);

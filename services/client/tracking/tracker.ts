@@ -19,7 +19,7 @@
  * 10,000 senders take about 30 MB. It grows by sequenceWindow/8 bytes and by
  * heartbeatSlots bytes.
  */
-import { SENDER_STATES, type SenderKind, type SenderState } from '../../shared/vocabulary.js';
+import { SENDER_STATES, type SenderKind, type SenderState, STATE_URGENCY } from '../../shared/vocabulary.js';
 import { type HeartbeatMark, heartbeatList, pushMark, replaceNewestMark } from './heartbeats.js';
 import { nextJitter } from './jitter.js';
 import { deadlines, inferInterval, missedIntervals, overdueBeats, TEXT_GAPS_KEPT } from './liveness.js';
@@ -125,6 +125,13 @@ export interface SenderView {
   heartbeats: HeartbeatMark[];
 }
 
+export interface SenderQuery {
+  after?: string;
+  limit: number;
+  state?: SenderState;
+  q?: string;
+}
+
 /** What a restart hands back: a stored sender, as the snapshot codec made it. */
 export interface RestoreOptions {
   /** When this monitor started: the floor of every deadline is start + interval + grace. */
@@ -153,6 +160,8 @@ export interface Tracker {
   takeDirty(): { changed: Sender[]; removed: string[] };
   /** Every record, for a full write of the state file. */
   all(): IterableIterator<Sender>;
+  /** The latest one-way delay and jitter of every protocol sender heard from: for histograms, no views built. */
+  timings(): Generator<{ delayMs: number; jitterMs: number }>;
   /** Liveness evaluation of every sender at `nowMs`, and uptime crediting. O(senders). */
   tick(nowMs: number): StateChange[];
   /**
@@ -160,8 +169,16 @@ export interface Tracker {
    * states). nowMs should not be earlier than the latest time handed in.
    */
   view(source: string, nowMs: number): SenderView | undefined;
-  /** Snapshots of all senders, sorted by source. */
+  /** Snapshots of all senders, sorted by source. O(senders): for small sets and tests; views use page() and urgent(). */
   views(nowMs: number): SenderView[];
+  /**
+   * One page of senders sorted by source, after the cursor `after`, filtered
+   * by state and by `q` (a substring of the source or the display name).
+   * Only the page's views are built. `next` is the cursor of the next page.
+   */
+  page(query: SenderQuery, nowMs: number): { views: SenderView[]; next: string | null };
+  /** The `limit` most urgent senders (down, late, pending, stopped, up; then by source), optionally filtered by `q`. */
+  urgent(limit: number, nowMs: number, q?: string): SenderView[];
   /** Senders per state. O(1): maintained incrementally. */
   stateCounts(): Record<SenderState, number>;
   readonly size: number;
@@ -172,6 +189,9 @@ export interface Tracker {
 const PREVIOUS_BOOTS = 3;
 const MIN_DEFAULT_GRACE_MS = 1000;
 const NO_CHANGES: readonly StateChange[] = Object.freeze([]);
+const URGENCY_ORDER: readonly SenderState[] = [...SENDER_STATES].sort(
+  (a, b) => STATE_URGENCY[a] - STATE_URGENCY[b],
+);
 
 export function createTracker(options: TrackerOptions): Tracker {
   checkOptions(options);
@@ -189,6 +209,8 @@ export function createTracker(options: TrackerOptions): Tracker {
   const counts = Object.fromEntries(SENDER_STATES.map((state) => [state, 0])) as Record<SenderState, number>;
   let evictions = 0;
   const dirty = new Set<Sender>();
+  /** The sources sorted, made again only after a sender came or went (views page through it). */
+  let sorted: string[] | null = null;
   const removed: string[] = [];
   const shape = { sequenceWindow, heartbeatSlots };
 
@@ -392,6 +414,7 @@ export function createTracker(options: TrackerOptions): Tracker {
   }
 
   function forget(sender: Sender): void {
+    sorted = null;
     senders.delete(sender.source);
     counts[sender.state]--;
     dirty.delete(sender);
@@ -406,6 +429,7 @@ export function createTracker(options: TrackerOptions): Tracker {
     newest = sender.source;
     counts[sender.state]++;
     dirty.add(sender);
+    sorted = null;
   }
 
   /**
@@ -669,6 +693,7 @@ export function createTracker(options: TrackerOptions): Tracker {
         sender.notBeforeMs = Math.max(sender.notBeforeMs, monitorStartMs + interval + graceOf(sender));
       }
       sender.unobservedUntilMs = monitorStartMs;
+      sorted = null;
       senders.set(sender.source, sender);
       newest = sender.source;
       counts[sender.state]++;
@@ -732,7 +757,58 @@ export function createTracker(options: TrackerOptions): Tracker {
     };
   }
 
+  function sortedSources(): string[] {
+    sorted ??= [...senders.keys()].sort();
+    return sorted;
+  }
+
+  function matches(sender: Sender, q: string | undefined): boolean {
+    if (q === undefined || q === '') return true;
+    return sender.source.includes(q) || (sender.declaration?.displayName?.includes(q) ?? false);
+  }
+
+  /** The index of the first source after `after` in the sorted list. */
+  function firstAfter(list: readonly string[], after: string | undefined): number {
+    if (after === undefined) return 0;
+    let lo = 0;
+    let hi = list.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if ((list[mid] as string) <= after) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  function page(query: SenderQuery, nowMs: number): { views: SenderView[]; next: string | null } {
+    const list = sortedSources();
+    const views: SenderView[] = [];
+    for (let i = firstAfter(list, query.after); i < list.length; i++) {
+      const sender = senders.get(list[i] as string) as Sender;
+      if ((query.state !== undefined && sender.state !== query.state) || !matches(sender, query.q)) continue;
+      if (views.length === query.limit) return { views, next: views.at(-1)?.source ?? null };
+      views.push(toView(sender, nowMs));
+    }
+    return { views, next: null };
+  }
+
+  function urgent(limit: number, nowMs: number, q?: string): SenderView[] {
+    const list = sortedSources();
+    const views: SenderView[] = [];
+    for (const state of URGENCY_ORDER) {
+      if (counts[state] === 0) continue;
+      for (const source of list) {
+        if (views.length === limit) return views;
+        const sender = senders.get(source) as Sender;
+        if (sender.state === state && matches(sender, q)) views.push(toView(sender, nowMs));
+      }
+    }
+    return views;
+  }
+
   return {
+    page,
+    urgent,
     observe,
     observeText,
     declare,
@@ -753,6 +829,12 @@ export function createTracker(options: TrackerOptions): Tracker {
     },
     all() {
       return senders.values();
+    },
+    *timings() {
+      for (const s of senders.values()) {
+        if (s.kind === 'protocol' && s.firstSeenMs !== null)
+          yield { delayMs: s.delayLastMs, jitterMs: s.jitterMs };
+      }
     },
     tick,
     view(source, nowMs) {

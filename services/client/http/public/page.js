@@ -63,11 +63,12 @@ function beatsLabel(marks) {
   return `last ${marks.length} beats: ${parts.join(', ') || 'none'}`;
 }
 
-function overall(senders) {
+/** `senders` may be the most urgent ones only; `totals` (when the server sent them) count all. */
+function overall(senders, totals) {
   const by = Object.fromEntries(Object.keys(SEVERITY).map((state) => [state, []]));
   for (const s of senders) if (has(by, s.state)) by[s.state].push(s.source);
   const { up, late, down, stopped, pending } = Object.fromEntries(
-    Object.entries(by).map(([k, list]) => [k, list.length]),
+    Object.entries(by).map(([k, list]) => [k, totals?.[k] ?? list.length]),
   );
   const plural = (k) => `${k} ${k === 1 ? 'sender' : 'senders'}`;
   const counts = `${up} up · ${late} late · ${down} down · ${stopped} stopped${pending > 0 ? ` · ${pending} pending` : ''}`;
@@ -214,7 +215,7 @@ function onSenders(list) {
     senderRows.delete(source);
   }
   emptyRow.hidden = sorted.length > 0;
-  showOverall(overall(sorted));
+  showOverall(overall(sorted, totals));
 }
 
 // --- datagrams ---
@@ -345,7 +346,9 @@ async function resync() {
 let source = null;
 let lastEventAt = 0;
 let retryTimer = 0;
-const handlers = { senders: onSenders, datagram: onDatagram, mark: onMark };
+/** All senders per state: the snapshot lists the most urgent 500 only. */
+let totals;
+const handlers = { counts: (c) => (totals = c), senders: onSenders, datagram: onDatagram, mark: onMark };
 
 function connect() {
   clearTimeout(retryTimer);
