@@ -10,6 +10,7 @@ import {
   custom,
   duration,
   type EnvValues,
+  filePath,
   fromEnv,
   integer,
   list,
@@ -159,10 +160,7 @@ export const clientEnv = {
   ),
   sendersFile: fromEnv(
     'SENDERS_FILE',
-    text(
-      '',
-      /^(\S(.*\S)?)?$/,
-      'a file path',
+    filePath(
       'A JSON or YAML file of declared senders (`senders: [{source|address, interval, grace, name}]`); empty for none',
     ),
   ),
@@ -185,12 +183,7 @@ export const clientEnv = {
   ),
   notifyWebhookUrlsFile: fromEnv(
     'NOTIFY_WEBHOOK_URLS_FILE',
-    text(
-      '',
-      /^(\S(.*\S)?)?$/,
-      'a file path',
-      'A file (a Docker secret) of webhook URLs, one per line; adds to NOTIFY_WEBHOOK_URLS',
-    ),
+    filePath('A file (a Docker secret) of webhook URLs, one per line; adds to NOTIFY_WEBHOOK_URLS'),
   ),
   notifyOn: fromEnv(
     'NOTIFY_ON',
@@ -263,12 +256,7 @@ export const clientEnv = {
   ),
   adminTokenFile: fromEnv(
     'ADMIN_TOKEN_FILE',
-    text(
-      '',
-      /^(\S(.*\S)?)?$/,
-      'a file path',
-      'A file (a Docker secret) with the token that writes (silences) need; empty: writes refused',
-    ),
+    filePath('A file (a Docker secret) with the token that writes (silences) need; empty: writes refused'),
   ),
   monitorName: fromEnv(
     'MONITOR_NAME',

@@ -169,6 +169,11 @@ export function text(def: string | undefined, pattern: RegExp, expected: string,
   return field(def, description, expected, (t) => (pattern.test(t) ? t : undefined));
 }
 
+/** An optional file path (a Docker secret, a list): empty for none. */
+export function filePath(description: string) {
+  return text('', /^(\S(.*\S)?)?$/, 'a file path', description);
+}
+
 export function oneOf<const T extends readonly string[]>(def: T[number], choices: T, description: string) {
   return field(def, description, `one of ${choices.join(', ')}`, (t) =>
     (choices as readonly string[]).includes(t) ? (t as T[number]) : undefined,

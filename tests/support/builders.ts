@@ -4,13 +4,22 @@
  *   encodedBeat(7, { ... })    the same, encoded (and signed) for a real socket
  *   trackedBeat({ seq: 7 })    what the ingest path hands the tracker
  */
-import type { Beat } from '../../services/client/tracking/tracker.js';
+import type { Beat, TrackerOptions } from '../../services/client/tracking/tracker.js';
 import {
   type Datagram,
   encodeDatagram,
   humanTimestamp,
   type Signer,
 } from '../../services/shared/protocol.js';
+
+/** Tracker options for unit tests: 100 senders, automatic grace, down after 3 misses, a 64-seq window. */
+export const TRACKER_OPTIONS: TrackerOptions = {
+  maxSenders: 100,
+  lateGraceMs: null,
+  downAfterMisses: 3,
+  sequenceWindow: 64,
+  heartbeatSlots: 50,
+};
 
 /** A fixed, readable epoch for fake clocks: 10:00 UTC on day 0. */
 export const T0 = 10 * 3_600_000;

@@ -5,15 +5,10 @@ import {
   type Tracker,
   type TrackerOptions,
 } from '../../services/client/tracking/tracker.js';
+import { TRACKER_OPTIONS } from '../support/builders.js';
 
 const T0 = 10 * 3_600_000;
-const OPTIONS: TrackerOptions = {
-  maxSenders: 100,
-  lateGraceMs: null,
-  downAfterMisses: 3,
-  sequenceWindow: 64,
-  heartbeatSlots: 50,
-};
+const OPTIONS: TrackerOptions = TRACKER_OPTIONS;
 
 /** Beat `seq` of sender 'a', boot 'b1', every second from T0, received at once (synchronised clocks). */
 function beat(seq: number, over: Partial<Beat> = {}): Beat {

@@ -1,15 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { fromRow, toRow } from '../../services/client/store/sender-codec.js';
 import { createTracker, type Tracker, type TrackerOptions } from '../../services/client/tracking/tracker.js';
-import { T0, trackedBeat } from '../support/builders.js';
+import { T0, TRACKER_OPTIONS, trackedBeat } from '../support/builders.js';
 
-const OPTIONS: TrackerOptions = {
-  maxSenders: 100,
-  lateGraceMs: null,
-  downAfterMisses: 3,
-  sequenceWindow: 64,
-  heartbeatSlots: 50,
-};
+const OPTIONS: TrackerOptions = TRACKER_OPTIONS;
 const SHAPE = { sequenceWindow: OPTIONS.sequenceWindow, heartbeatSlots: OPTIONS.heartbeatSlots };
 
 /** What the state file hands the next run: every record through the codec. */

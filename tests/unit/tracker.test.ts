@@ -6,15 +6,10 @@ import {
   type TrackerOptions,
 } from '../../services/client/tracking/tracker.js';
 import { SENDER_STATES } from '../../services/shared/vocabulary.js';
+import { TRACKER_OPTIONS } from '../support/builders.js';
 
 const T0 = 10 * 3_600_000;
-const OPTIONS: TrackerOptions = {
-  maxSenders: 100,
-  lateGraceMs: null,
-  downAfterMisses: 3,
-  sequenceWindow: 64,
-  heartbeatSlots: 50,
-};
+const OPTIONS: TrackerOptions = TRACKER_OPTIONS;
 
 /**
  * Beat `seq` of sender 'a', boot 'b1', sent at T0 + seq seconds and received

@@ -119,6 +119,8 @@ export function monitorMetrics(source: MetricsSource): MonitorMetrics {
     name: `${PREFIX}senders_jitter_seconds`,
     help: 'Senders by their interarrival jitter (RFC 3550), all senders',
     buckets: seconds,
+    // Registered below, after the delay histogram whose collect fills it (never in the global registry).
+    registers: [],
   });
   new Histogram({
     name: `${PREFIX}senders_delay_seconds`,

@@ -300,6 +300,19 @@ function datagramRows(recent: readonly Received[], nowMs: number, quietMs: numbe
   return html;
 }
 
+/** The start of every page the monitor serves, up to (not including) </head>; `title` is HTML already. */
+export function documentHead(title: string): string {
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="color-scheme" content="light dark">
+<title>${title}</title>
+<link rel="icon" href="data:,">
+<link rel="stylesheet" href="/static/page.css">`;
+}
+
 /** The monitor's own downtime, newest first: what nobody watched. */
 function monitorAway(status: Status): string {
   const gaps = status.monitorDowntime.slice(0, 3);
@@ -351,15 +364,7 @@ export function renderSenderPage({
         `<tr class="s-${e(i.to)}"><td>${new Date(i.atMs).toISOString().replace('T', ' ').slice(0, 19)}<td>${e(i.from ?? 'new')} → <span class="badge">${e(i.to)}</span><td>${e(i.reason)}`,
     )
     .join('\n');
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="color-scheme" content="light dark">
-<title>${e(name)} · ${TITLE}</title>
-<link rel="icon" href="data:,">
-<link rel="stylesheet" href="/static/page.css">
+  return `${documentHead(`${e(name)} · ${TITLE}`)}
 </head>
 <body>
 <header>
@@ -404,16 +409,8 @@ export function renderPage(model: PageModel): string {
       : '';
   // The empty-table row stays in the page (hidden) so page.js can show it again.
   const senderBody = `${senders.map((s) => `${senderRow(s, nowMs)}\n`).join('')}<tr class="empty"${senders.length > 0 ? ' hidden' : ''}><td colspan="9">No senders yet: waiting for the first beat.</td></tr>`;
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="color-scheme" content="light dark">
-<title>${ov.title}${TITLE}</title>
+  return `${documentHead(`${ov.title}${TITLE}`)}
 <noscript><meta http-equiv="refresh" content="${NO_JS_REFRESH_S}"></noscript>
-<link rel="icon" href="data:,">
-<link rel="stylesheet" href="/static/page.css">
 <script type="module" src="/static/page.js"></script>
 </head>
 <body data-now="${nowMs}" data-quiet-ms="${quietMs}" data-rows="${PAGE_DATAGRAM_ROWS}" ${VOCABULARY_ATTRIBUTES}>

@@ -6,7 +6,7 @@
  */
 import type { Silence } from '../notify/silences.js';
 import { escapeHtml as e } from './escape.js';
-import { fmtDuration } from './page.js';
+import { documentHead, fmtDuration } from './page.js';
 
 export function renderSilencesPage({
   silences,
@@ -21,15 +21,7 @@ export function renderSilencesPage({
         `<tr data-id="${e(s.id)}"><td><code>${e(s.sources)}</code><td>${new Date(s.until).toISOString().replace('T', ' ').slice(0, 16)} UTC (${fmtDuration((s.until - nowMs) / 1000)} left)<td>${e(s.comment)}<td><button type="button" class="end" data-id="${e(s.id)}">End</button>`,
     )
     .join('\n');
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="color-scheme" content="light dark">
-<title>Silences · udp-time-service monitor</title>
-<link rel="icon" href="data:,">
-<link rel="stylesheet" href="/static/page.css">
+  return `${documentHead('Silences · udp-time-service monitor')}
 <script type="module" src="/static/silences.js"></script>
 </head>
 <body>
