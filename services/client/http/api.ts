@@ -13,6 +13,7 @@ import {
 import type { Received } from '../ingest/history.js';
 import type { Silence } from '../notify/silences.js';
 import type { IncidentRow } from '../store/state-file.js';
+import { countersOf } from '../tracking/sender.js';
 import type { SenderView } from '../tracking/tracker.js';
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
@@ -133,12 +134,7 @@ export function toApiSender(s: SenderView): z.infer<typeof senderSchema> {
     lastSeq: s.lastSeq,
     intervalMs: s.intervalMs,
     expectedAt: iso(s.expectedAtMs),
-    received: s.received,
-    lost: s.lost,
-    duplicates: s.duplicates,
-    outOfOrder: s.outOfOrder,
-    stale: s.stale,
-    restarts: s.restarts,
+    ...countersOf(s),
     delay: s.delay,
     jitterMs: s.jitterMs,
     uptime: s.uptime,

@@ -47,14 +47,12 @@ export interface PayloadContext {
   statusUrl: string;
 }
 
-export interface WebhookBody {
-  id: string;
-  event: NotifyEvent;
-  source: string;
-  displayName: string | null;
-  from: SenderState | null;
-  to: SenderState;
-  reason: string;
+/** The JSON a webhook receives: the notification's own fields, its times as ISO text, and what to show. */
+export interface WebhookBody
+  extends Pick<
+    Notification,
+    'id' | 'event' | 'source' | 'displayName' | 'from' | 'to' | 'reason' | 'incidentKey'
+  > {
   /** ISO-8601 UTC. */
   at: string;
   /** ISO-8601 UTC: when the sender entered its state. */
@@ -64,7 +62,6 @@ export interface WebhookBody {
   statusUrl: string;
   /** One sentence for a chat channel (Slack/Mattermost `text`). */
   text: string;
-  incidentKey: string;
 }
 
 /** The notification a state change gives, or null (a change to `pending` is never notified). */

@@ -8,7 +8,7 @@
 import { z } from 'zod';
 import { senderKindSchema, senderStateSchema } from '../../shared/vocabulary.js';
 import { createHeartbeatBar } from '../tracking/heartbeats.js';
-import { blankSender, type Sender, type SenderShape } from '../tracking/sender.js';
+import { blankSender, countersOf, type Sender, type SenderShape } from '../tracking/sender.js';
 import { startSequence } from '../tracking/sequence.js';
 import type { StoredSenderRow } from './state-file.js';
 
@@ -76,12 +76,7 @@ export function toRow(s: Sender): StoredSenderRow {
     baseDelayMs: s.baseDelayMs,
     notBeforeMs: s.notBeforeMs,
     missedMarks: s.missedMarks,
-    received: s.received,
-    lost: s.lost,
-    duplicates: s.duplicates,
-    outOfOrder: s.outOfOrder,
-    stale: s.stale,
-    restarts: s.restarts,
+    ...countersOf(s),
     delayLastMs: s.delayLastMs,
     delayMinMs: s.delayMinMs,
     delayMaxMs: s.delayMaxMs,

@@ -25,7 +25,30 @@ export interface Declaration {
   displayName: string | null;
 }
 
-export interface Sender {
+/** A sender's counters, as the record keeps them and every view shows them. */
+export interface SenderCounters {
+  /** Every datagram from the sender, duplicates and stale ones included. */
+  received: number;
+  lost: number;
+  duplicates: number;
+  outOfOrder: number;
+  stale: number;
+  restarts: number;
+}
+
+/** The counters of a record or a view, picked out (one place that lists them). */
+export function countersOf(s: SenderCounters): SenderCounters {
+  return {
+    received: s.received,
+    lost: s.lost,
+    duplicates: s.duplicates,
+    outOfOrder: s.outOfOrder,
+    stale: s.stale,
+    restarts: s.restarts,
+  };
+}
+
+export interface Sender extends SenderCounters {
   readonly source: string;
   kind: SenderKind;
   declaration: Declaration | null;
@@ -57,12 +80,6 @@ export interface Sender {
   unobservedUntilMs: number;
   /** 'missed' marks pushed since the datagram with the highest seq. */
   missedMarks: number;
-  received: number;
-  lost: number;
-  duplicates: number;
-  outOfOrder: number;
-  stale: number;
-  restarts: number;
   delayLastMs: number;
   delayMinMs: number;
   delayMaxMs: number;

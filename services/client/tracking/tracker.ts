@@ -23,7 +23,14 @@ import { SENDER_STATES, type SenderKind, type SenderState, STATE_URGENCY } from 
 import { type HeartbeatMark, heartbeatList, pushMark, replaceNewestMark } from './heartbeats.js';
 import { nextJitter } from './jitter.js';
 import { deadlines, inferInterval, missedIntervals, overdueBeats, TEXT_GAPS_KEPT } from './liveness.js';
-import { AVAILABILITY, blankSender, type Declaration, type Sender } from './sender.js';
+import {
+  AVAILABILITY,
+  blankSender,
+  countersOf,
+  type Declaration,
+  type Sender,
+  type SenderCounters,
+} from './sender.js';
 import { acceptSeq, MIN_SEQUENCE_WINDOW, startSequence } from './sequence.js';
 import { creditUptime, setAvailability, uptimePercent } from './uptime.js';
 
@@ -89,7 +96,7 @@ export interface Observation {
 }
 
 /** A plain JSON-serialisable snapshot of one sender. */
-export interface SenderView {
+export interface SenderView extends SenderCounters {
   source: string;
   kind: SenderKind;
   /** The operator's name for it, if declared with one. */
@@ -111,12 +118,6 @@ export interface SenderView {
   intervalMs: number | null;
   /** When the next datagram is due (null while the interval is unknown or for a stopped sender). */
   expectedAtMs: number | null;
-  received: number;
-  lost: number;
-  duplicates: number;
-  outOfOrder: number;
-  stale: number;
-  restarts: number;
   delay: { lastMs: number; minMs: number; meanMs: number; maxMs: number };
   jitterMs: number;
   /** Percent 0..100, null when nothing was observed in the window. */
@@ -736,12 +737,7 @@ export function createTracker(options: TrackerOptions): Tracker {
                 sender.notBeforeMs === 0 ? 0 : sender.notBeforeMs - graceOf(sender),
               )
             : sender.notBeforeMs - graceOf(sender),
-      received: sender.received,
-      lost: sender.lost,
-      duplicates: sender.duplicates,
-      outOfOrder: sender.outOfOrder,
-      stale: sender.stale,
-      restarts: sender.restarts,
+      ...countersOf(sender),
       delay: {
         lastMs: sender.delayLastMs,
         minMs: sender.delayMinMs,
