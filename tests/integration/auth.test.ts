@@ -14,7 +14,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseLogLine } from '../../services/shared/log-schema.js';
-import { type Datagram, encodeDatagram, humanTimestamp } from '../../services/shared/protocol.js';
+import { type Datagram, encodeDatagram } from '../../services/shared/protocol.js';
+import { datagram } from '../support/builders.js';
 import { type ComposeFixture, REPO_ROOT, upCompose } from '../support/compose.js';
 import { eventually, sendUdp } from '../support/udp.js';
 
@@ -72,16 +73,8 @@ describe('authenticated datagrams: docker-compose.auth.yml', () => {
   const recent = (limit = 100) => fx.getJson<ApiDatagram[]>(`/api/datagrams?limit=${limit}`);
   const exceptions = async () => (await fx.getJson<ApiStatus>('/api/status')).totals.exceptions;
   const send = (...payloads: Buffer[]) => sendUdp(5000, payloads, clientAddress);
-  const beatFrom = (source: string, boot: string, seq: number, sentAtMs: number): Datagram => ({
-    v: 1,
-    kind: 'beat',
-    source,
-    boot,
-    seq,
-    sentAt: new Date(sentAtMs).toISOString(),
-    intervalMs: 1000,
-    text: humanTimestamp(sentAtMs),
-  });
+  const beatFrom = (source: string, boot: string, seq: number, sentAtMs: number): Datagram =>
+    datagram({ source, boot, seq, sentAt: new Date(sentAtMs).toISOString() });
 
   it('shows the server’s signed beats as verified, and no key in any log', async () => {
     const beats = await eventually(

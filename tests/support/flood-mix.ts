@@ -9,9 +9,10 @@
  * with the right key: that is the only way they reach the parser.
  */
 import { createHmac } from 'node:crypto';
-import { encodeDatagram, humanTimestamp, type Signer } from '../../services/shared/protocol.js';
+import { encodeDatagram, type Signer } from '../../services/shared/protocol.js';
 import { signPayload } from '../../services/shared/signing.js';
 import type { ClientExceptionReason } from '../../services/shared/vocabulary.js';
+import { datagram } from './builders.js';
 
 /** What the client makes of a datagram: tracked (a protocol or a plain-text sender's), or rejected for a reason. */
 export type Outcome = 'accepted' | 'text' | ClientExceptionReason;
@@ -97,16 +98,7 @@ export function createFloodMix(options: FloodMixOptions) {
     sentAtMs: number,
     kind: 'beat' | 'bye' = 'beat',
   ) {
-    return {
-      v: 1 as const,
-      kind,
-      source,
-      boot,
-      seq,
-      sentAt: new Date(sentAtMs).toISOString(),
-      intervalMs: 1000,
-      text: humanTimestamp(sentAtMs),
-    };
+    return datagram({ kind, source, boot, seq, sentAt: new Date(sentAtMs).toISOString() });
   }
   const pickSource = () => (random() < options.hotShare ? pick(options.hotSources) : pick(options.sources));
   function fresh(kind: 'beat' | 'bye' = 'beat') {

@@ -5,24 +5,14 @@ import {
   type Tracker,
   type TrackerOptions,
 } from '../../services/client/tracking/tracker.js';
-import { TRACKER_OPTIONS } from '../support/builders.js';
+import { TRACKER_OPTIONS, trackedBeat } from '../support/builders.js';
 
 const T0 = 10 * 3_600_000;
 const OPTIONS: TrackerOptions = TRACKER_OPTIONS;
 
 /** Beat `seq` of sender 'a', boot 'b1', every second from T0, received at once (synchronised clocks). */
 function beat(seq: number, over: Partial<Beat> = {}): Beat {
-  const sentAtMs = over.sentAtMs ?? T0 + seq * 1000;
-  return {
-    source: 'a',
-    boot: 'b1',
-    seq,
-    kind: 'beat',
-    intervalMs: 1000,
-    sentAtMs,
-    receivedAtMs: sentAtMs,
-    ...over,
-  };
+  return trackedBeat({ seq, ...over });
 }
 
 function observe(tracker: Tracker, b: Beat) {

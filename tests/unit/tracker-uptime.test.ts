@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { type Beat, createTracker, type Tracker } from '../../services/client/tracking/tracker.js';
+import { trackedBeat } from '../support/builders.js';
 
 const S = 1000;
 const MIN = 60 * S;
@@ -17,7 +18,7 @@ const OPTIONS = {
 };
 
 function beat(boot: string, seq: number, atMs: number, kind: Beat['kind'] = 'beat'): Beat {
-  return { source: 'a', boot, seq, kind, sentAtMs: atMs, intervalMs: MIN, receivedAtMs: atMs };
+  return trackedBeat({ boot, seq, kind, sentAtMs: atMs, intervalMs: MIN });
 }
 
 /** Ticks every minute from `fromMs` to `toMs` (inclusive), beating at each minute of `beats` too. */

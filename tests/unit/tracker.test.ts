@@ -6,7 +6,7 @@ import {
   type TrackerOptions,
 } from '../../services/client/tracking/tracker.js';
 import { SENDER_STATES } from '../../services/shared/vocabulary.js';
-import { TRACKER_OPTIONS } from '../support/builders.js';
+import { TRACKER_OPTIONS, trackedBeat } from '../support/builders.js';
 
 const T0 = 10 * 3_600_000;
 const OPTIONS: TrackerOptions = TRACKER_OPTIONS;
@@ -17,17 +17,7 @@ const OPTIONS: TrackerOptions = TRACKER_OPTIONS;
  * never changes in these accounting tests.
  */
 function beat(seq: number, over: Partial<Beat> = {}): Beat {
-  const sentAtMs = over.sentAtMs ?? T0 + seq * 1000;
-  return {
-    source: 'a',
-    boot: 'b1',
-    seq,
-    kind: 'beat',
-    intervalMs: 60_000,
-    sentAtMs,
-    receivedAtMs: sentAtMs + 10,
-    ...over,
-  };
+  return trackedBeat({ seq, intervalMs: 60_000, sentAtMs: T0 + seq * 1000, delayMs: 10, ...over });
 }
 
 function feed(tracker: Tracker, beats: Beat[]) {

@@ -172,7 +172,8 @@ export function startNotifier(deps: NotifierDeps): Notifier {
     const nowMs = now();
     const event = eventOfChange(c);
     if (event === null || deps.silenced(c.source, nowMs)) return [];
-    const flap = flaps.record(c.source, c.atMs);
+    // A sender's first appearance is no flap: only changes of a sender already known count.
+    const flap = c.from === null || c.from === 'pending' ? 'normal' : flaps.record(c.source, c.atMs);
     if (flap === 'ongoing') return [];
     if (flap === 'started') {
       const n = notification('flapping', c, keyFor('down', c.source));
