@@ -110,6 +110,8 @@ export async function startMonitor(
     views: () => tracker.views(now()),
     silenced: (source, atMs) => maintenance.covering(source, atMs) !== null,
   });
+  /** A state change since the page's last snapshot: the next tick sends one. */
+  let changedSinceSnapshot = false;
   const stateChanged = createStateChangeSink(logger, hub, [
     store.writeBehind.changes,
     (changes) => {
@@ -117,6 +119,9 @@ export async function startMonitor(
       for (const c of changes) if (c.from === null) maintenance.adopt(c.source, c.atMs);
     },
     notifier.changes,
+    () => {
+      changedSinceSnapshot = true;
+    },
   ]);
   const ingest = createIngest({
     decode: { maxBytes: config.maxDatagramBytes, keyring, requireAuth: config.requireAuth },
@@ -257,7 +262,8 @@ export async function startMonitor(
   );
 
   // Liveness is evaluated every tick; the page gets a senders snapshot once a
-  // second (it ticks "last heard" by itself), the most urgent senders first.
+  // second (it ticks "last heard" by itself), and at the next tick after a
+  // state change (a new sender shows at once), the most urgent senders first.
   const tickMs = options.tickMs ?? 250;
   const snapshotEvery = Math.max(1, Math.round(1000 / tickMs));
   let ticks = 0;
@@ -266,10 +272,11 @@ export async function startMonitor(
     maintenance.tick(nowMs);
     const changes = tracker.tick(nowMs);
     if (changes.length > 0) stateChanged(changes);
-    if (++ticks % snapshotEvery !== 0) return;
-    // Once a second: reminders and settled flapping, and the page's snapshot.
-    notifier.tick(nowMs);
-    if (hub.clients > 0) {
+    const second = ++ticks % snapshotEvery === 0;
+    // Once a second: reminders and settled flapping.
+    if (second) notifier.tick(nowMs);
+    if (hub.clients > 0 && (second || changedSinceSnapshot)) {
+      changedSinceSnapshot = false;
       hub.publish('counts', tracker.stateCounts());
       hub.publish('senders', tracker.urgent(PAGE_SENDER_LIMIT, nowMs).map(toApiSender));
     }

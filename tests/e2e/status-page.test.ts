@@ -262,13 +262,14 @@ describe('status page in Chromium', () => {
     cleanups.push(() => noScript.page.close());
     const cdp = await noScript.page.context().newCDPSession(noScript.page);
     await cdp.send('Emulation.setScriptExecutionDisabled', { value: true });
-    await noScript.page.goto(`${base}/`);
+    await noScript.page.goto(`${base}/`, { timeout: 10_000 });
     const { page } = noScript;
-    expect(await page.locator('#conn').getAttribute('data-state')).toBe('static');
-    expect(await page.locator('#conn').textContent()).toMatch(
+    const quick = { timeout: 5000 };
+    expect(await page.locator('#conn').getAttribute('data-state', quick)).toBe('static');
+    expect(await page.locator('#conn').textContent(quick)).toMatch(
       /^snapshot \d\d:\d\d:\d\d UTC · refreshes every 5 s$/,
     );
-    expect(await page.locator('#senders tr[data-source="e2e-restarted"] .badge').textContent()).toBe('up');
+    expect(await page.locator('#senders tr[data-source="e2e-restarted"] .badge').textContent(quick)).toBe('up');
     expect(await page.locator('#datagrams td', { hasText: 'for the no-script view' }).count()).toBe(1);
     // The <noscript> refresh: a new document within about 5 s.
     const reloaded = page.waitForEvent('framenavigated', { timeout: 8000 });

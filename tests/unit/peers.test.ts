@@ -1,8 +1,18 @@
+import { createSocket } from 'node:dgram';
 import { afterEach, describe, expect, it } from 'vitest';
-import { withoutOwn } from '../../services/client/peers/peer-beacon.js';
+import { startPeerBeacon } from '../../services/client/peers/peer-beacon.js';
 import { captureLogs } from '../support/log-capture.js';
 import { type LoopbackMonitor, startLoopbackMonitor } from '../support/monitor.js';
 import { eventually } from '../support/udp.js';
+
+/** A UDP socket on `host`, counting what it receives. */
+async function startUdpListener(host: string) {
+  const socket = createSocket('udp4');
+  let count = 0;
+  socket.on('message', () => count++);
+  await new Promise<void>((resolve) => socket.bind(0, host, resolve));
+  return { port: socket.address().port, received: () => count, close: () => socket.close() };
+}
 
 describe('monitors that watch each other', () => {
   const monitors: LoopbackMonitor[] = [];
@@ -10,12 +20,34 @@ describe('monitors that watch each other', () => {
     for (const m of monitors.splice(0)) await m.monitor.stop();
   });
 
-  it('leaves its own addresses out of a peer name', async () => {
-    const lookup = withoutOwn(
-      async () => [{ address: '10.0.0.1' }, { address: '10.0.0.2' }],
-      new Set(['10.0.0.2']),
+  it('leaves its own addresses out of a peer name, and a name of only its own is no DNS error', async () => {
+    const logs = captureLogs('client');
+    let answer = [{ address: '127.0.0.1' }, { address: '127.0.0.2' }];
+    const peer = await startUdpListener('127.0.0.2');
+    const beacon = startPeerBeacon(
+      {
+        peers: [{ host: 'tasks.monitor', port: peer.port }],
+        intervalMs: 100,
+        source: 'me',
+        lookup: async () => answer,
+        ownAddresses: new Set(['127.0.0.1']),
+      },
+      logs.logger,
     );
-    expect(await lookup('tasks.monitor')).toEqual([{ address: '10.0.0.1' }]);
+    try {
+      await eventually(() => expect(peer.received()).toBeGreaterThan(0));
+      // The other monitor is gone: the name names only this one.
+      answer = [{ address: '127.0.0.1' }];
+      await new Promise((r) => setTimeout(r, 400));
+      const before = peer.received();
+      await new Promise((r) => setTimeout(r, 400));
+      expect(peer.received()).toBe(before);
+      expect(logs.events('exception')).toEqual([]);
+      expect(logs.events('send').every((l) => l.address === '127.0.0.2')).toBe(true);
+    } finally {
+      await beacon?.stop();
+      peer.close();
+    }
   });
 
   it('tracks its peer like any sender: up while it beats, stopped after its clean stop (bye)', async () => {

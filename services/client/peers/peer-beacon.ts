@@ -3,12 +3,13 @@
  * (PEER_MONITORS) with the same beacon the time server uses, so each peer
  * tracks it like any sender and notifies when it dies. A peer list may name
  * this monitor too (Swarm's `tasks.<service>`, a headless Service): its own
- * addresses are left out of every answer, so it never watches itself.
+ * addresses are left out of every answer, so it never watches itself, and a
+ * name that names only this monitor (its peers are gone) is no DNS error.
  */
 import { networkInterfaces } from 'node:os';
 import type { Logger } from 'pino';
 import { type Beacon, startBeacon } from '../../shared/beacon/beacon.js';
-import { type Lookup, systemLookup } from '../../shared/beacon/resolver.js';
+import type { Lookup } from '../../shared/beacon/resolver.js';
 import type { Target } from '../../shared/beacon/targets.js';
 
 export interface PeerBeaconOptions {
@@ -29,11 +30,6 @@ export function localAddresses(): Set<string> {
   return out;
 }
 
-/** The name's addresses less this host's own. */
-export function withoutOwn(lookup: Lookup, own: ReadonlySet<string>): Lookup {
-  return async (host) => (await lookup(host)).filter((a) => !own.has(a.address));
-}
-
 export function startPeerBeacon(options: PeerBeaconOptions, logger: Logger): Beacon | null {
   if (options.peers.length === 0) return null;
   const own = options.ownAddresses ?? localAddresses();
@@ -44,7 +40,8 @@ export function startPeerBeacon(options: PeerBeaconOptions, logger: Logger): Bea
       source: options.source,
       signer: null,
       sendBye: true,
-      lookup: withoutOwn(options.lookup ?? systemLookup, own),
+      ...(options.lookup === undefined ? {} : { lookup: options.lookup }),
+      excludeAddresses: own,
     },
     logger,
   );

@@ -32,6 +32,8 @@ export interface BeaconOptions {
   sendBye: boolean;
   /** Name resolution; `dns.lookup(host, { all: true })` unless given (tests). */
   lookup?: Lookup;
+  /** Addresses never sent to (see ResolverOptions.exclude). */
+  excludeAddresses?: ReadonlySet<string>;
 }
 
 /** Datagrams handed to the kernel for one address, per kind. */
@@ -138,6 +140,7 @@ export function startBeacon(options: BeaconOptions, logger: Logger): Beacon {
         onDnsError: () => {
           errors.dns_error++;
         },
+        ...(options.excludeAddresses === undefined ? {} : { exclude: options.excludeAddresses }),
       },
       log,
     );

@@ -25,6 +25,12 @@ export interface ResolverOptions {
   timeoutMs: number;
   /** Called for each `dns_error` line this resolver writes (the beacon counts them per target). */
   onDnsError(): void;
+  /**
+   * Addresses never to send to (a monitor's own, in a peer list naming every
+   * monitor). An answer of only these is a good one that names nobody now:
+   * beats go nowhere, and that is no error.
+   */
+  exclude?: ReadonlySet<string>;
 }
 
 export interface Resolver {
@@ -89,6 +95,16 @@ export function startResolver(options: ResolverOptions, log: Logger): Resolver {
 
   /** Takes a good answer; false when it has no usable address. */
   function accept(answer: readonly { address: string }[]): boolean {
+    const exclude = options.exclude;
+    if (exclude !== undefined && answer.length > 0) {
+      answer = answer.filter((a) => !exclude.has(a.address));
+      if (answer.length === 0) {
+        current = [];
+        dropped = 0;
+        lastError = null;
+        return true;
+      }
+    }
     const pick = pickAddresses(answer, target.mode);
     if (pick.addresses.length === 0) return false;
     current = pick.addresses;
