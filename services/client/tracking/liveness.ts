@@ -4,28 +4,19 @@
  * declares none (plain text). Times are milliseconds.
  */
 
-export interface Deadlines {
-  /** The sender is `late` from this moment on. */
-  lateAtMs: number;
-  /** The sender is `down` from this moment on (downAfterMisses beats missed). */
-  downAtMs: number;
+/**
+ * The sender is `late` from max(expected arrival + grace, notBefore) on.
+ * `notBeforeMs` is the floor a restarted monitor sets (its start + interval
+ * + grace): its own absence is not the sender's fault. 0 for no floor.
+ * (Numbers, not an object: this runs for every datagram.)
+ */
+export function lateAtMs(expectedAtMs: number, graceMs: number, notBeforeMs: number): number {
+  return Math.max(expectedAtMs + graceMs, notBeforeMs);
 }
 
-/**
- * late = max(expected arrival + grace, notBefore); down = late +
- * (downAfterMisses - 1) intervals. `notBeforeMs` is the floor a restarted
- * monitor sets (its start + interval + grace): its own absence is not the
- * sender's fault. 0 for no floor.
- */
-export function deadlines(
-  expectedAtMs: number,
-  intervalMs: number,
-  graceMs: number,
-  downAfterMisses: number,
-  notBeforeMs: number,
-): Deadlines {
-  const lateAtMs = Math.max(expectedAtMs + graceMs, notBeforeMs);
-  return { lateAtMs, downAtMs: lateAtMs + (downAfterMisses - 1) * intervalMs };
+/** The sender is `down` downAfterMisses beats after its first missed one: late + (downAfterMisses - 1) intervals. */
+export function downAtMs(lateAt: number, intervalMs: number, downAfterMisses: number): number {
+  return lateAt + (downAfterMisses - 1) * intervalMs;
 }
 
 /** Expected beats overdue at `nowMs`: the k-th is overdue at lateAt + (k - 1) intervals. */

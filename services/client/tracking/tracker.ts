@@ -22,7 +22,14 @@
 import { SENDER_STATES, type SenderKind, type SenderState, STATE_URGENCY } from '../../shared/vocabulary.js';
 import { type HeartbeatMark, heartbeatList, pushMark, replaceNewestMark } from './heartbeats.js';
 import { nextJitter } from './jitter.js';
-import { deadlines, inferInterval, missedIntervals, overdueBeats, TEXT_GAPS_KEPT } from './liveness.js';
+import {
+  downAtMs,
+  inferInterval,
+  lateAtMs,
+  missedIntervals,
+  overdueBeats,
+  TEXT_GAPS_KEPT,
+} from './liveness.js';
 import {
   AVAILABILITY,
   blankSender,
@@ -285,23 +292,18 @@ export function createTracker(options: TrackerOptions): Tracker {
         ? transition(sender, 'down', 'never_seen', sender.notBeforeMs)
         : null;
     }
-    const { lateAtMs, downAtMs } = deadlines(
-      expectedAtMs(sender),
-      interval,
-      graceOf(sender),
-      downAfterMisses,
-      sender.notBeforeMs,
-    );
-    const overdue = overdueBeats(nowMs, lateAtMs, interval);
-    if (overdue === 0) return null;
+    const lateAt = lateAtMs(expectedAtMs(sender), graceOf(sender), sender.notBeforeMs);
+    if (nowMs < lateAt) return null;
+    const overdue = overdueBeats(nowMs, lateAt, interval);
     if (overdue > sender.missedMarks) {
       pushMark(sender.heartbeats, 'missed', overdue - sender.missedMarks);
       sender.missedMarks = overdue;
       dirty.add(sender);
     }
     if (sender.state === 'down') return null;
-    if (nowMs >= downAtMs) return transition(sender, 'down', downReason, downAtMs);
-    if (sender.state === 'up') return transition(sender, 'late', 'no_beat', lateAtMs);
+    const downAt = downAtMs(lateAt, interval, downAfterMisses);
+    if (nowMs >= downAt) return transition(sender, 'down', downReason, downAt);
+    if (sender.state === 'up') return transition(sender, 'late', 'no_beat', lateAt);
     return null;
   }
 
