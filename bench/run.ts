@@ -79,13 +79,14 @@ const SHORT: Mode = {
   maxMinutes: 3,
 };
 
-type Kind = 'baseline' | 'client' | 'decode' | 'decodeLog';
-const KINDS: readonly Kind[] = ['baseline', 'client', 'decode', 'decodeLog'];
+type Kind = 'baseline' | 'client' | 'decode' | 'decodeLog' | 'before';
+const KINDS: readonly Kind[] = ['baseline', 'client', 'decode', 'decodeLog', 'before'];
 const LABEL: Record<Kind, string> = {
   baseline: 'baseline',
   client: 'client',
   decode: 'bare + decode',
   decodeLog: 'bare + decode + log line',
+  before: 'client of the --before checkout',
 };
 
 interface Target {
@@ -115,8 +116,12 @@ const children: Array<{ kill(): void }> = [];
 /**
  * Options for exploring (the two npm scripts use none of them):
  * --rates=40000,60000  --step-seconds=2  --sustained=N  --no-sustained  --no-beacon  --no-write
+ *   --before=DIR: also run the client of another checkout (its own node_modules) on the same ladder,
+ *   side by side: how this checkout's client compares with an earlier one, measured in one run.
  */
-function parseMode(argv: readonly string[]): Mode & { sustained: boolean; beacon: boolean; write: boolean } {
+function parseMode(
+  argv: readonly string[],
+): Mode & { sustained: boolean; beacon: boolean; write: boolean; before: string | null } {
   const base = argv.includes('--short') ? SHORT : FULL;
   const value = (name: string) => argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
   const number = (name: string, fallback: number) => {
@@ -141,6 +146,7 @@ function parseMode(argv: readonly string[]): Mode & { sustained: boolean; beacon
     sustained: !argv.includes('--no-sustained'),
     beacon: !argv.includes('--no-beacon'),
     write: !argv.includes('--no-write'),
+    before: value('before') ?? null,
   };
 }
 
@@ -163,9 +169,9 @@ async function main(): Promise<void> {
   );
 
   const recvBuffer = String(4 * MiB);
-  async function start(kind: Kind, file: string, logFile: string | null): Promise<Target> {
+  async function start(kind: Kind, file: string, logFile: string | null, dir = BENCH_DIR): Promise<Target> {
     if (logFile !== null) writeFileSync(logFile, '');
-    const child = await startChild(kind, join(BENCH_DIR, 'children', file), {
+    const child = await startChild(kind, join(dir, 'children', file), {
       BENCH_RECV_BUFFER_BYTES: recvBuffer,
       ...(logFile === null ? {} : { BENCH_LOG_FILE: logFile }),
     });
@@ -179,13 +185,16 @@ async function main(): Promise<void> {
     targets.push(await start('decode', 'decode.ts', null));
     targets.push(await start('decodeLog', 'decode.ts', join(LOG_DIR, 'decode.log')));
   }
+  if (mode.before !== null) {
+    targets.push(await start('before', 'client.ts', join(LOG_DIR, 'before.log'), join(mode.before, 'bench')));
+  }
 
   // Warm-up (JIT, heap sizing), not reported: the first step would otherwise pay for it.
   for (const target of targets) await step(sender, target, 20_000, mode.stepSeconds);
 
   // The ladder: every receiver in turn at each rate, the order rotating from rate to rate.
-  const steps: Record<Kind, Step[]> = { baseline: [], client: [], decode: [], decodeLog: [] };
-  const lossyInARow: Record<Kind, number> = { baseline: 0, client: 0, decode: 0, decodeLog: 0 };
+  const steps: Record<Kind, Step[]> = { baseline: [], client: [], decode: [], decodeLog: [], before: [] };
+  const lossyInARow: Record<Kind, number> = { baseline: 0, client: 0, decode: 0, decodeLog: 0, before: 0 };
   for (const [i, rate] of mode.rates.entries()) {
     const order = [...targets.slice(i % targets.length), ...targets.slice(0, i % targets.length)];
     for (const target of order) {
@@ -260,7 +269,7 @@ function logStep(target: Target, s: Step): void {
 }
 
 async function received(target: Target): Promise<number> {
-  if (target.kind !== 'client') return (await target.child.probe()).received;
+  if (target.kind !== 'client' && target.kind !== 'before') return (await target.child.probe()).received;
   // The client's own counter, as its API reports it.
   const res = await fetch(`http://127.0.0.1:${target.child.ready.httpPort}/api/status`);
   const status = (await res.json()) as { totals: { datagrams: number } };
@@ -726,7 +735,9 @@ function renderReferences(r: ReportInput): string[] {
     '| receiver | highest lossless rate | µs/dgram there | capacity estimate |',
     '|---|---:|---:|---:|',
   ];
-  for (const kind of ['baseline', 'decode', 'decodeLog', 'client'] as const) {
+  const kinds: Kind[] = ['baseline', 'decode', 'decodeLog', 'client'];
+  if (r.steps.before.length > 0) kinds.push('before');
+  for (const kind of kinds) {
     const c = r.ceilings[kind];
     const at = r.steps[kind].find((s) => s.rate === c.rate);
     const cpu = at?.cpuUsPerDatagram;
@@ -735,7 +746,27 @@ function renderReferences(r: ReportInput): string[] {
         `${cpu === undefined ? 'n/a' : `${Math.round(1e6 / cpu / 1000)}k/s`} |`,
     );
   }
+  if (r.steps.before.length > 0) out.push('', ...renderBefore(r));
   return out;
+}
+
+/** This checkout's client against the --before one, at the rates both handled losslessly. */
+function renderBefore(r: ReportInput): string[] {
+  const ratios: number[] = [];
+  for (const s of r.steps.client) {
+    const b = r.steps.before.find((x) => x.rate === s.rate);
+    if (b === undefined || s.loss >= LOSSLESS || b.loss >= LOSSLESS) continue;
+    if (Number.isFinite(s.cpuUsPerDatagram) && Number.isFinite(b.cpuUsPerDatagram)) {
+      ratios.push(s.cpuUsPerDatagram / b.cpuUsPerDatagram);
+    }
+  }
+  const now = r.ceilings.client.rate;
+  const then = r.ceilings.before.rate;
+  return [
+    `**This client against the --before checkout's, side by side in this run**: highest lossless rate ${now ?? 'n/a'}/s against ${then ?? 'n/a'}/s` +
+      `${now !== null && then !== null ? ` (ratio ${(now / then).toFixed(2)})` : ''}; CPU per datagram ratio ` +
+      `${ratios.length === 0 ? 'n/a' : `${median(ratios).toFixed(2)} (median over the ${ratios.length} rates both handled losslessly: ${ratios.map((x) => x.toFixed(2)).join(', ')})`}.`,
+  ];
 }
 
 const BEGIN = '<!-- bench:begin (written by `npm run bench`; edit outside these markers) -->';
