@@ -269,7 +269,9 @@ describe('status page in Chromium', () => {
     expect(await page.locator('#conn').textContent(quick)).toMatch(
       /^snapshot \d\d:\d\d:\d\d UTC · refreshes every 5 s$/,
     );
-    expect(await page.locator('#senders tr[data-source="e2e-restarted"] .badge').textContent(quick)).toBe('up');
+    expect(await page.locator('#senders tr[data-source="e2e-restarted"] .badge').textContent(quick)).toBe(
+      'up',
+    );
     expect(await page.locator('#datagrams td', { hasText: 'for the no-script view' }).count()).toBe(1);
     // The <noscript> refresh: a new document within about 5 s.
     const reloaded = page.waitForEvent('framenavigated', { timeout: 8000 });

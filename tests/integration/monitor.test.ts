@@ -9,8 +9,9 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { toApiSender } from '../../services/client/http/api.js';
 import { type ComposeFixture, type LogRecord, upCompose } from '../support/compose.js';
-import { eventually } from '../support/udp.js';
+import { eventually, untilSender } from '../support/udp.js';
 
 const INTERVAL_MS = 1000;
 const LATE_GRACE_MS = 1000;
@@ -19,18 +20,7 @@ const DOWN_AFTER_MISSES = 2;
 const LATE_AFTER_MS = INTERVAL_MS + LATE_GRACE_MS;
 const DOWN_AFTER_MS = LATE_AFTER_MS + (DOWN_AFTER_MISSES - 1) * INTERVAL_MS;
 
-interface ApiSender {
-  source: string;
-  boot: string;
-  state: 'up' | 'late' | 'down' | 'stopped';
-  stateSince: string;
-  reason: string;
-  lastSeq: number;
-  expectedAt: string;
-  received: number;
-  lost: number;
-  restarts: number;
-}
+type ApiSender = ReturnType<typeof toApiSender>;
 
 const ms = (iso: unknown) => Date.parse(String(iso));
 
@@ -197,15 +187,7 @@ describe('monitor semantics (issue 3): docker compose stop, kill, start, scale',
     const stopAt = Date.now();
     await fx.compose('stop', 'server');
     timings.composeStopCommand = Date.now() - stopAt;
-    const stopped = await eventually(
-      async () => {
-        const s = await sender();
-        expect(s).toMatchObject({ state: 'stopped', reason: 'bye' });
-        return s;
-      },
-      10_000,
-      100,
-    );
+    const stopped = await untilSender(() => sender(), { state: 'stopped', reason: 'bye' }, 10_000);
     timings.stopToStopped = ms(stopped.stateSince) - stopAt;
     expect(ms(stopped.stateSince) - stopAt).toBeLessThan(INTERVAL_MS);
     expect((await fx.inspect('server')).State).toMatchObject({ Status: 'exited', ExitCode: 0 });

@@ -17,7 +17,7 @@ import type { Status, toApiIncident, toApiSender } from '../../services/client/h
 import { parseLogLine } from '../../services/shared/log-schema.js';
 import { encodedBeat } from '../support/builders.js';
 import { type ComposeFixture, type LogRecord, upCompose } from '../support/compose.js';
-import { eventually } from '../support/udp.js';
+import { eventually, untilSender } from '../support/udp.js';
 
 type ApiSender = ReturnType<typeof toApiSender>;
 type ApiIncident = ReturnType<typeof toApiIncident>;
@@ -94,6 +94,21 @@ describe('the state file (issue 10): restarts, kills, compose down, declared and
     const found = list.find((s) => s.source === source);
     if (found === undefined) throw new Error(`sender ${source} not listed: ${JSON.stringify(list)}`);
     return found;
+  };
+  /** Polls a sender until it is down; also when each state was first seen on the way. */
+  const untilDown = async (source: string, timeoutMs: number) => {
+    const firstSeen: Partial<Record<ApiSender['state'], number>> = {};
+    const found = await eventually(
+      async () => {
+        const s = await sender(source);
+        firstSeen[s.state] ??= Date.now();
+        expect(s.state).toBe('down');
+        return s;
+      },
+      timeoutMs,
+      POLL_MS,
+    );
+    return { sender: found, firstSeen };
   };
   const incidents = (source: string) =>
     fx.getJson<ApiIncident[]>(`/api/senders/${encodeURIComponent(source)}/incidents?limit=1000`);
@@ -175,17 +190,7 @@ describe('the state file (issue 10): restarts, kills, compose down, declared and
 
     const killedAt = Date.now();
     await fx.compose('kill', 'texter');
-    const firstSeen: Partial<Record<ApiSender['state'], number>> = {};
-    const down = await eventually(
-      async () => {
-        const s = await sender(ip);
-        firstSeen[s.state] ??= Date.now();
-        expect(s.state).toBe('down');
-        return s;
-      },
-      DOWN_AFTER_MS + 5000,
-      POLL_MS,
-    );
+    const { sender: down, firstSeen } = await untilDown(ip, DOWN_AFTER_MS + 5000);
     expect(down).toMatchObject({ kind: 'text', reason: `missed_${DOWN_AFTER_MISSES}` });
     const interval = down.intervalMs as number;
     // Dated at the thresholds: expected arrival (last arrival + interval) + grace, then N - 1 intervals on.
@@ -215,15 +220,7 @@ describe('the state file (issue 10): restarts, kills, compose down, declared and
   });
 
   it("docker kill the server, then stop and start the client: still listed, down at start + interval + grace + (N-1) intervals and not before start + interval + grace; the gap is the monitor's downtime, left out of uptime", async () => {
-    const before = await eventually(
-      async () => {
-        const s = await sender(BEACON);
-        expect(s.state).toBe('up');
-        return s;
-      },
-      20_000,
-      200,
-    );
+    const before = await untilSender(() => sender(BEACON), { state: 'up' }, 20_000, 200);
     const listedBefore = (await senders()).map((s) => s.source).sort();
     const beaconIncidents = await incidents(BEACON);
     const firstUp = beaconIncidents.at(-1) as ApiIncident;
@@ -249,17 +246,7 @@ describe('the state file (issue 10): restarts, kills, compose down, declared and
     const restored = first.list.find((s) => s.source === BEACON);
     expect(restored).toMatchObject({ state: storedState, firstSeen: before.firstSeen, boot: before.boot });
     expect(restored?.received).toBeGreaterThanOrEqual(before.received);
-    const firstSeenState: Partial<Record<ApiSender['state'], number>> = {};
-    const down = await eventually(
-      async () => {
-        const s = await sender(BEACON);
-        firstSeenState[s.state] ??= Date.now();
-        expect(s.state).toBe('down');
-        return s;
-      },
-      DOWN_AFTER_MS + 10_000,
-      POLL_MS,
-    );
+    const { sender: down, firstSeen: firstSeenState } = await untilDown(BEACON, DOWN_AFTER_MS + 10_000);
     expect(down).toMatchObject({ reason: `missed_${DOWN_AFTER_MISSES}`, firstSeen: before.firstSeen });
     expect(down.received).toBeGreaterThanOrEqual(before.received);
 
@@ -406,15 +393,7 @@ describe('the state file (issue 10): restarts, kills, compose down, declared and
   });
 
   it("docker compose down, then up: the beacon's incidents, received count and first seen carry on; down -v, then up: it starts empty", async () => {
-    const before = await eventually(
-      async () => {
-        const s = await sender(BEACON);
-        expect(s.state).toBe('up');
-        return s;
-      },
-      20_000,
-      200,
-    );
+    const before = await untilSender(() => sender(BEACON), { state: 'up' }, 20_000, 200);
     const history = await incidents(BEACON);
     expect(history.length).toBeGreaterThanOrEqual(3);
 

@@ -1,5 +1,6 @@
 /** Real UDP on loopback for tests: a sender and a small polling helper. */
 import { createSocket } from 'node:dgram';
+import { expect } from 'vitest';
 import { encodedBeat } from './builders.js';
 
 export async function sendUdp(
@@ -21,6 +22,24 @@ export async function sendUdp(
 
 /** A beat for a real socket (see builders.ts). */
 export const beat = encodedBeat;
+
+/** Polls `read` until the sender it returns matches `expected` (state, reason, ...); returns it. */
+export function untilSender<T extends object>(
+  read: () => Promise<T>,
+  expected: Partial<T>,
+  timeoutMs: number,
+  stepMs = 100,
+): Promise<T> {
+  return eventually(
+    async () => {
+      const s = await read();
+      expect(s).toMatchObject(expected);
+      return s;
+    },
+    timeoutMs,
+    stepMs,
+  );
+}
 
 export async function eventually<T>(probe: () => Promise<T> | T, timeoutMs = 5000, stepMs = 25): Promise<T> {
   const deadline = Date.now() + timeoutMs;

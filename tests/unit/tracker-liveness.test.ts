@@ -5,9 +5,8 @@ import {
   type Tracker,
   type TrackerOptions,
 } from '../../services/client/tracking/tracker.js';
-import { TRACKER_OPTIONS, trackedBeat } from '../support/builders.js';
+import { T0, TRACKER_OPTIONS, trackedBeat } from '../support/builders.js';
 
-const T0 = 10 * 3_600_000;
 const OPTIONS: TrackerOptions = TRACKER_OPTIONS;
 
 /** Beat `seq` of sender 'a', boot 'b1', every second from T0, received at once (synchronised clocks). */

@@ -6,9 +6,8 @@ import {
   type TrackerOptions,
 } from '../../services/client/tracking/tracker.js';
 import { SENDER_STATES } from '../../services/shared/vocabulary.js';
-import { TRACKER_OPTIONS, trackedBeat } from '../support/builders.js';
+import { T0, TRACKER_OPTIONS, trackedBeat } from '../support/builders.js';
 
-const T0 = 10 * 3_600_000;
 const OPTIONS: TrackerOptions = TRACKER_OPTIONS;
 
 /**
