@@ -71,7 +71,7 @@ describe('bounded views', () => {
     expect(states.map((l) => /source="([^"]+)"/.exec(l)?.[1])).toEqual(['payroll', 'node-07', 'node-00']);
     expect(text).toMatch(/^udp_monitor_senders_delay_seconds_count 25$/m);
     expect(text).toMatch(/^udp_monitor_senders_jitter_seconds_bucket\{le="\+Inf"\} 25$/m);
-    expect(text).toMatch(/^udp_monitor_event_loop_delay_seconds\{quantile="0.99"\} \d/m);
+    expect(text).toMatch(/^udp_monitor_event_loop_delay_seconds\{stat="p99"\} \d/m);
   });
 
   it('lists the most urgent senders on the page and counts all of them in the banner', async () => {

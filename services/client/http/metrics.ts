@@ -143,16 +143,16 @@ export function monitorMetrics(source: MetricsSource): MonitorMetrics {
   loop.enable();
   new Gauge({
     name: `${PREFIX}event_loop_delay_seconds`,
-    help: 'Event-loop delay of the datagram path since the last scrape (quantile 0.5, 0.99, 1 = max)',
-    labelNames: ['quantile'],
+    help: 'Event-loop delay of the datagram path since the last scrape (stat p50, p99, max)',
+    labelNames: ['stat'],
     registers,
     collect() {
-      for (const [quantile, ns] of [
-        ['0.5', loop.percentile(50)],
-        ['0.99', loop.percentile(99)],
-        ['1', loop.max],
+      for (const [stat, ns] of [
+        ['p50', loop.percentile(50)],
+        ['p99', loop.percentile(99)],
+        ['max', loop.max],
       ] as const) {
-        this.set({ quantile }, Number.isFinite(ns) ? ns / 1e9 : 0);
+        this.set({ stat }, Number.isFinite(ns) ? ns / 1e9 : 0);
       }
       loop.reset();
     },

@@ -181,6 +181,8 @@ export function startNotifier(deps: NotifierDeps): Notifier {
       return [n];
     }
     if (!config.notifyOn.includes(event)) return [];
+    // `up` only after a notified problem; a sender new to the monitor (from null) has none: no lookup.
+    if (event === 'up' && c.from === null) return [];
     const previous = notified.get(c.source);
     if (event === 'up' && (previous === null || !PROBLEMS.has(previous.event as NotifyEvent))) return [];
     const n = notification(event, c, keyFor(event, c.source));

@@ -1,7 +1,13 @@
 /**
  * Write-behind of the tracker into the state file: never per datagram. What
- * changed is written at most once a second, and at once (on the next turn
- * of the event loop) after a state change, in one transaction. A failed
+ * changed is written at most once a second, and soon (within
+ * STATE_CHANGE_DELAY_MS, the log's own flush delay) after a state change,
+ * in one transaction: a flood of state changes makes a few transactions a
+ * second, not one per event-loop turn. A sender heard from once, for less
+ * than ONE_SHOT_MS, and not declared is not written yet: a flood of spoofed
+ * one-shot sources (evicted within moments) costs no rows, while a real
+ * sender is written with its second datagram or ONE_SHOT_MS after its
+ * first; its first_beat incident is written at once either way. A failed
  * write is logged and retried with the next one: its rows are kept (one per
  * sender, so bounded by MAX_SENDERS) and so are its incidents (bounded;
  * beyond the bound the oldest are dropped and counted).
@@ -12,6 +18,8 @@ import { toRow } from './sender-codec.js';
 import type { IncidentRow, StateFile, StoredSenderRow } from './state-file.js';
 
 const MAX_PENDING_INCIDENTS = 100_000;
+const STATE_CHANGE_DELAY_MS = 100;
+const ONE_SHOT_MS = 5000;
 
 export interface WriteBehindStats {
   writes: number;
@@ -39,16 +47,23 @@ export function startWriteBehind(
   const rows = new Map<string, StoredSenderRow>();
   const removed = new Set<string>();
   let incidents: IncidentRow[] = [];
-  let soon: NodeJS.Immediate | null = null;
+  let soon: NodeJS.Timeout | null = null;
   const stats: WriteBehindStats = { writes: 0, failures: 0, incidentsDropped: 0, lastWriteMs: 0 };
 
-  function flush(): void {
+  /** `everything`: also the senders heard from once (a clean stop writes them all). */
+  function flush(everything = false): void {
     if (soon !== null) {
-      clearImmediate(soon);
+      clearTimeout(soon);
       soon = null;
     }
     const dirty = tracker.takeDirty();
+    const youngSince = options.now() - ONE_SHOT_MS;
     for (const sender of dirty.changed) {
+      const oneShot = sender.received === 1 && sender.declaration === null && sender.lastSeenMs > youngSince;
+      if (!everything && oneShot) {
+        tracker.markDirty(sender);
+        continue;
+      }
       rows.set(sender.source, toRow(sender));
       removed.delete(sender.source);
     }
@@ -70,7 +85,7 @@ export function startWriteBehind(
     stats.lastWriteMs = performance.now() - started;
   }
 
-  const timer = setInterval(flush, options.intervalMs);
+  const timer = setInterval(() => flush(), options.intervalMs);
   timer.unref();
 
   return {
@@ -82,13 +97,13 @@ export function startWriteBehind(
         incidents.splice(0, excess);
         stats.incidentsDropped += excess;
       }
-      soon ??= setImmediate(flush);
+      soon ??= setTimeout(() => flush(), STATE_CHANGE_DELAY_MS);
     },
     flush,
     stats,
     stop() {
       clearInterval(timer);
-      flush();
+      flush(true);
       file.close(options.now());
     },
   };

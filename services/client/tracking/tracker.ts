@@ -166,6 +166,8 @@ export interface Tracker {
   restore(senders: readonly Sender[], options: RestoreOptions): void;
   /** The records changed since the last call (and the sources evicted): for the state file. */
   takeDirty(): { changed: Sender[]; removed: string[] };
+  /** Hands a record back to the next takeDirty() (the state file did not take it yet). */
+  markDirty(sender: Sender): void;
   /** Every record, for a full write of the state file. */
   all(): IterableIterator<Sender>;
   /** The latest one-way delay and jitter of every protocol sender heard from: for histograms, no views built. */
@@ -820,6 +822,9 @@ export function createTracker(options: TrackerOptions): Tracker {
       setAvailability(sender.uptime, on ? 'planned' : AVAILABILITY[sender.state], atMs);
     },
     restore,
+    markDirty(sender) {
+      if (senders.get(sender.source) === sender) dirty.add(sender);
+    },
     takeDirty() {
       const changed = [...dirty];
       dirty.clear();
