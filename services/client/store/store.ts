@@ -65,7 +65,11 @@ export function openStore(
     path: file.path,
     db: file.db,
     writeBehind,
-    incidents: (source, limit) => file.incidents(source, limit),
+    incidents(source, limit) {
+      // State changes of the last 100 ms may still be on their way to the file: a reader sees them too.
+      writeBehind.flush();
+      return file.incidents(source, limit);
+    },
     monitorGaps(limit) {
       const runs = file.runs(limit + 1);
       const gaps: MonitorGap[] = [];
