@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import helmet from '@fastify/helmet';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { History } from '../ingest/history.js';
 import type { Maintenance } from '../notify/maintenance.js';
@@ -208,11 +208,16 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
     req.raw.on('close', () => reply.raw.end());
   });
   // Silences: reads are open, writes need the admin token (no cookies: nothing for CSRF to use).
+  // The one check every write route runs first.
+  const adminOnly = {
+    preHandler: async (req: FastifyRequest, reply: FastifyReply) => {
+      const verdict = deps.admin(req.headers.authorization);
+      if (!verdict.ok)
+        return reply.code(verdict.status).header('www-authenticate', 'Bearer').send(verdict.body);
+    },
+  };
   app.get('/api/silences', () => deps.maintenance.list().map(toApiSilence));
-  app.post('/api/silences', (req, reply) => {
-    const verdict = deps.admin(req.headers.authorization);
-    if (!verdict.ok)
-      return reply.code(verdict.status).header('www-authenticate', 'Bearer').send(verdict.body);
+  app.post('/api/silences', adminOnly, (req, reply) => {
     const nowMs = deps.now();
     const input = parseSilenceInput(req.body, nowMs);
     if (!input.ok) {
@@ -235,10 +240,7 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
     );
     return reply.code(201).send(toApiSilence(silence));
   });
-  app.delete<{ Params: { id: string } }>('/api/silences/:id', (req, reply) => {
-    const verdict = deps.admin(req.headers.authorization);
-    if (!verdict.ok)
-      return reply.code(verdict.status).header('www-authenticate', 'Bearer').send(verdict.body);
+  app.delete<{ Params: { id: string } }>('/api/silences/:id', adminOnly, (req, reply) => {
     if (!deps.maintenance.remove(req.params.id, deps.now())) {
       return reply.code(404).send({ error: 'not_found', parameter: 'id', message: 'no such silence' });
     }
