@@ -27,6 +27,7 @@ import { createReplayGuard } from './ingest/replay.js';
 import { createMaintenance } from './notify/maintenance.js';
 import { startNotifier } from './notify/notifier.js';
 import { startPeerBeacon } from './peers/peer-beacon.js';
+import { createChangeCounts } from './publish/change-counts.js';
 import { createStateChangeSink } from './publish/state-changes.js';
 import { openSilencesTable } from './store/silences.js';
 import { openStore } from './store/store.js';
@@ -112,6 +113,7 @@ export async function startMonitor(
   });
   /** A state change since the page's last snapshot: the next tick sends one. */
   let changedSinceSnapshot = false;
+  const changeCounts = createChangeCounts();
   const stateChanged = createStateChangeSink(logger, hub, [
     store.writeBehind.changes,
     (changes) => {
@@ -119,6 +121,7 @@ export async function startMonitor(
       for (const c of changes) if (c.from === null) maintenance.adopt(c.source, c.atMs);
     },
     notifier.changes,
+    changeCounts.record,
     () => {
       changedSinceSnapshot = true;
     },
@@ -218,6 +221,7 @@ export async function startMonitor(
     senders: () => tracker.urgent(config.metricsSenderSeries, now()),
     timings: () => tracker.timings(),
     stateCounts: () => tracker.stateCounts(),
+    stateChanges: changeCounts.entries,
     evictions: () => tracker.evictions,
     sseEventsDropped: () => hub.dropped,
     notifications: notifier.stats,

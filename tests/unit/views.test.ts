@@ -72,6 +72,9 @@ describe('bounded views', () => {
     expect(text).toMatch(/^udp_monitor_senders_delay_seconds_count 25$/m);
     expect(text).toMatch(/^udp_monitor_senders_jitter_seconds_bucket\{le="\+Inf"\} 25$/m);
     expect(text).toMatch(/^udp_monitor_event_loop_delay_seconds\{stat="p99"\} \d/m);
+    // Every change counted, whatever the series bound: 25 first beats and one bye.
+    expect(text).toMatch(/^udp_monitor_state_changes_total\{to="up",reason="first_beat"\} 25$/m);
+    expect(text).toMatch(/^udp_monitor_state_changes_total\{to="stopped",reason="bye"\} 1$/m);
   });
 
   it('lists the most urgent senders on the page and counts all of them in the banner', async () => {

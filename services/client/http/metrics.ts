@@ -24,6 +24,8 @@ export interface MetricsSource {
   /** Every sender's latest one-way delay and jitter (ms), for the histograms across all senders. */
   timings(): Iterable<{ delayMs: number; jitterMs: number }>;
   stateCounts(): Record<string, number>;
+  /** State changes so far, by the state entered and the reason. */
+  stateChanges(): Iterable<{ to: string; reason: string; count: number }>;
   evictions(): number;
   sseEventsDropped(): number;
   /** Per target label. */
@@ -98,6 +100,16 @@ export function monitorMetrics(source: MetricsSource): MonitorMetrics {
     collect() {
       this.reset();
       for (const [reason, n] of source.ingest.exceptions) this.inc({ reason }, n);
+    },
+  });
+  new Counter({
+    name: `${PREFIX}state_changes_total`,
+    help: 'Sender state changes by the state entered and the reason',
+    labelNames: ['to', 'reason'],
+    registers,
+    collect() {
+      this.reset();
+      for (const { to, reason, count } of source.stateChanges()) this.inc({ to, reason }, count);
     },
   });
   total('senders_evicted_total', 'Senders evicted because MAX_SENDERS was reached', source.evictions);
