@@ -144,9 +144,9 @@ export async function startMonitor(
     limiter,
     logger,
     stateChanged,
-    // Converted for the page only while someone is watching: free otherwise.
+    // Converted for the page only while someone is watching, and only the rows a batch sends.
     publish: (entry) => {
-      if (hub.clients > 0) hub.publish('datagram', toApiReceived(entry));
+      if (hub.clients > 0) hub.publish('datagram', () => toApiReceived(entry));
     },
     now,
   });

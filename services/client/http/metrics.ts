@@ -209,7 +209,7 @@ export function monitorMetrics(source: MetricsSource): MonitorMetrics {
   );
   total(
     'sse_events_dropped_total',
-    'Live-update events dropped because a batch was full (the page catches up from its next snapshot)',
+    'Live-update events (other than datagram samples) dropped because a batch was full; the page catches up from its next snapshot',
     source.sseEventsDropped,
   );
   total(
