@@ -152,6 +152,15 @@ export const clientEnv = {
       'Directory of the state file `monitor.db` (SQLite); compose mounts the volume `monitor-data` at /data',
     ),
   ),
+  stateSyncMs: fromEnv(
+    'STATE_SYNC_INTERVAL',
+    duration(
+      '30s',
+      1000,
+      3_600_000,
+      "Every sender's counters reach the state file within about this long (state changes within 100 ms); a kill -9 loses at most this much of them",
+    ),
+  ),
   expectedSenders: fromEnv(
     'EXPECTED_SENDERS',
     expectedSendersField(

@@ -80,7 +80,7 @@ export async function startMonitor(
     ...shape,
   });
   // Before the socket opens: every known sender is back, every declared one listed.
-  const store = openStore(config.dataDir, tracker, shape, logger, now);
+  const store = openStore(config.dataDir, tracker, shape, logger, now, config.stateSyncMs);
   tracker.declare(config.declared, startedAtMs);
   const history = createHistory(config.historySize);
   const hub = createEventHub({ maxClients: config.sseMaxClients });

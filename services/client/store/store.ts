@@ -35,6 +35,8 @@ export function openStore(
   shape: SenderShape,
   logger: Logger,
   now: () => number,
+  /** STATE_SYNC_INTERVAL: every changed sender reaches the file within about this long. */
+  syncMs: number,
 ): Store {
   const startedAtMs = now();
   const file: StateFile = openStateFile(dataDir);
@@ -60,7 +62,7 @@ export function openStore(
       ? err
       : new StateFileError(file.path, `holds a record this monitor cannot read (${(err as Error).message})`);
   }
-  const writeBehind = startWriteBehind(file, tracker, logger, { intervalMs: 1000, now });
+  const writeBehind = startWriteBehind(file, tracker, logger, { intervalMs: 1000, syncMs, now });
   return {
     path: file.path,
     db: file.db,

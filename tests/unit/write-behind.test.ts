@@ -1,0 +1,146 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { openStateFile, type StateFile, type StateWrite } from '../../services/client/store/state-file.js';
+import { SLICE_ROWS, startWriteBehind, type WriteBehind } from '../../services/client/store/write-behind.js';
+import { createTracker, type Tracker } from '../../services/client/tracking/tracker.js';
+import { T0, TRACKER_OPTIONS, trackedBeat } from '../support/builders.js';
+
+// The write-behind on a real SQLite file, with a fake clock: state changes at
+// once, every other change spread over STATE_SYNC_INTERVAL in bounded slices,
+// everything on a clean stop.
+describe('the state file write-behind', () => {
+  let dir: string;
+  let file: StateFile;
+  let tracker: Tracker;
+  let wb: WriteBehind;
+  let writes: StateWrite[];
+  let nowMs: number;
+
+  function start(senders: number, syncMs: number): void {
+    tracker = createTracker({ ...TRACKER_OPTIONS, maxSenders: senders * 2 });
+    file = openStateFile(dir);
+    file.beginRun(T0);
+    writes = [];
+    const write = file.write.bind(file);
+    file.write = (w) => {
+      writes.push(w);
+      write(w);
+    };
+    wb = startWriteBehind(file, tracker, pino({ level: 'silent' }), {
+      intervalMs: 1000,
+      syncMs,
+      now: () => nowMs,
+    });
+  }
+
+  /** Every sender beats (seq `seq`) at the current time; state changes go to the write-behind as the sink would. */
+  function beatAll(senders: number, seq: number): void {
+    for (let i = 0; i < senders; i++) {
+      const o = tracker.observe(trackedBeat({ source: `s-${i}`, seq, sentAtMs: nowMs, receivedAtMs: nowMs }));
+      if (o.changes.length > 0) wb.changes(o.changes);
+    }
+  }
+
+  /** One second on: the beats of that second, then the timers, and the slices they leave for later turns of the loop. */
+  async function second(senders: number, seq: number): Promise<void> {
+    nowMs += 1000;
+    beatAll(senders, seq);
+    await vi.advanceTimersByTimeAsync(1000);
+    // The slices left for later (each after a pause as long as the previous one), until only the interval is set.
+    for (let turn = 0; turn < 100 && vi.getTimerCount() > 1; turn++) await vi.advanceTimersToNextTimerAsync();
+  }
+
+  const rowsOf = (ws: StateWrite[]) => ws.flatMap((w) => w.senders.map((s) => s.source));
+
+  beforeEach(() => {
+    vi.useFakeTimers({
+      toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'],
+    });
+    dir = mkdtempSync(join(tmpdir(), 'udpts-wb-'));
+    nowMs = T0;
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('writes each second as many of the longest-waiting senders as keep every one within the sync interval', async () => {
+    start(200, 10_000);
+    beatAll(200, 0);
+    // The first beats are state changes (first_beat): their incidents at once; their rows wait (one-shot senders).
+    await vi.advanceTimersByTimeAsync(100);
+    expect(writes).toHaveLength(1);
+    expect(writes[0]?.incidents).toHaveLength(200);
+    expect(writes[0]?.senders).toHaveLength(0);
+    writes = [];
+
+    const perSecond: number[] = [];
+    const firstWrittenAt = new Map<string, number>();
+    for (let seq = 1; seq <= 12; seq++) {
+      const before = writes.length;
+      await second(200, seq);
+      const rows = rowsOf(writes.slice(before));
+      perSecond.push(rows.length);
+      for (const source of rows) if (!firstWrittenAt.has(source)) firstWrittenAt.set(source, seq);
+    }
+    // 200 senders x 1 s / 10 s: 20 rows a second, not 200.
+    expect(perSecond).toEqual(Array(12).fill(20));
+    // Within 10 s of its change, every sender is in the file.
+    expect(firstWrittenAt.size).toBe(200);
+    expect(Math.max(...firstWrittenAt.values())).toBeLessThanOrEqual(10);
+    // No incident was invented by the sync.
+    expect(writes.flatMap((w) => w.incidents)).toEqual([]);
+    wb.stop();
+  });
+
+  it('writes a state change with its sender within 100 ms, whatever its turn', async () => {
+    start(50, 3_600_000);
+    beatAll(50, 0);
+    await second(50, 1);
+    writes = [];
+    // s-7 says bye: stopped.
+    nowMs += 10;
+    const o = tracker.observe(
+      trackedBeat({ source: 's-7', seq: 2, kind: 'bye', sentAtMs: nowMs, receivedAtMs: nowMs }),
+    );
+    wb.changes(o.changes);
+    await vi.advanceTimersByTimeAsync(100);
+    expect(writes).toHaveLength(1);
+    expect(writes[0]?.incidents.map((i) => `${i.source}:${i.to}`)).toEqual(['s-7:stopped']);
+    expect(rowsOf(writes)).toEqual(['s-7']);
+    wb.stop();
+  });
+
+  it('writes a large sync in slices, each its own transaction', async () => {
+    start(1000, 1000);
+    beatAll(1000, 0);
+    await second(1000, 1);
+    // A storm of 1000 state changes (first beats) is sliced too, with every incident written.
+    expect(Math.max(...writes.map((w) => w.senders.length))).toBe(SLICE_ROWS);
+    expect(writes.flatMap((w) => w.incidents)).toHaveLength(1000);
+    writes = [];
+    await second(1000, 2);
+    // Every sender each second (sync 1 s), at most SLICE_ROWS to a transaction.
+    expect(writes.map((w) => w.senders.length)).toEqual([250, 250, 250, 250]);
+    expect(SLICE_ROWS).toBe(250);
+    expect(new Set(rowsOf(writes)).size).toBe(1000);
+    wb.stop();
+  });
+
+  it('writes everything, one-shot senders too, on a clean stop', async () => {
+    start(30, 3_600_000);
+    beatAll(30, 0);
+    await vi.advanceTimersByTimeAsync(100);
+    writes = [];
+    wb.stop();
+    expect(writes).toHaveLength(1);
+    expect(new Set(rowsOf(writes)).size).toBe(30);
+    // Reopened, the file has them all.
+    const again = openStateFile(dir);
+    expect(again.senders()).toHaveLength(30);
+    again.close(null);
+  });
+});
