@@ -105,6 +105,7 @@ export function startNotifier(deps: NotifierDeps): Notifier {
   for (const t of config.webhooks) statsOf(t.label);
   for (const t of config.alertmanagers) statsOf(t.label);
   const busy = new Set<string>();
+  const notifying = config.webhooks.length > 0 || config.alertmanagers.length > 0;
   let stopped = false;
 
   function notification(event: NotifyEvent, c: StateChange, key: string): Notification {
@@ -334,6 +335,8 @@ export function startNotifier(deps: NotifierDeps): Notifier {
 
   return {
     changes(changes) {
+      // Nobody to tell: nothing to decide or remember (a storm of changes costs no rows).
+      if (!notifying) return;
       const list: Notification[] = [];
       for (const c of changes) {
         list.push(...decide(c));
