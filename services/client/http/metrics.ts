@@ -10,6 +10,7 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { collectProcessMetrics } from '../../shared/process-metrics.js';
 import { SENDER_STATES } from '../../shared/vocabulary.js';
 import type { SenderView } from '../tracking/tracker.js';
+import { renderSenderSeries } from './sender-series.js';
 
 export interface MetricsSource {
   ingest: {
@@ -60,7 +61,6 @@ export interface MonitorMetrics {
 
 export function monitorMetrics(source: MetricsSource): MonitorMetrics {
   const registry = new Registry();
-  let snapshot: SenderView[] = [];
   collectProcessMetrics(registry);
   const registers = [registry];
 
@@ -241,88 +241,12 @@ export function monitorMetrics(source: MetricsSource): MonitorMetrics {
     },
   });
 
-  // Per-sender series: rebuilt from the tracker at each scrape.
-  const perSender = <T extends string>(
-    kind: 'counter' | 'gauge',
-    name: string,
-    help: string,
-    labelNames: readonly T[],
-    fill: (set: (labels: Record<T | 'source', string>, value: number) => void, s: SenderView) => void,
-  ) => {
-    const labels = ['source', ...labelNames];
-    const collect = function (this: Counter<string> | Gauge<string>) {
-      this.reset();
-      const set =
-        kind === 'counter'
-          ? (l: Record<string, string>, v: number) => (this as Counter<string>).inc(l, v)
-          : (l: Record<string, string>, v: number) => (this as Gauge<string>).set(l, v);
-      for (const s of snapshot) fill(set, s);
-    };
-    const config = { name: PREFIX + name, help, labelNames: labels, registers, collect };
-    return kind === 'counter' ? new Counter(config) : new Gauge(config);
-  };
-
-  perSender(
-    'gauge',
-    'sender_state',
-    'Liveness state of each sender (1 for the current state)',
-    ['state'],
-    (set, s) => {
-      for (const state of SENDER_STATES) set({ source: s.source, state }, s.state === state ? 1 : 0);
-    },
-  );
-  perSender(
-    'counter',
-    'sender_received_total',
-    'Datagrams received per sender, duplicates included',
-    [],
-    (set, s) => set({ source: s.source }, s.received),
-  );
-  perSender(
-    'gauge',
-    'sender_lost',
-    'Missing sequence numbers per sender (late arrivals reduce it)',
-    [],
-    (set, s) => set({ source: s.source }, s.lost),
-  );
-  perSender('counter', 'sender_duplicates_total', 'Duplicate datagrams per sender', [], (set, s) =>
-    set({ source: s.source }, s.duplicates),
-  );
-  perSender(
-    'counter',
-    'sender_out_of_order_total',
-    'Datagrams that arrived after a higher seq',
-    [],
-    (set, s) => set({ source: s.source }, s.outOfOrder),
-  );
-  perSender('counter', 'sender_restarts_total', 'Restarts (a new boot id) per sender', [], (set, s) =>
-    set({ source: s.source }, s.restarts),
-  );
-  perSender('gauge', 'sender_delay_seconds', 'One-way delay (receive minus sentAt)', ['stat'], (set, s) => {
-    set({ source: s.source, stat: 'last' }, s.delay.lastMs / 1000);
-    set({ source: s.source, stat: 'min' }, s.delay.minMs / 1000);
-    set({ source: s.source, stat: 'mean' }, s.delay.meanMs / 1000);
-    set({ source: s.source, stat: 'max' }, s.delay.maxMs / 1000);
-  });
-  perSender('gauge', 'sender_jitter_seconds', 'Interarrival jitter (RFC 3550 6.4.1)', [], (set, s) =>
-    set({ source: s.source }, s.jitterMs / 1000),
-  );
-  perSender('gauge', 'sender_last_seen_timestamp_seconds', 'Unix time of the last datagram', [], (set, s) => {
-    if (s.lastSeenMs !== null) set({ source: s.source }, s.lastSeenMs / 1000);
-  });
-  perSender('gauge', 'sender_uptime_ratio', 'Share of observed time up or late', ['window'], (set, s) => {
-    if (s.uptime.h1 !== null) set({ source: s.source, window: '1h' }, s.uptime.h1 / 100);
-    if (s.uptime.h24 !== null) set({ source: s.source, window: '24h' }, s.uptime.h24 / 100);
-  });
   return {
     contentType: registry.contentType,
     async scrape() {
-      snapshot = source.senders();
-      try {
-        return await registry.metrics();
-      } finally {
-        snapshot = [];
-      }
+      const text = await registry.metrics();
+      // One snapshot of the most urgent senders for all their families.
+      return text + renderSenderSeries(source.senders());
     },
   };
 }
