@@ -45,6 +45,9 @@ export type { SenderState } from '../../shared/vocabulary.js';
 export type { HeartbeatMark } from './heartbeats.js';
 export type { Declaration } from './sender.js';
 
+/** How often tick() fills the uptime buckets of every sender (a state change credits its sender at once). */
+const UPTIME_CREDIT_EVERY_MS = 5000;
+
 export interface TrackerOptions {
   /** Senders tracked at most; beyond it the longest-silent sender is evicted. */
   maxSenders: number;
@@ -219,6 +222,7 @@ export function createTracker(options: TrackerOptions): Tracker {
   const counts = Object.fromEntries(SENDER_STATES.map((state) => [state, 0])) as Record<SenderState, number>;
   let evictions = 0;
   const dirty = new Set<Sender>();
+  let creditedAtMs = Number.NEGATIVE_INFINITY;
   /** The sources sorted, made again only after a sender came or went (views page through it). */
   let sorted: string[] | null = null;
   const removed: string[] = [];
@@ -707,10 +711,13 @@ export function createTracker(options: TrackerOptions): Tracker {
 
   function tick(nowMs: number): StateChange[] {
     const changes: StateChange[] = [];
+    // Reads count the time not yet credited (uptimePercent), so the buckets are filled every few seconds only.
+    const credit = nowMs - creditedAtMs >= UPTIME_CREDIT_EVERY_MS;
+    if (credit) creditedAtMs = nowMs;
     for (const sender of senders.values()) {
       const change = evaluate(sender, nowMs);
       if (change !== null) changes.push(change);
-      creditUptime(sender.uptime, nowMs);
+      if (credit) creditUptime(sender.uptime, nowMs);
     }
     return changes;
   }
