@@ -1,16 +1,18 @@
 /**
- * The ingest benchmark (issue 6): `npm run bench` (full, writes
+ * The benchmark (issues 6 and 12): `npm run bench` (full, writes
  * docs/PERFORMANCE.md) or `npm run bench:ci` (--short: smaller ladder,
- * fewer datagrams, writes bench/out/PERFORMANCE.short.md).
+ * fewer datagrams, fewer senders, writes bench/out/PERFORMANCE.short.md).
  *
- * On loopback only, in one run: a bare Node dgram counter (the baseline)
- * and the real client (startMonitor, one `readable` log line per datagram
- * to a file), plus in the full run two reference receivers in between
- * (bare + decode, bare + decode + log line), run as child processes, each
- * measured the same way (its own process.cpuUsage() and RSS), and are
- * driven in turn by the same C sender at a ladder of fixed rates. Then the
- * client alone under sustained load at half its highest lossless rate
- * (HTTP latency, RSS growth), then the beacon at a 10 ms interval. Every
+ * On loopback only, in one run: a bare Node dgram counter (the baseline),
+ * the real client (startMonitor, one `readable` log line per datagram to a
+ * file) and rsyslog's imudp (one thread, a JSON line per datagram to a
+ * file), plus in the full run two reference receivers in between (bare +
+ * decode, bare + decode + log line), each measured the same way (its own
+ * CPU time and RSS), driven in turn by the same C sender at a ladder of
+ * fixed rates. Then the client alone under sustained load at half its
+ * highest lossless rate (HTTP latency, RSS growth), the beacon at a 10 ms
+ * interval, and the senders scenario (bench/scenarios/senders.ts: N
+ * senders at 1 Hz while an operator looks, then a restart). Every
  * load is bounded in count and in time; the run has a watchdog. How to read
  * the results: docs/PERFORMANCE.md.
  *
@@ -19,15 +21,24 @@
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readKernelSocketStats } from '../services/client/ingest/kernel-drops.js';
 import type { BeaconResult } from './children/beacon.js';
 import type { Probe } from './children/ipc.js';
 import { type Child, startChild } from './lib/children.js';
 import { describeMachine, loadAverage, type Machine } from './lib/machine.js';
+import { startRsyslog } from './lib/rsyslog.js';
 import { buildSender, runSender, type SendResult } from './lib/sender.js';
 import { countInFile, median, percentile, sleep } from './lib/stats.js';
+import {
+  FULL_SENDERS,
+  renderSenders,
+  runSendersScenario,
+  type SendersPlan,
+  type SendersResult,
+  SHORT_SENDERS,
+} from './scenarios/senders.js';
 
 const BENCH_DIR = import.meta.dirname;
 const ROOT = join(BENCH_DIR, '..');
@@ -51,6 +62,8 @@ interface Mode {
   references: boolean;
   /** Whole-run watchdog. */
   maxMinutes: number;
+  /** The senders scenario (N senders at 1 Hz while an operator looks, then a restart). */
+  senders: SendersPlan;
 }
 
 const FULL: Mode = {
@@ -65,7 +78,8 @@ const FULL: Mode = {
   beats: 2000,
   beatIntervalMs: 10,
   references: true,
-  maxMinutes: 20,
+  maxMinutes: 45,
+  senders: FULL_SENDERS,
 };
 const SHORT: Mode = {
   name: 'short',
@@ -76,17 +90,19 @@ const SHORT: Mode = {
   beats: 500,
   beatIntervalMs: 10,
   references: false,
-  maxMinutes: 3,
+  maxMinutes: 4,
+  senders: SHORT_SENDERS,
 };
 
-type Kind = 'baseline' | 'client' | 'decode' | 'decodeLog' | 'before';
-const KINDS: readonly Kind[] = ['baseline', 'client', 'decode', 'decodeLog', 'before'];
+type Kind = 'baseline' | 'client' | 'decode' | 'decodeLog' | 'before' | 'rsyslog';
+const KINDS: readonly Kind[] = ['baseline', 'client', 'decode', 'decodeLog', 'before', 'rsyslog'];
 const LABEL: Record<Kind, string> = {
   baseline: 'baseline',
   client: 'client',
   decode: 'bare + decode',
   decodeLog: 'bare + decode + log line',
   before: 'client of the --before checkout',
+  rsyslog: 'rsyslog imudp (1 thread, JSON line to a file)',
 };
 
 interface Target {
@@ -118,10 +134,16 @@ const children: Array<{ kill(): void }> = [];
  * --rates=40000,60000  --step-seconds=2  --sustained=N  --no-sustained  --no-beacon  --no-write
  *   --before=DIR: also run the client of another checkout (its own node_modules) on the same ladder,
  *   side by side: how this checkout's client compares with an earlier one, measured in one run.
+ *   --senders=N  --senders-seconds=S: the senders scenario's size and measured time.
+ *   --only=senders: the senders scenario alone (written to bench/out/SENDERS.md).
  */
-function parseMode(
-  argv: readonly string[],
-): Mode & { sustained: boolean; beacon: boolean; write: boolean; before: string | null } {
+function parseMode(argv: readonly string[]): Mode & {
+  sustained: boolean;
+  beacon: boolean;
+  write: boolean;
+  before: string | null;
+  only: string | null;
+} {
   const base = argv.includes('--short') ? SHORT : FULL;
   const value = (name: string) => argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
   const number = (name: string, fallback: number) => {
@@ -136,8 +158,16 @@ function parseMode(
     throw new Error('--rates: expected a comma-separated list of integers 100..1000000');
   }
   const sustainedCount = number('sustained', base.sustainedCount);
+  const only = value('only');
+  if (only !== undefined && only !== 'senders') throw new Error(`--only=${only}: expected senders`);
   return {
     ...base,
+    senders: {
+      ...base.senders,
+      senders: number('senders', base.senders.senders),
+      seconds: number('senders-seconds', base.senders.seconds),
+    },
+    only: only ?? null,
     rates,
     stepSeconds: number('step-seconds', base.stepSeconds),
     sustainedCount,
@@ -168,6 +198,18 @@ async function main(): Promise<void> {
     `bench (${mode.name}): ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, load ${loadBefore}`,
   );
 
+  if (mode.only === 'senders') {
+    const result = await sendersScenario(sender, mode);
+    const report = renderSenders(result, describeMachine(), mode.name);
+    console.log(`\n${report}`);
+    if (mode.write) {
+      const file = join(OUT_DIR, 'SENDERS.md');
+      writeFileSync(file, `${report}\n`);
+      console.log(`written to ${file}`);
+    }
+    return;
+  }
+
   const recvBuffer = String(4 * MiB);
   async function start(kind: Kind, file: string, logFile: string | null, dir = BENCH_DIR): Promise<Target> {
     if (logFile !== null) writeFileSync(logFile, '');
@@ -188,13 +230,37 @@ async function main(): Promise<void> {
   if (mode.before !== null) {
     targets.push(await start('before', 'client.ts', join(LOG_DIR, 'before.log'), join(mode.before, 'bench')));
   }
+  // rsyslog's imudp, the reference a datagram receiver with a log line per datagram is held to.
+  const rsyslog = await startRsyslog(mkdtempSync(join(LOG_DIR, 'rsyslog-')));
+  children.push(rsyslog);
+  targets.push({
+    kind: 'rsyslog',
+    child: rsyslog,
+    seq: 0,
+    boot: randomBytes(4).toString('hex'),
+    logFile: null,
+  });
 
   // Warm-up (JIT, heap sizing), not reported: the first step would otherwise pay for it.
   for (const target of targets) await step(sender, target, 20_000, mode.stepSeconds);
 
   // The ladder: every receiver in turn at each rate, the order rotating from rate to rate.
-  const steps: Record<Kind, Step[]> = { baseline: [], client: [], decode: [], decodeLog: [], before: [] };
-  const lossyInARow: Record<Kind, number> = { baseline: 0, client: 0, decode: 0, decodeLog: 0, before: 0 };
+  const steps: Record<Kind, Step[]> = {
+    baseline: [],
+    client: [],
+    decode: [],
+    decodeLog: [],
+    before: [],
+    rsyslog: [],
+  };
+  const lossyInARow: Record<Kind, number> = {
+    baseline: 0,
+    client: 0,
+    decode: 0,
+    decodeLog: 0,
+    before: 0,
+    rsyslog: 0,
+  };
   for (const [i, rate] of mode.rates.entries()) {
     const order = [...targets.slice(i % targets.length), ...targets.slice(0, i % targets.length)];
     for (const target of order) {
@@ -236,7 +302,13 @@ async function main(): Promise<void> {
     beacon = summariseBeacon(await runBeacon(mode));
   }
 
+  console.log(
+    `  senders: ${mode.senders.senders} senders at 1 Hz for ${mode.senders.seconds} s while an operator looks, then a restart`,
+  );
+  const senders = await sendersScenario(sender, mode);
+
   const report = render({
+    senders,
     mode,
     machine,
     loadBefore,
@@ -546,7 +618,18 @@ interface ReportInput {
   ceilings: Record<Kind, Ceiling>;
   sustained: Sustained | null;
   beacon: BeaconSummary | null;
+  senders: SendersResult;
   durationS: number;
+}
+
+function sendersScenario(sender: string, mode: Mode): Promise<SendersResult> {
+  return runSendersScenario(
+    sender,
+    mode.senders,
+    join(BENCH_DIR, 'children', 'client.ts'),
+    join(LOG_DIR, 'senders.log'),
+    (child) => children.push(child),
+  );
 }
 
 const pct = (x: number) => `${(x * 100).toFixed(3)}%`;
@@ -676,6 +759,9 @@ function render(r: ReportInput): string {
         `(arrived ${ms(b.lastArrivalOffsetMs)} after); slots skipped ${b.skipped}.`,
     );
   }
+  const rs = rsyslogComparison(r);
+  lines.push('', ...rs.lines);
+  lines.push('', renderSenders(r.senders, r.machine, r.mode.name, { heading: false }));
   const row = (target: string, figure: string, ok: boolean | null) =>
     `| ${target} | ${figure} | ${verdict(ok)} |`;
   lines.push(
@@ -711,6 +797,13 @@ function render(r: ReportInput): string {
       b?.lastOffsetMs == null ? null : b.lastSlot === r.mode.beats && Math.abs(b.lastOffsetMs) < 2,
     ),
     row('beacon: lateness p99 < 2 ms', ms(b?.p99), b && b.beats > 0 ? b.p99 < 2 : null),
+    row(
+      "client highest lossless rate >= 0.5 x rsyslog imudp's (one thread; UDP_WORKERS does not exist yet)",
+      rs.rateRatio === null
+        ? 'n/a'
+        : `${rs.rateBound ? '<= ' : ''}${rs.rateRatio.toFixed(2)}${rs.rateBound && rs.rateRatio >= 0.5 ? ' (rsyslog not saturated: not established)' : ''}`,
+      rs.rateRatio === null ? null : rs.rateRatio < 0.5 ? false : rs.rateBound ? null : true,
+    ),
   );
   if (r.mode.name === 'short') {
     lines.push(
@@ -720,6 +813,52 @@ function render(r: ReportInput): string {
     );
   }
   return lines.join('\n');
+}
+
+/** rsyslog's imudp against the client and the baseline, from the same ladder. */
+function rsyslogComparison(r: ReportInput): {
+  lines: string[];
+  rateRatio: number | null;
+  rateBound: boolean;
+} {
+  const rs = r.ceilings.rsyslog;
+  const client = r.ceilings.client;
+  const cpuRatios: number[] = [];
+  const rows: string[] = [];
+  for (const rate of r.mode.rates) {
+    const x = r.steps.rsyslog.find((s) => s.rate === rate);
+    const c = r.steps.client.find((s) => s.rate === rate);
+    if (x === undefined && c === undefined) continue;
+    const fair = (s: Step | undefined) => s !== undefined && s.loss < LOSSLESS && !senderLimited(s);
+    if (fair(x) && fair(c) && x && c) cpuRatios.push(c.cpuUsPerDatagram / x.cpuUsPerDatagram);
+    const cell = (s: Step | undefined) =>
+      s === undefined ? 'skipped | ' : `${pct(s.loss)} | ${s.cpuUsPerDatagram.toFixed(2)}`;
+    rows.push(`| ${rate} | ${cell(x)} | ${cell(c)} |`);
+  }
+  const rateRatio = client.rate !== null && rs.rate !== null ? client.rate / rs.rate : null;
+  const rateBound = rs.stop !== 'loss';
+  const cpu = cpuRatios.length > 0 ? median(cpuRatios) : null;
+  return {
+    rateRatio,
+    rateBound,
+    lines: [
+      `rsyslog's \`imudp\` side by side (\`rsyslogd -n\`, a private configuration: one imudp thread, one queue ` +
+        'worker, a JSON line per datagram to a file with `omfile`; CPU from /proc/PID/stat, all threads), in ' +
+        'turn with the others on the same ladder:',
+      '',
+      '| rate/s | rsyslog loss | rsyslog µs/dgram | client loss | client µs/dgram |',
+      '|---:|---:|---:|---:|---:|',
+      ...rows,
+      '',
+      `Highest lossless rate: rsyslog ${describeCeiling(rs)}, baseline ${describeCeiling(r.ceilings.baseline)}, ` +
+        `client ${describeCeiling(client)}.`,
+      `- **client / rsyslog lossless rate**: ${rateRatio === null ? 'n/a' : rateRatio.toFixed(2)}` +
+        (rateBound ? " (rsyslog's ceiling is a lower bound, so this is an upper bound)" : ''),
+      `- **client / rsyslog CPU per datagram**: ${cpu === null ? 'n/a' : cpu.toFixed(2)} (median over the ` +
+        `${cpuRatios.length} rates both handled losslessly)`,
+      '- More than one core (`UDP_WORKERS`) is not built yet: the client reads its socket on one thread.',
+    ],
+  };
 }
 
 /**

@@ -1,6 +1,7 @@
 /*
  * The benchmark's load generator: sends COUNT protocol datagrams (~150 bytes
- * of realistic JSON, SOURCES senders round-robin, consecutive seq per sender)
+ * of realistic JSON, SOURCES senders round-robin, consecutive seq per sender;
+ * RATE = SOURCES plays that many senders beating once a second)
  * to 127.0.0.1:PORT at a fixed RATE per second, and stops at COUNT or after
  * MAX_SECONDS, whichever comes first. Loopback only: any other address is
  * refused. Prints one JSON line with what it did.
@@ -27,7 +28,7 @@
 #include <unistd.h>
 
 #define BATCH 32
-#define MAX_SOURCES 64
+#define MAX_SOURCES 1000000
 #define PAYLOAD_MAX 256
 
 static double now_s(clockid_t clock) {

@@ -15,6 +15,8 @@ import { cpuUs, memory, reply, serve } from './ipc.js';
 const logFile = process.env.BENCH_LOG_FILE;
 if (logFile === undefined) throw new Error('BENCH_LOG_FILE is not set');
 
+// BENCH_CLIENT_ENV: settings of a scenario (a JSON object), over these defaults.
+const scenarioEnv = JSON.parse(process.env.BENCH_CLIENT_ENV ?? '{}') as Record<string, string>;
 const config = loadClientConfig({
   UDP_HOST: '127.0.0.1',
   UDP_PORT: '0',
@@ -23,6 +25,7 @@ const config = loadClientConfig({
   UDP_RECV_BUFFER: process.env.BENCH_RECV_BUFFER_BYTES ?? '4MiB',
   LOG_LEVEL: 'info',
   DATA_DIR: mkdtempSync(join(tmpdir(), 'udpts-bench-data-')),
+  ...scenarioEnv,
 });
 // As main.ts sets up stdout, but to a file.
 const out = logDestination({ dest: logFile, maxBufferBytes: config.logBufferBytes });
@@ -53,4 +56,5 @@ reply({
   udpPort: monitor.udp.port,
   httpPort: monitor.http.port,
   recvBufferBytes: monitor.recvBufferBytes,
+  startupMs: Math.round(performance.now()),
 });

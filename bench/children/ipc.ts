@@ -12,6 +12,8 @@ export interface Ready {
   httpPort: number;
   /** What getRecvBufferSize() reports (Linux: twice what was granted). */
   recvBufferBytes: number;
+  /** Milliseconds from the process's start to ready (the client only). */
+  startupMs?: number;
 }
 
 export interface Probe {
