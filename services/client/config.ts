@@ -47,6 +47,24 @@ export const clientEnv = {
       'Socket receive buffer asked of the kernel (the granted size is logged at start)',
     ),
   ),
+  udpWorkers: fromEnv(
+    'UDP_WORKERS',
+    integer(
+      1,
+      1,
+      64,
+      'Threads that read the UDP port (SO_REUSEPORT beyond 1: the kernel spreads senders across them); decoding and tracking stay on the main thread',
+    ),
+  ),
+  udpQueueBytes: fromEnv(
+    'UDP_QUEUE_BYTES',
+    bytes(
+      '64MiB',
+      65_536,
+      1024 * 1024 * 1024,
+      'Datagrams read but not yet handled by the main thread, at most; beyond it they are dropped and counted (udp_monitor_queue_drops_total)',
+    ),
+  ),
   maxDatagramBytes: fromEnv(
     'MAX_DATAGRAM_BYTES',
     integer(1232, 64, 65507, 'Larger datagrams are rejected as `oversize` without parsing'),

@@ -159,9 +159,16 @@ export async function startMonitor(
     throw err;
   };
   const receiver = await startReceiver(
-    { host: config.udpHost, port: config.udpPort, recvBufferBytes: config.recvBufferBytes },
+    {
+      host: config.udpHost,
+      port: config.udpPort,
+      recvBufferBytes: config.recvBufferBytes,
+      threads: config.udpWorkers,
+      queueBytes: config.udpQueueBytes,
+    },
     { readable: ingest.readable, exception: ingest.socketError },
   ).catch(abandon);
+  tracker.listening(now());
   // Linux doubles SO_RCVBUF for bookkeeping: less than twice the asked size
   // there means net.core.rmem_max capped it.
   const granted = receiver.recvBufferBytes;
@@ -227,6 +234,7 @@ export async function startMonitor(
     notifications: notifier.stats,
     store: store.writeBehind.stats,
     kernel,
+    socketThreads: () => receiver.stats(),
     logLinesDropped: logDropped,
     sseClients: () => hub.clients,
     recvBufferBytes: granted,

@@ -71,7 +71,13 @@ describe('bounded views', () => {
     expect(states.map((l) => /source="([^"]+)"/.exec(l)?.[1])).toEqual(['payroll', 'node-07', 'node-00']);
     expect(text).toMatch(/^udp_monitor_senders_delay_seconds_count 25$/m);
     expect(text).toMatch(/^udp_monitor_senders_jitter_seconds_bucket\{le="\+Inf"\} 25$/m);
-    expect(text).toMatch(/^udp_monitor_event_loop_delay_seconds\{stat="p99"\} \d/m);
+    // Both loops of the datagram path: the socket thread's and the main thread's.
+    for (const thread of ['socket', 'main'])
+      for (const stat of ['p99', 'max'])
+        expect(text).toMatch(
+          new RegExp(`^udp_monitor_event_loop_delay_seconds\\{thread="${thread}",stat="${stat}"\\} \\d`, 'm'),
+        );
+    expect(text).toMatch(/^udp_monitor_queue_drops_total 0$/m);
     // Every change counted, whatever the series bound: 25 first beats and one bye.
     expect(text).toMatch(/^udp_monitor_state_changes_total\{to="up",reason="first_beat"\} 25$/m);
     expect(text).toMatch(/^udp_monitor_state_changes_total\{to="stopped",reason="bye"\} 1$/m);

@@ -9,6 +9,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { collectProcessMetrics } from '../../shared/process-metrics.js';
 import { SENDER_STATES } from '../../shared/vocabulary.js';
+import type { SocketThreadStats } from '../ingest/receiver.js';
 import type { SenderView } from '../tracking/tracker.js';
 import { renderSenderSeries } from './sender-series.js';
 
@@ -38,6 +39,8 @@ export interface MetricsSource {
     readonly lastWriteMs: number;
   };
   kernel(): { drops: number; rxQueueBytes: number } | null;
+  /** The socket threads: their loop delay since the last call, and the queue to the main thread. */
+  socketThreads(): Promise<SocketThreadStats>;
   logLinesDropped(): number;
   sseClients(): number;
   recvBufferBytes: number;
@@ -150,25 +153,35 @@ export function monitorMetrics(source: MetricsSource): MonitorMetrics {
   });
   registry.registerMetric(jitterHistogram);
 
-  // The event loop that reads the socket: how long it was held up since the last scrape.
+  // The datagram path's two event loops: how long each was held up since the last scrape.
+  // `socket`: the threads that read the port; `main`: decoding, tracking, logging (and HTTP).
   const loop = monitorEventLoopDelay({ resolution: 10 });
   loop.enable();
+  let socket: SocketThreadStats = { loopP99Ms: 0, loopMaxMs: 0, dropped: 0, queuedBytes: 0 };
   new Gauge({
     name: `${PREFIX}event_loop_delay_seconds`,
-    help: 'Event-loop delay of the datagram path since the last scrape (stat p50, p99, max)',
-    labelNames: ['stat'],
+    help: 'Event-loop delay since the last scrape, by thread (socket: reads the port; main: decodes, tracks, logs) and stat (p99, max)',
+    labelNames: ['thread', 'stat'],
     registers,
     collect() {
-      for (const [stat, ns] of [
-        ['p50', loop.percentile(50)],
-        ['p99', loop.percentile(99)],
-        ['max', loop.max],
-      ] as const) {
-        this.set({ stat }, Number.isFinite(ns) ? ns / 1e9 : 0);
-      }
+      const ms = (ns: number) => (Number.isFinite(ns) ? ns / 1e9 : 0);
+      this.set({ thread: 'main', stat: 'p99' }, ms(loop.percentile(99)));
+      this.set({ thread: 'main', stat: 'max' }, ms(loop.max));
+      this.set({ thread: 'socket', stat: 'p99' }, socket.loopP99Ms / 1000);
+      this.set({ thread: 'socket', stat: 'max' }, socket.loopMaxMs / 1000);
       loop.reset();
     },
   });
+  total(
+    'queue_drops_total',
+    'Datagrams dropped because the queue from the socket threads to the main thread was full (UDP_QUEUE_BYTES)',
+    () => socket.dropped,
+  );
+  gauge(
+    'queue_bytes',
+    'Datagrams read by the socket threads and not yet handled, in bytes',
+    () => socket.queuedBytes,
+  );
 
   const perTarget = (name: string, help: string, pick: (s: TargetCounts) => number) =>
     new Counter({
@@ -244,6 +257,7 @@ export function monitorMetrics(source: MetricsSource): MonitorMetrics {
   return {
     contentType: registry.contentType,
     async scrape() {
+      socket = await source.socketThreads();
       const text = await registry.metrics();
       // One snapshot of the most urgent senders for all their families.
       return text + renderSenderSeries(source.senders());

@@ -1,14 +1,22 @@
 /**
- * The UDP socket: bind, size the receive buffer, and hand every datagram
- * (readable) and every socket error (exception) to the caller. Nothing else.
+ * The UDP socket: bound and read on threads of its own (socket-thread.ts),
+ * `threads` of them sharing the port with SO_REUSEPORT (the kernel spreads
+ * senders across them by address and port), and every datagram (readable)
+ * and every socket error (exception) handed to the caller on the main
+ * thread, in the order each thread read them. Nothing else.
  */
-import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
-import { isIPv6 } from 'node:net';
+import type { RemoteInfo } from 'node:dgram';
+import { Worker } from 'node:worker_threads';
+import type { SocketThreadCommand, SocketThreadMessage, SocketThreadOptions } from './socket-thread.js';
 
 export interface ReceiverOptions {
   host: string;
   port: number;
   recvBufferBytes: number;
+  /** UDP_WORKERS: socket threads (1: no SO_REUSEPORT). */
+  threads: number;
+  /** UDP_QUEUE_BYTES: datagrams read but not yet handled, at most, across the threads. */
+  queueBytes: number;
 }
 
 export interface ReceiverHandlers {
@@ -16,42 +24,175 @@ export interface ReceiverHandlers {
   exception(err: Error): void;
 }
 
+export interface SocketThreadStats {
+  /** Event-loop delay of the socket threads since the last call (the worst of them). */
+  loopP99Ms: number;
+  loopMaxMs: number;
+  /** Datagrams dropped because the queue to the main thread was full, since start. */
+  dropped: number;
+  /** Bytes read and not yet handled. */
+  queuedBytes: number;
+}
+
 export interface Receiver {
   address: { address: string; port: number; family: string };
-  /** What the kernel granted for SO_RCVBUF (Linux reports twice the asked size, capped by net.core.rmem_max). */
+  /** What the kernel granted for SO_RCVBUF, per socket (Linux reports twice the asked size, capped by net.core.rmem_max). */
   recvBufferBytes: number;
   bound(): boolean;
+  /** Asks every socket thread; resets their loop-delay windows. */
+  stats(): Promise<SocketThreadStats>;
   stop(): Promise<void>;
 }
 
-export async function startReceiver(options: ReceiverOptions, handlers: ReceiverHandlers): Promise<Receiver> {
-  const socket: Socket = createSocket({
-    type: isIPv6(options.host) ? 'udp6' : 'udp4',
-    recvBufferSize: options.recvBufferBytes,
-  });
-  socket.on('message', handlers.readable);
-  let bound = false;
-  await new Promise<void>((resolve, reject) => {
-    socket.once('error', reject);
-    socket.bind(options.port, options.host, () => {
-      socket.off('error', reject);
-      resolve();
+// The compiled .js in production; this .ts run as it is (Node strips the types) in development and tests.
+const THREAD_FILE = new URL(
+  import.meta.url.endsWith('.ts') ? './socket-thread.ts' : './socket-thread.js',
+  import.meta.url,
+);
+
+interface SocketThread {
+  ready: Extract<SocketThreadMessage, { type: 'ready' }>;
+  alive(): boolean;
+  /** Resolved with the next stats message. */
+  stats(): Promise<Extract<SocketThreadMessage, { type: 'stats' }>>;
+  stop(): Promise<void>;
+}
+
+class BindError extends Error {
+  constructor(
+    message: string,
+    readonly code: string | undefined,
+  ) {
+    super(message);
+  }
+}
+
+/** A remote as dgram gives it, from a batch record. */
+function remoteOf(family: number, address: string, port: number, size: number): RemoteInfo {
+  return { address, family: family === 6 ? 'IPv6' : 'IPv4', port, size };
+}
+
+function startThread(options: SocketThreadOptions, handlers: ReceiverHandlers): Promise<SocketThread> {
+  const worker = new Worker(THREAD_FILE, { workerData: { socketThread: true, options } });
+  let exited = false;
+  let closed: (() => void) | null = null;
+  const statsWaiting: Array<(m: Extract<SocketThreadMessage, { type: 'stats' }>) => void> = [];
+
+  function handleBatch(buffer: ArrayBuffer, length: number): void {
+    const view = new DataView(buffer);
+    const all = Buffer.from(buffer);
+    let at = 0;
+    while (at < length) {
+      const family = view.getUint8(at);
+      const addressLength = view.getUint8(at + 1);
+      const address = all.toString('latin1', at + 2, at + 2 + addressLength);
+      at += 2 + addressLength;
+      const port = view.getUint16(at);
+      const size = view.getUint32(at + 2);
+      at += 6;
+      const bytes = all.subarray(at, at + size);
+      at += size;
+      try {
+        handlers.readable(bytes, remoteOf(family, address, port, size));
+      } catch (err) {
+        handlers.exception(err as Error);
+      }
+    }
+    worker.postMessage({ type: 'ack', length } satisfies SocketThreadCommand);
+  }
+
+  return new Promise((resolve, reject) => {
+    worker.on('error', (err) => {
+      if (!exited) handlers.exception(err);
+      reject(err);
+    });
+    worker.on('exit', () => {
+      exited = true;
+      closed?.();
+      reject(new Error('the socket thread exited before it was ready'));
+    });
+    worker.on('message', (message: SocketThreadMessage) => {
+      switch (message.type) {
+        case 'batch':
+          handleBatch(message.buffer, message.length);
+          break;
+        case 'error':
+          handlers.exception(Object.assign(new Error(message.message), { code: message.code ?? undefined }));
+          break;
+        case 'stats':
+          statsWaiting.shift()?.(message);
+          break;
+        case 'bind-error':
+          reject(new BindError(message.message, message.code ?? undefined));
+          break;
+        case 'closed':
+          break;
+        case 'ready':
+          resolve({
+            ready: message,
+            alive: () => !exited,
+            stats: () =>
+              new Promise((resolveStats) => {
+                if (exited) {
+                  resolveStats({ type: 'stats', loopP99Ms: 0, loopMaxMs: 0, dropped: 0, queuedBytes: 0 });
+                  return;
+                }
+                statsWaiting.push(resolveStats);
+                worker.postMessage({ type: 'stats' } satisfies SocketThreadCommand);
+              }),
+            stop: () =>
+              new Promise<void>((resolveStop) => {
+                if (exited) return resolveStop();
+                // Every batch before `closed` is handled by then: messages arrive in order.
+                closed = resolveStop;
+                worker.postMessage({ type: 'stop' } satisfies SocketThreadCommand);
+              }),
+          });
+          break;
+      }
     });
   });
-  bound = true;
-  socket.on('error', handlers.exception);
-  socket.on('close', () => {
-    bound = false;
+}
+
+export async function startReceiver(options: ReceiverOptions, handlers: ReceiverHandlers): Promise<Receiver> {
+  const reusePort = options.threads > 1;
+  const threadOptions = (port: number): SocketThreadOptions => ({
+    host: options.host,
+    port,
+    recvBufferBytes: options.recvBufferBytes,
+    reusePort,
+    queueBytes: Math.floor(options.queueBytes / options.threads),
   });
-  const address = socket.address();
+  const threads: SocketThread[] = [];
+  try {
+    // The first picks the port (0: any free one); the others share it.
+    const first = await startThread(threadOptions(options.port), handlers);
+    threads.push(first);
+    for (let i = 1; i < options.threads; i++)
+      threads.push(await startThread(threadOptions(first.ready.port), handlers));
+  } catch (err) {
+    await Promise.all(threads.map((t) => t.stop()));
+    throw err;
+  }
+  const first = threads[0] as SocketThread;
+  let bound = true;
   return {
-    address,
-    recvBufferBytes: socket.getRecvBufferSize(),
-    bound: () => bound,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        if (!bound) return resolve();
-        socket.close(() => resolve());
-      }),
+    address: { address: first.ready.address, port: first.ready.port, family: first.ready.family },
+    recvBufferBytes: first.ready.recvBufferBytes,
+    bound: () => bound && threads.every((t) => t.alive()),
+    async stats() {
+      const all = await Promise.all(threads.map((t) => t.stats()));
+      return {
+        loopP99Ms: Math.max(...all.map((s) => s.loopP99Ms)),
+        loopMaxMs: Math.max(...all.map((s) => s.loopMaxMs)),
+        dropped: all.reduce((a, s) => a + s.dropped, 0),
+        queuedBytes: all.reduce((a, s) => a + s.queuedBytes, 0),
+      };
+    },
+    async stop() {
+      if (!bound) return;
+      bound = false;
+      await Promise.all(threads.map((t) => t.stop()));
+    },
   };
 }

@@ -1,0 +1,135 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { readKernelSocketStats } from '../../services/client/ingest/kernel-drops.js';
+import { encodedBeat } from '../support/builders.js';
+import { captureLogs } from '../support/log-capture.js';
+import { type LoopbackMonitor, startLoopbackMonitor } from '../support/monitor.js';
+import { eventually, sendUdp } from '../support/udp.js';
+
+/**
+ * Another process sends `payloads` to `port` (round-robin from `sockets`
+ * sockets) once this thread is blocked: it starts 100 ms after it says it is
+ * ready, paced at 4 datagrams every 2 ms or so (a steady stream, not one
+ * burst), and this thread blocks for `blockMs` from then.
+ */
+async function sendWhileBlocked(
+  port: number,
+  payloads: Buffer[],
+  blockMs: number,
+  sockets = 1,
+): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'udpts-burst-'));
+  const file = join(dir, 'payloads.json');
+  writeFileSync(file, JSON.stringify(payloads.map((p) => p.toString('base64'))));
+  const script = `
+    const dgram = require('node:dgram');
+    const payloads = JSON.parse(require('node:fs').readFileSync(${JSON.stringify(file)}, 'utf8'));
+    const sockets = Array.from({ length: ${sockets} }, () => dgram.createSocket('udp4'));
+    process.stdout.write('ready\\n');
+    setTimeout(async () => {
+      let i = 0;
+      for (const p of payloads) {
+        await new Promise((resolve) => sockets[i++ % sockets.length].send(Buffer.from(p, 'base64'), ${port}, '127.0.0.1', resolve));
+        if (i % 4 === 0) await new Promise((resolve) => setTimeout(resolve, 2));
+      }
+      for (const s of sockets) s.close();
+    }, 100);`;
+  const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
+  // Held: nothing on this thread runs, as under a long scrape.
+  const until = Date.now() + blockMs;
+  while (Date.now() < until) {}
+  await new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  rmSync(dir, { recursive: true, force: true });
+}
+
+const beats = (n: number, sources = 1) =>
+  Array.from({ length: n }, (_, i) =>
+    encodedBeat(Math.floor(i / sources), { source: `burst-${i % sources}`, intervalMs: 3_600_000 }),
+  );
+
+const metric = async (m: LoopbackMonitor, name: string) =>
+  Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(await (await fetch(`${m.base}/metrics`)).text())?.[1]);
+
+// The socket is read on threads of its own: a main thread held up loses nothing the queue can hold.
+describe('the socket threads', () => {
+  let m: LoopbackMonitor | null = null;
+  afterEach(async () => {
+    await m?.monitor.stop();
+    m = null;
+  });
+
+  it('go on reading while the main thread is held, so a small kernel buffer overflows nowhere', async () => {
+    // 128 KiB of kernel buffer holds about 150 of these datagrams (75 ms of the stream): read on
+    // the main thread, held for 4 s, more than nine tenths of the stream would be dropped.
+    m = await startLoopbackMonitor(captureLogs('client').logger, { UDP_RECV_BUFFER: '65536' });
+    const port = m.monitor.udp.port;
+    const sentAt = Date.now();
+    await sendWhileBlocked(port, beats(2000), 4000);
+    // The stream lasted a second or more, all of it while this thread was held.
+    expect(Date.now() - sentAt).toBeGreaterThanOrEqual(4000);
+    await eventually(() => expect(m?.monitor.ingest.stats.datagrams).toBe(2000), 5000, 50);
+    expect(readKernelSocketStats(port)?.drops).toBe(0);
+    expect(await metric(m, 'udp_monitor_queue_drops_total')).toBe(0);
+  });
+
+  it('(the control: the same stream to a socket read on this thread loses most of it)', async () => {
+    const { createSocket } = await import('node:dgram');
+    const control = createSocket({ type: 'udp4', recvBufferSize: 65536 });
+    let got = 0;
+    control.on('message', () => got++);
+    await new Promise<void>((resolve) => control.bind(0, '127.0.0.1', resolve));
+    await sendWhileBlocked(control.address().port, beats(2000), 4000);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    control.close();
+    expect(got).toBeLessThan(1000);
+  });
+
+  it('bound what waits for the main thread (UDP_QUEUE_BYTES): the rest is dropped and counted', async () => {
+    m = await startLoopbackMonitor(captureLogs('client').logger, { UDP_QUEUE_BYTES: '65536' });
+    const port = m.monitor.udp.port;
+    await sendWhileBlocked(port, beats(2000), 4000);
+    // Every datagram is accounted for: handled, or dropped at the full queue (none by the kernel).
+    await eventually(
+      async () => {
+        const handled = m?.monitor.ingest.stats.datagrams ?? 0;
+        const dropped = await metric(m as LoopbackMonitor, 'udp_monitor_queue_drops_total');
+        expect(handled + dropped).toBe(2000);
+        expect(dropped).toBeGreaterThan(1000);
+      },
+      5000,
+      50,
+    );
+    expect(readKernelSocketStats(port)?.drops).toBe(0);
+    // The queue holds at most 64 KiB: a few hundred of these ~200-byte datagrams.
+    expect(m.monitor.ingest.stats.datagrams).toBeLessThan(400);
+  });
+
+  it('share the port with UDP_WORKERS=3 (SO_REUSEPORT), and every datagram reaches the one tracker', async () => {
+    m = await startLoopbackMonitor(captureLogs('client').logger, { UDP_WORKERS: '3' });
+    const port = m.monitor.udp.port;
+    const hex = `:${port.toString(16).toUpperCase().padStart(4, '0')} `;
+    const { readFileSync } = await import('node:fs');
+    const sockets = readFileSync('/proc/net/udp', 'utf8')
+      .split('\n')
+      .filter((l) => l.includes(hex));
+    expect(sockets).toHaveLength(3);
+    // 60 senders, each from its own source port: the kernel spreads them across the three sockets.
+    await sendWhileBlocked(port, beats(600, 60), 300, 60);
+    await eventually(() => expect(m?.monitor.ingest.stats.datagrams).toBe(600), 5000, 50);
+    expect(m.monitor.tracker.size).toBe(60);
+    const received = (await (await fetch(`${m.base}/api/senders?limit=100`)).json()) as Array<{
+      received: number;
+    }>;
+    expect(received.map((s) => s.received)).toEqual(Array(60).fill(10));
+    // A plain send still works, and stop closes all three.
+    await sendUdp(port, [encodedBeat(10, { source: 'burst-0', intervalMs: 3_600_000 })]);
+    await eventually(() => expect(m?.monitor.ingest.stats.datagrams).toBe(601), 5000, 50);
+    await m.monitor.stop();
+    m = null;
+    expect(readFileSync('/proc/net/udp', 'utf8').includes(hex)).toBe(false);
+  });
+});
