@@ -46,6 +46,20 @@ describe('tracker: a monitor restart', () => {
     expect(changes(after, start + 4000)).toEqual([`a:late->down:missed_3@${600_000 + 4000}`]);
   });
 
+  it('takes the first deadline from when the socket is bound, however long loading the file took', () => {
+    const before = createTracker(OPTIONS);
+    before.observe(trackedBeat({ seq: 0 })); // 1 s interval, grace 1 s
+    const start = T0 + 600_000;
+    const after = restarted(before, start, T0 + 500);
+    // Loading took 3 s: listening from start + 3 s, the first deadline is 2 s after that.
+    after.listening(start + 3000);
+    expect(changes(after, start + 4999)).toEqual([]);
+    expect(changes(after, start + 5000)).toEqual([`a:up->late:no_beat@${600_000 + 5000}`]);
+    // The beats it sent until the monitor listened (seq 1 to 603) are not charged as lost either.
+    const back = after.observe(trackedBeat({ seq: 604, receivedAtMs: start + 5001 }));
+    expect(back.lostDelta).toBe(0);
+  });
+
   it('keeps a later stored deadline, and lets a beat after the restart clear the floor', () => {
     const before = createTracker(OPTIONS);
     before.observe(trackedBeat({ seq: 0, intervalMs: 60_000 })); // late at T0 + 90 s

@@ -167,6 +167,8 @@ export interface Tracker {
   setMaintenance(source: string, on: boolean, atMs: number): void;
   /** Puts back senders a previous run stored; call before any datagram. */
   restore(senders: readonly Sender[], options: RestoreOptions): void;
+  /** The socket is bound: restored senders not heard from yet get their deadlines from now. O(senders), once. */
+  listening(nowMs: number): void;
   /** The records changed since the last call (and the sources evicted): for the state file. */
   takeDirty(): { changed: Sender[]; removed: string[] };
   /** Hands a record back to the next takeDirty() (the state file did not take it yet). */
@@ -709,6 +711,23 @@ export function createTracker(options: TrackerOptions): Tracker {
     }
   }
 
+  /**
+   * The socket is bound: the monitor observes from now on. Reading a large
+   * state file takes a while, so a restored sender not heard from yet gets
+   * its deadline from now (at least now + interval + grace), not from the
+   * moment loading began; the time until now counts as unobserved.
+   */
+  function listening(nowMs: number): void {
+    for (const sender of senders.values()) {
+      if (sender.unobservedUntilMs === 0) continue;
+      sender.unobservedUntilMs = Math.max(sender.unobservedUntilMs, nowMs);
+      const interval = intervalOf(sender);
+      if (sender.state !== 'stopped' && sender.state !== 'down' && interval > 0) {
+        sender.notBeforeMs = Math.max(sender.notBeforeMs, nowMs + interval + graceOf(sender));
+      }
+    }
+  }
+
   function tick(nowMs: number): StateChange[] {
     const changes: StateChange[] = [];
     // Reads count the time not yet credited (uptimePercent), so the buckets are filled every few seconds only.
@@ -829,6 +848,7 @@ export function createTracker(options: TrackerOptions): Tracker {
       setAvailability(sender.uptime, on ? 'planned' : AVAILABILITY[sender.state], atMs);
     },
     restore,
+    listening,
     markDirty(sender) {
       if (senders.get(sender.source) === sender) dirty.add(sender);
     },
