@@ -91,7 +91,8 @@ export interface SendersResult {
   falseChanges: Record<string, number>;
   firstBeats: number;
   byStateAtEnd: Record<string, number>;
-  loop: { windows: number; p99MaxMs: number; maxMs: number };
+  /** Worst per-window p99 and max: the socket thread's, and the main thread's. */
+  loop: { windows: number; p99MaxMs: number; maxMs: number; mainP99MaxMs: number; mainMaxMs: number };
   views: Record<View, LatencySummary>;
   walks: number;
   sse: { stateEvents: number; bytes: number; dropped: number; error: string | null };
@@ -271,6 +272,8 @@ export async function runSendersScenario(
         windows: loopWindows.length,
         p99MaxMs: Math.max(...loopWindows.map((w) => w.p99)),
         maxMs: Math.max(...loopWindows.map((w) => w.max)),
+        mainP99MaxMs: Math.max(...loopWindows.map((w) => w.mainP99)),
+        mainMaxMs: Math.max(...loopWindows.map((w) => w.mainMax)),
       },
       views: Object.fromEntries(
         VIEWS.map((v) => [
@@ -344,17 +347,29 @@ async function read(base: string, port: number): Promise<{ reading: MonitorReadi
 }
 
 interface LoopWindow {
+  /** The socket thread's. */
   p99: number;
   max: number;
+  /** The main thread's (decode, track, log, and HTTP). */
+  mainP99: number;
+  mainMax: number;
 }
 
-/** The datagram path's event-loop delay since the previous scrape, in ms, from a scrape's text. */
+/** The datagram path's event-loop delays since the previous scrape, in ms, from a scrape's text. */
 function loopDelay(text: string): LoopWindow {
-  const stat = (name: string) =>
+  const stat = (thread: string, name: string) =>
     Number(
-      new RegExp(`^udp_monitor_event_loop_delay_seconds\\{stat="${name}"\\} (\\S+)$`, 'm').exec(text)?.[1],
+      new RegExp(
+        `^udp_monitor_event_loop_delay_seconds\\{thread="${thread}",stat="${name}"\\} (\\S+)$`,
+        'm',
+      ).exec(text)?.[1],
     ) * 1000;
-  return { p99: stat('p99'), max: stat('max') };
+  return {
+    p99: stat('socket', 'p99'),
+    max: stat('socket', 'max'),
+    mainP99: stat('main', 'p99'),
+    mainMax: stat('main', 'max'),
+  };
 }
 
 /** The live stream as the page keeps it open: counts `state` events until closed. */
@@ -434,7 +449,7 @@ export function renderSenders(
     '',
     `- datagrams: ${r.windowReceived} counted in the window, about ${r.windowSent} sent in it; kernel drops ${r.kernelDrops}`,
     `- state changes other than a first beat (false: no sender stopped): ${falseTotal} (${changesText(r.falseChanges)}); at the end: ${countsText(r.byStateAtEnd)}`,
-    `- datagram-path event-loop delay (\`udp_monitor_event_loop_delay_seconds\`, per scrape window, ${r.loop.windows} windows): worst p99 ${fmtMs(r.loop.p99MaxMs)}, max ${fmtMs(r.loop.maxMs)}`,
+    `- event-loop delay (\`udp_monitor_event_loop_delay_seconds\`, per scrape window, ${r.loop.windows} windows): socket thread worst p99 ${fmtMs(r.loop.p99MaxMs)}, max ${fmtMs(r.loop.maxMs)}; main thread (decode, track, log, and HTTP) worst p99 ${fmtMs(r.loop.mainP99MaxMs)}, max ${fmtMs(r.loop.mainMaxMs)}`,
     `- RSS: ${(r.rss.emptyBytes / 1048576).toFixed(0)} MiB before any sender, ${(r.rss.loadedBytes / 1048576).toFixed(0)} MiB at the end: ${kib.toFixed(1)} KiB per sender (heap in use ${(r.rss.heapUsedBytes / 1048576).toFixed(0)} MiB); state file ${(r.stateFileBytes / 1048576).toFixed(0)} MiB`,
     `- live stream: ${r.sse.stateEvents} \`state\` events received, ${(r.sse.bytes / 1048576).toFixed(1)} MiB; events dropped by the hub ${r.sse.dropped}${r.sse.error === null ? '' : `; error ${r.sse.error}`}`,
     '',
@@ -451,8 +466,8 @@ export function renderSenders(
     '|---|---|---|',
     `| 0 kernel drops | ${r.kernelDrops} | ${verdict(r.kernelDrops === 0)} |`,
     `| 0 false state changes | ${falseTotal} | ${verdict(falseTotal === 0)} |`,
-    `| datagram-path loop delay p99 < 10 ms | ${fmtMs(r.loop.p99MaxMs)} | ${verdict(r.loop.p99MaxMs < 10)} |`,
-    `| datagram-path loop delay max < 50 ms | ${fmtMs(r.loop.maxMs)} | ${verdict(r.loop.maxMs < 50)} |`,
+    `| datagram-path loop delay p99 < 10 ms (socket thread / main thread) | ${fmtMs(r.loop.p99MaxMs)} / ${fmtMs(r.loop.mainP99MaxMs)} | ${verdict(r.loop.p99MaxMs < 10 && r.loop.mainP99MaxMs < 10)} |`,
+    `| datagram-path loop delay max < 50 ms (socket thread / main thread) | ${fmtMs(r.loop.maxMs)} / ${fmtMs(r.loop.mainMaxMs)} | ${verdict(r.loop.maxMs < 50 && r.loop.mainMaxMs < 50)} |`,
     ...VIEWS.map(
       (v) =>
         `| ${VIEW_LABEL[v]} p99 < 50 ms | ${fmtMs(r.views[v].p99)} | ${verdict(r.views[v].p99 < 50 && r.views[v].errors === 0)} |`,
