@@ -6,12 +6,13 @@
  * bounded by MAX_SENDERS because the tracker is.
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Registry } from 'prom-client';
 import { collectProcessMetrics } from '../../shared/process-metrics.js';
 import { SENDER_STATES } from '../../shared/vocabulary.js';
 import type { SocketThreadStats } from '../ingest/receiver.js';
 import type { SenderView } from '../tracking/tracker.js';
 import { renderSenderSeries } from './sender-series.js';
+import { renderTimingHistograms } from './timing-histograms.js';
 
 export interface MetricsSource {
   ingest: {
@@ -127,31 +128,6 @@ export function monitorMetrics(source: MetricsSource): MonitorMetrics {
     'State changes not written because writes kept failing',
     () => source.store.incidentsDropped,
   );
-  // Across all senders, whatever their number: histograms of the latest delay and jitter.
-  const seconds = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
-  // One pass over the senders fills both, in the first one's collect (it is serialised first).
-  const jitterHistogram = new Histogram({
-    name: `${PREFIX}senders_jitter_seconds`,
-    help: 'Senders by their interarrival jitter (RFC 3550), all senders',
-    buckets: seconds,
-    // Registered below, after the delay histogram whose collect fills it (never in the global registry).
-    registers: [],
-  });
-  new Histogram({
-    name: `${PREFIX}senders_delay_seconds`,
-    help: 'Senders by their latest one-way delay (receive time minus sentAt), all senders',
-    buckets: seconds,
-    registers,
-    collect() {
-      this.reset();
-      jitterHistogram.reset();
-      for (const t of source.timings()) {
-        this.observe(Math.max(0, t.delayMs) / 1000);
-        jitterHistogram.observe(t.jitterMs / 1000);
-      }
-    },
-  });
-  registry.registerMetric(jitterHistogram);
 
   // The datagram path's two event loops: how long each was held up since the last scrape.
   // `socket`: the threads that read the port; `main`: decoding, tracking, logging (and HTTP).
@@ -259,8 +235,8 @@ export function monitorMetrics(source: MetricsSource): MonitorMetrics {
     async scrape() {
       socket = await source.socketThreads();
       const text = await registry.metrics();
-      // One snapshot of the most urgent senders for all their families.
-      return text + renderSenderSeries(source.senders());
+      // Written by hand: the histograms across all senders, and one snapshot of the most urgent for their families.
+      return text + renderTimingHistograms(source.timings()) + renderSenderSeries(source.senders());
     },
   };
 }
