@@ -2,7 +2,8 @@
  * The socket's own thread (issue 12). It binds the UDP port, reads every
  * datagram as soon as the kernel has it, and hands them to the main thread
  * in batches: one transferred buffer every millisecond, or sooner when
- * BATCH_BYTES are full. So whatever holds the main thread for a while (a
+ * BATCH_BYTES are full (64 KiB, some 300 datagrams: a few milliseconds of
+ * the main thread's work, so an HTTP request waits at most that long). So whatever holds the main thread for a while (a
  * scrape, a page, a burst of state changes) never leaves the kernel's
  * receive buffer unread: the datagrams wait here, in order, and are decoded
  * and tracked when the main thread comes back to them. What the main thread
@@ -40,7 +41,7 @@ export type SocketThreadMessage =
 /** From the main thread: a batch taken (its bytes leave the queue), a stats request, or stop. */
 export type SocketThreadCommand = { type: 'ack'; length: number } | { type: 'stats' } | { type: 'stop' };
 
-const BATCH_BYTES = 256 * 1024;
+const BATCH_BYTES = 64 * 1024;
 const FLUSH_MS = 1;
 
 function run(options: SocketThreadOptions): void {
