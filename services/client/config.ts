@@ -59,7 +59,7 @@ export const clientEnv = {
   udpQueueBytes: fromEnv(
     'UDP_QUEUE_BYTES',
     bytes(
-      '64MiB',
+      '16MiB',
       65_536,
       1024 * 1024 * 1024,
       'Datagrams read but not yet handled by the main thread, at most; beyond it they are dropped and counted (udp_monitor_queue_drops_total)',

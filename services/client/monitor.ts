@@ -195,7 +195,13 @@ export async function startMonitor(
       version: VERSION,
       startedAt: new Date(startedAtMs).toISOString(),
       uptimeSeconds: Math.round((now() - startedAtMs) / 1000),
-      udp: { address: receiver.address.address, port: receiver.address.port, recvBufferBytes: granted },
+      udp: {
+        address: receiver.address.address,
+        port: receiver.address.port,
+        recvBufferBytes: granted,
+        threads: config.udpWorkers,
+        queueDrops: receiver.queueDrops(),
+      },
       totals: {
         datagrams: ingest.stats.datagrams,
         bytes: ingest.stats.bytes,
@@ -235,6 +241,7 @@ export async function startMonitor(
     store: store.writeBehind.stats,
     kernel,
     socketThreads: () => receiver.stats(),
+    queueDrops: () => receiver.queueDrops(),
     logLinesDropped: logDropped,
     sseClients: () => hub.clients,
     recvBufferBytes: granted,

@@ -97,7 +97,7 @@ const STATUS: Status = {
   version: '1.0.0',
   startedAt: '2026-01-01T00:00:00.000Z',
   uptimeSeconds: 10,
-  udp: { address: '127.0.0.1', port: 5000, recvBufferBytes: 1 },
+  udp: { address: '127.0.0.1', port: 5000, recvBufferBytes: 1, threads: 1, queueDrops: 0 },
   totals: { datagrams: 0, bytes: 0, accepted: 0, text: 0, exceptions: {} },
   lastDatagramAt: null,
   senders: { total: 0, byState: { pending: 0, up: 0, late: 0, down: 0, stopped: 0 } },

@@ -147,7 +147,16 @@ export const statusSchema = z.object({
   version: z.string(),
   startedAt: z.string(),
   uptimeSeconds: z.number(),
-  udp: z.object({ address: z.string(), port: z.number().int(), recvBufferBytes: z.number().int() }),
+  udp: z.object({
+    address: z.string(),
+    port: z.number().int(),
+    recvBufferBytes: z.number().int(),
+    threads: z.number().int().describe('UDP_WORKERS: the threads that read the port'),
+    queueDrops: z
+      .number()
+      .int()
+      .describe('datagrams dropped because the queue from those threads to the main thread was full'),
+  }),
   totals: z.object({
     datagrams: z.number().int(),
     bytes: z.number().int(),

@@ -42,6 +42,7 @@ export interface MetricsSource {
   kernel(): { drops: number; rxQueueBytes: number } | null;
   /** The socket threads: their loop delay since the last call, and the queue to the main thread. */
   socketThreads(): Promise<SocketThreadStats>;
+  queueDrops(): number;
   logLinesDropped(): number;
   sseClients(): number;
   recvBufferBytes: number;
@@ -151,7 +152,7 @@ export function monitorMetrics(source: MetricsSource): MonitorMetrics {
   total(
     'queue_drops_total',
     'Datagrams dropped because the queue from the socket threads to the main thread was full (UDP_QUEUE_BYTES)',
-    () => socket.dropped,
+    source.queueDrops,
   );
   gauge(
     'queue_bytes',

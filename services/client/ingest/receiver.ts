@@ -39,6 +39,8 @@ export interface Receiver {
   /** What the kernel granted for SO_RCVBUF, per socket (Linux reports twice the asked size, capped by net.core.rmem_max). */
   recvBufferBytes: number;
   bound(): boolean;
+  /** Datagrams the socket threads dropped because the queue to the main thread was full, since start. */
+  queueDrops(): number;
   /** Asks every socket thread; resets their loop-delay windows. */
   stats(): Promise<SocketThreadStats>;
   stop(): Promise<void>;
@@ -53,6 +55,8 @@ const THREAD_FILE = new URL(
 interface SocketThread {
   ready: Extract<SocketThreadMessage, { type: 'ready' }>;
   alive(): boolean;
+  /** As of its latest batch (every drop is followed by a batch: it drops only while one waits). */
+  dropped(): number;
   /** Resolved with the next stats message. */
   stats(): Promise<Extract<SocketThreadMessage, { type: 'stats' }>>;
   stop(): Promise<void>;
@@ -73,8 +77,15 @@ function remoteOf(family: number, address: string, port: number, size: number): 
 }
 
 function startThread(options: SocketThreadOptions, handlers: ReceiverHandlers): Promise<SocketThread> {
-  const worker = new Worker(THREAD_FILE, { workerData: { socketThread: true, options } });
+  // Its live data is the queue (array buffers, outside its heap) and a batch: a small heap, so
+  // that under a flood it collects garbage early instead of growing (Node sizes a worker's heap
+  // like the main one's otherwise).
+  const worker = new Worker(THREAD_FILE, {
+    workerData: { socketThread: true, options },
+    resourceLimits: { maxYoungGenerationSizeMb: 8, maxOldGenerationSizeMb: 64 },
+  });
   let exited = false;
+  let dropped = 0;
   let closed: (() => void) | null = null;
   const statsWaiting: Array<(m: Extract<SocketThreadMessage, { type: 'stats' }>) => void> = [];
 
@@ -114,6 +125,7 @@ function startThread(options: SocketThreadOptions, handlers: ReceiverHandlers): 
     worker.on('message', (message: SocketThreadMessage) => {
       switch (message.type) {
         case 'batch':
+          dropped = message.dropped;
           handleBatch(message.buffer, message.length);
           break;
         case 'error':
@@ -131,6 +143,7 @@ function startThread(options: SocketThreadOptions, handlers: ReceiverHandlers): 
           resolve({
             ready: message,
             alive: () => !exited,
+            dropped: () => dropped,
             stats: () =>
               new Promise((resolveStats) => {
                 if (exited) {
@@ -180,6 +193,7 @@ export async function startReceiver(options: ReceiverOptions, handlers: Receiver
     address: { address: first.ready.address, port: first.ready.port, family: first.ready.family },
     recvBufferBytes: first.ready.recvBufferBytes,
     bound: () => bound && threads.every((t) => t.alive()),
+    queueDrops: () => threads.reduce((a, t) => a + t.dropped(), 0),
     async stats() {
       const all = await Promise.all(threads.map((t) => t.stats()));
       return {

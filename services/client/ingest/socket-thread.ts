@@ -6,9 +6,13 @@
  * the main thread's work, so an HTTP request waits at most that long). So whatever holds the main thread for a while (a
  * scrape, a page, a burst of state changes) never leaves the kernel's
  * receive buffer unread: the datagrams wait here, in order, and are decoded
- * and tracked when the main thread comes back to them. What the main thread
- * has not taken yet is bounded (`queueBytes`): beyond it datagrams are
- * dropped here and counted, as the kernel would drop them.
+ * and tracked when the main thread comes back to them. At most
+ * MAX_IN_FLIGHT batches are handed over before the main thread says it has
+ * handled one, so it never finds more than a few milliseconds of datagrams
+ * queued for it at once and its HTTP requests get their turn in between,
+ * however hard the network pushes. What waits here is bounded
+ * (`queueBytes`): beyond it datagrams are dropped here and counted, as the
+ * kernel would drop them.
  *
  * It imports only Node's own modules (it runs as a worker, from the compiled
  * .js or, in development, straight from this .ts). The batch layout, one
@@ -33,16 +37,18 @@ export interface SocketThreadOptions {
 export type SocketThreadMessage =
   | { type: 'ready'; address: string; port: number; family: string; recvBufferBytes: number }
   | { type: 'bind-error'; message: string; code: string | null }
-  | { type: 'batch'; buffer: ArrayBuffer; length: number; count: number }
+  | { type: 'batch'; buffer: ArrayBuffer; length: number; count: number; dropped: number }
   | { type: 'error'; message: string; code: string | null }
   | { type: 'stats'; loopP99Ms: number; loopMaxMs: number; dropped: number; queuedBytes: number }
   | { type: 'closed' };
 
-/** From the main thread: a batch taken (its bytes leave the queue), a stats request, or stop. */
+/** From the main thread: a batch handled (its bytes leave the queue), a stats request, or stop. */
 export type SocketThreadCommand = { type: 'ack'; length: number } | { type: 'stats' } | { type: 'stop' };
 
 const BATCH_BYTES = 64 * 1024;
 const FLUSH_MS = 1;
+/** Batches handed to the main thread and not yet handled, at most. */
+const MAX_IN_FLIGHT = 2;
 
 function run(options: SocketThreadOptions): void {
   const port = parentPort;
@@ -54,12 +60,32 @@ function run(options: SocketThreadOptions): void {
   loop.enable();
   let dropped = 0;
   let queuedBytes = 0;
-  let buffer = new ArrayBuffer(BATCH_BYTES);
-  let view = new DataView(buffer);
-  let bytes = new Uint8Array(buffer);
+  // The batch being filled; what is handed over is a copy of its used part, so the queue's
+  // bound counts the memory it really holds, and this buffer is filled again at once.
+  const buffer = new ArrayBuffer(BATCH_BYTES);
+  const view = new DataView(buffer);
+  const bytes = new Uint8Array(buffer);
   let length = 0;
   let count = 0;
   let flushTimer: NodeJS.Timeout | null = null;
+
+  // Batches waiting for the main thread to take them, oldest first from `head`.
+  type Batch = { buffer: ArrayBuffer; length: number; count: number };
+  let waiting: Batch[] = [];
+  let head = 0;
+  let inFlight = 0;
+
+  function handOver(): void {
+    while (inFlight < MAX_IN_FLIGHT && head < waiting.length) {
+      const batch = waiting[head++] as Batch;
+      inFlight++;
+      post({ type: 'batch', ...batch, dropped }, [batch.buffer]);
+    }
+    if (head === waiting.length) {
+      waiting = [];
+      head = 0;
+    }
+  }
 
   function flush(): void {
     if (flushTimer !== null) {
@@ -68,10 +94,8 @@ function run(options: SocketThreadOptions): void {
     }
     if (count === 0) return;
     queuedBytes += length;
-    post({ type: 'batch', buffer, length, count }, [buffer]);
-    buffer = new ArrayBuffer(BATCH_BYTES);
-    view = new DataView(buffer);
-    bytes = new Uint8Array(buffer);
+    waiting.push({ buffer: buffer.slice(0, length), length, count });
+    handOver();
     length = 0;
     count = 0;
   }
@@ -127,6 +151,8 @@ function run(options: SocketThreadOptions): void {
     switch (command.type) {
       case 'ack':
         queuedBytes -= command.length;
+        inFlight--;
+        handOver();
         break;
       case 'stats': {
         const p99 = loop.percentile(99);
@@ -143,6 +169,8 @@ function run(options: SocketThreadOptions): void {
       case 'stop':
         socket.close(() => {
           flush();
+          // What is still queued goes over at once: the main thread handles it all before `closed`.
+          for (const batch of waiting.slice(head)) post({ type: 'batch', ...batch, dropped }, [batch.buffer]);
           post({ type: 'closed' });
           port.close();
         });
