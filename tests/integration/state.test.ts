@@ -221,7 +221,7 @@ describe('the state file (issue 10): restarts, kills, compose down, declared and
     });
   });
 
-  it("docker kill the server, then stop and start the client: still listed, down at start + interval + grace + (N-1) intervals and not before start + interval + grace; the gap is the monitor's downtime, left out of uptime", async () => {
+  it("docker kill the server, then stop and start the client: still listed, down at bind + interval + grace + (N-1) intervals (bind: its socket bound again, once the file is read) and not before bind + interval + grace; the gap is the monitor's downtime, left out of uptime", async () => {
     const before = await untilSender(() => sender(BEACON), { state: 'up' }, 20_000, 200);
     const listedBefore = (await senders()).map((s) => s.source).sort();
     const beaconIncidents = await incidents(BEACON);
@@ -274,10 +274,17 @@ describe('the state file (issue 10): restarts, kills, compose down, declared and
     });
     const ready = ms(only(run, 'listening', (l) => l.protocol === 'http').time);
 
-    // This run's changes of the beacon, dated at start (= gap.to) + interval + grace, and N - 1 intervals on.
-    const lateAt = gapTo + LATE_AFTER_MS;
-    const downAt = gapTo + DOWN_AFTER_MS;
+    // This run's changes of the beacon, dated at the moment the socket was bound (after the start,
+    // gap.to, once the file is read; at or before the UDP `listening` line) + interval + grace, and
+    // N - 1 intervals on.
+    const udpListening = ms(only(run, 'listening', (l) => l.protocol === 'udp').time);
     const fresh = (await incidents(BEACON)).filter((i) => ms(i.at) >= gapTo);
+    const [downIncident] = fresh;
+    const boundAt = ms(downIncident?.at) - DOWN_AFTER_MS;
+    expect(boundAt).toBeGreaterThanOrEqual(gapTo);
+    expect(boundAt).toBeLessThanOrEqual(udpListening);
+    const lateAt = boundAt + LATE_AFTER_MS;
+    const downAt = boundAt + DOWN_AFTER_MS;
     const expected =
       storedState === 'up'
         ? [
