@@ -23,12 +23,12 @@ import { beat, eventually, sendUdp } from '../support/udp.js';
 
 /** Tags and attribute names the page itself uses; anything else came from a datagram. */
 const PAGE_TAGS = new Set(
-  'html head meta title noscript link script body header h1 h2 p main section strong span div table thead tbody tr th td abbr small i b a template footer'.split(
+  'html head meta title noscript link script body header h1 h2 p main section strong span div table thead tbody tr th td abbr small i b a template footer form input button'.split(
     ' ',
   ),
 );
 const PAGE_ATTRIBUTES = new Set(
-  'lang charset name content http-equiv rel href type src class id role aria-hidden aria-live aria-atomic aria-label aria-labelledby scope title colspan hidden data-now data-quiet-ms data-rows data-urgency data-kinds data-marks data-state data-at data-source'.split(
+  'lang charset name content http-equiv rel href type src class id role aria-hidden aria-live aria-atomic aria-label aria-labelledby scope title colspan hidden data-now data-quiet-ms data-rows data-urgency data-kinds data-marks data-state data-at data-source action value maxlength placeholder data-q'.split(
     ' ',
   ),
 );
@@ -341,7 +341,7 @@ describe('status page rendering', () => {
     expect(datagramRows(html)).toEqual(Array(100).fill('beat'));
     expect(html.match(/<tr class="s-up"/g)).toHaveLength(500);
     expect(html).toContain(
-      '<p class="more">10 more senders: see <a href="/api/senders">/api/senders</a></p>',
+      '<p class="more">10 more senders: find one with the box above, or see <a href="/api/senders">/api/senders</a></p>',
     );
   });
 

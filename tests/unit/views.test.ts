@@ -83,6 +83,19 @@ describe('bounded views', () => {
     expect(text).toMatch(/^udp_monitor_state_changes_total\{to="stopped",reason="bye"\} 1$/m);
   });
 
+  it("finds senders with the page's search box (no JavaScript needed), and refuses a query past 64 characters", async () => {
+    const html = await (await get('/?q=node-1')).text();
+    const rows = [...html.matchAll(/<tr class="s-\w+" data-source="([^"]+)"/g)].map((r) => r[1]);
+    expect(rows).toEqual(SOURCES.filter((s) => s.includes('node-1')));
+    expect(html).toContain('<input id="q" type="search" name="q" value="node-1"');
+    expect(html).toContain('data-q="node-1"');
+    // A hostile query is shown as text, and matching nothing says so.
+    const none = await (await get(`/?q=${encodeURIComponent('<b>x"')}`)).text();
+    expect(none).toContain('value="&lt;b&gt;x&quot;"');
+    expect(none).toContain('No sender matches.');
+    expect((await get(`/?q=${'x'.repeat(65)}`)).status).toBe(400);
+  });
+
   it('lists the most urgent senders on the page and counts all of them in the banner', async () => {
     const html = await (await get('/')).text();
     const rows = [...html.matchAll(/<tr class="s-(\w+)" data-source="([^"]+)"/g)].map(

@@ -55,6 +55,11 @@ export const sendersQuery = z
   })
   .strict();
 
+/** GET /: the status page, optionally with its search box's text. */
+export const pageQuery = z.object({
+  q: z.string().max(64).optional().describe('Only senders whose source or name contains this text'),
+});
+
 export const receivedSchema = z.object({
   id: z.number().int(),
   receivedAt: z.string(),

@@ -31,10 +31,14 @@ export interface PageModel {
   nowMs: number;
   /** A silence longer than this between datagrams is shown as a "waiting…" mark (the MARK_INTERVAL). */
   quietMs?: number;
+  /** The search box's text: only senders whose id or name contains it are listed. */
+  q?: string;
 }
 
 /** Rows of each table at most (page.js keeps the same limits). */
 export const PAGE_SENDER_LIMIT = 500;
+/** The search box's text at most (as /api/senders?q=). */
+export const PAGE_QUERY_MAX = 64;
 export const PAGE_DATAGRAM_ROWS = 100;
 const NO_JS_REFRESH_S = 5;
 const TITLE = 'udp-time-service monitor';
@@ -403,17 +407,22 @@ export function renderPage(model: PageModel): string {
   const recent = model.recent.slice(0, PAGE_DATAGRAM_ROWS);
   const ov = overall(all, status.senders.byState);
   const lastMs = status.lastDatagramAt === null ? null : Date.parse(status.lastDatagramAt);
+  const q = model.q ?? '';
   const more =
-    status.senders.total > senders.length
-      ? `<p class="more">${status.senders.total - senders.length} more senders: see <a href="/api/senders">/api/senders</a></p>`
-      : '';
+    q !== ''
+      ? `<p class="more">Senders whose id or name contains “${e(q)}”, the most urgent first${senders.length === PAGE_SENDER_LIMIT ? ` (the first ${PAGE_SENDER_LIMIT}; all of them: <a href="/api/senders?q=${encodeURIComponent(q)}">/api/senders?q=</a>)` : ''}.</p>`
+      : status.senders.total > senders.length
+        ? `<p class="more">${status.senders.total - senders.length} more senders: find one with the box above, or see <a href="/api/senders">/api/senders</a></p>`
+        : '';
+  const find = `<form id="find" role="search" action="/"><input id="q" type="search" name="q" value="${e(q)}" maxlength="${PAGE_QUERY_MAX}" aria-label="Find a sender"> <button>Find</button>${q === '' ? '' : ' <a href="/">all</a>'}</form>`;
+  const emptyText = q === '' ? 'No senders yet: waiting for the first beat.' : 'No sender matches.';
   // The empty-table row stays in the page (hidden) so page.js can show it again.
-  const senderBody = `${senders.map((s) => `${senderRow(s, nowMs)}\n`).join('')}<tr class="empty"${senders.length > 0 ? ' hidden' : ''}><td colspan="9">No senders yet: waiting for the first beat.</td></tr>`;
+  const senderBody = `${senders.map((s) => `${senderRow(s, nowMs)}\n`).join('')}<tr class="empty"${senders.length > 0 ? ' hidden' : ''}><td colspan="9">${emptyText}</td></tr>`;
   return `${documentHead(`${ov.title}${TITLE}`)}
 <noscript><meta http-equiv="refresh" content="${NO_JS_REFRESH_S}"></noscript>
 <script type="module" src="/static/page.js"></script>
 </head>
-<body data-now="${nowMs}" data-quiet-ms="${quietMs}" data-rows="${PAGE_DATAGRAM_ROWS}" ${VOCABULARY_ATTRIBUTES}>
+<body data-now="${nowMs}" data-quiet-ms="${quietMs}" data-rows="${PAGE_DATAGRAM_ROWS}"${q === '' ? '' : ` data-q="${e(q)}"`} ${VOCABULARY_ATTRIBUTES}>
 <header>
 <h1>${TITLE}</h1>
 <p id="conn" data-state="static">snapshot ${fmtTime(nowMs).slice(0, 8)} UTC · refreshes every ${NO_JS_REFRESH_S} s</p>
@@ -428,6 +437,7 @@ export function renderPage(model: PageModel): string {
 ${monitorAway(status)}
 <section aria-labelledby="senders-h">
 <h2 id="senders-h">Senders</h2>
+${find}
 <div class="scroll">
 <table id="senders">
 <thead><tr><th>Sender</th><th>State</th><th>Last heard</th><th>Seq</th><th><abbr title="lost / duplicate / out of order">Lost / dup / ooo</abbr></th><th>Delay</th><th>Jitter</th><th>Uptime 1 h / 24 h</th><th>Last 50 beats</th></tr></thead>

@@ -21,6 +21,7 @@ import {
   datagramsQuery,
   incidentsQuery,
   openApiDocument,
+  pageQuery,
   type Status,
   senderParams,
   sendersQuery,
@@ -111,11 +112,15 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
 
   const datagramsQuerySchema = datagramsQuery(deps.historySize);
 
-  app.get('/', (_req, reply) => {
+  app.get('/', (req, reply) => {
+    const query = pageQuery.safeParse(req.query);
+    if (!query.success) return reply.code(400).send(badRequest(query.error));
+    const q = query.data.q ?? '';
     const nowMs = deps.now();
     const html = renderPage({
+      q,
       status: deps.status(),
-      senders: deps.tracker.urgent(PAGE_SENDER_LIMIT, nowMs),
+      senders: deps.tracker.urgent(PAGE_SENDER_LIMIT, nowMs, q),
       recent: deps.history.recent(Math.min(100, deps.historySize)),
       nowMs,
       quietMs: deps.markIntervalMs,

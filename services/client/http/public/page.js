@@ -5,6 +5,8 @@ const body = document.body;
 const $ = (id) => document.getElementById(id);
 const QUIET_MS = Number(body.dataset.quietMs) || 5000;
 const MAX_ROWS = Number(body.dataset.rows) || 100;
+/** The search box's text. */
+const QUERY = body.dataset.q || '';
 const TITLE = 'udp-time-service monitor';
 /** No event for this long (senders come every 250 ms): the stream is dead, reconnect. */
 const SILENCE_MS = 5000;
@@ -188,7 +190,7 @@ function fillSender(tr, s, nowMs) {
 function onSenders(list) {
   const nowMs = now();
   const sorted = list
-    .slice()
+    .filter((s) => !QUERY || s.source.includes(QUERY) || s.displayName?.includes(QUERY))
     .sort(
       (a, b) =>
         (SEVERITY[a.state] ?? 0) - (SEVERITY[b.state] ?? 0) ||
@@ -209,12 +211,13 @@ function onSenders(list) {
     if (at !== tr) senderBody.insertBefore(tr, at);
     previous = tr;
   }
+  // Searching: matches stay.
   for (const [source, tr] of senderRows) {
-    if (seen.has(source)) continue;
+    if (seen.has(source) || QUERY) continue;
     tr.remove();
     senderRows.delete(source);
   }
-  emptyRow.hidden = sorted.length > 0;
+  emptyRow.hidden = senderRows.size > 0;
   showOverall(overall(sorted, totals));
 }
 
