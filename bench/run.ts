@@ -47,6 +47,8 @@ const OUT_DIR = join(BENCH_DIR, 'out');
 const LOG_DIR = process.env.BENCH_LOG_DIR ?? OUT_DIR;
 const LOSSLESS = 0.001; // "lossless": under 0.1% loss
 const SOURCES = 8;
+/** The ladder's sender sends from this many sockets (source ports), so SO_REUSEPORT can spread them. */
+const SENDER_SOCKETS = 4;
 const MiB = 1024 * 1024;
 
 interface Mode {
@@ -94,11 +96,12 @@ const SHORT: Mode = {
   senders: SHORT_SENDERS,
 };
 
-type Kind = 'baseline' | 'client' | 'decode' | 'decodeLog' | 'before' | 'rsyslog';
-const KINDS: readonly Kind[] = ['baseline', 'client', 'decode', 'decodeLog', 'before', 'rsyslog'];
+type Kind = 'baseline' | 'client' | 'client2' | 'decode' | 'decodeLog' | 'before' | 'rsyslog';
+const KINDS: readonly Kind[] = ['baseline', 'client', 'client2', 'decode', 'decodeLog', 'before', 'rsyslog'];
 const LABEL: Record<Kind, string> = {
   baseline: 'baseline',
   client: 'client',
+  client2: 'client, UDP_WORKERS=2',
   decode: 'bare + decode',
   decodeLog: 'bare + decode + log line',
   before: 'client of the --before checkout',
@@ -211,10 +214,17 @@ async function main(): Promise<void> {
   }
 
   const recvBuffer = String(4 * MiB);
-  async function start(kind: Kind, file: string, logFile: string | null, dir = BENCH_DIR): Promise<Target> {
+  async function start(
+    kind: Kind,
+    file: string,
+    logFile: string | null,
+    dir = BENCH_DIR,
+    clientEnv: Record<string, string> = {},
+  ): Promise<Target> {
     if (logFile !== null) writeFileSync(logFile, '');
     const child = await startChild(kind, join(dir, 'children', file), {
       BENCH_RECV_BUFFER_BYTES: recvBuffer,
+      BENCH_CLIENT_ENV: JSON.stringify(clientEnv),
       ...(logFile === null ? {} : { BENCH_LOG_FILE: logFile }),
     });
     children.push(child);
@@ -226,6 +236,10 @@ async function main(): Promise<void> {
   if (mode.references) {
     targets.push(await start('decode', 'decode.ts', null));
     targets.push(await start('decodeLog', 'decode.ts', join(LOG_DIR, 'decode.log')));
+    // More than one thread on the port: what UDP_WORKERS buys (decoding and tracking stay on one thread).
+    targets.push(
+      await start('client2', 'client.ts', join(LOG_DIR, 'client2.log'), BENCH_DIR, { UDP_WORKERS: '2' }),
+    );
   }
   if (mode.before !== null) {
     targets.push(await start('before', 'client.ts', join(LOG_DIR, 'before.log'), join(mode.before, 'bench')));
@@ -252,6 +266,7 @@ async function main(): Promise<void> {
     decodeLog: [],
     before: [],
     rsyslog: [],
+    client2: [],
   };
   const lossyInARow: Record<Kind, number> = {
     baseline: 0,
@@ -260,6 +275,7 @@ async function main(): Promise<void> {
     decodeLog: 0,
     before: 0,
     rsyslog: 0,
+    client2: 0,
   };
   for (const [i, rate] of mode.rates.entries()) {
     const order = [...targets.slice(i % targets.length), ...targets.slice(0, i % targets.length)];
@@ -341,7 +357,9 @@ function logStep(target: Target, s: Step): void {
 }
 
 async function received(target: Target): Promise<number> {
-  if (target.kind !== 'client' && target.kind !== 'before') return (await target.child.probe()).received;
+  if (target.kind !== 'client' && target.kind !== 'client2' && target.kind !== 'before') {
+    return (await target.child.probe()).received;
+  }
   // The client's own counter, as its API reports it.
   const res = await fetch(`http://127.0.0.1:${target.child.ready.httpPort}/api/status`);
   const status = (await res.json()) as { totals: { datagrams: number } };
@@ -377,6 +395,7 @@ async function step(sender: string, target: Target, rate: number, seconds: numbe
     sources: SOURCES,
     seqStart: target.seq,
     boot: target.boot,
+    sockets: SENDER_SOCKETS,
   });
   target.seq += Math.ceil(send.sent / SOURCES);
   const got = (await drain(target, receivedBefore + send.sent)) - receivedBefore;
@@ -664,7 +683,7 @@ function render(r: ReportInput): string {
           '',
         ]
       : []),
-    `Load: the C sender (bench/udp-sender.c), ${SOURCES} sources round-robin, ~155-byte protocol datagrams, ` +
+    `Load: the C sender (bench/udp-sender.c), ${SOURCES} sources round-robin from ${SENDER_SOCKETS} sockets, ~155-byte protocol datagrams, ` +
       `${r.mode.stepSeconds} s per step, to 127.0.0.1. Loss = 1 - handled/sent (the client's count is ` +
       "`/api/status` totals.datagrams); CPU = the receiver process's user+system time (all threads) per " +
       'datagram; RSS after the step. "Lossless" = loss under 0.1%. sent/s under 97% of the rate: the sender ' +
@@ -798,7 +817,7 @@ function render(r: ReportInput): string {
     ),
     row('beacon: lateness p99 < 2 ms', ms(b?.p99), b && b.beats > 0 ? b.p99 < 2 : null),
     row(
-      "client highest lossless rate >= 0.5 x rsyslog imudp's (one thread; UDP_WORKERS does not exist yet)",
+      "client highest lossless rate >= 0.5 x rsyslog imudp's (UDP_WORKERS=1; with 2: see above)",
       rs.rateRatio === null
         ? 'n/a'
         : `${rs.rateBound ? '<= ' : ''}${rs.rateRatio.toFixed(2)}${rs.rateBound && rs.rateRatio >= 0.5 ? ' (rsyslog not saturated: not established)' : ''}`,
@@ -813,6 +832,22 @@ function render(r: ReportInput): string {
     );
   }
   return lines.join('\n');
+}
+
+/** What a second socket thread buys, from the same ladder (full run only). */
+function workersLine(r: ReportInput): string[] {
+  if (r.steps.client2.length === 0) return [];
+  const one = r.ceilings.client;
+  const two = r.ceilings.client2;
+  const at = (kind: Kind, c: Ceiling) => r.steps[kind].find((s) => s.rate === c.rate)?.cpuUsPerDatagram;
+  const speedUp = one.rate !== null && two.rate !== null ? two.rate / one.rate : null;
+  return [
+    `- **More threads on the port** (\`UDP_WORKERS=2\`, SO_REUSEPORT, the sender's ${SENDER_SOCKETS} source ports ` +
+      `spread across them): highest lossless rate ${describeCeiling(two)} against ${describeCeiling(one)} with one ` +
+      `(speed-up ${speedUp === null ? 'n/a' : speedUp.toFixed(2)}); µs/datagram there ${at('client2', two)?.toFixed(2) ?? 'n/a'} ` +
+      `against ${at('client', one)?.toFixed(2) ?? 'n/a'}. Decoding, tracking and logging stay on the main thread, ` +
+      'which sets the ceiling.',
+  ];
 }
 
 /** rsyslog's imudp against the client and the baseline, from the same ladder. */
@@ -856,7 +891,7 @@ function rsyslogComparison(r: ReportInput): {
         (rateBound ? " (rsyslog's ceiling is a lower bound, so this is an upper bound)" : ''),
       `- **client / rsyslog CPU per datagram**: ${cpu === null ? 'n/a' : cpu.toFixed(2)} (median over the ` +
         `${cpuRatios.length} rates both handled losslessly)`,
-      '- More than one core (`UDP_WORKERS`) is not built yet: the client reads its socket on one thread.',
+      ...workersLine(r),
     ],
   };
 }

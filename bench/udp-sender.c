@@ -12,7 +12,11 @@
  * bursts more than what fell due during one sleep (a few datagrams at the
  * highest rates), and it costs far less CPU than the receivers it feeds.
  *
- * usage: udp-sender HOST PORT RATE COUNT MAX_SECONDS SOURCES SEQ_START BOOT
+ * usage: udp-sender HOST PORT RATE COUNT MAX_SECONDS SOURCES SEQ_START BOOT [SOCKETS]
+ *
+ * SOCKETS (default 1): batches go out round-robin from that many sockets
+ * (as many source ports), so a receiver with several SO_REUSEPORT sockets
+ * gets them spread by the kernel.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -29,6 +33,7 @@
 
 #define BATCH 32
 #define MAX_SOURCES 1000000
+#define MAX_SOCKETS 64
 #define PAYLOAD_MAX 256
 
 static double now_s(clockid_t clock) {
@@ -64,8 +69,8 @@ static void format_times(char *iso, size_t iso_len, char *human, size_t human_le
 }
 
 int main(int argc, char **argv) {
-  if (argc != 9) {
-    fprintf(stderr, "usage: udp-sender HOST PORT RATE COUNT MAX_SECONDS SOURCES SEQ_START BOOT\n");
+  if (argc != 9 && argc != 10) {
+    fprintf(stderr, "usage: udp-sender HOST PORT RATE COUNT MAX_SECONDS SOURCES SEQ_START BOOT [SOCKETS]\n");
     return 2;
   }
   const char *host = argv[1];
@@ -89,10 +94,14 @@ int main(int argc, char **argv) {
     fprintf(stderr, "udp-sender: refusing '%s': loopback (127.0.0.0/8) only\n", host);
     return 2;
   }
-  int fd = socket(AF_INET, SOCK_DGRAM, 0);
-  if (fd < 0) {
-    perror("udp-sender: socket");
-    return 1;
+  long socket_count = argc == 10 ? parse_long(argv[9], "sockets", 1, MAX_SOCKETS) : 1;
+  int fds[MAX_SOCKETS];
+  for (long i = 0; i < socket_count; i++) {
+    fds[i] = socket(AF_INET, SOCK_DGRAM, 0);
+    if (fds[i] < 0) {
+      perror("udp-sender: socket");
+      return 1;
+    }
   }
   /* Precise sleeps: the default 50 us timer slack would make pacing lumpy. */
   prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0);
@@ -141,7 +150,7 @@ int main(int argc, char **argv) {
                          k % sources, boot, seq_start + k / sources, iso, human);
       iov[i].iov_len = (size_t)len;
     }
-    int done = sendmmsg(fd, msgs, (unsigned)n, 0);
+    int done = sendmmsg(fds[batches % socket_count], msgs, (unsigned)n, 0);
     batches++;
     if (done < 0) {
       errors++;
@@ -155,7 +164,7 @@ int main(int argc, char **argv) {
     sent += done;
   }
   double elapsed = now_s(CLOCK_MONOTONIC) - start;
-  close(fd);
+  for (long i = 0; i < socket_count; i++) close(fds[i]);
   printf("{\"sent\":%ld,\"bytes\":%ld,\"elapsedS\":%.6f,\"rate\":%.1f,\"batches\":%ld,\"errors\":%ld,"
          "\"timedOut\":%s}\n",
          sent, bytes, elapsed, elapsed > 0 ? (double)sent / elapsed : 0.0, batches, errors,

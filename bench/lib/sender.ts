@@ -12,6 +12,8 @@ export interface SendOptions {
   sources: number;
   seqStart: number;
   boot: string;
+  /** Sockets (source ports) the batches go out from, round-robin; 1 if absent. */
+  sockets?: number;
 }
 
 export interface SendResult {
@@ -53,6 +55,7 @@ export function runSender(binary: string, o: SendOptions): Promise<SendResult> {
     String(o.sources),
     String(o.seqStart),
     o.boot,
+    String(o.sockets ?? 1),
   ];
   return new Promise((resolve, reject) => {
     const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'inherit'] });
