@@ -284,13 +284,14 @@ async function main(): Promise<void> {
       let s = await step(sender, target, rate, mode.stepSeconds);
       logStep(target, s);
       // A loss can be a burst of other work on this 2-core machine: one more try, for every receiver alike.
-      if (s.loss >= LOSSLESS && !senderLimited(s)) {
+      if (lossOf(s) >= LOSSLESS && !senderLimited(s)) {
         const again = await step(sender, target, rate, mode.stepSeconds);
         logStep(target, again);
-        s = again.loss < s.loss ? { ...again, firstLoss: s.loss } : { ...s, firstLoss: again.loss };
+        s =
+          lossOf(again) < lossOf(s) ? { ...again, firstLoss: lossOf(s) } : { ...s, firstLoss: lossOf(again) };
       }
       steps[target.kind].push(s);
-      const spent = s.loss >= LOSSLESS || senderLimited(s);
+      const spent = lossOf(s) >= LOSSLESS || senderLimited(s);
       lossyInARow[target.kind] = spent ? lossyInARow[target.kind] + 1 : 0;
     }
   }
@@ -425,6 +426,16 @@ async function step(sender: string, target: Target, rate: number, seconds: numbe
   };
 }
 
+/**
+ * A step's loss as the ladder judges it: datagrams not handled, or, for a
+ * receiver that writes a line per datagram, lines not written (a client that
+ * queues what it cannot keep up with and drops log lines is not lossless).
+ */
+function lossOf(s: Step): number {
+  if (s.logLines === null || s.send.sent === 0) return s.loss;
+  return Math.max(s.loss, 1 - s.logLines / s.send.sent);
+}
+
 /** Achieved under 97% of the asked rate: the sender, not the receiver, set the pace. */
 const senderLimited = (s: Step) => s.send.rate < 0.97 * s.rate;
 
@@ -438,7 +449,7 @@ interface Ceiling {
 function highestLossless(steps: readonly Step[]): Ceiling {
   let rate: number | null = null;
   for (const s of [...steps].sort((a, b) => a.rate - b.rate)) {
-    if (s.loss >= LOSSLESS) return { rate, stop: 'loss' };
+    if (lossOf(s) >= LOSSLESS) return { rate, stop: 'loss' };
     if (senderLimited(s)) return { rate, stop: 'sender' };
     rate = s.rate;
   }
@@ -684,7 +695,7 @@ function render(r: ReportInput): string {
         ]
       : []),
     `Load: the C sender (bench/udp-sender.c), ${SOURCES} sources round-robin from ${SENDER_SOCKETS} sockets, ~155-byte protocol datagrams, ` +
-      `${r.mode.stepSeconds} s per step, to 127.0.0.1. Loss = 1 - handled/sent (the client's count is ` +
+      `${r.mode.stepSeconds} s per step, to 127.0.0.1. Loss = 1 - handled/sent, or 1 - lines written/sent where that is more for a receiver that writes a line per datagram (the client's count is ` +
       "`/api/status` totals.datagrams); CPU = the receiver process's user+system time (all threads) per " +
       'datagram; RSS after the step. "Lossless" = loss under 0.1%. sent/s under 97% of the rate: the sender ' +
       'was the limit (marked *). A lossy step is run once more, for every receiver alike, and the better ' +
@@ -699,12 +710,12 @@ function render(r: ReportInput): string {
     const c = steps.client.find((s) => s.rate === rate);
     if (b === undefined && c === undefined) continue;
     const ratio = b !== undefined && c !== undefined ? c.cpuUsPerDatagram / b.cpuUsPerDatagram : null;
-    const fair = (s: Step | undefined) => s !== undefined && s.loss < LOSSLESS && !senderLimited(s);
+    const fair = (s: Step | undefined) => s !== undefined && lossOf(s) < LOSSLESS && !senderLimited(s);
     if (fair(b) && fair(c) && ratio !== null) cpuRatios.push(ratio);
     const loss = (s: Step | undefined) =>
       s === undefined
         ? 'skipped'
-        : `${pct(s.loss)}${s.firstLoss === undefined ? '' : ` (other try ${pct(s.firstLoss)})`}`;
+        : `${pct(lossOf(s))}${s.firstLoss === undefined ? '' : ` (other try ${pct(s.firstLoss)})`}`;
     const sent = (s: Step | undefined) =>
       s === undefined ? '–' : `${Math.round(s.send.rate)}${senderLimited(s) ? '*' : ''}`;
     lines.push(
@@ -864,10 +875,10 @@ function rsyslogComparison(r: ReportInput): {
     const x = r.steps.rsyslog.find((s) => s.rate === rate);
     const c = r.steps.client.find((s) => s.rate === rate);
     if (x === undefined && c === undefined) continue;
-    const fair = (s: Step | undefined) => s !== undefined && s.loss < LOSSLESS && !senderLimited(s);
+    const fair = (s: Step | undefined) => s !== undefined && lossOf(s) < LOSSLESS && !senderLimited(s);
     if (fair(x) && fair(c) && x && c) cpuRatios.push(c.cpuUsPerDatagram / x.cpuUsPerDatagram);
     const cell = (s: Step | undefined) =>
-      s === undefined ? 'skipped | ' : `${pct(s.loss)} | ${s.cpuUsPerDatagram.toFixed(2)}`;
+      s === undefined ? 'skipped | ' : `${pct(lossOf(s))} | ${s.cpuUsPerDatagram.toFixed(2)}`;
     rows.push(`| ${rate} | ${cell(x)} | ${cell(c)} |`);
   }
   const rateRatio = client.rate !== null && rs.rate !== null ? client.rate / rs.rate : null;
@@ -929,7 +940,7 @@ function renderBefore(r: ReportInput): string[] {
   const ratios: number[] = [];
   for (const s of r.steps.client) {
     const b = r.steps.before.find((x) => x.rate === s.rate);
-    if (b === undefined || s.loss >= LOSSLESS || b.loss >= LOSSLESS) continue;
+    if (b === undefined || lossOf(s) >= LOSSLESS || lossOf(b) >= LOSSLESS) continue;
     if (Number.isFinite(s.cpuUsPerDatagram) && Number.isFinite(b.cpuUsPerDatagram)) {
       ratios.push(s.cpuUsPerDatagram / b.cpuUsPerDatagram);
     }
