@@ -173,10 +173,10 @@ export const clientEnv = {
   stateSyncMs: fromEnv(
     'STATE_SYNC_INTERVAL',
     duration(
-      '30s',
+      '1s',
       1000,
       3_600_000,
-      "Every sender's counters reach the state file within about this long (state changes within 100 ms); a kill -9 loses at most this much of them",
+      "Every sender's counters reach the state file within about this long (state changes within 100 ms); a kill -9 loses at most this much of them. Raise it with many senders (30s at 50,000)",
     ),
   ),
   expectedSenders: fromEnv(

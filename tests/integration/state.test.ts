@@ -142,8 +142,6 @@ describe('the state file (issue 10): restarts, kills, compose down, declared and
         BEACON_INTERVAL: '1s',
         BEACON_SOURCE: BEACON,
         EXPECTED_SENDERS: `${GHOST}=2s`,
-        // Counters synced every second (the default 30 s spreads them; tests/unit/write-behind.test.ts).
-        STATE_SYNC_INTERVAL: '1s',
       },
       overrides: ['tests/fixtures/text-sender.compose.yml'],
     });
