@@ -120,6 +120,10 @@ function startThread(options: SocketThreadOptions, handlers: ReceiverHandlers): 
     worker.on('exit', () => {
       exited = true;
       closed?.();
+      // A scrape waiting for this thread's figures gets empty ones rather than waiting for ever.
+      for (const answer of statsWaiting.splice(0)) {
+        answer({ type: 'stats', loopP99Ms: 0, loopMaxMs: 0, dropped, queuedBytes: 0 });
+      }
       reject(new Error('the socket thread exited before it was ready'));
     });
     worker.on('message', (message: SocketThreadMessage) => {
