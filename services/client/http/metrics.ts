@@ -134,16 +134,16 @@ export function monitorMetrics(source: MetricsSource): MonitorMetrics {
   // `socket`: the threads that read the port; `main`: decoding, tracking, logging (and HTTP).
   const loop = monitorEventLoopDelay({ resolution: 10 });
   loop.enable();
-  let socket: SocketThreadStats = { loopP99Ms: 0, loopMaxMs: 0, dropped: 0, queuedBytes: 0 };
+  let socket: SocketThreadStats = { loopP99Ms: 0, loopMaxMs: 0, queuedBytes: 0 };
   new Gauge({
     name: `${PREFIX}event_loop_delay_seconds`,
     help: 'Event-loop delay since the last scrape, by thread (socket: reads the port; main: decodes, tracks, logs) and stat (p99, max)',
     labelNames: ['thread', 'stat'],
     registers,
     collect() {
-      const ms = (ns: number) => (Number.isFinite(ns) ? ns / 1e9 : 0);
-      this.set({ thread: 'main', stat: 'p99' }, ms(loop.percentile(99)));
-      this.set({ thread: 'main', stat: 'max' }, ms(loop.max));
+      const seconds = (ns: number) => (Number.isFinite(ns) ? ns / 1e9 : 0);
+      this.set({ thread: 'main', stat: 'p99' }, seconds(loop.percentile(99)));
+      this.set({ thread: 'main', stat: 'max' }, seconds(loop.max));
       this.set({ thread: 'socket', stat: 'p99' }, socket.loopP99Ms / 1000);
       this.set({ thread: 'socket', stat: 'max' }, socket.loopMaxMs / 1000);
       loop.reset();

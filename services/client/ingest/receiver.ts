@@ -28,8 +28,6 @@ export interface SocketThreadStats {
   /** Event-loop delay of the socket threads since the last call (the worst of them). */
   loopP99Ms: number;
   loopMaxMs: number;
-  /** Datagrams dropped because the queue to the main thread was full, since start. */
-  dropped: number;
   /** Bytes read and not yet handled. */
   queuedBytes: number;
 }
@@ -70,6 +68,14 @@ class BindError extends Error {
     super(message);
   }
 }
+
+/** What a socket thread that is gone says. */
+const NO_STATS: Extract<SocketThreadMessage, { type: 'stats' }> = {
+  type: 'stats',
+  loopP99Ms: 0,
+  loopMaxMs: 0,
+  queuedBytes: 0,
+};
 
 /** A remote as dgram gives it, from a batch record. */
 function remoteOf(family: number, address: string, port: number, size: number): RemoteInfo {
@@ -122,7 +128,7 @@ function startThread(options: SocketThreadOptions, handlers: ReceiverHandlers): 
       closed?.();
       // A scrape waiting for this thread's figures gets empty ones rather than waiting for ever.
       for (const answer of statsWaiting.splice(0)) {
-        answer({ type: 'stats', loopP99Ms: 0, loopMaxMs: 0, dropped, queuedBytes: 0 });
+        answer(NO_STATS);
       }
       reject(new Error('the socket thread exited before it was ready'));
     });
@@ -151,7 +157,7 @@ function startThread(options: SocketThreadOptions, handlers: ReceiverHandlers): 
             stats: () =>
               new Promise((resolveStats) => {
                 if (exited) {
-                  resolveStats({ type: 'stats', loopP99Ms: 0, loopMaxMs: 0, dropped: 0, queuedBytes: 0 });
+                  resolveStats(NO_STATS);
                   return;
                 }
                 statsWaiting.push(resolveStats);
@@ -203,7 +209,6 @@ export async function startReceiver(options: ReceiverOptions, handlers: Receiver
       return {
         loopP99Ms: Math.max(...all.map((s) => s.loopP99Ms)),
         loopMaxMs: Math.max(...all.map((s) => s.loopMaxMs)),
-        dropped: all.reduce((a, s) => a + s.dropped, 0),
         queuedBytes: all.reduce((a, s) => a + s.queuedBytes, 0),
       };
     },

@@ -39,7 +39,7 @@ export type SocketThreadMessage =
   | { type: 'bind-error'; message: string; code: string | null }
   | { type: 'batch'; buffer: ArrayBuffer; length: number; count: number; dropped: number }
   | { type: 'error'; message: string; code: string | null }
-  | { type: 'stats'; loopP99Ms: number; loopMaxMs: number; dropped: number; queuedBytes: number }
+  | { type: 'stats'; loopP99Ms: number; loopMaxMs: number; queuedBytes: number }
   | { type: 'closed' };
 
 /** From the main thread: a batch handled (its bytes leave the queue), a stats request, or stop. */
@@ -64,7 +64,7 @@ function run(options: SocketThreadOptions): void {
   // bound counts the memory it really holds, and this buffer is filled again at once.
   const buffer = new ArrayBuffer(BATCH_BYTES);
   const view = new DataView(buffer);
-  const bytes = new Uint8Array(buffer);
+  const bytes = Buffer.from(buffer);
   let length = 0;
   let count = 0;
   let flushTimer: NodeJS.Timeout | null = null;
@@ -110,12 +110,12 @@ function run(options: SocketThreadOptions): void {
     if (length + size > BATCH_BYTES) flush();
     view.setUint8(length, remote.family === 'IPv6' ? 6 : 4);
     view.setUint8(length + 1, address.length);
-    bytes.set(Buffer.from(address, 'latin1'), length + 2);
+    bytes.write(address, length + 2, 'latin1');
     let at = length + 2 + address.length;
     view.setUint16(at, remote.port);
     view.setUint32(at + 2, message.length);
     at += 6;
-    bytes.set(message, at);
+    message.copy(bytes, at);
     length = at + message.length;
     count++;
     flushTimer ??= setTimeout(flush, FLUSH_MS);
@@ -160,7 +160,6 @@ function run(options: SocketThreadOptions): void {
           type: 'stats',
           loopP99Ms: Number.isFinite(p99) ? p99 / 1e6 : 0,
           loopMaxMs: Number.isFinite(loop.max) ? loop.max / 1e6 : 0,
-          dropped,
           queuedBytes,
         });
         loop.reset();

@@ -44,8 +44,6 @@ export interface WriteBehindStats {
   failures: number;
   incidentsDropped: number;
   lastWriteMs: number;
-  /** Senders whose latest changes are not in the file yet. */
-  waiting: number;
 }
 
 export interface WriteBehind {
@@ -82,7 +80,7 @@ export function startWriteBehind(
   let continuing: NodeJS.Timeout | null = null;
   /** Rows the sync may still write before the next interval. */
   let credit = 0;
-  const stats: WriteBehindStats = { writes: 0, failures: 0, incidentsDropped: 0, lastWriteMs: 0, waiting: 0 };
+  const stats: WriteBehindStats = { writes: 0, failures: 0, incidentsDropped: 0, lastWriteMs: 0 };
 
   function collect(): void {
     const dirty = tracker.takeDirty();
@@ -152,7 +150,6 @@ export function startWriteBehind(
     incidents.splice(0, incidentCount);
     removed.clear();
     credit = Math.max(0, credit - synced);
-    stats.waiting = waiting.size;
     if (mode === 'incidents') return incidents.length > 0;
     const full = batch.length >= rows;
     if (!full) credit = 0; // every sender the sync could take is written
