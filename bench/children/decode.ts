@@ -1,14 +1,14 @@
 /**
  * Reference points between the baseline and the client: the bare dgram
- * counter plus the real decodeDatagram (JSON.parse and the zod safeParse)
- * per datagram and, with BENCH_LOG_FILE set, plus the client's `readable`
+ * counter plus the real classify() (JSON.parse and the zod safeParse, as a
+ * socket thread runs it) per datagram and, with BENCH_LOG_FILE set, plus the client's `readable`
  * line through the real logger. Nothing else (no tracking, history or HTTP).
  * Forked by bench/run.ts (full run).
  */
 import { createSocket, type RemoteInfo } from 'node:dgram';
+import { createClassifier } from '../../services/client/ingest/classify.js';
 import { logReadable } from '../../services/client/ingest/readable-line.js';
 import { createLogger, logDestination } from '../../services/shared/logger.js';
-import { type DecodeOptions, decodeDatagram } from '../../services/shared/protocol.js';
 import { cpuUs, memory, reply, serve } from './ipc.js';
 
 const recvBufferBytes = Number(process.env.BENCH_RECV_BUFFER_BYTES ?? 4 * 1024 * 1024);
@@ -20,14 +20,14 @@ const readableLog =
     : createLogger({ service: 'client', level: 'info', destination: out.stream }).child({
         event: 'readable',
       });
-const options: DecodeOptions = { maxBytes: 1232, keyring: new Map(), requireAuth: false };
+const classify = createClassifier({ maxBytes: 1232, keys: [], requireAuth: false, allowFrom: [] });
 let received = 0;
 
 function onMessage(bytes: Buffer, remote: RemoteInfo): void {
   received++;
-  const decoded = decodeDatagram(bytes, options);
-  if (!decoded.ok || readableLog === null) return;
-  logReadable(readableLog, remote, bytes.length, decoded.datagram, Date.now() - decoded.sentAtMs, false);
+  const datagram = classify(bytes, remote, Date.now());
+  if (datagram.outcome !== 'accepted' || readableLog === null) return;
+  logReadable(readableLog, datagram);
 }
 
 const socket = createSocket({ type: 'udp4', recvBufferSize: recvBufferBytes });

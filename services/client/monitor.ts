@@ -17,7 +17,6 @@ import { monitorMetrics } from './http/metrics.js';
 import { PAGE_SENDER_LIMIT } from './http/page.js';
 import { buildHttp } from './http/server.js';
 import { createEventHub } from './http/sse.js';
-import { createAllowlist } from './ingest/allowlist.js';
 import { createHistory } from './ingest/history.js';
 import { readKernelSocketStats } from './ingest/kernel-drops.js';
 import { createLogLimiter } from './ingest/log-limiter.js';
@@ -39,7 +38,6 @@ export interface MonitorOptions {
   adminToken?: string | null;
   /** Lines the log destination dropped so far (stdout back-pressure). */
   logLinesDropped?: () => number;
-  now?: () => number;
   /** Liveness evaluation period. */
   tickMs?: number;
 }
@@ -68,7 +66,8 @@ export async function startMonitor(
   logger: Logger,
   options: MonitorOptions = {},
 ): Promise<Monitor> {
-  const now = options.now ?? Date.now;
+  // The socket threads stamp datagrams with the wall clock: so does everything else.
+  const now = Date.now;
   const keyring = options.keyring ?? new Map();
   const logDropped = options.logLinesDropped ?? (() => 0);
   const startedAtMs = now();
@@ -127,8 +126,6 @@ export async function startMonitor(
     },
   ]);
   const ingest = createIngest({
-    decode: { maxBytes: config.maxDatagramBytes, keyring, requireAuth: config.requireAuth },
-    allow: createAllowlist(config.allowFrom),
     replay:
       keyring.size > 0
         ? createReplayGuard({
@@ -148,7 +145,6 @@ export async function startMonitor(
     publish: (entry) => {
       if (hub.clients > 0) hub.publish('datagram', () => toApiReceived(entry));
     },
-    now,
   });
 
   // A start that fails past this point closes what it opened.
@@ -165,6 +161,12 @@ export async function startMonitor(
       recvBufferBytes: config.recvBufferBytes,
       threads: config.udpWorkers,
       queueBytes: config.udpQueueBytes,
+      classifier: {
+        maxBytes: config.maxDatagramBytes,
+        keys: [...keyring],
+        requireAuth: config.requireAuth,
+        allowFrom: config.allowFrom,
+      },
     },
     { readable: ingest.readable, exception: ingest.socketError },
   ).catch(abandon);
@@ -286,10 +288,22 @@ export async function startMonitor(
   const tickMs = options.tickMs ?? 250;
   const snapshotEvery = Math.max(1, Math.round(1000 / tickMs));
   let ticks = 0;
+  let queueDropsSeen = 0;
   const liveness = setInterval(() => {
     const nowMs = now();
     maintenance.tick(nowMs);
-    const changes = tracker.tick(nowMs);
+    const queueDrops = receiver.queueDrops();
+    if (queueDrops > queueDropsSeen) {
+      // The monitor lost datagrams itself: what anyone sent until now is unknown, not missing.
+      tracker.blind(nowMs);
+      logger.warn(
+        { event: 'overrun', dropped: queueDrops - queueDropsSeen, queueDrops },
+        `${queueDrops - queueDropsSeen} datagrams dropped: the monitor fell behind (UDP_QUEUE_BYTES full); silence until now is not judged`,
+      );
+      queueDropsSeen = queueDrops;
+    }
+    // Silence is judged only up to what was read and handled: a beat still waiting on a socket thread is not missing.
+    const changes = tracker.tick(Math.min(nowMs, receiver.watermark()));
     if (changes.length > 0) stateChanged(changes);
     const second = ++ticks % snapshotEvery === 0;
     // Once a second: reminders and settled flapping.

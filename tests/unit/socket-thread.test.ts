@@ -76,6 +76,32 @@ describe('the socket threads', () => {
     expect(await metric(m, 'udp_monitor_queue_drops_total')).toBe(0);
   });
 
+  it('judge silence only up to what they handed over: a sender beating through a held main thread is never late', async () => {
+    const logs = captureLogs('client');
+    m = await startLoopbackMonitor(logs.logger, { LATE_GRACE: '100ms' });
+    const port = m.monitor.udp.port;
+    // A real sender: a beat every 200 ms, stamped when sent, for 2.2 s.
+    const script = `
+      const s = require('node:dgram').createSocket('udp4');
+      let seq = 0;
+      const send = () => s.send(JSON.stringify({ v: 1, kind: 'beat', source: 'steady', boot: 'b1', seq: seq++,
+        sentAt: new Date().toISOString(), intervalMs: 200, text: '' }), ${port}, '127.0.0.1');
+      send();
+      process.stdout.write('ready\\n');
+      const t = setInterval(() => { send(); if (seq === 12) { clearInterval(t); setTimeout(() => s.close(), 50); } }, 200);`;
+    const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
+    await eventually(() => expect(m?.monitor.tracker.view('steady', Date.now())?.state).toBe('up'), 2000, 5);
+    // Held for 1.5 s: the liveness tick that runs first afterwards finds the beats still queued.
+    const until = Date.now() + 1500;
+    while (Date.now() < until) {}
+    await new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    await eventually(() => expect(m?.monitor.ingest.stats.datagrams).toBe(12), 2000, 20);
+    const states = logs.events('state').filter((l) => l.source === 'steady');
+    expect(states.map((l) => `${l.to}:${l.reason}`)).toEqual(['up:first_beat']);
+    expect(m.monitor.tracker.view('steady', Date.now())?.lost).toBe(0);
+  });
+
   it('(the control: the same stream to a socket read on this thread loses most of it)', async () => {
     const { createSocket } = await import('node:dgram');
     const control = createSocket({ type: 'udp4', recvBufferSize: 65536 });
@@ -89,7 +115,8 @@ describe('the socket threads', () => {
   });
 
   it('bound what waits for the main thread (UDP_QUEUE_BYTES): the rest is dropped and counted', async () => {
-    m = await startLoopbackMonitor(captureLogs('client').logger, { UDP_QUEUE_BYTES: '65536' });
+    const logs = captureLogs('client');
+    m = await startLoopbackMonitor(logs.logger, { UDP_QUEUE_BYTES: '65536' });
     const port = m.monitor.udp.port;
     await sendWhileBlocked(port, beats(2000), 4000);
     // Every datagram is accounted for: handled, or dropped at the full queue (none by the kernel).
@@ -106,6 +133,13 @@ describe('the socket threads', () => {
     expect(readKernelSocketStats(port)?.drops).toBe(0);
     // The queue holds at most 64 KiB: a few hundred of these ~200-byte datagrams.
     expect(m.monitor.ingest.stats.datagrams).toBeLessThan(400);
+    // And the monitor says it fell behind, every drop counted in its `overrun` lines.
+    const dropped = await metric(m, 'udp_monitor_queue_drops_total');
+    await eventually(() => {
+      const lines = logs.events('overrun');
+      expect(lines.reduce((a, l) => a + (l.dropped as number), 0)).toBe(dropped);
+      expect(lines.at(-1)?.queueDrops).toBe(dropped);
+    });
   });
 
   it('share the port with UDP_WORKERS=3 (SO_REUSEPORT), and every datagram reaches the one tracker', async () => {

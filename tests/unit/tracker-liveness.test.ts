@@ -337,3 +337,26 @@ describe('tracker: heartbeat bar', () => {
     expect(bar(tracker)).toEqual(new Array(50).fill('received'));
   });
 });
+
+describe('tracker: a monitor that lost datagrams itself (blind)', () => {
+  it('judges no silence before the blind moment + interval + grace, and charges no loss for it', () => {
+    const tracker = createTracker(OPTIONS);
+    observe(tracker, beat(0));
+    // Beats 1 and 2 were dropped in the monitor's own queue; it knows so at T0 + 2500.
+    tracker.blind(T0 + 2500);
+    // Without it: late at T0 + 2000, down at T0 + 4000.
+    expect(tracker.tick(T0 + 4499)).toEqual([]);
+    expect(state(tracker, T0 + 4499)).toBe('up');
+    expect(observe(tracker, beat(3))).toEqual([]);
+    const view = tracker.view('a', T0 + 3000);
+    expect([view?.state, view?.lost, view?.lastSeq]).toEqual(['up', 0, 3]);
+  });
+
+  it('still finds a sender that stays silent after it', () => {
+    const tracker = createTracker(OPTIONS);
+    observe(tracker, beat(0));
+    tracker.blind(T0 + 2500);
+    expect(tracker.tick(T0 + 4500)).toEqual([change('up', 'late', 'no_beat', T0 + 4500)]);
+    expect(tracker.tick(T0 + 6500)).toEqual([change('late', 'down', 'missed_3', T0 + 6500)]);
+  });
+});

@@ -1,20 +1,19 @@
 /**
  * The path of one datagram, top to bottom:
- *   socket -> allowlist -> decode (size, MAC, JSON, schema) -> replay
- *   -> declared? -> track -> remember -> log -> state changes -> publish
+ *   socket -> allowlist -> decode (size, MAC, JSON, schema)   [on a socket thread: classify.ts]
+ *   -> replay -> declared? -> track -> remember -> log -> state changes -> publish   [here]
  * Plain text (not JSON) is a plain-text sender's datagram, tracked by its
  * address.
  * Every datagram gives one `readable` line; every rejection one `exception`
  * line (rate-limited per reason, counters exact). Nothing here throws on
  * network input, and nothing here does more than O(1) work per datagram.
  */
-import type { RemoteInfo } from 'node:dgram';
 import type { Logger } from 'pino';
-import { type DecodeOptions, decodeDatagram } from '../../shared/protocol.js';
 import type { ClientExceptionReason } from '../../shared/vocabulary.js';
 import { textSenderKey } from '../config/declared-senders.js';
 import type { StateChangeSink } from '../publish/state-changes.js';
 import type { Tracker } from '../tracking/tracker.js';
+import type { AcceptedDatagram, Classified } from './classify.js';
 import type { History, Received } from './history.js';
 import type { LogLimiter } from './log-limiter.js';
 import { logReadable } from './readable-line.js';
@@ -32,8 +31,6 @@ export interface IngestStats {
 }
 
 export interface IngestDeps {
-  decode: DecodeOptions;
-  allow: ((address: string) => boolean) | null;
   replay: ReplayGuard | null;
   tracker: Tracker;
   history: History;
@@ -44,11 +41,11 @@ export interface IngestDeps {
   /** Where the state changes a datagram causes go (log line, live event, ...). */
   stateChanged: StateChangeSink;
   publish: (entry: Received) => void;
-  now?: () => number;
 }
 
 export interface Ingest {
-  readable(bytes: Buffer, remote: RemoteInfo): void;
+  /** One datagram, classified on a socket thread. */
+  readable(datagram: Classified): void;
   /** A socket-level error (not tied to one datagram). */
   socketError(err: Error): void;
   stats: IngestStats;
@@ -56,8 +53,7 @@ export interface Ingest {
 
 export function createIngest(deps: IngestDeps): Ingest {
   const { tracker, history, limiter, logger, publish } = deps;
-  const now = deps.now ?? Date.now;
-  // The per-datagram line, with `event` serialised once here instead of on every line (same output).
+  // The lines written here, with `event` serialised once instead of on every line (same output).
   const readableLog = logger.child({ event: 'readable' });
   // A sender keeps its address and port: its `from` text is made once, not per datagram.
   let lastAddress = '';
@@ -77,11 +73,17 @@ export function createIngest(deps: IngestDeps): Ingest {
     stats.exceptions.set(reason, (stats.exceptions.get(reason) ?? 0) + 1);
   }
 
+  function fromOf(d: Classified): string {
+    if (d.port !== lastPort || d.address !== lastAddress) {
+      lastAddress = d.address;
+      lastPort = d.port;
+      lastFrom = d.family === 'IPv6' ? `[${d.address}]:${d.port}` : `${d.address}:${d.port}`;
+    }
+    return lastFrom;
+  }
+
   function rejected(
-    receivedAtMs: number,
-    from: string,
-    remote: RemoteInfo,
-    size: number,
+    d: Classified,
     reason: ClientExceptionReason,
     detail: string,
     text: string | null,
@@ -91,9 +93,9 @@ export function createIngest(deps: IngestDeps): Ingest {
     const kind = 'rejected';
     const entry: Received = {
       id: nextId++,
-      receivedAtMs,
-      from,
-      bytes: size,
+      receivedAtMs: d.receivedAtMs,
+      from: fromOf(d),
+      bytes: d.size,
       kind,
       source,
       boot: null,
@@ -107,9 +109,9 @@ export function createIngest(deps: IngestDeps): Ingest {
     };
     history.push(entry);
     if (limiter.allow(reason)) {
-      readableLog.info({ from: remote.address, port: remote.port, bytes: size, kind, reason });
+      readableLog.info({ from: d.address, port: d.port, bytes: d.size, kind, reason });
       logger.warn(
-        { event: 'exception', reason, detail, from: remote.address, port: remote.port, bytes: size },
+        { event: 'exception', reason, detail, from: d.address, port: d.port, bytes: d.size },
         `datagram rejected: ${reason}`,
       );
     }
@@ -117,35 +119,20 @@ export function createIngest(deps: IngestDeps): Ingest {
   }
 
   /** A plain-text sender's datagram: a `readable` line of kind `text`, tracked by the sender's address. */
-  function plainText(
-    receivedAtMs: number,
-    from: string,
-    remote: RemoteInfo,
-    size: number,
-    text: string | null,
-  ): void {
+  function plainText(d: Classified, text: string | null): void {
     // Keyed as declared: an IPv4 peer of a dual-stack socket (::ffff:a.b.c.d) is a.b.c.d.
-    const address = textSenderKey(remote.address) ?? remote.address;
+    const address = textSenderKey(d.address) ?? d.address;
     if (deps.ignoreUndeclared && !tracker.isDeclared(address)) {
-      rejected(
-        receivedAtMs,
-        from,
-        remote,
-        size,
-        'undeclared',
-        'plain-text sender not declared (UNDECLARED_SENDERS=ignore)',
-        text,
-        address,
-      );
+      rejected(d, 'undeclared', 'plain-text sender not declared (UNDECLARED_SENDERS=ignore)', text, address);
       return;
     }
     stats.text++;
-    const seen = tracker.observeText(address, receivedAtMs);
+    const seen = tracker.observeText(address, d.receivedAtMs);
     const entry: Received = {
       id: nextId++,
-      receivedAtMs,
-      from,
-      bytes: size,
+      receivedAtMs: d.receivedAtMs,
+      from: fromOf(d),
+      bytes: d.size,
       kind: 'text',
       source: address,
       boot: null,
@@ -158,8 +145,52 @@ export function createIngest(deps: IngestDeps): Ingest {
       verified: false,
     };
     history.push(entry);
-    readableLog.info({ from: address, port: remote.port, bytes: size, kind: 'text', source: address });
+    readableLog.info({ from: address, port: d.port, bytes: d.size, kind: 'text', source: address });
     evicted(seen.evicted);
+    if (seen.changes.length > 0) deps.stateChanged(seen.changes);
+    publish(entry);
+  }
+
+  function accepted(d: AcceptedDatagram): void {
+    if (deps.ignoreUndeclared && !tracker.isDeclared(d.source)) {
+      rejected(d, 'undeclared', 'source not declared (UNDECLARED_SENDERS=ignore)', null, d.source);
+      return;
+    }
+    if (deps.replay !== null && d.verified) {
+      const verdict = deps.replay.check(d.source, d.boot, d.seq, d.sentAtMs, d.receivedAtMs);
+      if (verdict !== 'ok') {
+        const detail =
+          verdict === 'replay'
+            ? `seq ${d.seq} of boot ${d.boot} already seen`
+            : 'new boot outside MAX_CLOCK_SKEW';
+        rejected(d, verdict, detail, null, d.source);
+        return;
+      }
+    }
+    stats.accepted++;
+    const seen = tracker.observe(d);
+    const entry: Received = {
+      id: nextId++,
+      receivedAtMs: d.receivedAtMs,
+      from: fromOf(d),
+      bytes: d.size,
+      kind: d.kind,
+      source: d.source,
+      boot: d.boot,
+      seq: d.seq,
+      sentAtMs: d.sentAtMs,
+      delayMs: seen.delayMs,
+      text: d.text,
+      reason: null,
+      detail: null,
+      verified: d.verified,
+    };
+    history.push(entry);
+    logReadable(readableLog, d);
+    evicted(seen.evicted);
+    if (seen.restart) {
+      logger.info({ event: 'restart', source: d.source, boot: d.boot }, `sender ${d.source} restarted`);
+    }
     if (seen.changes.length > 0) deps.stateChanged(seen.changes);
     publish(entry);
   }
@@ -172,96 +203,18 @@ export function createIngest(deps: IngestDeps): Ingest {
 
   return {
     stats,
-    readable(bytes, remote) {
-      const receivedAtMs = now();
+    readable(d) {
       stats.datagrams++;
-      stats.bytes += bytes.length;
-      stats.lastDatagramAtMs = receivedAtMs;
-      if (remote.port !== lastPort || remote.address !== lastAddress) {
-        lastAddress = remote.address;
-        lastPort = remote.port;
-        lastFrom =
-          remote.family === 'IPv6'
-            ? `[${remote.address}]:${remote.port}`
-            : `${remote.address}:${remote.port}`;
+      stats.bytes += d.size;
+      stats.lastDatagramAtMs = d.receivedAtMs;
+      switch (d.outcome) {
+        case 'accepted':
+          return accepted(d);
+        case 'text':
+          return plainText(d, d.text);
+        case 'rejected':
+          return rejected(d, d.reason, d.detail, d.text);
       }
-      const from = lastFrom;
-
-      if (deps.allow !== null && !deps.allow(remote.address)) {
-        return rejected(
-          receivedAtMs,
-          from,
-          remote,
-          bytes.length,
-          'not_allowed',
-          'source address not in ALLOW_FROM',
-          null,
-        );
-      }
-      const decoded = decodeDatagram(bytes, deps.decode);
-      if (!decoded.ok) {
-        const { reason, detail, text } = decoded;
-        return reason === 'not_json'
-          ? plainText(receivedAtMs, from, remote, bytes.length, text)
-          : rejected(receivedAtMs, from, remote, bytes.length, reason, detail, text);
-      }
-      const d = decoded.datagram;
-      if (deps.ignoreUndeclared && !tracker.isDeclared(d.source)) {
-        return rejected(
-          receivedAtMs,
-          from,
-          remote,
-          bytes.length,
-          'undeclared',
-          'source not declared (UNDECLARED_SENDERS=ignore)',
-          null,
-          d.source,
-        );
-      }
-      if (deps.replay !== null && decoded.keyId !== null) {
-        const verdict = deps.replay.check(d.source, d.boot, d.seq, decoded.sentAtMs, receivedAtMs);
-        if (verdict !== 'ok') {
-          const detail =
-            verdict === 'replay'
-              ? `seq ${d.seq} of boot ${d.boot} already seen`
-              : 'new boot outside MAX_CLOCK_SKEW';
-          return rejected(receivedAtMs, from, remote, bytes.length, verdict, detail, null, d.source);
-        }
-      }
-      stats.accepted++;
-      const seen = tracker.observe({
-        source: d.source,
-        boot: d.boot,
-        seq: d.seq,
-        kind: d.kind,
-        sentAtMs: decoded.sentAtMs,
-        intervalMs: d.intervalMs,
-        receivedAtMs,
-      });
-      const entry: Received = {
-        id: nextId++,
-        receivedAtMs,
-        from,
-        bytes: bytes.length,
-        kind: d.kind,
-        source: d.source,
-        boot: d.boot,
-        seq: d.seq,
-        sentAtMs: decoded.sentAtMs,
-        delayMs: seen.delayMs,
-        text: d.text,
-        reason: null,
-        detail: null,
-        verified: decoded.keyId !== null,
-      };
-      history.push(entry);
-      logReadable(readableLog, remote, bytes.length, d, seen.delayMs, entry.verified);
-      evicted(seen.evicted);
-      if (seen.restart) {
-        logger.info({ event: 'restart', source: d.source, boot: d.boot }, `sender ${d.source} restarted`);
-      }
-      if (seen.changes.length > 0) deps.stateChanged(seen.changes);
-      publish(entry);
     },
     socketError(err) {
       count('socket_error');

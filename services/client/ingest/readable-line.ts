@@ -4,28 +4,20 @@
  * reference (bench/children/decode.ts) writes exactly the line the pipeline
  * does.
  */
-import type { RemoteInfo } from 'node:dgram';
 import type { Logger } from 'pino';
-import type { Datagram } from '../../shared/protocol.js';
+import type { AcceptedDatagram } from './classify.js';
 
 /** `log` is a child logger bound to `{ event: 'readable' }` (serialised once, not per line). */
-export function logReadable(
-  log: Logger,
-  remote: RemoteInfo,
-  size: number,
-  d: Datagram,
-  delayMs: number,
-  verified: boolean,
-): void {
+export function logReadable(log: Logger, d: AcceptedDatagram): void {
   log.info({
-    from: remote.address,
-    port: remote.port,
-    bytes: size,
+    from: d.address,
+    port: d.port,
+    bytes: d.size,
     kind: d.kind,
     source: d.source,
     seq: d.seq,
     sentAt: d.sentAt,
-    delayMs,
-    verified,
+    delayMs: d.receivedAtMs - d.sentAtMs,
+    verified: d.verified,
   });
 }

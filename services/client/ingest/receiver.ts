@@ -1,12 +1,14 @@
 /**
  * The UDP socket: bound and read on threads of its own (socket-thread.ts),
  * `threads` of them sharing the port with SO_REUSEPORT (the kernel spreads
- * senders across them by address and port), and every datagram (readable)
- * and every socket error (exception) handed to the caller on the main
- * thread, in the order each thread read them. Nothing else.
+ * senders across them by address and port), each datagram classified there
+ * (classify.ts), and every datagram (readable) and every socket error
+ * (exception) handed to the caller on the main thread, in the order each
+ * thread read them. Nothing else.
  */
-import type { RemoteInfo } from 'node:dgram';
 import { Worker } from 'node:worker_threads';
+import { readBatch } from './classified-batch.js';
+import type { Classified, ClassifierSettings } from './classify.js';
 import type { SocketThreadCommand, SocketThreadMessage, SocketThreadOptions } from './socket-thread.js';
 
 export interface ReceiverOptions {
@@ -17,10 +19,11 @@ export interface ReceiverOptions {
   threads: number;
   /** UDP_QUEUE_BYTES: datagrams read but not yet handled, at most, across the threads. */
   queueBytes: number;
+  classifier: ClassifierSettings;
 }
 
 export interface ReceiverHandlers {
-  readable(bytes: Buffer, remote: RemoteInfo): void;
+  readable(datagram: Classified): void;
   exception(err: Error): void;
 }
 
@@ -39,6 +42,11 @@ export interface Receiver {
   bound(): boolean;
   /** Datagrams the socket threads dropped because the queue to the main thread was full, since start. */
   queueDrops(): number;
+  /**
+   * The receive time of the oldest datagram read and not yet handed to the
+   * caller (+Infinity: none). Silence is not judged past it.
+   */
+  watermark(): number;
   /** Asks every socket thread; resets their loop-delay windows. */
   stats(): Promise<SocketThreadStats>;
   stop(): Promise<void>;
@@ -55,6 +63,7 @@ interface SocketThread {
   alive(): boolean;
   /** As of its latest batch (every drop is followed by a batch: it drops only while one waits). */
   dropped(): number;
+  watermark(): number;
   /** Resolved with the next stats message. */
   stats(): Promise<Extract<SocketThreadMessage, { type: 'stats' }>>;
   stop(): Promise<void>;
@@ -77,45 +86,30 @@ const NO_STATS: Extract<SocketThreadMessage, { type: 'stats' }> = {
   queuedBytes: 0,
 };
 
-/** A remote as dgram gives it, from a batch record. */
-function remoteOf(family: number, address: string, port: number, size: number): RemoteInfo {
-  return { address, family: family === 6 ? 'IPv6' : 'IPv4', port, size };
-}
-
 function startThread(options: SocketThreadOptions, handlers: ReceiverHandlers): Promise<SocketThread> {
-  // Its live data is the queue (array buffers, outside its heap) and a batch: a small heap, so
-  // that under a flood it collects garbage early instead of growing (Node sizes a worker's heap
-  // like the main one's otherwise).
+  // Its live data is the queue (bounded by queueBytes) and the decoder's modules: a bounded
+  // heap, so that under a flood it collects garbage instead of growing (Node sizes a worker's
+  // heap like the main one's otherwise). The young generation is large enough that a datagram's
+  // short-lived decoding garbage dies young (at 8 MB, a third of the thread went to collecting).
+  const watermark = new Float64Array(options.watermark);
   const worker = new Worker(THREAD_FILE, {
     workerData: { socketThread: true, options },
-    resourceLimits: { maxYoungGenerationSizeMb: 8, maxOldGenerationSizeMb: 64 },
+    resourceLimits: { maxYoungGenerationSizeMb: 32, maxOldGenerationSizeMb: 128 },
   });
   let exited = false;
   let dropped = 0;
   let closed: (() => void) | null = null;
   const statsWaiting: Array<(m: Extract<SocketThreadMessage, { type: 'stats' }>) => void> = [];
 
-  function handleBatch(buffer: ArrayBuffer, length: number): void {
-    const view = new DataView(buffer);
-    const all = Buffer.from(buffer);
-    let at = 0;
-    while (at < length) {
-      const family = view.getUint8(at);
-      const addressLength = view.getUint8(at + 1);
-      const address = all.toString('latin1', at + 2, at + 2 + addressLength);
-      at += 2 + addressLength;
-      const port = view.getUint16(at);
-      const size = view.getUint32(at + 2);
-      at += 6;
-      const bytes = all.subarray(at, at + size);
-      at += size;
+  function handleBatch(message: Extract<SocketThreadMessage, { type: 'batch' }>): void {
+    readBatch(message.batch, (datagram) => {
       try {
-        handlers.readable(bytes, remoteOf(family, address, port, size));
+        handlers.readable(datagram);
       } catch (err) {
         handlers.exception(err as Error);
       }
-    }
-    worker.postMessage({ type: 'ack', length } satisfies SocketThreadCommand);
+    });
+    worker.postMessage({ type: 'ack', bytes: message.bytes } satisfies SocketThreadCommand);
   }
 
   return new Promise((resolve, reject) => {
@@ -136,7 +130,7 @@ function startThread(options: SocketThreadOptions, handlers: ReceiverHandlers): 
       switch (message.type) {
         case 'batch':
           dropped = message.dropped;
-          handleBatch(message.buffer, message.length);
+          handleBatch(message);
           break;
         case 'error':
           handlers.exception(Object.assign(new Error(message.message), { code: message.code ?? undefined }));
@@ -154,6 +148,7 @@ function startThread(options: SocketThreadOptions, handlers: ReceiverHandlers): 
             ready: message,
             alive: () => !exited,
             dropped: () => dropped,
+            watermark: () => (exited ? Number.POSITIVE_INFINITY : (watermark[0] as number)),
             stats: () =>
               new Promise((resolveStats) => {
                 if (exited) {
@@ -185,6 +180,8 @@ export async function startReceiver(options: ReceiverOptions, handlers: Receiver
     recvBufferBytes: options.recvBufferBytes,
     reusePort,
     queueBytes: Math.floor(options.queueBytes / options.threads),
+    classifier: options.classifier,
+    watermark: new SharedArrayBuffer(Float64Array.BYTES_PER_ELEMENT),
   });
   const threads: SocketThread[] = [];
   try {
@@ -204,6 +201,7 @@ export async function startReceiver(options: ReceiverOptions, handlers: Receiver
     recvBufferBytes: first.ready.recvBufferBytes,
     bound: () => bound && threads.every((t) => t.alive()),
     queueDrops: () => threads.reduce((a, t) => a + t.dropped(), 0),
+    watermark: () => Math.min(...threads.map((t) => t.watermark())),
     async stats() {
       const all = await Promise.all(threads.map((t) => t.stats()));
       return {

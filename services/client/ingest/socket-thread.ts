@@ -1,29 +1,38 @@
 /**
  * The socket's own thread (issue 12). It binds the UDP port, reads every
- * datagram as soon as the kernel has it, and hands them to the main thread
- * in batches: one transferred buffer every millisecond, or sooner when
- * BATCH_BYTES are full (64 KiB, some 300 datagrams: a few milliseconds of
- * the main thread's work, so an HTTP request waits at most that long). So whatever holds the main thread for a while (a
- * scrape, a page, a burst of state changes) never leaves the kernel's
- * receive buffer unread: the datagrams wait here, in order, and are decoded
- * and tracked when the main thread comes back to them. At most
- * MAX_IN_FLIGHT batches are handed over before the main thread says it has
- * handled one, so it never finds more than a few milliseconds of datagrams
- * queued for it at once and its HTTP requests get their turn in between,
- * however hard the network pushes. What waits here is bounded
- * (`queueBytes`): beyond it datagrams are dropped here and counted, as the
+ * datagram as soon as the kernel has it, classifies it there (allowlist,
+ * decode, validation: classify.ts) and hands
+ * the results to the tracking thread in batches (classified-batch.ts): one
+ * every millisecond, or sooner when BATCH_DATAGRAMS are in. So the work a
+ * datagram costs before it reaches a sender's state is done beside the
+ * thread that tracks and serves HTTP, and whatever holds that thread for a
+ * while (a scrape, a page, a burst of state changes) never leaves the
+ * kernel's receive buffer unread: the datagrams wait here, in order, and are
+ * tracked when the tracking thread comes back to them. At most MAX_IN_FLIGHT
+ * batches are handed over before it says it has handled one, so it never
+ * finds more than a few milliseconds of datagrams queued for it at once and
+ * its HTTP requests get their turn in between. What waits here is bounded
+ * (`queueBytes`, counted as each datagram's size plus RECORD_OVERHEAD): beyond it datagrams are dropped here and counted, as the
  * kernel would drop them.
  *
- * It imports only Node's own modules (it runs as a worker, from the compiled
- * .js or, in development, straight from this .ts). The batch layout, one
- * record per datagram:
- *   u8 family (4 | 6), u8 address length, address (ASCII), u16 port,
- *   u32 length, the datagram's bytes.
+ * The thread also publishes its watermark: the receive time of the oldest
+ * datagram not yet handled by the tracking thread (+Infinity when none
+ * waits), in a shared Float64Array. Liveness is judged no later than it, so
+ * a tracking thread that falls behind never calls a sender late whose beat
+ * is waiting here.
+ *
+ * This file imports only Node's own modules: it runs as a worker, from the
+ * compiled .js or, in development and tests, straight from the .ts, and
+ * there it first teaches Node to find the .ts behind each `./x.js` import
+ * of the classifier it loads.
  */
 import { createSocket, type RemoteInfo } from 'node:dgram';
+import { registerHooks } from 'node:module';
 import { isIPv6 } from 'node:net';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parentPort, workerData } from 'node:worker_threads';
+import type { ClassifiedBatch } from './classified-batch.js';
+import type { ClassifierSettings } from './classify.js';
 
 export interface SocketThreadOptions {
   host: string;
@@ -31,55 +40,91 @@ export interface SocketThreadOptions {
   recvBufferBytes: number;
   reusePort: boolean;
   queueBytes: number;
+  classifier: ClassifierSettings;
+  /** One Float64: the watermark, written by this thread. */
+  watermark: SharedArrayBuffer;
 }
 
 /** From the socket thread to the main thread. */
 export type SocketThreadMessage =
   | { type: 'ready'; address: string; port: number; family: string; recvBufferBytes: number }
   | { type: 'bind-error'; message: string; code: string | null }
-  | { type: 'batch'; buffer: ArrayBuffer; length: number; count: number; dropped: number }
+  | { type: 'batch'; batch: ClassifiedBatch; bytes: number; dropped: number }
   | { type: 'error'; message: string; code: string | null }
   | { type: 'stats'; loopP99Ms: number; loopMaxMs: number; queuedBytes: number }
   | { type: 'closed' };
 
 /** From the main thread: a batch handled (its bytes leave the queue), a stats request, or stop. */
-export type SocketThreadCommand = { type: 'ack'; length: number } | { type: 'stats' } | { type: 'stop' };
+export type SocketThreadCommand = { type: 'ack'; bytes: number } | { type: 'stats' } | { type: 'stop' };
 
-const BATCH_BYTES = 64 * 1024;
+/** Datagrams per batch at most (~2 ms of the tracking thread's work at most). */
+const BATCH_DATAGRAMS = 512;
 const FLUSH_MS = 1;
 /** Batches handed to the main thread and not yet handled, at most. */
 const MAX_IN_FLIGHT = 2;
+/** What a datagram's record costs besides its bytes and line, as the queue counts it. */
+const RECORD_OVERHEAD = 128;
 
-function run(options: SocketThreadOptions): void {
+/** `./x.js` imports find `./x.ts` when this runs from the sources (Node strips the types). */
+function resolveSourceImports(): void {
+  registerHooks({
+    resolve(specifier, context, nextResolve) {
+      if (!(specifier.startsWith('.') && specifier.endsWith('.js'))) return nextResolve(specifier, context);
+      try {
+        return nextResolve(specifier, context);
+      } catch {
+        return nextResolve(`${specifier.slice(0, -3)}.ts`, context);
+      }
+    },
+  });
+}
+
+async function run(options: SocketThreadOptions): Promise<void> {
   const port = parentPort;
   if (port === null) throw new Error('socket-thread runs as a worker');
+  if (import.meta.url.endsWith('.ts')) resolveSourceImports();
+  const [{ createClassifier }, { createBatchWriter }] = await Promise.all([
+    import('./classify.js'),
+    import('./classified-batch.js'),
+  ]);
+  const classify = createClassifier(options.classifier);
   const post = (message: SocketThreadMessage, transfer: ArrayBuffer[] = []) =>
     port.postMessage(message, transfer);
 
   const loop = monitorEventLoopDelay({ resolution: 10 });
   loop.enable();
+  const watermark = new Float64Array(options.watermark);
+  watermark[0] = Number.POSITIVE_INFINITY;
   let dropped = 0;
   let queuedBytes = 0;
-  // The batch being filled; what is handed over is a copy of its used part, so the queue's
-  // bound counts the memory it really holds, and this buffer is filled again at once.
-  const buffer = new ArrayBuffer(BATCH_BYTES);
-  const view = new DataView(buffer);
-  const bytes = Buffer.from(buffer);
-  let length = 0;
-  let count = 0;
+  const writer = createBatchWriter(BATCH_DATAGRAMS);
+  /** Bytes (as the queue counts them) and first receive time of the batch being filled. */
+  let fillingBytes = 0;
+  let fillingFromMs = Number.POSITIVE_INFINITY;
   let flushTimer: NodeJS.Timeout | null = null;
 
-  // Batches waiting for the main thread to take them, oldest first from `head`.
-  type Batch = { buffer: ArrayBuffer; length: number; count: number };
-  let waiting: Batch[] = [];
+  // Batches waiting for the main thread or in flight to it, oldest first from `head`.
+  type Waiting = { batch: ClassifiedBatch; bytes: number; fromMs: number };
+  let waiting: Waiting[] = [];
   let head = 0;
   let inFlight = 0;
+  /** Handed over and not yet acknowledged, oldest first: their first receive times. */
+  const unhandledFrom: number[] = [];
+
+  function updateWatermark(): void {
+    watermark[0] =
+      unhandledFrom[0] ?? (head < waiting.length ? waiting[head]?.fromMs : undefined) ?? fillingFromMs;
+  }
+
+  function send(w: Waiting): void {
+    unhandledFrom.push(w.fromMs);
+    post({ type: 'batch', batch: w.batch, bytes: w.bytes, dropped }, [w.batch.numbers.buffer as ArrayBuffer]);
+  }
 
   function handOver(): void {
     while (inFlight < MAX_IN_FLIGHT && head < waiting.length) {
-      const batch = waiting[head++] as Batch;
       inFlight++;
-      post({ type: 'batch', ...batch, dropped }, [batch.buffer]);
+      send(waiting[head++] as Waiting);
     }
     if (head === waiting.length) {
       waiting = [];
@@ -92,33 +137,31 @@ function run(options: SocketThreadOptions): void {
       clearTimeout(flushTimer);
       flushTimer = null;
     }
-    if (count === 0) return;
-    queuedBytes += length;
-    waiting.push({ buffer: buffer.slice(0, length), length, count });
+    if (writer.count === 0) return;
+    queuedBytes += fillingBytes;
+    waiting.push({ batch: writer.take(), bytes: fillingBytes, fromMs: fillingFromMs });
+    fillingBytes = 0;
+    fillingFromMs = Number.POSITIVE_INFINITY;
     handOver();
-    length = 0;
-    count = 0;
+    updateWatermark();
   }
 
   function take(message: Buffer, remote: RemoteInfo): void {
-    const address = remote.address;
-    const size = 1 + 1 + address.length + 2 + 4 + message.length;
-    if (queuedBytes + length + size > options.queueBytes) {
+    const receivedAtMs = Date.now();
+    const c = classify(message, remote, receivedAtMs);
+    const size = message.length + RECORD_OVERHEAD;
+    if (queuedBytes + fillingBytes + size > options.queueBytes) {
       dropped++;
       return;
     }
-    if (length + size > BATCH_BYTES) flush();
-    view.setUint8(length, remote.family === 'IPv6' ? 6 : 4);
-    view.setUint8(length + 1, address.length);
-    bytes.write(address, length + 2, 'latin1');
-    let at = length + 2 + address.length;
-    view.setUint16(at, remote.port);
-    view.setUint32(at + 2, message.length);
-    at += 6;
-    message.copy(bytes, at);
-    length = at + message.length;
-    count++;
-    flushTimer ??= setTimeout(flush, FLUSH_MS);
+    if (writer.count === 0) {
+      fillingFromMs = receivedAtMs;
+      if (watermark[0] === Number.POSITIVE_INFINITY) watermark[0] = receivedAtMs;
+    }
+    writer.add(c);
+    fillingBytes += size;
+    if (writer.full) flush();
+    else flushTimer ??= setTimeout(flush, FLUSH_MS);
   }
 
   const socket = createSocket({
@@ -150,9 +193,11 @@ function run(options: SocketThreadOptions): void {
   port.on('message', (command: SocketThreadCommand) => {
     switch (command.type) {
       case 'ack':
-        queuedBytes -= command.length;
+        queuedBytes -= command.bytes;
         inFlight--;
+        unhandledFrom.shift();
         handOver();
+        updateWatermark();
         break;
       case 'stats': {
         const p99 = loop.percentile(99);
@@ -169,7 +214,7 @@ function run(options: SocketThreadOptions): void {
         socket.close(() => {
           flush();
           // What is still queued goes over at once: the main thread handles it all before `closed`.
-          for (const batch of waiting.slice(head)) post({ type: 'batch', ...batch, dropped }, [batch.buffer]);
+          for (const w of waiting.slice(head)) send(w);
           post({ type: 'closed' });
           port.close();
         });
@@ -178,4 +223,6 @@ function run(options: SocketThreadOptions): void {
   });
 }
 
-if (parentPort !== null && workerData?.socketThread === true) run(workerData.options as SocketThreadOptions);
+// A failure to start rejects: unhandled, it ends the worker, and the main thread sees its error.
+if (parentPort !== null && workerData?.socketThread === true)
+  void run(workerData.options as SocketThreadOptions);

@@ -169,6 +169,12 @@ export interface Tracker {
   restore(senders: readonly Sender[], options: RestoreOptions): void;
   /** The socket is bound: restored senders not heard from yet get their deadlines from now. O(senders), once. */
   listening(nowMs: number): void;
+  /**
+   * The monitor itself lost datagrams (its queue was full) until `untilMs`:
+   * whatever any sender sent until then is unknown, not lost, and every
+   * deadline is at least untilMs + interval + grace. O(senders).
+   */
+  blind(untilMs: number): void;
   /** The records changed since the last call (and the sources evicted): for the state file. */
   takeDirty(): { changed: Sender[]; removed: string[] };
   /** Hands a record back to the next takeDirty() (the state file did not take it yet). */
@@ -719,12 +725,16 @@ export function createTracker(options: TrackerOptions): Tracker {
    */
   function listening(nowMs: number): void {
     for (const sender of senders.values()) {
-      if (sender.unobservedUntilMs === 0) continue;
-      sender.unobservedUntilMs = Math.max(sender.unobservedUntilMs, nowMs);
-      const interval = intervalOf(sender);
-      if (sender.state !== 'stopped' && sender.state !== 'down' && interval > 0) {
-        sender.notBeforeMs = Math.max(sender.notBeforeMs, nowMs + interval + graceOf(sender));
-      }
+      if (sender.unobservedUntilMs !== 0) unobservedUntil(sender, nowMs);
+    }
+  }
+
+  /** Nothing the sender sent until `untilMs` was observed: not charged as lost, and no deadline before untilMs + interval + grace. */
+  function unobservedUntil(sender: Sender, untilMs: number): void {
+    sender.unobservedUntilMs = Math.max(sender.unobservedUntilMs, untilMs);
+    const interval = intervalOf(sender);
+    if (sender.state !== 'stopped' && sender.state !== 'down' && interval > 0) {
+      sender.notBeforeMs = Math.max(sender.notBeforeMs, untilMs + interval + graceOf(sender));
     }
   }
 
@@ -849,6 +859,9 @@ export function createTracker(options: TrackerOptions): Tracker {
     },
     restore,
     listening,
+    blind(untilMs) {
+      for (const sender of senders.values()) unobservedUntil(sender, untilMs);
+    },
     markDirty(sender) {
       if (senders.get(sender.source) === sender) dirty.add(sender);
     },
