@@ -352,6 +352,18 @@ describe('tracker: a monitor that lost datagrams itself (blind)', () => {
     expect([view?.state, view?.lost, view?.lastSeq]).toEqual(['up', 0, 3]);
   });
 
+  it('keeps its floor when a beat that waited in the queue is handled after it', () => {
+    const tracker = createTracker(OPTIONS);
+    observe(tracker, beat(0));
+    // Beat 1 was read before the overrun and handled after it; beat 2 was dropped.
+    tracker.blind(T0 + 2500);
+    expect(observe(tracker, beat(1))).toEqual([]);
+    // Beat 1 alone would make it late at T0 + 3000.
+    expect(tracker.tick(T0 + 4499)).toEqual([]);
+    expect(observe(tracker, beat(3))).toEqual([]);
+    expect(tracker.view('a', T0 + 3000)?.lost).toBe(0);
+  });
+
   it('still finds a sender that stays silent after it', () => {
     const tracker = createTracker(OPTIONS);
     observe(tracker, beat(0));

@@ -10,6 +10,7 @@ import { Worker } from 'node:worker_threads';
 import { readBatch } from './classified-batch.js';
 import type { Classified, ClassifierSettings } from './classify.js';
 import type { SocketThreadCommand, SocketThreadMessage, SocketThreadOptions } from './socket-thread.js';
+import { threadProgress } from './thread-progress.js';
 
 export interface ReceiverOptions {
   host: string;
@@ -91,13 +92,12 @@ function startThread(options: SocketThreadOptions, handlers: ReceiverHandlers): 
   // heap, so that under a flood it collects garbage instead of growing (Node sizes a worker's
   // heap like the main one's otherwise). The young generation is large enough that a datagram's
   // short-lived decoding garbage dies young (at 8 MB, a third of the thread went to collecting).
-  const watermark = new Float64Array(options.watermark);
+  const progress = threadProgress(options.progress);
   const worker = new Worker(THREAD_FILE, {
     workerData: { socketThread: true, options },
     resourceLimits: { maxYoungGenerationSizeMb: 32, maxOldGenerationSizeMb: 128 },
   });
   let exited = false;
-  let dropped = 0;
   let closed: (() => void) | null = null;
   const statsWaiting: Array<(m: Extract<SocketThreadMessage, { type: 'stats' }>) => void> = [];
 
@@ -109,7 +109,7 @@ function startThread(options: SocketThreadOptions, handlers: ReceiverHandlers): 
         handlers.exception(err as Error);
       }
     });
-    worker.postMessage({ type: 'ack', bytes: message.bytes } satisfies SocketThreadCommand);
+    worker.postMessage({ type: 'ack' } satisfies SocketThreadCommand);
   }
 
   return new Promise((resolve, reject) => {
@@ -129,7 +129,6 @@ function startThread(options: SocketThreadOptions, handlers: ReceiverHandlers): 
     worker.on('message', (message: SocketThreadMessage) => {
       switch (message.type) {
         case 'batch':
-          dropped = message.dropped;
           handleBatch(message);
           break;
         case 'error':
@@ -147,8 +146,8 @@ function startThread(options: SocketThreadOptions, handlers: ReceiverHandlers): 
           resolve({
             ready: message,
             alive: () => !exited,
-            dropped: () => dropped,
-            watermark: () => (exited ? Number.POSITIVE_INFINITY : (watermark[0] as number)),
+            dropped: () => progress.drops(),
+            watermark: () => (exited ? Number.POSITIVE_INFINITY : progress.watermark()),
             stats: () =>
               new Promise((resolveStats) => {
                 if (exited) {
@@ -181,7 +180,7 @@ export async function startReceiver(options: ReceiverOptions, handlers: Receiver
     reusePort,
     queueBytes: Math.floor(options.queueBytes / options.threads),
     classifier: options.classifier,
-    watermark: new SharedArrayBuffer(Float64Array.BYTES_PER_ELEMENT),
+    progress: threadProgress().buffer,
   });
   const threads: SocketThread[] = [];
   try {

@@ -15,9 +15,9 @@
  * (`queueBytes`, counted as each datagram's size plus RECORD_OVERHEAD): beyond it datagrams are dropped here and counted, as the
  * kernel would drop them.
  *
- * The thread also publishes its watermark: the receive time of the oldest
- * datagram not yet handled by the tracking thread (+Infinity when none
- * waits), in a shared Float64Array. Liveness is judged no later than it, so
+ * The thread also publishes its progress in shared memory
+ * (thread-progress.ts): its drops, and its watermark, the receive time of
+ * the oldest datagram not yet handled by the tracking thread. Liveness is judged no later than it, so
  * a tracking thread that falls behind never calls a sender late whose beat
  * is waiting here.
  *
@@ -41,21 +41,21 @@ export interface SocketThreadOptions {
   reusePort: boolean;
   queueBytes: number;
   classifier: ClassifierSettings;
-  /** One Float64: the watermark, written by this thread. */
-  watermark: SharedArrayBuffer;
+  /** The thread's progress cells (thread-progress.ts), written by this thread. */
+  progress: SharedArrayBuffer;
 }
 
 /** From the socket thread to the main thread. */
 export type SocketThreadMessage =
   | { type: 'ready'; address: string; port: number; family: string; recvBufferBytes: number }
   | { type: 'bind-error'; message: string; code: string | null }
-  | { type: 'batch'; batch: ClassifiedBatch; bytes: number; dropped: number }
+  | { type: 'batch'; batch: ClassifiedBatch }
   | { type: 'error'; message: string; code: string | null }
   | { type: 'stats'; loopP99Ms: number; loopMaxMs: number; queuedBytes: number }
   | { type: 'closed' };
 
 /** From the main thread: a batch handled (its bytes leave the queue), a stats request, or stop. */
-export type SocketThreadCommand = { type: 'ack'; bytes: number } | { type: 'stats' } | { type: 'stop' };
+export type SocketThreadCommand = { type: 'ack' } | { type: 'stats' } | { type: 'stop' };
 
 /** Datagrams per batch at most (~2 ms of the tracking thread's work at most). */
 const BATCH_DATAGRAMS = 512;
@@ -83,9 +83,10 @@ async function run(options: SocketThreadOptions): Promise<void> {
   const port = parentPort;
   if (port === null) throw new Error('socket-thread runs as a worker');
   if (import.meta.url.endsWith('.ts')) resolveSourceImports();
-  const [{ createClassifier }, { createBatchWriter }] = await Promise.all([
+  const [{ createClassifier }, { createBatchWriter }, { threadProgress }] = await Promise.all([
     import('./classify.js'),
     import('./classified-batch.js'),
+    import('./thread-progress.js'),
   ]);
   const classify = createClassifier(options.classifier);
   const post = (message: SocketThreadMessage, transfer: ArrayBuffer[] = []) =>
@@ -93,9 +94,8 @@ async function run(options: SocketThreadOptions): Promise<void> {
 
   const loop = monitorEventLoopDelay({ resolution: 10 });
   loop.enable();
-  const watermark = new Float64Array(options.watermark);
-  watermark[0] = Number.POSITIVE_INFINITY;
-  let dropped = 0;
+  const progress = threadProgress(options.progress);
+  progress.setWatermark(Number.POSITIVE_INFINITY);
   let queuedBytes = 0;
   const writer = createBatchWriter(BATCH_DATAGRAMS);
   /** Bytes (as the queue counts them) and first receive time of the batch being filled. */
@@ -103,33 +103,23 @@ async function run(options: SocketThreadOptions): Promise<void> {
   let fillingFromMs = Number.POSITIVE_INFINITY;
   let flushTimer: NodeJS.Timeout | null = null;
 
-  // Batches waiting for the main thread or in flight to it, oldest first from `head`.
-  type Waiting = { batch: ClassifiedBatch; bytes: number; fromMs: number };
-  let waiting: Waiting[] = [];
-  let head = 0;
-  let inFlight = 0;
-  /** Handed over and not yet acknowledged, oldest first: their first receive times. */
-  const unhandledFrom: number[] = [];
+  // Each batch is first waiting here, then handed over (in flight) until acknowledged; each moves once.
+  type Batch = { batch: ClassifiedBatch; bytes: number; fromMs: number };
+  const waiting: Batch[] = [];
+  const inFlight: Batch[] = [];
 
+  /** The oldest datagram not yet handled: in flight, else waiting, else in the batch being filled. */
   function updateWatermark(): void {
-    watermark[0] =
-      unhandledFrom[0] ?? (head < waiting.length ? waiting[head]?.fromMs : undefined) ?? fillingFromMs;
+    progress.setWatermark(inFlight[0]?.fromMs ?? waiting[0]?.fromMs ?? fillingFromMs);
   }
 
-  function send(w: Waiting): void {
-    unhandledFrom.push(w.fromMs);
-    post({ type: 'batch', batch: w.batch, bytes: w.bytes, dropped }, [w.batch.numbers.buffer as ArrayBuffer]);
+  function send(b: Batch): void {
+    inFlight.push(b);
+    post({ type: 'batch', batch: b.batch }, [b.batch.numbers.buffer as ArrayBuffer]);
   }
 
   function handOver(): void {
-    while (inFlight < MAX_IN_FLIGHT && head < waiting.length) {
-      inFlight++;
-      send(waiting[head++] as Waiting);
-    }
-    if (head === waiting.length) {
-      waiting = [];
-      head = 0;
-    }
+    while (inFlight.length < MAX_IN_FLIGHT && waiting.length > 0) send(waiting.shift() as Batch);
   }
 
   function flush(): void {
@@ -151,12 +141,12 @@ async function run(options: SocketThreadOptions): Promise<void> {
     const c = classify(message, remote, receivedAtMs);
     const size = message.length + RECORD_OVERHEAD;
     if (queuedBytes + fillingBytes + size > options.queueBytes) {
-      dropped++;
+      progress.addDrop();
       return;
     }
     if (writer.count === 0) {
       fillingFromMs = receivedAtMs;
-      if (watermark[0] === Number.POSITIVE_INFINITY) watermark[0] = receivedAtMs;
+      if (inFlight.length === 0 && waiting.length === 0) progress.setWatermark(receivedAtMs);
     }
     writer.add(c);
     fillingBytes += size;
@@ -193,9 +183,7 @@ async function run(options: SocketThreadOptions): Promise<void> {
   port.on('message', (command: SocketThreadCommand) => {
     switch (command.type) {
       case 'ack':
-        queuedBytes -= command.bytes;
-        inFlight--;
-        unhandledFrom.shift();
+        queuedBytes -= inFlight.shift()?.bytes ?? 0;
         handOver();
         updateWatermark();
         break;
@@ -214,7 +202,7 @@ async function run(options: SocketThreadOptions): Promise<void> {
         socket.close(() => {
           flush();
           // What is still queued goes over at once: the main thread handles it all before `closed`.
-          for (const w of waiting.slice(head)) send(w);
+          while (waiting.length > 0) send(waiting.shift() as Batch);
           post({ type: 'closed' });
           port.close();
         });

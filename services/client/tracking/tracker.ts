@@ -396,14 +396,14 @@ export function createTracker(options: TrackerOptions): Tracker {
 
   /**
    * Of `gap` beats missing before this datagram, those the sender sent while
-   * the monitor itself was away (before its restart): they are unknown, not
-   * lost. Judged once, at the first datagram after a restart.
+   * the monitor itself was away (before its restart) or blind (its queue
+   * overran): they are unknown, not lost. Only beats due before
+   * unobservedUntilMs are excused, so it needs no resetting.
    */
   function excusedBeats(sender: Sender, gap: number): number {
     if (sender.unobservedUntilMs === 0) return 0;
     const interval = intervalOf(sender);
     const away = sender.unobservedUntilMs - sender.lastSentMs;
-    sender.unobservedUntilMs = 0;
     if (interval <= 0 || away <= 0) return 0;
     return Math.min(gap, Math.floor(away / interval));
   }
@@ -573,7 +573,7 @@ export function createTracker(options: TrackerOptions): Tracker {
         sampleTiming(sender, delayMs);
         sender.lastSentMs = beat.sentAtMs;
         sender.intervalMs = beat.intervalMs;
-        sender.notBeforeMs = 0;
+        // A floor (restart, blind) stays: a beat that waited in the monitor's queue must not lift it.
         o.changes =
           arrive(sender, beat.kind, 'beat', nowMs, overdue === null ? null : [overdue]) ?? NO_CHANGES;
         return o;
@@ -650,7 +650,6 @@ export function createTracker(options: TrackerOptions): Tracker {
     if (gaps.length > TEXT_GAPS_KEPT) gaps.shift();
     sender.intervalMs = inferInterval(gaps) ?? 0;
     sender.lastSentMs = receivedAtMs;
-    sender.notBeforeMs = 0;
     touch(sender, receivedAtMs);
     const changes = overdue === null ? null : [overdue];
     o.changes = arrive(sender, 'beat', 'beat', receivedAtMs, changes) ?? NO_CHANGES;

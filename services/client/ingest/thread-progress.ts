@@ -1,0 +1,43 @@
+/**
+ * What a socket thread tells the tracking thread without a message, so it
+ * is current the moment it changes: in shared memory, with Atomics (a drop
+ * counted before the watermark moves past it is seen before it, too).
+ *   watermark: the receive time of the oldest datagram not yet handled
+ *              (NONE_WAITING when nothing waits);
+ *   drops:     datagrams dropped because the queue was full, since start.
+ */
+const WATERMARK = 0;
+const DROPS = 1;
+/** No datagram waits: nothing held back from judging. */
+const NONE_WAITING = 2n ** 62n;
+
+export interface ThreadProgress {
+  readonly buffer: SharedArrayBuffer;
+  /** ms, or +Infinity when nothing waits. */
+  watermark(): number;
+  setWatermark(ms: number): void;
+  drops(): number;
+  addDrop(): void;
+}
+
+export function threadProgress(
+  buffer = new SharedArrayBuffer(2 * BigInt64Array.BYTES_PER_ELEMENT),
+): ThreadProgress {
+  const cells = new BigInt64Array(buffer);
+  return {
+    buffer,
+    watermark() {
+      const ms = Atomics.load(cells, WATERMARK);
+      return ms === NONE_WAITING ? Number.POSITIVE_INFINITY : Number(ms);
+    },
+    setWatermark(ms) {
+      Atomics.store(cells, WATERMARK, Number.isFinite(ms) ? BigInt(ms) : NONE_WAITING);
+    },
+    drops() {
+      return Number(Atomics.load(cells, DROPS));
+    },
+    addDrop() {
+      Atomics.add(cells, DROPS, 1n);
+    },
+  };
+}
