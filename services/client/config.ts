@@ -53,7 +53,7 @@ export const clientEnv = {
       1,
       1,
       64,
-      'Threads that read the UDP port (SO_REUSEPORT beyond 1: the kernel spreads senders across them); decoding and tracking stay on the main thread',
+      'Threads that read and decode the UDP port (SO_REUSEPORT beyond 1: the kernel spreads senders across them); tracking, logging and HTTP stay on the main thread',
     ),
   ),
   udpQueueBytes: fromEnv(
@@ -62,7 +62,7 @@ export const clientEnv = {
       '16MiB',
       65_536,
       1024 * 1024 * 1024,
-      'Datagrams read but not yet handled by the main thread, at most; beyond it they are dropped and counted (udp_monitor_queue_drops_total)',
+      'Datagrams read but not yet handled by the main thread, at most (each counted as its size + 128 bytes); beyond it they are dropped and counted (udp_monitor_queue_drops_total, an `overrun` line), and the monitor judges no silence until then',
     ),
   ),
   maxDatagramBytes: fromEnv(
