@@ -90,12 +90,13 @@ const NO_STATS: Extract<SocketThreadMessage, { type: 'stats' }> = {
 function startThread(options: SocketThreadOptions, handlers: ReceiverHandlers): Promise<SocketThread> {
   // Its live data is the queue (bounded by queueBytes) and the decoder's modules: a bounded
   // heap, so that under a flood it collects garbage instead of growing (Node sizes a worker's
-  // heap like the main one's otherwise). The young generation is large enough that a datagram's
-  // short-lived decoding garbage dies young (at 8 MB, a third of the thread went to collecting).
+  // heap like the main one's otherwise). 16 MB of young generation: a datagram's decoding
+  // garbage dies young (at 8 MB and 64 MB old, a third of the thread went to collecting and a
+  // full queue ran out of heap; at 32 MB the flood test's peak RSS was 20 MiB higher).
   const progress = threadProgress(options.progress);
   const worker = new Worker(THREAD_FILE, {
     workerData: { socketThread: true, options },
-    resourceLimits: { maxYoungGenerationSizeMb: 32, maxOldGenerationSizeMb: 128 },
+    resourceLimits: { maxYoungGenerationSizeMb: 16, maxOldGenerationSizeMb: 128 },
   });
   let exited = false;
   let closed: (() => void) | null = null;
