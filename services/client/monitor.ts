@@ -20,6 +20,7 @@ import { createEventHub } from './http/sse.js';
 import { createHistory } from './ingest/history.js';
 import { readKernelSocketStats } from './ingest/kernel-drops.js';
 import { createLogLimiter } from './ingest/log-limiter.js';
+import { createOverrunWatch } from './ingest/overrun.js';
 import { createIngest, type Ingest } from './ingest/pipeline.js';
 import { startReceiver } from './ingest/receiver.js';
 import { createReplayGuard } from './ingest/replay.js';
@@ -288,20 +289,20 @@ export async function startMonitor(
   const tickMs = options.tickMs ?? 250;
   const snapshotEvery = Math.max(1, Math.round(1000 / tickMs));
   let ticks = 0;
-  let queueDropsSeen = 0;
+  const overruns = createOverrunWatch(
+    () => ({ queueDrops: receiver.queueDrops(), kernelDrops: kernel()?.drops ?? 0 }),
+    (nowMs, dropped, counts) => {
+      tracker.blind(nowMs);
+      logger.warn(
+        { event: 'overrun', dropped, ...counts },
+        `${dropped} datagrams dropped: the monitor fell behind (its queue or the kernel's receive buffer was full); silence until now is not judged`,
+      );
+    },
+  );
   const liveness = setInterval(() => {
     const nowMs = now();
     maintenance.tick(nowMs);
-    const queueDrops = receiver.queueDrops();
-    if (queueDrops > queueDropsSeen) {
-      // The monitor lost datagrams itself: what anyone sent until now is unknown, not missing.
-      tracker.blind(nowMs);
-      logger.warn(
-        { event: 'overrun', dropped: queueDrops - queueDropsSeen, queueDrops },
-        `${queueDrops - queueDropsSeen} datagrams dropped: the monitor fell behind (UDP_QUEUE_BYTES full); silence until now is not judged`,
-      );
-      queueDropsSeen = queueDrops;
-    }
+    overruns.check(nowMs);
     // Silence is judged only up to what was read and handled: a beat still waiting on a socket thread is not missing.
     const changes = tracker.tick(Math.min(nowMs, receiver.watermark()));
     if (changes.length > 0) stateChanged(changes);

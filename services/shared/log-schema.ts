@@ -102,7 +102,11 @@ export const logEvents = {
   state: event('state', { source: z.string(), from: state.nullable(), to: state, reason: z.string() }),
   restart: event('restart', { source: z.string(), boot: z.string() }),
   evict: event('evict', { source: z.string(), reason: z.string() }),
-  overrun: event('overrun', { dropped: z.number().int(), queueDrops: z.number().int() }),
+  overrun: event('overrun', {
+    dropped: z.number().int(),
+    queueDrops: z.number().int(),
+    kernelDrops: z.number().int(),
+  }),
   state_file: event('state_file', {
     file: z.string(),
     senders: z.number().int(),
