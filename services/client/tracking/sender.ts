@@ -6,6 +6,7 @@
 import type { SenderKind, SenderState } from '../../shared/vocabulary.js';
 import { createHeartbeatBar, type HeartbeatBar } from './heartbeats.js';
 import { createSequenceWindow, type SequenceWindow } from './sequence.js';
+import type { SilenceLinks } from './silence-order.js';
 import { type Availability, createUptime, type Uptime } from './uptime.js';
 
 /** Uptime class of each state: `stopped` is planned downtime, `pending` not observed yet. */
@@ -48,7 +49,7 @@ export function countersOf(s: SenderCounters): SenderCounters {
   };
 }
 
-export interface Sender extends SenderCounters {
+export interface Sender extends SenderCounters, SilenceLinks<Sender> {
   readonly source: string;
   kind: SenderKind;
   declaration: Declaration | null;
@@ -93,6 +94,8 @@ export interface Sender extends SenderCounters {
   readonly sequence: SequenceWindow;
   readonly heartbeats: HeartbeatBar;
   readonly uptime: Uptime;
+  /** The tracker's own bookkeeping, not stored: changed since the state file last took it. */
+  dirty: boolean;
 }
 
 export interface SenderShape {
@@ -144,5 +147,8 @@ export function blankSender(
     sequence: createSequenceWindow(shape.sequenceWindow),
     heartbeats: createHeartbeatBar(shape.heartbeatSlots),
     uptime: createUptime(atMs, AVAILABILITY[state]),
+    dirty: false,
+    heardBefore: null,
+    heardAfter: null,
   };
 }

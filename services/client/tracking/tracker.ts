@@ -39,6 +39,7 @@ import {
   type SenderCounters,
 } from './sender.js';
 import { acceptSeq, MIN_SEQUENCE_WINDOW, startSequence } from './sequence.js';
+import { SilenceOrder } from './silence-order.js';
 import { creditUptime, setAvailability, uptimePercent } from './uptime.js';
 
 export type { SenderState } from '../../shared/vocabulary.js';
@@ -219,17 +220,17 @@ export function createTracker(options: TrackerOptions): Tracker {
   const { maxSenders, lateGraceMs, downAfterMisses, sequenceWindow, heartbeatSlots } = options;
   const downReason = `missed_${downAfterMisses}`;
 
-  /**
-   * Insertion order is silence order: every datagram of a sender's current
-   * boot moves it to the end, so the first key is the longest-silent sender
-   * (the smallest lastSeenMs, as receive times never decrease).
-   */
   const senders = new Map<string, Sender>();
-  /** The last key of `senders`: a sender beating alone is not moved at all. */
-  let newest: string | null = null;
+  /**
+   * Every datagram of a sender's current boot moves it to the end, so the
+   * first is the longest-silent sender (the smallest lastSeenMs, as receive
+   * times never decrease).
+   */
+  const silence = new SilenceOrder<Sender>();
   const counts = Object.fromEntries(SENDER_STATES.map((state) => [state, 0])) as Record<SenderState, number>;
   let evictions = 0;
-  const dirty = new Set<Sender>();
+  /** The senders changed since the last takeDirty(), each once (its `dirty` flag); a forgotten one is skipped. */
+  let dirty: Sender[] = [];
   let creditedAtMs = Number.NEGATIVE_INFINITY;
   /** The sources sorted, made again only after a sender came or went (views page through it). */
   let sorted: string[] | null = null;
@@ -279,7 +280,7 @@ export function createTracker(options: TrackerOptions): Tracker {
     sender.state = to;
     sender.stateSinceMs = at;
     sender.reason = reason;
-    dirty.add(sender);
+    changed(sender);
     return change;
   }
 
@@ -312,7 +313,7 @@ export function createTracker(options: TrackerOptions): Tracker {
     if (overdue > sender.missedMarks) {
       pushMark(sender.heartbeats, 'missed', overdue - sender.missedMarks);
       sender.missedMarks = overdue;
-      dirty.add(sender);
+      changed(sender);
     }
     if (sender.state === 'down') return null;
     const downAt = downAtMs(lateAt, interval, downAfterMisses);
@@ -411,17 +412,19 @@ export function createTracker(options: TrackerOptions): Tracker {
   /** Moves the sender to the end of the silence order. */
   function touch(sender: Sender, nowMs: number): void {
     sender.lastSeenMs = nowMs;
-    dirty.add(sender);
-    if (newest !== sender.source) {
-      senders.delete(sender.source);
-      senders.set(sender.source, sender);
-      newest = sender.source;
-    }
+    changed(sender);
+    silence.moveToEnd(sender);
+  }
+
+  function changed(sender: Sender): void {
+    if (sender.dirty) return;
+    sender.dirty = true;
+    dirty.push(sender);
   }
 
   /** Drops the longest-silent undeclared sender (the first such key): O(1) but for declared ones before it. */
   function evictLongestSilent(): string | null {
-    for (const sender of senders.values()) {
+    for (const sender of silence.fromLongestSilent()) {
       if (sender.declaration !== null) continue;
       forget(sender);
       evictions++;
@@ -433,19 +436,19 @@ export function createTracker(options: TrackerOptions): Tracker {
   function forget(sender: Sender): void {
     sorted = null;
     senders.delete(sender.source);
+    silence.remove(sender);
     counts[sender.state]--;
-    dirty.delete(sender);
+    sender.dirty = false;
     removed.push(sender.source);
-    if (newest === sender.source) newest = null;
   }
 
   /** A new record at the end of the silence order, making room first. */
   function insert(sender: Sender, o: Observation): void {
     if (senders.size >= maxSenders) o.evicted = evictLongestSilent();
     senders.set(sender.source, sender);
-    newest = sender.source;
+    silence.append(sender);
     counts[sender.state]++;
-    dirty.add(sender);
+    changed(sender);
     sorted = null;
   }
 
@@ -665,7 +668,7 @@ export function createTracker(options: TrackerOptions): Tracker {
     for (const sender of [...senders.values()]) {
       if (sender.declaration === null || now.has(sender.source)) continue;
       sender.declaration = null;
-      dirty.add(sender);
+      changed(sender);
       if (sender.firstSeenMs === null) forget(sender);
     }
     for (const d of declared) {
@@ -684,7 +687,7 @@ export function createTracker(options: TrackerOptions): Tracker {
       }
       sender.declaration = declaration;
       if (sender.state === 'pending') sender.notBeforeMs = nowMs + d.intervalMs + graceOf(sender);
-      dirty.add(sender);
+      changed(sender);
     }
     // Declared senders are kept whatever MAX_SENDERS says; undeclared ones make room.
     while (senders.size > maxSenders && evictLongestSilent() !== null) {}
@@ -711,7 +714,7 @@ export function createTracker(options: TrackerOptions): Tracker {
       sender.unobservedUntilMs = monitorStartMs;
       sorted = null;
       senders.set(sender.source, sender);
-      newest = sender.source;
+      silence.append(sender);
       counts[sender.state]++;
     }
   }
@@ -862,12 +865,14 @@ export function createTracker(options: TrackerOptions): Tracker {
       for (const sender of senders.values()) unobservedUntil(sender, untilMs);
     },
     markDirty(sender) {
-      if (senders.get(sender.source) === sender) dirty.add(sender);
+      if (senders.get(sender.source) === sender) changed(sender);
     },
     takeDirty() {
-      const changed = [...dirty];
-      dirty.clear();
-      return { changed, removed: removed.splice(0) };
+      const taken = dirty;
+      dirty = [];
+      const changedSenders = taken.filter((sender) => sender.dirty);
+      for (const sender of changedSenders) sender.dirty = false;
+      return { changed: changedSenders, removed: removed.splice(0) };
     },
     all() {
       return senders.values();

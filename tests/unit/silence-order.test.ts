@@ -1,0 +1,92 @@
+import { describe, expect, it } from 'vitest';
+import { type SilenceLinks, SilenceOrder } from '../../services/client/tracking/silence-order.js';
+import { createTracker } from '../../services/client/tracking/tracker.js';
+import { T0, TRACKER_OPTIONS, trackedBeat } from '../support/builders.js';
+
+interface Rec extends SilenceLinks<Rec> {
+  name: string;
+}
+const rec = (name: string): Rec => ({ name, heardBefore: null, heardAfter: null });
+const names = (order: SilenceOrder<Rec>) => [...order.fromLongestSilent()].map((r) => r.name);
+
+describe('silence order', () => {
+  it('keeps the longest-silent first and moves a record heard from to the end', () => {
+    const order = new SilenceOrder<Rec>();
+    const [a, b, c] = [rec('a'), rec('b'), rec('c')];
+    for (const r of [a, b, c]) order.append(r);
+    expect(names(order)).toEqual(['a', 'b', 'c']);
+    order.moveToEnd(a);
+    expect(names(order)).toEqual(['b', 'c', 'a']);
+    order.moveToEnd(a);
+    expect(names(order)).toEqual(['b', 'c', 'a']);
+    order.moveToEnd(c);
+    expect(names(order)).toEqual(['b', 'a', 'c']);
+  });
+
+  it('takes out the first, a middle and the last record, and ignores one not in it', () => {
+    const order = new SilenceOrder<Rec>();
+    const [a, b, c, d] = [rec('a'), rec('b'), rec('c'), rec('d')];
+    for (const r of [a, b, c, d]) order.append(r);
+    order.remove(b);
+    expect(names(order)).toEqual(['a', 'c', 'd']);
+    order.remove(a);
+    expect(names(order)).toEqual(['c', 'd']);
+    order.remove(d);
+    expect(names(order)).toEqual(['c']);
+    order.remove(rec('stranger'));
+    order.remove(b);
+    expect(names(order)).toEqual(['c']);
+    order.remove(c);
+    expect(names(order)).toEqual([]);
+    order.append(b);
+    expect(names(order)).toEqual(['b']);
+    expect([b.heardBefore, b.heardAfter]).toEqual([null, null]);
+  });
+
+  it('lets the record in hand be removed while iterating', () => {
+    const order = new SilenceOrder<Rec>();
+    for (const name of ['a', 'b', 'c']) order.append(rec(name));
+    const seen: string[] = [];
+    for (const r of order.fromLongestSilent()) {
+      seen.push(r.name);
+      order.remove(r);
+    }
+    expect(seen).toEqual(['a', 'b', 'c']);
+    expect(names(order)).toEqual([]);
+  });
+});
+
+describe('tracker: changed records for the state file', () => {
+  // Receive times never decrease: each beat is a second after the previous one.
+  let clock = T0;
+  const beatOf = (source: string, seq: number) => {
+    clock += 1000;
+    return trackedBeat({ source, seq, intervalMs: 60_000, sentAtMs: clock, delayMs: 10 });
+  };
+
+  it('lists each changed sender once, and not one evicted since', () => {
+    const tracker = createTracker({ ...TRACKER_OPTIONS, maxSenders: 2 });
+    tracker.observe(beatOf('a', 0));
+    tracker.observe(beatOf('a', 1));
+    tracker.observe(beatOf('b', 0));
+    expect(tracker.takeDirty().changed.map((s) => s.source)).toEqual(['a', 'b']);
+    expect(tracker.takeDirty()).toEqual({ changed: [], removed: [] });
+    tracker.observe(beatOf('a', 2));
+    tracker.observe(beatOf('b', 1));
+    // 'a' is the longest-silent now: 'c' takes its place.
+    expect(tracker.observe(beatOf('c', 0)).evicted).toBe('a');
+    const taken = tracker.takeDirty();
+    expect(taken.changed.map((s) => s.source)).toEqual(['b', 'c']);
+    expect(taken.removed).toEqual(['a']);
+  });
+
+  it('lists a sender handed back with the next call', () => {
+    const tracker = createTracker(TRACKER_OPTIONS);
+    tracker.observe(beatOf('a', 0));
+    const [a] = tracker.takeDirty().changed;
+    if (a === undefined) throw new Error('no record');
+    tracker.markDirty(a);
+    tracker.markDirty(a);
+    expect(tracker.takeDirty().changed).toEqual([a]);
+  });
+});
