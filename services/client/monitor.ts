@@ -152,7 +152,7 @@ export async function startMonitor(
   const abandon = async (err: unknown): Promise<never> => {
     hub.close();
     await notifier.stop();
-    store.stop();
+    await store.stop();
     throw err;
   };
   const receiver = await startReceiver(
@@ -366,7 +366,7 @@ export async function startMonitor(
       await peers?.stop();
       await notifier.stop();
       // After the socket closed: the last write holds every datagram counted.
-      store.stop();
+      await store.stop();
     },
   };
 }

@@ -11,6 +11,7 @@ import {
   type StateFile,
   StateFileError,
 } from '../../services/client/store/state-file.js';
+import { startWriterThread } from '../../services/client/store/state-writer.js';
 import { createTracker } from '../../services/client/tracking/tracker.js';
 import { T0, trackedBeat } from '../support/builders.js';
 
@@ -187,5 +188,45 @@ describe('the state file', () => {
     expect(f.senders()).toEqual([]);
     f.beginRun(T0);
     expect(f.runs(5)).toEqual([{ startedAtMs: T0, aliveAtMs: T0, stoppedAtMs: null }]);
+  });
+  it('is written by a thread of its own, which the store reads at once, a refused write changing nothing', async () => {
+    const d = dir();
+    const f = open(d);
+    f.beginRun(T0);
+    const tracker = createTracker({ maxSenders: 10, lateGraceMs: null, downAfterMisses: 3, ...SHAPE });
+    tracker.observe(trackedBeat({ source: 'a' }));
+    tracker.observe(trackedBeat({ source: 'b' }));
+    const [a, b] = tracker.takeDirty().changed.map(toRow);
+    const thread = startWriterThread(f.path, f.runId);
+    try {
+      const ms = await thread.write({
+        senders: [a as NonNullable<typeof a>],
+        removed: [],
+        incidents: [{ source: 'a', from: null, to: 'up', reason: 'first_beat', atMs: T0 }],
+        atMs: T0 + 1000,
+      });
+      expect(ms).toBeGreaterThan(0);
+      expect(f.senders().map((r) => r.source)).toEqual(['a']);
+      expect(f.incidents('a', 10)).toHaveLength(1);
+      expect(f.runs(1)[0]?.aliveAtMs).toBe(T0 + 1000);
+      // An incident the schema refuses (no state): the whole transaction is rolled back, b's row too.
+      const refused = thread.write({
+        senders: [b as NonNullable<typeof b>],
+        removed: [],
+        incidents: [{ source: 'b', from: null, to: null as unknown as 'up', reason: 'x', atMs: T0 }],
+        atMs: T0 + 2000,
+      });
+      await expect(refused).rejects.toThrow(/NOT NULL/);
+      expect(f.senders().map((r) => r.source)).toEqual(['a']);
+      expect(f.runs(1)[0]?.aliveAtMs).toBe(T0 + 1000);
+    } finally {
+      await thread.close();
+    }
+    // The thread let go of the file: the store's own last write and clean close go through.
+    f.write({ senders: [b as NonNullable<typeof b>], removed: [], incidents: [], atMs: T0 + 3000 });
+    f.close(T0 + 3000);
+    const again = open(d);
+    expect(again.senders().map((r) => r.source)).toEqual(['a', 'b']);
+    expect(again.previousRun).toEqual({ startedAtMs: T0, aliveAtMs: T0 + 3000, stoppedAtMs: T0 + 3000 });
   });
 });

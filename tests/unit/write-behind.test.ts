@@ -4,7 +4,12 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { openStateFile, type StateFile, type StateWrite } from '../../services/client/store/state-file.js';
-import { SLICE_ROWS, startWriteBehind, type WriteBehind } from '../../services/client/store/write-behind.js';
+import {
+  SLICE_ROWS,
+  type StateSink,
+  startWriteBehind,
+  type WriteBehind,
+} from '../../services/client/store/write-behind.js';
 import { createTracker, type Tracker } from '../../services/client/tracking/tracker.js';
 import { T0, TRACKER_OPTIONS, trackedBeat } from '../support/builders.js';
 
@@ -18,6 +23,8 @@ describe('the state file write-behind', () => {
   let wb: WriteBehind;
   let writes: StateWrite[];
   let nowMs: number;
+  /** Writes the sink refuses from now on (a full disk), as the writer thread would report them. */
+  let refuse = 0;
 
   function start(senders: number, syncMs: number): void {
     tracker = createTracker({ ...TRACKER_OPTIONS, maxSenders: senders * 2 });
@@ -29,7 +36,19 @@ describe('the state file write-behind', () => {
       writes.push(w);
       write(w);
     };
-    wb = startWriteBehind(file, tracker, pino({ level: 'silent' }), {
+    // The writer thread's stand-in: the same write, on the test's connection, answered on the next turn.
+    const sink: StateSink = {
+      write: async (w) => {
+        if (refuse > 0) {
+          refuse--;
+          throw new Error('disk full');
+        }
+        file.write(w);
+        return 1;
+      },
+      close: async () => {},
+    };
+    wb = startWriteBehind(file, sink, tracker, pino({ level: 'silent' }), {
       intervalMs: 1000,
       syncMs,
       now: () => nowMs,
@@ -61,6 +80,7 @@ describe('the state file write-behind', () => {
     });
     dir = mkdtempSync(join(tmpdir(), 'udpts-wb-'));
     nowMs = T0;
+    refuse = 0;
   });
   afterEach(() => {
     vi.useRealTimers();
@@ -93,7 +113,7 @@ describe('the state file write-behind', () => {
     expect(Math.max(...firstWrittenAt.values())).toBeLessThanOrEqual(10);
     // No incident was invented by the sync.
     expect(writes.flatMap((w) => w.incidents)).toEqual([]);
-    wb.stop();
+    await wb.stop();
   });
 
   it('writes a state change with its sender within 100 ms, whatever its turn', async () => {
@@ -111,7 +131,7 @@ describe('the state file write-behind', () => {
     expect(writes).toHaveLength(1);
     expect(writes[0]?.incidents.map((i) => `${i.source}:${i.to}`)).toEqual(['s-7:stopped']);
     expect(rowsOf(writes)).toEqual(['s-7']);
-    wb.stop();
+    await wb.stop();
   });
 
   it('writes a large sync in slices, each its own transaction', async () => {
@@ -124,10 +144,10 @@ describe('the state file write-behind', () => {
     writes = [];
     await second(1000, 2);
     // Every sender each second (sync 1 s), at most SLICE_ROWS to a transaction.
-    expect(writes.map((w) => w.senders.length)).toEqual([250, 250, 250, 250]);
-    expect(SLICE_ROWS).toBe(250);
+    expect(writes.map((w) => w.senders.length)).toEqual(Array(10).fill(100));
+    expect(SLICE_ROWS).toBe(100);
     expect(new Set(rowsOf(writes)).size).toBe(1000);
-    wb.stop();
+    await wb.stop();
   });
 
   it('writes everything, one-shot senders too, on a clean stop', async () => {
@@ -135,12 +155,50 @@ describe('the state file write-behind', () => {
     beatAll(30, 0);
     await vi.advanceTimersByTimeAsync(100);
     writes = [];
-    wb.stop();
+    await wb.stop();
     expect(writes).toHaveLength(1);
     expect(new Set(rowsOf(writes)).size).toBe(30);
     // Reopened, the file has them all.
     const again = openStateFile(dir);
     expect(again.senders()).toHaveLength(30);
     again.close(null);
+  });
+  it('puts back what a refused write took, and writes it with the next one', async () => {
+    start(20, 1000);
+    beatAll(20, 0);
+    await vi.advanceTimersByTimeAsync(100);
+    writes = [];
+    await second(20, 1);
+    writes = [];
+    // s-3 says bye while the disk is full: its incident and row wait, and so do the others' rows.
+    nowMs += 10;
+    wb.changes(
+      tracker.observe(
+        trackedBeat({ source: 's-3', seq: 2, kind: 'bye', sentAtMs: nowMs, receivedAtMs: nowMs }),
+      ).changes,
+    );
+    refuse = 1;
+    await vi.advanceTimersByTimeAsync(100);
+    expect(writes).toEqual([]);
+    expect(wb.stats.failures).toBe(1);
+    // The next second s-3 is back: its refused incident is written first, in order.
+    await second(20, 3);
+    expect(writes.flatMap((w) => w.incidents).map((i) => `${i.source}:${i.to}`)).toEqual([
+      's-3:stopped',
+      's-3:up',
+    ]);
+    expect(new Set(rowsOf(writes)).size).toBe(20);
+    await wb.stop();
+  });
+
+  it('lets a reader of incidents wait for the ones on their way', async () => {
+    start(5, 3_600_000);
+    beatAll(5, 0);
+    // Within the 100 ms before the write-behind would write them itself.
+    const flushed = wb.flush();
+    await vi.advanceTimersByTimeAsync(0);
+    await flushed;
+    expect(file.incidents('s-2', 10).map((i) => i.to)).toEqual(['up']);
+    await wb.stop();
   });
 });

@@ -49,7 +49,7 @@ export interface HttpDeps {
   metrics: MonitorMetrics;
   status(): Status;
   /** A sender's state changes from the state file, newest first. */
-  incidents(source: string, limit: number): IncidentRow[];
+  incidents(source: string, limit: number): Promise<IncidentRow[]>;
   /** The newest notification of a sender and how its delivery went. */
   lastNotification(source: string): LastNotification | null;
   maintenance: Maintenance;
@@ -136,7 +136,7 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
     });
     reply.header('cache-control', 'no-store').type('text/html; charset=utf-8').send(html);
   });
-  app.get<{ Params: { source: string } }>('/senders/:source', (req, reply) => {
+  app.get<{ Params: { source: string } }>('/senders/:source', async (req, reply) => {
     const params = senderParams.safeParse(req.params);
     if (!params.success) return reply.code(400).send(badRequest(params.error));
     const nowMs = deps.now();
@@ -144,9 +144,10 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
     if (sender === undefined) {
       return reply.code(404).send({ error: 'not_found', parameter: 'source', message: 'unknown sender' });
     }
+    const incidents = await deps.incidents(sender.source, SENDER_PAGE_INCIDENTS);
     const html = renderSenderPage({
       sender,
-      incidents: deps.incidents(sender.source, SENDER_PAGE_INCIDENTS),
+      incidents,
       lastNotification: deps.lastNotification(sender.source),
       status: deps.status(),
       nowMs,
@@ -190,7 +191,7 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
     }
     return toApiSender(view);
   });
-  app.get<{ Params: { source: string } }>('/api/senders/:source/incidents', (req, reply) => {
+  app.get<{ Params: { source: string } }>('/api/senders/:source/incidents', async (req, reply) => {
     const params = senderParams.safeParse(req.params);
     if (!params.success) return reply.code(400).send(badRequest(params.error));
     const query = incidentsQuery.safeParse(req.query);
@@ -198,7 +199,7 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
     if (deps.tracker.view(params.data.source, deps.now()) === undefined) {
       return reply.code(404).send({ error: 'not_found', parameter: 'source', message: 'unknown sender' });
     }
-    return deps.incidents(params.data.source, query.data.limit).map(toApiIncident);
+    return (await deps.incidents(params.data.source, query.data.limit)).map(toApiIncident);
   });
   app.get('/api/datagrams', (req, reply) => {
     const query = datagramsQuerySchema.safeParse(req.query);

@@ -12,11 +12,9 @@ import { join } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { type SenderState, senderStateSchema } from '../../shared/vocabulary.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './schema.js';
+import { configureConnection, createStateWriter, type StateWriter } from './state-writer.js';
 
 export const STATE_FILE_NAME = 'monitor.db';
-/** Incidents older than this are pruned (at most once an hour). */
-const INCIDENT_RETENTION_MS = 90 * 86_400_000;
-const PRUNE_EVERY_MS = 3_600_000;
 
 export class StateFileError extends Error {
   constructor(
@@ -71,7 +69,13 @@ export interface StateFile {
   senders(): StoredSenderRow[];
   /** Records this run's start: call once, after reading, before the first write. */
   beginRun(atMs: number): void;
-  /** One transaction: senders upserted and removed, incidents appended, this run marked alive. */
+  /** This run's id in the file (-1 before beginRun), for a writer on another connection (state-writer.ts). */
+  readonly runId: number;
+  /**
+   * One transaction on this connection: senders upserted and removed,
+   * incidents appended, this run marked alive. The write-behind writes on
+   * its thread (state-writer.ts) and here only its last write, at a clean stop.
+   */
   write(batch: StateWrite): void;
   /** Newest first. */
   incidents(source: string, limit: number): IncidentRow[];
@@ -114,10 +118,7 @@ function prepare(db: DatabaseSync, path: string): void {
   const problems = check.map((r) => r.quick_check).filter((r) => r !== 'ok');
   if (problems.length > 0) throw new StateFileError(path, `is damaged (${problems.slice(0, 3).join('; ')})`);
   db.exec('PRAGMA journal_mode = WAL');
-  // WAL with synchronous=NORMAL: a commit survives a crash of the process
-  // (the kernel has it); only a power cut may lose the last commits.
-  db.exec('PRAGMA synchronous = NORMAL');
-  db.exec('PRAGMA busy_timeout = 5000');
+  configureConnection(db);
   const version = (db.prepare('PRAGMA user_version').get() as { user_version: number }).user_version;
   if (version > SCHEMA_VERSION) {
     throw new StateFileError(
@@ -149,25 +150,13 @@ function stateFile(db: DatabaseSync, path: string): StateFile {
   let runId = -1;
 
   const statements: Record<string, StatementSync> = {
-    upsert: db.prepare(
-      `INSERT INTO senders (source, record, sequence, heartbeats, uptime, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?)
-       ON CONFLICT (source) DO UPDATE SET record = excluded.record, sequence = excluded.sequence,
-         heartbeats = excluded.heartbeats, uptime = excluded.uptime, updated_at = excluded.updated_at`,
-    ),
-    remove: db.prepare('DELETE FROM senders WHERE source = ?'),
-    incident: db.prepare(
-      'INSERT INTO incidents (source, from_state, to_state, reason, at) VALUES (?, ?, ?, ?, ?)',
-    ),
-    alive: db.prepare('UPDATE monitor_runs SET alive_at = ? WHERE id = ?'),
     stopped: db.prepare('UPDATE monitor_runs SET alive_at = ?, stopped_at = ? WHERE id = ?'),
-    prune: db.prepare('DELETE FROM incidents WHERE at < ?'),
     incidents: db.prepare('SELECT * FROM incidents WHERE source = ? ORDER BY id DESC LIMIT ?'),
     runs: db.prepare('SELECT * FROM monitor_runs ORDER BY id DESC LIMIT ?'),
     senders: db.prepare('SELECT source, record, sequence, heartbeats, uptime FROM senders'),
   };
   const run = (name: string) => statements[name] as StatementSync;
-  let prunedAtMs = 0;
+  let writer: StateWriter | null = null;
   let open = true;
 
   return {
@@ -189,23 +178,12 @@ function stateFile(db: DatabaseSync, path: string): StateFile {
       const insert = db.prepare('INSERT INTO monitor_runs (started_at, alive_at) VALUES (?, ?)');
       runId = Number(insert.run(atMs, atMs).lastInsertRowid);
     },
-    write({ senders, removed, incidents, atMs }) {
-      db.exec('BEGIN');
-      try {
-        for (const s of senders)
-          run('upsert').run(s.source, s.record, s.sequence, s.heartbeats, s.uptime, atMs);
-        for (const source of removed) run('remove').run(source);
-        for (const i of incidents) run('incident').run(i.source, i.from, i.to, i.reason, i.atMs);
-        run('alive').run(atMs, runId);
-        if (atMs - prunedAtMs >= PRUNE_EVERY_MS) {
-          run('prune').run(atMs - INCIDENT_RETENTION_MS);
-          prunedAtMs = atMs;
-        }
-        db.exec('COMMIT');
-      } catch (err) {
-        db.exec('ROLLBACK');
-        throw err;
-      }
+    get runId() {
+      return runId;
+    },
+    write(batch) {
+      writer ??= createStateWriter(db, runId);
+      writer.write(batch);
     },
     incidents(source, limit) {
       return run('incidents')

@@ -8,6 +8,7 @@ import type { SenderShape } from '../tracking/sender.js';
 import type { Tracker } from '../tracking/tracker.js';
 import { fromRow } from './sender-codec.js';
 import { type IncidentRow, openStateFile, type StateFile, StateFileError } from './state-file.js';
+import { startWriterThread } from './state-writer.js';
 import { startWriteBehind, type WriteBehind } from './write-behind.js';
 
 export interface MonitorGap {
@@ -22,11 +23,12 @@ export interface Store {
   /** The open state file, for the other tables that live in it (outbox, silences, notified). */
   readonly db: StateFile['db'];
   readonly writeBehind: WriteBehind;
-  /** Newest first. */
-  incidents(source: string, limit: number): IncidentRow[];
+  /** Newest first, the state changes still on their way to the file included. */
+  incidents(source: string, limit: number): Promise<IncidentRow[]>;
   /** The monitor's own downtime between its runs, newest first. */
   monitorGaps(limit: number): MonitorGap[];
-  stop(): void;
+  /** The last writes, then the file is closed as a clean stop. */
+  stop(): Promise<void>;
 }
 
 export function openStore(
@@ -62,14 +64,16 @@ export function openStore(
       ? err
       : new StateFileError(file.path, `holds a record this monitor cannot read (${(err as Error).message})`);
   }
-  const writeBehind = startWriteBehind(file, tracker, logger, { intervalMs: 1000, syncMs, now });
+  // The sync writes on a thread of its own, with its own connection to the file.
+  const writer = startWriterThread(file.path, file.runId);
+  const writeBehind = startWriteBehind(file, writer, tracker, logger, { intervalMs: 1000, syncMs, now });
   return {
     path: file.path,
     db: file.db,
     writeBehind,
-    incidents(source, limit) {
+    async incidents(source, limit) {
       // State changes of the last 100 ms may still be on their way to the file: a reader sees them too.
-      writeBehind.flush();
+      await writeBehind.flush();
       return file.incidents(source, limit);
     },
     monitorGaps(limit) {

@@ -9,33 +9,36 @@
  *   synced within about `syncMs` (STATE_SYNC_INTERVAL): once a second the
  *   oldest-changed senders are written, as many as keep every sender within
  *   that period (waiting senders x 1 s / syncMs), in slices of SLICE_ROWS
- *   rows with a pause as long as the slice in between (the socket is read
- *   meanwhile; a storm of changes takes at most half the thread). N
- *   senders beating every second cost N x 1 s / syncMs rows a second: the
- *   default 1 s writes each of them every second, 30 s at 50,000 senders
- *   about 1,700 a second.
- * - A clean stop writes everything.
+ *   rows. N senders beating every second cost N x 1 s / syncMs rows a
+ *   second: the default 1 s writes each of them every second, 30 s at
+ *   50,000 senders about 1,700 a second.
+ * - The writing is done by the sink, the writer thread (state-writer.ts),
+ *   one slice at a time: this thread only encodes a slice's rows (about
+ *   3 ms for SLICE_ROWS) and hands them over; the next slice follows when
+ *   the previous one is committed.
+ * - A clean stop waits for the slice being written, closes the sink and
+ *   writes everything left on the store's own connection.
  *
  * A sender heard from once, for less than ONE_SHOT_MS, and not declared is
  * not written yet: a flood of spoofed one-shot sources (evicted within
  * moments) costs no rows, while a real sender is written with its second
  * datagram or ONE_SHOT_MS after its first; its first_beat incident is
  * written at once either way. A failed write is logged and retried with the
- * next one: its senders stay queued (one entry per sender, so bounded by
- * MAX_SENDERS) and so do its incidents (bounded; beyond the bound the
- * oldest are dropped and counted).
+ * next one: its senders go back in the queue (one entry per sender, so
+ * bounded by MAX_SENDERS) and so do its incidents (bounded; beyond the
+ * bound the oldest are dropped and counted).
  */
 import type { Logger } from 'pino';
 import type { Sender } from '../tracking/sender.js';
 import type { StateChange, Tracker } from '../tracking/tracker.js';
 import { toRow } from './sender-codec.js';
-import type { IncidentRow, StateFile } from './state-file.js';
+import type { IncidentRow, StateFile, StateWrite } from './state-file.js';
 
 const MAX_PENDING_INCIDENTS = 100_000;
 const STATE_CHANGE_DELAY_MS = 100;
 const ONE_SHOT_MS = 5000;
-/** Rows per transaction at most: about 10 ms of writing on a small machine. */
-export const SLICE_ROWS = 250;
+/** Rows per transaction at most: this thread encodes them in about 3 ms on a small machine. */
+export const SLICE_ROWS = 100;
 /** Incidents per transaction at most. */
 export const SLICE_INCIDENTS = 2000;
 
@@ -43,17 +46,26 @@ export interface WriteBehindStats {
   writes: number;
   failures: number;
   incidentsDropped: number;
+  /** How long the latest write took its writer. */
   lastWriteMs: number;
+}
+
+/** Where the writes go: the writer thread (state-writer.ts). */
+export interface StateSink {
+  /** Resolves with the write's duration once committed; rejects when the file refused it. */
+  write(batch: StateWrite): Promise<number>;
+  /** Waits for what was handed over, then lets go of the file. */
+  close(): Promise<void>;
 }
 
 export interface WriteBehind {
   /** Records state changes (before they are logged): they reach the file with the next write, which comes at once. */
   changes(changes: readonly StateChange[]): void;
-  /** Writes the incidents still on their way, now (their senders follow within 100 ms). */
-  flush(): void;
+  /** Resolves once the incidents on their way when called are in the file (their senders follow within 100 ms). */
+  flush(): Promise<void>;
   readonly stats: WriteBehindStats;
-  /** A last write of everything, then the file is closed as a clean stop. */
-  stop(): void;
+  /** The slice being written, then a last write of everything, then the file is closed as a clean stop. */
+  stop(): Promise<void>;
 }
 
 export interface WriteBehindOptions {
@@ -64,8 +76,19 @@ export interface WriteBehindOptions {
   now: () => number;
 }
 
+/** What one write took off the queues: put back if the write fails. */
+interface Slice {
+  batch: Sender[];
+  stateChanged: string[];
+  removed: string[];
+  incidents: IncidentRow[];
+  /** Senders of the batch that were taken on sync credit. */
+  synced: number;
+}
+
 export function startWriteBehind(
   file: StateFile,
+  sink: StateSink,
   tracker: Tracker,
   logger: Logger,
   options: WriteBehindOptions,
@@ -78,6 +101,9 @@ export function startWriteBehind(
   const incidents: IncidentRow[] = [];
   let soon: NodeJS.Timeout | null = null;
   let continuing: NodeJS.Timeout | null = null;
+  /** Settles when the write in flight does; null when none is. */
+  let writing: Promise<void> | null = null;
+  let stopped = false;
   /** Rows the sync may still write before the next interval. */
   let credit = 0;
   const stats: WriteBehindStats = { writes: 0, failures: 0, incidentsDropped: 0, lastWriteMs: 0 };
@@ -99,67 +125,102 @@ export function startWriteBehind(
     sender.received === 1 && sender.declaration === null && sender.lastSeenMs > youngSince;
 
   /**
-   * One transaction of at most SLICE_ROWS senders and SLICE_INCIDENTS
-   * incidents: the pending incidents and evictions, the senders whose state
-   * changed, then (while sync credit lasts) the longest-waiting others.
-   * `incidents`: no senders (for a reader of incidents); `everything`: all
-   * of it in one transaction (a clean stop). True while more is due.
+   * Takes one write's worth off the queues: at most SLICE_ROWS senders and
+   * SLICE_INCIDENTS incidents: the pending incidents and evictions, the
+   * senders whose state changed, then (while sync credit lasts) the
+   * longest-waiting others. `incidents`: no senders (for a reader of
+   * incidents); `everything`: all of it (a clean stop).
    */
-  function writeSlice(mode: 'slice' | 'incidents' | 'everything'): boolean {
+  function takeSlice(mode: 'slice' | 'incidents' | 'everything'): Slice {
     collect();
     const everything = mode === 'everything';
     const youngSince = options.now() - ONE_SHOT_MS;
     const rows = everything ? Number.POSITIVE_INFINITY : mode === 'incidents' ? 0 : SLICE_ROWS;
-    const batch: Sender[] = [];
-    const taken: string[] = [];
+    const slice: Slice = { batch: [], stateChanged: [], removed: [...removed], incidents: [], synced: 0 };
     for (const source of stateChanged) {
-      if (batch.length >= rows) break;
-      taken.push(source);
+      if (slice.batch.length >= rows) break;
+      slice.stateChanged.push(source);
       const sender = waiting.get(source);
-      if (sender !== undefined && (everything || !isOneShot(sender, youngSince))) batch.push(sender);
+      if (sender !== undefined && (everything || !isOneShot(sender, youngSince))) slice.batch.push(sender);
     }
-    let synced = 0;
     for (const sender of waiting.values()) {
-      if (batch.length >= rows || (!everything && synced >= credit)) break;
+      if (slice.batch.length >= rows || (!everything && slice.synced >= credit)) break;
       if (stateChanged.has(sender.source)) continue; // in this batch already, or a one-shot
       if (!everything && isOneShot(sender, youngSince)) continue;
-      batch.push(sender);
-      synced++;
+      slice.batch.push(sender);
+      slice.synced++;
     }
-    const incidentCount = everything ? incidents.length : Math.min(incidents.length, SLICE_INCIDENTS);
-    const started = performance.now();
-    try {
-      // Even with nothing to write, the run's alive time moves on: a later start measures its gap from it.
-      file.write({
-        senders: batch.map(toRow),
-        removed: [...removed],
-        incidents: incidents.slice(0, incidentCount),
-        atMs: options.now(),
-      });
-    } catch (err) {
-      stats.failures++;
-      stats.lastWriteMs = performance.now() - started;
-      logger.error({ event: 'store_error', file: file.path, err }, 'state file write failed; retrying');
-      return false;
-    }
-    stats.lastWriteMs = performance.now() - started;
-    stats.writes++;
-    // Written: off the queue. A sender that changes again is queued again, at the back.
-    for (const sender of batch) waiting.delete(sender.source);
-    for (const source of taken) stateChanged.delete(source);
-    incidents.splice(0, incidentCount);
+    slice.incidents = incidents.splice(0, everything ? incidents.length : SLICE_INCIDENTS);
+    // Off the queues now: a sender that changes again while this is written is queued again, at the back.
+    for (const sender of slice.batch) waiting.delete(sender.source);
+    for (const source of slice.stateChanged) stateChanged.delete(source);
     removed.clear();
-    credit = Math.max(0, credit - synced);
-    if (mode === 'incidents') return incidents.length > 0;
-    const full = batch.length >= rows;
-    if (!full) credit = 0; // every sender the sync could take is written
-    return stateChanged.size > 0 || incidents.length > 0 || (credit > 0 && full);
+    credit = Math.max(0, credit - slice.synced);
+    return slice;
+  }
+
+  function encode(slice: Slice): StateWrite {
+    // Even with nothing to write, the run's alive time moves on: a later start measures its gap from it.
+    return {
+      senders: slice.batch.map(toRow),
+      removed: slice.removed,
+      incidents: slice.incidents,
+      atMs: options.now(),
+    };
+  }
+
+  /** A write failed: what it took goes back, to be written with the next one. */
+  function putBack(slice: Slice, err: unknown, ms: number): void {
+    stats.failures++;
+    stats.lastWriteMs = ms;
+    logger.error({ event: 'store_error', file: file.path, err }, 'state file write failed; retrying');
+    for (const sender of slice.batch) if (!waiting.has(sender.source)) waiting.set(sender.source, sender);
+    for (const source of slice.stateChanged) stateChanged.add(source);
+    // Removed again since only if it did not come back meanwhile.
+    for (const source of slice.removed) if (!waiting.has(source)) removed.add(source);
+    incidents.unshift(...slice.incidents);
+    trimIncidents();
+    credit += slice.synced;
+  }
+
+  function trimIncidents(): void {
+    if (incidents.length <= MAX_PENDING_INCIDENTS) return;
+    const excess = incidents.length - MAX_PENDING_INCIDENTS;
+    incidents.splice(0, excess);
+    stats.incidentsDropped += excess;
   }
 
   /**
-   * Writes what is due a slice at a time. Between slices it pauses as long
-   * as the slice took: the socket is read meanwhile, and a storm of state
-   * changes (50,000 senders seen at once) takes at most half the thread.
+   * Hands a slice to the sink. Once it is written, `then` learns whether
+   * more is due and how long the slice took to encode here (not after a
+   * failure: the next interval retries).
+   */
+  function send(mode: 'slice' | 'incidents', then: (more: boolean, encodeMs: number) => void): void {
+    const slice = takeSlice(mode);
+    const full = slice.batch.length >= SLICE_ROWS;
+    const started = performance.now();
+    const batch = encode(slice);
+    const encodeMs = performance.now() - started;
+    writing = sink.write(batch).then(
+      (ms) => {
+        writing = null;
+        stats.writes++;
+        stats.lastWriteMs = ms;
+        if (mode === 'slice' && !full) credit = 0; // every sender the sync could take is written
+        collect();
+        then(stateChanged.size > 0 || incidents.length > 0 || (credit > 0 && full), encodeMs);
+      },
+      (err: unknown) => {
+        writing = null;
+        putBack(slice, err, performance.now() - started);
+      },
+    );
+  }
+
+  /**
+   * Writes what is due a slice at a time, each after the previous one is
+   * committed and a pause as long as its encoding took: a storm of changes
+   * (50,000 senders seen at once) takes at most half of this thread.
    */
   function pump(): void {
     continuing = null;
@@ -167,7 +228,10 @@ export function startWriteBehind(
       clearTimeout(soon);
       soon = null;
     }
-    if (writeSlice('slice')) continuing = setTimeout(pump, Math.max(1, Math.ceil(stats.lastWriteMs)));
+    if (stopped || writing !== null) return;
+    send('slice', (more, encodeMs) => {
+      if (!stopped && more) continuing ??= setTimeout(pump, Math.ceil(encodeMs));
+    });
   }
 
   const timer = setInterval(() => {
@@ -178,31 +242,47 @@ export function startWriteBehind(
   }, options.intervalMs);
   timer.unref();
 
-  /** For a reader of incidents: every incident on its way, written now (their senders follow in slices). */
-  function flush(): void {
-    while (writeSlice('incidents')) {}
-  }
-
   return {
     changes(changes) {
       for (const c of changes) {
         incidents.push({ source: c.source, from: c.from, to: c.to, reason: c.reason, atMs: c.atMs });
         stateChanged.add(c.source);
       }
-      if (incidents.length > MAX_PENDING_INCIDENTS) {
-        const excess = incidents.length - MAX_PENDING_INCIDENTS;
-        incidents.splice(0, excess);
-        stats.incidentsDropped += excess;
-      }
+      trimIncidents();
       if (continuing === null) soon ??= setTimeout(pump, STATE_CHANGE_DELAY_MS);
     },
-    flush,
+    async flush() {
+      // The incidents pending now, and no more: a reader does not wait for a storm that goes on.
+      let left = incidents.length;
+      while (!stopped) {
+        if (writing !== null) {
+          await writing;
+          continue;
+        }
+        if (left <= 0 || incidents.length === 0) return;
+        const failuresBefore = stats.failures;
+        left -= Math.min(incidents.length, SLICE_INCIDENTS);
+        send('incidents', () => {});
+        await writing;
+        if (stats.failures !== failuresBefore) return; // the reader gets what the file has
+      }
+    },
     stats,
-    stop() {
+    async stop() {
+      if (stopped) return;
+      stopped = true;
       clearInterval(timer);
       if (soon !== null) clearTimeout(soon);
       if (continuing !== null) clearTimeout(continuing);
-      writeSlice('everything');
+      await writing;
+      await sink.close();
+      const slice = takeSlice('everything');
+      try {
+        file.write(encode(slice));
+        stats.writes++;
+      } catch (err) {
+        putBack(slice, err, 0);
+      }
       file.close(options.now());
     },
   };
