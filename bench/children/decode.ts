@@ -7,27 +7,29 @@
  */
 import { createSocket, type RemoteInfo } from 'node:dgram';
 import { createClassifier } from '../../services/client/ingest/classify.js';
-import { logReadable } from '../../services/client/ingest/readable-line.js';
+import { readableLineWriter } from '../../services/client/ingest/readable-line.js';
 import { createLogger, logDestination } from '../../services/shared/logger.js';
 import { cpuUs, memory, reply, serve } from './ipc.js';
 
 const recvBufferBytes = Number(process.env.BENCH_RECV_BUFFER_BYTES ?? 4 * 1024 * 1024);
 const logFile = process.env.BENCH_LOG_FILE;
 const out = logFile === undefined ? null : logDestination({ dest: logFile });
-const readableLog =
+const logReadable =
   out === null
     ? null
-    : createLogger({ service: 'client', level: 'info', destination: out.stream }).child({
-        event: 'readable',
-      });
+    : readableLineWriter(
+        createLogger({ service: 'client', level: 'info', destination: out.stream }).child({
+          event: 'readable',
+        }),
+      );
 const classify = createClassifier({ maxBytes: 1232, keys: [], requireAuth: false, allowFrom: [] });
 let received = 0;
 
 function onMessage(bytes: Buffer, remote: RemoteInfo): void {
   received++;
   const datagram = classify(bytes, remote, Date.now());
-  if (datagram.outcome !== 'accepted' || readableLog === null) return;
-  logReadable(readableLog, datagram);
+  if (datagram.outcome !== 'accepted' || logReadable === null) return;
+  logReadable(datagram);
 }
 
 const socket = createSocket({ type: 'udp4', recvBufferSize: recvBufferBytes });

@@ -16,7 +16,7 @@ import type { Tracker } from '../tracking/tracker.js';
 import type { AcceptedDatagram, Classified } from './classify.js';
 import type { History, Received } from './history.js';
 import type { LogLimiter } from './log-limiter.js';
-import { logReadable } from './readable-line.js';
+import { readableLineWriter } from './readable-line.js';
 import type { ReplayGuard } from './replay.js';
 
 export interface IngestStats {
@@ -55,6 +55,7 @@ export function createIngest(deps: IngestDeps): Ingest {
   const { tracker, history, limiter, logger, publish } = deps;
   // The lines written here, with `event` serialised once instead of on every line (same output).
   const readableLog = logger.child({ event: 'readable' });
+  const logReadable = readableLineWriter(readableLog);
   // A sender keeps its address and port: its `from` text is made once, not per datagram.
   let lastAddress = '';
   let lastPort = -1;
@@ -186,7 +187,7 @@ export function createIngest(deps: IngestDeps): Ingest {
       verified: d.verified,
     };
     history.push(entry);
-    logReadable(readableLog, d);
+    logReadable(d);
     evicted(seen.evicted);
     if (seen.restart) {
       logger.info({ event: 'restart', source: d.source, boot: d.boot }, `sender ${d.source} restarted`);
