@@ -14,7 +14,7 @@ import type { ClientConfig } from './config.js';
 import { adminGuard } from './http/admin-auth.js';
 import { type Status, toApiReceived, toApiSender } from './http/api.js';
 import { monitorMetrics } from './http/metrics.js';
-import { PAGE_SENDER_LIMIT } from './http/page.js';
+import { PAGE_DATAGRAM_ROWS, PAGE_SENDER_LIMIT } from './http/page.js';
 import { buildHttp } from './http/server.js';
 import { createEventHub } from './http/sse.js';
 import { createHistory } from './ingest/history.js';
@@ -83,7 +83,8 @@ export async function startMonitor(
   const store = openStore(config.dataDir, tracker, shape, logger, now, config.stateSyncMs);
   tracker.declare(config.declared, startedAtMs);
   const history = createHistory(config.historySize);
-  const hub = createEventHub({ maxClients: config.sseMaxClients });
+  // A batch carries no more datagrams than the page has rows for (five batches a second).
+  const hub = createEventHub({ maxClients: config.sseMaxClients, maxSamples: PAGE_DATAGRAM_ROWS });
   const limiter = createLogLimiter(config.exceptionLogLimit);
   const monitorName = config.monitorName === '' ? hostname() : config.monitorName;
   const maintenance = createMaintenance(openSilencesTable(store.db), tracker, startedAtMs);

@@ -4,9 +4,10 @@
  * times a second. Bounded whatever the traffic:
  * - at most `maxClients` connections;
  * - per batch, at most `maxPending` events of each kind. `datagram` events
- *   are a sample: the page shows the newest rows only, so older ones in a
- *   batch give way to newer ones, and they are rendered (converted and
- *   stringified) at flush time, only those sent. Other events (state,
+ *   are a sample: the page shows its newest `maxSamples` rows only, so a
+ *   batch keeps that many, older ones giving way to newer ones, and they
+ *   are rendered (converted and stringified) at flush time, only those
+ *   sent. Other events (state,
  *   counts, ...) beyond the bound are dropped and counted, and the page
  *   catches up from its next snapshot;
  * - a client that stops reading is disconnected instead of buffering
@@ -18,6 +19,8 @@ export interface EventHubOptions {
   maxClients: number;
   flushMs?: number;
   maxPending?: number;
+  /** Sampled events (`datagram`) per batch at most: the rows the page shows. */
+  maxSamples?: number;
   /** A client with more than this many unsent bytes is cut off. */
   maxClientBacklogBytes?: number;
   keepAliveMs?: number;
@@ -67,6 +70,7 @@ class NewestRing {
 export function createEventHub(options: EventHubOptions): EventHub {
   const flushMs = options.flushMs ?? 200;
   const maxPending = options.maxPending ?? 500;
+  const maxSamples = options.maxSamples ?? maxPending;
   const maxBacklog = options.maxClientBacklogBytes ?? 1024 * 1024;
   const clients = new Set<ServerResponse>();
   // One lane for the events that count, one per sampled type; each keeps its newest maxPending.
@@ -109,7 +113,7 @@ export function createEventHub(options: EventHubOptions): EventHub {
       const key = lane(type);
       let ring = lanes.get(key);
       if (ring === undefined) {
-        ring = new NewestRing(maxPending);
+        ring = new NewestRing(key === '' ? maxPending : maxSamples);
         lanes.set(key, ring);
       }
       ring.push({ type, data });
