@@ -856,8 +856,8 @@ function workersLine(r: ReportInput): string[] {
     `- **More threads on the port** (\`UDP_WORKERS=2\`, SO_REUSEPORT, the sender's ${SENDER_SOCKETS} source ports ` +
       `spread across them): highest lossless rate ${describeCeiling(two)} against ${describeCeiling(one)} with one ` +
       `(speed-up ${speedUp === null ? 'n/a' : speedUp.toFixed(2)}); µs/datagram there ${at('client2', two)?.toFixed(2) ?? 'n/a'} ` +
-      `against ${at('client', one)?.toFixed(2) ?? 'n/a'}. Decoding, tracking and logging stay on the main thread, ` +
-      'which sets the ceiling.',
+      `against ${at('client', one)?.toFixed(2) ?? 'n/a'}. Each socket thread reads and decodes; tracking and ` +
+      'logging stay on the main thread, which sets the ceiling.',
   ];
 }
 

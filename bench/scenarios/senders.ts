@@ -357,7 +357,7 @@ interface LoopWindow {
   /** The socket thread's. */
   p99: number;
   max: number;
-  /** The main thread's (decode, track, log, and HTTP). */
+  /** The main thread's (track, log, state file encoding, and HTTP). */
   mainP99: number;
   mainMax: number;
 }
@@ -456,7 +456,7 @@ export function renderSenders(
     '',
     `- datagrams: ${r.windowReceived} counted in the window, about ${r.windowSent} sent in it; dropped by the kernel ${r.kernelDrops}, by the socket thread (queue to the main thread full) ${r.queueDrops}`,
     `- state changes other than a first beat (false: no sender stopped): ${falseTotal} (${changesText(r.falseChanges)}); at the end: ${countsText(r.byStateAtEnd)}`,
-    `- event-loop delay (\`udp_monitor_event_loop_delay_seconds\`, per scrape window, ${r.loop.windows} windows): socket thread worst p99 ${fmtMs(r.loop.p99MaxMs)}, max ${fmtMs(r.loop.maxMs)}; main thread (decode, track, log, and HTTP) worst p99 ${fmtMs(r.loop.mainP99MaxMs)}, max ${fmtMs(r.loop.mainMaxMs)}`,
+    `- event-loop delay (\`udp_monitor_event_loop_delay_seconds\`, per scrape window, ${r.loop.windows} windows): socket thread worst p99 ${fmtMs(r.loop.p99MaxMs)}, max ${fmtMs(r.loop.maxMs)}; main thread (track, log, and HTTP) worst p99 ${fmtMs(r.loop.mainP99MaxMs)}, max ${fmtMs(r.loop.mainMaxMs)}`,
     `- RSS: ${(r.rss.emptyBytes / 1048576).toFixed(0)} MiB before any sender, ${(r.rss.loadedBytes / 1048576).toFixed(0)} MiB at the end: ${kib.toFixed(1)} KiB per sender (heap in use ${(r.rss.heapUsedBytes / 1048576).toFixed(0)} MiB); state file ${(r.stateFileBytes / 1048576).toFixed(0)} MiB`,
     `- live stream: ${r.sse.stateEvents} \`state\` events received, ${(r.sse.bytes / 1048576).toFixed(1)} MiB; events dropped by the hub ${r.sse.dropped}${r.sse.error === null ? '' : `; error ${r.sse.error}`}`,
     '',
