@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
@@ -11,11 +11,19 @@ import {
   type StateFile,
   StateFileError,
 } from '../../services/client/store/state-file.js';
-import { startWriterThread } from '../../services/client/store/state-writer.js';
+import { startWriterThread, WRITER_NICE } from '../../services/client/store/state-writer.js';
 import { createTracker } from '../../services/client/tracking/tracker.js';
 import { T0, trackedBeat } from '../support/builders.js';
 
 const SHAPE = { sequenceWindow: 64, heartbeatSlots: 50 };
+
+function threadNiceValues(): number[] {
+  return readdirSync('/proc/self/task').map((tid) => {
+    const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+    // After the command in parentheses: state is field 3, nice field 19.
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+  });
+}
 
 describe('the state file', () => {
   const dirs: string[] = [];
@@ -206,6 +214,8 @@ describe('the state file', () => {
         atMs: T0 + 1000,
       });
       expect(ms).toBeGreaterThan(0);
+      // It runs below every other thread of the process (Linux: field 19 of /proc/self/task/TID/stat is the nice value).
+      expect(threadNiceValues().filter((nice) => nice === WRITER_NICE)).toHaveLength(1);
       expect(f.senders().map((r) => r.source)).toEqual(['a']);
       expect(f.incidents('a', 10)).toHaveLength(1);
       expect(f.runs(1)[0]?.aliveAtMs).toBe(T0 + 1000);
