@@ -87,11 +87,20 @@ describe('faults (issue 5): kill -9, network cut, SIGTERM', () => {
     await fx.refreshClientUrl();
     await fx.waitHealthy('client', 1, 30_000);
     timings.clientStartToHealthy = Date.now() - startedAt;
-    const resumed = await senderUp(3);
+    // Counting resumes: the restored record (its seq where the file had it) is not enough, a beat
+    // sent after the restart must be tracked.
+    const resumed = await eventually(
+      async () => {
+        const s = await senderUp(3);
+        expect(s.lastSeq).toBeGreaterThan((before.lastSeq as number) + 2);
+        return s;
+      },
+      30_000,
+      200,
+    );
     // A new process that remembers the sender (the state file): the same boot, its seq went on, and
     // the beats sent while the monitor itself was away are not charged as lost.
     expect(resumed).toMatchObject({ reason: 'first_beat', boot: before.boot, restarts: 0, lost: 0 });
-    expect(resumed.lastSeq).toBeGreaterThan((before.lastSeq as number) + 2);
     const health = await fetch(`${fx.clientUrl}/healthz`, { signal: AbortSignal.timeout(5000) });
     expect(health.status).toBe(200);
 
