@@ -65,6 +65,15 @@ export const clientEnv = {
       'Datagrams read but not yet handled by the main thread, at most (each counted as its size + 128 bytes); beyond it they are dropped and counted (udp_monitor_queue_drops_total, an `overrun` line), and the monitor judges no silence until then',
     ),
   ),
+  mainThreadNice: fromEnv(
+    'MAIN_THREAD_NICE',
+    integer(
+      5,
+      0,
+      19,
+      "Nice value of the main thread (tracking, log, HTTP, notifications) once started; the socket threads keep the process's own (0). When the cores are short, the socket threads read first and the main thread's backlog waits in UDP_QUEUE_BYTES, counted, instead of in the kernel's receive buffer (capped by net.core.rmem_max). 0: every thread at one priority",
+    ),
+  ),
   maxDatagramBytes: fromEnv(
     'MAX_DATAGRAM_BYTES',
     integer(1232, 64, 65507, 'Larger datagrams are rejected as `oversize` without parsing'),

@@ -8,6 +8,9 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadClientConfig } from '../../services/client/config.js';
+import { SOCKET_THREAD_NAME } from '../../services/client/ingest/receiver.js';
+import { WRITER_NICE, WRITER_THREAD_NAME } from '../../services/client/store/state-writer.js';
 import { type ComposeFixture, REPO_ROOT, upCompose } from '../support/compose.js';
 
 const SERVICES = [
@@ -43,6 +46,22 @@ console.log(JSON.stringify(result));
 `;
 
 /** Run inside a container: name@version of every package under /app/node_modules, nested ones included. */
+/** Run inside a container: the threads of the process whose command line is argv[1], main first: name, nice. */
+const THREADS_SCRIPT = `
+const fs = require('node:fs');
+const pid = fs.readdirSync('/proc').filter((d) => /^[0-9]+$/.test(d)).find((d) => {
+  try { return fs.readFileSync('/proc/' + d + '/cmdline', 'utf8').split('\\0').filter(Boolean).join(' ') === process.argv[1]; }
+  catch { return false; }
+});
+const threads = fs.readdirSync('/proc/' + pid + '/task').map((tid) => {
+  const stat = fs.readFileSync('/proc/' + pid + '/task/' + tid + '/stat', 'utf8');
+  // After the name in parentheses: state is field 3, nice field 19.
+  const nice = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+  return { main: tid === pid, name: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')), nice };
+});
+console.log(JSON.stringify(threads.sort((a, b) => Number(b.main) - Number(a.main))));
+`;
+
 const PACKAGES_SCRIPT = `
 const fs = require('node:fs');
 const found = [];
@@ -230,6 +249,22 @@ describe('hardening (issue 5): docker inspect and the view from inside', () => {
       }
     },
   );
+
+  it('client: from inside, the socket thread reads at the priority the process started with, the main thread and the state writer below it', async () => {
+    const threads = JSON.parse(
+      await fx.exec('client', ['node', '-e', THREADS_SCRIPT, 'node dist/client/main.js']),
+    ) as Array<{ main: boolean; name: string; nice: number }>;
+    // Compose sets no MAIN_THREAD_NICE: its default.
+    const { mainThreadNice } = loadClientConfig({});
+    expect(mainThreadNice).toBeGreaterThan(0);
+    expect(threads[0]).toMatchObject({ main: true, nice: mainThreadNice });
+    expect(threads.filter((t) => t.name.startsWith(SOCKET_THREAD_NAME))).toEqual([
+      { main: false, name: `${SOCKET_THREAD_NAME}-0`, nice: 0 },
+    ]);
+    expect(threads.filter((t) => t.name === WRITER_THREAD_NAME)).toEqual([
+      { main: false, name: WRITER_THREAD_NAME, nice: WRITER_NICE },
+    ]);
+  });
 
   it.each(SERVICES)(
     '$service: from inside, the root file system is read-only and npm is absent',

@@ -87,16 +87,38 @@ const NO_STATS: Extract<SocketThreadMessage, { type: 'stats' }> = {
   queuedBytes: 0,
 };
 
-function startThread(options: SocketThreadOptions, handlers: ReceiverHandlers): Promise<SocketThread> {
-  // Its live data is the queue (bounded by queueBytes) and the decoder's modules: a bounded
-  // heap, so that under a flood it collects garbage instead of growing (Node sizes a worker's
-  // heap like the main one's otherwise). 16 MB of young generation: a datagram's decoding
-  // garbage dies young (at 8 MB and 64 MB old, a third of the thread went to collecting and a
-  // full queue ran out of heap; at 32 MB the flood test's peak RSS was 20 MiB higher).
+/** The socket threads' names, as `top -H` and /proc/PID/task/TID/comm show them (`udp-socket-0`, ...). */
+export const SOCKET_THREAD_NAME = 'udp-socket';
+
+/**
+ * A socket thread's heap. Its live data is the queue (bounded by queueBytes)
+ * and the decoder's modules: a bounded heap, so that under a flood it
+ * collects garbage instead of growing (Node sizes a worker's heap like the
+ * main one's otherwise). A queued datagram holds about 1.25 times what it is
+ * counted as in the heap (its strings, at the smallest beats): twice the
+ * queue, over 96 MB for the rest, so that any UDP_QUEUE_BYTES fits (128 MB
+ * at the default). 16 MB of young generation: a datagram's decoding garbage
+ * dies young (at 8 MB and 64 MB old, a third of the thread went to
+ * collecting and a full queue ran out of heap; at 32 MB the flood test's
+ * peak RSS was 20 MiB higher).
+ */
+function socketThreadHeap(queueBytes: number): {
+  maxYoungGenerationSizeMb: number;
+  maxOldGenerationSizeMb: number;
+} {
+  return { maxYoungGenerationSizeMb: 16, maxOldGenerationSizeMb: 96 + Math.ceil((2 * queueBytes) / 2 ** 20) };
+}
+
+function startThread(
+  index: number,
+  options: SocketThreadOptions,
+  handlers: ReceiverHandlers,
+): Promise<SocketThread> {
   const progress = threadProgress(options.progress);
   const worker = new Worker(THREAD_FILE, {
+    name: `${SOCKET_THREAD_NAME}-${index}`,
     workerData: { socketThread: true, options },
-    resourceLimits: { maxYoungGenerationSizeMb: 16, maxOldGenerationSizeMb: 128 },
+    resourceLimits: socketThreadHeap(options.queueBytes),
   });
   let exited = false;
   let closed: (() => void) | null = null;
@@ -186,10 +208,10 @@ export async function startReceiver(options: ReceiverOptions, handlers: Receiver
   const threads: SocketThread[] = [];
   try {
     // The first picks the port (0: any free one); the others share it.
-    const first = await startThread(threadOptions(options.port), handlers);
+    const first = await startThread(0, threadOptions(options.port), handlers);
     threads.push(first);
     for (let i = 1; i < options.threads; i++)
-      threads.push(await startThread(threadOptions(first.ready.port), handlers));
+      threads.push(await startThread(i, threadOptions(first.ready.port), handlers));
   } catch (err) {
     await Promise.all(threads.map((t) => t.stop()));
     throw err;

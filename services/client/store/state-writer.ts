@@ -12,10 +12,10 @@
  * store's connection read (incidents, runs) while the thread writes.
  *
  * This file is also the thread's entry. It imports only Node's own modules
- * (its other imports are types), so it runs as a worker from the compiled
- * .js or, in development and tests, straight from the .ts.
+ * (its other imports are types, and the one module it needs at run time is
+ * imported by its path), so it runs as a worker from the compiled .js or,
+ * in development and tests, straight from the .ts.
  */
-import { setPriority } from 'node:os';
 import { DatabaseSync } from 'node:sqlite';
 import { parentPort, Worker, workerData } from 'node:worker_threads';
 import type { StateWrite } from './state-file.js';
@@ -27,6 +27,8 @@ import type { StateWrite } from './state-file.js';
  * socket thread's priority, 48,000 with it at 10 (one run each: noisy).
  */
 export const WRITER_NICE = 10;
+/** The thread's name, as `top -H` and /proc/PID/task/TID/comm show it. */
+export const WRITER_THREAD_NAME = 'state-writer';
 /** Incidents older than this are pruned (at most once an hour). */
 const INCIDENT_RETENTION_MS = 90 * 86_400_000;
 const PRUNE_EVERY_MS = 3_600_000;
@@ -102,7 +104,10 @@ const THREAD_FILE = new URL(import.meta.url);
 
 /** A thread with its own connection to the state file at `path`, writing for run `runId`. */
 export function startWriterThread(path: string, runId: number): WriterThread {
-  const worker = new Worker(THREAD_FILE, { workerData: { stateWriter: true, path, runId } });
+  const worker = new Worker(THREAD_FILE, {
+    name: WRITER_THREAD_NAME,
+    workerData: { stateWriter: true, path, runId },
+  });
   const waiting: Array<{ resolve(ms: number): void; reject(err: Error): void }> = [];
   let exited: Error | null = null;
   let closed: Promise<void> | null = null;
@@ -140,19 +145,20 @@ export function startWriterThread(path: string, runId: number): WriterThread {
   };
 }
 
-/** On Linux a nice value is a thread's own: this lowers the calling thread only. */
-function lowerPriority(): void {
-  try {
-    setPriority(WRITER_NICE);
-  } catch {
-    // Not allowed here (a restricted sandbox): the writes still go through, at the default priority.
-  }
-}
+// The compiled .js in production; the .ts run as it is (Node strips the types) in development and tests.
+const PRIORITY_MODULE = new URL(
+  import.meta.url.endsWith('.ts') ? '../../shared/thread-priority.ts' : '../../shared/thread-priority.js',
+  import.meta.url,
+);
 
-function runThread(path: string, runId: number): void {
+async function runThread(path: string, runId: number): Promise<void> {
   const port = parentPort;
   if (port === null) throw new Error('state-writer runs as a worker');
-  lowerPriority();
+  const { lowerThisThread } = (await import(
+    PRIORITY_MODULE.href
+  )) as typeof import('../../shared/thread-priority.js');
+  // Refused (a restricted sandbox): the writes still go through, at the default priority.
+  lowerThisThread(WRITER_NICE);
   const db = new DatabaseSync(path);
   configureConnection(db);
   const writer = createStateWriter(db, runId);
@@ -174,6 +180,7 @@ function runThread(path: string, runId: number): void {
   });
 }
 
-// A failure to open throws: unhandled, it ends the worker, and the main thread sees its error.
+// A failure to open rejects: unhandled, it ends the worker, and the main thread sees its error.
+// Commands sent meanwhile wait in the port until its listener is added.
 if (parentPort !== null && workerData?.stateWriter === true)
-  runThread(workerData.path as string, workerData.runId as number);
+  void runThread(workerData.path as string, workerData.runId as number);
