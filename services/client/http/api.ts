@@ -4,6 +4,7 @@
  * from the same zod schemas.
  */
 import { z } from 'zod';
+import { isoTime } from '../../shared/iso-time.js';
 import {
   heartbeatMarkSchema,
   receivedKindSchema,
@@ -16,7 +17,7 @@ import type { IncidentRow } from '../store/state-file.js';
 import { countersOf } from '../tracking/sender.js';
 import type { SenderView } from '../tracking/tracker.js';
 
-const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+const iso = (ms: number | null) => (ms === null ? null : isoTime(ms));
 
 export function datagramsQuery(historySize: number) {
   return z
