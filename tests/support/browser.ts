@@ -21,6 +21,23 @@ const ARGS = [
   '--disable-sync',
 ];
 
+/**
+ * `step`, or an error naming `label` once `ms` have passed: for the calls
+ * that take no timeout of their own (a new tab, closing one), so that a
+ * browser that stops answering fails the test at that step.
+ */
+export async function within<T>(label: string, step: Promise<T>, ms = 10_000): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${label}: Chromium did not answer within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([step, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 export interface ChromiumSession {
   context: BrowserContext;
   /** A new tab whose console errors, uncaught exceptions and dialogs are recorded. */
@@ -36,7 +53,12 @@ export interface WatchedPage {
   dialogs: string[];
 }
 
-export async function launchChromium(): Promise<ChromiumSession> {
+export interface LaunchOptions {
+  /** false: every page of this browser runs no script (Playwright's own switch, not a CDP emulation). */
+  javaScriptEnabled?: boolean;
+}
+
+export async function launchChromium(options: LaunchOptions = {}): Promise<ChromiumSession> {
   const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
   if (!existsSync(executablePath)) {
     throw new Error(
@@ -52,6 +74,7 @@ export async function launchChromium(): Promise<ChromiumSession> {
       headless: true,
       args: ARGS,
       viewport: { width: 1280, height: 900 },
+      javaScriptEnabled: options.javaScriptEnabled ?? true,
       timeout: 60_000,
     });
   } catch (err) {
@@ -62,9 +85,9 @@ export async function launchChromium(): Promise<ChromiumSession> {
   for (const blank of context.pages()) await blank.close();
   return {
     context,
-    async open(options = {}) {
+    async open(tabOptions = {}) {
       const page = await context.newPage();
-      if (options.colorScheme) await page.emulateMedia({ colorScheme: options.colorScheme });
+      if (tabOptions.colorScheme) await page.emulateMedia({ colorScheme: tabOptions.colorScheme });
       const watched: WatchedPage = { page, errors: [], dialogs: [] };
       page.on('console', (message) => {
         if (message.type() === 'error') watched.errors.push(`${message.text()} (${message.location().url})`);
