@@ -264,6 +264,10 @@ describe('hardening (issue 5): docker inspect and the view from inside', () => {
     expect(threads.filter((t) => t.name === WRITER_THREAD_NAME)).toEqual([
       { main: false, name: WRITER_THREAD_NAME, nice: WRITER_NICE },
     ]);
+    // Every other thread (libuv's pool that writes the log, V8's collectors) was started before the main thread lowered itself.
+    const others = threads.slice(1).filter((t) => t.name !== WRITER_THREAD_NAME);
+    expect(others.map((t) => t.name)).toContain('libuv-worker');
+    expect(others.filter((t) => t.nice !== 0)).toEqual([]);
   });
 
   it.each(SERVICES)(
