@@ -68,10 +68,10 @@ export const clientEnv = {
   mainThreadNice: fromEnv(
     'MAIN_THREAD_NICE',
     integer(
-      5,
+      0,
       0,
       19,
-      "Nice value of the main thread (tracking, log, HTTP, notifications) once started; the socket threads keep the process's own (0). When the cores are short, the socket threads read first and the main thread's backlog waits in UDP_QUEUE_BYTES, counted, instead of in the kernel's receive buffer (capped by net.core.rmem_max). 0: every thread at one priority",
+      "Nice value of the main thread (tracking, log, HTTP, notifications) once started; the socket threads keep the process's own. Above 0, when the cores are short the socket threads read first and the main thread's backlog waits in UDP_QUEUE_BYTES, counted, instead of in the kernel's receive buffer (capped by net.core.rmem_max): 5 for many senders on few cores (see Scale). 0: every thread at one priority",
     ),
   ),
   maxDatagramBytes: fromEnv(
