@@ -44,7 +44,6 @@ for (const path of ['/probe', '/app/probe', '/etc/probe', '/tmp/probe']) {
 console.log(JSON.stringify(result));
 `;
 
-/** Run inside a container: name@version of every package under /app/node_modules, nested ones included. */
 /** Given to compose: the client's main thread runs at this nice value, below its socket thread. */
 const MAIN_THREAD_NICE = 5;
 
@@ -64,6 +63,7 @@ const threads = fs.readdirSync('/proc/' + pid + '/task').map((tid) => {
 console.log(JSON.stringify(threads.sort((a, b) => Number(b.main) - Number(a.main))));
 `;
 
+/** Run inside a container: name@version of every package under /app/node_modules, nested ones included. */
 const PACKAGES_SCRIPT = `
 const fs = require('node:fs');
 const found = [];
