@@ -121,7 +121,7 @@ export const clientEnv = {
     list(
       '',
       'a comma-separated list of keyId=/absolute/path (at most 4)',
-      'Keys accepted for HMAC verification (Docker secrets), e.g. k1=/run/secrets/k1,k2=/run/secrets/k2',
+      'Keys accepted for HMAC verification (Docker secrets), e.g. k1=/run/secrets/k1,k2=/run/secrets/k2; the first also signs the beats to PEER_MONITORS',
       parseKeyFileSpec,
       4,
     ),

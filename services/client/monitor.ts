@@ -26,7 +26,7 @@ import { startReceiver } from './ingest/receiver.js';
 import { createReplayGuard } from './ingest/replay.js';
 import { createMaintenance } from './notify/maintenance.js';
 import { startNotifier } from './notify/notifier.js';
-import { startPeerBeacon } from './peers/peer-beacon.js';
+import { peerSigner, startPeerBeacon } from './peers/peer-beacon.js';
 import { createChangeCounts } from './publish/change-counts.js';
 import { createStateChangeSink } from './publish/state-changes.js';
 import { openSilencesTable } from './store/silences.js';
@@ -280,7 +280,12 @@ export async function startMonitor(
 
   // Who watches the watchman: beats of this monitor's own to its peers.
   const peers = startPeerBeacon(
-    { peers: config.peerMonitors, intervalMs: config.peerInterval, source: monitorName },
+    {
+      peers: config.peerMonitors,
+      intervalMs: config.peerInterval,
+      source: monitorName,
+      signer: peerSigner(keyring),
+    },
     logger,
   );
 

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { createSocket } from 'node:dgram';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startPeerBeacon } from '../../services/client/peers/peer-beacon.js';
@@ -29,6 +30,7 @@ describe('monitors that watch each other', () => {
         peers: [{ host: 'tasks.monitor', port: peer.port }],
         intervalMs: 100,
         source: 'me',
+        signer: null,
         lookup: async () => answer,
         ownAddresses: new Set(['127.0.0.1']),
       },
@@ -69,5 +71,28 @@ describe('monitors that watch each other', () => {
       () => expect(a.monitor.tracker.view('monitor-b', Date.now())?.state).toBe('stopped'),
       3000,
     );
+  });
+
+  it('signs its beats with its first key, so a peer that requires authentication accepts them', async () => {
+    const keyring = new Map([
+      ['k1', randomBytes(32)],
+      ['k2', randomBytes(32)],
+    ]);
+    const auth = { REQUIRE_AUTH: 'true', AUTH_KEY_FILES: 'k1=/run/secrets/k1,k2=/run/secrets/k2' };
+    const aLogs = captureLogs('client');
+    const a = await startLoopbackMonitor(aLogs.logger, { ...auth, MONITOR_NAME: 'monitor-a' }, { keyring });
+    monitors.push(a);
+    const bEnv = {
+      ...auth,
+      MONITOR_NAME: 'monitor-b',
+      PEER_MONITORS: `127.0.0.1:${a.monitor.udp.port}`,
+      PEER_INTERVAL: '200ms',
+    };
+    monitors.push(await startLoopbackMonitor(captureLogs('client').logger, bEnv, { keyring }));
+    await eventually(() => expect(a.monitor.tracker.view('monitor-b', Date.now())?.state).toBe('up'), 3000);
+    const beats = aLogs.events('readable').filter((l) => l.source === 'monitor-b');
+    expect(beats.length).toBeGreaterThan(0);
+    expect(beats.every((l) => l.verified === true)).toBe(true);
+    expect(aLogs.events('exception')).toEqual([]);
   });
 });

@@ -5,21 +5,34 @@
  * this monitor too (Swarm's `tasks.<service>`, a headless Service): its own
  * addresses are left out of every answer, so it never watches itself, and a
  * name that names only this monitor (its peers are gone) is no DNS error.
+ * The beats are signed with the first of AUTH_KEY_FILES' keys, so a peer
+ * that requires authentication (REQUIRE_AUTH) accepts them; unsigned when
+ * the monitor has no key.
  */
 import { networkInterfaces } from 'node:os';
 import type { Logger } from 'pino';
 import { type Beacon, startBeacon } from '../../shared/beacon/beacon.js';
 import type { Lookup } from '../../shared/beacon/resolver.js';
 import type { Target } from '../../shared/beacon/targets.js';
+import type { Signer } from '../../shared/protocol.js';
+import type { Keyring } from '../../shared/signing.js';
 
 export interface PeerBeaconOptions {
   peers: readonly Target[];
   intervalMs: number;
   /** This monitor's name: the `source` of its beats. */
   source: string;
+  /** Signs the beats: peerSigner() of the monitor's keyring. */
+  signer: Signer | null;
   lookup?: Lookup;
   /** This host's addresses; the network interfaces' unless given (tests). */
   ownAddresses?: ReadonlySet<string>;
+}
+
+/** The key this monitor signs its beats to its peers with: the first one configured, if any. */
+export function peerSigner(keyring: Keyring): Signer | null {
+  for (const [keyId, key] of keyring) return { keyId, key };
+  return null;
 }
 
 export function localAddresses(): Set<string> {
@@ -38,7 +51,7 @@ export function startPeerBeacon(options: PeerBeaconOptions, logger: Logger): Bea
       intervalMs: options.intervalMs,
       targets: options.peers,
       source: options.source,
-      signer: null,
+      signer: options.signer,
       sendBye: true,
       ...(options.lookup === undefined ? {} : { lookup: options.lookup }),
       excludeAddresses: own,
