@@ -236,7 +236,7 @@ export async function startMonitor(
   const metrics = monitorMetrics({
     ingest: ingest.stats,
     senders: () => tracker.urgent(config.metricsSenderSeries, now()),
-    timings: () => tracker.timings(),
+    eachTiming: (visit) => tracker.eachTiming(visit),
     stateCounts: () => tracker.stateCounts(),
     stateChanges: changeCounts.entries,
     evictions: () => tracker.evictions,

@@ -10,7 +10,7 @@ import { Counter, Gauge, Registry } from 'prom-client';
 import { collectProcessMetrics } from '../../shared/process-metrics.js';
 import { SENDER_STATES } from '../../shared/vocabulary.js';
 import type { SocketThreadStats } from '../ingest/receiver.js';
-import type { SenderView } from '../tracking/tracker.js';
+import type { SenderView, TimingVisitor } from '../tracking/tracker.js';
 import { renderSenderSeries } from './sender-series.js';
 import { renderTimingHistograms } from './timing-histograms.js';
 
@@ -25,7 +25,7 @@ export interface MetricsSource {
   /** The senders that get series of their own: the most urgent METRICS_SENDER_SERIES. */
   senders(): SenderView[];
   /** Every sender's latest one-way delay and jitter (ms), for the histograms across all senders. */
-  timings(): Iterable<{ delayMs: number; jitterMs: number }>;
+  eachTiming(visit: TimingVisitor): void;
   stateCounts(): Record<string, number>;
   /** State changes so far, by the state entered and the reason. */
   stateChanges(): Iterable<{ to: string; reason: string; count: number }>;
@@ -237,7 +237,11 @@ export function monitorMetrics(source: MetricsSource): MonitorMetrics {
       socket = await source.socketThreads();
       const text = await registry.metrics();
       // Written by hand: the histograms across all senders, and one snapshot of the most urgent for their families.
-      return text + renderTimingHistograms(source.timings()) + renderSenderSeries(source.senders());
+      return (
+        text +
+        renderTimingHistograms((visit) => source.eachTiming(visit)) +
+        renderSenderSeries(source.senders())
+      );
     },
   };
 }

@@ -4,6 +4,7 @@
  * to the exposition text (a registry histogram would hash its labels at
  * every one of 100,000 observations at 50,000 senders).
  */
+import type { TimingVisitor } from '../tracking/tracker.js';
 
 /** Upper bounds, in seconds. */
 const BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] as const;
@@ -44,12 +45,13 @@ class Counts {
   }
 }
 
-export function renderTimingHistograms(timings: Iterable<{ delayMs: number; jitterMs: number }>): string {
+/** The histograms of the timings `eachTiming` visits (the tracker's eachTiming). */
+export function renderTimingHistograms(eachTiming: (visit: TimingVisitor) => void): string {
   const delay = new Counts();
   const jitter = new Counts();
-  for (const t of timings) {
-    delay.observe(Math.max(0, t.delayMs) / 1000);
-    jitter.observe(t.jitterMs / 1000);
-  }
+  eachTiming((delayMs, jitterMs) => {
+    delay.observe(Math.max(0, delayMs) / 1000);
+    jitter.observe(jitterMs / 1000);
+  });
   return [...delay.render(DELAY), ...jitter.render(JITTER), ''].join('\n');
 }

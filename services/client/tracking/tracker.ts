@@ -49,6 +49,9 @@ export type { Declaration } from './sender.js';
 /** How often tick() fills the uptime buckets of every sender (a state change credits its sender at once). */
 const UPTIME_CREDIT_EVERY_MS = 5000;
 
+/** Called with one sender's latest one-way delay and jitter, in ms. */
+export type TimingVisitor = (delayMs: number, jitterMs: number) => void;
+
 export interface TrackerOptions {
   /** Senders tracked at most; beyond it the longest-silent sender is evicted. */
   maxSenders: number;
@@ -182,8 +185,8 @@ export interface Tracker {
   markDirty(sender: Sender): void;
   /** Every record, for a full write of the state file. */
   all(): IterableIterator<Sender>;
-  /** The latest one-way delay and jitter of every protocol sender heard from: for histograms, no views built. */
-  timings(): Generator<{ delayMs: number; jitterMs: number }>;
+  /** Visits the latest one-way delay and jitter of every protocol sender heard from: for histograms, no views or objects built. */
+  eachTiming(visit: TimingVisitor): void;
   /** Liveness evaluation of every sender at `nowMs`, and uptime crediting. O(senders). */
   tick(nowMs: number): StateChange[];
   /**
@@ -877,10 +880,9 @@ export function createTracker(options: TrackerOptions): Tracker {
     all() {
       return senders.values();
     },
-    *timings() {
+    eachTiming(visit) {
       for (const s of senders.values()) {
-        if (s.kind === 'protocol' && s.firstSeenMs !== null)
-          yield { delayMs: s.delayLastMs, jitterMs: s.jitterMs };
+        if (s.kind === 'protocol' && s.firstSeenMs !== null) visit(s.delayLastMs, s.jitterMs);
       }
     },
     tick,
