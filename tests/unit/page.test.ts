@@ -4,7 +4,6 @@ import type { Status } from '../../services/client/http/api.js';
 import { escapeHtml } from '../../services/client/http/escape.js';
 import {
   beatsLabel,
-  fmtDuration,
   fmtMs,
   fmtPct,
   overall,
@@ -14,6 +13,7 @@ import {
 import type { Received } from '../../services/client/ingest/history.js';
 import type { Monitor } from '../../services/client/monitor.js';
 import { createTracker, type SenderView } from '../../services/client/tracking/tracker.js';
+import { fmtDuration } from '../../services/shared/duration.js';
 import type { SenderState } from '../../services/shared/vocabulary.js';
 import { captureLogs } from '../support/log-capture.js';
 import { startLoopbackMonitor } from '../support/monitor.js';

@@ -9,6 +9,7 @@
  * numbers; no datagram string ever lands in a URL or a script.
  */
 
+import { fmtDuration } from '../../shared/duration.js';
 import {
   type HeartbeatMark,
   heartbeatMarkSchema,
@@ -57,16 +58,7 @@ const MARK_CLASS: Readonly<Record<HeartbeatMark, string>> = {
   restart: 'r',
 };
 
-// --- formatters (mirrored in public/page.js) ---------------------------------
-
-/** "4 s", "3 min", "2 h", "5 d". */
-export function fmtDuration(seconds: number): string {
-  const s = Math.max(0, Math.floor(seconds));
-  if (s < 120) return `${s} s`;
-  if (s < 7200) return `${Math.floor(s / 60)} min`;
-  if (s < 172_800) return `${Math.floor(s / 3600)} h`;
-  return `${Math.floor(s / 86_400)} d`;
-}
+// --- formatters (mirrored in public/page.js, with fmtDuration from shared/duration.ts) ---
 
 /** "0.4 ms", "12 ms", "1.5 s". */
 export function fmtMs(value: number | null): string {

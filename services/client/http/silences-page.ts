@@ -4,9 +4,10 @@
  * admin token typed in by the operator, as an Authorization header; the
  * token is never stored in the page, the browser or a cookie.
  */
+import { fmtDuration } from '../../shared/duration.js';
 import type { Silence } from '../notify/silences.js';
 import { escapeHtml as e } from './escape.js';
-import { documentHead, fmtDuration } from './page.js';
+import { documentHead } from './page.js';
 
 export function renderSilencesPage({
   silences,

@@ -5,8 +5,8 @@
  * API v2 alert. Pure: times are handed in.
  */
 import { createHash } from 'node:crypto';
+import { fmtDuration } from '../../shared/duration.js';
 import { type NotifyEvent, notifyEventSchema, type SenderState } from '../../shared/vocabulary.js';
-import { fmtDuration } from '../http/page.js';
 
 /**
  * Why a notification is sent. A closed set: the webhook body's `event`, the
