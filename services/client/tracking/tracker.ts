@@ -710,11 +710,8 @@ export function createTracker(options: TrackerOptions): Tracker {
       setAvailability(sender.uptime, 'unknown', Math.min(lastAliveMs, monitorStartMs));
       // From now on as its state says; silences (maintenance) are applied again after this.
       setAvailability(sender.uptime, AVAILABILITY[sender.state], monitorStartMs);
-      const interval = intervalOf(sender);
-      if (sender.state !== 'stopped' && sender.state !== 'down' && interval > 0) {
-        sender.notBeforeMs = Math.max(sender.notBeforeMs, monitorStartMs + interval + graceOf(sender));
-      }
-      sender.unobservedUntilMs = monitorStartMs;
+      // Not stored: a restored record has none, so this sets it (and the deadline floor) to this start.
+      unobservedUntil(sender, monitorStartMs);
       sorted = null;
       senders.set(sender.source, sender);
       silence.append(sender);
