@@ -195,7 +195,12 @@ describe('monitor semantics (issue 3): docker compose stop, kill, start, scale',
 
     // Absence can only be shown by letting the time pass: wait out the `down`
     // threshold counted from the bye (plus two liveness ticks), then look again.
-    const downThreshold = ms(stopped.expectedAt) + LATE_GRACE_MS + (DOWN_AFTER_MISSES - 1) * INTERVAL_MS;
+    // A stopped sender expects nothing (expectedAt null): the threshold is the
+    // one its next beat would have had, counted from the bye's arrival.
+    expect(stopped.expectedAt).toBeNull();
+    const downThreshold =
+      ms(stopped.lastSeen) + INTERVAL_MS + LATE_GRACE_MS + (DOWN_AFTER_MISSES - 1) * INTERVAL_MS;
+    expect(Number.isFinite(downThreshold)).toBe(true);
     await new Promise((r) => setTimeout(r, Math.max(0, downThreshold + 500 - Date.now())));
     expect(await sender()).toMatchObject({ state: 'stopped', reason: 'bye', lost: stopped.lost });
     expect(transitions(await stateEvents(source, stopAt))).toEqual(['up->stopped:bye']);
