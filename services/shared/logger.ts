@@ -95,17 +95,22 @@ export function logDestination(options: LogDestinationOptions): LogDestination {
     dest: fd,
     sync: false,
     maxLength: options.maxBufferBytes ?? 16 * 1024 * 1024,
+    // Buffers, so that sonic-boom appends a batch to its pending chunk by
+    // length instead of measuring (and flattening) the chunk's string again.
+    contentMode: 'buffer',
+    maxWrite: MAX_WRITE_BYTES,
   });
   let batch = '';
   let dropped = 0;
-  sonic.on('drop', (data: string) => {
+  sonic.on('drop', (data: Buffer) => {
     dropped += countLines(data);
   });
   function handOn(): void {
     if (batch.length === 0) return;
-    const data = batch;
+    const data = Buffer.from(batch);
     batch = '';
-    sonic.write(data);
+    // Typed for strings; in buffer mode it takes Buffers.
+    sonic.write(data as unknown as string);
   }
   /**
    * Everything out now: sonic-boom's queue, then the batch, written directly
@@ -128,7 +133,7 @@ export function logDestination(options: LogDestinationOptions): LogDestination {
         Atomics.wait(SLEEPER, 0, 0, 10); // a non-blocking pipe is full: give its reader a moment
       }
     }
-    if (bytes.length > 0) dropped += countLines(bytes.toString());
+    if (bytes.length > 0) dropped += countLines(bytes);
   }
   const timer = setInterval(handOn, options.flushMs ?? 100);
   timer.unref();
@@ -173,6 +178,17 @@ export function logDestination(options: LogDestinationOptions): LogDestination {
 }
 
 const SLEEPER = new Int32Array(new SharedArrayBuffer(4));
+const NEWLINE = 0x0a;
+/**
+ * The most one write() hands the descriptor. sonic-boom writes one chunk per
+ * completed write, and a completion is seen once per turn of the event
+ * loop; at its default (16 KiB) a turn that handled a few batches of
+ * datagrams (each up to 512 `readable` lines, ~140 KiB) left the log behind
+ * until its bounded buffer dropped lines. Our threads never write the log
+ * concurrently (only the main thread logs), so a larger write cannot
+ * interleave with another writer's.
+ */
+const MAX_WRITE_BYTES = 1024 * 1024;
 /** How long flush() waits for a write in flight before writing the rest anyway. */
 const FLUSH_WAIT_MS = 500;
 
@@ -186,8 +202,8 @@ function openForAppend(path: string): number {
   return openSync(path, 'a');
 }
 
-function countLines(data: string): number {
+function countLines(data: Buffer): number {
   let n = 0;
-  for (let i = data.indexOf('\n'); i !== -1; i = data.indexOf('\n', i + 1)) n++;
+  for (let i = data.indexOf(NEWLINE); i !== -1; i = data.indexOf(NEWLINE, i + 1)) n++;
   return n;
 }
