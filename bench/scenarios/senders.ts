@@ -78,6 +78,8 @@ interface MonitorReading {
   kernelDrops: number;
   /** Dropped by the socket thread: the queue to the main thread was full. */
   queueDrops: number;
+  /** Log lines the log's bounded buffer dropped. */
+  logDropped: number;
   sseDropped: number;
   datagrams: number;
 }
@@ -90,6 +92,8 @@ export interface SendersResult {
   windowSent: number;
   kernelDrops: number;
   queueDrops: number;
+  /** Log lines dropped in the measured window (the log's buffer was full). */
+  logDropped: number;
   /** Changes other than a sender's first beat, in the measured window ("to:reason" -> count). */
   falseChanges: Record<string, number>;
   firstBeats: number;
@@ -273,6 +277,7 @@ export async function runSendersScenario(
       windowSent: Math.round(((windowTo - windowFrom) / 1000) * plan.senders),
       kernelDrops: end.reading.kernelDrops - start.reading.kernelDrops,
       queueDrops: end.reading.queueDrops - start.reading.queueDrops,
+      logDropped: end.reading.logDropped - start.reading.logDropped,
       falseChanges,
       firstBeats,
       byStateAtEnd: end.reading.byState,
@@ -348,6 +353,7 @@ async function read(base: string, port: number): Promise<{ reading: MonitorReadi
       byState,
       kernelDrops: readKernelSocketStats(port)?.drops ?? single('udp_monitor_kernel_drops_total'),
       queueDrops: single('udp_monitor_queue_drops_total'),
+      logDropped: single('udp_monitor_log_lines_dropped_total'),
       sseDropped: single('udp_monitor_sse_events_dropped_total'),
       datagrams: single('udp_monitor_datagrams_received_total'),
     },
@@ -456,7 +462,7 @@ export function renderSenders(
       `\`/api/status\` every ${p.pageEveryS} s (${r.walks} walks), and keeps \`/api/events\` open. ` +
       'Everything judged comes from the client (its metrics) and the kernel (/proc/net/udp).',
     '',
-    `- datagrams: ${r.windowReceived} counted in the window, about ${r.windowSent} sent in it; dropped by the kernel ${r.kernelDrops}, by the socket thread (queue to the main thread full) ${r.queueDrops}`,
+    `- datagrams: ${r.windowReceived} counted in the window, about ${r.windowSent} sent in it; dropped by the kernel ${r.kernelDrops}, by the socket thread (queue to the main thread full) ${r.queueDrops}; log lines dropped (the log's buffer full) ${r.logDropped}`,
     `- state changes other than a first beat (false: no sender stopped): ${falseTotal} (${changesText(r.falseChanges)}); at the end: ${countsText(r.byStateAtEnd)}`,
     `- event-loop delay (\`udp_monitor_event_loop_delay_seconds\`, per scrape window, ${r.loop.windows} windows): socket thread worst p99 ${fmtMs(r.loop.p99MaxMs)}, max ${fmtMs(r.loop.maxMs)}; main thread (track, log, and HTTP) worst p99 ${fmtMs(r.loop.mainP99MaxMs)}, max ${fmtMs(r.loop.mainMaxMs)}`,
     `- RSS: ${(r.rss.emptyBytes / 1048576).toFixed(0)} MiB before any sender, ${(r.rss.loadedBytes / 1048576).toFixed(0)} MiB at the end: ${kib.toFixed(1)} KiB per sender (heap in use ${(r.rss.heapUsedBytes / 1048576).toFixed(0)} MiB); state file ${(r.stateFileBytes / 1048576).toFixed(0)} MiB`,
