@@ -481,6 +481,7 @@ export function renderSenders(
     '|---|---|---|',
     `| 0 kernel drops (and 0 dropped at the socket thread's queue) | ${r.kernelDrops} (${r.queueDrops}) | ${verdict(r.kernelDrops === 0 && r.queueDrops === 0)} |`,
     `| 0 false state changes | ${falseTotal} | ${verdict(falseTotal === 0)} |`,
+    `| a \`readable\` line for every datagram counted (0 log lines dropped; ours, not the issue's) | ${r.logDropped} | ${verdict(r.logDropped === 0)} |`,
     `| datagram-path loop delay p99 < 10 ms (socket thread / main thread) | ${fmtMs(r.loop.p99MaxMs)} / ${fmtMs(r.loop.mainP99MaxMs)} | ${verdict(r.loop.p99MaxMs < 10 && r.loop.mainP99MaxMs < 10)} |`,
     `| datagram-path loop delay max < 50 ms (socket thread / main thread) | ${fmtMs(r.loop.maxMs)} / ${fmtMs(r.loop.mainMaxMs)} | ${verdict(r.loop.maxMs < 50 && r.loop.mainMaxMs < 50)} |`,
     ...VIEWS.map(
