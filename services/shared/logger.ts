@@ -10,6 +10,7 @@
 import { mkdirSync, openSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { type DestinationStream, type Logger, type LoggerOptions, pino } from 'pino';
+import { isoTime } from './iso-time.js';
 
 export type { Logger } from 'pino';
 export type ServiceName = 'server' | 'client';
@@ -30,11 +31,11 @@ let lastTime = '';
  * millisecond with the previous one, and toISOString() would otherwise be
  * a third of the cost of a short line. Reads Date.now(), so fake timers work.
  */
-export function isoTime(): string {
+function logTime(): string {
   const now = Date.now();
   if (now !== lastTimeMs) {
     lastTimeMs = now;
-    lastTime = `,"time":"${new Date(now).toISOString()}"`;
+    lastTime = `,"time":"${isoTime(now)}"`;
   }
   return lastTime;
 }
@@ -43,7 +44,7 @@ export function loggerOptions(service: ServiceName, level: string): LoggerOption
   return {
     level,
     base: { service },
-    timestamp: isoTime,
+    timestamp: logTime,
     formatters: { level: (label) => ({ level: label }) },
   };
 }
