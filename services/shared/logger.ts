@@ -57,6 +57,8 @@ export interface LogDestination {
   stream: DestinationStream & { flushSync(): void; flush(cb?: (err?: Error) => void): void };
   /** Lines dropped because the destination could not keep up and the buffer was full. */
   dropped(): number;
+  /** Bytes the descriptor has taken so far (counted as each write completes). */
+  written(): number;
 }
 
 export interface LogDestinationOptions {
@@ -103,8 +105,12 @@ export function logDestination(options: LogDestinationOptions): LogDestination {
   });
   let batch = '';
   let dropped = 0;
+  let written = 0;
   sonic.on('drop', (data: Buffer) => {
     dropped += countLines(data);
+  });
+  sonic.on('write', (bytes: number) => {
+    written += bytes;
   });
   function handOn(): void {
     if (batch.length === 0) return;
@@ -125,7 +131,9 @@ export function logDestination(options: LogDestinationOptions): LogDestination {
     batch = '';
     for (let attempts = 0; bytes.length > 0 && attempts < 100; ) {
       try {
-        bytes = bytes.subarray(writeSync(fd, bytes));
+        const n = writeSync(fd, bytes);
+        written += n;
+        bytes = bytes.subarray(n);
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
         if (code === 'EPIPE') break; // nobody reads the log any more
@@ -175,6 +183,7 @@ export function logDestination(options: LogDestinationOptions): LogDestination {
       flushSync,
     },
     dropped: () => dropped,
+    written: () => written,
   };
 }
 

@@ -2,9 +2,18 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { logDestination } from '../../services/shared/logger.js';
+import { type LogDestination, logDestination } from '../../services/shared/logger.js';
 
 const turn = () => new Promise((resolve) => setImmediate(resolve));
+/**
+ * Turns of the event loop until the destination has completed another write:
+ * the pace of the tracking thread's log when its disk or pipe is slow, with
+ * no race against how fast this machine writes a file.
+ */
+async function untilAWriteCompletes(out: LogDestination): Promise<void> {
+  const before = out.written();
+  while (out.written() === before) await turn();
+}
 const logFile = () => join(mkdtempSync(join(tmpdir(), 'udpts-log-')), 'client.log');
 /** A line of about `bytes` bytes, numbered. */
 const line = (n: number, bytes = 280) => `{"n":${n},"pad":"${'x'.repeat(bytes - 20)}"}\n`;
@@ -15,16 +24,16 @@ const numbers = (path: string) =>
     .map((l) => JSON.parse(l).n as number);
 
 describe('the log destination (a real file)', () => {
-  it('keeps up when each turn of the event loop logs more than one write used to carry', async () => {
+  it('keeps up when each completed write meets more lines than a write used to carry', async () => {
     const path = logFile();
     const out = logDestination({ dest: path, maxBufferBytes: 2 * 1024 * 1024 });
-    // 40 turns of 512 lines (~140 KiB each, 5.6 MiB in all), as the tracking
-    // thread logs a full batch of datagrams per turn. sonic-boom completes one
-    // write a turn: at 16 KiB a write the backlog outgrew the 2 MiB buffer.
+    // 40 rounds of 512 lines (~140 KiB each, 5.6 MiB in all), as the tracking
+    // thread logs a full batch of datagrams per turn, and one completed write
+    // between them: at 16 KiB a write the backlog outgrew the 2 MiB buffer.
     let n = 0;
     for (let t = 0; t < 40; t++) {
       for (let i = 0; i < 512; i++) out.stream.write(line(n++));
-      await turn();
+      await untilAWriteCompletes(out);
     }
     await new Promise<void>((resolve, reject) => out.stream.flush((err) => (err ? reject(err) : resolve())));
     expect(out.dropped()).toBe(0);
