@@ -25,6 +25,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseLogLine } from '../../services/shared/log-schema.js';
 import {
+  CLIENT_CONTAINER,
   type ClientProcess,
   type LogSummary,
   type Probe,
@@ -46,18 +47,20 @@ const SEED = Number(process.env.FLOOD_SEED ?? 20261124);
 /** Sending stops after this long even if COUNT was not reached (and the test then fails). */
 const SEND_BUDGET_MS = 75_000;
 /**
- * Resident memory of the monitor process, at most. Measured on the 2-core,
- * 24 GiB CI machine for 1,000,000 datagrams (run under tsx): 270-330 MiB
- * peak, flat from the second quarter of the run on (rssQuartersMiB in the
- * printed figures); the live heap after a full GC stays ~25 MiB: the rest is
- * V8 sizing its heap from the host's memory (its heap limit here is 4 GiB;
- * in the 256 MiB container it is 259 MiB, and the same flood peaked at 88 MiB
- * of cgroup memory there). Since the port is read on a thread of its own
- * (a second V8 isolate, a queue of up to UDP_QUEUE_BYTES = 16 MiB, and a main
- * thread kept busy by datagrams the kernel used to drop): 320-402 MiB, flat
- * from the third quarter on. Growth of ~100 bytes per datagram would trip this.
+ * Resident memory of the monitor process, at most: its container's memory
+ * limit, with the child run on the heap that container gives it
+ * (CLIENT_CONTAINER). Measured on the 2-core, 24 GiB CI machine for
+ * 1,000,000 datagrams (run under tsx, so the loader's compiled code counts
+ * too): 130-135 MiB before, 173-189 MiB peak, flat from the first quarter
+ * on (rssQuartersMiB in the printed figures). A string of ~90 characters
+ * kept per datagram (a leak of ~110 bytes each) took it to 433 MiB. With
+ * the heap V8 sizes from the host's memory (4 GiB) the same flood peaked at
+ * 400-433 MiB without a leak, still rising in the last quarter (young and
+ * old generations left to grow, not memory the monitor needed: the live
+ * heap after a full GC stays ~25 MiB), against a ceiling of 448 MiB then;
+ * with that leak, 664 MiB.
  */
-const RSS_CEILING = 448 * 1024 * 1024;
+const RSS_CEILING = CLIENT_CONTAINER.memoryBytes;
 const MAX_SENDERS = 1000;
 /** 20,000 source ids: 800 of them send 3/4 of the valid beats, the rest come and go (evictions). */
 const SOURCES = 20_000;

@@ -11,10 +11,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SOCKET_THREAD_NAME } from '../../services/client/ingest/receiver.js';
 import { WRITER_NICE, WRITER_THREAD_NAME } from '../../services/client/store/state-writer.js';
 import { type ComposeFixture, REPO_ROOT, upCompose } from '../support/compose.js';
+import { CLIENT_CONTAINER } from '../support/flood-client.js';
 
 const SERVICES = [
   { service: 'server', memory: 128 * 1024 * 1024, main: 'dist/server/main.js' },
-  { service: 'client', memory: 256 * 1024 * 1024, main: 'dist/client/main.js' },
+  { service: 'client', memory: CLIENT_CONTAINER.memoryBytes, main: 'dist/client/main.js' },
 ] as const;
 
 /** Run inside a container: every process's parent, uid, gid, capability sets, no_new_privs and command line. */
@@ -205,6 +206,16 @@ describe('hardening (issue 5): docker inspect and the view from inside', () => {
     expect(c.Config.Healthcheck?.Test).toEqual(['CMD', 'node', `dist/${service}/healthcheck.js`]);
     expect(c.State.Health?.Status).toBe('healthy');
     expect(c.State.Health?.Log.at(-1)?.ExitCode).toBe(0);
+  });
+
+  it('client: Node sizes its heap in the container as the flood test runs it (CLIENT_CONTAINER)', async () => {
+    // A process exec'd in the container: the same image, the same Node and the same memory limit as the client's.
+    const limit = await fx.exec('client', [
+      'node',
+      '-e',
+      "process.stdout.write(String(require('node:v8').getHeapStatistics().heap_size_limit))",
+    ]);
+    expect(Number(limit) / 2 ** 20).toBe(CLIENT_CONTAINER.heapLimitMiB);
   });
 
   it.each(SERVICES)('$service: image settings (docker image inspect)', async ({ service, main }) => {

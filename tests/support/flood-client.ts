@@ -12,6 +12,14 @@ import { createInterface } from 'node:readline';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 
+/**
+ * The client's container as docker-compose.yml runs it: `mem_limit: 256m`,
+ * in which Node 24 sizes its whole heap at 259 MiB (`heap_size_limit`: V8's
+ * floor for up to 512 MiB of memory; 4288 MiB on the 24 GiB host).
+ * hardening.test.ts checks both on the running container.
+ */
+export const CLIENT_CONTAINER = { memoryBytes: 256 * 1024 * 1024, heapLimitMiB: 259 } as const;
+
 export interface ClientProcess {
   child: ChildProcess;
   pid: number;
@@ -29,13 +37,20 @@ export interface ClientProcess {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Starts the client with `env` on 127.0.0.1, ports chosen by the kernel; resolves once both listen. */
+/**
+ * Starts the client with `env` on 127.0.0.1, ports chosen by the kernel, and
+ * the heap its container gives it (`--max-heap-size`, young generation
+ * included): on the host V8 would size the heap from the host's memory and
+ * grow it lazily, so the child's memory would tell of the host rather than
+ * of the monitor. Resolves once both ports listen.
+ */
 export async function startClientProcess(dir: string, env: Record<string, string>): Promise<ClientProcess> {
   const logPath = join(dir, 'client.log');
   const errPath = join(dir, 'client.stderr');
   const out = openSync(logPath, 'w');
   const err = openSync(errPath, 'w');
-  const child = spawn(process.execPath, ['--import', 'tsx', 'services/client/main.ts'], {
+  const heap = `--max-heap-size=${CLIENT_CONTAINER.heapLimitMiB}`;
+  const child = spawn(process.execPath, [heap, '--import', 'tsx', 'services/client/main.ts'], {
     cwd: ROOT,
     env: {
       PATH: process.env.PATH ?? '',
