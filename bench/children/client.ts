@@ -31,7 +31,7 @@ const config = loadClientConfig({
 // As main.ts sets up stdout, but to a file.
 const out = logDestination({ dest: logFile, maxBufferBytes: config.logBufferBytes });
 const logger = createLogger({ service: 'client', level: config.logLevel, destination: out.stream });
-const monitor = await startMonitor(config, logger, { logLinesDropped: out.dropped });
+const monitor = await startMonitor(config, logger, { log: out });
 // As main.ts does: the main thread below the socket threads once they run.
 lowerThisThread(config.mainThreadNice);
 

@@ -35,7 +35,7 @@ try {
   );
   const logs = out;
   const adminToken = readAdminToken(config.adminTokenFile);
-  const monitor = await startMonitor(config, logger, { keyring, adminToken, logLinesDropped: logs.dropped });
+  const monitor = await startMonitor(config, logger, { keyring, adminToken, log: logs });
   // After the threads started (a thread starts at its creator's nice value): they keep 0.
   lowerThisThread(config.mainThreadNice);
   installShutdown({

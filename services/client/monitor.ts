@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import type { LogDestination } from '../shared/logger.js';
 import type { Keyring } from '../shared/signing.js';
 import type { ClientConfig } from './config.js';
 import { adminGuard } from './http/admin-auth.js';
@@ -37,8 +38,8 @@ export interface MonitorOptions {
   keyring?: Keyring;
   /** The token writes (silences) need; null or absent: writes are refused. */
   adminToken?: string | null;
-  /** Lines the log destination dropped so far (stdout back-pressure). */
-  logLinesDropped?: () => number;
+  /** What the log destination wrote and dropped so far (stdout back-pressure). */
+  log?: Pick<LogDestination, 'dropped' | 'written'>;
   /** Liveness evaluation period. */
   tickMs?: number;
 }
@@ -70,7 +71,8 @@ export async function startMonitor(
   // The socket threads stamp datagrams with the wall clock: so does everything else.
   const now = Date.now;
   const keyring = options.keyring ?? new Map();
-  const logDropped = options.logLinesDropped ?? (() => 0);
+  const logDropped = options.log?.dropped ?? (() => 0);
+  const logWritten = options.log?.written ?? (() => 0);
   const startedAtMs = now();
   const shape = { sequenceWindow: config.sequenceWindow, heartbeatSlots: HEARTBEAT_SLOTS };
   const tracker = createTracker({
@@ -247,6 +249,7 @@ export async function startMonitor(
     socketThreads: () => receiver.stats(),
     queueDrops: () => receiver.queueDrops(),
     logLinesDropped: logDropped,
+    logBytesWritten: logWritten,
     sseClients: () => hub.clients,
     recvBufferBytes: granted,
   });

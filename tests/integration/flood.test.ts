@@ -19,7 +19,7 @@
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -178,6 +178,11 @@ describe(`flood: ${COUNT.toLocaleString('en')} datagrams against the running mon
       const logDropped = Number(
         /^udp_monitor_log_lines_dropped_total (\d+)/m.exec(metrics)?.[1] ?? Number.NaN,
       );
+      const logWritten = Number(
+        /^udp_monitor_log_bytes_written_total (\d+)/m.exec(metrics)?.[1] ?? Number.NaN,
+      );
+      // Every write counted had completed, so the file holds at least that much by now.
+      const logFileBytes = statSync(c.logPath).size;
       const exit = await c.stop();
       const log: LogSummary = await summariseLog(c.logPath);
 
@@ -223,6 +228,7 @@ describe(`flood: ${COUNT.toLocaleString('en')} datagrams against the running mon
         logLines: log.lines,
         logMiB: +(log.bytes / MiB).toFixed(1),
         logLinesDropped: logDropped,
+        logBytesWrittenAtScrape: logWritten,
         exit,
       };
       console.log(`flood figures ${JSON.stringify(figures, null, 2)}`);
@@ -266,6 +272,8 @@ describe(`flood: ${COUNT.toLocaleString('en')} datagrams against the running mon
         expect(parsed.ok ? 'ok' : parsed.error).toBe('ok');
       }
       expect(JSON.parse(log.last.at(-1) as string)).toMatchObject({ event: 'stopped' });
+      expect(logWritten).toBeGreaterThan(0);
+      expect(logWritten).toBeLessThanOrEqual(logFileBytes);
       if (logDropped === 0) expect(log.verifiedReadable).toBe(last.totals.accepted);
       else expect(log.verifiedReadable).toBeLessThanOrEqual(last.totals.accepted);
       // Every kind of the mix was part of it.

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -38,6 +38,7 @@ describe('the log destination (a real file)', () => {
     await new Promise<void>((resolve, reject) => out.stream.flush((err) => (err ? reject(err) : resolve())));
     expect(out.dropped()).toBe(0);
     expect(numbers(path)).toEqual(Array.from({ length: n }, (_, i) => i));
+    expect(out.written()).toBe(statSync(path).size);
   });
 
   it('drops what does not fit its buffer, counts each line dropped, and keeps the order of the rest', async () => {
@@ -50,6 +51,7 @@ describe('the log destination (a real file)', () => {
     const written = numbers(path);
     expect(out.dropped()).toBeGreaterThan(0);
     expect(written.length + out.dropped()).toBe(total);
+    expect(out.written()).toBe(statSync(path).size);
     expect(written).toEqual([...written].sort((a, b) => a - b));
   });
 });

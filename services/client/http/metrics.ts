@@ -44,6 +44,7 @@ export interface MetricsSource {
   socketThreads(): Promise<SocketThreadStats>;
   queueDrops(): number;
   logLinesDropped(): number;
+  logBytesWritten(): number;
   sseClients(): number;
   recvBufferBytes: number;
 }
@@ -207,6 +208,7 @@ export function monitorMetrics(source: MetricsSource): MonitorMetrics {
     'Log lines dropped because stdout could not keep up',
     source.logLinesDropped,
   );
+  total('log_bytes_written_total', 'Bytes of log lines written to stdout', source.logBytesWritten);
   total(
     'kernel_drops_total',
     "Datagrams the kernel dropped for this socket (/proc/net/udp 'drops')",
