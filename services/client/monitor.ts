@@ -71,8 +71,7 @@ export async function startMonitor(
   // The socket threads stamp datagrams with the wall clock: so does everything else.
   const now = Date.now;
   const keyring = options.keyring ?? new Map();
-  const logDropped = options.log?.dropped ?? (() => 0);
-  const logWritten = options.log?.written ?? (() => 0);
+  const log = options.log ?? { dropped: () => 0, written: () => 0 };
   const startedAtMs = now();
   const shape = { sequenceWindow: config.sequenceWindow, heartbeatSlots: HEARTBEAT_SLOTS };
   const tracker = createTracker({
@@ -248,8 +247,8 @@ export async function startMonitor(
     kernel,
     socketThreads: () => receiver.stats(),
     queueDrops: () => receiver.queueDrops(),
-    logLinesDropped: logDropped,
-    logBytesWritten: logWritten,
+    logLinesDropped: log.dropped,
+    logBytesWritten: log.written,
     sseClients: () => hub.clients,
     recvBufferBytes: granted,
   });
@@ -347,7 +346,7 @@ export async function startMonitor(
         datagrams: ingest.stats.datagrams,
         datagramsSinceMark: fresh,
         states,
-        logLinesDropped: logDropped(),
+        logLinesDropped: log.dropped(),
       },
       fresh === 0 ? 'waiting...' : `${fresh} datagrams since last mark`,
     );

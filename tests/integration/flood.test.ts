@@ -24,8 +24,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseLogLine } from '../../services/shared/log-schema.js';
+import { CLIENT_CONTAINER } from '../support/compose.js';
 import {
-  CLIENT_CONTAINER,
   type ClientProcess,
   type LogSummary,
   type Probe,

@@ -10,8 +10,7 @@ import { dirname, join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SOCKET_THREAD_NAME } from '../../services/client/ingest/receiver.js';
 import { WRITER_NICE, WRITER_THREAD_NAME } from '../../services/client/store/state-writer.js';
-import { type ComposeFixture, REPO_ROOT, upCompose } from '../support/compose.js';
-import { CLIENT_CONTAINER } from '../support/flood-client.js';
+import { CLIENT_CONTAINER, type ComposeFixture, REPO_ROOT, upCompose } from '../support/compose.js';
 
 const SERVICES = [
   { service: 'server', memory: 128 * 1024 * 1024, main: 'dist/server/main.js' },

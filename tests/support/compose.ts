@@ -14,6 +14,14 @@ const run = promisify(execFile);
 export const REPO_ROOT = resolve(import.meta.dirname, '..', '..');
 const COMPOSE_FILE = 'docker-compose.yml';
 
+/**
+ * The client's container as docker-compose.yml runs it: `mem_limit: 256m`,
+ * in which Node 24 sizes its whole heap at 259 MiB (`heap_size_limit`: V8's
+ * floor for up to 512 MiB of memory; 4288 MiB on the 24 GiB host).
+ * hardening.test.ts checks both on the running container.
+ */
+export const CLIENT_CONTAINER = { memoryBytes: 256 * 1024 * 1024, heapLimitMiB: 259 } as const;
+
 /** One parsed log line: every line both services write is a JSON object (see log-schema.ts). */
 export type LogRecord = Record<string, unknown> & { event?: string; time?: string };
 

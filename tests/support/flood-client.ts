@@ -7,18 +7,9 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, createReadStream, openSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-
-const ROOT = resolve(import.meta.dirname, '..', '..');
-
-/**
- * The client's container as docker-compose.yml runs it: `mem_limit: 256m`,
- * in which Node 24 sizes its whole heap at 259 MiB (`heap_size_limit`: V8's
- * floor for up to 512 MiB of memory; 4288 MiB on the 24 GiB host).
- * hardening.test.ts checks both on the running container.
- */
-export const CLIENT_CONTAINER = { memoryBytes: 256 * 1024 * 1024, heapLimitMiB: 259 } as const;
+import { CLIENT_CONTAINER, REPO_ROOT } from './compose.js';
 
 export interface ClientProcess {
   child: ChildProcess;
@@ -51,7 +42,7 @@ export async function startClientProcess(dir: string, env: Record<string, string
   const err = openSync(errPath, 'w');
   const heap = `--max-heap-size=${CLIENT_CONTAINER.heapLimitMiB}`;
   const child = spawn(process.execPath, [heap, '--import', 'tsx', 'services/client/main.ts'], {
-    cwd: ROOT,
+    cwd: REPO_ROOT,
     env: {
       PATH: process.env.PATH ?? '',
       UDP_HOST: '127.0.0.1',

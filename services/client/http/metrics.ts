@@ -239,11 +239,7 @@ export function monitorMetrics(source: MetricsSource): MonitorMetrics {
       socket = await source.socketThreads();
       const text = await registry.metrics();
       // Written by hand: the histograms across all senders, and one snapshot of the most urgent for their families.
-      return (
-        text +
-        renderTimingHistograms((visit) => source.eachTiming(visit)) +
-        renderSenderSeries(source.senders())
-      );
+      return text + renderTimingHistograms(source.eachTiming) + renderSenderSeries(source.senders());
     },
   };
 }
