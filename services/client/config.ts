@@ -65,6 +65,15 @@ export const clientEnv = {
       'Datagrams read but not yet handled by the main thread, at most (each counted as its size + 128 bytes); beyond it they are dropped and counted (udp_monitor_queue_drops_total, an `overrun` line), and the monitor judges no silence until then',
     ),
   ),
+  udpCoalesceMs: fromEnv(
+    'UDP_COALESCE',
+    duration(
+      '1ms',
+      0,
+      50,
+      "After a datagram that found a socket thread idle, how long the thread lets the next ones gather in the kernel's receive buffer before it reads on, so that spread-out senders do not each cost a wake-up (at 10,000 senders it halves the socket thread's CPU). Under load nothing waits. A datagram is read at most this much later; the receive buffer must hold what arrives meanwhile. 0ms: read each datagram the moment it arrives",
+    ),
+  ),
   mainThreadNice: fromEnv(
     'MAIN_THREAD_NICE',
     integer(

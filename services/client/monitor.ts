@@ -164,6 +164,7 @@ export async function startMonitor(
       recvBufferBytes: config.recvBufferBytes,
       threads: config.udpWorkers,
       queueBytes: config.udpQueueBytes,
+      coalesceMs: config.udpCoalesceMs,
       classifier: {
         maxBytes: config.maxDatagramBytes,
         keys: [...keyring],
@@ -247,6 +248,7 @@ export async function startMonitor(
     kernel,
     socketThreads: () => receiver.stats(),
     queueDrops: () => receiver.queueDrops(),
+    socketWakeups: () => receiver.wakeups(),
     logLinesDropped: log.dropped,
     logBytesWritten: log.written,
     sseClients: () => hub.clients,

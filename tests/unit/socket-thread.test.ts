@@ -46,6 +46,21 @@ async function sendWhileBlocked(
   rmSync(dir, { recursive: true, force: true });
 }
 
+/** Another process sends `payloads` to `port`, one every `gapMs` or so: spread out, as many senders' beats are. */
+async function sendSpreadOut(port: number, payloads: Buffer[], gapMs: number): Promise<void> {
+  const script = `
+    const s = require('node:dgram').createSocket('udp4');
+    const payloads = ${JSON.stringify(payloads.map((p) => p.toString('base64')))};
+    let i = 0;
+    const next = () => {
+      if (i === payloads.length) return s.close();
+      s.send(Buffer.from(payloads[i++], 'base64'), ${port}, '127.0.0.1', () => setTimeout(next, ${gapMs}));
+    };
+    next();`;
+  const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'inherit', 'inherit'] });
+  await new Promise<void>((resolve) => child.once('exit', () => resolve()));
+}
+
 const beats = (n: number, sources = 1) =>
   Array.from({ length: n }, (_, i) =>
     encodedBeat(Math.floor(i / sources), { source: `burst-${i % sources}`, intervalMs: 3_600_000 }),
@@ -140,6 +155,31 @@ describe('the socket threads', () => {
       expect(lines.reduce((a, l) => a + (l.dropped as number), 0)).toBe(dropped);
       expect(lines.at(-1)?.queueDrops).toBe(dropped);
     });
+  });
+
+  /** 100 datagrams 2 ms apart to a monitor with `coalesce`: its wake-ups, and how long the stream took to be handled. */
+  async function wakeupsOfSpreadOutStream(coalesce: string): Promise<{ wakeups: number; elapsedMs: number }> {
+    m = await startLoopbackMonitor(captureLogs('client').logger, { UDP_COALESCE: coalesce });
+    const from = Date.now();
+    await sendSpreadOut(m.monitor.udp.port, beats(100, 10), 2);
+    await eventually(() => expect(m?.monitor.ingest.stats.datagrams).toBe(100), 5000, 5);
+    const elapsedMs = Date.now() - from;
+    expect(readKernelSocketStats(m.monitor.udp.port)?.drops).toBe(0);
+    return { wakeups: await metric(m, 'udp_monitor_socket_wakeups_total'), elapsedMs };
+  }
+
+  it('gather spread-out datagrams (UDP_COALESCE): a datagram that wakes the thread lets the next ones gather', async () => {
+    // Each wake-up is followed by 20 ms of gathering, so however the stream is timed,
+    // wake-ups are at least 20 ms apart.
+    const { wakeups, elapsedMs } = await wakeupsOfSpreadOutStream('20ms');
+    expect(wakeups).toBeGreaterThan(0);
+    expect(wakeups).toBeLessThanOrEqual(Math.floor(elapsedMs / 20) + 1);
+  });
+
+  it('(the control: with UDP_COALESCE=0ms the same stream wakes the thread for most datagrams)', async () => {
+    const { wakeups, elapsedMs } = await wakeupsOfSpreadOutStream('0ms');
+    expect(wakeups).toBeGreaterThan(Math.floor(elapsedMs / 20) + 1);
+    expect(wakeups).toBeGreaterThanOrEqual(50);
   });
 
   it('share the port with UDP_WORKERS=3 (SO_REUSEPORT), and every datagram reaches the one tracker', async () => {

@@ -43,6 +43,7 @@ export interface MetricsSource {
   /** The socket threads: their loop delay since the last call, and the queue to the main thread. */
   socketThreads(): Promise<SocketThreadStats>;
   queueDrops(): number;
+  socketWakeups(): number;
   logLinesDropped(): number;
   logBytesWritten(): number;
   sseClients(): number;
@@ -154,6 +155,11 @@ export function monitorMetrics(source: MetricsSource): MonitorMetrics {
     'queue_drops_total',
     'Datagrams dropped because the queue from the socket threads to the main thread was full (UDP_QUEUE_BYTES)',
     source.queueDrops,
+  );
+  total(
+    'socket_wakeups_total',
+    'Datagrams that found a socket thread idle: each woke it, and let the next ones gather for UDP_COALESCE',
+    source.socketWakeups,
   );
   gauge(
     'queue_bytes',

@@ -20,6 +20,8 @@ export interface ReceiverOptions {
   threads: number;
   /** UDP_QUEUE_BYTES: datagrams read but not yet handled, at most, across the threads. */
   queueBytes: number;
+  /** UDP_COALESCE: how long a datagram that found a socket thread idle lets the next ones gather. */
+  coalesceMs: number;
   classifier: ClassifierSettings;
 }
 
@@ -43,6 +45,8 @@ export interface Receiver {
   bound(): boolean;
   /** Datagrams the socket threads dropped because the queue to the main thread was full, since start. */
   queueDrops(): number;
+  /** Datagrams that found a socket thread idle (each a wake-up, then UDP_COALESCE of gathering), since start. */
+  wakeups(): number;
   /**
    * The receive time of the oldest datagram read and not yet handed to the
    * caller (+Infinity: none). Silence is not judged past it.
@@ -64,6 +68,7 @@ interface SocketThread {
   alive(): boolean;
   /** As of its latest batch (every drop is followed by a batch: it drops only while one waits). */
   dropped(): number;
+  wakeups(): number;
   watermark(): number;
   /** Resolved with the next stats message. */
   stats(): Promise<Extract<SocketThreadMessage, { type: 'stats' }>>;
@@ -170,6 +175,7 @@ function startThread(
             ready: message,
             alive: () => !exited,
             dropped: () => progress.drops(),
+            wakeups: () => progress.wakeups(),
             watermark: () => (exited ? Number.POSITIVE_INFINITY : progress.watermark()),
             stats: () =>
               new Promise((resolveStats) => {
@@ -202,6 +208,7 @@ export async function startReceiver(options: ReceiverOptions, handlers: Receiver
     recvBufferBytes: options.recvBufferBytes,
     reusePort,
     queueBytes: Math.floor(options.queueBytes / options.threads),
+    coalesceMs: options.coalesceMs,
     classifier: options.classifier,
     progress: threadProgress().buffer,
   });
@@ -223,6 +230,7 @@ export async function startReceiver(options: ReceiverOptions, handlers: Receiver
     recvBufferBytes: first.ready.recvBufferBytes,
     bound: () => bound && threads.every((t) => t.alive()),
     queueDrops: () => threads.reduce((a, t) => a + t.dropped(), 0),
+    wakeups: () => threads.reduce((a, t) => a + t.wakeups(), 0),
     watermark: () => Math.min(...threads.map((t) => t.watermark())),
     async stats() {
       const all = await Promise.all(threads.map((t) => t.stats()));

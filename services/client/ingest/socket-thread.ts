@@ -15,6 +15,10 @@
  * (`queueBytes`, counted as each datagram's size plus RECORD_OVERHEAD): beyond it datagrams are dropped here and counted, as the
  * kernel would drop them.
  *
+ * A datagram that finds the thread idle makes it sleep UDP_COALESCE before it
+ * reads on (read-coalescing.ts), so spread-out datagrams are read a few at a
+ * time instead of each with a wake-up of its own.
+ *
  * The thread also publishes its progress in shared memory
  * (thread-progress.ts): its drops, and its watermark, the receive time of
  * the oldest datagram not yet handled by the tracking thread. Liveness is judged no later than it, so
@@ -40,6 +44,8 @@ export interface SocketThreadOptions {
   recvBufferBytes: number;
   reusePort: boolean;
   queueBytes: number;
+  /** UDP_COALESCE: how long a datagram that found the thread idle lets the next ones gather (0: not at all). */
+  coalesceMs: number;
   classifier: ClassifierSettings;
   /** The thread's progress cells (thread-progress.ts), written by this thread. */
   progress: SharedArrayBuffer;
@@ -83,11 +89,13 @@ async function run(options: SocketThreadOptions): Promise<void> {
   const port = parentPort;
   if (port === null) throw new Error('socket-thread runs as a worker');
   if (import.meta.url.endsWith('.ts')) resolveSourceImports();
-  const [{ createClassifier }, { createBatchWriter }, { threadProgress }] = await Promise.all([
-    import('./classify.js'),
-    import('./classified-batch.js'),
-    import('./thread-progress.js'),
-  ]);
+  const [{ createClassifier }, { createBatchWriter }, { threadProgress }, { readCoalescing, threadClock }] =
+    await Promise.all([
+      import('./classify.js'),
+      import('./classified-batch.js'),
+      import('./thread-progress.js'),
+      import('./read-coalescing.js'),
+    ]);
   const classify = createClassifier(options.classifier);
   const post = (message: SocketThreadMessage, transfer: ArrayBuffer[] = []) =>
     port.postMessage(message, transfer);
@@ -96,6 +104,7 @@ async function run(options: SocketThreadOptions): Promise<void> {
   loop.enable();
   const progress = threadProgress(options.progress);
   progress.setWatermark(Number.POSITIVE_INFINITY);
+  const coalescing = readCoalescing(options.coalesceMs, () => progress.addWakeup(), threadClock());
   let queuedBytes = 0;
   const writer = createBatchWriter(BATCH_DATAGRAMS);
   /** Bytes (as the queue counts them) and first receive time of the batch being filled. */
@@ -137,6 +146,11 @@ async function run(options: SocketThreadOptions): Promise<void> {
   }
 
   function take(message: Buffer, remote: RemoteInfo): void {
+    queue(message, remote);
+    coalescing.handled();
+  }
+
+  function queue(message: Buffer, remote: RemoteInfo): void {
     const receivedAtMs = Date.now();
     const c = classify(message, remote, receivedAtMs);
     const size = message.length + RECORD_OVERHEAD;

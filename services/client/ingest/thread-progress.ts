@@ -4,10 +4,13 @@
  * counted before the watermark moves past it is seen before it, too).
  *   watermark: the receive time of the oldest datagram not yet handled
  *              (NONE_WAITING when nothing waits);
- *   drops:     datagrams dropped because the queue was full, since start.
+ *   drops:     datagrams dropped because the queue was full, since start;
+ *   wakeups:   datagrams that found the thread idle (read-coalescing.ts), since start.
  */
 const WATERMARK = 0;
 const DROPS = 1;
+const WAKEUPS = 2;
+const CELLS = 3;
 /** No datagram waits: nothing held back from judging. */
 const NONE_WAITING = 2n ** 62n;
 
@@ -18,10 +21,12 @@ export interface ThreadProgress {
   setWatermark(ms: number): void;
   drops(): number;
   addDrop(): void;
+  wakeups(): number;
+  addWakeup(): void;
 }
 
 export function threadProgress(
-  buffer = new SharedArrayBuffer(2 * BigInt64Array.BYTES_PER_ELEMENT),
+  buffer = new SharedArrayBuffer(CELLS * BigInt64Array.BYTES_PER_ELEMENT),
 ): ThreadProgress {
   const cells = new BigInt64Array(buffer);
   return {
@@ -38,6 +43,12 @@ export function threadProgress(
     },
     addDrop() {
       Atomics.add(cells, DROPS, 1n);
+    },
+    wakeups() {
+      return Number(Atomics.load(cells, WAKEUPS));
+    },
+    addWakeup() {
+      Atomics.add(cells, WAKEUPS, 1n);
     },
   };
 }
