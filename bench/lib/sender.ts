@@ -14,6 +14,8 @@ export interface SendOptions {
   boot: string;
   /** Sockets (source ports) the batches go out from, round-robin; 1 if absent. */
   sockets?: number;
+  /** Told the sender's process id once it is started. */
+  onStart?: (pid: number) => void;
 }
 
 export interface SendResult {
@@ -59,6 +61,7 @@ export function runSender(binary: string, o: SendOptions): Promise<SendResult> {
   ];
   return new Promise((resolve, reject) => {
     const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    if (child.pid !== undefined) o.onStart?.(child.pid);
     let out = '';
     child.stdout.on('data', (chunk: Buffer) => {
       out += chunk.toString();

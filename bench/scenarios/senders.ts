@@ -12,11 +12,13 @@
  * bench itself, except the views' latencies, which are the bench's own.
  */
 import { mkdtempSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readKernelSocketStats } from '../../services/client/ingest/kernel-drops.js';
+import { SOCKET_THREAD_NAME } from '../../services/client/ingest/receiver.js';
 import { STATE_FILE_NAME } from '../../services/client/store/state-file.js';
 import { type Child, startChild } from '../lib/children.js';
+import { type CpuShare, cpuShare, cpuSnapshot, type ThreadGroup } from '../lib/cpu-share.js';
 import { runSender } from '../lib/sender.js';
 import { percentile, sleep } from '../lib/stats.js';
 
@@ -102,6 +104,8 @@ export interface SendersResult {
   loop: { windows: number; p99MaxMs: number; maxMs: number; mainP99MaxMs: number; mainMaxMs: number };
   views: Record<View, LatencySummary>;
   walks: number;
+  /** Where the machine's CPU went in the window (/proc). */
+  cpu: CpuShare;
   sse: { stateEvents: number; bytes: number; dropped: number; error: string | null };
   rss: { emptyBytes: number; loadedBytes: number; perSenderBytes: number; heapUsedBytes: number };
   stateFileBytes: number;
@@ -148,7 +152,11 @@ export async function runSendersScenario(
     const restartBudgetS = plan.restartSeconds + 15;
     const totalS = plan.warmupSeconds + plan.seconds + restartBudgetS;
     const sendStart = Date.now();
+    let senderPid = 0;
     const sending = runSender(senderBinary, {
+      onStart: (pid) => {
+        senderPid = pid;
+      },
       port,
       rate: plan.senders,
       count: plan.senders * totalS,
@@ -170,6 +178,8 @@ export async function runSendersScenario(
     if (sendingDone) throw new Error(`the sender stopped during the warm-up: ${JSON.stringify(await sent)}`);
 
     // The measured window.
+    const threads = cpuGroups(first.pid, senderPid);
+    const cpuFrom = cpuSnapshot(threads);
     const start = await read(base, port);
     const windowFrom = Date.now();
     const samples = Object.fromEntries(VIEWS.map((v) => [v, [] as number[]])) as Record<View, number[]>;
@@ -221,6 +231,7 @@ export async function runSendersScenario(
     // The loop-delay gauge covers the time since the previous scrape: every window's, the last one's too.
     const end = await read(base, port);
     const windowTo = Date.now();
+    const cpu = cpuShare(cpuFrom, cpuSnapshot(threads), availableParallelism());
     loopWindows.push(end.loop);
     const loaded = await first.probe();
     if (sendingDone)
@@ -302,6 +313,7 @@ export async function runSendersScenario(
         ]),
       ) as Record<View, LatencySummary>,
       walks,
+      cpu,
       sse: { ...sse0, dropped: end.reading.sseDropped },
       rss: {
         emptyBytes: empty.rssBytes,
@@ -324,6 +336,25 @@ export async function runSendersScenario(
   } finally {
     rmSync(dataDir, { recursive: true, force: true });
   }
+}
+
+/** The threads whose CPU the report shows: the client's, split by job, the sender, and this process. */
+function cpuGroups(clientPid: number, senderPid: number): ThreadGroup[] {
+  return [
+    {
+      label: 'client: socket thread',
+      pid: clientPid,
+      pick: (_, comm) => comm.startsWith(SOCKET_THREAD_NAME),
+    },
+    { label: 'client: main thread (track, log, HTTP)', pid: clientPid, pick: (tid) => tid === clientPid },
+    {
+      label: 'client: its other threads (GC, state file, libuv)',
+      pid: clientPid,
+      pick: (tid, comm) => tid !== clientPid && !comm.startsWith(SOCKET_THREAD_NAME),
+    },
+    { label: "the C sender (with the kernel's loopback delivery)", pid: senderPid },
+    { label: 'this bench (walks, scrapes, live stream)', pid: process.pid },
+  ];
 }
 
 function fileBytes(path: string): number {
@@ -422,6 +453,7 @@ function openEventStream(url: string): {
 }
 
 const fmtMs = (x: number | null) => (x === null || !Number.isFinite(x) ? 'n/a' : `${x.toFixed(1)} ms`);
+const pct = (x: number) => `${(100 * x).toFixed(0)}%`;
 const verdict = (ok: boolean) => (ok ? 'PASS' : 'FAIL');
 const changesText = (c: Record<string, number>) =>
   Object.keys(c).length === 0
@@ -471,6 +503,15 @@ export function renderSenders(
     '| view | requests | p50 | p99 | max | errors | size |',
     '|---|---:|---:|---:|---:|---:|---:|',
     ...views,
+    '',
+    `**CPU in the window** (/proc): the machine's ${r.cpu.cores} cores ${pct(r.cpu.busy)} busy (${pct(r.cpu.steal)} taken by the hypervisor). ` +
+      'A thread that waits for a core is late however fast its code is: the last column is the time its threads were ready to run and had no core, per second.',
+    '',
+    '| threads | CPU (cores) | waiting for a core (s per s) |',
+    '|---|---:|---:|',
+    ...r.cpu.groups.map(
+      (g) => `| ${g.label} (${g.threads}) | ${g.cores.toFixed(2)} | ${g.waiting.toFixed(2)} |`,
+    ),
     '',
     `**Restart** with ${r.restart.restoredSenders} senders in the state file, the senders beating on: clean stop ${fmtMs(r.restart.stopMs)}; ` +
       `start to ready ${fmtMs(r.restart.readyMs)} (the process's own count from its start: ${fmtMs(r.restart.startupMs)}); ` +
