@@ -5,8 +5,8 @@
  * senders, shared by every per-sender collector. Per-sender label sets are
  * bounded by MAX_SENDERS because the tracker is.
  */
-import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Counter, Gauge, Registry } from 'prom-client';
+import { monitorLoopDelay } from '../../shared/loop-delay.js';
 import { collectProcessMetrics } from '../../shared/process-metrics.js';
 import { SENDER_STATES } from '../../shared/vocabulary.js';
 import type { SocketThreadStats } from '../ingest/receiver.js';
@@ -134,21 +134,19 @@ export function monitorMetrics(source: MetricsSource): MonitorMetrics {
 
   // The datagram path's two event loops: how long each was held up since the last scrape.
   // `socket`: the threads that read the port; `main`: decoding, tracking, logging (and HTTP).
-  const loop = monitorEventLoopDelay({ resolution: 10 });
-  loop.enable();
+  const loop = monitorLoopDelay();
   let socket: SocketThreadStats = { loopP99Ms: 0, loopMaxMs: 0, queuedBytes: 0 };
   new Gauge({
     name: `${PREFIX}event_loop_delay_seconds`,
-    help: 'Event-loop delay since the last scrape, by thread (socket: reads the port; main: decodes, tracks, logs) and stat (p99, max)',
+    help: 'Event-loop delay since the last scrape (how late a 10 ms timer ran), by thread (socket: reads the port; main: tracks, logs, serves HTTP) and stat (p99, max)',
     labelNames: ['thread', 'stat'],
     registers,
     collect() {
-      const seconds = (ns: number) => (Number.isFinite(ns) ? ns / 1e9 : 0);
-      this.set({ thread: 'main', stat: 'p99' }, seconds(loop.percentile(99)));
-      this.set({ thread: 'main', stat: 'max' }, seconds(loop.max));
+      const main = loop.read();
+      this.set({ thread: 'main', stat: 'p99' }, main.p99Ms / 1000);
+      this.set({ thread: 'main', stat: 'max' }, main.maxMs / 1000);
       this.set({ thread: 'socket', stat: 'p99' }, socket.loopP99Ms / 1000);
       this.set({ thread: 'socket', stat: 'max' }, socket.loopMaxMs / 1000);
-      loop.reset();
     },
   });
   total(

@@ -33,7 +33,6 @@
 import { createSocket, type RemoteInfo } from 'node:dgram';
 import { registerHooks } from 'node:module';
 import { isIPv6 } from 'node:net';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { ClassifiedBatch } from './classified-batch.js';
 import type { ClassifierSettings } from './classify.js';
@@ -89,19 +88,24 @@ async function run(options: SocketThreadOptions): Promise<void> {
   const port = parentPort;
   if (port === null) throw new Error('socket-thread runs as a worker');
   if (import.meta.url.endsWith('.ts')) resolveSourceImports();
-  const [{ createClassifier }, { createBatchWriter }, { threadProgress }, { readCoalescing, threadClock }] =
-    await Promise.all([
-      import('./classify.js'),
-      import('./classified-batch.js'),
-      import('./thread-progress.js'),
-      import('./read-coalescing.js'),
-    ]);
+  const [
+    { createClassifier },
+    { createBatchWriter },
+    { threadProgress },
+    { readCoalescing, threadClock },
+    { monitorLoopDelay },
+  ] = await Promise.all([
+    import('./classify.js'),
+    import('./classified-batch.js'),
+    import('./thread-progress.js'),
+    import('./read-coalescing.js'),
+    import('../../shared/loop-delay.js'),
+  ]);
   const classify = createClassifier(options.classifier);
   const post = (message: SocketThreadMessage, transfer: ArrayBuffer[] = []) =>
     port.postMessage(message, transfer);
 
-  const loop = monitorEventLoopDelay({ resolution: 10 });
-  loop.enable();
+  const loop = monitorLoopDelay();
   const progress = threadProgress(options.progress);
   progress.setWatermark(Number.POSITIVE_INFINITY);
   const coalescing = readCoalescing(options.coalesceMs, () => progress.addWakeup(), threadClock());
@@ -202,14 +206,8 @@ async function run(options: SocketThreadOptions): Promise<void> {
         updateWatermark();
         break;
       case 'stats': {
-        const p99 = loop.percentile(99);
-        post({
-          type: 'stats',
-          loopP99Ms: Number.isFinite(p99) ? p99 / 1e6 : 0,
-          loopMaxMs: Number.isFinite(loop.max) ? loop.max / 1e6 : 0,
-          queuedBytes,
-        });
-        loop.reset();
+        const delay = loop.read();
+        post({ type: 'stats', loopP99Ms: delay.p99Ms, loopMaxMs: delay.maxMs, queuedBytes });
         break;
       }
       case 'stop':
