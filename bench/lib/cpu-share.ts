@@ -6,7 +6,8 @@
  * late however fast its code is: that is what tells a slow path from a
  * machine with no core to spare.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
+import { read } from './machine.js';
 
 /** The threads of `pid` that `pick` accepts (by thread id and name); all of them without it. */
 export interface ThreadGroup {
@@ -45,14 +46,6 @@ export interface CpuShare {
   /** Share of all cores taken by the hypervisor from this machine, 0..1. */
   steal: number;
   groups: GroupShare[];
-}
-
-function read(file: string): string | null {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch {
-    return null;
-  }
 }
 
 function groupTimes(group: ThreadGroup): GroupTimes {

@@ -12,7 +12,8 @@ export interface Machine {
   rmemMax: number | null;
 }
 
-function read(file: string): string | null {
+/** A /proc or /etc file's text, or null when it cannot be read. */
+export function read(file: string): string | null {
   try {
     return readFileSync(file, 'utf8');
   } catch {

@@ -132,21 +132,23 @@ export function monitorMetrics(source: MetricsSource): MonitorMetrics {
     () => source.store.incidentsDropped,
   );
 
-  // The datagram path's two event loops: how long each was held up since the last scrape.
-  // `socket`: the threads that read the port; `main`: decoding, tracking, logging (and HTTP).
+  // The datagram path's two event loops: how late each ran since the last scrape.
+  // `socket`: the threads that read and decode the port; `main`: tracking, logging (and HTTP).
   const loop = monitorLoopDelay();
-  let socket: SocketThreadStats = { loopP99Ms: 0, loopMaxMs: 0, queuedBytes: 0 };
+  let socket: SocketThreadStats = { loop: { p99Ms: 0, maxMs: 0 }, queuedBytes: 0 };
   new Gauge({
     name: `${PREFIX}event_loop_delay_seconds`,
     help: 'Event-loop delay since the last scrape (how late a 10 ms timer ran), by thread (socket: reads the port; main: tracks, logs, serves HTTP) and stat (p99, max)',
     labelNames: ['thread', 'stat'],
     registers,
     collect() {
-      const main = loop.read();
-      this.set({ thread: 'main', stat: 'p99' }, main.p99Ms / 1000);
-      this.set({ thread: 'main', stat: 'max' }, main.maxMs / 1000);
-      this.set({ thread: 'socket', stat: 'p99' }, socket.loopP99Ms / 1000);
-      this.set({ thread: 'socket', stat: 'max' }, socket.loopMaxMs / 1000);
+      for (const [thread, delay] of [
+        ['main', loop.read()],
+        ['socket', socket.loop],
+      ] as const) {
+        this.set({ thread, stat: 'p99' }, delay.p99Ms / 1000);
+        this.set({ thread, stat: 'max' }, delay.maxMs / 1000);
+      }
     },
   });
   total(

@@ -7,6 +7,7 @@
  * thread read them. Nothing else.
  */
 import { Worker } from 'node:worker_threads';
+import type { LoopDelay } from '../../shared/loop-delay.js';
 import { readBatch } from './classified-batch.js';
 import type { Classified, ClassifierSettings } from './classify.js';
 import type { SocketThreadCommand, SocketThreadMessage, SocketThreadOptions } from './socket-thread.js';
@@ -32,8 +33,7 @@ export interface ReceiverHandlers {
 
 export interface SocketThreadStats {
   /** Event-loop delay of the socket threads since the last call (the worst of them). */
-  loopP99Ms: number;
-  loopMaxMs: number;
+  loop: LoopDelay;
   /** Bytes read and not yet handled. */
   queuedBytes: number;
 }
@@ -87,8 +87,7 @@ class BindError extends Error {
 /** What a socket thread that is gone says. */
 const NO_STATS: Extract<SocketThreadMessage, { type: 'stats' }> = {
   type: 'stats',
-  loopP99Ms: 0,
-  loopMaxMs: 0,
+  loop: { p99Ms: 0, maxMs: 0 },
   queuedBytes: 0,
 };
 
@@ -235,8 +234,10 @@ export async function startReceiver(options: ReceiverOptions, handlers: Receiver
     async stats() {
       const all = await Promise.all(threads.map((t) => t.stats()));
       return {
-        loopP99Ms: Math.max(...all.map((s) => s.loopP99Ms)),
-        loopMaxMs: Math.max(...all.map((s) => s.loopMaxMs)),
+        loop: {
+          p99Ms: Math.max(...all.map((s) => s.loop.p99Ms)),
+          maxMs: Math.max(...all.map((s) => s.loop.maxMs)),
+        },
         queuedBytes: all.reduce((a, s) => a + s.queuedBytes, 0),
       };
     },

@@ -34,6 +34,7 @@ import { createSocket, type RemoteInfo } from 'node:dgram';
 import { registerHooks } from 'node:module';
 import { isIPv6 } from 'node:net';
 import { parentPort, workerData } from 'node:worker_threads';
+import type { LoopDelay } from '../../shared/loop-delay.js';
 import type { ClassifiedBatch } from './classified-batch.js';
 import type { ClassifierSettings } from './classify.js';
 
@@ -56,7 +57,7 @@ export type SocketThreadMessage =
   | { type: 'bind-error'; message: string; code: string | null }
   | { type: 'batch'; batch: ClassifiedBatch }
   | { type: 'error'; message: string; code: string | null }
-  | { type: 'stats'; loopP99Ms: number; loopMaxMs: number; queuedBytes: number }
+  | { type: 'stats'; loop: LoopDelay; queuedBytes: number }
   | { type: 'closed' };
 
 /** From the main thread: a batch handled (its bytes leave the queue), a stats request, or stop. */
@@ -206,8 +207,7 @@ async function run(options: SocketThreadOptions): Promise<void> {
         updateWatermark();
         break;
       case 'stats': {
-        const delay = loop.read();
-        post({ type: 'stats', loopP99Ms: delay.p99Ms, loopMaxMs: delay.maxMs, queuedBytes });
+        post({ type: 'stats', loop: loop.read(), queuedBytes });
         break;
       }
       case 'stop':
