@@ -136,7 +136,7 @@ function startThread(
         handlers.exception(err as Error);
       }
     });
-    worker.postMessage({ type: 'ack' } satisfies SocketThreadCommand);
+    progress.addHandled();
   }
 
   return new Promise((resolve, reject) => {

@@ -9,7 +9,10 @@
  * while (a scrape, a page, a burst of state changes) never leaves the
  * kernel's receive buffer unread: the datagrams wait here, in order, and are
  * tracked when the tracking thread comes back to them. At most MAX_IN_FLIGHT
- * batches are handed over before it says it has handled one, so it never
+ * batches are handed over before it has handled one (it counts them in
+ * shared memory: read here with every datagram, and every HANDLED_POLL_MS
+ * while batches are out; a message each would cost both threads a wake-up
+ * per batch), so it never
  * finds more than a few milliseconds of datagrams queued for it at once and
  * its HTTP requests get their turn in between. What waits here is bounded
  * (`queueBytes`, counted as each datagram's size plus RECORD_OVERHEAD): beyond it datagrams are dropped here and counted, as the
@@ -60,14 +63,16 @@ export type SocketThreadMessage =
   | { type: 'stats'; loop: LoopDelay; queuedBytes: number }
   | { type: 'closed' };
 
-/** From the main thread: a batch handled (its bytes leave the queue), a stats request, or stop. */
-export type SocketThreadCommand = { type: 'ack' } | { type: 'stats' } | { type: 'stop' };
+/** From the main thread: a stats request, or stop. (Batches handled are counted in shared memory.) */
+export type SocketThreadCommand = { type: 'stats' } | { type: 'stop' };
 
 /** Datagrams per batch at most (~2 ms of the tracking thread's work at most). */
 const BATCH_DATAGRAMS = 512;
 const FLUSH_MS = 1;
 /** Batches handed to the main thread and not yet handled, at most: what it handles before an HTTP request gets its turn (~20 ms of datagrams). */
 const MAX_IN_FLIGHT = 8;
+/** While batches are handed over, how often the thread looks whether they were handled, when no datagram makes it look. */
+const HANDLED_POLL_MS = 1;
 /** What a datagram's record costs besides its bytes and line, as the queue counts it. */
 const RECORD_OVERHEAD = 128;
 
@@ -117,10 +122,13 @@ async function run(options: SocketThreadOptions): Promise<void> {
   let fillingFromMs = Number.POSITIVE_INFINITY;
   let flushTimer: NodeJS.Timeout | null = null;
 
-  // Each batch is first waiting here, then handed over (in flight) until acknowledged; each moves once.
+  // Each batch is first waiting here, then handed over (in flight) until handled; each moves once.
   type Batch = { batch: ClassifiedBatch; bytes: number; fromMs: number };
   const waiting: Batch[] = [];
   const inFlight: Batch[] = [];
+  /** Batches taken off inFlight as handled, since start (the tracking thread's count, as last read). */
+  let released = 0;
+  let pollTimer: NodeJS.Timeout | null = null;
 
   /** The oldest datagram not yet handled: in flight, else waiting, else in the batch being filled. */
   function updateWatermark(): void {
@@ -130,6 +138,22 @@ async function run(options: SocketThreadOptions): Promise<void> {
   function send(b: Batch): void {
     inFlight.push(b);
     post({ type: 'batch', batch: b.batch }, [b.batch.numbers.buffer as ArrayBuffer]);
+    if (pollTimer === null) pollTimer = setTimeout(poll, HANDLED_POLL_MS);
+  }
+
+  /** The batches the tracking thread handled since the last look leave the queue; the next ones go over. */
+  function release(): void {
+    const handled = progress.handled();
+    if (handled === released) return;
+    for (; released < handled; released++) queuedBytes -= inFlight.shift()?.bytes ?? 0;
+    handOver();
+    updateWatermark();
+  }
+
+  function poll(): void {
+    pollTimer = null;
+    release(); // which may hand over more, and look again
+    if (inFlight.length > 0 && pollTimer === null) pollTimer = setTimeout(poll, HANDLED_POLL_MS);
   }
 
   function handOver(): void {
@@ -156,6 +180,7 @@ async function run(options: SocketThreadOptions): Promise<void> {
   }
 
   function queue(message: Buffer, remote: RemoteInfo): void {
+    release();
     const receivedAtMs = Date.now();
     const c = classify(message, remote, receivedAtMs);
     const size = message.length + RECORD_OVERHEAD;
@@ -201,11 +226,6 @@ async function run(options: SocketThreadOptions): Promise<void> {
 
   port.on('message', (command: SocketThreadCommand) => {
     switch (command.type) {
-      case 'ack':
-        queuedBytes -= inFlight.shift()?.bytes ?? 0;
-        handOver();
-        updateWatermark();
-        break;
       case 'stats': {
         post({ type: 'stats', loop: loop.read(), queuedBytes });
         break;

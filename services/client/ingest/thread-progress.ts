@@ -5,12 +5,17 @@
  *   watermark: the receive time of the oldest datagram not yet handled
  *              (NONE_WAITING when nothing waits);
  *   drops:     datagrams dropped because the queue was full, since start;
- *   wakeups:   datagrams that found the thread idle (read-coalescing.ts), since start.
+ *   wakeups:   datagrams that found the thread idle (read-coalescing.ts), since start;
+ *   handled:   batches the tracking thread has handled, since start (written
+ *              by it, the one cell that is): the socket thread's queue
+ *              lets go of them and hands over the next ones, with no
+ *              message to carry the news and wake it for it.
  */
 const WATERMARK = 0;
 const DROPS = 1;
 const WAKEUPS = 2;
-const CELLS = 3;
+const HANDLED = 3;
+const CELLS = 4;
 /** No datagram waits: nothing held back from judging. */
 const NONE_WAITING = 2n ** 62n;
 
@@ -23,6 +28,8 @@ export interface ThreadProgress {
   addDrop(): void;
   wakeups(): number;
   addWakeup(): void;
+  handled(): number;
+  addHandled(): void;
 }
 
 export function threadProgress(
@@ -49,6 +56,12 @@ export function threadProgress(
     },
     addWakeup() {
       Atomics.add(cells, WAKEUPS, 1n);
+    },
+    handled() {
+      return Number(Atomics.load(cells, HANDLED));
+    },
+    addHandled() {
+      Atomics.add(cells, HANDLED, 1n);
     },
   };
 }
