@@ -237,7 +237,7 @@ export async function startMonitor(
 
   const metrics = monitorMetrics({
     ingest: ingest.stats,
-    senders: () => tracker.urgent(config.metricsSenderSeries, now()),
+    senders: () => tracker.urgentSummaries(config.metricsSenderSeries, now()),
     eachTiming: (visit) => tracker.eachTiming(visit),
     stateCounts: () => tracker.stateCounts(),
     stateChanges: changeCounts.entries,

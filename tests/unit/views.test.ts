@@ -49,8 +49,25 @@ describe('bounded views', () => {
     expect(await sources(await get('/api/senders?q=-1&limit=3'))).toEqual(['node-10', 'node-11', 'node-12']);
   });
 
+  it('lists summaries without the heartbeat bar unless asked, and keeps the bar on the sender itself', async () => {
+    type Listed = { source: string; state: string; heartbeats?: string[] };
+    const summaries = (await (await get('/api/senders?limit=2')).json()) as Listed[];
+    expect(summaries.map((s) => [s.source, s.state, 'heartbeats' in s])).toEqual([
+      ['node-00', 'up', false],
+      ['node-01', 'up', false],
+    ]);
+    const full = await get('/api/senders?limit=2&heartbeats=true');
+    expect(((await full.json()) as Listed[]).map((s) => s.heartbeats)).toEqual([['received'], ['received']]);
+    // The next page is asked for the same way.
+    expect(full.headers.get('link')).toBe(
+      '</api/senders?limit=2&heartbeats=true&cursor=node-01>; rel="next"',
+    );
+    expect(((await (await get('/api/senders/node-00')).json()) as Listed).heartbeats).toEqual(['received']);
+  });
+
   it('answers a bad query with a 400 naming the parameter', async () => {
     for (const [query, parameter] of [
+      ['heartbeats=maybe', 'heartbeats'],
       ['limit=0', 'limit'],
       ['limit=1001', 'limit'],
       ['state=sleepy', 'state'],

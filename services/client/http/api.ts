@@ -15,7 +15,7 @@ import type { Received } from '../ingest/history.js';
 import type { Silence } from '../notify/silences.js';
 import type { IncidentRow } from '../store/state-file.js';
 import { countersOf } from '../tracking/sender.js';
-import type { SenderView } from '../tracking/tracker.js';
+import type { SenderSummary, SenderView } from '../tracking/tracker.js';
 
 const iso = (ms: number | null) => (ms === null ? null : isoTime(ms));
 
@@ -53,6 +53,12 @@ export const sendersQuery = z
       .describe('From the previous page\'s Link rel="next": the last source it had'),
     state: senderStateSchema.optional().describe('Only senders in this state'),
     q: z.string().min(1).max(64).optional().describe('Only senders whose source or name contains this text'),
+    heartbeats: z
+      .stringbool()
+      .optional()
+      .describe(
+        'true: each sender with its heartbeat bar, as /api/senders/{source} has it (twice the bytes); without it, a summary',
+      ),
   })
   .strict();
 
@@ -97,7 +103,8 @@ export function toApiReceived(r: Received): z.infer<typeof receivedSchema> {
   };
 }
 
-export const senderSchema = z.object({
+/** A sender in a page of /api/senders: everything but its heartbeat bar. */
+export const senderSummarySchema = z.object({
   source: z.string().describe("the protocol source id, or a plain-text sender's address"),
   kind: senderKindSchema,
   displayName: z.string().nullable().describe('the declared name, if any'),
@@ -121,10 +128,30 @@ export const senderSchema = z.object({
   delay: z.object({ lastMs: z.number(), minMs: z.number(), meanMs: z.number(), maxMs: z.number() }),
   jitterMs: z.number(),
   uptime: z.object({ h1: z.number().nullable(), h24: z.number().nullable() }).describe('percent'),
-  heartbeats: z.array(heartbeatMarkSchema),
+});
+
+/** One sender (/api/senders/{source}, the page's live list): its summary and its heartbeat bar. */
+export const senderSchema = senderSummarySchema.extend({
+  heartbeats: z.array(heartbeatMarkSchema).describe('the latest beats, oldest first'),
+});
+
+/** A sender of a page of /api/senders: with its heartbeat bar if it was asked for. */
+export const listedSenderSchema = senderSummarySchema.extend({
+  heartbeats: senderSchema.shape.heartbeats.optional(),
 });
 
 export function toApiSender(s: SenderView): z.infer<typeof senderSchema> {
+  const out = toApiSenderSummary(s) as z.infer<typeof senderSchema>;
+  out.heartbeats = s.heartbeats;
+  return out;
+}
+
+/** A summary, or a full sender when the view has its bar. */
+export function toApiListed(s: SenderSummary | SenderView): z.infer<typeof listedSenderSchema> {
+  return 'heartbeats' in s ? toApiSender(s) : toApiSenderSummary(s);
+}
+
+export function toApiSenderSummary(s: SenderSummary): z.infer<typeof senderSummarySchema> {
   return {
     source: s.source,
     kind: s.kind,
@@ -144,7 +171,6 @@ export function toApiSender(s: SenderView): z.infer<typeof senderSchema> {
     delay: s.delay,
     jitterMs: s.jitterMs,
     uptime: s.uptime,
-    heartbeats: s.heartbeats,
   };
 }
 
@@ -277,7 +303,7 @@ export function openApiDocument(version: string, historySize: number) {
             description: schema.description,
             schema: z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }),
           })),
-          responses: { 200: ok('Senders', z.array(senderSchema)), 400: bad },
+          responses: { 200: ok('Senders', z.array(listedSenderSchema)), 400: bad },
         },
       },
       '/api/senders/{source}': {

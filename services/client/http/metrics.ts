@@ -10,7 +10,7 @@ import { monitorLoopDelay } from '../../shared/loop-delay.js';
 import { collectProcessMetrics } from '../../shared/process-metrics.js';
 import { SENDER_STATES } from '../../shared/vocabulary.js';
 import type { SocketThreadStats } from '../ingest/receiver.js';
-import type { SenderView, TimingVisitor } from '../tracking/tracker.js';
+import type { SenderSummary, TimingVisitor } from '../tracking/tracker.js';
 import { renderSenderSeries } from './sender-series.js';
 import { renderTimingHistograms } from './timing-histograms.js';
 
@@ -23,7 +23,7 @@ export interface MetricsSource {
     exceptions: ReadonlyMap<string, number>;
   };
   /** The senders that get series of their own: the most urgent METRICS_SENDER_SERIES. */
-  senders(): SenderView[];
+  senders(): SenderSummary[];
   /** Every sender's latest one-way delay and jitter (ms), for the histograms across all senders. */
   eachTiming(visit: TimingVisitor): void;
   stateCounts(): Record<string, number>;

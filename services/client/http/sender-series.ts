@@ -6,7 +6,7 @@
  * written out whole, so that a search for one finds it.
  */
 import { SENDER_STATES } from '../../shared/vocabulary.js';
-import type { SenderView } from '../tracking/tracker.js';
+import type { SenderSummary } from '../tracking/tracker.js';
 
 type Emit = (labels: string, value: number) => void;
 
@@ -15,7 +15,7 @@ interface Family {
   type: 'counter' | 'gauge';
   help: string;
   /** Emits the sender's series; `source` is its escaped `source="..."` label. */
-  series(s: SenderView, source: string, emit: Emit): void;
+  series(s: SenderSummary, source: string, emit: Emit): void;
 }
 
 const FAMILIES: readonly Family[] = [
@@ -110,7 +110,7 @@ const formatValue = (v: number) =>
         : String(v);
 
 /** The per-sender families for these senders. */
-export function renderSenderSeries(senders: readonly SenderView[]): string {
+export function renderSenderSeries(senders: readonly SenderSummary[]): string {
   const sources = senders.map((s) => `source="${escapeLabelValue(s.source)}"`);
   const out: string[] = [];
   for (const family of FAMILIES) {
@@ -120,7 +120,7 @@ export function renderSenderSeries(senders: readonly SenderView[]): string {
       out.push(`${name}{${labels}} ${formatValue(value)}`);
     };
     for (let i = 0; i < senders.length; i++)
-      family.series(senders[i] as SenderView, sources[i] as string, emit);
+      family.series(senders[i] as SenderSummary, sources[i] as string, emit);
   }
   out.push('');
   return out.join('\n');

@@ -26,6 +26,7 @@ import {
   senderParams,
   sendersQuery,
   toApiIncident,
+  toApiListed,
   toApiReceived,
   toApiSender,
   toApiSilence,
@@ -179,7 +180,7 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
       });
       reply.header('link', `</api/senders?${next}>; rel="next"`);
     }
-    return page.views.map(toApiSender);
+    return page.views.map(toApiListed);
   });
   app.get<{ Params: { source: string } }>('/api/senders/:source', (req, reply) => {
     const params = senderParams.safeParse(req.params);

@@ -109,8 +109,8 @@ export interface Observation {
   evicted: string | null;
 }
 
-/** A plain JSON-serialisable snapshot of one sender. */
-export interface SenderView extends SenderCounters {
+/** A plain JSON-serialisable snapshot of one sender, without its heartbeat bar (what a page of senders lists). */
+export interface SenderSummary extends SenderCounters {
   source: string;
   kind: SenderKind;
   /** The operator's name for it, if declared with one. */
@@ -136,6 +136,10 @@ export interface SenderView extends SenderCounters {
   jitterMs: number;
   /** Percent 0..100, null when nothing was observed in the window. */
   uptime: { h1: number | null; h24: number | null };
+}
+
+/** A sender's summary with its heartbeat bar. */
+export interface SenderView extends SenderSummary {
   /** Oldest first, at most heartbeatSlots. */
   heartbeats: HeartbeatMark[];
 }
@@ -145,6 +149,8 @@ export interface SenderQuery {
   limit: number;
   state?: SenderState;
   q?: string;
+  /** Each sender with its heartbeat bar (a view); otherwise a summary, half the size. */
+  heartbeats?: boolean;
 }
 
 /** What a restart hands back: a stored sender, as the snapshot codec made it. */
@@ -199,11 +205,14 @@ export interface Tracker {
   /**
    * One page of senders sorted by source, after the cursor `after`, filtered
    * by state and by `q` (a substring of the source or the display name).
-   * Only the page's views are built. `next` is the cursor of the next page.
+   * Only the page's senders are built: summaries, or views if `heartbeats`.
+   * `next` is the cursor of the next page.
    */
-  page(query: SenderQuery, nowMs: number): { views: SenderView[]; next: string | null };
+  page(query: SenderQuery, nowMs: number): { views: Array<SenderSummary | SenderView>; next: string | null };
   /** The `limit` most urgent senders (down, late, pending, stopped, up; then by source), optionally filtered by `q`. */
   urgent(limit: number, nowMs: number, q?: string): SenderView[];
+  /** As urgent(), without the heartbeat bars (the per-sender metric series). */
+  urgentSummaries(limit: number, nowMs: number): SenderSummary[];
   /** Senders per state. O(1): maintained incrementally. */
   stateCounts(): Record<SenderState, number>;
   readonly size: number;
@@ -754,6 +763,12 @@ export function createTracker(options: TrackerOptions): Tracker {
   }
 
   function toView(sender: Sender, nowMs: number): SenderView {
+    const view = toSummary(sender, nowMs) as SenderView;
+    view.heartbeats = heartbeatList(sender.heartbeats);
+    return view;
+  }
+
+  function toSummary(sender: Sender, nowMs: number): SenderSummary {
     const seen = sender.firstSeenMs !== null;
     const interval = intervalOf(sender);
     return {
@@ -791,7 +806,6 @@ export function createTracker(options: TrackerOptions): Tracker {
         h1: uptimePercent(sender.uptime, 'h1', nowMs),
         h24: uptimePercent(sender.uptime, 'h24', nowMs),
       },
-      heartbeats: heartbeatList(sender.heartbeats),
     };
   }
 
@@ -818,27 +832,36 @@ export function createTracker(options: TrackerOptions): Tracker {
     return lo;
   }
 
-  function page(query: SenderQuery, nowMs: number): { views: SenderView[]; next: string | null } {
+  function page(
+    query: SenderQuery,
+    nowMs: number,
+  ): { views: Array<SenderSummary | SenderView>; next: string | null } {
     const list = sortedSources();
-    const views: SenderView[] = [];
+    const build = query.heartbeats === true ? toView : toSummary;
+    const views: Array<SenderSummary | SenderView> = [];
     for (let i = firstAfter(list, query.after); i < list.length; i++) {
       const sender = senders.get(list[i] as string) as Sender;
       if ((query.state !== undefined && sender.state !== query.state) || !matches(sender, query.q)) continue;
       if (views.length === query.limit) return { views, next: views.at(-1)?.source ?? null };
-      views.push(toView(sender, nowMs));
+      views.push(build(sender, nowMs));
     }
     return { views, next: null };
   }
 
-  function urgent(limit: number, nowMs: number, q?: string): SenderView[] {
+  function mostUrgent<T>(
+    limit: number,
+    nowMs: number,
+    q: string | undefined,
+    build: (sender: Sender, nowMs: number) => T,
+  ): T[] {
     const list = sortedSources();
-    const views: SenderView[] = [];
+    const views: T[] = [];
     for (const state of URGENCY_ORDER) {
       if (counts[state] === 0) continue;
       for (const source of list) {
         if (views.length === limit) return views;
         const sender = senders.get(source) as Sender;
-        if (sender.state === state && matches(sender, q)) views.push(toView(sender, nowMs));
+        if (sender.state === state && matches(sender, q)) views.push(build(sender, nowMs));
       }
     }
     return views;
@@ -846,7 +869,8 @@ export function createTracker(options: TrackerOptions): Tracker {
 
   return {
     page,
-    urgent,
+    urgent: (limit, nowMs, q) => mostUrgent(limit, nowMs, q, toView),
+    urgentSummaries: (limit, nowMs) => mostUrgent(limit, nowMs, undefined, toSummary),
     observe,
     observeText,
     declare,
