@@ -9,7 +9,7 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { toApiSender } from '../../services/client/http/api.js';
+import type { toApiSenderSummary } from '../../services/client/http/api.js';
 import { type ComposeFixture, type LogRecord, upCompose } from '../support/compose.js';
 import { eventually, untilSender } from '../support/udp.js';
 
@@ -20,7 +20,8 @@ const DOWN_AFTER_MISSES = 2;
 const LATE_AFTER_MS = INTERVAL_MS + LATE_GRACE_MS;
 const DOWN_AFTER_MS = LATE_AFTER_MS + (DOWN_AFTER_MISSES - 1) * INTERVAL_MS;
 
-type ApiSender = ReturnType<typeof toApiSender>;
+// What /api/senders lists (summaries; a sender of its own has its heartbeat bar too, unused here).
+type ApiSender = ReturnType<typeof toApiSenderSummary>;
 
 const ms = (iso: unknown) => Date.parse(String(iso));
 

@@ -13,13 +13,14 @@
 import { createSocket } from 'node:dgram';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Status, toApiIncident, toApiSender } from '../../services/client/http/api.js';
+import type { Status, toApiIncident, toApiSenderSummary } from '../../services/client/http/api.js';
 import { parseLogLine } from '../../services/shared/log-schema.js';
 import { encodedBeat } from '../support/builders.js';
 import { type ComposeFixture, type LogRecord, upCompose } from '../support/compose.js';
 import { eventually, untilSender } from '../support/udp.js';
 
-type ApiSender = ReturnType<typeof toApiSender>;
+// What /api/senders lists (summaries; a sender of its own has its heartbeat bar too, unused here).
+type ApiSender = ReturnType<typeof toApiSenderSummary>;
 type ApiIncident = ReturnType<typeof toApiIncident>;
 
 /** BEACON_INTERVAL=1s; the plain-text sender's period too. */

@@ -27,7 +27,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { toApiSender } from '../../services/client/http/api.js';
+import type { toApiSenderSummary } from '../../services/client/http/api.js';
 import { incidentKey, type WebhookBody } from '../../services/client/notify/payload.js';
 import { encodedBeat } from '../support/builders.js';
 import { type LogRecord, REPO_ROOT } from '../support/compose.js';
@@ -36,7 +36,8 @@ import type { SinkRequest } from '../support/webhook-sink.js';
 
 const run = promisify(execFile);
 
-type ApiSender = ReturnType<typeof toApiSender>;
+// What /api/senders lists (summaries; a sender of its own has its heartbeat bar too, unused here).
+type ApiSender = ReturnType<typeof toApiSenderSummary>;
 /** A request the sink recorded, its body a webhook notification. */
 type Hook = SinkRequest & { body: WebhookBody };
 
