@@ -6,11 +6,16 @@
  * (exception) handed to the caller on the main thread, in the order each
  * thread read them. Nothing else.
  */
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, Worker } from 'node:worker_threads';
 import type { LoopDelay } from '../../shared/loop-delay.js';
 import { readBatch } from './classified-batch.js';
 import type { Classified, ClassifierSettings } from './classify.js';
-import type { SocketThreadCommand, SocketThreadMessage, SocketThreadOptions } from './socket-thread.js';
+import type {
+  SocketThreadCommand,
+  SocketThreadMessage,
+  SocketThreadOptions,
+  SocketThreadStatsMessage,
+} from './socket-thread.js';
 import { threadProgress } from './thread-progress.js';
 
 export interface ReceiverOptions {
@@ -70,8 +75,8 @@ interface SocketThread {
   dropped(): number;
   wakeups(): number;
   watermark(): number;
-  /** Resolved with the next stats message. */
-  stats(): Promise<Extract<SocketThreadMessage, { type: 'stats' }>>;
+  /** Resolved with the answer to this request (answers come in the order asked). */
+  stats(): Promise<SocketThreadStatsMessage>;
   stop(): Promise<void>;
 }
 
@@ -85,8 +90,7 @@ class BindError extends Error {
 }
 
 /** What a socket thread that is gone says. */
-const NO_STATS: Extract<SocketThreadMessage, { type: 'stats' }> = {
-  type: 'stats',
+const NO_STATS: SocketThreadStatsMessage = {
   loop: { p99Ms: 0, maxMs: 0 },
   queuedBytes: 0,
 };
@@ -115,18 +119,25 @@ function socketThreadHeap(queueBytes: number): {
 
 function startThread(
   index: number,
-  options: SocketThreadOptions,
+  threadOptions: Omit<SocketThreadOptions, 'statsPort'>,
   handlers: ReceiverHandlers,
 ): Promise<SocketThread> {
-  const progress = threadProgress(options.progress);
+  const progress = threadProgress(threadOptions.progress);
+  const statsChannel = new MessageChannel();
+  const options: SocketThreadOptions = { ...threadOptions, statsPort: statsChannel.port2 };
   const worker = new Worker(THREAD_FILE, {
     name: `${SOCKET_THREAD_NAME}-${index}`,
     workerData: { socketThread: true, options },
+    transferList: [statsChannel.port2],
     resourceLimits: socketThreadHeap(options.queueBytes),
   });
   let exited = false;
   let closed: (() => void) | null = null;
-  const statsWaiting: Array<(m: Extract<SocketThreadMessage, { type: 'stats' }>) => void> = [];
+  const statsWaiting: Array<(m: SocketThreadStatsMessage) => void> = [];
+  const statsPort = statsChannel.port1;
+  statsPort.on('message', (message: SocketThreadStatsMessage) => statsWaiting.shift()?.(message));
+  // It does not hold the process open (the worker does, while it runs).
+  statsPort.unref();
 
   function handleBatch(message: Extract<SocketThreadMessage, { type: 'batch' }>): void {
     readBatch(message.batch, (datagram) => {
@@ -151,6 +162,7 @@ function startThread(
       for (const answer of statsWaiting.splice(0)) {
         answer(NO_STATS);
       }
+      statsPort.close();
       reject(new Error('the socket thread exited before it was ready'));
     });
     worker.on('message', (message: SocketThreadMessage) => {
@@ -160,9 +172,6 @@ function startThread(
           break;
         case 'error':
           handlers.exception(Object.assign(new Error(message.message), { code: message.code ?? undefined }));
-          break;
-        case 'stats':
-          statsWaiting.shift()?.(message);
           break;
         case 'bind-error':
           reject(new BindError(message.message, message.code ?? undefined));
@@ -183,7 +192,7 @@ function startThread(
                   return;
                 }
                 statsWaiting.push(resolveStats);
-                worker.postMessage({ type: 'stats' } satisfies SocketThreadCommand);
+                statsPort.postMessage(null);
               }),
             stop: () =>
               new Promise<void>((resolveStop) => {
@@ -201,7 +210,7 @@ function startThread(
 
 export async function startReceiver(options: ReceiverOptions, handlers: ReceiverHandlers): Promise<Receiver> {
   const reusePort = options.threads > 1;
-  const threadOptions = (port: number): SocketThreadOptions => ({
+  const threadOptions = (port: number): Omit<SocketThreadOptions, 'statsPort'> => ({
     host: options.host,
     port,
     recvBufferBytes: options.recvBufferBytes,

@@ -36,7 +36,7 @@
 import { createSocket, type RemoteInfo } from 'node:dgram';
 import { registerHooks } from 'node:module';
 import { isIPv6 } from 'node:net';
-import { parentPort, workerData } from 'node:worker_threads';
+import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
 import type { LoopDelay } from '../../shared/loop-delay.js';
 import type { ClassifiedBatch } from './classified-batch.js';
 import type { ClassifierSettings } from './classify.js';
@@ -52,6 +52,12 @@ export interface SocketThreadOptions {
   classifier: ClassifierSettings;
   /** The thread's progress cells (thread-progress.ts), written by this thread. */
   progress: SharedArrayBuffer;
+  /**
+   * Where `stats` is asked and answered: a channel of its own, so that an
+   * answer never waits behind the batches handed over before it (a scrape
+   * would wait for them all).
+   */
+  statsPort: MessagePort;
 }
 
 /** From the socket thread to the main thread. */
@@ -60,11 +66,16 @@ export type SocketThreadMessage =
   | { type: 'bind-error'; message: string; code: string | null }
   | { type: 'batch'; batch: ClassifiedBatch }
   | { type: 'error'; message: string; code: string | null }
-  | { type: 'stats'; loop: LoopDelay; queuedBytes: number }
   | { type: 'closed' };
 
-/** From the main thread: a stats request, or stop. (Batches handled are counted in shared memory.) */
-export type SocketThreadCommand = { type: 'stats' } | { type: 'stop' };
+/** On the stats port: the answer to a request (any message), since the previous one. */
+export interface SocketThreadStatsMessage {
+  loop: LoopDelay;
+  queuedBytes: number;
+}
+
+/** From the main thread: stop. (Batches handled are counted in shared memory, stats asked on their own port.) */
+export type SocketThreadCommand = { type: 'stop' };
 
 /** Datagrams per batch at most (~2 ms of the tracking thread's work at most). */
 const BATCH_DATAGRAMS = 512;
@@ -224,18 +235,22 @@ async function run(options: SocketThreadOptions): Promise<void> {
     });
   });
 
+  const { statsPort } = options;
+  statsPort.on('message', () => {
+    statsPort.postMessage({ loop: loop.read(), queuedBytes } satisfies SocketThreadStatsMessage);
+  });
+  // It does not keep the thread alive: the socket does.
+  statsPort.unref();
+
   port.on('message', (command: SocketThreadCommand) => {
     switch (command.type) {
-      case 'stats': {
-        post({ type: 'stats', loop: loop.read(), queuedBytes });
-        break;
-      }
       case 'stop':
         socket.close(() => {
           flush();
           // What is still queued goes over at once: the main thread handles it all before `closed`.
           while (waiting.length > 0) send(waiting.shift() as Batch);
           post({ type: 'closed' });
+          statsPort.close();
           port.close();
         });
         break;
