@@ -50,7 +50,7 @@ export interface SocketThreadOptions {
   /** UDP_COALESCE: how long a datagram that found the thread idle lets the next ones gather (0: not at all). */
   coalesceMs: number;
   classifier: ClassifierSettings;
-  /** The thread's progress cells (thread-progress.ts), written by this thread. */
+  /** The thread's progress cells (thread-progress.ts): written by this thread, but for `handled`. */
   progress: SharedArrayBuffer;
   /**
    * Where `stats` is asked and answered: a channel of its own, so that an

@@ -1,7 +1,8 @@
 /**
- * What a socket thread tells the tracking thread without a message, so it
- * is current the moment it changes: in shared memory, with Atomics (a drop
- * counted before the watermark moves past it is seen before it, too).
+ * What a socket thread and the tracking thread tell each other without a
+ * message, so it is current the moment it changes: in shared memory, with
+ * Atomics (a drop counted before the watermark moves past it is seen before
+ * it, too).
  *   watermark: the receive time of the oldest datagram not yet handled
  *              (NONE_WAITING when nothing waits);
  *   drops:     datagrams dropped because the queue was full, since start;
