@@ -141,9 +141,7 @@ export const listedSenderSchema = senderSummarySchema.extend({
 });
 
 export function toApiSender(s: SenderView): z.infer<typeof senderSchema> {
-  const out = toApiSenderSummary(s) as z.infer<typeof senderSchema>;
-  out.heartbeats = s.heartbeats;
-  return out;
+  return { ...toApiSenderSummary(s), heartbeats: s.heartbeats };
 }
 
 /** A summary, or a full sender when the view has its bar. */

@@ -7,14 +7,13 @@
  * thread read them. Nothing else.
  */
 import { MessageChannel, Worker } from 'node:worker_threads';
-import type { LoopDelay } from '../../shared/loop-delay.js';
 import { readBatch } from './classified-batch.js';
 import type { Classified, ClassifierSettings } from './classify.js';
 import type {
   SocketThreadCommand,
   SocketThreadMessage,
   SocketThreadOptions,
-  SocketThreadStatsMessage,
+  SocketThreadStats,
 } from './socket-thread.js';
 import { threadProgress } from './thread-progress.js';
 
@@ -36,12 +35,7 @@ export interface ReceiverHandlers {
   exception(err: Error): void;
 }
 
-export interface SocketThreadStats {
-  /** Event-loop delay of the socket threads since the last call (the worst of them). */
-  loop: LoopDelay;
-  /** Bytes read and not yet handled. */
-  queuedBytes: number;
-}
+export type { SocketThreadStats };
 
 export interface Receiver {
   address: { address: string; port: number; family: string };
@@ -57,7 +51,7 @@ export interface Receiver {
    * caller (+Infinity: none). Silence is not judged past it.
    */
   watermark(): number;
-  /** Asks every socket thread; resets their loop-delay windows. */
+  /** Asks every socket thread (resetting their loop-delay windows): the worst loop delay, the bytes of all. */
   stats(): Promise<SocketThreadStats>;
   stop(): Promise<void>;
 }
@@ -76,7 +70,7 @@ interface SocketThread {
   wakeups(): number;
   watermark(): number;
   /** Resolved with the answer to this request (answers come in the order asked). */
-  stats(): Promise<SocketThreadStatsMessage>;
+  stats(): Promise<SocketThreadStats>;
   stop(): Promise<void>;
 }
 
@@ -90,7 +84,7 @@ class BindError extends Error {
 }
 
 /** What a socket thread that is gone says. */
-const NO_STATS: SocketThreadStatsMessage = {
+const NO_STATS: SocketThreadStats = {
   loop: { p99Ms: 0, maxMs: 0 },
   queuedBytes: 0,
 };
@@ -133,9 +127,9 @@ function startThread(
   });
   let exited = false;
   let closed: (() => void) | null = null;
-  const statsWaiting: Array<(m: SocketThreadStatsMessage) => void> = [];
+  const statsWaiting: Array<(m: SocketThreadStats) => void> = [];
   const statsPort = statsChannel.port1;
-  statsPort.on('message', (message: SocketThreadStatsMessage) => statsWaiting.shift()?.(message));
+  statsPort.on('message', (message: SocketThreadStats) => statsWaiting.shift()?.(message));
   // It does not hold the process open (the worker does, while it runs).
   statsPort.unref();
 

@@ -68,9 +68,15 @@ export type SocketThreadMessage =
   | { type: 'error'; message: string; code: string | null }
   | { type: 'closed' };
 
-/** On the stats port: the answer to a request (any message), since the previous one. */
-export interface SocketThreadStatsMessage {
+/**
+ * On the stats port: the answer to a request (any message). The receiver
+ * merges its threads' answers into one of the same shape (the worst loop, the
+ * sum of the bytes).
+ */
+export interface SocketThreadStats {
+  /** Event-loop delay since the previous answer. */
   loop: LoopDelay;
+  /** Bytes read and not yet handled. */
   queuedBytes: number;
 }
 
@@ -237,7 +243,7 @@ async function run(options: SocketThreadOptions): Promise<void> {
 
   const { statsPort } = options;
   statsPort.on('message', () => {
-    statsPort.postMessage({ loop: loop.read(), queuedBytes } satisfies SocketThreadStatsMessage);
+    statsPort.postMessage({ loop: loop.read(), queuedBytes } satisfies SocketThreadStats);
   });
   // It does not keep the thread alive: the socket does.
   statsPort.unref();
