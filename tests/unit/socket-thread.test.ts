@@ -4,7 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { readKernelSocketStats } from '../../services/client/ingest/kernel-drops.js';
+import { SOCKET_THREAD_NAME } from '../../services/client/ingest/receiver.js';
 import { encodedBeat } from '../support/builders.js';
+import { holdThread, threadIdsNamed } from '../support/hold-thread.js';
 import { captureLogs } from '../support/log-capture.js';
 import { type LoopbackMonitor, startLoopbackMonitor } from '../support/monitor.js';
 import { eventually, sendUdp } from '../support/udp.js';
@@ -61,6 +63,36 @@ async function sendSpreadOut(port: number, payloads: Buffer[], gapMs: number): P
   await new Promise<void>((resolve) => child.once('exit', () => resolve()));
 }
 
+/**
+ * A real sender in another process: 12 beats of source `steady`, one every
+ * 200 ms, each stamped when sent. Resolves once the first is sent.
+ */
+async function steadySender(port: number): Promise<{ finished: Promise<void> }> {
+  const script = `
+    const s = require('node:dgram').createSocket('udp4');
+    let seq = 0;
+    const send = () => s.send(JSON.stringify({ v: 1, kind: 'beat', source: 'steady', boot: 'b1', seq: seq++,
+      sentAt: new Date().toISOString(), intervalMs: 200, text: '' }), ${port}, '127.0.0.1');
+    send();
+    process.stdout.write('ready\\n');
+    const t = setInterval(() => { send(); if (seq === 12) { clearInterval(t); setTimeout(() => s.close(), 50); } }, 200);`;
+  const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const finished = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
+  return { finished };
+}
+
+/** All 12 beats of the steady sender tracked, none lost, and no state change but its first beat. */
+async function expectEveryBeatOnTime(
+  m: LoopbackMonitor,
+  logs: ReturnType<typeof captureLogs>,
+): Promise<void> {
+  await eventually(() => expect(m.monitor.ingest.stats.datagrams).toBe(12), 2000, 20);
+  const states = logs.events('state').filter((l) => l.source === 'steady');
+  expect(states.map((l) => `${l.to}:${l.reason}`)).toEqual(['up:first_beat']);
+  expect(m.monitor.tracker.view('steady', Date.now())?.lost).toBe(0);
+}
+
 const beats = (n: number, sources = 1) =>
   Array.from({ length: n }, (_, i) =>
     encodedBeat(Math.floor(i / sources), { source: `burst-${i % sources}`, intervalMs: 3_600_000 }),
@@ -95,26 +127,31 @@ describe('the socket threads', () => {
     const logs = captureLogs('client');
     m = await startLoopbackMonitor(logs.logger, { LATE_GRACE: '100ms' });
     const port = m.monitor.udp.port;
-    // A real sender: a beat every 200 ms, stamped when sent, for 2.2 s.
-    const script = `
-      const s = require('node:dgram').createSocket('udp4');
-      let seq = 0;
-      const send = () => s.send(JSON.stringify({ v: 1, kind: 'beat', source: 'steady', boot: 'b1', seq: seq++,
-        sentAt: new Date().toISOString(), intervalMs: 200, text: '' }), ${port}, '127.0.0.1');
-      send();
-      process.stdout.write('ready\\n');
-      const t = setInterval(() => { send(); if (seq === 12) { clearInterval(t); setTimeout(() => s.close(), 50); } }, 200);`;
-    const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
-    await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
+    const sender = await steadySender(port);
     await eventually(() => expect(m?.monitor.tracker.view('steady', Date.now())?.state).toBe('up'), 2000, 5);
     // Held for 1.5 s: the liveness tick that runs first afterwards finds the beats still queued.
     const until = Date.now() + 1500;
     while (Date.now() < until) {}
-    await new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    await eventually(() => expect(m?.monitor.ingest.stats.datagrams).toBe(12), 2000, 20);
-    const states = logs.events('state').filter((l) => l.source === 'steady');
-    expect(states.map((l) => `${l.to}:${l.reason}`)).toEqual(['up:first_beat']);
-    expect(m.monitor.tracker.view('steady', Date.now())?.lost).toBe(0);
+    await sender.finished;
+    await expectEveryBeatOnTime(m, logs);
+  });
+
+  it('judge silence only up to what they have read: a sender beating through a held socket thread is never late', async () => {
+    const logs = captureLogs('client');
+    m = await startLoopbackMonitor(logs.logger, { LATE_GRACE: '100ms' });
+    const port = m.monitor.udp.port;
+    const [socketThread, ...others] = threadIdsNamed(`${SOCKET_THREAD_NAME}-0`);
+    expect(others).toEqual([]);
+    const sender = await steadySender(port);
+    await eventually(() => expect(m?.monitor.tracker.view('steady', Date.now())?.state).toBe('up'), 2000, 5);
+    // The socket thread held for 1.5 s (as if it got no core); this thread, and its liveness ticks, run on.
+    const heldAt = Date.now();
+    const hold = await holdThread(socketThread as number, 1500);
+    await hold.released;
+    // The ticks ran meanwhile (more than the late threshold of 300 ms passed), the beats waited in the kernel.
+    expect(Date.now() - heldAt).toBeGreaterThanOrEqual(1500);
+    await sender.finished;
+    await expectEveryBeatOnTime(m, logs);
   });
 
   it('(the control: the same stream to a socket read on this thread loses most of it)', async () => {

@@ -47,8 +47,10 @@ export interface Receiver {
   /** Datagrams that found a socket thread idle (each a wake-up, then UDP_COALESCE of gathering), since start. */
   wakeups(): number;
   /**
-   * The receive time of the oldest datagram read and not yet handed to the
-   * caller (+Infinity: none). Silence is not judged past it.
+   * Silence is not judged past it: the receive time of the oldest datagram
+   * read and not yet handed to the caller, or, if earlier, the time before
+   * which a socket thread has read all that arrived (read-through.ts).
+   * +Infinity: no socket thread runs.
    */
   watermark(): number;
   /** Asks every socket thread (resetting their loop-delay windows): the worst loop delay, the bytes of all. */
@@ -178,7 +180,9 @@ function startThread(
             alive: () => !exited,
             dropped: () => progress.drops(),
             wakeups: () => progress.wakeups(),
-            watermark: () => (exited ? Number.POSITIVE_INFINITY : progress.watermark()),
+            // Not past the oldest datagram it holds, nor past what it has read (read-through.ts).
+            watermark: () =>
+              exited ? Number.POSITIVE_INFINITY : Math.min(progress.watermark(), progress.readThrough()),
             stats: () =>
               new Promise((resolveStats) => {
                 if (exited) {

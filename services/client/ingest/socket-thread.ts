@@ -117,12 +117,14 @@ async function run(options: SocketThreadOptions): Promise<void> {
     { threadProgress },
     { readCoalescing, threadClock },
     { monitorLoopDelay },
+    { READ_THROUGH_PERIOD_MS, readThroughVouch },
   ] = await Promise.all([
     import('./classify.js'),
     import('./classified-batch.js'),
     import('./thread-progress.js'),
     import('./read-coalescing.js'),
     import('../../shared/loop-delay.js'),
+    import('./read-through.js'),
   ]);
   const classify = createClassifier(options.classifier);
   const post = (message: SocketThreadMessage, transfer: ArrayBuffer[] = []) =>
@@ -131,6 +133,11 @@ async function run(options: SocketThreadOptions): Promise<void> {
   const loop = monitorLoopDelay();
   const progress = threadProgress(options.progress);
   progress.setWatermark(Number.POSITIVE_INFINITY);
+  // Before the socket is bound: nothing can have arrived before this first vouch.
+  const vouch = readThroughVouch(progress.setReadThrough, Date.now);
+  const vouchTimer = setInterval(vouch.turn, READ_THROUGH_PERIOD_MS);
+  // It does not keep the thread alive: the socket does.
+  vouchTimer.unref();
   const coalescing = readCoalescing(options.coalesceMs, () => progress.addWakeup(), threadClock());
   let queuedBytes = 0;
   const writer = createBatchWriter(BATCH_DATAGRAMS);
@@ -251,6 +258,7 @@ async function run(options: SocketThreadOptions): Promise<void> {
   port.on('message', (command: SocketThreadCommand) => {
     switch (command.type) {
       case 'stop':
+        clearInterval(vouchTimer);
         socket.close(() => {
           flush();
           // What is still queued goes over at once: the main thread handles it all before `closed`.

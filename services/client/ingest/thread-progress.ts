@@ -10,13 +10,18 @@
  *   handled:   batches the tracking thread has handled, since start (written
  *              by it, the one cell that is): the socket thread's queue
  *              lets go of them and hands over the next ones, with no
- *              message to carry the news and wake it for it.
+ *              message to carry the news and wake it for it;
+ *   readThrough: a time before which every datagram that reached the socket
+ *              has been read (read-through.ts): a socket thread that gets no
+ *              core, or pauses, holds silence back from being judged past
+ *              what it has not looked at.
  */
 const WATERMARK = 0;
 const DROPS = 1;
 const WAKEUPS = 2;
 const HANDLED = 3;
-const CELLS = 4;
+const READ_THROUGH = 4;
+const CELLS = 5;
 /** No datagram waits: nothing held back from judging. */
 const NONE_WAITING = 2n ** 62n;
 
@@ -31,6 +36,9 @@ export interface ThreadProgress {
   addWakeup(): void;
   handled(): number;
   addHandled(): void;
+  /** ms. */
+  readThrough(): number;
+  setReadThrough(ms: number): void;
 }
 
 export function threadProgress(
@@ -63,6 +71,12 @@ export function threadProgress(
     },
     addHandled() {
       Atomics.add(cells, HANDLED, 1n);
+    },
+    readThrough() {
+      return Number(Atomics.load(cells, READ_THROUGH));
+    },
+    setReadThrough(ms) {
+      Atomics.store(cells, READ_THROUGH, BigInt(ms));
     },
   };
 }

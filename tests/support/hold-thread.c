@@ -1,0 +1,49 @@
+/*
+ * hold-thread TID MS: stops one thread, not its process, for MS ms, then
+ * lets it go on. As a thread that gets no core for that long: the process's
+ * other threads run on. Uses ptrace (PTRACE_SEIZE and PTRACE_INTERRUPT stop
+ * only the thread named, with no group stop). Prints "held" once the thread
+ * is stopped and "released" once it runs again.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+
+int main(int argc, char **argv) {
+  if (argc != 3) {
+    fprintf(stderr, "usage: hold-thread TID MS\n");
+    return 2;
+  }
+  pid_t tid = (pid_t)atol(argv[1]);
+  long ms = atol(argv[2]);
+  if (ptrace(PTRACE_SEIZE, tid, NULL, NULL) == -1) {
+    fprintf(stderr, "hold-thread: PTRACE_SEIZE %d: %s\n", tid, strerror(errno));
+    return 1;
+  }
+  if (ptrace(PTRACE_INTERRUPT, tid, NULL, NULL) == -1) {
+    fprintf(stderr, "hold-thread: PTRACE_INTERRUPT %d: %s\n", tid, strerror(errno));
+    return 1;
+  }
+  int status;
+  if (waitpid(tid, &status, __WALL) == -1) {
+    fprintf(stderr, "hold-thread: waitpid %d: %s\n", tid, strerror(errno));
+    return 1;
+  }
+  printf("held\n");
+  fflush(stdout);
+  struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+  while (nanosleep(&ts, &ts) == -1 && errno == EINTR) {
+  }
+  if (ptrace(PTRACE_DETACH, tid, NULL, NULL) == -1) {
+    fprintf(stderr, "hold-thread: PTRACE_DETACH %d: %s\n", tid, strerror(errno));
+    return 1;
+  }
+  printf("released\n");
+  return 0;
+}

@@ -1,0 +1,52 @@
+/**
+ * Holds one thread of a process still (tests/support/hold-thread.c, built
+ * with the machine's gcc on first use): as if it got no core, while the
+ * process's other threads run on.
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+let binary: string | undefined;
+
+function helper(): string {
+  if (binary === undefined) {
+    const out = join(mkdtempSync(join(tmpdir(), 'udpts-hold-')), 'hold-thread');
+    execFileSync('gcc', ['-O2', '-Wall', '-o', out, new URL('./hold-thread.c', import.meta.url).pathname]);
+    binary = out;
+  }
+  return binary;
+}
+
+/** The thread ids of this process whose name (/proc/self/task/TID/comm) is `name`. */
+export function threadIdsNamed(name: string): number[] {
+  return readdirSync('/proc/self/task').flatMap((tid) => {
+    try {
+      return readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim() === name ? [Number(tid)] : [];
+    } catch {
+      return []; // gone meanwhile
+    }
+  });
+}
+
+/**
+ * Stops thread `tid` for `ms`. Resolves once it is stopped, with a promise
+ * that resolves once it runs again (rejects if the helper fails).
+ */
+export async function holdThread(tid: number, ms: number): Promise<{ released: Promise<void> }> {
+  const child = spawn(helper(), [String(tid), String(ms)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => {
+    stderr += d.toString();
+  });
+  const exited = new Promise<void>((resolve, reject) =>
+    child.once('exit', (code) =>
+      code === 0 ? resolve() : reject(new Error(`hold-thread exited with ${code}: ${stderr.trim()}`)),
+    ),
+  );
+  // Not left unhandled if the hold fails before it begins (the race below reports it).
+  exited.catch(() => {});
+  await Promise.race([new Promise<void>((resolve) => child.stdout.once('data', () => resolve())), exited]);
+  return { released: exited };
+}
