@@ -13,7 +13,14 @@ let binary: string | undefined;
 function helper(): string {
   if (binary === undefined) {
     const out = join(mkdtempSync(join(tmpdir(), 'udpts-hold-')), 'hold-thread');
-    execFileSync('gcc', ['-O2', '-Wall', '-o', out, new URL('./hold-thread.c', import.meta.url).pathname]);
+    const source = new URL('./hold-thread.c', import.meta.url).pathname;
+    try {
+      execFileSync('gcc', ['-O2', '-Wall', '-o', out, source], { stdio: ['ignore', 'ignore', 'pipe'] });
+    } catch (err) {
+      throw new Error(
+        `cannot build ${source} (${(err as Error).message}): install gcc (.ci/provision.sh does)`,
+      );
+    }
     binary = out;
   }
   return binary;
