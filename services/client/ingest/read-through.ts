@@ -18,7 +18,7 @@
  */
 
 /** How often the thread vouches: judgement lags the clock by at most twice this. */
-export const READ_THROUGH_PERIOD_MS = 50;
+export const READ_THROUGH_PERIOD_MS = 10;
 
 export interface ReadThroughVouch {
   /** Called once per timer run: vouches for the previous run. */
