@@ -242,7 +242,9 @@ describe('status page in Chromium', () => {
     );
     await page.locator('#conn[data-state="live"]').waitFor({ timeout: 10_000 });
     const text = `after restart ${Date.now()}`;
-    await sendUdp(port(), [beat(0, { source: 'e2e-restarted', text })]);
+    // Declared every minute: it stays up through the steps below and the next test, however slow
+    // a browser is to start on a busy machine (at 1 s it would be late after 2 s).
+    await sendUdp(port(), [beat(0, { source: 'e2e-restarted', text, intervalMs: 60_000 })]);
     await page.locator('#datagrams tbody tr').first().filter({ hasText: text }).waitFor({ timeout: 1000 });
     await page.locator('#senders tr[data-source="e2e-restarted"].s-up').waitFor({ timeout: 1000 });
     // The new monitor remembers the senders of the old one (same state file), and adds the new one.
@@ -257,7 +259,9 @@ describe('status page in Chromium', () => {
   });
 
   it('renders complete without JavaScript and refreshes itself', async () => {
-    await sendUdp(port(), [beat(1, { source: 'e2e-restarted', text: 'for the no-script view' })]);
+    await sendUdp(port(), [
+      beat(1, { source: 'e2e-restarted', text: 'for the no-script view', intervalMs: 60_000 }),
+    ]);
     // A browser of its own with scripts off: every step bounded, a hung one is named.
     const noScriptBrowser = await launchChromium({ javaScriptEnabled: false });
     cleanups.push(() => within('closing the no-script browser', noScriptBrowser.close()));
