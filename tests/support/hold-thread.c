@@ -30,10 +30,23 @@ int main(int argc, char **argv) {
     fprintf(stderr, "hold-thread: PTRACE_INTERRUPT %d: %s\n", tid, strerror(errno));
     return 1;
   }
-  int status;
-  if (waitpid(tid, &status, __WALL) == -1) {
-    fprintf(stderr, "hold-thread: waitpid %d: %s\n", tid, strerror(errno));
-    return 1;
+  /* Until the interrupt's own stop: a signal's delivery stop on the way is
+     passed on to the thread, never swallowed. */
+  for (;;) {
+    int status;
+    if (waitpid(tid, &status, __WALL) == -1) {
+      fprintf(stderr, "hold-thread: waitpid %d: %s\n", tid, strerror(errno));
+      return 1;
+    }
+    if (!WIFSTOPPED(status)) {
+      fprintf(stderr, "hold-thread: thread %d ended before it was held\n", tid);
+      return 1;
+    }
+    if (status >> 16 == PTRACE_EVENT_STOP) break;
+    if (ptrace(PTRACE_CONT, tid, NULL, (void *)(long)WSTOPSIG(status)) == -1) {
+      fprintf(stderr, "hold-thread: PTRACE_CONT %d: %s\n", tid, strerror(errno));
+      return 1;
+    }
   }
   printf("held\n");
   fflush(stdout);

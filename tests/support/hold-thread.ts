@@ -7,13 +7,14 @@ import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 let binary: string | undefined;
 
 function helper(): string {
   if (binary === undefined) {
     const out = join(mkdtempSync(join(tmpdir(), 'udpts-hold-')), 'hold-thread');
-    const source = new URL('./hold-thread.c', import.meta.url).pathname;
+    const source = fileURLToPath(new URL('./hold-thread.c', import.meta.url));
     try {
       execFileSync('gcc', ['-O2', '-Wall', '-o', out, source], { stdio: ['ignore', 'ignore', 'pipe'] });
     } catch (err) {
@@ -47,11 +48,19 @@ export async function holdThread(tid: number, ms: number): Promise<{ released: P
   child.stderr.on('data', (d: Buffer) => {
     stderr += d.toString();
   });
-  const exited = new Promise<void>((resolve, reject) =>
+  const exited = new Promise<void>((resolve, reject) => {
+    child.once('error', reject);
     child.once('exit', (code) =>
-      code === 0 ? resolve() : reject(new Error(`hold-thread exited with ${code}: ${stderr.trim()}`)),
-    ),
-  );
+      code === 0
+        ? resolve()
+        : reject(
+            new Error(
+              `hold-thread exited with ${code}: ${stderr.trim()} (it traces a thread of this process: ` +
+                'root, or kernel.yama.ptrace_scope 0, lets it)',
+            ),
+          ),
+    );
+  });
   // Not left unhandled if the hold fails before it begins (the race below reports it).
   exited.catch(() => {});
   await Promise.race([new Promise<void>((resolve) => child.stdout.once('data', () => resolve())), exited]);

@@ -47,10 +47,10 @@ export interface Receiver {
   /** Datagrams that found a socket thread idle (each a wake-up, then UDP_COALESCE of gathering), since start. */
   wakeups(): number;
   /**
-   * Silence is not judged past it: the receive time of the oldest datagram
-   * read and not yet handed to the caller, or, if earlier, the time before
-   * which a socket thread has read all that arrived (read-through.ts).
-   * +Infinity: no socket thread runs.
+   * Silence is not judged past it: a time the oldest datagram read and not
+   * yet handed to the caller arrived no earlier than, or, if earlier, the
+   * time before which a socket thread has read all that arrived
+   * (read-through.ts). +Infinity: no socket thread runs.
    */
   watermark(): number;
   /** Asks every socket thread (resetting their loop-delay windows): the worst loop delay, the bytes of all. */
@@ -180,9 +180,13 @@ function startThread(
             alive: () => !exited,
             dropped: () => progress.drops(),
             wakeups: () => progress.wakeups(),
-            // Not past the oldest datagram it holds, nor past what it has read (read-through.ts).
-            watermark: () =>
-              exited ? Number.POSITIVE_INFINITY : Math.min(progress.watermark(), progress.readThrough()),
+            // Not past the oldest datagram it holds, nor past what it has read (read-through.ts). How far
+            // it has read is loaded first: a datagram read after that load arrived after it.
+            watermark: () => {
+              if (exited) return Number.POSITIVE_INFINITY;
+              const readThrough = progress.readThrough();
+              return Math.min(readThrough, progress.watermark());
+            },
             stats: () =>
               new Promise((resolveStats) => {
                 if (exited) {

@@ -23,10 +23,11 @@
  * time instead of each with a wake-up of its own.
  *
  * The thread also publishes its progress in shared memory
- * (thread-progress.ts): its drops, and its watermark, the receive time of
- * the oldest datagram not yet handled by the tracking thread. Liveness is judged no later than it, so
- * a tracking thread that falls behind never calls a sender late whose beat
- * is waiting here.
+ * (thread-progress.ts): its drops; its watermark, a time the oldest datagram
+ * not yet handled by the tracking thread arrived no earlier than; and how far
+ * it has read (read-through.ts). Liveness is judged no later than either, so
+ * neither a tracking thread that falls behind nor a socket thread that gets
+ * no core calls a sender late whose beat is waiting here or in the kernel.
  *
  * This file imports only Node's own modules: it runs as a worker, from the
  * compiled .js or, in development and tests, straight from the .ts, and
@@ -117,7 +118,7 @@ async function run(options: SocketThreadOptions): Promise<void> {
     { threadProgress },
     { readCoalescing, threadClock },
     { monitorLoopDelay },
-    { READ_THROUGH_PERIOD_MS, readThroughVouch },
+    { READ_THROUGH_PERIOD_MS, readThrough },
   ] = await Promise.all([
     import('./classify.js'),
     import('./classified-batch.js'),
@@ -133,15 +134,20 @@ async function run(options: SocketThreadOptions): Promise<void> {
   const loop = monitorLoopDelay();
   const progress = threadProgress(options.progress);
   progress.setWatermark(Number.POSITIVE_INFINITY);
-  // Before the socket is bound: nothing can have arrived before this first vouch.
-  const vouch = readThroughVouch(progress.setReadThrough, Date.now);
-  const vouchTimer = setInterval(vouch.turn, READ_THROUGH_PERIOD_MS);
+  // Before the socket is bound: nothing can have arrived before its first vouch.
+  const reads = readThrough(progress.setReadThrough, Date.now);
+  const vouchTimer = setInterval(reads.turn, READ_THROUGH_PERIOD_MS);
   // It does not keep the thread alive: the socket does.
   vouchTimer.unref();
+  let pollEndAwaited = false;
+  const endOfPoll = () => {
+    pollEndAwaited = false;
+    reads.endOfPoll();
+  };
   const coalescing = readCoalescing(options.coalesceMs, () => progress.addWakeup(), threadClock());
   let queuedBytes = 0;
   const writer = createBatchWriter(BATCH_DATAGRAMS);
-  /** Bytes (as the queue counts them) and first receive time of the batch being filled. */
+  /** Bytes (as the queue counts them) of the batch being filled, and when its first datagram arrived at the earliest. */
   let fillingBytes = 0;
   let fillingFromMs = Number.POSITIVE_INFINITY;
   let flushTimer: NodeJS.Timeout | null = null;
@@ -199,13 +205,19 @@ async function run(options: SocketThreadOptions): Promise<void> {
   }
 
   function take(message: Buffer, remote: RemoteInfo): void {
-    queue(message, remote);
+    const receivedAtMs = Date.now();
+    const arrivedFromMs = reads.read(receivedAtMs);
+    if (!pollEndAwaited) {
+      pollEndAwaited = true;
+      setImmediate(endOfPoll); // right after this poll of the loop
+    }
+    queue(message, remote, receivedAtMs, arrivedFromMs);
     coalescing.handled();
   }
 
-  function queue(message: Buffer, remote: RemoteInfo): void {
+  /** `arrivedFromMs`: it arrived no earlier (read-through.ts); the watermark holds judgement there. */
+  function queue(message: Buffer, remote: RemoteInfo, receivedAtMs: number, arrivedFromMs: number): void {
     release();
-    const receivedAtMs = Date.now();
     const c = classify(message, remote, receivedAtMs);
     const size = message.length + RECORD_OVERHEAD;
     if (queuedBytes + fillingBytes + size > options.queueBytes) {
@@ -213,8 +225,8 @@ async function run(options: SocketThreadOptions): Promise<void> {
       return;
     }
     if (writer.count === 0) {
-      fillingFromMs = receivedAtMs;
-      if (inFlight.length === 0 && waiting.length === 0) progress.setWatermark(receivedAtMs);
+      fillingFromMs = arrivedFromMs;
+      if (inFlight.length === 0 && waiting.length === 0) progress.setWatermark(arrivedFromMs);
     }
     writer.add(c);
     fillingBytes += size;

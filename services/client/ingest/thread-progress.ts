@@ -3,8 +3,8 @@
  * message, so it is current the moment it changes: in shared memory, with
  * Atomics (a drop counted before the watermark moves past it is seen before
  * it, too).
- *   watermark: the receive time of the oldest datagram not yet handled
- *              (NONE_WAITING when nothing waits);
+ *   watermark: a time the oldest datagram not yet handled arrived no
+ *              earlier than (NONE_WAITING when nothing waits);
  *   drops:     datagrams dropped because the queue was full, since start;
  *   wakeups:   datagrams that found the thread idle (read-coalescing.ts), since start;
  *   handled:   batches the tracking thread has handled, since start (written
