@@ -249,6 +249,7 @@ export async function startMonitor(
     socketThreads: () => receiver.stats(),
     queueDrops: () => receiver.queueDrops(),
     socketWakeups: () => receiver.wakeups(),
+    judgementLagMs: () => judgementLagMs,
     logLinesDropped: log.dropped,
     logBytesWritten: log.written,
     sseClients: () => hub.clients,
@@ -299,6 +300,7 @@ export async function startMonitor(
   const tickMs = options.tickMs ?? 250;
   const snapshotEvery = Math.max(1, Math.round(1000 / tickMs));
   let ticks = 0;
+  let judgementLagMs = 0;
   const overruns = createOverrunWatch(
     () => ({ queueDrops: receiver.queueDrops(), kernelDrops: kernel()?.drops ?? 0 }),
     (nowMs, dropped, counts) => {
@@ -313,8 +315,11 @@ export async function startMonitor(
     const nowMs = now();
     maintenance.tick(nowMs);
     overruns.check(nowMs);
-    // Silence is judged only up to what was read and handled: a beat still waiting on a socket thread is not missing.
-    const changes = tracker.tick(Math.min(nowMs, receiver.watermark()));
+    // Silence is judged only up to what was read and handled: a beat still waiting on a socket thread,
+    // or in the kernel for one, is not missing.
+    const judgedUntilMs = Math.min(nowMs, receiver.watermark());
+    judgementLagMs = nowMs - judgedUntilMs;
+    const changes = tracker.tick(judgedUntilMs);
     if (changes.length > 0) stateChanged(changes);
     const second = ++ticks % snapshotEvery === 0;
     // Once a second: reminders and settled flapping.

@@ -103,8 +103,11 @@ async function expectEveryBeatOnTime(
   for (let i = 0; i < sources; i++) expect(m.monitor.tracker.view(`steady-${i}`, nowMs)?.lost).toBe(0);
 }
 
-/** The socket thread held for `ms`; checks it was (nothing counted meanwhile) and that this thread ran on. */
-async function holdSocketThread(m: LoopbackMonitor, ms: number): Promise<void> {
+/**
+ * The socket thread held for `ms`; checks it was (nothing counted meanwhile) and that this thread ran
+ * on. Returns `udp_monitor_judgement_lag_seconds` as scraped near the end of the hold.
+ */
+async function holdSocketThread(m: LoopbackMonitor, ms: number): Promise<number> {
   const [socketThread, ...others] = threadIdsNamed(`${SOCKET_THREAD_NAME}-0`);
   expect(others).toEqual([]);
   let turns = 0;
@@ -116,12 +119,14 @@ async function holdSocketThread(m: LoopbackMonitor, ms: number): Promise<void> {
     const counted = m.monitor.ingest.stats.datagrams;
     await new Promise((resolve) => setTimeout(resolve, ms - 300));
     expect(m.monitor.ingest.stats.datagrams).toBe(counted);
+    const lag = await metric(m, 'udp_monitor_judgement_lag_seconds');
     await hold.released;
+    // This thread (the monitor's main thread, its ticks) ran on: about ms / 20 turns.
+    expect(turns).toBeGreaterThan(ms / 40);
+    return lag;
   } finally {
     clearInterval(turning);
   }
-  // This thread (the monitor's main thread, its ticks) ran on: about ms / 20 turns.
-  expect(turns).toBeGreaterThan(ms / 40);
 }
 
 const beats = (n: number, sources = 1) =>
@@ -181,9 +186,13 @@ describe('the socket threads', () => {
       5,
     );
     // Held for 1.5 s (as if it got no core), past the late threshold of 300 ms: the beats wait in the kernel.
-    await holdSocketThread(m, 1500);
+    const lag = await holdSocketThread(m, 1500);
+    // Scraped 1.3 s into the hold: judgement had stood still since it began (the gauge says so).
+    expect(lag).toBeGreaterThanOrEqual(1.2);
     await sender.finished;
     await expectEveryBeatOnTime(m, logs);
+    // Once all is read, judgement is back with the clock.
+    expect(await metric(m, 'udp_monitor_judgement_lag_seconds')).toBeLessThan(0.5);
   });
 
   it('... nor while they read the backlog a hold left: 300 senders beating through it, judged every 5 ms, are never late', async () => {

@@ -44,6 +44,8 @@ export interface MetricsSource {
   socketThreads(): Promise<SocketThreadStats>;
   queueDrops(): number;
   socketWakeups(): number;
+  /** How far behind the clock silence was judged at the latest liveness tick (read-through.ts, the watermark). */
+  judgementLagMs(): number;
   logLinesDropped(): number;
   logBytesWritten(): number;
   sseClients(): number;
@@ -160,6 +162,11 @@ export function monitorMetrics(source: MetricsSource): MonitorMetrics {
     'socket_wakeups_total',
     'Datagrams that found a socket thread idle: each woke it, and let the next ones gather for UDP_COALESCE',
     source.socketWakeups,
+  );
+  gauge(
+    'judgement_lag_seconds',
+    'How far behind the clock silence was judged at the latest liveness tick: the socket threads had not read, or the main thread had not handled, what arrived since',
+    () => source.judgementLagMs() / 1000,
   );
   gauge(
     'queue_bytes',
