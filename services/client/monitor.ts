@@ -235,6 +235,8 @@ export async function startMonitor(
     };
   }
 
+  /** How far behind the clock the latest liveness tick judged (set by it, below). */
+  let judgementLagMs = 0;
   const metrics = monitorMetrics({
     ingest: ingest.stats,
     senders: () => tracker.urgentSummaries(config.metricsSenderSeries, now()),
@@ -300,7 +302,6 @@ export async function startMonitor(
   const tickMs = options.tickMs ?? 250;
   const snapshotEvery = Math.max(1, Math.round(1000 / tickMs));
   let ticks = 0;
-  let judgementLagMs = 0;
   const overruns = createOverrunWatch(
     () => ({ queueDrops: receiver.queueDrops(), kernelDrops: kernel()?.drops ?? 0 }),
     (nowMs, dropped, counts) => {
@@ -317,7 +318,7 @@ export async function startMonitor(
     overruns.check(nowMs);
     // Silence is judged only up to what was read and handled: a beat still waiting on a socket thread,
     // or in the kernel for one, is not missing.
-    const judgedUntilMs = Math.min(nowMs, receiver.watermark());
+    const judgedUntilMs = Math.min(nowMs, receiver.heardUntil());
     judgementLagMs = nowMs - judgedUntilMs;
     const changes = tracker.tick(judgedUntilMs);
     if (changes.length > 0) stateChanged(changes);

@@ -12,6 +12,11 @@ function setUp(startMs: number) {
     at: (ms: number) => {
       now = ms;
     },
+    /** The timer's turn at `ms`. */
+    turnAt: (ms: number) => {
+      now = ms;
+      reads.turn();
+    },
     /** n datagrams read in one poll, 1 ms apart from `fromMs`; each one's lower bound of arrival. */
     poll: (fromMs: number, n: number) => {
       const bounds: number[] = [];
@@ -34,12 +39,10 @@ describe('read-through (a socket thread never lets silence be judged past what i
 
   it('a timer turn with nothing read since the turn before vouches for that turn', () => {
     const t = setUp(1_000);
-    t.at(1_010);
-    t.reads.turn();
+    t.turnAt(1_010);
     // The loop has polled since creation and found nothing; not necessarily since this turn.
     expect(t.vouched()).toBe(1_000);
-    t.at(1_020);
-    t.reads.turn();
+    t.turnAt(1_020);
     expect(t.vouched()).toBe(1_010);
   });
 
@@ -51,15 +54,12 @@ describe('read-through (a socket thread never lets silence be judged past what i
 
   it('a poll that read its fill vouches for nothing, and neither does a turn after it: the backlog may go on', () => {
     const t = setUp(1_000);
-    t.at(1_010);
-    t.reads.turn();
+    t.turnAt(1_010);
     t.poll(3_000, READS_PER_POLL);
-    t.at(3_100);
-    t.reads.turn();
+    t.turnAt(3_100);
     expect(t.vouched()).toBe(1_000);
     t.poll(3_200, READS_PER_POLL);
-    t.at(3_300);
-    t.reads.turn();
+    t.turnAt(3_300);
     expect(t.vouched()).toBe(1_000);
     // The backlog's last poll reads fewer: everything before its last read has been read.
     t.poll(3_400, 5);
@@ -68,10 +68,8 @@ describe('read-through (a socket thread never lets silence be judged past what i
 
   it('a thread that gets no turn vouches for nothing newer, however late the clock', () => {
     const t = setUp(5_000);
-    t.at(5_010);
-    t.reads.turn();
-    t.at(5_020);
-    t.reads.turn();
+    t.turnAt(5_010);
+    t.turnAt(5_020);
     expect(t.vouched()).toBe(5_010);
     // Held for 4 s: the clock moves, the vouch does not; the first turn after vouches for the one before.
     t.at(9_020);
@@ -82,10 +80,8 @@ describe('read-through (a socket thread never lets silence be judged past what i
 
   it('each datagram is stamped with the vouch in force when it is read, not its read time', () => {
     const t = setUp(1_000);
-    t.at(1_010);
-    t.reads.turn();
-    t.at(1_020);
-    t.reads.turn();
+    t.turnAt(1_010);
+    t.turnAt(1_020);
     // After a pause, a backlog read at 4 s arrived no earlier than the last vouch (1 010), no later than 4 s.
     const first = t.poll(4_000, READS_PER_POLL);
     expect(new Set(first)).toEqual(new Set([1_010]));
@@ -100,13 +96,10 @@ describe('read-through (a socket thread never lets silence be judged past what i
     t.poll(2_000, 1);
     expect(t.vouched()).toBe(2_000);
     // A turn after a silent stretch whose previous turn was before that poll.
-    t.at(2_005);
-    t.reads.turn();
-    t.at(2_015);
-    t.reads.turn();
+    t.turnAt(2_005);
+    t.turnAt(2_015);
     expect(t.vouched()).toBe(2_005);
-    t.at(2_025);
-    t.reads.turn();
+    t.turnAt(2_025);
     expect(t.vouched()).toBe(2_015);
   });
 });

@@ -52,7 +52,7 @@ export interface Receiver {
    * time before which a socket thread has read all that arrived
    * (read-through.ts). +Infinity: no socket thread runs.
    */
-  watermark(): number;
+  heardUntil(): number;
   /** Asks every socket thread (resetting their loop-delay windows): the worst loop delay, the bytes of all. */
   stats(): Promise<SocketThreadStats>;
   stop(): Promise<void>;
@@ -70,7 +70,7 @@ interface SocketThread {
   /** As of its latest batch (every drop is followed by a batch: it drops only while one waits). */
   dropped(): number;
   wakeups(): number;
-  watermark(): number;
+  heardUntil(): number;
   /** Resolved with the answer to this request (answers come in the order asked). */
   stats(): Promise<SocketThreadStats>;
   stop(): Promise<void>;
@@ -182,7 +182,7 @@ function startThread(
             wakeups: () => progress.wakeups(),
             // Not past the oldest datagram it holds, nor past what it has read (read-through.ts). How far
             // it has read is loaded first: a datagram read after that load arrived after it.
-            watermark: () => {
+            heardUntil: () => {
               if (exited) return Number.POSITIVE_INFINITY;
               const readThrough = progress.readThrough();
               return Math.min(readThrough, progress.watermark());
@@ -241,7 +241,7 @@ export async function startReceiver(options: ReceiverOptions, handlers: Receiver
     bound: () => bound && threads.every((t) => t.alive()),
     queueDrops: () => threads.reduce((a, t) => a + t.dropped(), 0),
     wakeups: () => threads.reduce((a, t) => a + t.wakeups(), 0),
-    watermark: () => Math.min(...threads.map((t) => t.watermark())),
+    heardUntil: () => Math.min(...threads.map((t) => t.heardUntil())),
     async stats() {
       const all = await Promise.all(threads.map((t) => t.stats()));
       return {
