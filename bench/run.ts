@@ -139,6 +139,7 @@ const children: Array<{ kill(): void }> = [];
  *   side by side: how this checkout's client compares with an earlier one, measured in one run.
  *   --senders=N  --senders-seconds=S: the senders scenario's size and measured time.
  *   --only=senders: the senders scenario alone (written to bench/out/SENDERS.md).
+ *   --no-look: the senders scenario with nobody looking (no scrapes, pages or live stream), for comparison.
  */
 function parseMode(argv: readonly string[]): Mode & {
   sustained: boolean;
@@ -169,6 +170,7 @@ function parseMode(argv: readonly string[]): Mode & {
       ...base.senders,
       senders: number('senders', base.senders.senders),
       seconds: number('senders-seconds', base.senders.seconds),
+      look: !argv.includes('--no-look'),
     },
     only: only ?? null,
     rates,
