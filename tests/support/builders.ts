@@ -4,7 +4,8 @@
  *   encodedBeat(7, { ... })    the same, encoded (and signed) for a real socket
  *   trackedBeat({ seq: 7 })    what the ingest path hands the tracker
  */
-import type { Beat, TrackerOptions } from '../../services/client/tracking/tracker.js';
+import type { Sender } from '../../services/client/tracking/sender.js';
+import type { Beat, Tracker, TrackerOptions } from '../../services/client/tracking/tracker.js';
 import {
   type Datagram,
   encodeDatagram,
@@ -63,4 +64,14 @@ export function trackedBeat(over: Partial<Beat> & { seq?: number; delayMs?: numb
     receivedAtMs: sentAtMs + delayMs,
     ...rest,
   };
+}
+
+/** tracker.takeDirty() as two lists, for assertions: the records it visits and the sources it returns. */
+export function takeDirtyLists(tracker: Pick<Tracker, 'takeDirty'>): {
+  changed: Sender[];
+  removed: string[];
+} {
+  const changed: Sender[] = [];
+  const removed = tracker.takeDirty((sender) => changed.push(sender));
+  return { changed, removed };
 }

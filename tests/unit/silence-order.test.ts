@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { type SilenceLinks, SilenceOrder } from '../../services/client/tracking/silence-order.js';
 import { createTracker } from '../../services/client/tracking/tracker.js';
-import { T0, TRACKER_OPTIONS, trackedBeat } from '../support/builders.js';
+import { T0, TRACKER_OPTIONS, takeDirtyLists, trackedBeat } from '../support/builders.js';
 
 interface Rec extends SilenceLinks<Rec> {
   name: string;
@@ -69,13 +69,13 @@ describe('tracker: changed records for the state file', () => {
     tracker.observe(beatOf('a', 0));
     tracker.observe(beatOf('a', 1));
     tracker.observe(beatOf('b', 0));
-    expect(tracker.takeDirty().changed.map((s) => s.source)).toEqual(['a', 'b']);
-    expect(tracker.takeDirty()).toEqual({ changed: [], removed: [] });
+    expect(takeDirtyLists(tracker).changed.map((s) => s.source)).toEqual(['a', 'b']);
+    expect(takeDirtyLists(tracker)).toEqual({ changed: [], removed: [] });
     tracker.observe(beatOf('a', 2));
     tracker.observe(beatOf('b', 1));
     // 'a' is the longest-silent now: 'c' takes its place.
     expect(tracker.observe(beatOf('c', 0)).evicted).toBe('a');
-    const taken = tracker.takeDirty();
+    const taken = takeDirtyLists(tracker);
     expect(taken.changed.map((s) => s.source)).toEqual(['b', 'c']);
     expect(taken.removed).toEqual(['a']);
   });
@@ -83,10 +83,24 @@ describe('tracker: changed records for the state file', () => {
   it('lists a sender handed back with the next call', () => {
     const tracker = createTracker(TRACKER_OPTIONS);
     tracker.observe(beatOf('a', 0));
-    const [a] = tracker.takeDirty().changed;
+    const [a] = takeDirtyLists(tracker).changed;
     if (a === undefined) throw new Error('no record');
     tracker.markDirty(a);
     tracker.markDirty(a);
-    expect(tracker.takeDirty().changed).toEqual([a]);
+    expect(takeDirtyLists(tracker).changed).toEqual([a]);
+  });
+
+  it('lists a sender handed back during a visit with the next call, before those changed after it', () => {
+    const tracker = createTracker(TRACKER_OPTIONS);
+    for (const source of ['a', 'b', 'c']) tracker.observe(beatOf(source, 0));
+    const visited: string[] = [];
+    tracker.takeDirty((sender) => {
+      visited.push(sender.source);
+      if (sender.source !== 'b') tracker.markDirty(sender);
+    });
+    expect(visited).toEqual(['a', 'b', 'c']);
+    tracker.observe(beatOf('b', 1));
+    expect(takeDirtyLists(tracker).changed.map((s) => s.source)).toEqual(['a', 'c', 'b']);
+    expect(takeDirtyLists(tracker).changed).toEqual([]);
   });
 });

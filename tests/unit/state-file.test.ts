@@ -13,7 +13,7 @@ import {
 } from '../../services/client/store/state-file.js';
 import { startWriterThread, WRITER_NICE } from '../../services/client/store/state-writer.js';
 import { createTracker } from '../../services/client/tracking/tracker.js';
-import { T0, trackedBeat } from '../support/builders.js';
+import { T0, takeDirtyLists, trackedBeat } from '../support/builders.js';
 
 const SHAPE = { sequenceWindow: 64, heartbeatSlots: 50 };
 
@@ -62,7 +62,7 @@ describe('the state file', () => {
     tracker.observe(trackedBeat({ seq: 9, delayMs: 3 }));
     const first = open(d);
     first.beginRun(T0);
-    const changed = tracker.takeDirty().changed;
+    const changed = takeDirtyLists(tracker).changed;
     first.write({
       senders: changed.map(toRow),
       removed: [],
@@ -89,9 +89,9 @@ describe('the state file', () => {
     f.beginRun(T0);
     const tracker = createTracker({ maxSenders: 1, lateGraceMs: null, downAfterMisses: 3, ...SHAPE });
     tracker.observe(trackedBeat({ source: 'a' }));
-    f.write({ senders: tracker.takeDirty().changed.map(toRow), removed: [], incidents: [], atMs: T0 });
+    f.write({ senders: takeDirtyLists(tracker).changed.map(toRow), removed: [], incidents: [], atMs: T0 });
     tracker.observe(trackedBeat({ source: 'b', seq: 1 }));
-    const dirty = tracker.takeDirty();
+    const dirty = takeDirtyLists(tracker);
     expect(dirty.removed).toEqual(['a']);
     f.write({ senders: dirty.changed.map(toRow), removed: dirty.removed, incidents: [], atMs: T0 + 1000 });
     expect(f.senders().map((r) => r.source)).toEqual(['b']);
@@ -163,7 +163,7 @@ describe('the state file', () => {
     db.exec('PRAGMA user_version = 1');
     const tracker = createTracker({ maxSenders: 10, lateGraceMs: null, downAfterMisses: 3, ...SHAPE });
     tracker.observe(trackedBeat({ seq: 3 }));
-    const [row] = tracker.takeDirty().changed.map(toRow);
+    const [row] = takeDirtyLists(tracker).changed.map(toRow);
     const r = row as NonNullable<typeof row>;
     db.prepare('INSERT INTO senders VALUES (?, ?, ?, ?, ?, ?)').run(
       r.source,
@@ -204,7 +204,7 @@ describe('the state file', () => {
     const tracker = createTracker({ maxSenders: 10, lateGraceMs: null, downAfterMisses: 3, ...SHAPE });
     tracker.observe(trackedBeat({ source: 'a' }));
     tracker.observe(trackedBeat({ source: 'b' }));
-    const [a, b] = tracker.takeDirty().changed.map(toRow);
+    const [a, b] = takeDirtyLists(tracker).changed.map(toRow);
     const thread = startWriterThread(f.path, f.runId);
     try {
       const ms = await thread.write({

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { fromRow, toRow } from '../../services/client/store/sender-codec.js';
 import { createTracker, type Tracker, type TrackerOptions } from '../../services/client/tracking/tracker.js';
-import { T0, TRACKER_OPTIONS, trackedBeat } from '../support/builders.js';
+import { T0, TRACKER_OPTIONS, takeDirtyLists, trackedBeat } from '../support/builders.js';
 
 const OPTIONS: TrackerOptions = TRACKER_OPTIONS;
 const SHAPE = { sequenceWindow: OPTIONS.sequenceWindow, heartbeatSlots: OPTIONS.heartbeatSlots };
@@ -170,7 +170,7 @@ describe('tracker: declared senders', () => {
     const after = restarted(before, T0 + 10_000, T0 + 9000);
     after.declare([declared('ghost', 1000)], T0 + 10_000);
     expect(after.view('gone', T0 + 10_000)).toBeUndefined();
-    expect(after.takeDirty().removed).toEqual(['gone']);
+    expect(takeDirtyLists(after).removed).toEqual(['gone']);
     expect(after.view('ghost', T0 + 10_000)).toMatchObject({ state: 'down', reason: 'never_seen' });
     expect(changes(after, T0 + 60_000)).toEqual([]);
   });

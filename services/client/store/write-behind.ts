@@ -109,16 +109,17 @@ export function startWriteBehind(
   const stats: WriteBehindStats = { writes: 0, failures: 0, incidentsDropped: 0, lastWriteMs: 0 };
 
   function collect(): void {
-    const dirty = tracker.takeDirty();
-    for (const sender of dirty.changed) {
-      if (!waiting.has(sender.source)) waiting.set(sender.source, sender);
-      removed.delete(sender.source);
-    }
-    for (const source of dirty.removed) {
+    for (const source of tracker.takeDirty(wait)) {
       waiting.delete(source);
       stateChanged.delete(source);
       removed.add(source);
     }
+  }
+
+  /** A sender changed: it waits for the sync (its place in the queue kept if it waits already). */
+  function wait(sender: Sender): void {
+    if (!waiting.has(sender.source)) waiting.set(sender.source, sender);
+    removed.delete(sender.source);
   }
 
   const isOneShot = (sender: Sender, youngSince: number) =>

@@ -185,8 +185,14 @@ export interface Tracker {
    * deadline is at least untilMs + interval + grace. O(senders).
    */
   blind(untilMs: number): void;
-  /** The records changed since the last call (and the sources evicted): for the state file. */
-  takeDirty(): { changed: Sender[]; removed: string[] };
+  /**
+   * For the state file: visits each record changed since the last call,
+   * once, and returns the sources evicted since. The changed are visited,
+   * not listed: at 50,000 senders a list of them, grown anew between two
+   * calls, was the tracking thread's largest source of old-generation
+   * garbage (docs/PERFORMANCE.md).
+   */
+  takeDirty(visit: (sender: Sender) => void): string[];
   /** Hands a record back to the next takeDirty() (the state file did not take it yet). */
   markDirty(sender: Sender): void;
   /** Every record, for a full write of the state file. */
@@ -241,8 +247,13 @@ export function createTracker(options: TrackerOptions): Tracker {
   const silence = new SilenceOrder<Sender>();
   const counts = Object.fromEntries(SENDER_STATES.map((state) => [state, 0])) as Record<SenderState, number>;
   let evictions = 0;
-  /** The senders changed since the last takeDirty(), each once (its `dirty` flag); a forgotten one is skipped. */
-  let dirty: Sender[] = [];
+  /**
+   * The senders changed since the last takeDirty(), each once (its `dirty`
+   * flag), in dirty[0, dirtyCount); a forgotten one is skipped. The array is
+   * reused: it keeps the length it grew to (at most one entry per sender).
+   */
+  const dirty: Array<Sender | null> = [];
+  let dirtyCount = 0;
   let creditedAtMs = Number.NEGATIVE_INFINITY;
   /** The sources sorted, made again only after a sender came or went (views page through it). */
   let sorted: string[] | null = null;
@@ -431,7 +442,7 @@ export function createTracker(options: TrackerOptions): Tracker {
   function changed(sender: Sender): void {
     if (sender.dirty) return;
     sender.dirty = true;
-    dirty.push(sender);
+    dirty[dirtyCount++] = sender;
   }
 
   /** Drops the longest-silent undeclared sender (the first such key): O(1) but for declared ones before it. */
@@ -891,12 +902,20 @@ export function createTracker(options: TrackerOptions): Tracker {
     markDirty(sender) {
       if (senders.get(sender.source) === sender) changed(sender);
     },
-    takeDirty() {
-      const taken = dirty;
-      dirty = [];
-      const changedSenders = taken.filter((sender) => sender.dirty);
-      for (const sender of changedSenders) sender.dirty = false;
-      return { changed: changedSenders, removed: removed.splice(0) };
+    takeDirty(visit) {
+      const taken = dirtyCount;
+      for (let i = 0; i < taken; i++) {
+        const sender = dirty[i] as Sender;
+        dirty[i] = null;
+        if (!sender.dirty) continue;
+        sender.dirty = false;
+        visit(sender);
+      }
+      // A visit that changed a sender again put it after them: it moves to the front.
+      dirty.copyWithin(0, taken, dirtyCount);
+      dirty.fill(null, Math.max(taken, dirtyCount - taken), dirtyCount);
+      dirtyCount -= taken;
+      return removed.splice(0);
     },
     all() {
       return senders.values();
