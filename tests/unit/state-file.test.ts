@@ -187,6 +187,33 @@ describe('the state file', () => {
     check.close();
   });
 
+  it('reads the uptime buckets of a row written before schema 3 (64-bit floats), and refuses one out of range', () => {
+    const tracker = createTracker({ maxSenders: 10, lateGraceMs: null, downAfterMisses: 3, ...SHAPE });
+    tracker.observe(trackedBeat({ seq: 1 }));
+    tracker.tick(T0 + 90_000);
+    const [first] = takeDirtyLists(tracker).changed;
+    const sender = first as NonNullable<typeof first>;
+    const row = toRow(sender);
+    expect(row.uptime.byteLength).toBe(sender.uptime.ms.length * 4);
+    expect(sender.uptime.ms.some((ms) => ms > 0)).toBe(true);
+    // As schema 2 wrote it: the same buckets, as Float64 (and the blob not 8-byte aligned).
+    const floats = new Uint8Array(Float64Array.from(sender.uptime.ms).buffer);
+    const unaligned = new Uint8Array(floats.byteLength + 1).subarray(1);
+    unaligned.set(floats);
+    const old = fromRow({ ...row, uptime: unaligned }, SHAPE);
+    expect([...old.uptime.ms]).toEqual([...sender.uptime.ms]);
+    expect(old.uptime.creditedUntilMs).toBe(sender.uptime.creditedUntilMs);
+
+    const over = Float64Array.from(sender.uptime.ms);
+    over[3] = 3_600_001;
+    expect(() => fromRow({ ...row, uptime: new Uint8Array(over.buffer) }, SHAPE)).toThrow(
+      /^sender "[^"]+": uptime buckets hold 3600001 ms in one bucket$/,
+    );
+    expect(() => fromRow({ ...row, uptime: new Uint8Array(100) }, SHAPE)).toThrow(
+      /^sender "[^"]+": uptime buckets of 100 bytes$/,
+    );
+  });
+
   it('migrates a file made by the previous schema (an empty database, version 0)', () => {
     const d = dir();
     const db = new DatabaseSync(join(d, STATE_FILE_NAME));

@@ -3,13 +3,16 @@
  * (validated with zod when read back: the file is a boundary), the three
  * rings (sequence bits, heartbeat bar, uptime buckets) into blobs. A ring
  * stored with another size than configured now (SEQUENCE_WINDOW or the bar
- * length changed) starts afresh instead of being misread.
+ * length changed) starts afresh instead of being misread. Uptime buckets
+ * are read in either layout: 32-bit (schema 3 on) or the 64-bit floats
+ * files of schema 1 and 2 hold.
  */
 import { z } from 'zod';
 import { senderKindSchema, senderStateSchema } from '../../shared/vocabulary.js';
 import { createHeartbeatBar } from '../tracking/heartbeats.js';
 import { blankSender, countersOf, type Sender, type SenderShape } from '../tracking/sender.js';
 import { startSequence } from '../tracking/sequence.js';
+import { UPTIME_BUCKETS } from '../tracking/uptime.js';
 import type { StoredSenderRow } from './state-file.js';
 
 const finite = z.number().refine(Number.isFinite, 'a finite number');
@@ -56,6 +59,11 @@ const recordSchema = z.object({
   }),
 });
 type StoredRecord = z.infer<typeof recordSchema>;
+
+/** Uptime buckets as files of schema 1 and 2 hold them: a Float64Array's bytes. */
+const FLOAT64_UPTIME_BYTES = UPTIME_BUCKETS * Float64Array.BYTES_PER_ELEMENT;
+/** The most a bucket holds: an hour bucket's milliseconds. */
+const BUCKET_MAX_MS = 3_600_000;
 
 const bytesOf = (view: ArrayBufferView) =>
   new Uint8Array(view.buffer.slice(view.byteOffset, view.byteOffset + view.byteLength));
@@ -141,10 +149,24 @@ export function fromRow(row: StoredSenderRow, shape: SenderShape): Sender {
   } else {
     Object.assign(s.heartbeats, createHeartbeatBar(shape.heartbeatSlots));
   }
-  if (row.uptime.byteLength !== s.uptime.ms.byteLength) {
-    throw new Error(`sender ${JSON.stringify(row.source)}: uptime buckets of ${row.uptime.byteLength} bytes`);
-  }
-  new Uint8Array(s.uptime.ms.buffer).set(row.uptime);
+  readUptimeBuckets(row, s.uptime.ms);
   Object.assign(s.uptime, uptime);
   return s;
+}
+
+/** A row's uptime buckets into `into`, from either layout; throws naming the source when they are neither. */
+function readUptimeBuckets(row: StoredSenderRow, into: Uint32Array): void {
+  const bad = (what: string) => new Error(`sender ${JSON.stringify(row.source)}: uptime buckets ${what}`);
+  if (row.uptime.byteLength === into.byteLength) {
+    new Uint8Array(into.buffer, into.byteOffset, into.byteLength).set(row.uptime);
+    return;
+  }
+  if (row.uptime.byteLength !== FLOAT64_UPTIME_BYTES) throw bad(`of ${row.uptime.byteLength} bytes`);
+  // Copied first: a blob's bytes need not start on an 8-byte boundary.
+  const floats = new Float64Array(Uint8Array.from(row.uptime).buffer);
+  for (let i = 0; i < floats.length; i++) {
+    const ms = floats[i] as number;
+    if (!(ms >= 0 && ms <= BUCKET_MAX_MS)) throw bad(`hold ${ms} ms in one bucket`);
+    into[i] = Math.round(ms);
+  }
 }

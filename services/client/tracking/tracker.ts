@@ -12,7 +12,7 @@
  * remembered as dirty until the state file takes them (takeDirty).
  *
  * Memory per sender, with the defaults (sequenceWindow 1024, heartbeatSlots
- * 50): the uptime buckets 1344 B, the sequence bitmap 128 B, the heartbeat
+ * 50): the uptime buckets 672 B, the sequence bitmap 128 B, the heartbeat
  * bar 50 B, the sender record and array headers ~700 B, the Map entry, and
  * the source and boot strings (at most 64 characters each; 4 boot ids kept).
  * Measured on Node 24 with ~30-character ids: about 3 KB per sender, so
