@@ -101,16 +101,19 @@ export const SOCKET_THREAD_NAME = 'udp-socket';
  * main one's otherwise). A queued datagram holds about 1.25 times what it is
  * counted as in the heap (its strings, at the smallest beats): twice the
  * queue, over 96 MB for the rest, so that any UDP_QUEUE_BYTES fits (128 MB
- * at the default). 16 MB of young generation: a datagram's decoding garbage
- * dies young (at 8 MB and 64 MB old, a third of the thread went to
- * collecting and a full queue ran out of heap; at 32 MB the flood test's
- * peak RSS was 20 MiB higher).
+ * at the default). 48 MB of young generation: a datagram's decoding garbage
+ * dies young. At 16 MB the thread promoted some 11 MB a second at 50,000
+ * datagrams a second and paid a mark-compact every 0.8 s; at 48 MB, in two
+ * runs of 40 s, one mark-compact in all, half the scavenges, a quarter of
+ * the time collecting (docs/PERFORMANCE.md). (At 8 MB and 64 MB old, a
+ * third of the thread went to collecting and a full queue ran out of heap;
+ * at 32 MB the mark-compacts stayed.)
  */
 function socketThreadHeap(queueBytes: number): {
   maxYoungGenerationSizeMb: number;
   maxOldGenerationSizeMb: number;
 } {
-  return { maxYoungGenerationSizeMb: 16, maxOldGenerationSizeMb: 96 + Math.ceil((2 * queueBytes) / 2 ** 20) };
+  return { maxYoungGenerationSizeMb: 48, maxOldGenerationSizeMb: 96 + Math.ceil((2 * queueBytes) / 2 ** 20) };
 }
 
 function startThread(
