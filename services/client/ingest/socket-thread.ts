@@ -154,9 +154,8 @@ async function run(options: SocketThreadOptions): Promise<void> {
 
   // Each batch is first waiting here, then handed over (in flight) until handled; each moves once.
   type Batch = { batch: ClassifiedBatch; bytes: number; fromMs: number };
-  // In flight, only what the queue and the watermark need: the batch itself went over. Kept
-  // here, its strings would live until the tracking thread handled them, long enough at
-  // 50,000 datagrams a second to be promoted and make old-space garbage (docs/PERFORMANCE.md).
+  // In flight, only what the queue and the watermark need: the batch itself went over
+  // (kept here, its strings lived on until the tracking thread had handled it).
   type Handed = Omit<Batch, 'batch'>;
   const waiting: Batch[] = [];
   const inFlight: Handed[] = [];
