@@ -1,9 +1,12 @@
 /*
- * hold-thread TID MS: stops one thread, not its process, for MS ms, then
- * lets it go on. As a thread that gets no core for that long: the process's
- * other threads run on. Uses ptrace (PTRACE_SEIZE and PTRACE_INTERRUPT stop
- * only the thread named, with no group stop). Prints "held" once the thread
- * is stopped and "released" once it runs again.
+ * hold-thread TID: stops one thread, not its process, until a line (or the
+ * end) comes on standard input, then lets it go on. As a thread that gets
+ * no core for that long: the process's other threads run on. Uses ptrace
+ * (PTRACE_SEIZE and PTRACE_INTERRUPT stop only the thread named, with no
+ * group stop). Prints "held" once the thread is stopped and "released" once
+ * it runs again. The caller ends the hold, so whatever it checks "during
+ * the hold" is checked during it, however late its own timers run; if the
+ * caller dies, its end of the pipe closes and the thread goes on.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -13,15 +16,14 @@
 #include <sys/ptrace.h>
 #include <sys/types.h>
 #include <sys/wait.h>
-#include <time.h>
+#include <unistd.h>
 
 int main(int argc, char **argv) {
-  if (argc != 3) {
-    fprintf(stderr, "usage: hold-thread TID MS\n");
+  if (argc != 2) {
+    fprintf(stderr, "usage: hold-thread TID\n");
     return 2;
   }
   pid_t tid = (pid_t)atol(argv[1]);
-  long ms = atol(argv[2]);
   if (ptrace(PTRACE_SEIZE, tid, NULL, NULL) == -1) {
     fprintf(stderr, "hold-thread: PTRACE_SEIZE %d: %s\n", tid, strerror(errno));
     return 1;
@@ -50,8 +52,8 @@ int main(int argc, char **argv) {
   }
   printf("held\n");
   fflush(stdout);
-  struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-  while (nanosleep(&ts, &ts) == -1 && errno == EINTR) {
+  char c;
+  while (read(0, &c, 1) == -1 && errno == EINTR) {
   }
   if (ptrace(PTRACE_DETACH, tid, NULL, NULL) == -1) {
     fprintf(stderr, "hold-thread: PTRACE_DETACH %d: %s\n", tid, strerror(errno));

@@ -39,11 +39,14 @@ export function threadIdsNamed(name: string): number[] {
 }
 
 /**
- * Stops thread `tid` for `ms`. Resolves once it is stopped, with a promise
- * that resolves once it runs again (rejects if the helper fails).
+ * Stops thread `tid` until release() is called. Resolves once it is
+ * stopped; release() resolves once it runs again (rejects if the helper
+ * fails). The hold lasts until the caller ends it, so a check made before
+ * release() is made while the thread is stopped, however late the caller's
+ * own timers fire on a busy machine.
  */
-export async function holdThread(tid: number, ms: number): Promise<{ released: Promise<void> }> {
-  const child = spawn(helper(), [String(tid), String(ms)], { stdio: ['ignore', 'pipe', 'pipe'] });
+export async function holdThread(tid: number): Promise<{ release(): Promise<void> }> {
+  const child = spawn(helper(), [String(tid)], { stdio: ['pipe', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => {
     stderr += d.toString();
@@ -64,5 +67,10 @@ export async function holdThread(tid: number, ms: number): Promise<{ released: P
   // Not left unhandled if the hold fails before it begins (the race below reports it).
   exited.catch(() => {});
   await Promise.race([new Promise<void>((resolve) => child.stdout.once('data', () => resolve())), exited]);
-  return { released: exited };
+  return {
+    release() {
+      child.stdin.end('\n');
+      return exited;
+    },
+  };
 }
