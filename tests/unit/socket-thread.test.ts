@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { readKernelSocketStats } from '../../services/client/ingest/kernel-drops.js';
 import { SOCKET_THREAD_NAME } from '../../services/client/ingest/receiver.js';
@@ -119,14 +120,14 @@ async function holdSocketThread(m: LoopbackMonitor, ms: number): Promise<number>
   let lag: Promise<number> | undefined;
   try {
     // What it had read before the hold is handled within this.
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await sleep(100);
     const counted = m.monitor.ingest.stats.datagrams;
-    await new Promise((resolve) => setTimeout(resolve, ms - 300));
+    await sleep(ms - 300);
     expect(m.monitor.ingest.stats.datagrams).toBe(counted);
     // Asked during the hold; a scrape waits for the socket thread's own figures, so it ends after the release.
     lag = metric(m, 'udp_monitor_judgement_lag_seconds');
   } finally {
-    await new Promise((resolve) => setTimeout(resolve, Math.max(0, heldAt + ms - Date.now())));
+    await sleep(Math.max(0, heldAt + ms - Date.now()));
     const heldMs = Date.now() - heldAt;
     await hold.release();
     clearInterval(turning);
@@ -221,7 +222,7 @@ describe('the socket threads', () => {
     control.on('message', () => got++);
     await new Promise<void>((resolve) => control.bind(0, '127.0.0.1', resolve));
     await sendWhileBlocked(control.address().port, beats(2000), 4000);
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await sleep(200);
     control.close();
     expect(got).toBeLessThan(1000);
   });

@@ -12,7 +12,7 @@ import { senderKindSchema, senderStateSchema } from '../../shared/vocabulary.js'
 import { createHeartbeatBar } from '../tracking/heartbeats.js';
 import { blankSender, countersOf, type Sender, type SenderShape } from '../tracking/sender.js';
 import { startSequence } from '../tracking/sequence.js';
-import { UPTIME_BUCKETS } from '../tracking/uptime.js';
+import { BUCKET_MAX_MS, UPTIME_BUCKETS } from '../tracking/uptime.js';
 import type { StoredSenderRow } from './state-file.js';
 
 const finite = z.number().refine(Number.isFinite, 'a finite number');
@@ -62,8 +62,6 @@ type StoredRecord = z.infer<typeof recordSchema>;
 
 /** Uptime buckets as files of schema 1 and 2 hold them: a Float64Array's bytes. */
 const FLOAT64_UPTIME_BYTES = UPTIME_BUCKETS * Float64Array.BYTES_PER_ELEMENT;
-/** The most a bucket holds: an hour bucket's milliseconds. */
-const BUCKET_MAX_MS = 3_600_000;
 
 const bytesOf = (view: ArrayBufferView) =>
   new Uint8Array(view.buffer.slice(view.byteOffset, view.byteOffset + view.byteLength));

@@ -27,6 +27,8 @@ interface Ring {
 }
 const MINUTES: Ring = { offset: 0, slots: 60, widthMs: 60_000 };
 const HOURS: Ring = { offset: 120, slots: 24, widthMs: 3_600_000 };
+/** The most a bucket holds: the widest bucket's milliseconds. */
+export const BUCKET_MAX_MS = HOURS.widthMs;
 /** The numbers an Uptime's `ms` holds. */
 export const UPTIME_BUCKETS = 2 * (MINUTES.slots + HOURS.slots);
 
