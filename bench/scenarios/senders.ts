@@ -13,9 +13,9 @@
  *
  * The operator looks from the start, as one who keeps a page open does: the
  * warm-up has the same scrapes, walks and stream as the window. What the
- * first look after a start costs (the views' code is compiled then, beside
- * the storm of new senders) is reported on its own, from the warm-up's
- * requests, so the window's figures are the steady state's.
+ * first look after a start costs (its first walk meets the storm of new
+ * senders) is reported on its own, from the warm-up's requests, so the
+ * window's figures are the steady state's.
  */
 import { mkdtempSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
