@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { loadClientConfig } from '../../services/client/config.js';
 import { startMonitor } from '../../services/client/monitor.js';
 import { createLogger, logDestination } from '../../services/shared/logger.js';
-import { lowerThisThread } from '../../services/shared/thread-priority.js';
+import { lowerMainThread } from '../../services/shared/thread-priority.js';
 import { cpuUs, memory, reply, serve } from './ipc.js';
 
 const logFile = process.env.BENCH_LOG_FILE;
@@ -33,7 +33,7 @@ const out = logDestination({ dest: logFile, maxBufferBytes: config.logBufferByte
 const logger = createLogger({ service: 'client', level: config.logLevel, destination: out.stream });
 const monitor = await startMonitor(config, logger, { log: out });
 // As main.ts does: the main thread below the socket threads once they run.
-lowerThisThread(config.mainThreadNice);
+lowerMainThread(config.mainThreadNice);
 
 serve(async (command) => {
   switch (command.cmd) {

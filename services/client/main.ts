@@ -3,7 +3,7 @@ import { readKeyring } from '../shared/keys.js';
 import { installShutdown } from '../shared/lifecycle.js';
 import { createLogger, stdoutDestination } from '../shared/logger.js';
 import { failStartup } from '../shared/startup.js';
-import { lowerThisThread } from '../shared/thread-priority.js';
+import { lowerMainThread } from '../shared/thread-priority.js';
 import { loadClientConfig } from './config.js';
 import { readAdminToken } from './http/admin-auth.js';
 import { startMonitor, VERSION } from './monitor.js';
@@ -36,8 +36,9 @@ try {
   const logs = out;
   const adminToken = readAdminToken(config.adminTokenFile);
   const monitor = await startMonitor(config, logger, { keyring, adminToken, log: logs });
-  // After the threads started (a thread starts at its creator's nice value): they keep 0.
-  lowerThisThread(config.mainThreadNice);
+  // After the threads started (a thread starts at its creator's nice value): the socket threads keep
+  // the process's; V8's helper threads, which collect the main thread's heap, go down with it.
+  lowerMainThread(config.mainThreadNice);
   installShutdown({
     logger,
     logs: logs.stream,

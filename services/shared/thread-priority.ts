@@ -4,7 +4,11 @@
  * thread only, so the threads it started before keep theirs. Raising a nice
  * value needs no privilege; lowering it back does, so nothing here does.
  */
+import { readdirSync, readFileSync } from 'node:fs';
 import { setPriority } from 'node:os';
+
+/** The name Node gives the threads of V8's platform: they collect garbage and compile for every isolate. */
+export const V8_HELPER_THREAD_NAME = 'V8Worker';
 
 /** Lowers the calling thread to `nice`; false where the platform refuses (the thread runs on, as it was). */
 export function lowerThisThread(nice: number): boolean {
@@ -14,4 +18,40 @@ export function lowerThisThread(nice: number): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * Lowers V8's helper threads to `nice` and returns how many it lowered (0
+ * off Linux, where threads are not found by name in /proc). They do most of
+ * the work of a large collection on the main thread's heap: left at the
+ * process's priority, that work takes the cores back from the threads the
+ * main thread's nice value puts first.
+ */
+export function lowerV8Helpers(nice: number): number {
+  let tasks: string[];
+  try {
+    tasks = readdirSync('/proc/self/task');
+  } catch {
+    return 0;
+  }
+  let lowered = 0;
+  for (const tid of tasks) {
+    try {
+      if (readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim() !== V8_HELPER_THREAD_NAME) continue;
+      setPriority(Number(tid), nice);
+      lowered++;
+    } catch {
+      // Ended meanwhile, or refused: it runs on as it was.
+    }
+  }
+  return lowered;
+}
+
+/**
+ * MAIN_THREAD_NICE: the calling (main) thread below the threads it started
+ * before, and V8's helper threads with it, since they collect its heap.
+ */
+export function lowerMainThread(nice: number): void {
+  lowerThisThread(nice);
+  if (nice > 0) lowerV8Helpers(nice);
 }

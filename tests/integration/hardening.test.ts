@@ -10,6 +10,7 @@ import { dirname, join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SOCKET_THREAD_NAME } from '../../services/client/ingest/receiver.js';
 import { WRITER_NICE, WRITER_THREAD_NAME } from '../../services/client/store/state-writer.js';
+import { V8_HELPER_THREAD_NAME } from '../../services/shared/thread-priority.js';
 import { CLIENT_CONTAINER, type ComposeFixture, REPO_ROOT, upCompose } from '../support/compose.js';
 
 const SERVICES = [
@@ -264,7 +265,7 @@ describe('hardening (issue 5): docker inspect and the view from inside', () => {
     },
   );
 
-  it('client: from inside, the socket thread reads at the priority the process started with, the main thread and the state writer below it', async () => {
+  it('client: from inside, the socket thread reads at the priority the process started with, the main thread (with V8 helper threads) and the state writer below it', async () => {
     const threads = JSON.parse(
       await fx.exec('client', ['node', '-e', THREADS_SCRIPT, 'node dist/client/main.js']),
     ) as Array<{ main: boolean; name: string; nice: number }>;
@@ -276,8 +277,14 @@ describe('hardening (issue 5): docker inspect and the view from inside', () => {
     expect(threads.filter((t) => t.name === WRITER_THREAD_NAME)).toEqual([
       { main: false, name: WRITER_THREAD_NAME, nice: WRITER_NICE },
     ]);
-    // Every other thread (libuv's pool that writes the log, V8's collectors) was started before the main thread lowered itself.
-    const others = threads.slice(1).filter((t) => t.name !== WRITER_THREAD_NAME);
+    // V8's helper threads collect the main thread's heap: they go down with it.
+    const helpers = threads.filter((t) => t.name === V8_HELPER_THREAD_NAME);
+    expect(helpers.length).toBeGreaterThan(0);
+    expect(helpers.filter((t) => t.nice !== MAIN_THREAD_NICE)).toEqual([]);
+    // Every other thread (libuv's pool that writes the log) was started before the main thread lowered itself.
+    const others = threads
+      .slice(1)
+      .filter((t) => t.name !== WRITER_THREAD_NAME && t.name !== V8_HELPER_THREAD_NAME);
     expect(others.map((t) => t.name)).toContain('libuv-worker');
     expect(others.filter((t) => t.nice !== 0)).toEqual([]);
   });
