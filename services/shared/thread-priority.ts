@@ -5,10 +5,22 @@
  * value needs no privilege; lowering it back does, so nothing here does.
  */
 import { readdirSync, readFileSync } from 'node:fs';
+import { access } from 'node:fs/promises';
 import { setPriority } from 'node:os';
 
 /** The name Node gives the threads of V8's platform: they collect garbage and compile for every isolate. */
 export const V8_HELPER_THREAD_NAME = 'V8Worker';
+
+/**
+ * Starts libuv's thread pool, which writes the log. The pool starts on its
+ * first task, and its threads take the nice value of whichever thread queued
+ * that task: called first thing, before any thread lowers itself, the pool
+ * runs at the process's priority, not at a lowered thread's.
+ */
+export async function startThreadPool(): Promise<void> {
+  // An asynchronous file call is a pool task; any readable path will do.
+  await access('/');
+}
 
 /** Lowers the calling thread to `nice`; false where the platform refuses (the thread runs on, as it was). */
 export function lowerThisThread(nice: number): boolean {
@@ -21,30 +33,27 @@ export function lowerThisThread(nice: number): boolean {
 }
 
 /**
- * Lowers V8's helper threads to `nice` and returns how many it lowered (0
- * off Linux, where threads are not found by name in /proc). They do most of
+ * Lowers V8's helper threads to `nice` (none off Linux, where threads are not
+ * found by name in /proc). They do most of
  * the work of a large collection on the main thread's heap: left at the
  * process's priority, that work takes the cores back from the threads the
  * main thread's nice value puts first.
  */
-export function lowerV8Helpers(nice: number): number {
+export function lowerV8Helpers(nice: number): void {
   let tasks: string[];
   try {
     tasks = readdirSync('/proc/self/task');
   } catch {
-    return 0;
+    return;
   }
-  let lowered = 0;
   for (const tid of tasks) {
     try {
       if (readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim() !== V8_HELPER_THREAD_NAME) continue;
       setPriority(Number(tid), nice);
-      lowered++;
     } catch {
       // Ended meanwhile, or refused: it runs on as it was.
     }
   }
-  return lowered;
 }
 
 /**

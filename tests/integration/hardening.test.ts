@@ -12,6 +12,7 @@ import { SOCKET_THREAD_NAME } from '../../services/client/ingest/receiver.js';
 import { WRITER_NICE, WRITER_THREAD_NAME } from '../../services/client/store/state-writer.js';
 import { V8_HELPER_THREAD_NAME } from '../../services/shared/thread-priority.js';
 import { CLIENT_CONTAINER, type ComposeFixture, REPO_ROOT, upCompose } from '../support/compose.js';
+import { PID_BY_COMMAND_LINE, type ThreadNice, threadsScript } from '../support/threads-script.js';
 
 const SERVICES = [
   { service: 'server', memory: 128 * 1024 * 1024, main: 'dist/server/main.js' },
@@ -49,20 +50,7 @@ console.log(JSON.stringify(result));
 const MAIN_THREAD_NICE = 5;
 
 /** Run inside a container: the threads of the process whose command line is argv[1], main first: name, nice. */
-const THREADS_SCRIPT = `
-const fs = require('node:fs');
-const pid = fs.readdirSync('/proc').filter((d) => /^[0-9]+$/.test(d)).find((d) => {
-  try { return fs.readFileSync('/proc/' + d + '/cmdline', 'utf8').split('\\0').filter(Boolean).join(' ') === process.argv[1]; }
-  catch { return false; }
-});
-const threads = fs.readdirSync('/proc/' + pid + '/task').map((tid) => {
-  const stat = fs.readFileSync('/proc/' + pid + '/task/' + tid + '/stat', 'utf8');
-  // After the name in parentheses: state is field 3, nice field 19.
-  const nice = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
-  return { main: tid === pid, name: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')), nice };
-});
-console.log(JSON.stringify(threads.sort((a, b) => Number(b.main) - Number(a.main))));
-`;
+const THREADS_SCRIPT = threadsScript(PID_BY_COMMAND_LINE);
 
 /** Run inside a container: name@version of every package under /app/node_modules, nested ones included. */
 const PACKAGES_SCRIPT = `
@@ -268,7 +256,7 @@ describe('hardening (issue 5): docker inspect and the view from inside', () => {
   it('client: from inside, the socket thread reads at the priority the process started with, the main thread (with V8 helper threads) and the state writer below it', async () => {
     const threads = JSON.parse(
       await fx.exec('client', ['node', '-e', THREADS_SCRIPT, 'node dist/client/main.js']),
-    ) as Array<{ main: boolean; name: string; nice: number }>;
+    ) as ThreadNice[];
     // Compose passes MAIN_THREAD_NICE through (0 by default).
     expect(threads[0]).toMatchObject({ main: true, nice: MAIN_THREAD_NICE });
     expect(threads.filter((t) => t.name.startsWith(SOCKET_THREAD_NAME))).toEqual([
