@@ -80,7 +80,7 @@ export const clientEnv = {
       0,
       0,
       19,
-      "Nice value of the main thread (tracking, log, HTTP, notifications) once started, and of V8's helper threads, which collect its heap; the socket threads keep the process's own. Above 0, when the cores are short the socket threads read first and the main thread's backlog waits in UDP_QUEUE_BYTES, counted, instead of in the kernel's receive buffer (capped by net.core.rmem_max): 5 for many senders on few cores (see Scale). 0: every thread at one priority",
+      "Nice value of the main thread (tracking, log, HTTP, notifications) once started, and of V8's helper threads, which collect its heap; the socket threads and libuv's pool (which writes the log) keep the process's own. Above 0, when the cores are short the socket threads read first and the main thread's backlog waits in UDP_QUEUE_BYTES, counted, instead of in the kernel's receive buffer (capped by net.core.rmem_max): 5 for many senders on few cores (see Scale). 0: every thread at one priority",
     ),
   ),
   maxDatagramBytes: fromEnv(
