@@ -24,7 +24,6 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readKernelSocketStats } from '../services/client/ingest/kernel-drops.js';
-import { CLIENT_NODE_FLAGS } from '../services/client/node-flags.js';
 import type { BeaconResult } from './children/beacon.js';
 import type { Probe } from './children/ipc.js';
 import { type Child, startChild } from './lib/children.js';
@@ -225,17 +224,11 @@ async function main(): Promise<void> {
     clientEnv: Record<string, string> = {},
   ): Promise<Target> {
     if (logFile !== null) writeFileSync(logFile, '');
-    // Every client (the --before checkout's too, so that only the code differs) runs with the image's flags.
-    const child = await startChild(
-      kind,
-      join(dir, 'children', file),
-      {
-        BENCH_RECV_BUFFER_BYTES: recvBuffer,
-        BENCH_CLIENT_ENV: JSON.stringify(clientEnv),
-        ...(logFile === null ? {} : { BENCH_LOG_FILE: logFile }),
-      },
-      file === 'client.ts' ? CLIENT_NODE_FLAGS : [],
-    );
+    const child = await startChild(kind, join(dir, 'children', file), {
+      BENCH_RECV_BUFFER_BYTES: recvBuffer,
+      BENCH_CLIENT_ENV: JSON.stringify(clientEnv),
+      ...(logFile === null ? {} : { BENCH_LOG_FILE: logFile }),
+    });
     children.push(child);
     return { kind, child, seq: 0, boot: randomBytes(4).toString('hex'), logFile };
   }

@@ -15,21 +15,10 @@ export interface Child {
 
 const REQUEST_TIMEOUT_MS = 15_000;
 
-/** `nodeFlags`: the receiver's own (the client's are its image's, CLIENT_NODE_FLAGS). */
-export async function startChild(
-  name: string,
-  file: string,
-  env: Record<string, string>,
-  nodeFlags: readonly string[] = [],
-): Promise<Child> {
+export async function startChild(name: string, file: string, env: Record<string, string>): Promise<Child> {
   const child: ChildProcess = fork(file, [], {
     // BENCH_NODE_OPTIONS: extra flags for the receivers, e.g. --trace-gc or --cpu-prof.
-    execArgv: [
-      ...nodeFlags,
-      '--import',
-      'tsx',
-      ...(process.env.BENCH_NODE_OPTIONS?.split(' ').filter(Boolean) ?? []),
-    ],
+    execArgv: ['--import', 'tsx', ...(process.env.BENCH_NODE_OPTIONS?.split(' ').filter(Boolean) ?? [])],
     env: { ...process.env, ...env },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });

@@ -22,7 +22,6 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readKernelSocketStats } from '../../services/client/ingest/kernel-drops.js';
 import { SOCKET_THREAD_NAME } from '../../services/client/ingest/receiver.js';
-import { CLIENT_NODE_FLAGS } from '../../services/client/node-flags.js';
 import { STATE_FILE_NAME } from '../../services/client/store/state-file.js';
 import { type Child, startChild } from '../lib/children.js';
 import { type CpuShare, cpuShare, cpuSnapshot, type ThreadGroup } from '../lib/cpu-share.js';
@@ -159,7 +158,7 @@ export async function runSendersScenario(
   });
   writeFileSync(logFile, '');
   try {
-    const first = await startChild('client (senders)', childFile, clientEnv({}), CLIENT_NODE_FLAGS);
+    const first = await startChild('client (senders)', childFile, clientEnv({}));
     register(first);
     const port = first.ready.udpPort;
     const empty = await first.probe();
@@ -292,7 +291,6 @@ export async function runSendersScenario(
       'client (restarted)',
       childFile,
       clientEnv({ UDP_PORT: String(port), HTTP_PORT: String(first.ready.httpPort) }),
-      CLIENT_NODE_FLAGS,
     );
     register(second);
     const readyMs = performance.now() - restartAt;

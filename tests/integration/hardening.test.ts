@@ -9,18 +9,14 @@ import { readdir, readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SOCKET_THREAD_NAME } from '../../services/client/ingest/receiver.js';
-import { CLIENT_NODE_FLAGS } from '../../services/client/node-flags.js';
 import { WRITER_NICE, WRITER_THREAD_NAME } from '../../services/client/store/state-writer.js';
 import { V8_HELPER_THREAD_NAME } from '../../services/shared/thread-priority.js';
 import { CLIENT_CONTAINER, type ComposeFixture, REPO_ROOT, upCompose } from '../support/compose.js';
 import { PID_BY_COMMAND_LINE, type ThreadNice, threadsScript } from '../support/threads-script.js';
 
-/** What the client's image runs after `node`: its flags, then its entry point. */
-const CLIENT_ARGS = [...CLIENT_NODE_FLAGS, 'dist/client/main.js'];
-
 const SERVICES = [
-  { service: 'server', memory: 128 * 1024 * 1024, args: ['dist/server/main.js'] },
-  { service: 'client', memory: CLIENT_CONTAINER.memoryBytes, args: CLIENT_ARGS },
+  { service: 'server', memory: 128 * 1024 * 1024, main: 'dist/server/main.js' },
+  { service: 'client', memory: CLIENT_CONTAINER.memoryBytes, main: 'dist/client/main.js' },
 ] as const;
 
 /** Run inside a container: every process's parent, uid, gid, capability sets, no_new_privs and command line. */
@@ -210,7 +206,7 @@ describe('hardening (issue 5): docker inspect and the view from inside', () => {
     expect(Number(limit) / 2 ** 20).toBe(CLIENT_CONTAINER.heapLimitMiB);
   });
 
-  it.each(SERVICES)('$service: image settings (docker image inspect)', async ({ service, args }) => {
+  it.each(SERVICES)('$service: image settings (docker image inspect)', async ({ service, main }) => {
     const c = await fx.inspect(service);
     const [image] = JSON.parse(await fx.docker('image', 'inspect', c.Image)) as Array<{
       Config: {
@@ -224,7 +220,7 @@ describe('hardening (issue 5): docker inspect and the view from inside', () => {
     }>;
     expect(image?.Config).toMatchObject({
       User: 'node',
-      Cmd: ['node', ...args],
+      Cmd: ['node', main],
       Healthcheck: { Test: ['CMD', 'node', `dist/${service}/healthcheck.js`] },
     });
     expect(image?.Config.Entrypoint ?? []).toEqual([]);
@@ -234,8 +230,7 @@ describe('hardening (issue 5): docker inspect and the view from inside', () => {
 
   it.each(SERVICES)(
     '$service: from inside, the service runs as uid 1000 with no capabilities, under docker-init',
-    async ({ service, args }) => {
-      const main = args.join(' ');
+    async ({ service, main }) => {
       const processes = JSON.parse(await fx.exec(service, ['node', '-e', PROCESSES_SCRIPT])) as ProcessInfo[];
       // The container's own two processes. Processes that `docker exec` starts
       // (health checks, this probe) are left out: one caught while runc is
@@ -260,7 +255,7 @@ describe('hardening (issue 5): docker inspect and the view from inside', () => {
 
   it('client: from inside, the socket thread reads at the priority the process started with, the main thread (with V8 helper threads) and the state writer below it', async () => {
     const threads = JSON.parse(
-      await fx.exec('client', ['node', '-e', THREADS_SCRIPT, `node ${CLIENT_ARGS.join(' ')}`]),
+      await fx.exec('client', ['node', '-e', THREADS_SCRIPT, 'node dist/client/main.js']),
     ) as ThreadNice[];
     // Compose passes MAIN_THREAD_NICE through (0 by default).
     expect(threads[0]).toMatchObject({ main: true, nice: MAIN_THREAD_NICE });

@@ -9,7 +9,6 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, createReadStream, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { CLIENT_NODE_FLAGS } from '../../services/client/node-flags.js';
 import { CLIENT_CONTAINER, REPO_ROOT } from './compose.js';
 
 export interface ClientProcess {
@@ -34,8 +33,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * the heap its container gives it (`--max-heap-size`, young generation
  * included): on the host V8 would size the heap from the host's memory and
  * grow it lazily, so the child's memory would tell of the host rather than
- * of the monitor. With the image's flags (CLIENT_NODE_FLAGS). Resolves once
- * both ports listen.
+ * of the monitor. Resolves once both ports listen.
  */
 export async function startClientProcess(dir: string, env: Record<string, string>): Promise<ClientProcess> {
   const logPath = join(dir, 'client.log');
@@ -43,23 +41,19 @@ export async function startClientProcess(dir: string, env: Record<string, string
   const out = openSync(logPath, 'w');
   const err = openSync(errPath, 'w');
   const heap = `--max-heap-size=${CLIENT_CONTAINER.heapLimitMiB}`;
-  const child = spawn(
-    process.execPath,
-    [heap, ...CLIENT_NODE_FLAGS, '--import', 'tsx', 'services/client/main.ts'],
-    {
-      cwd: REPO_ROOT,
-      env: {
-        PATH: process.env.PATH ?? '',
-        UDP_HOST: '127.0.0.1',
-        UDP_PORT: '0',
-        HTTP_HOST: '127.0.0.1',
-        HTTP_PORT: '0',
-        DATA_DIR: join(dir, 'data'),
-        ...env,
-      },
-      stdio: ['ignore', out, err],
+  const child = spawn(process.execPath, [heap, '--import', 'tsx', 'services/client/main.ts'], {
+    cwd: REPO_ROOT,
+    env: {
+      PATH: process.env.PATH ?? '',
+      UDP_HOST: '127.0.0.1',
+      UDP_PORT: '0',
+      HTTP_HOST: '127.0.0.1',
+      HTTP_PORT: '0',
+      DATA_DIR: join(dir, 'data'),
+      ...env,
     },
-  );
+    stdio: ['ignore', out, err],
+  });
   // The child holds its own copies of the descriptors.
   closeSync(out);
   closeSync(err);
