@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { loadClientConfig } from '../../services/client/config.js';
 import { startMonitor } from '../../services/client/monitor.js';
 import { createLogger, logDestination } from '../../services/shared/logger.js';
-import { lowerMainThread, startThreadPool } from '../../services/shared/thread-priority.js';
+import { lowerMainThread } from '../../services/shared/thread-priority.js';
 import { cpuUs, memory, reply, serve } from './ipc.js';
 
 const logFile = process.env.BENCH_LOG_FILE;
@@ -28,8 +28,6 @@ const config = loadClientConfig({
   DATA_DIR: mkdtempSync(join(tmpdir(), 'udpts-bench-data-')),
   ...scenarioEnv,
 });
-// As main.ts does: libuv's pool started before any thread starts or lowers itself.
-await startThreadPool();
 // As main.ts sets up stdout, but to a file.
 const out = logDestination({ dest: logFile, maxBufferBytes: config.logBufferBytes });
 const logger = createLogger({ service: 'client', level: config.logLevel, destination: out.stream });

@@ -3,7 +3,7 @@ import { readKeyring } from '../shared/keys.js';
 import { installShutdown } from '../shared/lifecycle.js';
 import { createLogger, stdoutDestination } from '../shared/logger.js';
 import { failStartup } from '../shared/startup.js';
-import { lowerMainThread, startThreadPool } from '../shared/thread-priority.js';
+import { lowerMainThread } from '../shared/thread-priority.js';
 import { loadClientConfig } from './config.js';
 import { readAdminToken } from './http/admin-auth.js';
 import { startMonitor, VERSION } from './monitor.js';
@@ -12,8 +12,6 @@ import { startMonitor, VERSION } from './monitor.js';
 let out: ReturnType<typeof stdoutDestination> | undefined;
 try {
   const config = loadClientConfig(process.env);
-  // Before any thread starts or lowers itself: the pool's threads keep the process's priority.
-  await startThreadPool();
   const keyring = readKeyring(config.keyFiles, 'AUTH_KEY_FILES');
   out = stdoutDestination(config.logBufferBytes);
   const logger = createLogger({ service: 'client', level: config.logLevel, destination: out.stream });

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { LogDestination } from '../shared/logger.js';
 import type { Keyring } from '../shared/signing.js';
+import { startThreadPool } from '../shared/thread-priority.js';
 import type { ClientConfig } from './config.js';
 import { adminGuard } from './http/admin-auth.js';
 import { type Status, toApiReceived, toApiSender } from './http/api.js';
@@ -68,6 +69,8 @@ export async function startMonitor(
   logger: Logger,
   options: MonitorOptions = {},
 ): Promise<Monitor> {
+  // Before any of the monitor's threads starts (and lowers itself): the pool keeps the caller's priority.
+  await startThreadPool();
   // The socket threads stamp datagrams with the wall clock: so does everything else.
   const now = Date.now;
   const keyring = options.keyring ?? new Map();

@@ -10,6 +10,8 @@ import { setPriority } from 'node:os';
 
 /** The name Node gives the threads of V8's platform: they collect garbage and compile for every isolate. */
 export const V8_HELPER_THREAD_NAME = 'V8Worker';
+/** The name libuv gives the threads of its pool (file I/O, among them the log's writes). */
+export const POOL_THREAD_NAME = 'libuv-worker';
 
 /**
  * Starts libuv's thread pool, which writes the log. The pool starts on its
@@ -34,10 +36,9 @@ export function lowerThisThread(nice: number): boolean {
 
 /**
  * Lowers V8's helper threads to `nice` (none off Linux, where threads are not
- * found by name in /proc). They do most of
- * the work of a large collection on the main thread's heap: left at the
- * process's priority, that work takes the cores back from the threads the
- * main thread's nice value puts first.
+ * found by name in /proc). They do most of the work of a large collection on
+ * the main thread's heap: left at the process's priority, that work takes the
+ * cores back from the threads the main thread's nice value puts first.
  */
 export function lowerV8Helpers(nice: number): void {
   let tasks: string[];

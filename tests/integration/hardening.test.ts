@@ -10,7 +10,7 @@ import { dirname, join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SOCKET_THREAD_NAME } from '../../services/client/ingest/receiver.js';
 import { WRITER_NICE, WRITER_THREAD_NAME } from '../../services/client/store/state-writer.js';
-import { V8_HELPER_THREAD_NAME } from '../../services/shared/thread-priority.js';
+import { POOL_THREAD_NAME, V8_HELPER_THREAD_NAME } from '../../services/shared/thread-priority.js';
 import { CLIENT_CONTAINER, type ComposeFixture, REPO_ROOT, upCompose } from '../support/compose.js';
 import { PID_BY_COMMAND_LINE, type ThreadNice, threadsScript } from '../support/threads-script.js';
 
@@ -273,7 +273,7 @@ describe('hardening (issue 5): docker inspect and the view from inside', () => {
     const others = threads
       .slice(1)
       .filter((t) => t.name !== WRITER_THREAD_NAME && t.name !== V8_HELPER_THREAD_NAME);
-    expect(others.map((t) => t.name)).toContain('libuv-worker');
+    expect(others.map((t) => t.name)).toContain(POOL_THREAD_NAME);
     expect(others.filter((t) => t.nice !== 0)).toEqual([]);
   });
 

@@ -8,13 +8,12 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { V8_HELPER_THREAD_NAME } from '../../services/shared/thread-priority.js';
+import { POOL_THREAD_NAME, V8_HELPER_THREAD_NAME } from '../../services/shared/thread-priority.js';
 import { type ThreadNice, threadsScript } from '../support/threads-script.js';
 
 const PRIORITY_MODULE = pathToFileURL(
   join(import.meta.dirname, '../../services/shared/thread-priority.ts'),
 ).href;
-const POOL_THREAD_NAME = 'libuv-worker';
 
 /** The child's threads after `steps` (module code that may use the imported functions and `access`). */
 function threadsAfter(steps: string): ThreadNice[] {
