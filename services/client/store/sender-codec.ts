@@ -9,7 +9,7 @@
  */
 import { z } from 'zod';
 import { senderKindSchema, senderStateSchema } from '../../shared/vocabulary.js';
-import { createHeartbeatBar } from '../tracking/heartbeats.js';
+import { clearHeartbeatBar } from '../tracking/heartbeats.js';
 import { blankSender, countersOf, type Sender, type SenderShape } from '../tracking/sender.js';
 import { startSequence } from '../tracking/sequence.js';
 import { BUCKET_MAX_MS, UPTIME_BUCKETS } from '../tracking/uptime.js';
@@ -63,8 +63,24 @@ type StoredRecord = z.infer<typeof recordSchema>;
 /** Uptime buckets as files of schema 1 and 2 hold them: a Float64Array's bytes. */
 const FLOAT64_UPTIME_BYTES = UPTIME_BUCKETS * Float64Array.BYTES_PER_ELEMENT;
 
-const bytesOf = (view: ArrayBufferView) =>
-  new Uint8Array(view.buffer.slice(view.byteOffset, view.byteOffset + view.byteLength));
+const bytesOf = (view: ArrayBufferView) => new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
+
+/**
+ * The three rings' bytes, copied into one new buffer: one allocation per row
+ * (and one buffer for postMessage to clone), not three. The row holds views
+ * on it.
+ */
+function ringBytes(s: Sender): Pick<StoredSenderRow, 'sequence' | 'heartbeats' | 'uptime'> {
+  const parts = [bytesOf(s.sequence.words), bytesOf(s.heartbeats.marks), bytesOf(s.uptime.ms)] as const;
+  const copy = new Uint8Array(parts[0].byteLength + parts[1].byteLength + parts[2].byteLength);
+  let at = 0;
+  const [sequence, heartbeats, uptime] = parts.map((part) => {
+    copy.set(part, at);
+    at += part.byteLength;
+    return copy.subarray(at - part.byteLength, at);
+  }) as [Uint8Array, Uint8Array, Uint8Array];
+  return { sequence, heartbeats, uptime };
+}
 
 export function toRow(s: Sender): StoredSenderRow {
   const record: StoredRecord = {
@@ -103,9 +119,7 @@ export function toRow(s: Sender): StoredSenderRow {
   return {
     source: s.source,
     record: JSON.stringify(record),
-    sequence: bytesOf(s.sequence.words),
-    heartbeats: bytesOf(s.heartbeats.marks),
-    uptime: bytesOf(s.uptime.ms),
+    ...ringBytes(s),
   };
 }
 
@@ -130,7 +144,7 @@ export function fromRow(row: StoredSenderRow, shape: SenderShape): Sender {
   s.previousBoots.push(...previousBoots);
 
   if (row.sequence.byteLength === s.sequence.words.byteLength) {
-    new Uint8Array(s.sequence.words.buffer).set(row.sequence);
+    bytesOf(s.sequence.words).set(row.sequence);
     Object.assign(s.sequence, sequence);
   } else if (r.firstSeenMs !== null && r.kind === 'protocol') {
     startSequence(s.sequence, sequence.highest);
@@ -145,7 +159,7 @@ export function fromRow(row: StoredSenderRow, shape: SenderShape): Sender {
       count: Math.min(heartbeats.count, row.heartbeats.byteLength),
     });
   } else {
-    Object.assign(s.heartbeats, createHeartbeatBar(shape.heartbeatSlots));
+    clearHeartbeatBar(s.heartbeats);
   }
   readUptimeBuckets(row, s.uptime.ms);
   Object.assign(s.uptime, uptime);
@@ -156,7 +170,7 @@ export function fromRow(row: StoredSenderRow, shape: SenderShape): Sender {
 function readUptimeBuckets(row: StoredSenderRow, into: Uint32Array): void {
   const bad = (what: string) => new Error(`sender ${JSON.stringify(row.source)}: uptime buckets ${what}`);
   if (row.uptime.byteLength === into.byteLength) {
-    new Uint8Array(into.buffer, into.byteOffset, into.byteLength).set(row.uptime);
+    bytesOf(into).set(row.uptime);
     return;
   }
   if (row.uptime.byteLength !== FLOAT64_UPTIME_BYTES) throw bad(`of ${row.uptime.byteLength} bytes`);

@@ -17,11 +17,22 @@ export interface HeartbeatBar {
   count: number;
 }
 
-export function createHeartbeatBar(slots: number): HeartbeatBar {
+/** A bar of `slots` marks, in `marks` when given (zeroed, `slots` long: a part of a larger buffer). */
+export function createHeartbeatBar(slots: number, marks?: Uint8Array): HeartbeatBar {
   if (!Number.isInteger(slots) || slots < 1) {
     throw new RangeError(`heartbeat slots must be a positive integer, got ${slots}`);
   }
-  return { marks: new Uint8Array(slots), next: 0, count: 0 };
+  if (marks !== undefined && marks.length !== slots) {
+    throw new RangeError(`a bar of ${slots} slots takes ${slots} bytes, got ${marks.length}`);
+  }
+  return { marks: marks ?? new Uint8Array(slots), next: 0, count: 0 };
+}
+
+/** Forgets every mark, in place. */
+export function clearHeartbeatBar(bar: HeartbeatBar): void {
+  bar.marks.fill(0);
+  bar.next = 0;
+  bar.count = 0;
 }
 
 /** Appends `mark` `times` times; the oldest marks drop out. O(min(times, slots)). */

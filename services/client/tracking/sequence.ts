@@ -39,11 +39,22 @@ export interface SequenceWindow {
 
 export const MIN_SEQUENCE_WINDOW = 64;
 
-export function createSequenceWindow(size: number): SequenceWindow {
+/** The Uint32Array words a window of `size` seqs takes. */
+export function sequenceWords(size: number): number {
   if (!Number.isInteger(size) || size < MIN_SEQUENCE_WINDOW) {
     throw new RangeError(`sequence window must be an integer >= ${MIN_SEQUENCE_WINDOW}, got ${size}`);
   }
-  const words = new Uint32Array(Math.ceil(size / 32));
+  return Math.ceil(size / 32);
+}
+
+/** A window of `size` seqs, in `words` when given (zeroed, `sequenceWords(size)` long: a part of a larger buffer). */
+export function createSequenceWindow(
+  size: number,
+  words: Uint32Array = new Uint32Array(sequenceWords(size)),
+): SequenceWindow {
+  if (words.length !== sequenceWords(size)) {
+    throw new RangeError(`a window of ${size} seqs takes ${sequenceWords(size)} words, got ${words.length}`);
+  }
   return { words, size, bits: words.length * 32, base: 0, highest: 0, gap: 0 };
 }
 

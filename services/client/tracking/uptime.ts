@@ -8,7 +8,8 @@
  * Time spent `planned` (a sender that said bye) is excluded: it is neither
  * available nor unavailable, so it is left out of the denominator.
  *
- * Memory: one Uint32Array of 168 numbers (672 bytes) plus a small record.
+ * Memory: one Uint32Array of 168 numbers (672 bytes; for a tracked sender a
+ * part of its one buffer, sender.ts) plus a small record.
  * A bucket holds whole milliseconds, at most an hour's 3,600,000, which 32
  * bits hold with room to spare; the clock handed in is Date.now()'s, whole
  * milliseconds too. (Float64 buckets, as releases before the state file's
@@ -44,9 +45,16 @@ export interface Uptime {
   current: Availability;
 }
 
-export function createUptime(startMs: number, current: Availability): Uptime {
+/** Uptime from `startMs` on, its buckets in `ms` when given (zeroed, UPTIME_BUCKETS long: a part of a larger buffer). */
+export function createUptime(
+  startMs: number,
+  current: Availability,
+  ms: Uint32Array = new Uint32Array(UPTIME_BUCKETS),
+): Uptime {
+  if (ms.length !== UPTIME_BUCKETS)
+    throw new RangeError(`uptime takes ${UPTIME_BUCKETS} buckets, got ${ms.length}`);
   return {
-    ms: new Uint32Array(UPTIME_BUCKETS),
+    ms,
     minuteHead: Math.floor(startMs / MINUTES.widthMs),
     hourHead: Math.floor(startMs / HOURS.widthMs),
     creditedUntilMs: startMs,
