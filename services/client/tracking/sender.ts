@@ -103,33 +103,146 @@ export interface SenderShape {
   heartbeatSlots: number;
 }
 
-/** Where a sender's three rings lie in its one buffer, in bytes (Uint32 parts first: they need 4-byte offsets). */
-interface RingLayout {
+/**
+ * The figures of a record that are not small integers (times since the
+ * epoch, delays, jitter). A plain object keeps each such field as a heap
+ * number of its own (V8 boxes a double field): 14 per sender, 700,000 at
+ * 50,000 senders, for every full collection to trace. A record keeps them
+ * in a Float64Array at the head of its one buffer instead, behind accessors
+ * of the same names (firstSeenMs's null is NaN there).
+ */
+const FIGURES = [
+  'stateSinceMs',
+  'firstSeenMs',
+  'lastSeenMs',
+  'lastSentMs',
+  'intervalMs',
+  'baseDelayMs',
+  'notBeforeMs',
+  'unobservedUntilMs',
+  'delayLastMs',
+  'delayMinMs',
+  'delayMaxMs',
+  'delayMeanMs',
+  'jitterMs',
+  'lastTransitMs',
+] as const satisfies readonly (keyof Sender)[];
+
+/**
+ * Where a sender's parts lie in its one buffer, in bytes: the figures
+ * (8-byte numbers) first, then the 4-byte uptime buckets and sequence words,
+ * then the heartbeat marks.
+ */
+interface BufferLayout {
+  uptimeAt: number;
   sequenceAt: number;
   marksAt: number;
   bytes: number;
 }
 
-function ringLayout(shape: SenderShape): RingLayout {
-  const sequenceAt = UPTIME_BUCKETS * Uint32Array.BYTES_PER_ELEMENT;
+function bufferLayout(shape: SenderShape): BufferLayout {
+  const uptimeAt = FIGURES.length * Float64Array.BYTES_PER_ELEMENT;
+  const sequenceAt = uptimeAt + UPTIME_BUCKETS * Uint32Array.BYTES_PER_ELEMENT;
   const marksAt = sequenceAt + sequenceWords(shape.sequenceWindow) * Uint32Array.BYTES_PER_ELEMENT;
-  return { sequenceAt, marksAt, bytes: marksAt + shape.heartbeatSlots };
+  return { uptimeAt, sequenceAt, marksAt, bytes: marksAt + shape.heartbeatSlots };
 }
 
 /**
- * The uptime buckets, the sequence ring and the heartbeat bar of one sender,
- * as views on one ArrayBuffer: one allocation, one backing store and one
- * ArrayBuffer object per sender where there were three (at 50,000 senders,
- * 100,000 fewer objects for the collector to trace; docs/PERFORMANCE.md).
+ * A sender's record: the figures, the uptime buckets, the sequence ring and
+ * the heartbeat bar are views on one ArrayBuffer (one allocation, one
+ * backing store and one ArrayBuffer object per sender, where there were
+ * three and 14 heap numbers; docs/PERFORMANCE.md). Everything else is a
+ * field of its own, set here in one order so that every record has the same
+ * shape.
  */
-function senderRings(shape: SenderShape): { uptime: Uint32Array; words: Uint32Array; marks: Uint8Array } {
-  const { sequenceAt, marksAt, bytes } = ringLayout(shape);
-  const buffer = new ArrayBuffer(bytes);
-  return {
-    uptime: new Uint32Array(buffer, 0, UPTIME_BUCKETS),
-    words: new Uint32Array(buffer, sequenceAt, (marksAt - sequenceAt) / Uint32Array.BYTES_PER_ELEMENT),
-    marks: new Uint8Array(buffer, marksAt, shape.heartbeatSlots),
-  };
+class SenderRecord implements Sender {
+  /** The FIGURES, by their index; read and written through the accessors below. */
+  readonly figures: Float64Array;
+  declare stateSinceMs: number;
+  declare firstSeenMs: number | null;
+  declare lastSeenMs: number;
+  declare lastSentMs: number;
+  declare intervalMs: number;
+  declare baseDelayMs: number;
+  declare notBeforeMs: number;
+  declare unobservedUntilMs: number;
+  declare delayLastMs: number;
+  declare delayMinMs: number;
+  declare delayMaxMs: number;
+  declare delayMeanMs: number;
+  declare jitterMs: number;
+  declare lastTransitMs: number;
+  kind: SenderKind;
+  declaration: Declaration | null = null;
+  maintenance = false;
+  boot = '';
+  readonly previousBoots: string[] = [];
+  state: SenderState;
+  reason: string;
+  missedMarks = 0;
+  received = 0;
+  lost = 0;
+  duplicates = 0;
+  outOfOrder = 0;
+  stale = 0;
+  restarts = 0;
+  delaySamples = 0;
+  textGapsMs: number[] | null;
+  readonly sequence: SequenceWindow;
+  readonly heartbeats: HeartbeatBar;
+  readonly uptime: Uptime;
+  dirty = false;
+  heardBefore: Sender | null = null;
+  heardAfter: Sender | null = null;
+
+  constructor(
+    readonly source: string,
+    kind: SenderKind,
+    state: SenderState,
+    reason: string,
+    atMs: number,
+    shape: SenderShape,
+  ) {
+    const { uptimeAt, sequenceAt, marksAt, bytes } = bufferLayout(shape);
+    const buffer = new ArrayBuffer(bytes);
+    this.figures = new Float64Array(buffer, 0, FIGURES.length);
+    this.kind = kind;
+    this.state = state;
+    this.reason = reason;
+    this.textGapsMs = kind === 'text' ? [] : null;
+    const words = new Uint32Array(buffer, sequenceAt, (marksAt - sequenceAt) / Uint32Array.BYTES_PER_ELEMENT);
+    this.sequence = createSequenceWindow(shape.sequenceWindow, words);
+    this.heartbeats = createHeartbeatBar(
+      shape.heartbeatSlots,
+      new Uint8Array(buffer, marksAt, shape.heartbeatSlots),
+    );
+    this.uptime = createUptime(atMs, AVAILABILITY[state], new Uint32Array(buffer, uptimeAt, UPTIME_BUCKETS));
+    this.stateSinceMs = atMs;
+    this.firstSeenMs = null;
+  }
+}
+
+for (const [index, name] of FIGURES.entries()) {
+  const accessors: PropertyDescriptor =
+    name === 'firstSeenMs'
+      ? {
+          get(this: SenderRecord) {
+            const ms = this.figures[index] as number;
+            return Number.isNaN(ms) ? null : ms;
+          },
+          set(this: SenderRecord, ms: number | null) {
+            this.figures[index] = ms ?? Number.NaN;
+          },
+        }
+      : {
+          get(this: SenderRecord) {
+            return this.figures[index];
+          },
+          set(this: SenderRecord, ms: number) {
+            this.figures[index] = ms;
+          },
+        };
+  Object.defineProperty(SenderRecord.prototype, name, accessors);
 }
 
 /** A sender in `state` since `atMs`, heard from never; the caller fills in what it knows. */
@@ -141,44 +254,5 @@ export function blankSender(
   atMs: number,
   shape: SenderShape,
 ): Sender {
-  const rings = senderRings(shape);
-  return {
-    source,
-    kind,
-    declaration: null,
-    maintenance: false,
-    boot: '',
-    previousBoots: [],
-    state,
-    stateSinceMs: atMs,
-    reason,
-    firstSeenMs: null,
-    lastSeenMs: 0,
-    lastSentMs: 0,
-    intervalMs: 0,
-    baseDelayMs: 0,
-    notBeforeMs: 0,
-    unobservedUntilMs: 0,
-    missedMarks: 0,
-    received: 0,
-    lost: 0,
-    duplicates: 0,
-    outOfOrder: 0,
-    stale: 0,
-    restarts: 0,
-    delayLastMs: 0,
-    delayMinMs: 0,
-    delayMaxMs: 0,
-    delayMeanMs: 0,
-    delaySamples: 0,
-    jitterMs: 0,
-    lastTransitMs: 0,
-    textGapsMs: kind === 'text' ? [] : null,
-    sequence: createSequenceWindow(shape.sequenceWindow, rings.words),
-    heartbeats: createHeartbeatBar(shape.heartbeatSlots, rings.marks),
-    uptime: createUptime(atMs, AVAILABILITY[state], rings.uptime),
-    dirty: false,
-    heardBefore: null,
-    heardAfter: null,
-  };
+  return new SenderRecord(source, kind, state, reason, atMs, shape);
 }
