@@ -12,13 +12,16 @@
  * remembered as dirty until the state file takes them (takeDirty).
  *
  * Memory per sender, with the defaults (sequenceWindow 1024, heartbeatSlots
- * 50): the uptime buckets 672 B, the sequence bitmap 128 B, the heartbeat
- * bar 50 B, the sender record and array headers ~700 B, the Map entry, and
- * the source and boot strings (at most 64 characters each; 4 boot ids kept).
- * Measured on Node 24 with 30-character ids (heap and typed arrays'
- * memory, 50,000 senders): about 2.4 KB per sender (3.0 KB while the uptime
- * buckets were 64-bit), so 10,000 senders take about 24 MB. It grows by
- * sequenceWindow/8 bytes and by heartbeatSlots bytes.
+ * 50): one buffer (sender.ts) of the record's 14 figures 112 B, the uptime
+ * buckets 672 B, the sequence bitmap 128 B and the heartbeat bar 50 B; the
+ * sender record, its four views on that buffer and array headers ~700 B;
+ * the Map entry, and the source and boot strings (at most 64 characters
+ * each; 4 boot ids kept). Measured on Node 24 with 30-character ids (heap
+ * and typed arrays' memory, 50,000 senders): about 2.4 KB per sender (3.0 KB
+ * while the uptime buckets were 64-bit), so 10,000 senders take about 24 MB;
+ * that was before the one buffer, which took 15 objects a sender out of the
+ * heap (docs/PERFORMANCE.md). It grows by sequenceWindow/8 bytes and by
+ * heartbeatSlots bytes.
  */
 import { SENDER_STATES, type SenderKind, type SenderState, STATE_URGENCY } from '../../shared/vocabulary.js';
 import { type HeartbeatMark, heartbeatList, pushMark, replaceNewestMark } from './heartbeats.js';
