@@ -71,15 +71,20 @@ const bytesOf = (view: ArrayBufferView) => new Uint8Array(view.buffer, view.byte
  * on it.
  */
 function ringBytes(s: Sender): Pick<StoredSenderRow, 'sequence' | 'heartbeats' | 'uptime'> {
-  const parts = [bytesOf(s.sequence.words), bytesOf(s.heartbeats.marks), bytesOf(s.uptime.ms)] as const;
-  const copy = new Uint8Array(parts[0].byteLength + parts[1].byteLength + parts[2].byteLength);
-  let at = 0;
-  const [sequence, heartbeats, uptime] = parts.map((part) => {
-    copy.set(part, at);
-    at += part.byteLength;
-    return copy.subarray(at - part.byteLength, at);
-  }) as [Uint8Array, Uint8Array, Uint8Array];
-  return { sequence, heartbeats, uptime };
+  const sequence = bytesOf(s.sequence.words);
+  const heartbeats = bytesOf(s.heartbeats.marks);
+  const uptime = bytesOf(s.uptime.ms);
+  const heartbeatsAt = sequence.byteLength;
+  const uptimeAt = heartbeatsAt + heartbeats.byteLength;
+  const copy = new Uint8Array(uptimeAt + uptime.byteLength);
+  copy.set(sequence, 0);
+  copy.set(heartbeats, heartbeatsAt);
+  copy.set(uptime, uptimeAt);
+  return {
+    sequence: copy.subarray(0, heartbeatsAt),
+    heartbeats: copy.subarray(heartbeatsAt, uptimeAt),
+    uptime: copy.subarray(uptimeAt),
+  };
 }
 
 export function toRow(s: Sender): StoredSenderRow {

@@ -136,6 +136,8 @@ const FIGURES = [
 interface BufferLayout {
   uptimeAt: number;
   sequenceAt: number;
+  /** The sequence ring's length, in Uint32 words. */
+  words: number;
   marksAt: number;
   bytes: number;
 }
@@ -143,8 +145,9 @@ interface BufferLayout {
 function bufferLayout(shape: SenderShape): BufferLayout {
   const uptimeAt = FIGURES.length * Float64Array.BYTES_PER_ELEMENT;
   const sequenceAt = uptimeAt + UPTIME_BUCKETS * Uint32Array.BYTES_PER_ELEMENT;
-  const marksAt = sequenceAt + sequenceWords(shape.sequenceWindow) * Uint32Array.BYTES_PER_ELEMENT;
-  return { uptimeAt, sequenceAt, marksAt, bytes: marksAt + shape.heartbeatSlots };
+  const words = sequenceWords(shape.sequenceWindow);
+  const marksAt = sequenceAt + words * Uint32Array.BYTES_PER_ELEMENT;
+  return { uptimeAt, sequenceAt, words, marksAt, bytes: marksAt + shape.heartbeatSlots };
 }
 
 /**
@@ -203,15 +206,14 @@ class SenderRecord implements Sender {
     atMs: number,
     shape: SenderShape,
   ) {
-    const { uptimeAt, sequenceAt, marksAt, bytes } = bufferLayout(shape);
+    const { uptimeAt, sequenceAt, words, marksAt, bytes } = bufferLayout(shape);
     const buffer = new ArrayBuffer(bytes);
     this.figures = new Float64Array(buffer, 0, FIGURES.length);
     this.kind = kind;
     this.state = state;
     this.reason = reason;
     this.textGapsMs = kind === 'text' ? [] : null;
-    const words = new Uint32Array(buffer, sequenceAt, (marksAt - sequenceAt) / Uint32Array.BYTES_PER_ELEMENT);
-    this.sequence = createSequenceWindow(shape.sequenceWindow, words);
+    this.sequence = createSequenceWindow(shape.sequenceWindow, new Uint32Array(buffer, sequenceAt, words));
     this.heartbeats = createHeartbeatBar(
       shape.heartbeatSlots,
       new Uint8Array(buffer, marksAt, shape.heartbeatSlots),

@@ -52,9 +52,9 @@ export function createSequenceWindow(
   size: number,
   words: Uint32Array = new Uint32Array(sequenceWords(size)),
 ): SequenceWindow {
-  if (words.length !== sequenceWords(size)) {
-    throw new RangeError(`a window of ${size} seqs takes ${sequenceWords(size)} words, got ${words.length}`);
-  }
+  const wanted = sequenceWords(size);
+  if (words.length !== wanted)
+    throw new RangeError(`a window of ${size} seqs takes ${wanted} words, got ${words.length}`);
   return { words, size, bits: words.length * 32, base: 0, highest: 0, gap: 0 };
 }
 
