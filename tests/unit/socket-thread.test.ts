@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { readKernelSocketStats } from '../../services/client/ingest/kernel-drops.js';
-import { SOCKET_THREAD_NAME } from '../../services/client/ingest/receiver.js';
+import { SOCKET_THREAD_NAME, startReceiver } from '../../services/client/ingest/receiver.js';
 import { encodedBeat } from '../support/builders.js';
 import { holdThread, threadIdsNamed } from '../support/hold-thread.js';
 import { captureLogs } from '../support/log-capture.js';
@@ -213,6 +213,49 @@ describe('the socket threads', () => {
     await holdSocketThread(m, 1500);
     await sender.finished;
     await expectEveryBeatOnTime(m, logs, 300);
+  });
+
+  it('hand a backlog over in turns: timers on the main thread run between its batches, not after them all', async () => {
+    // Each datagram holds the main thread 6 ms, longer than a turn (5 ms): one batch a turn. Spread out
+    // (2 ms apart), 100 datagrams come in as many small batches, handed over as earlier ones are handled.
+    let fires = 0;
+    const timer = setInterval(() => fires++, 1);
+    const seen: number[] = [];
+    let firesAtFirst = 0;
+    let firesAtLast = 0;
+    const receiver = await startReceiver(
+      {
+        host: '127.0.0.1',
+        port: 0,
+        recvBufferBytes: 1 << 20,
+        threads: 1,
+        queueBytes: 1 << 24,
+        coalesceMs: 0,
+        classifier: { maxBytes: 1024, keys: [], requireAuth: false, allowFrom: [] },
+      },
+      {
+        readable(d) {
+          if (seen.length === 0) firesAtFirst = fires;
+          seen.push(d.outcome === 'accepted' ? d.seq : -1);
+          const until = performance.now() + 6;
+          while (performance.now() < until) {}
+          if (seen.length === 100) firesAtLast = fires;
+        },
+        exception(err) {
+          throw err;
+        },
+      },
+    );
+    try {
+      await sendSpreadOut(receiver.address.port, beats(100), 2);
+      await eventually(() => expect(seen).toHaveLength(100), 5000, 20);
+    } finally {
+      clearInterval(timer);
+      await receiver.stop();
+    }
+    expect(seen).toEqual(Array.from({ length: 100 }, (_, i) => i));
+    // Handled in one go (as a MessagePort delivers them), the timer would not run until the last.
+    expect(firesAtLast - firesAtFirst).toBeGreaterThanOrEqual(10);
   });
 
   it('(the control: the same stream to a socket read on this thread loses most of it)', async () => {

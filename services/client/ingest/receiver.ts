@@ -4,9 +4,11 @@
  * senders across them by address and port), each datagram classified there
  * (classify.ts), and every datagram (readable) and every socket error
  * (exception) handed to the caller on the main thread, in the order each
- * thread read them. Nothing else.
+ * thread read them, in turns of at most TURN_MS (batch-turns.ts). Nothing
+ * else.
  */
 import { MessageChannel, Worker } from 'node:worker_threads';
+import { type BatchTurns, createBatchTurns } from './batch-turns.js';
 import { readBatch } from './classified-batch.js';
 import type { Classified, ClassifierSettings } from './classify.js';
 import type {
@@ -91,6 +93,12 @@ const NO_STATS: SocketThreadStats = {
   queuedBytes: 0,
 };
 
+/**
+ * How long the main thread handles batches in a row before its event loop
+ * goes round: a batch of 512 datagrams takes it 1–3 ms, so two or three.
+ */
+const TURN_MS = 5;
+
 /** The socket threads' names, as `top -H` and /proc/PID/task/TID/comm show them (`udp-socket-0`, ...). */
 export const SOCKET_THREAD_NAME = 'udp-socket';
 
@@ -120,6 +128,7 @@ function startThread(
   index: number,
   threadOptions: Omit<SocketThreadOptions, 'statsPort'>,
   handlers: ReceiverHandlers,
+  turns: BatchTurns,
 ): Promise<SocketThread> {
   const progress = threadProgress(threadOptions.progress);
   const statsChannel = new MessageChannel();
@@ -138,6 +147,7 @@ function startThread(
   // It does not hold the process open (the worker does, while it runs).
   statsPort.unref();
 
+  // Counted as handled only once handled: till then its datagrams hold the watermark back.
   function handleBatch(message: Extract<SocketThreadMessage, { type: 'batch' }>): void {
     readBatch(message.batch, (datagram) => {
       try {
@@ -156,6 +166,8 @@ function startThread(
     });
     worker.on('exit', () => {
       exited = true;
+      // Its batches still queued are handled before its stop resolves.
+      turns.drain();
       closed?.();
       // A scrape waiting for this thread's figures gets empty ones rather than waiting for ever.
       for (const answer of statsWaiting.splice(0)) {
@@ -167,7 +179,7 @@ function startThread(
     worker.on('message', (message: SocketThreadMessage) => {
       switch (message.type) {
         case 'batch':
-          handleBatch(message);
+          turns.push(() => handleBatch(message));
           break;
         case 'error':
           handlers.exception(Object.assign(new Error(message.message), { code: message.code ?? undefined }));
@@ -176,6 +188,7 @@ function startThread(
           reject(new BindError(message.message, message.code ?? undefined));
           break;
         case 'closed':
+          turns.drain();
           break;
         case 'ready':
           resolve({
@@ -226,12 +239,14 @@ export async function startReceiver(options: ReceiverOptions, handlers: Receiver
     progress: threadProgress().buffer,
   });
   const threads: SocketThread[] = [];
+  // One queue for all the threads: each thread's batches stay in its order.
+  const turns = createBatchTurns(TURN_MS);
   try {
     // The first picks the port (0: any free one); the others share it.
-    const first = await startThread(0, threadOptions(options.port), handlers);
+    const first = await startThread(0, threadOptions(options.port), handlers, turns);
     threads.push(first);
     for (let i = 1; i < options.threads; i++)
-      threads.push(await startThread(i, threadOptions(first.ready.port), handlers));
+      threads.push(await startThread(i, threadOptions(first.ready.port), handlers, turns));
   } catch (err) {
     await Promise.all(threads.map((t) => t.stop()));
     throw err;

@@ -13,8 +13,11 @@
  * shared memory: read here with every datagram, and every HANDLED_POLL_MS
  * while batches are out; a message each would cost both threads a wake-up
  * per batch), so it never
- * finds more than a few milliseconds of datagrams queued for it at once and
- * its HTTP requests get their turn in between. What waits here is bounded
+ * finds more than a few milliseconds of datagrams queued for it at once.
+ * (That alone does not give its HTTP requests a turn: this thread hands
+ * over the next batch as soon as one is handled, and a MessagePort delivers
+ * what keeps coming without returning to the event loop. So the main thread
+ * handles batches in turns of its own: batch-turns.ts.) What waits here is bounded
  * (`queueBytes`, counted as each datagram's size plus RECORD_OVERHEAD): beyond it datagrams are dropped here and counted, as the
  * kernel would drop them.
  *
@@ -87,7 +90,7 @@ export type SocketThreadCommand = { type: 'stop' };
 /** Datagrams per batch at most (~2 ms of the tracking thread's work at most). */
 const BATCH_DATAGRAMS = 512;
 const FLUSH_MS = 1;
-/** Batches handed to the main thread and not yet handled, at most: what it handles before an HTTP request gets its turn (~20 ms of datagrams). */
+/** Batches handed to the main thread and not yet handled, at most (~20 ms of datagrams). */
 const MAX_IN_FLIGHT = 8;
 /** While batches are handed over, how often the thread looks whether they were handled, when no datagram makes it look. */
 const HANDLED_POLL_MS = 1;

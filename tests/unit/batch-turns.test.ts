@@ -1,0 +1,108 @@
+import { describe, expect, it } from 'vitest';
+import { createBatchTurns, type TurnClock } from '../../services/client/ingest/batch-turns.js';
+
+/** A loop whose turns run only when the test says so, and whose clock moves only as handlings spend it. */
+function fakeLoop() {
+  let nowMs = 0;
+  const deferred: Array<() => void> = [];
+  const clock: TurnClock = { now: () => nowMs, defer: (run) => deferred.push(run) };
+  return {
+    clock,
+    spend: (ms: number) => {
+      nowMs += ms;
+    },
+    /** Turns of the loop waiting to run. */
+    get pending() {
+      return deferred.length;
+    },
+    /** The loop goes round once: what was deferred before it runs. */
+    turn() {
+      for (const run of deferred.splice(0)) run();
+    },
+  };
+}
+
+describe('batch turns', () => {
+  it('handles nothing while the message is delivered: the batch waits for the next turn', () => {
+    const loop = fakeLoop();
+    const turns = createBatchTurns(5, loop.clock);
+    const handled: number[] = [];
+    turns.push(() => handled.push(1));
+    turns.push(() => handled.push(2));
+    expect(handled).toEqual([]);
+    // One deferral however many batches came in.
+    expect(loop.pending).toBe(1);
+    loop.turn();
+    expect(handled).toEqual([1, 2]);
+    expect(turns.queued).toBe(0);
+    expect(loop.pending).toBe(0);
+  });
+
+  it('stops a turn once it has spent its time, and leaves the rest, in order, to the next turns', () => {
+    const loop = fakeLoop();
+    const turns = createBatchTurns(5, loop.clock);
+    const handled: number[] = [];
+    for (let i = 1; i <= 6; i++)
+      turns.push(() => {
+        handled.push(i);
+        loop.spend(2);
+      });
+    // 2 + 2 ms is within 5; the third batch takes the turn to 6 ms and ends it.
+    loop.turn();
+    expect(handled).toEqual([1, 2, 3]);
+    expect(turns.queued).toBe(3);
+    expect(loop.pending).toBe(1);
+    loop.turn();
+    expect(handled).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(loop.pending).toBe(0);
+  });
+
+  it('handles at least one batch a turn, however long it takes', () => {
+    const loop = fakeLoop();
+    const turns = createBatchTurns(5, loop.clock);
+    const handled: number[] = [];
+    for (let i = 1; i <= 3; i++)
+      turns.push(() => {
+        handled.push(i);
+        loop.spend(20);
+      });
+    loop.turn();
+    expect(handled).toEqual([1]);
+    loop.turn();
+    loop.turn();
+    expect(handled).toEqual([1, 2, 3]);
+  });
+
+  it('drain handles everything queued at once, and the turn that was due then finds nothing', () => {
+    const loop = fakeLoop();
+    const turns = createBatchTurns(5, loop.clock);
+    const handled: number[] = [];
+    for (let i = 1; i <= 4; i++)
+      turns.push(() => {
+        handled.push(i);
+        loop.spend(10);
+      });
+    turns.drain();
+    expect(handled).toEqual([1, 2, 3, 4]);
+    loop.turn();
+    expect(handled).toEqual([1, 2, 3, 4]);
+    turns.push(() => handled.push(5));
+    expect(loop.pending).toBe(1);
+    loop.turn();
+    expect(handled).toEqual([1, 2, 3, 4, 5]);
+  });
+
+  it('a handling that throws does not strand the batches behind it', () => {
+    const loop = fakeLoop();
+    const turns = createBatchTurns(5, loop.clock);
+    const handled: number[] = [];
+    turns.push(() => {
+      throw new Error('bad batch');
+    });
+    turns.push(() => handled.push(2));
+    expect(() => loop.turn()).toThrow('bad batch');
+    expect(loop.pending).toBe(1);
+    loop.turn();
+    expect(handled).toEqual([2]);
+  });
+});
