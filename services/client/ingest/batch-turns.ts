@@ -24,7 +24,7 @@ export interface TurnClock {
 }
 
 export interface BatchTurns {
-  /** Queues one batch's handling; it runs in order, in a coming turn. */
+  /** Queues one batch's handling (or a socket error's); it runs in order, in a coming turn. */
   push(handle: () => void): void;
   /** Handles everything queued, now (a socket thread's last batches, before its stop resolves). */
   drain(): void;

@@ -182,7 +182,12 @@ function startThread(
           turns.push(() => handleBatch(message));
           break;
         case 'error':
-          handlers.exception(Object.assign(new Error(message.message), { code: message.code ?? undefined }));
+          // After the datagrams read before it, as the thread saw them.
+          turns.push(() =>
+            handlers.exception(
+              Object.assign(new Error(message.message), { code: message.code ?? undefined }),
+            ),
+          );
           break;
         case 'bind-error':
           reject(new BindError(message.message, message.code ?? undefined));
