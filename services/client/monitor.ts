@@ -243,7 +243,7 @@ export async function startMonitor(
   const metrics = monitorMetrics({
     ingest: ingest.stats,
     senders: () => tracker.urgentSummaries(config.metricsSenderSeries, now()),
-    eachTiming: (visit) => tracker.eachTiming(visit),
+    timings: tracker.timings,
     stateCounts: () => tracker.stateCounts(),
     stateChanges: changeCounts.entries,
     evictions: () => tracker.evictions,

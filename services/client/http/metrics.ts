@@ -1,16 +1,18 @@
 /**
- * Prometheus metrics. Nothing is updated per datagram: every value is read
- * from the ingest counters and the tracker when /metrics is scraped, so the
- * hot path pays nothing for metrics. A scrape takes one snapshot of the
- * senders, shared by every per-sender collector. Per-sender label sets are
- * bounded by MAX_SENDERS because the tracker is.
+ * Prometheus metrics. Every value is read from the ingest counters and the
+ * tracker when /metrics is scraped; the one thing kept per datagram is the
+ * tracker's own: the delay and jitter histograms across all senders
+ * (tracking/timing-counts.ts), so that no scrape passes over every sender.
+ * A scrape takes one snapshot of the most urgent senders for the
+ * per-sender families (METRICS_SENDER_SERIES of them at most).
  */
 import { Counter, Gauge, Registry } from 'prom-client';
 import { monitorLoopDelay } from '../../shared/loop-delay.js';
 import { collectProcessMetrics } from '../../shared/process-metrics.js';
 import { SENDER_STATES } from '../../shared/vocabulary.js';
 import type { SocketThreadStats } from '../ingest/receiver.js';
-import type { SenderSummary, TimingVisitor } from '../tracking/tracker.js';
+import type { TimingCounts } from '../tracking/timing-counts.js';
+import type { SenderSummary } from '../tracking/tracker.js';
 import { renderSenderSeries } from './sender-series.js';
 import { renderTimingHistograms } from './timing-histograms.js';
 
@@ -24,8 +26,8 @@ export interface MetricsSource {
   };
   /** The senders that get series of their own: the most urgent METRICS_SENDER_SERIES. */
   senders(): SenderSummary[];
-  /** Every sender's latest one-way delay and jitter (ms), for the histograms across all senders. */
-  eachTiming(visit: TimingVisitor): void;
+  /** The histograms across all senders: every sender's latest one-way delay and its jitter. */
+  timings: Pick<TimingCounts, 'delay' | 'jitter'>;
   stateCounts(): Record<string, number>;
   /** State changes so far, by the state entered and the reason. */
   stateChanges(): Iterable<{ to: string; reason: string; count: number }>;
@@ -252,7 +254,7 @@ export function monitorMetrics(source: MetricsSource): MonitorMetrics {
       socket = await source.socketThreads();
       const text = await registry.metrics();
       // Written by hand: the histograms across all senders, and one snapshot of the most urgent for their families.
-      return text + renderTimingHistograms(source.eachTiming) + renderSenderSeries(source.senders());
+      return text + renderTimingHistograms(source.timings) + renderSenderSeries(source.senders());
     },
   };
 }

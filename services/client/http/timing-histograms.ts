@@ -1,13 +1,10 @@
 /**
- * The delay and jitter histograms across all senders, whatever their number:
- * counted in one pass over the senders' latest timings and written straight
- * to the exposition text (a registry histogram would hash its labels at
- * every one of 100,000 observations at 50,000 senders).
+ * The delay and jitter histograms across all senders, written straight to
+ * the exposition text from the counts the tracker keeps
+ * (tracking/timing-counts.ts): a scrape's cost here does not grow with the
+ * number of senders.
  */
-import type { TimingVisitor } from '../tracking/tracker.js';
-
-/** Upper bounds, in seconds. */
-const BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] as const;
+import { TIMING_BOUNDS_S, type TimingCounts, type TimingHistogram } from '../tracking/timing-counts.js';
 
 const DELAY = {
   name: 'udp_monitor_senders_delay_seconds',
@@ -18,40 +15,24 @@ const JITTER = {
   help: 'Senders by their interarrival jitter (RFC 3550), all senders',
 };
 
-class Counts {
-  readonly buckets = new Float64Array(BUCKETS.length + 1);
-  sum = 0;
-  observe(seconds: number): void {
-    let i = 0;
-    while (i < BUCKETS.length && seconds > (BUCKETS[i] as number)) i++;
-    this.buckets[i] = (this.buckets[i] as number) + 1;
-    this.sum += seconds;
-  }
-  render(family: { name: string; help: string }): string[] {
-    const { name, help } = family;
-    const lines = [`# HELP ${name} ${help}`, `# TYPE ${name} histogram`];
-    let cumulative = 0;
-    BUCKETS.forEach((le, i) => {
-      cumulative += this.buckets[i] as number;
-      lines.push(`${name}_bucket{le="${le}"} ${cumulative}`);
-    });
-    cumulative += this.buckets[BUCKETS.length] as number;
-    lines.push(
-      `${name}_bucket{le="+Inf"} ${cumulative}`,
-      `${name}_sum ${this.sum}`,
-      `${name}_count ${cumulative}`,
-    );
-    return lines;
-  }
+function render(h: TimingHistogram, family: { name: string; help: string }): string[] {
+  const { name, help } = family;
+  const lines = [`# HELP ${name} ${help}`, `# TYPE ${name} histogram`];
+  let cumulative = 0;
+  TIMING_BOUNDS_S.forEach((le, i) => {
+    cumulative += h.buckets[i] as number;
+    lines.push(`${name}_bucket{le="${le}"} ${cumulative}`);
+  });
+  cumulative += h.buckets[TIMING_BOUNDS_S.length] as number;
+  lines.push(
+    `${name}_bucket{le="+Inf"} ${cumulative}`,
+    `${name}_sum ${h.sumMs / 1000}`,
+    `${name}_count ${cumulative}`,
+  );
+  return lines;
 }
 
-/** The histograms of the timings `eachTiming` visits (the tracker's eachTiming). */
-export function renderTimingHistograms(eachTiming: (visit: TimingVisitor) => void): string {
-  const delay = new Counts();
-  const jitter = new Counts();
-  eachTiming((delayMs, jitterMs) => {
-    delay.observe(Math.max(0, delayMs) / 1000);
-    jitter.observe(jitterMs / 1000);
-  });
-  return [...delay.render(DELAY), ...jitter.render(JITTER), ''].join('\n');
+/** The two histograms, as the exposition text. */
+export function renderTimingHistograms(counts: Pick<TimingCounts, 'delay' | 'jitter'>): string {
+  return [...render(counts.delay, DELAY), ...render(counts.jitter, JITTER), ''].join('\n');
 }

@@ -44,6 +44,7 @@ import {
 } from './sender.js';
 import { acceptSeq, MIN_SEQUENCE_WINDOW, startSequence } from './sequence.js';
 import { SilenceOrder } from './silence-order.js';
+import { TimingCounts, type TimingHistogram } from './timing-counts.js';
 import { creditUptime, setAvailability, uptimePercent } from './uptime.js';
 
 export type { SenderState } from '../../shared/vocabulary.js';
@@ -52,9 +53,6 @@ export type { Declaration } from './sender.js';
 
 /** How often tick() fills the uptime buckets of every sender (a state change credits its sender at once). */
 const UPTIME_CREDIT_EVERY_MS = 5000;
-
-/** Called with one sender's latest one-way delay and jitter, in ms. */
-export type TimingVisitor = (delayMs: number, jitterMs: number) => void;
 
 export interface TrackerOptions {
   /** Senders tracked at most; beyond it the longest-silent sender is evicted. */
@@ -201,8 +199,8 @@ export interface Tracker {
   markDirty(sender: Sender): void;
   /** Every record, for a full write of the state file. */
   all(): IterableIterator<Sender>;
-  /** Visits the latest one-way delay and jitter of every protocol sender heard from: for histograms, no views or objects built. */
-  eachTiming(visit: TimingVisitor): void;
+  /** Every protocol sender heard from, by its latest one-way delay and by its jitter: kept as they change, read in O(1). */
+  readonly timings: { readonly delay: TimingHistogram; readonly jitter: TimingHistogram };
   /** Liveness evaluation of every sender at `nowMs`, and uptime crediting. O(senders). */
   tick(nowMs: number): StateChange[];
   /**
@@ -263,6 +261,8 @@ export function createTracker(options: TrackerOptions): Tracker {
   let sorted: string[] | null = null;
   const removed: string[] = [];
   const shape = { sequenceWindow, heartbeatSlots };
+  /** Holds exactly the senders inTimings() says, each with its current delay and jitter: every change of either goes through it. */
+  const timings = new TimingCounts();
 
   const observation: Observation = {
     isNewSender: false,
@@ -405,10 +405,12 @@ export function createTracker(options: TrackerOptions): Tracker {
    * samples). Jitter takes consecutive samples in arrival order (RFC 3550).
    */
   function sampleTiming(sender: Sender, delayMs: number): void {
+    const { delayLastMs, jitterMs } = sender;
     recordDelay(sender, delayMs);
-    sender.jitterMs = nextJitter(sender.jitterMs, sender.lastTransitMs, delayMs);
+    sender.jitterMs = nextJitter(jitterMs, sender.lastTransitMs, delayMs);
     sender.lastTransitMs = delayMs;
     if (delayMs < sender.baseDelayMs) sender.baseDelayMs = delayMs;
+    timings.move(delayLastMs, jitterMs, sender.delayLastMs, sender.jitterMs);
   }
 
   /** Starts the timing of a boot at its first datagram: no jitter sample yet. */
@@ -437,6 +439,11 @@ export function createTracker(options: TrackerOptions): Tracker {
   }
 
   /** Moves the sender to the end of the silence order. */
+  /** A protocol sender heard from: in the timing histograms (its delay and jitter are samples). */
+  function inTimings(sender: Sender): boolean {
+    return sender.kind === 'protocol' && sender.firstSeenMs !== null;
+  }
+
   function touch(sender: Sender, nowMs: number): void {
     sender.lastSeenMs = nowMs;
     changed(sender);
@@ -461,6 +468,7 @@ export function createTracker(options: TrackerOptions): Tracker {
   }
 
   function forget(sender: Sender): void {
+    if (inTimings(sender)) timings.remove(sender.delayLastMs, sender.jitterMs);
     sorted = null;
     senders.delete(sender.source);
     silence.remove(sender);
@@ -523,7 +531,9 @@ export function createTracker(options: TrackerOptions): Tracker {
     sender.notBeforeMs = 0;
     sender.unobservedUntilMs = 0;
     startSequence(sender.sequence, beat.seq);
+    const { delayLastMs, jitterMs } = sender;
     startTiming(sender, beat, delayMs);
+    timings.move(delayLastMs, jitterMs, sender.delayLastMs, sender.jitterMs);
     pushMark(sender.heartbeats, 'restart');
   }
 
@@ -563,11 +573,12 @@ export function createTracker(options: TrackerOptions): Tracker {
       insert(sender, o);
       o.isNewSender = true;
     }
-    if (sender.firstSeenMs === null || sender.kind === 'text') {
+    if (!inTimings(sender)) {
       sender.kind = 'protocol';
       sender.textGapsMs = null;
       touch(sender, nowMs);
       o.changes = [firstDatagram(sender, beat, delayMs)];
+      timings.add(sender.delayLastMs, sender.jitterMs);
       return o;
     }
     sender.received++;
@@ -646,6 +657,7 @@ export function createTracker(options: TrackerOptions): Tracker {
       o.isNewSender = true;
     }
     if (sender.textGapsMs === null) sender.textGapsMs = [];
+    if (inTimings(sender)) timings.remove(sender.delayLastMs, sender.jitterMs);
     sender.kind = 'text';
     sender.received++;
     if (sender.firstSeenMs === null) {
@@ -740,6 +752,7 @@ export function createTracker(options: TrackerOptions): Tracker {
       senders.set(sender.source, sender);
       silence.append(sender);
       counts[sender.state]++;
+      if (inTimings(sender)) timings.add(sender.delayLastMs, sender.jitterMs);
     }
   }
 
@@ -924,11 +937,7 @@ export function createTracker(options: TrackerOptions): Tracker {
     all() {
       return senders.values();
     },
-    eachTiming(visit) {
-      for (const s of senders.values()) {
-        if (s.kind === 'protocol' && s.firstSeenMs !== null) visit(s.delayLastMs, s.jitterMs);
-      }
-    },
+    timings,
     tick,
     view(source, nowMs) {
       const sender = senders.get(source);
