@@ -438,12 +438,12 @@ export function createTracker(options: TrackerOptions): Tracker {
     return Math.min(gap, Math.floor(away / interval));
   }
 
-  /** Moves the sender to the end of the silence order. */
   /** A protocol sender heard from: in the timing histograms (its delay and jitter are samples). */
   function inTimings(sender: Sender): boolean {
     return sender.kind === 'protocol' && sender.firstSeenMs !== null;
   }
 
+  /** Moves the sender to the end of the silence order. */
   function touch(sender: Sender, nowMs: number): void {
     sender.lastSeenMs = nowMs;
     changed(sender);
