@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { createBatchTurns, type TurnClock } from '../../services/client/ingest/batch-turns.js';
+import {
+  type BatchTurns,
+  createBatchTurns,
+  type TurnClock,
+} from '../../services/client/ingest/batch-turns.js';
 
 /** A loop whose turns run only when the test says so, and whose clock moves only as handlings spend it. */
 function fakeLoop() {
@@ -22,6 +26,17 @@ function fakeLoop() {
   };
 }
 
+/** Queues handlings 1..n, each recording its number and spending `ms` of the loop's clock. */
+function pushSpending(turns: BatchTurns, loop: ReturnType<typeof fakeLoop>, n: number, ms: number): number[] {
+  const handled: number[] = [];
+  for (let i = 1; i <= n; i++)
+    turns.push(() => {
+      handled.push(i);
+      loop.spend(ms);
+    });
+  return handled;
+}
+
 describe('batch turns', () => {
   it('handles nothing while the message is delivered: the batch waits for the next turn', () => {
     const loop = fakeLoop();
@@ -41,12 +56,7 @@ describe('batch turns', () => {
   it('stops a turn once it has spent its time, and leaves the rest, in order, to the next turns', () => {
     const loop = fakeLoop();
     const turns = createBatchTurns(5, loop.clock);
-    const handled: number[] = [];
-    for (let i = 1; i <= 6; i++)
-      turns.push(() => {
-        handled.push(i);
-        loop.spend(2);
-      });
+    const handled = pushSpending(turns, loop, 6, 2);
     // 2 + 2 ms is within 5; the third batch takes the turn to 6 ms and ends it.
     loop.turn();
     expect(handled).toEqual([1, 2, 3]);
@@ -60,12 +70,7 @@ describe('batch turns', () => {
   it('handles at least one batch a turn, however long it takes', () => {
     const loop = fakeLoop();
     const turns = createBatchTurns(5, loop.clock);
-    const handled: number[] = [];
-    for (let i = 1; i <= 3; i++)
-      turns.push(() => {
-        handled.push(i);
-        loop.spend(20);
-      });
+    const handled = pushSpending(turns, loop, 3, 20);
     loop.turn();
     expect(handled).toEqual([1]);
     loop.turn();
@@ -76,12 +81,7 @@ describe('batch turns', () => {
   it('drain handles everything queued at once, and the turn that was due then finds nothing', () => {
     const loop = fakeLoop();
     const turns = createBatchTurns(5, loop.clock);
-    const handled: number[] = [];
-    for (let i = 1; i <= 4; i++)
-      turns.push(() => {
-        handled.push(i);
-        loop.spend(10);
-      });
+    const handled = pushSpending(turns, loop, 4, 10);
     turns.drain();
     expect(handled).toEqual([1, 2, 3, 4]);
     loop.turn();

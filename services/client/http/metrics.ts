@@ -11,7 +11,7 @@ import { monitorLoopDelay } from '../../shared/loop-delay.js';
 import { collectProcessMetrics } from '../../shared/process-metrics.js';
 import { SENDER_STATES } from '../../shared/vocabulary.js';
 import type { SocketThreadStats } from '../ingest/receiver.js';
-import type { TimingCounts } from '../tracking/timing-counts.js';
+import type { TimingHistograms } from '../tracking/timing-counts.js';
 import type { SenderSummary } from '../tracking/tracker.js';
 import { renderSenderSeries } from './sender-series.js';
 import { renderTimingHistograms } from './timing-histograms.js';
@@ -27,7 +27,7 @@ export interface MetricsSource {
   /** The senders that get series of their own: the most urgent METRICS_SENDER_SERIES. */
   senders(): SenderSummary[];
   /** The histograms across all senders: every sender's latest one-way delay and its jitter. */
-  timings: Pick<TimingCounts, 'delay' | 'jitter'>;
+  timings: TimingHistograms;
   stateCounts(): Record<string, number>;
   /** State changes so far, by the state entered and the reason. */
   stateChanges(): Iterable<{ to: string; reason: string; count: number }>;

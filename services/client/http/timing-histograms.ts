@@ -4,7 +4,7 @@
  * (tracking/timing-counts.ts): a scrape's cost here does not grow with the
  * number of senders.
  */
-import { TIMING_BOUNDS_S, type TimingCounts, type TimingHistogram } from '../tracking/timing-counts.js';
+import { TIMING_BOUNDS_S, type TimingHistogram, type TimingHistograms } from '../tracking/timing-counts.js';
 
 const DELAY = {
   name: 'udp_monitor_senders_delay_seconds',
@@ -33,6 +33,6 @@ function render(h: TimingHistogram, family: { name: string; help: string }): str
 }
 
 /** The two histograms, as the exposition text. */
-export function renderTimingHistograms(counts: Pick<TimingCounts, 'delay' | 'jitter'>): string {
+export function renderTimingHistograms(counts: TimingHistograms): string {
   return [...render(counts.delay, DELAY), ...render(counts.jitter, JITTER), ''].join('\n');
 }

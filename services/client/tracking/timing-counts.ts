@@ -57,6 +57,9 @@ function bucketOf(ms: number): number {
 /** A delay as the histogram counts it: a negative one (the sender's clock ahead) as 0. */
 const counted = (delayMs: number) => Math.max(0, delayMs);
 
+/** What readers of the counts see: the two histograms. */
+export type TimingHistograms = Pick<TimingCounts, 'delay' | 'jitter'>;
+
 export class TimingCounts {
   readonly delay = new TimingHistogram();
   readonly jitter = new TimingHistogram();

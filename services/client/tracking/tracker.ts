@@ -44,7 +44,7 @@ import {
 } from './sender.js';
 import { acceptSeq, MIN_SEQUENCE_WINDOW, startSequence } from './sequence.js';
 import { SilenceOrder } from './silence-order.js';
-import { TimingCounts, type TimingHistogram } from './timing-counts.js';
+import { TimingCounts, type TimingHistograms } from './timing-counts.js';
 import { creditUptime, setAvailability, uptimePercent } from './uptime.js';
 
 export type { SenderState } from '../../shared/vocabulary.js';
@@ -200,7 +200,7 @@ export interface Tracker {
   /** Every record, for a full write of the state file. */
   all(): IterableIterator<Sender>;
   /** Every protocol sender heard from, by its latest one-way delay and by its jitter: kept as they change, read in O(1). */
-  readonly timings: { readonly delay: TimingHistogram; readonly jitter: TimingHistogram };
+  readonly timings: TimingHistograms;
   /** Liveness evaluation of every sender at `nowMs`, and uptime crediting. O(senders). */
   tick(nowMs: number): StateChange[];
   /**
