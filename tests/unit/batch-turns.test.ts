@@ -1,33 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import {
-  type BatchTurns,
-  createBatchTurns,
-  type TurnClock,
-} from '../../services/client/ingest/batch-turns.js';
-
-/** A loop whose turns run only when the test says so, and whose clock moves only as handlings spend it. */
-function fakeLoop() {
-  let nowMs = 0;
-  const deferred: Array<() => void> = [];
-  const clock: TurnClock = { now: () => nowMs, defer: (run) => deferred.push(run) };
-  return {
-    clock,
-    spend: (ms: number) => {
-      nowMs += ms;
-    },
-    /** Turns of the loop waiting to run. */
-    get pending() {
-      return deferred.length;
-    },
-    /** The loop goes round once: what was deferred before it runs. */
-    turn() {
-      for (const run of deferred.splice(0)) run();
-    },
-  };
-}
+import { type BatchTurns, createBatchTurns } from '../../services/client/ingest/batch-turns.js';
+import { type FakeLoop, fakeLoop } from '../support/fake-loop.js';
 
 /** Queues handlings 1..n, each recording its number and spending `ms` of the loop's clock. */
-function pushSpending(turns: BatchTurns, loop: ReturnType<typeof fakeLoop>, n: number, ms: number): number[] {
+function pushSpending(turns: BatchTurns, loop: FakeLoop, n: number, ms: number): number[] {
   const handled: number[] = [];
   for (let i = 1; i <= n; i++)
     turns.push(() => {

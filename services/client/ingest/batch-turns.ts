@@ -14,14 +14,9 @@
  * between (docs/PERFORMANCE.md).
  *
  * Pure scheduling: the clock and the deferral are given, so tests fake both.
+ * (Other long work on this thread goes in slices: shared/slices.ts.)
  */
-
-export interface TurnClock {
-  /** Milliseconds, monotonic. */
-  now(): number;
-  /** Runs `run` after the current turn of the event loop (setImmediate). */
-  defer(run: () => void): void;
-}
+import { loopClock, type TurnClock } from '../../shared/slices.js';
 
 export interface BatchTurns {
   /** Queues one batch's handling (or a socket error's); it runs in order, in a coming turn. */
@@ -32,14 +27,7 @@ export interface BatchTurns {
   readonly queued: number;
 }
 
-const realClock: TurnClock = {
-  now: () => performance.now(),
-  defer: (run) => {
-    setImmediate(run);
-  },
-};
-
-export function createBatchTurns(turnMs: number, clock: TurnClock = realClock): BatchTurns {
+export function createBatchTurns(turnMs: number, clock: TurnClock = loopClock): BatchTurns {
   const queue: Array<() => void> = [];
   let scheduled = false;
 
