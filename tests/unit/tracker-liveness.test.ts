@@ -372,3 +372,50 @@ describe('tracker: a monitor that lost datagrams itself (blind)', () => {
     expect(tracker.tick(T0 + 6500)).toEqual([change('late', 'down', 'missed_3', T0 + 6500)]);
   });
 });
+
+describe('tracker: a liveness pass in steps', () => {
+  /** Senders s00..s{n-1}, each with one beat at T0. */
+  function tracked(n: number): Tracker {
+    const tracker = createTracker(OPTIONS);
+    for (let i = 0; i < n; i++) tracker.observe(beat(0, { source: `s${String(i).padStart(2, '0')}` }));
+    return tracker;
+  }
+
+  it('judges every sender once, a step at a time, as one tick would', () => {
+    const stepped = tracked(10);
+    const whole = tracked(10);
+    const pass = stepped.pass(T0 + 2000);
+    const found = [pass.step(4), pass.step(4), pass.step(4)];
+    expect(found.map((changes) => changes.length)).toEqual([4, 4, 2]);
+    expect(pass.done).toBe(true);
+    expect(found.flat()).toEqual(whole.tick(T0 + 2000));
+    expect(pass.step(4)).toEqual([]);
+  });
+
+  it('is done only once the last sender was judged', () => {
+    const pass = tracked(4).pass(T0 + 2000);
+    expect(pass.step(4)).toHaveLength(4);
+    expect(pass.done).toBe(false);
+    expect(pass.step(4)).toEqual([]);
+    expect(pass.done).toBe(true);
+  });
+
+  it('never marks late a sender whose beat came between two steps', () => {
+    const tracker = tracked(6);
+    const pass = tracker.pass(T0 + 2000);
+    expect(pass.step(3).map((c) => c.source)).toEqual(['s00', 's01', 's02']);
+    // s04's next beat comes in (received at T0 + 1900, before the pass's time) before its step.
+    tracker.observe(beat(1, { source: 's04', receivedAtMs: T0 + 1900 }));
+    expect(pass.step(10).map((c) => c.source)).toEqual(['s03', 's05']);
+    expect(tracker.view('s04', T0 + 2000)?.state).toBe('up');
+  });
+
+  it('reaches a sender first heard during the pass', () => {
+    const tracker = tracked(3);
+    const pass = tracker.pass(T0 + 2000);
+    pass.step(1);
+    tracker.observe(beat(0, { source: 'zz' }));
+    const rest = pass.step(10).map((c) => c.source);
+    expect(rest).toEqual(['s01', 's02', 'zz']);
+  });
+});

@@ -88,6 +88,14 @@ export interface StateChange {
   atMs: number;
 }
 
+/** One liveness pass over the senders (Tracker.pass), taken a step at a time. */
+export interface LivenessPass {
+  /** Judges (and credits the uptime of) up to `limit` more senders: their state changes. */
+  step(limit: number): StateChange[];
+  /** Every sender was judged. */
+  readonly done: boolean;
+}
+
 /**
  * The result of observe(). One object per tracker, overwritten by the next
  * observe() call: read it before calling again. `changes` is a fresh array
@@ -201,8 +209,15 @@ export interface Tracker {
   all(): IterableIterator<Sender>;
   /** Every protocol sender heard from, by its latest one-way delay and by its jitter: kept as they change, read in O(1). */
   readonly timings: TimingHistograms;
-  /** Liveness evaluation of every sender at `nowMs`, and uptime crediting. O(senders). */
+  /** Liveness evaluation of every sender at `nowMs`, and uptime crediting. O(senders): one whole pass(). */
   tick(nowMs: number): StateChange[];
+  /**
+   * tick(), a step at a time, so the main thread can judge 50,000 senders
+   * between its other work (monitor.ts runs a step per slice). Every sender
+   * is judged at `nowMs`, also when a beat of a later time reached it
+   * before its step: that only makes it judged early, never late.
+   */
+  pass(nowMs: number): LivenessPass;
   /**
    * A snapshot; never changes state (call tick(nowMs) first for current
    * states). nowMs should not be earlier than the latest time handed in.
@@ -777,17 +792,38 @@ export function createTracker(options: TrackerOptions): Tracker {
     }
   }
 
-  function tick(nowMs: number): StateChange[] {
-    const changes: StateChange[] = [];
+  function pass(nowMs: number): LivenessPass {
     // Reads count the time not yet credited (uptimePercent), so the buckets are filled every few seconds only.
     const credit = nowMs - creditedAtMs >= UPTIME_CREDIT_EVERY_MS;
     if (credit) creditedAtMs = nowMs;
-    for (const sender of senders.values()) {
-      const change = evaluate(sender, nowMs);
-      if (change !== null) changes.push(change);
-      if (credit) creditUptime(sender.uptime, nowMs);
-    }
-    return changes;
+    // A Map's iterator skips what was deleted and reaches what was added: it outlives the steps.
+    const left = senders.values();
+    let done = false;
+    return {
+      step(limit) {
+        const changes: StateChange[] = [];
+        for (let i = 0; i < limit; i++) {
+          const next = left.next();
+          if (next.done === true) {
+            done = true;
+            break;
+          }
+          const sender = next.value;
+          const change = evaluate(sender, nowMs);
+          if (change !== null) changes.push(change);
+          if (credit) creditUptime(sender.uptime, nowMs);
+        }
+        return changes;
+      },
+      get done() {
+        return done;
+      },
+    };
+  }
+
+  function tick(nowMs: number): StateChange[] {
+    const whole = pass(nowMs);
+    return whole.step(Number.POSITIVE_INFINITY);
   }
 
   function toView(sender: Sender, nowMs: number): SenderView {
@@ -939,6 +975,7 @@ export function createTracker(options: TrackerOptions): Tracker {
     },
     timings,
     tick,
+    pass,
     view(source, nowMs) {
       const sender = senders.get(source);
       return sender === undefined ? undefined : toView(sender, nowMs);
