@@ -103,4 +103,53 @@ describe('tracker: changed records for the state file', () => {
     expect(takeDirtyLists(tracker).changed.map((s) => s.source)).toEqual(['a', 'c', 'b']);
     expect(takeDirtyLists(tracker).changed).toEqual([]);
   });
+
+  it('visits at most `limit` at a time, the longest-changed first, and the rest with the calls after', () => {
+    const tracker = createTracker(TRACKER_OPTIONS);
+    const sources = ['a', 'b', 'c', 'd', 'e', 'f', 'g'];
+    for (const source of sources) tracker.observe(beatOf(source, 0));
+    const take = (limit: number) => {
+      const visited: string[] = [];
+      tracker.takeDirty((sender) => visited.push(sender.source), limit);
+      return visited;
+    };
+    expect(take(2)).toEqual(['a', 'b']);
+    // Changed again while waiting: keeps its place. Changed again once taken: goes to the back.
+    tracker.observe(beatOf('d', 1));
+    tracker.observe(beatOf('a', 1));
+    expect(take(3)).toEqual(['c', 'd', 'e']);
+    tracker.observe(beatOf('h', 0));
+    expect(take(1)).toEqual(['f']);
+    expect(take(10)).toEqual(['g', 'a', 'h']);
+    expect(take(10)).toEqual([]);
+    // Reused from the front after it was emptied.
+    tracker.observe(beatOf('b', 1));
+    expect(take(10)).toEqual(['b']);
+  });
+
+  it('visits each changed sender exactly once across calls of random limits (against a model)', () => {
+    const tracker = createTracker(TRACKER_OPTIONS);
+    let seed = 7;
+    const random = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    const seqs = new Map<string, number>();
+    // The model: sources changed and not yet visited, in the order they first changed since their last visit.
+    const waiting: string[] = [];
+    for (let i = 0; i < 3000; i++) {
+      if (random(3) > 0) {
+        const source = `s${random(40)}`;
+        const seq = (seqs.get(source) ?? -1) + 1;
+        seqs.set(source, seq);
+        tracker.observe(beatOf(source, seq));
+        if (!waiting.includes(source)) waiting.push(source);
+      } else {
+        const limit = 1 + random(12);
+        const visited: string[] = [];
+        tracker.takeDirty((sender) => visited.push(sender.source), limit);
+        expect(visited).toEqual(waiting.splice(0, limit));
+      }
+    }
+  });
 });

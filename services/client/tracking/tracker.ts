@@ -200,9 +200,10 @@ export interface Tracker {
    * once, and returns the sources evicted since. The changed are visited,
    * not listed: at 50,000 senders a list of them, grown anew between two
    * calls, was the tracking thread's largest source of old-generation
-   * garbage (docs/PERFORMANCE.md).
+   * garbage (docs/PERFORMANCE.md). With `limit`, only that many of the
+   * longest-changed are visited; the rest wait for the next call.
    */
-  takeDirty(visit: (sender: Sender) => void): string[];
+  takeDirty(visit: (sender: Sender) => void, limit?: number): string[];
   /** Hands a record back to the next takeDirty() (the state file did not take it yet). */
   markDirty(sender: Sender): void;
   /** Every record, for a full write of the state file. */
@@ -266,10 +267,12 @@ export function createTracker(options: TrackerOptions): Tracker {
   let evictions = 0;
   /**
    * The senders changed since the last takeDirty(), each once (its `dirty`
-   * flag), in dirty[0, dirtyCount); a forgotten one is skipped. The array is
-   * reused: it keeps the length it grew to (at most one entry per sender).
+   * flag), in dirty[dirtyHead, dirtyCount); a forgotten one is skipped. The
+   * array is reused: it keeps the length it grew to (one entry per sender,
+   * and as many taken ones before dirtyHead at most).
    */
   const dirty: Array<Sender | null> = [];
+  let dirtyHead = 0;
   let dirtyCount = 0;
   let creditedAtMs = Number.NEGATIVE_INFINITY;
   /** The sources sorted, made again only after a sender came or went (views page through it). */
@@ -955,19 +958,23 @@ export function createTracker(options: TrackerOptions): Tracker {
     markDirty(sender) {
       if (senders.get(sender.source) === sender) changed(sender);
     },
-    takeDirty(visit) {
-      const taken = dirtyCount;
-      for (let i = 0; i < taken; i++) {
-        const sender = dirty[i] as Sender;
-        dirty[i] = null;
+    takeDirty(visit, limit = Number.POSITIVE_INFINITY) {
+      // Not those a visit changes again: they were put after `end`.
+      const end = Math.min(dirtyCount, dirtyHead + limit);
+      while (dirtyHead < end) {
+        const sender = dirty[dirtyHead] as Sender;
+        dirty[dirtyHead++] = null;
         if (!sender.dirty) continue;
         sender.dirty = false;
         visit(sender);
       }
-      // A visit that changed a sender again put it after them: it moves to the front.
-      dirty.copyWithin(0, taken, dirtyCount);
-      dirty.fill(null, Math.max(taken, dirtyCount - taken), dirtyCount);
-      dirtyCount -= taken;
+      if (dirtyHead >= dirtyCount - dirtyHead) {
+        // What is left moves to the front once it is no longer than what was taken: each entry moves once at most.
+        dirty.copyWithin(0, dirtyHead, dirtyCount);
+        dirty.fill(null, Math.max(dirtyHead, dirtyCount - dirtyHead), dirtyCount);
+        dirtyCount -= dirtyHead;
+        dirtyHead = 0;
+      }
       return removed.splice(0);
     },
     all() {
