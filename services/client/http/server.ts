@@ -26,13 +26,13 @@ import {
   senderParams,
   sendersQuery,
   toApiIncident,
-  toApiListed,
   toApiReceived,
   toApiSender,
   toApiSilence,
 } from './api.js';
 import type { MonitorMetrics } from './metrics.js';
 import { PAGE_SENDER_LIMIT, renderPage, renderSenderPage } from './page.js';
+import { pageInParts } from './senders-in-parts.js';
 import { renderSilencesPage } from './silences-page.js';
 import type { EventHub } from './sse.js';
 
@@ -164,13 +164,14 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
     return reply.send(file.body);
   });
   app.get('/api/status', () => deps.status());
-  app.get('/api/senders', (req, reply) => {
+  app.get('/api/senders', async (req, reply) => {
     const query = sendersQuery.safeParse(req.query);
     if (!query.success) return reply.code(400).send(badRequest(query.error));
     const { cursor, ...rest } = query.data;
-    const page = deps.tracker.page(
+    const page = await pageInParts(
+      deps.tracker,
       { ...rest, ...(cursor === undefined ? {} : { after: cursor }) },
-      deps.now(),
+      () => deps.now(),
     );
     reply.header('x-senders-total', String(deps.tracker.size));
     if (page.next !== null) {
@@ -180,7 +181,7 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
       });
       reply.header('link', `</api/senders?${next}>; rel="next"`);
     }
-    return page.views.map(toApiListed);
+    return reply.type('application/json; charset=utf-8').send(page.json);
   });
   app.get<{ Params: { source: string } }>('/api/senders/:source', (req, reply) => {
     const params = senderParams.safeParse(req.params);
