@@ -1,4 +1,4 @@
-import type { TurnClock } from '../../services/shared/slices.js';
+import type { TurnClock } from '../../services/shared/turns.js';
 
 /** A loop whose turns run only when the test says so, and whose clock moves only as handlings spend it. */
 export function fakeLoop() {

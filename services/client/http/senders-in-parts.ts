@@ -1,6 +1,6 @@
 /**
  * A page of GET /api/senders, built and serialized in parts of PART_SENDERS
- * senders, a part or two per slice of the event loop (shared/slices.ts).
+ * senders, a part a step of the main thread's turns (shared/turns.ts).
  * At 50,000 senders a page of 1,000 took ~12 ms to build and serialize in
  * one go, and held the loop, the tracking of every beat included, as long:
  * a walk through every page was the largest share of the main thread's
@@ -10,7 +10,7 @@
  * spans a few milliseconds, as a walk spans its pages. The JSON is what
  * fastify would have made of the whole array (JSON.stringify).
  */
-import { inSlices } from '../../shared/slices.js';
+import { inTurns } from '../../shared/turns.js';
 import type { SenderQuery, Tracker } from '../tracking/tracker.js';
 import { toApiListed } from './api.js';
 
@@ -33,7 +33,7 @@ export async function pageInParts(
   let left = query.limit;
   let after = query.after;
   let next: string | null = null;
-  await inSlices(() => {
+  await inTurns(() => {
     const part = tracker.page(
       { ...query, limit: Math.min(PART_SENDERS, left), ...(after === undefined ? {} : { after }) },
       now(),

@@ -4,11 +4,11 @@
  * senders across them by address and port), each datagram classified there
  * (classify.ts), and every datagram (readable) and every socket error
  * (exception) handed to the caller on the main thread, in the order each
- * thread read them, in turns of at most TURN_MS (batch-turns.ts). Nothing
+ * thread read them, in turns of at most TURN_MS (shared/turns.ts). Nothing
  * else.
  */
 import { MessageChannel, Worker } from 'node:worker_threads';
-import { type BatchTurns, createBatchTurns } from './batch-turns.js';
+import { mainTurns, type Turns } from '../../shared/turns.js';
 import { readBatch } from './classified-batch.js';
 import type { Classified, ClassifierSettings } from './classify.js';
 import type {
@@ -93,12 +93,6 @@ const NO_STATS: SocketThreadStats = {
   queuedBytes: 0,
 };
 
-/**
- * How long the main thread handles batches in a row before its event loop
- * goes round: a batch of 512 datagrams takes it 1–3 ms, so two or three.
- */
-const TURN_MS = 5;
-
 /** The socket threads' names, as `top -H` and /proc/PID/task/TID/comm show them (`udp-socket-0`, ...). */
 export const SOCKET_THREAD_NAME = 'udp-socket';
 
@@ -128,7 +122,7 @@ function startThread(
   index: number,
   threadOptions: Omit<SocketThreadOptions, 'statsPort'>,
   handlers: ReceiverHandlers,
-  turns: BatchTurns,
+  turns: Turns,
 ): Promise<SocketThread> {
   const progress = threadProgress(threadOptions.progress);
   const statsChannel = new MessageChannel();
@@ -244,8 +238,8 @@ export async function startReceiver(options: ReceiverOptions, handlers: Receiver
     progress: threadProgress().buffer,
   });
   const threads: SocketThread[] = [];
-  // One queue for all the threads: each thread's batches stay in its order.
-  const turns = createBatchTurns(TURN_MS);
+  // The main thread's one queue, for all the threads: each thread's batches stay in its order.
+  const turns = mainTurns();
   try {
     // The first picks the port (0: any free one); the others share it.
     const first = await startThread(0, threadOptions(options.port), handlers, turns);

@@ -17,7 +17,7 @@
  * (That alone does not give its HTTP requests a turn: this thread hands
  * over the next batch as soon as one is handled, and a MessagePort delivers
  * what keeps coming without returning to the event loop. So the main thread
- * handles batches in turns of its own: batch-turns.ts.) What waits here is bounded
+ * handles batches in turns of its own: shared/turns.ts.) What waits here is bounded
  * (`queueBytes`, counted as each datagram's size plus RECORD_OVERHEAD): beyond it datagrams are dropped here and counted, as the
  * kernel would drop them.
  *

@@ -29,7 +29,7 @@
  * bound the oldest are dropped and counted).
  */
 import type { Logger } from 'pino';
-import { inSlices } from '../../shared/slices.js';
+import { inTurns } from '../../shared/turns.js';
 import type { Sender } from '../tracking/sender.js';
 import type { StateChange, Tracker } from '../tracking/tracker.js';
 import { toRow } from './sender-codec.js';
@@ -245,13 +245,13 @@ export function startWriteBehind(
     });
   }
 
-  // A second's changes of 50,000 senders take ~12 ms to collect: the sync collects them in slices.
+  // A second's changes of 50,000 senders take ~12 ms to collect: the sync collects them a step at a time.
   let collecting = false;
   const collectStep = () => stopped || collect(COLLECT_STEP);
   const timer = setInterval(() => {
     if (collecting) return;
     collecting = true;
-    void inSlices(collectStep).then(() => {
+    void inTurns(collectStep).then(() => {
       collecting = false;
       if (stopped) return;
       // As many as keep every waiting sender within syncMs, at least one.

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { type BatchTurns, createBatchTurns } from '../../services/client/ingest/batch-turns.js';
+import { createTurns, inTurns, type Turns } from '../../services/shared/turns.js';
 import { type FakeLoop, fakeLoop } from '../support/fake-loop.js';
 
 /** Queues handlings 1..n, each recording its number and spending `ms` of the loop's clock. */
-function pushSpending(turns: BatchTurns, loop: FakeLoop, n: number, ms: number): number[] {
+function pushSpending(turns: Turns, loop: FakeLoop, n: number, ms: number): number[] {
   const handled: number[] = [];
   for (let i = 1; i <= n; i++)
     turns.push(() => {
@@ -13,10 +13,10 @@ function pushSpending(turns: BatchTurns, loop: FakeLoop, n: number, ms: number):
   return handled;
 }
 
-describe('batch turns', () => {
+describe('turns of the main thread', () => {
   it('handles nothing while the message is delivered: the batch waits for the next turn', () => {
     const loop = fakeLoop();
-    const turns = createBatchTurns(5, loop.clock);
+    const turns = createTurns(5, loop.clock);
     const handled: number[] = [];
     turns.push(() => handled.push(1));
     turns.push(() => handled.push(2));
@@ -31,7 +31,7 @@ describe('batch turns', () => {
 
   it('stops a turn once it has spent its time, and leaves the rest, in order, to the next turns', () => {
     const loop = fakeLoop();
-    const turns = createBatchTurns(5, loop.clock);
+    const turns = createTurns(5, loop.clock);
     const handled = pushSpending(turns, loop, 6, 2);
     // 2 + 2 ms is within 5; the third batch takes the turn to 6 ms and ends it.
     loop.turn();
@@ -45,7 +45,7 @@ describe('batch turns', () => {
 
   it('handles at least one batch a turn, however long it takes', () => {
     const loop = fakeLoop();
-    const turns = createBatchTurns(5, loop.clock);
+    const turns = createTurns(5, loop.clock);
     const handled = pushSpending(turns, loop, 3, 20);
     loop.turn();
     expect(handled).toEqual([1]);
@@ -56,7 +56,7 @@ describe('batch turns', () => {
 
   it('drain handles everything queued at once, and the turn that was due then finds nothing', () => {
     const loop = fakeLoop();
-    const turns = createBatchTurns(5, loop.clock);
+    const turns = createTurns(5, loop.clock);
     const handled = pushSpending(turns, loop, 4, 10);
     turns.drain();
     expect(handled).toEqual([1, 2, 3, 4]);
@@ -70,7 +70,7 @@ describe('batch turns', () => {
 
   it('a handling that throws does not strand the batches behind it', () => {
     const loop = fakeLoop();
-    const turns = createBatchTurns(5, loop.clock);
+    const turns = createTurns(5, loop.clock);
     const handled: number[] = [];
     turns.push(() => {
       throw new Error('bad batch');
@@ -80,5 +80,60 @@ describe('batch turns', () => {
     expect(loop.pending).toBe(1);
     loop.turn();
     expect(handled).toEqual([2]);
+  });
+
+  it('runs a job a step a handling, each step behind what was queued meanwhile, within the turn budget', async () => {
+    const loop = fakeLoop();
+    const turns = createTurns(5, loop.clock);
+    const order: string[] = [];
+    let steps = 0;
+    const job = inTurns(() => {
+      steps++;
+      order.push(`step${steps}`);
+      loop.spend(2);
+      return steps === 4;
+    }, turns);
+    // Nothing runs before the loop goes round.
+    expect(steps).toBe(0);
+    turns.push(() => {
+      order.push('batch1');
+      loop.spend(2);
+    });
+    loop.turn();
+    // 5 ms a turn: step1, batch1, step2 (2 + 2 + 2 ms), then the loop goes round.
+    expect(order).toEqual(['step1', 'batch1', 'step2']);
+    turns.push(() => order.push('batch2'));
+    loop.turn();
+    expect(order).toEqual(['step1', 'batch1', 'step2', 'step3', 'batch2', 'step4']);
+    await job;
+    expect(turns.queued).toBe(0);
+  });
+
+  it('a job rejects with what its step threw, and takes no step after it; the queue goes on', async () => {
+    const loop = fakeLoop();
+    const turns = createTurns(5, loop.clock);
+    let steps = 0;
+    const job = inTurns(() => {
+      steps++;
+      if (steps === 2) throw new Error('broken step');
+      return false;
+    }, turns);
+    const handled: number[] = [];
+    turns.push(() => handled.push(1));
+    loop.turn();
+    await expect(job).rejects.toThrow('broken step');
+    expect(steps).toBe(2);
+    expect(handled).toEqual([1]);
+    expect(turns.queued).toBe(0);
+  });
+
+  it('drain runs a job to its end', async () => {
+    const loop = fakeLoop();
+    const turns = createTurns(5, loop.clock);
+    let steps = 0;
+    const job = inTurns(() => ++steps === 3, turns);
+    turns.drain();
+    await job;
+    expect(steps).toBe(3);
   });
 });

@@ -1,0 +1,123 @@
+/**
+ * The main thread's deferred work, handled in turns of its event loop
+ * (issue 12): the batches the socket threads hand over, and the steps of
+ * every long job (a liveness pass, the state file's collection of changed
+ * senders, a page of /api/senders). Each only queues its handling here; the
+ * queue is handled right after the loop's poll phase (setImmediate), one
+ * handling after another for at most `turnMs` (at least one a turn), and
+ * then the loop goes round (timers, HTTP requests, the next messages)
+ * before the rest.
+ *
+ * Why one queue, and one budget a turn:
+ * - A MessagePort delivers every message already queued, and at least
+ *   1,000, without returning to the event loop, and a socket thread hands
+ *   over its next batch as soon as one is handled. So while a backlog
+ *   lasted, the main thread handled batch after batch in one go: in a run
+ *   of 120 s at 50,000 senders, up to 108 ms at a time, and 270–385 ms
+ *   while the first beats of 50,000 senders came in.
+ * - Jobs that visit every sender (~10 ms each at 50,000) or a thousand of
+ *   them held the loop as long. Cut into slices of their own, each on its
+ *   own setImmediate, they still ran back to back in the same turn of the
+ *   loop as the batches: the loop went round no sooner (docs/PERFORMANCE.md).
+ *
+ * Pure scheduling: the clock and the deferral are given, so tests fake both.
+ */
+
+export interface TurnClock {
+  /** Milliseconds, monotonic. */
+  now(): number;
+  /** Runs `run` after the current turn of the event loop (setImmediate). */
+  defer(run: () => void): void;
+}
+
+export interface Turns {
+  /** Queues one handling (a batch, a socket error, a job's step); it runs in order, in a coming turn. */
+  push(handle: () => void): void;
+  /** Handles everything queued, now (a socket thread's last batches, before its stop resolves). */
+  drain(): void;
+  /** Handlings queued and not yet run. */
+  readonly queued: number;
+}
+
+export const loopClock: TurnClock = {
+  now: () => performance.now(),
+  defer: (run) => {
+    setImmediate(run);
+  },
+};
+
+/**
+ * How long the main thread handles its queue before its event loop goes
+ * round: a batch of 512 datagrams takes it 1–3 ms, so two or three.
+ */
+export const TURN_MS = 5;
+
+export function createTurns(turnMs: number, clock: TurnClock = loopClock): Turns {
+  const queue: Array<() => void> = [];
+  let scheduled = false;
+
+  function schedule(): void {
+    if (scheduled || queue.length === 0) return;
+    scheduled = true;
+    clock.defer(turn);
+  }
+
+  function turn(): void {
+    scheduled = false;
+    const until = clock.now() + turnMs;
+    try {
+      do {
+        const handle = queue.shift();
+        if (handle === undefined) return;
+        handle();
+      } while (clock.now() < until);
+    } finally {
+      // Also after a handling that threw: what is left still gets its turn.
+      schedule();
+    }
+  }
+
+  return {
+    push(handle) {
+      queue.push(handle);
+      schedule();
+    },
+    drain() {
+      while (queue.length > 0) (queue.shift() as () => void)();
+    },
+    get queued() {
+      return queue.length;
+    },
+  };
+}
+
+let threadTurns: Turns | null = null;
+
+/** This thread's one queue: everything deferred on it shares its turns. */
+export function mainTurns(): Turns {
+  threadTurns ??= createTurns(TURN_MS);
+  return threadTurns;
+}
+
+/**
+ * A long job, a step at a time: calls `step` until it returns true (done),
+ * each call a handling of `turns`, queued behind what came meanwhile. A
+ * step should be short (a few hundred senders, ~1 ms at most). Resolves
+ * when done; rejects with what `step` threw, and calls it no more.
+ */
+export function inTurns(step: () => boolean, turns: Turns = mainTurns()): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const next = (): void => {
+      let done: boolean;
+      try {
+        done = step();
+      } catch (err) {
+        reject(err);
+        return;
+      }
+      if (done) resolve();
+      else turns.push(next);
+    };
+    turns.push(next);
+  });
+}
