@@ -32,7 +32,7 @@ describe('a page of senders built in parts', () => {
       },
     };
     const page = await pageInParts(counted, query, () => nowMs);
-    return { senders: JSON.parse(page.json) as unknown, next: page.next, calls };
+    return { senders: JSON.parse(page.chunks.join('')) as unknown, next: page.next, calls };
   };
 
   it.each<[string, SenderQuery]>([

@@ -7,8 +7,10 @@
  * long tasks (docs/PERFORMANCE.md).
  *
  * Each sender is as it was when its part was built; the page as a whole
- * spans a few milliseconds, as a walk spans its pages. The JSON is what
- * fastify would have made of the whole array (JSON.stringify).
+ * spans a few milliseconds, as a walk spans its pages. The parts are sent
+ * as they are (a stream, chunked), not joined into one string of 500 KiB
+ * first: joined, they are the array fastify would have made of the page
+ * (JSON.stringify).
  */
 import { inTurns } from '../../shared/turns.js';
 import type { SenderQuery, Tracker } from '../tracking/tracker.js';
@@ -18,8 +20,8 @@ import { toApiListed } from './api.js';
 export const PART_SENDERS = 100;
 
 export interface SendersPage {
-  /** The page's senders, a JSON array. */
-  json: string;
+  /** The page's senders, a JSON array in pieces: joined, the array. */
+  chunks: string[];
   /** The cursor of the next page; null on the last one. */
   next: string | null;
 }
@@ -29,7 +31,7 @@ export async function pageInParts(
   query: SenderQuery,
   now: () => number,
 ): Promise<SendersPage> {
-  const parts: string[] = [];
+  const chunks: string[] = [];
   let left = query.limit;
   let after = query.after;
   let next: string | null = null;
@@ -38,12 +40,16 @@ export async function pageInParts(
       { ...query, limit: Math.min(PART_SENDERS, left), ...(after === undefined ? {} : { after }) },
       now(),
     );
-    if (part.views.length > 0) parts.push(JSON.stringify(part.views.map(toApiListed)).slice(1, -1));
+    if (part.views.length > 0) {
+      const items = JSON.stringify(part.views.map(toApiListed)).slice(1, -1);
+      chunks.push(chunks.length === 0 ? `[${items}` : `,${items}`);
+    }
     left -= part.views.length;
     next = part.next;
     if (next === null || left === 0) return true;
     after = next;
     return false;
   });
-  return { json: `[${parts.join(',')}]`, next };
+  chunks.push(chunks.length === 0 ? '[]' : ']');
+  return { chunks, next };
 }

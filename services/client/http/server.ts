@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import helmet from '@fastify/helmet';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
@@ -181,7 +182,7 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
       });
       reply.header('link', `</api/senders?${next}>; rel="next"`);
     }
-    return reply.type('application/json; charset=utf-8').send(page.json);
+    return reply.type('application/json; charset=utf-8').send(Readable.from(page.chunks));
   });
   app.get<{ Params: { source: string } }>('/api/senders/:source', (req, reply) => {
     const params = senderParams.safeParse(req.params);
