@@ -144,8 +144,8 @@ describe('the state file write-behind', () => {
     writes = [];
     await second(1000, 2);
     // Every sender each second (sync 1 s), at most SLICE_ROWS to a transaction.
-    expect(writes.map((w) => w.senders.length)).toEqual(Array(10).fill(100));
-    expect(SLICE_ROWS).toBe(100);
+    expect(writes.map((w) => w.senders.length)).toEqual(Array(20).fill(50));
+    expect(SLICE_ROWS).toBe(50);
     expect(new Set(rowsOf(writes)).size).toBe(1000);
     await wb.stop();
   });

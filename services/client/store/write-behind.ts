@@ -14,7 +14,7 @@
  *   50,000 senders about 1,700 a second.
  * - The writing is done by the sink, the writer thread (state-writer.ts),
  *   one slice at a time: this thread only encodes a slice's rows (about
- *   3 ms for SLICE_ROWS) and hands them over; the next slice follows when
+ *   1.5 ms for SLICE_ROWS) and hands them over; the next slice follows when
  *   the previous one is committed.
  * - A clean stop waits for the slice being written, closes the sink and
  *   writes everything left on the store's own connection.
@@ -38,8 +38,12 @@ import type { IncidentRow, StateFile, StateWrite } from './state-file.js';
 const MAX_PENDING_INCIDENTS = 100_000;
 const STATE_CHANGE_DELAY_MS = 100;
 const ONE_SHOT_MS = 5000;
-/** Rows per transaction at most: this thread encodes them in about 3 ms on a small machine. */
-export const SLICE_ROWS = 100;
+/**
+ * Rows per transaction at most: this thread encodes them in about 1.5 ms on
+ * a small machine, on a timer of its own (100 rows, ~3 ms, showed in the
+ * main thread's late windows at 50,000 senders: docs/PERFORMANCE.md).
+ */
+export const SLICE_ROWS = 50;
 /** Incidents per transaction at most. */
 export const SLICE_INCIDENTS = 2000;
 /** Changed senders the sync takes from the tracker per step of its collection (~0.3 ms). */
@@ -111,7 +115,11 @@ export function startWriteBehind(
   let credit = 0;
   const stats: WriteBehindStats = { writes: 0, failures: 0, incidentsDropped: 0, lastWriteMs: 0 };
 
-  /** Takes the changed senders from the tracker (at most `limit` of them): true when it took fewer. */
+  /**
+   * Takes the changed senders from the tracker (at most `limit` of them):
+   * true when it took fewer. (A forgotten sender's place counts against
+   * the limit too; what it leaves is taken by the next collection.)
+   */
   function collect(limit = Number.POSITIVE_INFINITY): boolean {
     let taken = 0;
     const evicted = tracker.takeDirty((sender) => {
