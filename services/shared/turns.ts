@@ -48,9 +48,9 @@ export const loopClock: TurnClock = {
 
 /**
  * How long the main thread handles its queue before its event loop goes
- * round: a batch of 512 datagrams takes it 1–3 ms, so one or two.
+ * round: a batch of 512 datagrams takes it 1–3 ms, so mostly one.
  */
-export const TURN_MS = 3;
+export const TURN_MS = 2;
 
 export function createTurns(turnMs: number, clock: TurnClock = loopClock): Turns {
   const queue: Array<() => void> = [];
