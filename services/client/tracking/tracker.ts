@@ -214,9 +214,10 @@ export interface Tracker {
   tick(nowMs: number): StateChange[];
   /**
    * tick(), a step at a time, so the main thread can judge 50,000 senders
-   * between its other work (monitor.ts runs a step per slice). Every sender
-   * is judged at `nowMs`, also when a beat of a later time reached it
-   * before its step: that only makes it judged early, never late.
+   * between its other work (monitor.ts queues a step per turn). Every
+   * sender is judged as of `nowMs`, also one that a later beat reached
+   * before its step: judged as of a time before that beat, it cannot be
+   * found late by it.
    */
   pass(nowMs: number): LivenessPass;
   /**
