@@ -826,8 +826,7 @@ export function createTracker(options: TrackerOptions): Tracker {
   }
 
   function tick(nowMs: number): StateChange[] {
-    const whole = pass(nowMs);
-    return whole.step(Number.POSITIVE_INFINITY);
+    return pass(nowMs).step(Number.POSITIVE_INFINITY);
   }
 
   function toView(sender: Sender, nowMs: number): SenderView {
@@ -970,9 +969,10 @@ export function createTracker(options: TrackerOptions): Tracker {
         visit(sender);
       }
       if (dirtyHead >= dirtyCount - dirtyHead) {
-        // What is left moves to the front once it is no longer than what was taken: each entry moves once at most.
+        // What is left moves to the front once it is no longer than what was taken: each entry moves once at most,
+        // and lands before dirtyHead, where the taken ones were.
         dirty.copyWithin(0, dirtyHead, dirtyCount);
-        dirty.fill(null, Math.max(dirtyHead, dirtyCount - dirtyHead), dirtyCount);
+        dirty.fill(null, dirtyHead, dirtyCount);
         dirtyCount -= dirtyHead;
         dirtyHead = 0;
       }
