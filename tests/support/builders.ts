@@ -5,7 +5,7 @@
  *   trackedBeat({ seq: 7 })    what the ingest path hands the tracker
  */
 import type { Sender } from '../../services/client/tracking/sender.js';
-import type { Beat, Tracker, TrackerOptions } from '../../services/client/tracking/tracker.js';
+import type { Beat, Declaration, Tracker, TrackerOptions } from '../../services/client/tracking/tracker.js';
 import {
   type Datagram,
   encodeDatagram,
@@ -64,6 +64,15 @@ export function trackedBeat(over: Partial<Beat> & { seq?: number; delayMs?: numb
     receivedAtMs: sentAtMs + delayMs,
     ...rest,
   };
+}
+
+/** A declared protocol sender (tracker.declare()), every `intervalMs`, with the default grace and no name. */
+export function declaredSender(
+  source: string,
+  intervalMs = 1000,
+  over: Partial<Declaration> = {},
+): { source: string; kind: 'protocol' } & Declaration {
+  return { source, kind: 'protocol', intervalMs, graceMs: null, displayName: null, ...over };
 }
 
 /** tracker.takeDirty() as two lists, for assertions: the records it visits and the sources it returns. */

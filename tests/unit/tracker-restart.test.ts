@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { fromRow, toRow } from '../../services/client/store/sender-codec.js';
 import { createTracker, type Tracker, type TrackerOptions } from '../../services/client/tracking/tracker.js';
-import { T0, TRACKER_OPTIONS, takeDirtyLists, trackedBeat } from '../support/builders.js';
+import { declaredSender, T0, TRACKER_OPTIONS, takeDirtyLists, trackedBeat } from '../support/builders.js';
 
 const OPTIONS: TrackerOptions = TRACKER_OPTIONS;
 const SHAPE = { sequenceWindow: OPTIONS.sequenceWindow, heartbeatSlots: OPTIONS.heartbeatSlots };
@@ -106,18 +106,9 @@ describe('tracker: a monitor restart', () => {
 });
 
 describe('tracker: declared senders', () => {
-  const declared = (source: string, intervalMs: number, over: object = {}) => ({
-    source,
-    kind: 'protocol' as const,
-    intervalMs,
-    graceMs: null,
-    displayName: null,
-    ...over,
-  });
-
   it('lists a declared sender as pending, then down (never_seen) at start + interval + grace', () => {
     const t = createTracker(OPTIONS);
-    t.declare([declared('billing', 30_000, { displayName: 'Billing' })], T0);
+    t.declare([declaredSender('billing', 30_000, { displayName: 'Billing' })], T0);
     expect(t.view('billing', T0)).toMatchObject({
       state: 'pending',
       declared: true,
@@ -136,7 +127,7 @@ describe('tracker: declared senders', () => {
 
   it('goes up on its first beat, from pending or from down', () => {
     const t = createTracker(OPTIONS);
-    t.declare([declared('a', 1000), declared('b', 1000, { graceMs: 0 })], T0 - 5000);
+    t.declare([declaredSender('a', 1000), declaredSender('b', 1000, { graceMs: 0 })], T0 - 5000);
     const first = t.observe(trackedBeat({ seq: 7 }));
     expect(first.changes.map((c) => [c.from, c.to, c.reason])).toEqual([['pending', 'up', 'first_beat']]);
     expect(changes(t, T0)).toEqual([`b:pending->down:never_seen@-4000`]);
@@ -147,7 +138,7 @@ describe('tracker: declared senders', () => {
 
   it('judges by the declared interval and grace, not the announced one', () => {
     const t = createTracker(OPTIONS);
-    t.declare([declared('a', 10_000, { graceMs: 2000 })], T0);
+    t.declare([declaredSender('a', 10_000, { graceMs: 2000 })], T0);
     t.observe(trackedBeat({ seq: 0, intervalMs: 1000 }));
     expect(changes(t, T0 + 11_999)).toEqual([]);
     expect(changes(t, T0 + 12_000)).toEqual(['a:up->late:no_beat@12000']);
@@ -155,7 +146,7 @@ describe('tracker: declared senders', () => {
 
   it('never evicts a declared sender, and makes room with undeclared ones', () => {
     const t = createTracker({ ...OPTIONS, maxSenders: 2 });
-    t.declare([declared('d', 1000)], T0);
+    t.declare([declaredSender('d', 1000)], T0);
     t.observe(trackedBeat({ source: 'x' }));
     const o = t.observe(trackedBeat({ source: 'y', seq: 1 }));
     expect(o.evicted).toBe('x');
@@ -164,11 +155,11 @@ describe('tracker: declared senders', () => {
 
   it('after a restart: a no-longer-declared sender never seen is forgotten, one still declared stays down', () => {
     const before = createTracker(OPTIONS);
-    before.declare([declared('gone', 1000), declared('ghost', 1000)], T0);
+    before.declare([declaredSender('gone', 1000), declaredSender('ghost', 1000)], T0);
     before.tick(T0 + 5000);
     expect(before.view('ghost', T0 + 5000)?.state).toBe('down');
     const after = restarted(before, T0 + 10_000, T0 + 9000);
-    after.declare([declared('ghost', 1000)], T0 + 10_000);
+    after.declare([declaredSender('ghost', 1000)], T0 + 10_000);
     expect(after.view('gone', T0 + 10_000)).toBeUndefined();
     expect(takeDirtyLists(after).removed).toEqual(['gone']);
     expect(after.view('ghost', T0 + 10_000)).toMatchObject({ state: 'down', reason: 'never_seen' });

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { fromRow, toRow } from '../../services/client/store/sender-codec.js';
 import { TimingCounts } from '../../services/client/tracking/timing-counts.js';
 import { createTracker, type Tracker } from '../../services/client/tracking/tracker.js';
-import { T0, TRACKER_OPTIONS, trackedBeat } from '../support/builders.js';
+import { declaredSender, T0, TRACKER_OPTIONS, trackedBeat } from '../support/builders.js';
 
 // The tracker keeps the delay and jitter histograms as timings change: they must always equal a count
 // made afresh over every sender, whatever happened to the senders.
@@ -71,15 +71,7 @@ describe('tracker: the timing histograms', () => {
         tracker.observeText(source, nowMs);
       } else if (roll < 0.85) {
         tracker.declare(
-          sources
-            .filter(() => next() < 0.2)
-            .map((s) => ({
-              source: s,
-              kind: 'protocol' as const,
-              intervalMs: 1000,
-              graceMs: null,
-              displayName: null,
-            })),
+          sources.filter(() => next() < 0.2).map((s) => declaredSender(s)),
           nowMs,
         );
       } else if (roll < 0.98) {
