@@ -251,6 +251,9 @@ const NO_CHANGES: readonly StateChange[] = Object.freeze([]);
 const URGENCY_ORDER: readonly SenderState[] = [...SENDER_STATES].sort(
   (a, b) => STATE_URGENCY[a] - STATE_URGENCY[b],
 );
+/** By source, in the order of sortedSources() (UTF-16 code units, as a sort() with no comparator). */
+const bySource = (a: { source: string }, b: { source: string }): number =>
+  a.source < b.source ? -1 : a.source > b.source ? 1 : 0;
 
 export function createTracker(options: TrackerOptions): Tracker {
   checkOptions(options);
@@ -264,7 +267,16 @@ export function createTracker(options: TrackerOptions): Tracker {
    * times never decrease).
    */
   const silence = new SilenceOrder<Sender>();
-  const counts = Object.fromEntries(SENDER_STATES.map((state) => [state, 0])) as Record<SenderState, number>;
+  /**
+   * Every sender in the set of its state: the counts per state, and the most
+   * urgent senders without a walk over all of them (mostUrgent()). Kept where
+   * a sender comes (insert, restore), changes state (transition) and goes
+   * (forget).
+   */
+  const inState = Object.fromEntries(SENDER_STATES.map((state) => [state, new Set<Sender>()])) as Record<
+    SenderState,
+    Set<Sender>
+  >;
   let evictions = 0;
   /**
    * The senders changed since the last takeDirty(), each once (its `dirty`
@@ -321,8 +333,8 @@ export function createTracker(options: TrackerOptions): Tracker {
     const at = Math.max(atMs, sender.stateSinceMs);
     const change: StateChange = { source: sender.source, from: sender.state, to, reason, atMs: at };
     setAvailability(sender.uptime, sender.maintenance ? 'planned' : AVAILABILITY[to], at);
-    counts[sender.state]--;
-    counts[to]++;
+    inState[sender.state].delete(sender);
+    inState[to].add(sender);
     sender.state = to;
     sender.stateSinceMs = at;
     sender.reason = reason;
@@ -491,7 +503,7 @@ export function createTracker(options: TrackerOptions): Tracker {
     sorted = null;
     senders.delete(sender.source);
     silence.remove(sender);
-    counts[sender.state]--;
+    inState[sender.state].delete(sender);
     sender.dirty = false;
     removed.push(sender.source);
   }
@@ -501,7 +513,7 @@ export function createTracker(options: TrackerOptions): Tracker {
     if (senders.size >= maxSenders) o.evicted = evictLongestSilent();
     senders.set(sender.source, sender);
     silence.append(sender);
-    counts[sender.state]++;
+    inState[sender.state].add(sender);
     changed(sender);
     sorted = null;
   }
@@ -770,7 +782,7 @@ export function createTracker(options: TrackerOptions): Tracker {
       sorted = null;
       senders.set(sender.source, sender);
       silence.append(sender);
-      counts[sender.state]++;
+      inState[sender.state].add(sender);
       if (inTimings(sender)) timings.add(sender.delayLastMs, sender.jitterMs);
     }
   }
@@ -921,17 +933,43 @@ export function createTracker(options: TrackerOptions): Tracker {
     q: string | undefined,
     build: (sender: Sender, nowMs: number) => T,
   ): T[] {
-    const list = sortedSources();
     const views: T[] = [];
     for (const state of URGENCY_ORDER) {
-      if (counts[state] === 0) continue;
-      for (const source of list) {
-        if (views.length === limit) return views;
-        const sender = senders.get(source) as Sender;
-        if (sender.state === state && matches(sender, q)) views.push(build(sender, nowMs));
-      }
+      const need = limit - views.length;
+      if (need <= 0) break;
+      for (const sender of firstOfState(state, need, q)) views.push(build(sender, nowMs));
     }
     return views;
+  }
+
+  /**
+   * The first `need` senders in `state` by source (of those matching `q`),
+   * the cheaper way: the state's own set sorted, or the sorted sources
+   * walked until `need` are found. The walk visits about
+   * need * senders / (senders in the state) sources, all of them at most;
+   * sorting the set compares size * log2(size) times. At 50,000 senders with
+   * a hundred stopped, the walk alone passed all 50,000 to find the hundred
+   * (6.5 ms for the metrics' 1,000 senders, 0.75 ms with none stopped), and
+   * again for every other state with a sender in it; with nearly all up, the
+   * first thousand up are among the first thousand or so sources.
+   */
+  function firstOfState(state: SenderState, need: number, q: string | undefined): Sender[] {
+    const members = inState[state];
+    if (members.size === 0) return [];
+    const walkCost = Math.min(senders.size, (need * senders.size) / members.size);
+    if (members.size * Math.log2(members.size + 1) <= walkCost) {
+      const found = [...members].filter((sender) => matches(sender, q)).sort(bySource);
+      if (found.length > need) found.length = need;
+      return found;
+    }
+    const found: Sender[] = [];
+    for (const source of sortedSources()) {
+      const sender = senders.get(source) as Sender;
+      if (sender.state !== state || !matches(sender, q)) continue;
+      found.push(sender);
+      if (found.length === need) break;
+    }
+    return found;
   }
 
   return {
@@ -991,10 +1029,13 @@ export function createTracker(options: TrackerOptions): Tracker {
     views(nowMs) {
       const out: SenderView[] = [];
       for (const sender of senders.values()) out.push(toView(sender, nowMs));
-      return out.sort((a, b) => (a.source < b.source ? -1 : a.source > b.source ? 1 : 0));
+      return out.sort(bySource);
     },
     stateCounts() {
-      return { ...counts };
+      return Object.fromEntries(SENDER_STATES.map((state) => [state, inState[state].size])) as Record<
+        SenderState,
+        number
+      >;
     },
     get size() {
       return senders.size;

@@ -1,0 +1,112 @@
+import { describe, expect, it } from 'vitest';
+import { fromRow, toRow } from '../../services/client/store/sender-codec.js';
+import { createTracker, type SenderView, type Tracker } from '../../services/client/tracking/tracker.js';
+import { SENDER_STATES, STATE_URGENCY } from '../../services/shared/vocabulary.js';
+import { declaredSender, T0, TRACKER_OPTIONS, trackedBeat } from '../support/builders.js';
+import { prng } from '../support/flood-mix.js';
+
+// The most urgent senders (the page, its live snapshot, the metrics' per-sender series) are found from
+// the senders of each state, sorted or walked, whichever is cheaper. Whatever happened to the senders,
+// they must be what sorting every sender by urgency, then by source, gives.
+
+const OPTIONS = { ...TRACKER_OPTIONS, maxSenders: 30 };
+const SHAPE = { sequenceWindow: OPTIONS.sequenceWindow, heartbeatSlots: OPTIONS.heartbeatSlots };
+
+/** Every sender, by urgency, then by source; those whose source or name contains q. */
+function byUrgency(tracker: Tracker, nowMs: number, q: string): string[] {
+  const matching = (v: SenderView) =>
+    q === '' || v.source.includes(q) || (v.displayName?.includes(q) ?? false);
+  return tracker
+    .views(nowMs)
+    .filter(matching)
+    .sort(
+      (a, b) =>
+        STATE_URGENCY[a.state] - STATE_URGENCY[b.state] ||
+        (a.source < b.source ? -1 : a.source > b.source ? 1 : 0),
+    )
+    .map((v) => v.source);
+}
+
+function expectUrgentOf(tracker: Tracker, nowMs: number): void {
+  const counted = Object.fromEntries(SENDER_STATES.map((state) => [state, 0]));
+  for (const v of tracker.views(nowMs)) counted[v.state] = (counted[v.state] ?? 0) + 1;
+  expect(tracker.stateCounts()).toEqual(counted);
+  // Few of many (the walk), all of a small state (the sort), and all of them; with and without q.
+  for (const limit of [1, 3, 7, 40])
+    for (const q of ['', '1', 'Pay']) {
+      const want = byUrgency(tracker, nowMs, q).slice(0, limit);
+      expect(
+        tracker.urgent(limit, nowMs, q === '' ? undefined : q).map((v) => v.source),
+        `limit ${limit}, q '${q}'`,
+      ).toEqual(want);
+      if (q === '') expect(tracker.urgentSummaries(limit, nowMs).map((s) => s.source)).toEqual(want);
+    }
+}
+
+describe('tracker: the most urgent senders', () => {
+  it('are every sender by urgency, then by source, after every step of beats, byes, silence, declarations, evictions and a restore', () => {
+    const next = prng(7);
+    const pick = <T>(xs: readonly T[]) => xs[Math.floor(next() * xs.length)] as T;
+    let tracker = createTracker(OPTIONS);
+    const sources = Array.from({ length: 40 }, (_, i) => `s${i}`);
+    const seqs = new Map<string, number>();
+    const seen = new Set<string>();
+    let evicted = 0;
+    let nowMs = T0;
+    for (let step = 0; step < 1500; step++) {
+      nowMs += Math.floor(next() * 400);
+      const source = pick(sources);
+      const roll = next();
+      if (roll < 0.6) {
+        const seq = (seqs.get(source) ?? 0) + 1;
+        seqs.set(source, seq);
+        tracker.observe(
+          trackedBeat({
+            source,
+            seq,
+            sentAtMs: nowMs,
+            receivedAtMs: nowMs,
+            kind: next() < 0.08 ? 'bye' : 'beat',
+          }),
+        );
+      } else if (roll < 0.65) {
+        tracker.observeText(source, nowMs);
+      } else if (roll < 0.7) {
+        // Declared senders not heard yet are pending; some have a name that q finds.
+        tracker.declare(
+          sources
+            .filter(() => next() < 0.15)
+            .map((s) => declaredSender(s, 1000, { displayName: next() < 0.5 ? `Payroll ${s}` : null })),
+          nowMs,
+        );
+      } else if (roll < 0.98) {
+        // Silence: late, then down.
+        tracker.tick(nowMs);
+      } else {
+        const stored = [...tracker.all()].map((s) => fromRow(toRow(s), SHAPE));
+        evicted += tracker.evictions;
+        tracker = createTracker(OPTIONS);
+        tracker.restore(stored, { monitorStartMs: nowMs, lastAliveMs: nowMs });
+      }
+      for (const v of tracker.views(nowMs)) seen.add(v.state);
+      expectUrgentOf(tracker, nowMs);
+    }
+    // The run went through every state, and past the tracker's bound.
+    expect([...seen].sort()).toEqual([...SENDER_STATES].sort());
+    expect(evicted + tracker.evictions).toBeGreaterThan(0);
+  });
+
+  it('finds the few senders of a state among many by their own set, in order', () => {
+    const tracker = createTracker({ ...TRACKER_OPTIONS, maxSenders: 2000 });
+    const source = (i: number) => `n${String(i).padStart(4, '0')}`;
+    for (let i = 0; i < 2000; i++) tracker.observe(trackedBeat({ source: source(i) }));
+    for (const i of [1999, 7, 1000]) tracker.observe(trackedBeat({ source: source(i), seq: 1, kind: 'bye' }));
+    expect(tracker.urgent(5, T0 + 500).map((v) => [v.source, v.state])).toEqual([
+      ['n0007', 'stopped'],
+      ['n1000', 'stopped'],
+      ['n1999', 'stopped'],
+      ['n0000', 'up'],
+      ['n0001', 'up'],
+    ]);
+  });
+});
