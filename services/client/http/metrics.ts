@@ -251,10 +251,13 @@ export function monitorMetrics(source: MetricsSource): MonitorMetrics {
   return {
     contentType: registry.contentType,
     async scrape() {
-      socket = await source.socketThreads();
-      const text = await registry.metrics();
-      // Written by hand: the histograms across all senders, and one snapshot of the most urgent for their families.
-      return text + renderTimingHistograms(source.timings) + renderSenderSeries(source.senders());
+      // Asked first: the socket threads answer (each when its own loop comes round) while this thread
+      // writes the senders' part, by hand: the histograms across all senders, and one snapshot of the
+      // most urgent for their families.
+      const threads = source.socketThreads();
+      const senders = renderTimingHistograms(source.timings) + renderSenderSeries(source.senders());
+      socket = await threads;
+      return (await registry.metrics()) + senders;
     },
   };
 }
