@@ -7,7 +7,8 @@ import { prng } from '../support/flood-mix.js';
 
 // The most urgent senders (the page, its live snapshot, the metrics' per-sender series) are found from
 // the senders of each state, sorted or walked, whichever is cheaper. Whatever happened to the senders,
-// they must be what sorting every sender by urgency, then by source, gives.
+// they must be what sorting every sender by urgency, then by source, gives; and a page of
+// /api/senders (the sources kept in order as senders come and go) what sorting them by source gives.
 
 const OPTIONS = { ...TRACKER_OPTIONS, maxSenders: 30 };
 const SHAPE = { sequenceWindow: OPTIONS.sequenceWindow, heartbeatSlots: OPTIONS.heartbeatSlots };
@@ -27,7 +28,14 @@ function byUrgency(tracker: Tracker, nowMs: number, q: string): string[] {
     .map((v) => v.source);
 }
 
-function expectUrgentOf(tracker: Tracker, nowMs: number): void {
+function expectViewsOf(tracker: Tracker, nowMs: number): void {
+  const bySource = tracker.views(nowMs).map((v) => v.source);
+  expect(tracker.page({ limit: 1000 }, nowMs).views.map((v) => v.source)).toEqual(bySource);
+  const middle = bySource[bySource.length >> 1];
+  if (middle !== undefined)
+    expect(tracker.page({ limit: 1000, after: middle }, nowMs).views.map((v) => v.source)).toEqual(
+      bySource.slice((bySource.length >> 1) + 1),
+    );
   const counted = Object.fromEntries(SENDER_STATES.map((state) => [state, 0]));
   for (const v of tracker.views(nowMs)) counted[v.state] = (counted[v.state] ?? 0) + 1;
   expect(tracker.stateCounts()).toEqual(counted);
@@ -44,7 +52,7 @@ function expectUrgentOf(tracker: Tracker, nowMs: number): void {
 }
 
 describe('tracker: the most urgent senders', () => {
-  it('are every sender by urgency, then by source, after every step of beats, byes, silence, declarations, evictions and a restore', () => {
+  it('are every sender by urgency, then by source, and pages are by source, after every step of beats, byes, silence, declarations, evictions and a restore', () => {
     const next = prng(7);
     const pick = <T>(xs: readonly T[]) => xs[Math.floor(next() * xs.length)] as T;
     let tracker = createTracker(OPTIONS);
@@ -89,7 +97,7 @@ describe('tracker: the most urgent senders', () => {
         tracker.restore(stored, { monitorStartMs: nowMs, lastAliveMs: nowMs });
       }
       for (const v of tracker.views(nowMs)) seen.add(v.state);
-      expectUrgentOf(tracker, nowMs);
+      expectViewsOf(tracker, nowMs);
     }
     // The run went through every state, and past the tracker's bound.
     expect([...seen].sort()).toEqual([...SENDER_STATES].sort());

@@ -44,6 +44,7 @@ import {
 } from './sender.js';
 import { acceptSeq, MIN_SEQUENCE_WINDOW, startSequence } from './sequence.js';
 import { SilenceOrder } from './silence-order.js';
+import { firstAfter, SortedKeys } from './sorted-keys.js';
 import { TimingCounts, type TimingHistograms } from './timing-counts.js';
 import { creditUptime, setAvailability, uptimePercent } from './uptime.js';
 
@@ -288,8 +289,8 @@ export function createTracker(options: TrackerOptions): Tracker {
   let dirtyHead = 0;
   let dirtyCount = 0;
   let creditedAtMs = Number.NEGATIVE_INFINITY;
-  /** The sources sorted, made again only after a sender came or went (views page through it). */
-  let sorted: string[] | null = null;
+  /** The sources in order, kept as senders come and go (views page through it). */
+  const sorted = new SortedKeys();
   const removed: string[] = [];
   const shape = { sequenceWindow, heartbeatSlots };
   /** Holds exactly the senders inTimings() says, each with its current delay and jitter: every change of either goes through it. */
@@ -500,7 +501,7 @@ export function createTracker(options: TrackerOptions): Tracker {
 
   function forget(sender: Sender): void {
     if (inTimings(sender)) timings.remove(sender.delayLastMs, sender.jitterMs);
-    sorted = null;
+    sorted.remove(sender.source);
     senders.delete(sender.source);
     silence.remove(sender);
     inState[sender.state].delete(sender);
@@ -512,10 +513,10 @@ export function createTracker(options: TrackerOptions): Tracker {
   function insert(sender: Sender, o: Observation): void {
     if (senders.size >= maxSenders) o.evicted = evictLongestSilent();
     senders.set(sender.source, sender);
+    sorted.add(sender.source);
     silence.append(sender);
     inState[sender.state].add(sender);
     changed(sender);
-    sorted = null;
   }
 
   /**
@@ -779,8 +780,8 @@ export function createTracker(options: TrackerOptions): Tracker {
       setAvailability(sender.uptime, AVAILABILITY[sender.state], monitorStartMs);
       // Not stored: a restored record has none, so this sets it (and the deadline floor) to this start.
       unobservedUntil(sender, monitorStartMs);
-      sorted = null;
       senders.set(sender.source, sender);
+      sorted.add(sender.source);
       silence.append(sender);
       inState[sender.state].add(sender);
       if (inTimings(sender)) timings.add(sender.delayLastMs, sender.jitterMs);
@@ -888,27 +889,13 @@ export function createTracker(options: TrackerOptions): Tracker {
     };
   }
 
-  function sortedSources(): string[] {
-    sorted ??= [...senders.keys()].sort();
-    return sorted;
+  function sortedSources(): readonly string[] {
+    return sorted.list();
   }
 
   function matches(sender: Sender, q: string | undefined): boolean {
     if (q === undefined || q === '') return true;
     return sender.source.includes(q) || (sender.declaration?.displayName?.includes(q) ?? false);
-  }
-
-  /** The index of the first source after `after` in the sorted list. */
-  function firstAfter(list: readonly string[], after: string | undefined): number {
-    if (after === undefined) return 0;
-    let lo = 0;
-    let hi = list.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if ((list[mid] as string) <= after) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
   }
 
   function page(
@@ -918,7 +905,7 @@ export function createTracker(options: TrackerOptions): Tracker {
     const list = sortedSources();
     const build = query.heartbeats === true ? toView : toSummary;
     const views: Array<SenderSummary | SenderView> = [];
-    for (let i = firstAfter(list, query.after); i < list.length; i++) {
+    for (let i = query.after === undefined ? 0 : firstAfter(list, query.after); i < list.length; i++) {
       const sender = senders.get(list[i] as string) as Sender;
       if ((query.state !== undefined && sender.state !== query.state) || !matches(sender, query.q)) continue;
       if (views.length === query.limit) return { views, next: views.at(-1)?.source ?? null };
