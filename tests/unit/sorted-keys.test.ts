@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { SortedKeys, SPLICE_LIMIT } from '../../services/client/tracking/sorted-keys.js';
+import { PENDING_AT_MOST, SortedKeys, SPLICE_LIMIT } from '../../services/client/tracking/sorted-keys.js';
 import { prng } from '../support/flood-mix.js';
 
 // The sources in order, kept as they come and go: whatever the changes between two reads, a few
@@ -44,5 +44,22 @@ describe('sorted keys', () => {
     keys.remove('b');
     keys.add('b');
     expect(keys.list()).toEqual(['a', 'b', 'c']);
+  });
+
+  it('keeps the changes waiting bounded when nobody reads: a quarter of the keys, at least PENDING_AT_MOST', () => {
+    const keys = new SortedKeys();
+    let most = 0;
+    const present: string[] = [];
+    // A flood of new sources, each soon evicted, as at MAX_SENDERS with nobody looking.
+    for (let i = 0; i < 20_000; i++) {
+      const key = `flood-${(i * 7919) % 20_000}`;
+      keys.add(key);
+      present.push(key);
+      if (present.length > 3000) keys.remove(present.shift() as string);
+      most = Math.max(most, keys.waiting);
+    }
+    expect(most).toBe(PENDING_AT_MOST);
+    expect(keys.list()).toEqual([...present].sort());
+    expect(keys.waiting).toBe(0);
   });
 });
