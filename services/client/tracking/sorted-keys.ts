@@ -25,8 +25,11 @@ export const SPLICE_LIMIT = 64;
 /** Changes that may wait for a read at any size; beyond it, a quarter of the keys. */
 export const PENDING_AT_MOST = 1024;
 
-/** By UTF-16 code units, as sort() with no comparator orders strings. */
+/** By UTF-16 code units, as sort() with no comparator orders strings: the sources' one order. */
 const before = (a: string, b: string): boolean => a < b;
+
+/** The same order as a comparator, for things sorted by their key. */
+export const compareKeys = (a: string, b: string): number => (before(a, b) ? -1 : before(b, a) ? 1 : 0);
 
 /** The index of the first key in `sorted` for which `from` holds (and so for every one after it). */
 function firstWhere(sorted: readonly string[], from: (key: string) => boolean): number {

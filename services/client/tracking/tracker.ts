@@ -44,7 +44,7 @@ import {
 } from './sender.js';
 import { acceptSeq, MIN_SEQUENCE_WINDOW, startSequence } from './sequence.js';
 import { SilenceOrder } from './silence-order.js';
-import { firstAfter, SortedKeys } from './sorted-keys.js';
+import { compareKeys, firstAfter, SortedKeys } from './sorted-keys.js';
 import { TimingCounts, type TimingHistograms } from './timing-counts.js';
 import { creditUptime, setAvailability, uptimePercent } from './uptime.js';
 
@@ -252,9 +252,8 @@ const NO_CHANGES: readonly StateChange[] = Object.freeze([]);
 const URGENCY_ORDER: readonly SenderState[] = [...SENDER_STATES].sort(
   (a, b) => STATE_URGENCY[a] - STATE_URGENCY[b],
 );
-/** By source, in the order of sortedSources() (UTF-16 code units, as a sort() with no comparator). */
-const bySource = (a: { source: string }, b: { source: string }): number =>
-  a.source < b.source ? -1 : a.source > b.source ? 1 : 0;
+/** By source, in the sources' order (sorted-keys.ts). */
+const bySource = (a: { source: string }, b: { source: string }): number => compareKeys(a.source, b.source);
 
 export function createTracker(options: TrackerOptions): Tracker {
   checkOptions(options);
@@ -889,10 +888,6 @@ export function createTracker(options: TrackerOptions): Tracker {
     };
   }
 
-  function sortedSources(): readonly string[] {
-    return sorted.list();
-  }
-
   function matches(sender: Sender, q: string | undefined): boolean {
     if (q === undefined || q === '') return true;
     return sender.source.includes(q) || (sender.declaration?.displayName?.includes(q) ?? false);
@@ -902,7 +897,7 @@ export function createTracker(options: TrackerOptions): Tracker {
     query: SenderQuery,
     nowMs: number,
   ): { views: Array<SenderSummary | SenderView>; next: string | null } {
-    const list = sortedSources();
+    const list = sorted.list();
     const build = query.heartbeats === true ? toView : toSummary;
     const views: Array<SenderSummary | SenderView> = [];
     for (let i = query.after === undefined ? 0 : firstAfter(list, query.after); i < list.length; i++) {
@@ -950,7 +945,7 @@ export function createTracker(options: TrackerOptions): Tracker {
       return found;
     }
     const found: Sender[] = [];
-    for (const source of sortedSources()) {
+    for (const source of sorted.list()) {
       const sender = senders.get(source) as Sender;
       if (sender.state !== state || !matches(sender, q)) continue;
       found.push(sender);
