@@ -13,6 +13,7 @@ import { encodeDatagram, type Signer } from '../../services/shared/protocol.js';
 import { signPayload } from '../../services/shared/signing.js';
 import type { ClientExceptionReason } from '../../services/shared/vocabulary.js';
 import { datagram } from './builders.js';
+import { prng } from './prng.js';
 
 /** What the client makes of a datagram: tracked (a protocol or a plain-text sender's), or rejected for a reason. */
 export type Outcome = 'accepted' | 'text' | ClientExceptionReason;
@@ -57,18 +58,6 @@ export interface FloodMixOptions {
 export interface FloodDatagram {
   kind: FloodKind;
   bytes: Buffer;
-}
-
-/** mulberry32: small, fast, good enough to pick kinds and ids reproducibly. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** How many of the last valid datagrams replays are drawn from; far below MAX_SENDERS and REPLAY_WINDOW. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isoTime } from '../../services/shared/iso-time.js';
-import { prng } from '../support/flood-mix.js';
+import { prng } from '../support/prng.js';
 
 const MAX_TIME_MS = 8.64e15;
 

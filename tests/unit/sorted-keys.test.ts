@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { PENDING_AT_MOST, SortedKeys, SPLICE_LIMIT } from '../../services/client/tracking/sorted-keys.js';
-import { prng } from '../support/flood-mix.js';
+import { prng } from '../support/prng.js';
 
 // The sources in order, kept as they come and go: whatever the changes between two reads, a few
 // (spliced) or many (merged), the list must be what sorting the keys there afresh gives.

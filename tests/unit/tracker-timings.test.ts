@@ -1,14 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { fromRow, toRow } from '../../services/client/store/sender-codec.js';
 import { TimingCounts } from '../../services/client/tracking/timing-counts.js';
-import { createTracker, type Tracker } from '../../services/client/tracking/tracker.js';
-import { declaredSender, T0, TRACKER_OPTIONS, trackedBeat } from '../support/builders.js';
+import type { Tracker } from '../../services/client/tracking/tracker.js';
+import { declaredSender, TRACKER_OPTIONS, trackedBeat } from '../support/builders.js';
+import { pick } from '../support/prng.js';
+import { walkTracker } from '../support/tracker-walk.js';
 
 // The tracker keeps the delay and jitter histograms as timings change: they must always equal a count
 // made afresh over every sender, whatever happened to the senders.
-
-const OPTIONS = { ...TRACKER_OPTIONS, maxSenders: 12 };
-const SHAPE = { sequenceWindow: OPTIONS.sequenceWindow, heartbeatSlots: OPTIONS.heartbeatSlots };
 
 /** The histograms as a pass over every sender makes them (what a scrape did before). */
 function recount(tracker: Tracker): TimingCounts {
@@ -28,64 +26,32 @@ function expectCountsOf(tracker: Tracker): void {
   }
 }
 
-/** A small deterministic generator (mulberry32): the same run every time. */
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 describe('tracker: the timing histograms', () => {
   it('equal a fresh count after every step of beats, restarts, byes, plain text, evictions, declarations and a restore', () => {
-    const next = random(12);
-    const pick = <T>(xs: readonly T[]) => xs[Math.floor(next() * xs.length)] as T;
-    let tracker = createTracker(OPTIONS);
-    const sources = Array.from({ length: 20 }, (_, i) => `s${i}`);
-    const seqs = new Map<string, number>();
-    let nowMs = T0;
-    for (let step = 0; step < 3000; step++) {
-      nowMs += Math.floor(next() * 50);
-      const source = pick(sources);
-      const roll = next();
-      if (roll < 0.7) {
-        // A beat: in order, a gap, or an old one; delays from negative (skew) to seconds.
-        const seq = Math.max(0, (seqs.get(source) ?? 0) + pick([1, 1, 1, 3, -2, 0]));
-        seqs.set(source, Math.max(seq, seqs.get(source) ?? 0));
-        const delayMs = pick([-5, 0, 1, 2, 7, 30, 200, 4000]);
-        tracker.observe(
-          trackedBeat({
-            source,
-            seq,
-            boot: pick(['b1', 'b1', 'b1', 'b2']),
-            sentAtMs: nowMs - delayMs,
-            receivedAtMs: nowMs,
-            kind: next() < 0.05 ? 'bye' : 'beat',
-          }),
-        );
-      } else if (roll < 0.8) {
-        // The same key speaks plain text (a protocol sender turned text, or one that only ever was).
-        tracker.observeText(source, nowMs);
-      } else if (roll < 0.85) {
-        tracker.declare(
-          sources.filter(() => next() < 0.2).map((s) => declaredSender(s)),
-          nowMs,
-        );
-      } else if (roll < 0.98) {
-        tracker.tick(nowMs);
-      } else {
-        // The monitor restarts on its state file.
-        const stored = [...tracker.all()].map((s) => fromRow(toRow(s), SHAPE));
-        tracker = createTracker(OPTIONS);
-        tracker.restore(stored, { monitorStartMs: nowMs, lastAliveMs: nowMs });
-      }
-      expectCountsOf(tracker);
-    }
+    const { tracker, evictions } = walkTracker({
+      seed: 12,
+      steps: 3000,
+      options: { ...TRACKER_OPTIONS, maxSenders: 12 },
+      sources: 20,
+      maxPauseMs: 50,
+      shares: { beat: 0.7, text: 0.1, declare: 0.05, tick: 0.13 },
+      // In order, a gap, or an old one; a new boot now and then; delays from negative (skew) to seconds.
+      beat: (random, source, highestSeq, nowMs) => {
+        const delayMs = pick(random, [-5, 0, 1, 2, 7, 30, 200, 4000]);
+        return trackedBeat({
+          source,
+          seq: Math.max(0, highestSeq + pick(random, [1, 1, 1, 3, -2, 0])),
+          boot: pick(random, ['b1', 'b1', 'b1', 'b2']),
+          sentAtMs: nowMs - delayMs,
+          receivedAtMs: nowMs,
+          kind: random() < 0.05 ? 'bye' : 'beat',
+        });
+      },
+      declare: (random, source) => (random() < 0.2 ? declaredSender(source) : null),
+      check: expectCountsOf,
+    });
     // The run went through what it is meant to: evictions, and senders in several buckets.
-    expect(tracker.evictions + tracker.size).toBeGreaterThan(0);
+    expect(evictions).toBeGreaterThan(0);
     expect(tracker.timings.delay.count).toBeGreaterThan(0);
   });
 });

@@ -1,17 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { fromRow, toRow } from '../../services/client/store/sender-codec.js';
 import { createTracker, type SenderView, type Tracker } from '../../services/client/tracking/tracker.js';
 import { SENDER_STATES, STATE_URGENCY } from '../../services/shared/vocabulary.js';
 import { declaredSender, T0, TRACKER_OPTIONS, trackedBeat } from '../support/builders.js';
-import { prng } from '../support/flood-mix.js';
+import { walkTracker } from '../support/tracker-walk.js';
 
 // The most urgent senders (the page, its live snapshot, the metrics' per-sender series) are found from
 // the senders of each state, sorted or walked, whichever is cheaper. Whatever happened to the senders,
 // they must be what sorting every sender by urgency, then by source, gives; and a page of
 // /api/senders (the sources kept in order as senders come and go) what sorting them by source gives.
-
-const OPTIONS = { ...TRACKER_OPTIONS, maxSenders: 30 };
-const SHAPE = { sequenceWindow: OPTIONS.sequenceWindow, heartbeatSlots: OPTIONS.heartbeatSlots };
 
 /** Every sender, by urgency, then by source; those whose source or name contains q. */
 function byUrgency(tracker: Tracker, nowMs: number, q: string): string[] {
@@ -53,55 +49,31 @@ function expectViewsOf(tracker: Tracker, nowMs: number): void {
 
 describe('tracker: the most urgent senders', () => {
   it('are every sender by urgency, then by source, and pages are by source, after every step of beats, byes, silence, declarations, evictions and a restore', () => {
-    const next = prng(7);
-    const pick = <T>(xs: readonly T[]) => xs[Math.floor(next() * xs.length)] as T;
-    let tracker = createTracker(OPTIONS);
-    const sources = Array.from({ length: 40 }, (_, i) => `s${i}`);
-    const seqs = new Map<string, number>();
-    const seen = new Set<string>();
-    let evicted = 0;
-    let nowMs = T0;
-    for (let step = 0; step < 1500; step++) {
-      nowMs += Math.floor(next() * 400);
-      const source = pick(sources);
-      const roll = next();
-      if (roll < 0.6) {
-        const seq = (seqs.get(source) ?? 0) + 1;
-        seqs.set(source, seq);
-        tracker.observe(
-          trackedBeat({
-            source,
-            seq,
-            sentAtMs: nowMs,
-            receivedAtMs: nowMs,
-            kind: next() < 0.08 ? 'bye' : 'beat',
-          }),
-        );
-      } else if (roll < 0.65) {
-        tracker.observeText(source, nowMs);
-      } else if (roll < 0.7) {
-        // Declared senders not heard yet are pending; some have a name that q finds.
-        tracker.declare(
-          sources
-            .filter(() => next() < 0.15)
-            .map((s) => declaredSender(s, 1000, { displayName: next() < 0.5 ? `Payroll ${s}` : null })),
-          nowMs,
-        );
-      } else if (roll < 0.98) {
-        // Silence: late, then down.
-        tracker.tick(nowMs);
-      } else {
-        const stored = [...tracker.all()].map((s) => fromRow(toRow(s), SHAPE));
-        evicted += tracker.evictions;
-        tracker = createTracker(OPTIONS);
-        tracker.restore(stored, { monitorStartMs: nowMs, lastAliveMs: nowMs });
-      }
-      for (const v of tracker.views(nowMs)) seen.add(v.state);
-      expectViewsOf(tracker, nowMs);
-    }
+    const walk = walkTracker({
+      seed: 7,
+      steps: 1500,
+      options: { ...TRACKER_OPTIONS, maxSenders: 30 },
+      sources: 40,
+      maxPauseMs: 400,
+      shares: { beat: 0.6, text: 0.05, declare: 0.05, tick: 0.28 },
+      beat: (random, source, highestSeq, nowMs) =>
+        trackedBeat({
+          source,
+          seq: highestSeq + 1,
+          sentAtMs: nowMs,
+          receivedAtMs: nowMs,
+          kind: random() < 0.08 ? 'bye' : 'beat',
+        }),
+      // Declared senders not heard yet are pending; some have a name that q finds.
+      declare: (random, source) =>
+        random() < 0.15
+          ? declaredSender(source, 1000, { displayName: random() < 0.5 ? `Payroll ${source}` : null })
+          : null,
+      check: expectViewsOf,
+    });
     // The run went through every state, and past the tracker's bound.
-    expect([...seen].sort()).toEqual([...SENDER_STATES].sort());
-    expect(evicted + tracker.evictions).toBeGreaterThan(0);
+    expect([...walk.states].sort()).toEqual([...SENDER_STATES].sort());
+    expect(walk.evictions).toBeGreaterThan(0);
   });
 
   it('finds the few senders of a state among many by their own set, in order', () => {
