@@ -3,11 +3,11 @@
  * the tracker keeps as senders change (its histograms, its states' sets,
  * its sources' order) against the same thing worked out afresh.
  *
- * Each step pauses up to `maxPauseMs`, then one sender beats, speaks plain
- * text or is declared along with others, or the clock ticks (silence), or the
- * monitor restarts on its state file; the plan says how often each happens,
- * what its beats and declarations look like, and what must hold after every
- * step.
+ * Each step pauses for less than `maxPauseMs`, then one sender beats or
+ * speaks plain text, or a set of senders is declared, or the clock ticks
+ * (silence), or the monitor restarts on its state file; the plan says how
+ * often each happens, what its beats and declarations look like, and what
+ * must hold after every step.
  */
 import { fromRow, toRow } from '../../services/client/store/sender-codec.js';
 import {

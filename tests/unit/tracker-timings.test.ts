@@ -50,7 +50,7 @@ describe('tracker: the timing histograms', () => {
       declare: (random, source) => (random() < 0.2 ? declaredSender(source) : null),
       check: expectCountsOf,
     });
-    // The run went through what it is meant to: evictions, and senders in several buckets.
+    // The run went through what it is meant to: evictions (across restarts), and timings counted.
     expect(evictions).toBeGreaterThan(0);
     expect(tracker.timings.delay.count).toBeGreaterThan(0);
   });
