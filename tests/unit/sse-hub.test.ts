@@ -1,7 +1,8 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { constants, gunzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createEventHub, type EventHub } from '../../services/client/http/sse.js';
+import { acceptsGzip, createEventHub, type EventHub } from '../../services/client/http/sse.js';
 
 // The live stream's bounds, over a real HTTP connection: a datagram flood is
 // sampled (the newest rows, rendered only when sent) and never displaces the
@@ -59,5 +60,61 @@ describe('the live event hub', () => {
     hub.close();
     expect(events(await body)).toEqual([3, 4, 5, 6, 7].map((n) => `state:{"n":${n}}`));
     expect(hub.dropped).toBe(3);
+  });
+
+  /** A hub that compresses for every client, on a real server; the port. */
+  async function gzipServer(hub: EventHub): Promise<number> {
+    server = createServer((_req, res) => {
+      hub.attach(res, true);
+    });
+    await new Promise<void>((resolve) => server?.listen(0, '127.0.0.1', resolve));
+    return (server.address() as AddressInfo).port;
+  }
+
+  it('compresses the stream for a client that takes gzip, and flushes each batch as it is written', async () => {
+    const hub = createEventHub({ maxClients: 1, flushMs: 20 });
+    const port = await gzipServer(hub);
+    // The bytes as they come off the wire, not decompressed.
+    const raw: Buffer[] = [];
+    let headers: Record<string, unknown> = {};
+    const ended = new Promise<void>((resolve, reject) => {
+      request(`http://127.0.0.1:${port}/`, { headers: { 'accept-encoding': 'gzip' } }, (res) => {
+        headers = res.headers;
+        res.on('data', (chunk: Buffer) => raw.push(chunk));
+        res.on('end', resolve);
+        res.on('error', reject);
+      }).end();
+    });
+    await expect.poll(() => hub.clients).toBe(1);
+    // A snapshot like the page's: many senders, the same keys and words over and over.
+    const senders = Array.from({ length: 500 }, (_, i) => ({
+      source: `host-${i}.example.net`,
+      state: 'up',
+      heartbeats: Array.from({ length: 50 }, () => 'received'),
+    }));
+    hub.publish('senders', senders);
+    // Flushed: the whole event can be decompressed while the stream is still open.
+    const sent = `event: senders\ndata: ${JSON.stringify(senders)}\n\n`;
+    const sofar = () => gunzipSync(Buffer.concat(raw), { finishFlush: constants.Z_SYNC_FLUSH }).toString();
+    await expect.poll(() => sofar().endsWith(sent)).toBe(true);
+    hub.publish('state', { n: 1 });
+    hub.close();
+    await ended;
+    expect(headers['content-encoding']).toBe('gzip');
+    const body = gunzipSync(Buffer.concat(raw)).toString();
+    expect(events(body)).toEqual([`senders:${JSON.stringify(senders)}`, 'state:{"n":1}']);
+    const wire = Buffer.concat(raw).length;
+    expect(wire).toBeLessThan(body.length / 10);
+  });
+
+  it('reads gzip in Accept-Encoding by name or *, unless its quality is 0', () => {
+    expect(acceptsGzip('gzip, deflate, br')).toBe(true);
+    expect(acceptsGzip('br;q=1.0, GZIP;q=0.5')).toBe(true);
+    expect(acceptsGzip('*')).toBe(true);
+    expect(acceptsGzip('gzip;q=0')).toBe(false);
+    expect(acceptsGzip('gzip; q=0.0, deflate')).toBe(false);
+    expect(acceptsGzip('identity')).toBe(false);
+    expect(acceptsGzip('')).toBe(false);
+    expect(acceptsGzip(undefined)).toBe(false);
   });
 });

@@ -378,7 +378,9 @@ export function openApiDocument(version: string, historySize: number) {
       '/api/events': {
         get: {
           summary: 'Live updates (Server-Sent Events: datagram, state, mark, senders, counts)',
-          responses: { 200: { description: 'text/event-stream' } },
+          responses: {
+            200: { description: 'text/event-stream; gzip-compressed when Accept-Encoding takes gzip' },
+          },
         },
       },
       '/healthz': { get: { summary: 'Process alive', responses: { 200: { description: 'ok' } } } },

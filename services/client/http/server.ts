@@ -35,7 +35,7 @@ import type { MonitorMetrics } from './metrics.js';
 import { PAGE_SENDER_LIMIT, renderPage, renderSenderPage } from './page.js';
 import { pageInParts } from './senders-in-parts.js';
 import { renderSilencesPage } from './silences-page.js';
-import type { EventHub } from './sse.js';
+import { acceptsGzip, type EventHub } from './sse.js';
 
 /** State changes listed on a sender's page. */
 const SENDER_PAGE_INCIDENTS = 100;
@@ -218,7 +218,7 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
     for (const [name, value] of Object.entries(reply.getHeaders())) {
       if (value !== undefined) reply.raw.setHeader(name, value);
     }
-    if (!deps.hub.attach(reply.raw)) {
+    if (!deps.hub.attach(reply.raw, acceptsGzip(req.headers['accept-encoding']))) {
       reply.raw.writeHead(503, { 'content-type': 'application/json', 'retry-after': '5' });
       reply.raw.end('{"error":"too_many_clients","message":"SSE_MAX_CLIENTS reached"}');
       return;
