@@ -159,7 +159,7 @@ export async function startMonitor(
 
   // A start that fails past this point closes what it opened.
   const abandon = async (err: unknown): Promise<never> => {
-    hub.close();
+    await hub.close();
     await notifier.stop();
     await store.stop();
     throw err;
@@ -402,7 +402,8 @@ export async function startMonitor(
       stopping = true;
       clearInterval(liveness);
       clearInterval(mark);
-      hub.close();
+      // Its streams finished first: the server then finds their connections idle and closes them.
+      await hub.close();
       await Promise.all([receiver.stop(), app.close()]);
       // A bye to the peers first: they see a planned stop, not a death.
       await peers?.stop();

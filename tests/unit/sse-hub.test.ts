@@ -1,4 +1,4 @@
-import { createServer, request, type Server } from 'node:http';
+import { createServer, request, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { constants, gunzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -9,7 +9,10 @@ import { acceptsGzip, createEventHub, type EventHub } from '../../services/clien
 // state events, which are dropped and counted only beyond their own bound.
 describe('the live event hub', () => {
   let server: Server | null = null;
-  afterEach(() => {
+  const hubs: EventHub[] = [];
+  afterEach(async () => {
+    // A test that failed half-way leaves no stream open.
+    await Promise.all(hubs.splice(0).map((hub) => hub.close()));
     server?.close();
     server = null;
   });
@@ -62,29 +65,50 @@ describe('the live event hub', () => {
     expect(hub.dropped).toBe(3);
   });
 
+  /** The responses the gzip server handed to its hub. */
+  const responses: ServerResponse[] = [];
+
   /** A hub that compresses for every client, on a real server; the port. */
   async function gzipServer(hub: EventHub): Promise<number> {
+    hubs.push(hub);
+    responses.length = 0;
     server = createServer((_req, res) => {
+      responses.push(res);
       hub.attach(res, true);
     });
     await new Promise<void>((resolve) => server?.listen(0, '127.0.0.1', resolve));
     return (server.address() as AddressInfo).port;
   }
 
-  it('compresses the stream for a client that takes gzip, and flushes each batch as it is written', async () => {
-    const hub = createEventHub({ maxClients: 1, flushMs: 20 });
-    const port = await gzipServer(hub);
-    // The bytes as they come off the wire, not decompressed.
+  /** A request taking gzip; its raw bytes as they come off the wire, not decompressed. */
+  function rawStream(port: number): {
+    raw: Buffer[];
+    headers: Promise<Record<string, unknown>>;
+    ended: Promise<void>;
+    abort(): void;
+  } {
     const raw: Buffer[] = [];
-    let headers: Record<string, unknown> = {};
+    let headersOf: (h: Record<string, unknown>) => void = () => {};
+    const headers = new Promise<Record<string, unknown>>((resolve) => {
+      headersOf = resolve;
+    });
+    const req = request(`http://127.0.0.1:${port}/`, { headers: { 'accept-encoding': 'gzip' } });
     const ended = new Promise<void>((resolve, reject) => {
-      request(`http://127.0.0.1:${port}/`, { headers: { 'accept-encoding': 'gzip' } }, (res) => {
-        headers = res.headers;
+      req.on('error', reject);
+      req.on('response', (res) => {
+        headersOf(res.headers);
         res.on('data', (chunk: Buffer) => raw.push(chunk));
         res.on('end', resolve);
         res.on('error', reject);
-      }).end();
+      });
     });
+    req.end();
+    return { raw, headers, ended, abort: () => req.destroy() };
+  }
+
+  it('compresses the stream for a client that takes gzip, and flushes each batch as it is written', async () => {
+    const hub = createEventHub({ maxClients: 1, flushMs: 20 });
+    const { raw, headers, ended } = rawStream(await gzipServer(hub));
     await expect.poll(() => hub.clients).toBe(1);
     // A snapshot like the page's: many senders, the same keys and words over and over.
     const senders = Array.from({ length: 500 }, (_, i) => ({
@@ -98,21 +122,43 @@ describe('the live event hub', () => {
     const sofar = () => gunzipSync(Buffer.concat(raw), { finishFlush: constants.Z_SYNC_FLUSH }).toString();
     await expect.poll(() => sofar().endsWith(sent)).toBe(true);
     hub.publish('state', { n: 1 });
-    hub.close();
+    // Closing waits for the stream to finish (its compressor ends it later, in the pool): by then
+    // the last bytes are handed on, and the server finds the connection idle.
+    await hub.close();
+    expect(responses.map((r) => r.writableFinished)).toEqual([true]);
     await ended;
-    expect(headers['content-encoding']).toBe('gzip');
+    expect((await headers)['content-encoding']).toBe('gzip');
     const body = gunzipSync(Buffer.concat(raw)).toString();
     expect(events(body)).toEqual([`senders:${JSON.stringify(senders)}`, 'state:{"n":1}']);
     const wire = Buffer.concat(raw).length;
     expect(wire).toBeLessThan(body.length / 10);
   });
 
-  it('reads gzip in Accept-Encoding by name or *, unless its quality is 0', () => {
+  it('lets a gzip client go when it hangs up, and frees its slot', async () => {
+    const hub = createEventHub({ maxClients: 1, flushMs: 10 });
+    const stream = rawStream(await gzipServer(hub));
+    await expect.poll(() => hub.clients).toBe(1);
+    stream.abort();
+    await expect(stream.ended).rejects.toThrow();
+    await expect.poll(() => hub.clients).toBe(0);
+    // Batches after it are written to no one, and nothing throws.
+    hub.publish('state', { n: 1 });
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    expect(hub.clients).toBe(0);
+  });
+
+  it('reads gzip in Accept-Encoding as RFC 9110 does: its own entry first, then *; a quality of 0 refuses', () => {
     expect(acceptsGzip('gzip, deflate, br')).toBe(true);
     expect(acceptsGzip('br;q=1.0, GZIP;q=0.5')).toBe(true);
+    expect(acceptsGzip('x-gzip')).toBe(true);
     expect(acceptsGzip('*')).toBe(true);
+    expect(acceptsGzip('deflate, *;q=0.1')).toBe(true);
     expect(acceptsGzip('gzip;q=0')).toBe(false);
     expect(acceptsGzip('gzip; q=0.0, deflate')).toBe(false);
+    // `*` stands only for what is not named.
+    expect(acceptsGzip('gzip;q=0, *')).toBe(false);
+    expect(acceptsGzip('*;q=1, gzip;q=0')).toBe(false);
+    expect(acceptsGzip('*;q=0')).toBe(false);
     expect(acceptsGzip('identity')).toBe(false);
     expect(acceptsGzip('')).toBe(false);
     expect(acceptsGzip(undefined)).toBe(false);

@@ -44,19 +44,34 @@ export interface EventHub {
   readonly clients: number;
   /** Events other than `datagram` samples dropped because a batch was full. */
   readonly dropped: number;
-  close(): void;
+  /**
+   * Sends what is pending and ends every stream; resolves once each response
+   * has finished (so the server then finds its connections idle), or after
+   * CLOSE_WAIT_MS, when those still open are cut off.
+   */
+  close(): Promise<void>;
 }
 
-/** Whether an Accept-Encoding header takes gzip (by name or `*`, with a quality above 0). */
+/** How long close() waits for the streams to finish (a client that reads nothing holds its last bytes). */
+const CLOSE_WAIT_MS = 1000;
+
+/**
+ * Whether an Accept-Encoding header takes gzip (RFC 9110, 12.5.3): by its
+ * own entry (`gzip` or `x-gzip`) with a quality above 0, or, when it has
+ * none, by `*` with a quality above 0.
+ */
 export function acceptsGzip(header: string | undefined): boolean {
   if (header === undefined) return false;
+  let named: number | null = null;
+  let any: number | null = null;
   for (const part of header.toLowerCase().split(',')) {
     const [name, ...params] = part.split(';').map((p) => p.trim());
-    if (name !== 'gzip' && name !== '*') continue;
     const q = params.find((p) => p.startsWith('q='));
-    if (q === undefined || Number(q.slice(2)) > 0) return true;
+    const quality = q === undefined ? 1 : Number(q.slice(2));
+    if (name === 'gzip' || name === 'x-gzip') named = Math.max(named ?? 0, quality);
+    else if (name === '*') any = quality;
   }
-  return false;
+  return (named ?? any ?? 0) > 0;
 }
 
 /** A compressor's window and memory: small, since the repeats worth finding are within one sender's record. */
@@ -118,7 +133,11 @@ export function createEventHub(options: EventHubOptions): EventHub {
     for (const client of clients) write(client, chunk);
   }
 
-  /** To one client, flushed through its compressor; a client too far behind is cut off. */
+  /**
+   * To one client, flushed through its compressor. A client too far behind is
+   * cut off: what it holds is the text its compressor has not taken yet plus
+   * the bytes its response has not sent, both memory kept for it.
+   */
   function write(client: Client, chunk: string): void {
     const { res, gzip } = client;
     if (res.writableLength + (gzip?.writableLength ?? 0) > maxBacklog) {
@@ -161,12 +180,15 @@ export function createEventHub(options: EventHubOptions): EventHub {
     },
     attach(res, gzip = false) {
       if (closed || clients.size >= options.maxClients) return false;
+      // Its client is gone already: nothing to adopt, and no 'close' is coming to free a slot.
+      if (res.destroyed) return true;
+      const vary = res.getHeader('vary');
       res.writeHead(200, {
         'content-type': 'text/event-stream; charset=utf-8',
         'cache-control': 'no-store',
         connection: 'keep-alive',
         'x-accel-buffering': 'no',
-        vary: 'accept-encoding',
+        vary: vary === undefined ? 'accept-encoding' : `${vary}, accept-encoding`,
         ...(gzip ? { 'content-encoding': 'gzip' } : {}),
       });
       const client: Client = { res, gzip: gzip ? createGzip(GZIP_OPTIONS) : null };
@@ -192,14 +214,33 @@ export function createEventHub(options: EventHubOptions): EventHub {
     get dropped() {
       return lanes.get('')?.displaced ?? 0;
     },
-    close() {
+    async close() {
       closed = true;
       clearInterval(flushTimer);
       clearInterval(keepAlive);
       flush();
-      // A compressor ends its response once it has written all it holds.
-      for (const { res, gzip } of clients) (gzip ?? res).end();
+      const ending = [...clients];
       clients.clear();
+      // A compressor ends its response once it has written all it holds.
+      for (const { res, gzip } of ending) (gzip ?? res).end();
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        Promise.all(ending.map(({ res }) => finished(res))),
+        new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, CLOSE_WAIT_MS);
+        }),
+      ]);
+      clearTimeout(timer);
+      for (const { res } of ending) if (!res.writableFinished) res.destroy();
     },
   };
+}
+
+/** Resolves once `res` has handed its last bytes on, or was closed. */
+function finished(res: ServerResponse): Promise<void> {
+  if (res.writableFinished || res.destroyed) return Promise.resolve();
+  return new Promise((resolve) => {
+    res.once('finish', resolve);
+    res.once('close', resolve);
+  });
 }
