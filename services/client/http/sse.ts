@@ -141,9 +141,8 @@ export function createEventHub(options: EventHubOptions): EventHub {
   function write(client: Client, chunk: string): void {
     const { res, gzip } = client;
     if (res.writableLength + (gzip?.writableLength ?? 0) > maxBacklog) {
-      gzip?.destroy();
+      drop(client);
       res.destroy();
-      clients.delete(client);
       return;
     }
     if (gzip === null) {
@@ -152,6 +151,13 @@ export function createEventHub(options: EventHubOptions): EventHub {
     }
     gzip.write(chunk);
     gzip.flush(constants.Z_SYNC_FLUSH);
+  }
+
+  /** Nothing more is written to it, and its compressor lets go of the response before anyone ends it. */
+  function drop(client: Client): void {
+    clients.delete(client);
+    client.gzip?.unpipe(client.res);
+    client.gzip?.destroy();
   }
 
   function flush(): void {
@@ -197,12 +203,7 @@ export function createEventHub(options: EventHubOptions): EventHub {
         client.gzip.on('error', () => res.destroy());
       }
       clients.add(client);
-      // Gone: nothing more is written, and the compressor lets go of the response before anyone ends it.
-      const gone = () => {
-        clients.delete(client);
-        client.gzip?.unpipe(res);
-        client.gzip?.destroy();
-      };
+      const gone = () => drop(client);
       res.req?.once('close', gone);
       res.on('close', gone);
       write(client, 'retry: 2000\n\n');

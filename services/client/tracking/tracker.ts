@@ -508,13 +508,18 @@ export function createTracker(options: TrackerOptions): Tracker {
     removed.push(sender.source);
   }
 
-  /** A new record at the end of the silence order, making room first. */
-  function insert(sender: Sender, o: Observation): void {
-    if (senders.size >= maxSenders) o.evicted = evictLongestSilent();
+  /** A record into every index forget() takes it out of (but the timings): by source, in order, by silence, by state. */
+  function enter(sender: Sender): void {
     senders.set(sender.source, sender);
     sorted.add(sender.source);
     silence.append(sender);
     inState[sender.state].add(sender);
+  }
+
+  /** A new record at the end of the silence order, making room first. */
+  function insert(sender: Sender, o: Observation): void {
+    if (senders.size >= maxSenders) o.evicted = evictLongestSilent();
+    enter(sender);
     changed(sender);
   }
 
@@ -779,10 +784,7 @@ export function createTracker(options: TrackerOptions): Tracker {
       setAvailability(sender.uptime, AVAILABILITY[sender.state], monitorStartMs);
       // Not stored: a restored record has none, so this sets it (and the deadline floor) to this start.
       unobservedUntil(sender, monitorStartMs);
-      senders.set(sender.source, sender);
-      sorted.add(sender.source);
-      silence.append(sender);
-      inState[sender.state].add(sender);
+      enter(sender);
       if (inTimings(sender)) timings.add(sender.delayLastMs, sender.jitterMs);
     }
   }
