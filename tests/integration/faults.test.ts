@@ -13,7 +13,7 @@ import { eventually, untilSender } from '../support/udp.js';
 const INTERVAL_MS = 1000;
 /** The default of DOWN_AFTER_MISSES: this file runs the compose defaults but for the interval. */
 const DOWN_AFTER_MISSES = 3;
-/** SIGTERM to exit, at most (issue 5). */
+/** SIGTERM to exit, at most (issue 5); whole seconds, as `docker stop --time` takes them. */
 const STOP_BUDGET_MS = 2000;
 
 // What /api/senders lists (summaries; a sender of its own has its heartbeat bar too, unused here).
@@ -221,29 +221,26 @@ describe('faults (issue 5): kill -9, network cut, SIGTERM', () => {
   });
 
   /**
-   * SIGTERM to a replica; polls until it has exited (bounded); its exit code
-   * and how long it took, from the moment it took the signal (its own `stop`
-   * line) to its exit as Docker recorded it. Not from before `docker kill`:
-   * on a busy machine the Docker CLI alone took most of a second to deliver
-   * the signal, and that is not the service's shutdown.
+   * `docker stop --time 2`: Docker sends SIGTERM and, if the container has
+   * not exited 2 s later by its own timer, SIGKILL (exit code 137). So exit
+   * code 0 is Docker's word that the service exited within the budget of
+   * issue 5, timed from the signal's delivery. A stopwatch here times the
+   * daemon's bookkeeping too: on a busy CI machine Docker recorded the
+   * server's exit 2.3 s after its `stop` line, with exit code 0, which the
+   * service gives only when its stop ended inside its own 1.8 s limit (quiet
+   * runs: 16-172 ms). That figure, `stop` line to Docker's FinishedAt, is
+   * still printed beside the others.
    */
   const terminate = async (service: string) => {
     const id = await fx.containerId(service);
     const signalledAt = Date.now();
-    await fx.docker('kill', '--signal', 'TERM', id);
-    const state = await eventually(
-      async () => {
-        const { State } = await fx.inspect(service);
-        expect(State.Status).toBe('exited');
-        return State;
-      },
-      10_000,
-      50,
-    );
+    await fx.docker('stop', '--time', String(STOP_BUDGET_MS / 1000), id);
+    const { State } = await fx.inspect(service);
+    expect(State.Status).toBe('exited');
     const lines = await fx.logRecords(service);
     const tookSignalAt = ms(lines.findLast((l) => l.event === 'stop')?.time);
     expect(tookSignalAt).toBeGreaterThanOrEqual(signalledAt - 1);
-    return { exitCode: state.ExitCode, tookMs: ms(state.FinishedAt) - tookSignalAt, signalledAt, lines };
+    return { exitCode: State.ExitCode, tookMs: ms(State.FinishedAt) - tookSignalAt, signalledAt, lines };
   };
 
   /**
@@ -269,7 +266,6 @@ describe('faults (issue 5): kill -9, network cut, SIGTERM', () => {
     const { exitCode, tookMs, signalledAt, lines } = await terminate('server');
     timings.serverSigtermToExit = tookMs;
     expect(exitCode).toBe(0);
-    expect(tookMs).toBeLessThan(STOP_BUDGET_MS);
     const stop = lines.findLast((l) => l.event === 'stop');
     expect(stop).toMatchObject({ reason: 'SIGTERM', signal: 'SIGTERM' });
     const bye = lines.findLast((l) => l.event === 'send' && l.kind === 'bye');
@@ -289,7 +285,6 @@ describe('faults (issue 5): kill -9, network cut, SIGTERM', () => {
     const { exitCode, tookMs, signalledAt, lines } = await terminate('client');
     timings.clientSigtermToExit = tookMs;
     expect(exitCode).toBe(0);
-    expect(tookMs).toBeLessThan(STOP_BUDGET_MS);
     expect(lines.findLast((l) => l.event === 'stop')).toMatchObject({ reason: 'SIGTERM', signal: 'SIGTERM' });
     timings.clientStoppedDurationMs = finalLine(lines, signalledAt).durationMs as number;
   });
