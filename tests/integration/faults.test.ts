@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { toApiSenderSummary } from '../../services/client/http/api.js';
 import { type ComposeFixture, type LogRecord, upCompose } from '../support/compose.js';
-import { eventually, untilSender } from '../support/udp.js';
+import { eventually, untilDown, untilSender } from '../support/udp.js';
 
 const INTERVAL_MS = 1000;
 /** The default of DOWN_AFTER_MISSES: this file runs the compose defaults but for the interval. */
@@ -124,16 +124,7 @@ describe('faults (issue 5): kill -9, network cut, SIGTERM', () => {
     await fx.docker('network', 'disconnect', fx.network, serverId);
     expect(await fx.ipAddress('server')).toBe('');
 
-    const firstSeen: Partial<Record<ApiSender['state'], number>> = {};
-    await eventually(
-      async () => {
-        const s = await sender();
-        firstSeen[s.state] ??= Date.now();
-        expect(s.state).toBe('down');
-      },
-      15_000,
-      100,
-    );
+    const { firstSeen } = await untilDown(sender, 15_000);
     timings.disconnectToLate = (firstSeen.late ?? Number.NaN) - disconnectedAt;
     timings.disconnectToDown = (firstSeen.down ?? Number.NaN) - disconnectedAt;
     expect(transitions(await stateEvents(disconnectedAt))).toEqual([

@@ -11,7 +11,7 @@ import { once } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { toApiSenderSummary } from '../../services/client/http/api.js';
 import { type ComposeFixture, type LogRecord, upCompose } from '../support/compose.js';
-import { eventually, untilSender } from '../support/udp.js';
+import { eventually, untilDown, untilSender } from '../support/udp.js';
 
 const INTERVAL_MS = 1000;
 const LATE_GRACE_MS = 1000;
@@ -121,16 +121,7 @@ describe('monitor semantics (issue 3): docker compose stop, kill, start, scale',
     await fx.docker('kill', await fx.containerId('server'));
 
     // Poll the API (it evaluates liveness on every request) and note when each state is first seen.
-    const firstSeen: Partial<Record<ApiSender['state'], number>> = {};
-    await eventually(
-      async () => {
-        const s = await sender();
-        firstSeen[s.state] ??= Date.now();
-        expect(s.state).toBe('down');
-      },
-      DOWN_AFTER_MS + 5 * INTERVAL_MS,
-      100,
-    );
+    const { firstSeen } = await untilDown(sender, DOWN_AFTER_MS + 5 * INTERVAL_MS);
     const after = await sender();
     expect(after).toMatchObject({ reason: `missed_${DOWN_AFTER_MISSES}`, lost: before.lost, restarts: 0 });
     expect((await fx.inspect('server')).State).toMatchObject({ Status: 'exited', ExitCode: 137 });

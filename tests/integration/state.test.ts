@@ -17,7 +17,7 @@ import type { Status, toApiIncident, toApiSenderSummary } from '../../services/c
 import { parseLogLine } from '../../services/shared/log-schema.js';
 import { encodedBeat } from '../support/builders.js';
 import { type ComposeFixture, type LogRecord, upCompose } from '../support/compose.js';
-import { eventually, untilSender } from '../support/udp.js';
+import { eventually, untilDown, untilSender } from '../support/udp.js';
 
 // What /api/senders lists (summaries; a sender of its own has its heartbeat bar too, unused here).
 type ApiSender = ReturnType<typeof toApiSenderSummary>;
@@ -95,21 +95,6 @@ describe('the state file (issue 10): restarts, kills, compose down, declared and
     const found = list.find((s) => s.source === source);
     if (found === undefined) throw new Error(`sender ${source} not listed: ${JSON.stringify(list)}`);
     return found;
-  };
-  /** Polls a sender until it is down; also when each state was first seen on the way. */
-  const untilDown = async (source: string, timeoutMs: number) => {
-    const firstSeen: Partial<Record<ApiSender['state'], number>> = {};
-    const found = await eventually(
-      async () => {
-        const s = await sender(source);
-        firstSeen[s.state] ??= Date.now();
-        expect(s.state).toBe('down');
-        return s;
-      },
-      timeoutMs,
-      POLL_MS,
-    );
-    return { sender: found, firstSeen };
   };
   const incidents = (source: string) =>
     fx.getJson<ApiIncident[]>(`/api/senders/${encodeURIComponent(source)}/incidents?limit=1000`);
@@ -191,7 +176,7 @@ describe('the state file (issue 10): restarts, kills, compose down, declared and
 
     const killedAt = Date.now();
     await fx.compose('kill', 'texter');
-    const { sender: down, firstSeen } = await untilDown(ip, DOWN_AFTER_MS + 5000);
+    const { sender: down, firstSeen } = await untilDown(() => sender(ip), DOWN_AFTER_MS + 5000, POLL_MS);
     expect(down).toMatchObject({ kind: 'text', reason: `missed_${DOWN_AFTER_MISSES}` });
     const interval = down.intervalMs as number;
     // Dated at the thresholds: expected arrival (last arrival + interval) + grace, then N - 1 intervals on.
@@ -247,7 +232,11 @@ describe('the state file (issue 10): restarts, kills, compose down, declared and
     const restored = first.list.find((s) => s.source === BEACON);
     expect(restored).toMatchObject({ state: storedState, firstSeen: before.firstSeen, boot: before.boot });
     expect(restored?.received).toBeGreaterThanOrEqual(before.received);
-    const { sender: down, firstSeen: firstSeenState } = await untilDown(BEACON, DOWN_AFTER_MS + 10_000);
+    const { sender: down, firstSeen: firstSeenState } = await untilDown(
+      () => sender(BEACON),
+      DOWN_AFTER_MS + 10_000,
+      POLL_MS,
+    );
     expect(down).toMatchObject({ reason: `missed_${DOWN_AFTER_MISSES}`, firstSeen: before.firstSeen });
     expect(down.received).toBeGreaterThanOrEqual(before.received);
 

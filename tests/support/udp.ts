@@ -41,6 +41,29 @@ export function untilSender<T extends object>(
   );
 }
 
+/**
+ * Polls `read` until the sender it returns is down; returns it, and when each
+ * state was first seen on the way (the clock read after the answer came).
+ */
+export async function untilDown<T extends { state: string }>(
+  read: () => Promise<T>,
+  timeoutMs: number,
+  stepMs = 100,
+): Promise<{ sender: T; firstSeen: Partial<Record<T['state'], number>> }> {
+  const firstSeen: Partial<Record<T['state'], number>> = {};
+  const sender = await eventually(
+    async () => {
+      const s = await read();
+      firstSeen[s.state as T['state']] ??= Date.now();
+      expect(s.state).toBe('down');
+      return s;
+    },
+    timeoutMs,
+    stepMs,
+  );
+  return { sender, firstSeen };
+}
+
 export async function eventually<T>(probe: () => Promise<T> | T, timeoutMs = 5000, stepMs = 25): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
