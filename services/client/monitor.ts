@@ -18,7 +18,7 @@ import { adminGuard } from './http/admin-auth.js';
 import { type Status, toApiReceived, toApiSender } from './http/api.js';
 import { monitorMetrics } from './http/metrics.js';
 import { PAGE_DATAGRAM_ROWS, PAGE_SENDER_LIMIT } from './http/page.js';
-import { buildHttp } from './http/server.js';
+import { buildHttp, closeHttp } from './http/server.js';
 import { createEventHub } from './http/sse.js';
 import { createHistory } from './ingest/history.js';
 import { readKernelSocketStats } from './ingest/kernel-drops.js';
@@ -404,7 +404,7 @@ export async function startMonitor(
       clearInterval(mark);
       // Its streams finished first: the server then finds their connections idle and closes them.
       await hub.close();
-      await Promise.all([receiver.stop(), app.close()]);
+      await Promise.all([receiver.stop(), closeHttp(app)]);
       // A bye to the peers first: they see a planned stop, not a death.
       await peers?.stop();
       await notifier.stop();

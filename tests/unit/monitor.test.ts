@@ -1,3 +1,4 @@
+import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Monitor } from '../../services/client/monitor.js';
 import { captureLogs } from '../support/log-capture.js';
@@ -138,6 +139,36 @@ describe('receive buffer', () => {
       expect(udp?.recvBufferBytes as number).toBeLessThan(256 * 1024 * 1024);
     } finally {
       await monitor.stop();
+    }
+  });
+});
+
+describe('stop', () => {
+  it('does not wait on a client that connected and sent nothing, or half a request', async () => {
+    const { monitor, base } = await startLoopbackMonitor(captureLogs('client').logger);
+    const { port } = new URL(base);
+    const open = (bytes: string) =>
+      new Promise<Socket>((resolve, reject) => {
+        const s = connect(Number(port), '127.0.0.1', () => {
+          s.write(bytes);
+          resolve(s);
+        });
+        s.once('error', reject);
+      });
+    const silent = await open('');
+    const half = await open('GET /api/status HTTP/1.1\r\nHost: x\r\n');
+    const closed = [silent, half].map((s) => new Promise<void>((r) => s.once('close', () => r())));
+    try {
+      // Without closing them, the stop waits until the clients leave (here: never).
+      const outcome = await Promise.race([
+        monitor.stop().then(() => 'stopped'),
+        new Promise((r) => setTimeout(r, 5000, 'still waiting after 5 s')),
+      ]);
+      expect(outcome).toBe('stopped');
+      await Promise.all(closed);
+    } finally {
+      silent.destroy();
+      half.destroy();
     }
   });
 });

@@ -63,6 +63,8 @@ export interface HttpDeps {
 }
 
 const PUBLIC_DIR = join(import.meta.dirname, 'public');
+/** How long a stop lets requests in flight finish before it closes every connection left. */
+export const CLOSE_GRACE_MS = 250;
 /** A stylesheet as served: without its comments and indentation (the page's weight budget is 50 KB). */
 export function compactCss(css: string): string {
   return css
@@ -279,4 +281,20 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
     reply.type(deps.metrics.contentType).send(await deps.metrics.scrape());
   });
   return app;
+}
+
+/**
+ * Closes the server without waiting on its clients: requests in flight get
+ * `graceMs` to finish, then every connection still open is closed. Node's
+ * close() only closes connections between requests, so one that was opened
+ * and never sent a request (a browser's preconnect) or sent half of one
+ * would otherwise hold the stop until the client left.
+ */
+export async function closeHttp(app: FastifyInstance, graceMs = CLOSE_GRACE_MS): Promise<void> {
+  const force = setTimeout(() => app.server.closeAllConnections(), graceMs);
+  try {
+    await app.close();
+  } finally {
+    clearTimeout(force);
+  }
 }
