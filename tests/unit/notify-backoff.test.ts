@@ -50,14 +50,14 @@ describe('retry backoff with full jitter', () => {
     expect(() => retryDelayMs(1, { baseMs: 10, maxMs: 5 })).toThrow(RangeError);
   });
 
-  it('gives up at createdAt + maxAge, and schedules no retry at or past it', () => {
+  it('gives up at createdAt + maxAge: a retry that would fall later is made then, the last one', () => {
     const created = 1_000_000;
     expect(giveUpAt(created, 60 * MIN)).toBe(created + 60 * MIN);
     const opts = { ...BACKOFF_DEFAULTS, maxAgeMs: 10_000 };
     expect(nextAttemptAtMs(1, created, created + 5000, opts, highest)).toBe(created + 6000);
-    // 5 s + up to 4 s: still before the 10 s limit; + up to 8 s: at or past it.
+    // 5 s + up to 4 s: still before the 10 s limit; + up to 8 s: past it, so at it.
     expect(nextAttemptAtMs(3, created, created + 5000, opts, highest)).toBe(created + 9000);
-    expect(nextAttemptAtMs(4, created, created + 5000, opts, highest)).toBeNull();
+    expect(nextAttemptAtMs(4, created, created + 5000, opts, highest)).toBe(created + 10_000);
     expect(nextAttemptAtMs(4, created, created + 5000, opts, lowest)).toBe(created + 5000);
   });
 
@@ -66,5 +66,6 @@ describe('retry backoff with full jitter', () => {
     expect(nextAttemptAtMs(1, 0, 0, { ...opts, retryAfterMs: 30_000 }, lowest)).toBe(30_000);
     expect(nextAttemptAtMs(1, 0, 0, { ...opts, retryAfterMs: 3_600_000 }, lowest)).toBe(5 * MIN);
     expect(nextAttemptAtMs(1, 0, 0, { ...opts, retryAfterMs: null }, highest)).toBe(1000);
+    expect(nextAttemptAtMs(1, 0, 0, { ...opts, maxAgeMs: 20_000, retryAfterMs: 30_000 }, lowest)).toBe(20_000);
   });
 });

@@ -56,9 +56,8 @@ export function giveUpAt(createdAtMs: number, maxAgeMs: number): number {
 /**
  * When to make retry `attempt` of a delivery created at `createdAtMs`, after
  * a failure at `nowMs`: nowMs + the jittered delay, or a server's
- * Retry-After if that is later (capped at maxMs). null: that moment is at or
- * past giveUpAt, so give up now instead of waiting for a retry that is never
- * made.
+ * Retry-After if that is later (capped at maxMs), but never past giveUpAt:
+ * a retry that would fall later is made at giveUpAt, the last one.
  */
 export function nextAttemptAtMs(
   attempt: number,
@@ -66,9 +65,8 @@ export function nextAttemptAtMs(
   nowMs: number,
   opts: BackoffOptions & { maxAgeMs: number; retryAfterMs?: number | null },
   random: () => number = Math.random,
-): number | null {
+): number {
   const jittered = retryDelayMs(attempt, opts, random);
   const asked = opts.retryAfterMs == null ? 0 : Math.min(Math.max(opts.retryAfterMs, 0), opts.maxMs);
-  const at = nowMs + Math.max(jittered, asked);
-  return at >= giveUpAt(createdAtMs, opts.maxAgeMs) ? null : at;
+  return Math.min(nowMs + Math.max(jittered, asked), giveUpAt(createdAtMs, opts.maxAgeMs));
 }

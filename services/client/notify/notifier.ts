@@ -16,7 +16,7 @@ import { openNotifiedTable } from '../store/notified.js';
 import { type LastNotification, type OutboxRow, openOutbox } from '../store/outbox.js';
 import type { SenderView, StateChange } from '../tracking/tracker.js';
 import { postAlerts } from './alertmanager.js';
-import { BACKOFF_DEFAULTS, retryDelayMs } from './backoff.js';
+import { BACKOFF_DEFAULTS, nextAttemptAtMs } from './backoff.js';
 import { createFlapDetector } from './flapping.js';
 import {
   alertmanagerAlert,
@@ -245,13 +245,13 @@ export function startNotifier(deps: NotifierDeps): Notifier {
       );
       return;
     }
-    const delay = retryDelayMs(attemptNo, BACKOFF_DEFAULTS);
-    outbox.retry(
-      row.seq,
-      attemptNo,
-      Math.min(atMs + delay, row.createdAtMs + config.maxAgeMs),
-      outcome.error,
-    );
+    const retryAtMs = nextAttemptAtMs(attemptNo, row.createdAtMs, atMs, {
+      ...BACKOFF_DEFAULTS,
+      maxAgeMs: config.maxAgeMs,
+      retryAfterMs: outcome.retryAfterMs ?? null,
+    });
+    const delay = retryAtMs - atMs;
+    outbox.retry(row.seq, attemptNo, retryAtMs, outcome.error);
     s.retried++;
     log.warn(
       { ...base, outcome: 'failed', status: outcome.status, error: outcome.error, retryInMs: delay },
