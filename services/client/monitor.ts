@@ -119,6 +119,7 @@ export async function startMonitor(
     view: (source) => tracker.view(source, now()),
     views: () => tracker.views(now()),
     silenced: (source, atMs) => maintenance.covering(source, atMs) !== null,
+    silencesGeneration: () => maintenance.generation,
   });
   /** A state change since the page's last snapshot: the next tick sends one. */
   let changedSinceSnapshot = false;
@@ -151,6 +152,7 @@ export async function startMonitor(
     limiter,
     logger,
     stateChanged,
+    senderEvicted: notifier.forget,
     // Converted for the page only while someone is watching, and only the rows a batch sends.
     publish: (entry) => {
       if (hub.clients > 0) hub.publish('datagram', () => toApiReceived(entry));

@@ -40,6 +40,8 @@ export interface IngestDeps {
   logger: Logger;
   /** Where the state changes a datagram causes go (log line, live event, ...). */
   stateChanged: StateChangeSink;
+  /** A sender evicted to make room (MAX_SENDERS): after its `evict` line. */
+  senderEvicted: (source: string) => void;
   publish: (entry: Received) => void;
 }
 
@@ -199,6 +201,7 @@ export function createIngest(deps: IngestDeps): Ingest {
   function evicted(source: string | null): void {
     if (source !== null) {
       logger.warn({ event: 'evict', source, reason: 'max_senders' }, `sender ${source} evicted`);
+      deps.senderEvicted(source);
     }
   }
 

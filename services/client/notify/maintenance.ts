@@ -18,12 +18,16 @@ export interface Maintenance {
   adopt(source: string, nowMs: number): void;
   /** Ends the silences whose time is up. */
   tick(nowMs: number): Silence[];
+  /** Counts every change to the silences (added, removed, ended): who held back for one can look again when it moves. */
+  readonly generation: number;
 }
 
 export function createMaintenance(table: SilencesTable, tracker: Tracker, nowMs: number): Maintenance {
   let silences: Silence[] = table.list();
+  let generation = 0;
 
   function remark(atMs: number): void {
+    generation++;
     for (const sender of tracker.all()) {
       tracker.setMaintenance(sender.source, activeSilence(silences, sender.source, atMs) !== null, atMs);
     }
@@ -66,6 +70,9 @@ export function createMaintenance(table: SilencesTable, tracker: Tracker, nowMs:
       silences = silences.filter((s) => s.until > atMs);
       remark(atMs);
       return ended;
+    },
+    get generation() {
+      return generation;
     },
   };
 }

@@ -2,17 +2,23 @@
  * Tells someone. Every state change goes through `changes()` (from the one
  * state-change sink), which decides what to notify:
  *   silenced? -> flapping? -> NOTIFY_ON? (up only after a notified problem)
- * and writes each notification into the outbox, one row per webhook target,
+ *   -> told already? (the same event of the same incident: a restart that
+ *      lost the state file's last write sees the change again)
+ * A change a silence held back, and the state a flapping sender settles in
+ * (also one that was flapping when the monitor stopped), are caught up
+ * later: what the sender is then is told if it was not.
+ * Each notification goes into the outbox, one row per webhook target,
  * before anything is sent. Delivery runs apart, per target, so a slow or dead
  * target delays neither the datagram path nor the other targets; failed
  * sends are retried with backoff until NOTIFY_MAX_AGE, then given up.
  * Alertmanager gets the set of firing alerts on every change and again every
- * ALERT_RESEND_INTERVAL, as Prometheus sends them.
+ * ALERT_RESEND_INTERVAL, as Prometheus sends them, but for silenced senders;
+ * a resolution is sent until every Alertmanager took it.
  */
 import { randomUUID } from 'node:crypto';
 import type { DatabaseSync } from 'node:sqlite';
 import type { Logger } from 'pino';
-import { openNotifiedTable } from '../store/notified.js';
+import { type NotifiedRow, openNotifiedTable } from '../store/notified.js';
 import { type LastNotification, type OutboxRow, openOutbox } from '../store/outbox.js';
 import type { SenderView, StateChange } from '../tracking/tracker.js';
 import { postAlerts } from './alertmanager.js';
@@ -64,8 +70,10 @@ export interface Notifier {
   last(source: string): LastNotification | null;
   /** Per target label (webhooks and Alertmanagers). */
   readonly stats: ReadonlyMap<string, TargetStats>;
-  /** Liveness-clock work: reminders, flapping that settled. */
+  /** Liveness-clock work: reminders, flapping that settled, silences that ended. */
   tick(nowMs: number): void;
+  /** A sender the monitor stopped tracking (evicted): nothing more is said or remembered about it. */
+  forget(source: string): void;
   stop(): Promise<void>;
 }
 
@@ -80,6 +88,8 @@ export interface NotifierDeps {
   views(): SenderView[];
   /** Whether a silence covers the sender now. */
   silenced(source: string, nowMs: number): boolean;
+  /** Moves whenever the silences change (Maintenance.generation). */
+  silencesGeneration(): number;
 }
 
 const PROBLEMS: ReadonlySet<NotifyEvent> = new Set(['down', 'never_seen', 'late', 'flapping']);
@@ -107,6 +117,18 @@ export function startNotifier(deps: NotifierDeps): Notifier {
   const busy = new Set<string>();
   const notifying = config.webhooks.length > 0 || config.alertmanagers.length > 0;
   let stopped = false;
+  /** Senders whose change a silence held back: looked at again whenever the silences change. */
+  const heldBySilence = new Set<string>();
+  let heldSeenGeneration = deps.silencesGeneration();
+  /**
+   * Senders that were flapping when the monitor last stopped (the detector
+   * starts empty): caught up once a window has passed since the start.
+   */
+  const flappingAtStart = new Map<string, number>();
+  if (notifying) {
+    for (const r of notified.withEvent('flapping'))
+      flappingAtStart.set(r.source, now() + config.flapWindowMs);
+  }
 
   function notification(event: NotifyEvent, c: StateChange, key: string): Notification {
     const v = deps.view(c.source);
@@ -143,6 +165,41 @@ export function startNotifier(deps: NotifierDeps): Notifier {
     );
   }
 
+  /** What was last told of the sender was this event of this incident: nothing new to say. */
+  const told = (previous: NotifiedRow | null, event: NotifyEvent, key: string): boolean =>
+    previous !== null && previous.event === event && previous.incidentKey === key;
+  /** `up` answers a problem that was told; with nothing told, there is nothing to answer. */
+  const answers = (previous: NotifiedRow | null): boolean =>
+    previous !== null && PROBLEMS.has(previous.event as NotifyEvent);
+
+  /** Makes the notification and records it as what was last told of its sender. */
+  function tell(event: NotifyEvent, c: StateChange, key: string): Notification {
+    const n = notification(event, c, key);
+    notified.set(c.source, { state: c.to, event, incidentKey: key, atMs: c.atMs });
+    return n;
+  }
+
+  /**
+   * What the sender is now, told if it was not: after a silence held its
+   * changes back, or once its flapping settled. null: nothing to say, or a
+   * silence covers it (it is held for when the silences change).
+   */
+  function catchUp(source: string, nowMs: number): Notification | null {
+    const v = deps.view(source);
+    if (v === undefined) return null;
+    if (deps.silenced(source, nowMs)) {
+      heldBySilence.add(source);
+      return null;
+    }
+    const change: StateChange = { source, from: null, to: v.state, reason: v.reason, atMs: nowMs };
+    const event = eventOfChange(change);
+    if (event === null || !config.notifyOn.includes(event)) return null;
+    const previous = notified.get(source);
+    const key = keyFor(event, source);
+    if (event === 'up' ? !answers(previous) : told(previous, event, key)) return null;
+    return tell(event, change, key);
+  }
+
   function enqueue(list: readonly Notification[]): void {
     if (list.length === 0 || config.webhooks.length === 0) return;
     const entries = list.flatMap((n) =>
@@ -172,23 +229,22 @@ export function startNotifier(deps: NotifierDeps): Notifier {
   function decide(c: StateChange): Notification[] {
     const nowMs = now();
     const event = eventOfChange(c);
-    if (event === null || deps.silenced(c.source, nowMs)) return [];
+    if (event === null) return [];
+    if (deps.silenced(c.source, nowMs)) {
+      heldBySilence.add(c.source);
+      return [];
+    }
     // A sender's first appearance is no flap: only changes of a sender already known count.
     const flap = c.from === null || c.from === 'pending' ? 'normal' : flaps.record(c.source, c.atMs);
     if (flap === 'ongoing') return [];
-    if (flap === 'started') {
-      const n = notification('flapping', c, keyFor('down', c.source));
-      notified.set(c.source, { state: c.to, event: 'flapping', incidentKey: n.incidentKey, atMs: c.atMs });
-      return [n];
-    }
+    if (flap === 'started') return [tell('flapping', c, keyFor('down', c.source))];
     if (!config.notifyOn.includes(event)) return [];
     // `up` only after a notified problem; a sender new to the monitor (from null) has none: no lookup.
     if (event === 'up' && c.from === null) return [];
     const previous = notified.get(c.source);
-    if (event === 'up' && (previous === null || !PROBLEMS.has(previous.event as NotifyEvent))) return [];
-    const n = notification(event, c, keyFor(event, c.source));
-    notified.set(c.source, { state: c.to, event, incidentKey: n.incidentKey, atMs: c.atMs });
-    return [n];
+    const key = keyFor(event, c.source);
+    if (event === 'up' ? !answers(previous) : told(previous, event, key)) return [];
+    return [tell(event, c, key)];
   }
 
   // --- webhooks: the outbox, drained per target -----------------------------
@@ -265,20 +321,22 @@ export function startNotifier(deps: NotifierDeps): Notifier {
 
   // --- Alertmanager: the firing set, pushed on change and periodically ------
 
+  // Down senders, silenced or not: a silenced one is left out of the pushes until its silence ends.
   const firing = new Map<string, { sinceMs: number; reason: string; resolvedAtMs: number | null }>();
   for (const v of deps.views()) {
-    if (v.state === 'down' && !deps.silenced(v.source, now())) {
+    if (v.state === 'down')
       firing.set(v.source, { sinceMs: v.stateSinceMs, reason: v.reason, resolvedAtMs: null });
-    }
+    // Its changes while the monitor was down were not judged: caught up once the silence ends.
+    if (v.maintenance) heldBySilence.add(v.source);
   }
   let pushSoon = false;
 
   function trackAlerts(c: StateChange): void {
-    if (c.to === 'down' && !deps.silenced(c.source, now())) {
+    if (c.to === 'down') {
       firing.set(c.source, { sinceMs: c.atMs, reason: c.reason, resolvedAtMs: null });
-    } else if (c.from === 'down' || (c.to !== 'down' && firing.has(c.source))) {
+    } else {
       const f = firing.get(c.source);
-      if (f !== undefined) f.resolvedAtMs = c.atMs;
+      if (f !== undefined && f.resolvedAtMs === null) f.resolvedAtMs = c.atMs;
     }
   }
 
@@ -286,7 +344,8 @@ export function startNotifier(deps: NotifierDeps): Notifier {
     pushSoon = false;
     if (config.alertmanagers.length === 0 || stopped) return;
     const nowMs = now();
-    const alerts = [...firing].map(([source, f]) =>
+    const pushed = [...firing].filter(([source]) => !deps.silenced(source, nowMs));
+    const alerts = pushed.map(([source, f]) =>
       alertmanagerAlert({
         source,
         displayName: deps.view(source)?.displayName ?? null,
@@ -301,9 +360,11 @@ export function startNotifier(deps: NotifierDeps): Notifier {
         nowMs,
       }),
     );
-    // Resolved alerts are sent once more with their end, then forgotten.
-    for (const [source, f] of firing) if (f.resolvedAtMs !== null) firing.delete(source);
-    await Promise.all(
+    // A silenced sender's resolution is not sent: Alertmanager ends its alert at endsAt.
+    for (const [source, f] of firing) {
+      if (f.resolvedAtMs !== null && deps.silenced(source, nowMs)) firing.delete(source);
+    }
+    const outcomes = await Promise.all(
       config.alertmanagers.map(async (target) => {
         const s = statsOf(target.label);
         const outcome = await postAlerts(target.url, alerts as object[], {
@@ -321,8 +382,15 @@ export function startNotifier(deps: NotifierDeps): Notifier {
             `alerts push to ${target.label} failed; sent again within ${config.alertResendMs} ms`,
           );
         }
+        return outcome.ok;
       }),
     );
+    // Resolved alerts are forgotten once every Alertmanager took their end; until then they are
+    // sent again with it (an entry replaced meanwhile, by a new down, stays).
+    if (outcomes.every(Boolean)) {
+      for (const [source, f] of pushed)
+        if (f.resolvedAtMs !== null && firing.get(source) === f) firing.delete(source);
+    }
   }
 
   const deliveryTimer = setInterval(deliverAll, DELIVERY_PERIOD_MS);
@@ -352,16 +420,26 @@ export function startNotifier(deps: NotifierDeps): Notifier {
     stats,
     tick(nowMs) {
       const list: Notification[] = [];
-      for (const source of flaps.tick(nowMs)) {
-        // Stable again: say where it settled, if that differs from what was last said.
-        const v = deps.view(source);
-        if (v === undefined || deps.silenced(source, nowMs)) continue;
-        const change: StateChange = { source, from: null, to: v.state, reason: v.reason, atMs: nowMs };
-        const event = eventOfChange(change);
-        if (event !== null && config.notifyOn.includes(event)) {
-          const n = notification(event, change, keyFor(event, source));
-          notified.set(source, { state: v.state, event, incidentKey: n.incidentKey, atMs: nowMs });
-          list.push(n);
+      const add = (n: Notification | null) => {
+        if (n !== null) list.push(n);
+      };
+      // Stable again: say where it settled, if that was not said (a silence may hold it back still).
+      for (const source of flaps.tick(nowMs)) add(catchUp(source, nowMs));
+      for (const [source, atMs] of flappingAtStart) {
+        if (notified.get(source)?.event !== 'flapping')
+          flappingAtStart.delete(source); // said since
+        else if (atMs <= nowMs && !flaps.isFlapping(source, nowMs)) {
+          flappingAtStart.delete(source);
+          add(catchUp(source, nowMs));
+        }
+      }
+      const generation = deps.silencesGeneration();
+      if (generation !== heldSeenGeneration) {
+        heldSeenGeneration = generation;
+        for (const source of heldBySilence) {
+          if (deps.silenced(source, nowMs)) continue; // (checked here: a catch-up would add it back)
+          heldBySilence.delete(source);
+          add(catchUp(source, nowMs));
         }
       }
       if (config.repeatMs !== null) {
@@ -380,6 +458,13 @@ export function startNotifier(deps: NotifierDeps): Notifier {
         }
       }
       enqueue(list);
+    },
+    forget(source) {
+      firing.delete(source);
+      heldBySilence.delete(source);
+      flappingAtStart.delete(source);
+      flaps.forget(source);
+      if (notifying) notified.delete(source);
     },
     async stop() {
       stopped = true;

@@ -21,6 +21,10 @@ export interface NotifiedTable {
   /** Senders last notified down (or reminded) at or before `beforeMs`. */
   due(beforeMs: number): NotifiedRow[];
   reminded(source: string, atMs: number): void;
+  /** The senders whose last notification was `event`. */
+  withEvent(event: string): NotifiedRow[];
+  /** Forgets a sender (evicted: the monitor no longer tracks it). */
+  delete(source: string): void;
 }
 
 export function openNotifiedTable(db: DatabaseSync): NotifiedTable {
@@ -34,6 +38,8 @@ export function openNotifiedTable(db: DatabaseSync): NotifiedTable {
     `SELECT * FROM notified WHERE event IN ('down', 'never_seen', 'reminder') AND COALESCE(reminded_at, at) <= ?`,
   );
   const reminded = db.prepare('UPDATE notified SET reminded_at = ? WHERE source = ?');
+  const withEvent = db.prepare('SELECT * FROM notified WHERE event = ?');
+  const remove = db.prepare('DELETE FROM notified WHERE source = ?');
   const toRow = (r: Record<string, unknown>): NotifiedRow => ({
     source: String(r.source),
     state: String(r.state),
@@ -50,5 +56,7 @@ export function openNotifiedTable(db: DatabaseSync): NotifiedTable {
     set: (source, row) => void set.run(source, row.state, row.event, row.incidentKey, row.atMs),
     due: (beforeMs) => due.all(beforeMs).map(toRow),
     reminded: (source, atMs) => void reminded.run(atMs, source),
+    withEvent: (event) => withEvent.all(event).map(toRow),
+    delete: (source) => void remove.run(source),
   };
 }

@@ -1,0 +1,340 @@
+/**
+ * The notifier's decisions on a fake clock, against a real state file (its
+ * outbox and `notified` table) and real HTTP receivers: what a silence holds
+ * back and catches up, what a restart must neither repeat nor forget, a
+ * receiver's Retry-After, and what Alertmanager is sent around silences and
+ * evictions. Webhooks go to a port nobody listens on unless a test says
+ * otherwise, so the outbox keeps every row to read.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import pino from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type Notifier, type NotifierConfig, startNotifier } from '../../services/client/notify/notifier.js';
+import { openStateFile, type StateFile } from '../../services/client/store/state-file.js';
+import type { SenderState, SenderView, StateChange } from '../../services/client/tracking/tracker.js';
+import { freshDataDir } from '../support/monitor.js';
+
+const T0 = Date.parse('2026-12-05T06:00:00Z');
+const logger = pino({ level: 'silent' });
+const nowhere = { url: new URL('http://127.0.0.1:9/hook'), label: 'http://127.0.0.1:9' };
+
+const config = (over: Partial<NotifierConfig> = {}): NotifierConfig => ({
+  webhooks: [nowhere],
+  alertmanagers: [],
+  notifyOn: ['down', 'never_seen', 'up'],
+  repeatMs: null,
+  maxAgeMs: 86_400_000,
+  timeoutMs: 500,
+  queueMax: 10_000,
+  alertResendMs: 60_000,
+  flapThreshold: 3,
+  flapWindowMs: 10_000,
+  monitor: 'm',
+  alertMonitor: 'm',
+  statusUrl: 'http://m',
+  userAgent: 'test',
+  ...over,
+});
+
+/** A receiver that records each body and answers `status` (and `headers`), as a test sets them. */
+async function receiver() {
+  const bodies: unknown[] = [];
+  const answer = { status: 200, headers: {} as Record<string, string> };
+  const server: Server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (chunk) => {
+      body += chunk;
+    });
+    req.on('end', () => {
+      bodies.push(JSON.parse(body));
+      res.writeHead(answer.status, answer.headers).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    target: { url: new URL(`http://127.0.0.1:${port}/`), label: `http://127.0.0.1:${port}` },
+    bodies,
+    answer,
+    close: () => new Promise((resolve) => server.close(resolve)),
+  };
+}
+
+describe('the notifier, on a fake clock', () => {
+  const cleanups: Array<() => unknown> = [];
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c();
+  });
+
+  /** A world of senders (their views), silences (a flag per sender) and one state file. */
+  function world(dataDir = freshDataDir()) {
+    let file: StateFile = openStateFile(dataDir);
+    file.beginRun(T0);
+    const w = {
+      t: T0,
+      views: new Map<string, SenderView>(),
+      silenced: new Set<string>(),
+      generation: 0,
+      notifier: null as Notifier | null,
+      start(over: Partial<NotifierConfig> = {}): Notifier {
+        const n = startNotifier({
+          db: file.db,
+          config: config(over),
+          logger,
+          now: () => w.t,
+          view: (source) => w.views.get(source),
+          views: () => [...w.views.values()],
+          silenced: (source) => w.silenced.has(source),
+          silencesGeneration: () => w.generation,
+        });
+        w.notifier = n;
+        return n;
+      },
+      /** The monitor stops (its notifier and file) and starts again on the same file. */
+      async restart(over: Partial<NotifierConfig> = {}): Promise<Notifier> {
+        await w.notifier?.stop();
+        file.close(w.t);
+        file = openStateFile(dataDir);
+        file.beginRun(w.t);
+        return w.start(over);
+      },
+      silence(source: string, on: boolean) {
+        if (on) w.silenced.add(source);
+        else w.silenced.delete(source);
+        w.generation++;
+      },
+      /** The sender is now `to`; the notifier hears of the change. */
+      change(source: string, to: SenderState, from: SenderState | null = w.views.get(source)?.state ?? null) {
+        const reason = to === 'down' ? 'missed_3' : to === 'up' ? 'beat' : 'no_beat';
+        const previous = w.views.get(source);
+        w.views.set(source, {
+          ...(previous ?? { boot: 'b1', lastSeq: 7, displayName: null, maintenance: false }),
+          source,
+          state: to,
+          reason,
+          stateSinceMs: w.t,
+        } as SenderView);
+        const c: StateChange = { source, from, to, reason, atMs: w.t };
+        w.notifier?.changes([c]);
+      },
+      /** The liveness clock's once-a-second work, for `seconds`. */
+      tick(seconds: number) {
+        for (let i = 0; i < seconds; i++) {
+          w.t += 1000;
+          w.notifier?.tick(w.t);
+        }
+      },
+      told(source: string): Array<{ event: string; incidentKey: string; id: string }> {
+        return file.db
+          .prepare('SELECT id, event, body FROM outbox WHERE source = ? ORDER BY seq')
+          .all(source)
+          .map((r) => ({
+            id: String(r.id),
+            event: String(r.event),
+            incidentKey: (JSON.parse(String(r.body)) as { incidentKey: string }).incidentKey,
+          }));
+      },
+      get db() {
+        return file.db;
+      },
+    };
+    cleanups.push(async () => {
+      await w.notifier?.stop();
+      file.close(w.t);
+    });
+    return w;
+  }
+
+  it('tells a down a silence held back once the silence ends, and only once', () => {
+    const w = world();
+    w.start();
+    w.change('s', 'up');
+    w.silence('s', true);
+    w.t += 5000;
+    w.change('s', 'down');
+    w.tick(30);
+    expect(w.told('s')).toEqual([]);
+    w.silence('s', false);
+    w.tick(30);
+    expect(w.told('s').map((n) => n.event)).toEqual(['down']);
+  });
+
+  it("tells the up of a down told before a silence, when the sender came back during it, with the down's incident key", () => {
+    const w = world();
+    w.start();
+    w.change('s', 'up');
+    w.change('s', 'down');
+    w.silence('s', true);
+    w.tick(5);
+    w.views.set('s', { ...(w.views.get('s') as SenderView), lastSeq: 8 });
+    w.change('s', 'up');
+    w.tick(5);
+    expect(w.told('s').map((n) => n.event)).toEqual(['down']);
+    w.silence('s', false);
+    w.tick(1);
+    const [down, up] = w.told('s');
+    expect([down?.event, up?.event]).toEqual(['down', 'up']);
+    expect(up?.incidentKey).toBe(down?.incidentKey);
+  });
+
+  it('says nothing more after a silence over a sender that stayed down, as its down was told', () => {
+    const w = world();
+    w.start();
+    w.change('s', 'up');
+    w.change('s', 'down');
+    w.silence('s', true);
+    w.tick(5);
+    w.silence('s', false);
+    w.tick(5);
+    expect(w.told('s').map((n) => n.event)).toEqual(['down']);
+  });
+
+  it('catches up a silenced sender after a restart, when its silence ends', async () => {
+    const w = world();
+    w.start();
+    w.change('s', 'up');
+    w.silence('s', true);
+    w.change('s', 'down');
+    (w.views.get('s') as SenderView).maintenance = true;
+    await w.restart();
+    w.tick(3);
+    expect(w.told('s')).toEqual([]);
+    w.silence('s', false);
+    w.tick(1);
+    expect(w.told('s').map((n) => n.event)).toEqual(['down']);
+  });
+
+  it('does not tell a down again when a restart sees the same incident go down again (the last write was lost)', async () => {
+    const w = world();
+    w.start();
+    w.change('s', 'up');
+    w.change('s', 'down');
+    // Killed before the state file had the down: the restart has it up, and it goes down again.
+    await w.restart();
+    w.change('s', 'up', null);
+    w.tick(5);
+    w.change('s', 'down');
+    expect(w.told('s').map((n) => n.event)).toEqual(['down']);
+    // A new incident (a later last beat) is told.
+    w.views.set('s', { ...(w.views.get('s') as SenderView), lastSeq: 9 });
+    w.change('s', 'up');
+    w.change('s', 'down');
+    expect(w.told('s').map((n) => n.event)).toEqual(['down', 'up', 'down']);
+  });
+
+  it('tells where a sender that was flapping at a restart settled, a window after the start', async () => {
+    const w = world();
+    w.start();
+    w.change('s', 'up');
+    for (const to of ['down', 'up', 'down', 'up', 'down'] as const) {
+      w.t += 100;
+      w.change('s', to);
+    }
+    expect(w.told('s').map((n) => n.event)).toEqual(['down', 'up', 'down', 'flapping']);
+    await w.restart();
+    w.tick(9);
+    expect(w.told('s')).toHaveLength(4);
+    w.tick(2);
+    expect(w.told('s').map((n) => n.event)).toEqual(['down', 'up', 'down', 'flapping', 'down']);
+    w.tick(30);
+    expect(w.told('s')).toHaveLength(5);
+  });
+
+  it("waits as long as the receiver's Retry-After asks (at most 5 min), never past NOTIFY_MAX_AGE", async () => {
+    const r = await receiver();
+    cleanups.push(r.close);
+    r.answer.status = 429;
+    r.answer.headers = { 'retry-after': '120' };
+    const w = world();
+    w.start({ webhooks: [r.target] });
+    w.change('s', 'up');
+    w.change('s', 'down');
+    const row = () =>
+      w.db.prepare('SELECT attempts, next_attempt_at FROM outbox WHERE source = ?').get('s') as {
+        attempts: number;
+        next_attempt_at: number;
+      };
+    await expect.poll(() => row().attempts, { timeout: 5000 }).toBe(1);
+    expect(row().next_attempt_at).toBe(w.t + 120_000);
+
+    const w2 = world();
+    w2.start({ webhooks: [r.target], maxAgeMs: 60_000 });
+    w2.change('s', 'up');
+    w2.change('s', 'down');
+    const row2 = () =>
+      w2.db.prepare('SELECT attempts, next_attempt_at FROM outbox').get() as {
+        attempts: number;
+        next_attempt_at: number;
+      };
+    await expect.poll(() => row2().attempts, { timeout: 5000 }).toBe(1);
+    expect(row2().next_attempt_at).toBe(w2.t + 60_000);
+  });
+
+  describe('Alertmanager', () => {
+    const sources = (body: unknown) =>
+      (body as Array<{ labels: { source: string } }>).map((a) => a.labels.source);
+
+    async function alerting() {
+      const am = await receiver();
+      cleanups.push(am.close);
+      const w = world();
+      w.start({ webhooks: [], alertmanagers: [am.target], alertResendMs: 200 });
+      return { am, w };
+    }
+
+    it('leaves a silenced down sender out of the pushes, and pushes it again once the silence ends', async () => {
+      const { am, w } = await alerting();
+      w.change('a', 'up');
+      w.change('b', 'up');
+      w.silence('b', true);
+      w.change('a', 'down');
+      w.change('b', 'down');
+      await expect.poll(() => am.bodies.length).toBeGreaterThan(0);
+      expect(sources(am.bodies.at(-1))).toEqual(['a']);
+      w.silence('b', false);
+      const before = am.bodies.length;
+      await expect.poll(() => am.bodies.length).toBeGreaterThan(before);
+      expect(sources(am.bodies.at(-1)).sort()).toEqual(['a', 'b']);
+    });
+
+    it('sends a resolution again until Alertmanager took it', async () => {
+      const { am, w } = await alerting();
+      w.change('a', 'up');
+      w.change('a', 'down');
+      await expect.poll(() => am.bodies.length).toBeGreaterThan(0);
+      am.answer.status = 503;
+      w.change('a', 'up');
+      const failedAt = am.bodies.length;
+      // The push of the resolution fails, and the next one carries it again.
+      await expect.poll(() => am.bodies.length).toBeGreaterThan(failedAt + 1);
+      expect(sources(am.bodies.at(-1))).toEqual(['a']);
+      am.answer.status = 200;
+      const tookAt = am.bodies.length;
+      await expect.poll(() => am.bodies.length).toBeGreaterThan(tookAt + 1);
+      expect(am.bodies.at(-1)).toEqual([]);
+    });
+
+    it('forgets an evicted sender: no longer pushed, nothing remembered of it', async () => {
+      const { am, w } = await alerting();
+      w.change('a', 'up');
+      w.change('a', 'down');
+      await expect.poll(() => am.bodies.length).toBeGreaterThan(0);
+      w.notifier?.forget('a');
+      w.views.delete('a');
+      const at = am.bodies.length;
+      await expect.poll(() => am.bodies.length).toBeGreaterThan(at);
+      expect(am.bodies.at(-1)).toEqual([]);
+    });
+  });
+
+  it('forgets what it told of an evicted sender', () => {
+    const w = world();
+    w.start();
+    w.change('a', 'up');
+    w.change('a', 'down');
+    expect(w.db.prepare('SELECT source FROM notified').all()).toHaveLength(1);
+    w.notifier?.forget('a');
+    expect(w.db.prepare('SELECT source FROM notified').all()).toEqual([]);
+  });
+});
