@@ -1,6 +1,5 @@
 /** The monitor's configuration: environment variables, parsed once at start-up. */
 import { readFileSync } from 'node:fs';
-import { isIP } from 'node:net';
 import { parseTarget } from '../shared/beacon/targets.js';
 import { parseDuration } from '../shared/duration.js';
 import {
@@ -13,6 +12,7 @@ import {
   filePath,
   fromEnv,
   integer,
+  ipAddress,
   list,
   logLevel,
   oneOf,
@@ -34,10 +34,7 @@ import { parseAlertmanagerUrls, parseWebhookUrls, type WebhookTarget } from './n
 
 export const clientEnv = {
   udpPort: fromEnv('UDP_PORT', port(5000, 'UDP port to bind (0 picks a free port)')),
-  udpHost: fromEnv(
-    'UDP_HOST',
-    text('0.0.0.0', /^[0-9a-fA-F:.]+$/, 'an IP address', 'Address to bind; `::` for IPv6 (dual-stack)'),
-  ),
+  udpHost: fromEnv('UDP_HOST', ipAddress('0.0.0.0', 'Address to bind; `::` for IPv6 (dual-stack)')),
   recvBufferBytes: fromEnv(
     'UDP_RECV_BUFFER',
     bytes(
@@ -91,10 +88,7 @@ export const clientEnv = {
     'HTTP_PORT',
     port(8080, 'HTTP port of the status page, API and metrics (0 picks a free port)'),
   ),
-  httpHost: fromEnv(
-    'HTTP_HOST',
-    text('0.0.0.0', /^[0-9a-fA-F:.]+$/, 'an IP address', 'Address the HTTP port binds to'),
-  ),
+  httpHost: fromEnv('HTTP_HOST', ipAddress('0.0.0.0', 'Address the HTTP port binds to')),
   markIntervalMs: fromEnv(
     'MARK_INTERVAL',
     duration('5s', 100, 3_600_000, 'How often the `mark` ("waiting...") event is logged'),
@@ -403,7 +397,7 @@ export function loadClientConfig(env: Record<string, string | undefined>): Clien
         },
       ]);
     }
-    const all = parseWebhookUrls([env.NOTIFY_WEBHOOK_URLS ?? '', fileText].join('\n'));
+    const all = parseWebhookUrls(env.NOTIFY_WEBHOOK_URLS ?? '', fileText);
     if (all === undefined) {
       throw new ConfigError([
         {
@@ -424,9 +418,6 @@ export function loadClientConfig(env: Record<string, string | undefined>): Clien
         expected: 'at least one key when REQUIRE_AUTH=true',
       },
     ]);
-  }
-  if (isIP(config.udpHost) === 0) {
-    throw new ConfigError([{ variable: 'UDP_HOST', value: env.UDP_HOST, expected: 'an IP address' }]);
   }
   return config;
 }

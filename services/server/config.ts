@@ -1,7 +1,17 @@
 /** The beacon's configuration: environment variables, parsed once at start-up. */
 import { hostname } from 'node:os';
 import { MAX_ADDRESSES_PER_TARGET, parseTarget, type Target } from '../shared/beacon/targets.js';
-import { boolean, duration, type EnvValues, list, logLevel, parseEnv, port, text } from '../shared/env.js';
+import {
+  boolean,
+  duration,
+  type EnvValues,
+  ipAddress,
+  list,
+  logLevel,
+  parseEnv,
+  port,
+  text,
+} from '../shared/env.js';
 import { type KeyFile, parseKeyFileSpec } from '../shared/keys.js';
 
 export const serverEnv = {
@@ -24,7 +34,7 @@ export const serverEnv = {
     'Stable sender id; empty means the host name',
   ),
   HTTP_PORT: port(8081, 'HTTP port for /healthz and /metrics (0 picks a free port)'),
-  HTTP_HOST: text('0.0.0.0', /^[0-9a-fA-F:.]+$/, 'an IP address', 'Address the HTTP port binds to'),
+  HTTP_HOST: ipAddress('0.0.0.0', 'Address the HTTP port binds to'),
   AUTH_KEY_FILE: text(
     '',
     /^(|[A-Za-z0-9_.-]{1,32}=\/.+)$/,

@@ -4,6 +4,7 @@
  * README's configuration table is checked against them). `parseEnv` reads
  * the environment once, at the edge; everything below gets a typed object.
  */
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { parseDuration } from './duration.js';
 
@@ -167,6 +168,11 @@ export function boolean(def: boolean, description: string) {
 
 export function text(def: string | undefined, pattern: RegExp, expected: string, description: string) {
   return field(def, description, expected, (t) => (pattern.test(t) ? t : undefined));
+}
+
+/** An IP address, v4 or v6 (what a socket binds to; a host name is not resolved here). */
+export function ipAddress(def: string, description: string) {
+  return field(def, description, 'an IP address', (t) => (isIP(t) === 0 ? undefined : t));
 }
 
 /** An optional file path (a Docker secret, a list): empty for none. */

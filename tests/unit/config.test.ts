@@ -115,6 +115,26 @@ describe('client config', () => {
     expect(c.requireAuth).toBe(true);
     expect(c.keyFiles.map((k) => k.keyId)).toEqual(['k1', 'k2']);
   });
+  it.each([
+    ['UDP_HOST', '1.2.3.4.5'],
+    ['HTTP_HOST', 'cafe'],
+    ['HTTP_HOST', '::::1::'],
+    ['HTTP_HOST', 'localhost'],
+  ])('rejects %s=%s with one line: an IP address, not a name', (variable, value) => {
+    expect(problems(() => loadClientConfig({ [variable]: value }))).toEqual([
+      `invalid configuration: ${variable}="${value}": expected an IP address`,
+    ]);
+  });
+  it('takes IPv4 and IPv6 addresses to bind', () => {
+    expect(loadClientConfig({ UDP_HOST: '::', HTTP_HOST: '127.0.0.1' })).toMatchObject({
+      udpHost: '::',
+      httpHost: '127.0.0.1',
+    });
+    expect(loadServerConfig({ HTTP_HOST: '::1' }).httpHost).toBe('::1');
+    expect(problems(() => loadServerConfig({ HTTP_HOST: '10.0.0.256' }))).toEqual([
+      'invalid configuration: HTTP_HOST="10.0.0.256": expected an IP address',
+    ]);
+  });
   it('fails closed: REQUIRE_AUTH without keys', () => {
     expect(problems(() => loadClientConfig({ REQUIRE_AUTH: 'true' }))).toEqual([
       'invalid configuration: AUTH_KEY_FILES=(unset): expected at least one key when REQUIRE_AUTH=true',

@@ -32,14 +32,19 @@ describe('webhook targets', () => {
     ]);
   });
 
-  it('reads the file form: one per line, blank lines and # comments skipped', () => {
-    const file = `# ops channel\n${SLACK}\n\n   # the sink\r\nhttp://[::1]:9000/hook\r\n`;
-    expect(parseWebhookUrls(file)?.map((t) => t.label)).toEqual([
+  it('reads the file form: one per line (a comma is part of its URL), blank lines and # comments skipped', () => {
+    const file = `# ops channel\n${SLACK}\n\n   # the sink\r\nhttp://[::1]:9000/hook?tags=prod,udp\r\n`;
+    const targets = parseWebhookUrls('', file);
+    expect(targets?.map((t) => t.label)).toEqual(['https://hooks.slack.com', 'http://[::1]:9000']);
+    expect(targets?.[1]?.url.search).toBe('?tags=prod,udp');
+    // The variable first, then the file, labels numbered across both.
+    expect(parseWebhookUrls('https://hooks.slack.com/a', file)?.map((t) => t.label)).toEqual([
       'https://hooks.slack.com',
+      'https://hooks.slack.com#2',
       'http://[::1]:9000',
     ]);
-    expect(parseWebhookUrls('')).toEqual([]);
-    expect(parseWebhookUrls('# nothing yet\n')).toEqual([]);
+    expect(parseWebhookUrls('', '')).toEqual([]);
+    expect(parseWebhookUrls('', '# nothing yet\n')).toEqual([]);
   });
 
   it.each([
@@ -59,6 +64,7 @@ describe('webhook targets', () => {
   ])('refuses %j', (text) => {
     expect(parseWebhookUrls(text)).toBeUndefined();
     expect(parseWebhookUrls(`${SLACK},${text}`)).toBeUndefined();
+    expect(parseWebhookUrls('', `${SLACK}\n${text}`)).toBeUndefined();
   });
 
   it(`refuses more than ${MAX_TARGETS} targets`, () => {

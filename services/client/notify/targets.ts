@@ -19,13 +19,15 @@ export interface WebhookTarget {
 export const MAX_TARGETS = 64;
 
 /**
- * A comma- or newline-separated list of http(s) URLs; blank items and lines
- * starting with `#` are skipped (the file form). Empty text gives [].
+ * Webhook URLs: a list separated by commas or newlines (the variable), then
+ * the lines of `fileText` (the file form: one URL per line, so a URL may
+ * hold a comma);
+ * blank items and lines starting with `#` are skipped. Empty text gives [].
  * undefined: an item is not an absolute http(s) URL with a host, contains
  * white space or a fragment, or there are more than MAX_TARGETS.
  */
-export function parseWebhookUrls(text: string): WebhookTarget[] | undefined {
-  return parseTargets(text, (url) => url.hash === '');
+export function parseWebhookUrls(text: string, fileText = ''): WebhookTarget[] | undefined {
+  return parseTargets([...items(text, /[,\n]/), ...items(fileText, '\n')], (url) => url.hash === '');
 }
 
 /**
@@ -34,7 +36,7 @@ export function parseWebhookUrls(text: string): WebhookTarget[] | undefined {
  * proxy, or its --web.route-prefix); a query or fragment is not.
  */
 export function parseAlertmanagerUrls(text: string): WebhookTarget[] | undefined {
-  return parseTargets(text, (url) => url.hash === '' && url.search === '');
+  return parseTargets(items(text, /[,\n]/), (url) => url.hash === '' && url.search === '');
 }
 
 /** The safe part of a URL: scheme, host and port (the default port left out). */
@@ -42,15 +44,19 @@ export function targetLabel(url: URL): string {
   return `${url.protocol}//${url.host}`;
 }
 
-function parseTargets(text: string, accept: (url: URL) => boolean): WebhookTarget[] | undefined {
-  const items = text
-    .split(/[,\n]/)
+/** The items of a list separated by `separator`: trimmed, without blanks and `#` comments. */
+function items(text: string, separator: string | RegExp): string[] {
+  return text
+    .split(separator)
     .map((item) => item.trim())
     .filter((item) => item !== '' && !item.startsWith('#'));
-  if (items.length > MAX_TARGETS) return undefined;
+}
+
+function parseTargets(list: readonly string[], accept: (url: URL) => boolean): WebhookTarget[] | undefined {
+  if (list.length > MAX_TARGETS) return undefined;
   const targets: WebhookTarget[] = [];
   const seen = new Map<string, number>();
-  for (const item of items) {
+  for (const item of list) {
     const url = parseHttpUrl(item);
     if (url === undefined || !accept(url)) return undefined;
     const base = targetLabel(url);
