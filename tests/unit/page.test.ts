@@ -512,6 +512,29 @@ describe('status page served by the monitor', () => {
     }
   });
 
+  it('answers a HEAD of the event stream with its headers, and it takes no client slot', async () => {
+    // SSE_MAX_CLIENTS is 2 here: three HEADs, then two streams, all answered (once the streams
+    // of the test before have let go of their slots).
+    await expect
+      .poll(
+        async () =>
+          (await (await fetch(`${base}/metrics`)).text()).match(/^udp_monitor_sse_clients (\d+)$/m)?.[1],
+      )
+      .toBe('0');
+    for (let i = 0; i < 3; i++) {
+      const res = await fetch(`${base}/api/events`, { method: 'HEAD', signal: AbortSignal.timeout(5000) });
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
+      expectSecurityHeaders(Object.fromEntries(res.headers));
+    }
+    const streams = [await openStream(), await openStream()];
+    try {
+      expect(streams.map((s) => s.status)).toEqual([200, 200]);
+    } finally {
+      for (const s of streams) s.close();
+    }
+  });
+
   it('serves only the known static files, with a content type that nosniff accepts', async () => {
     const js = await fetch(`${base}/static/page.js`);
     expect(js.headers.get('cache-control')).toBe('no-cache');

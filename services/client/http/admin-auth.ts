@@ -54,7 +54,8 @@ export function adminGuard(token: string | null): (authorization: string | undef
         },
       };
     }
-    const match = /^Bearer (\S+)$/.exec(authorization ?? '');
+    // The scheme's name is case-insensitive (RFC 9110, 11.1), and one or more spaces follow it.
+    const match = /^Bearer +(\S+)$/i.exec(authorization ?? '');
     // Digests of equal length, so the comparison takes the same time whatever was sent.
     if (match === null || !timingSafeEqual(digest(match[1] as string), expected)) {
       return {

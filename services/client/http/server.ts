@@ -214,6 +214,10 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
   const openapi = openApiDocument(deps.version, deps.historySize);
   app.get('/api/openapi.json', () => openapi);
   app.get('/api/events', (req, reply) => {
+    // A HEAD gets the stream's headers and no stream: it takes no client slot, and writes to it
+    // would be dropped anyway (no headers would ever leave).
+    if (req.method === 'HEAD')
+      return reply.type('text/event-stream').header('cache-control', 'no-cache').send();
     reply.hijack();
     // helmet sets its headers on reply.raw in onRequest, so they survive hijack() (tested in
     // tests/unit/page.test.ts); headers set on the fastify reply would not: copy any there are.
