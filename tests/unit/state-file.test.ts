@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
@@ -126,6 +126,45 @@ describe('the state file', () => {
     },
   );
 
+  it.each([
+    [
+      0,
+      'CREATE TABLE invoices (id INTEGER PRIMARY KEY, amount REAL)',
+      /it would hold no tables, and it holds invoices$/,
+    ],
+    [
+      1,
+      'CREATE TABLE invoices (id INTEGER PRIMARY KEY, amount REAL); PRAGMA user_version = 1',
+      /at schema version 1 it would hold the tables incidents, monitor_runs, senders, and it holds invoices$/,
+    ],
+    [
+      SCHEMA_VERSION,
+      `${MIGRATIONS.join(';')}; DROP TABLE notified; PRAGMA user_version = ${SCHEMA_VERSION}`,
+      /and it holds incidents, monitor_runs, outbox, senders, silences$/,
+    ],
+  ])(
+    "refuses another program's database (schema version %i), names it, and writes nothing to it",
+    (_, sql, problem) => {
+      const d = dir();
+      const path = join(d, STATE_FILE_NAME);
+      const other = new DatabaseSync(path);
+      other.exec(sql);
+      other.close();
+      const bytes = readFileSync(path);
+      let error: unknown;
+      try {
+        open(d);
+      } catch (err) {
+        error = err;
+      }
+      expect(error).toBeInstanceOf(StateFileError);
+      expect((error as Error).message).toContain(`state file ${path} is not a state file of this monitor`);
+      expect((error as StateFileError).problem).toMatch(problem);
+      expect(readFileSync(path).equals(bytes)).toBe(true);
+      expect(existsSync(`${path}-wal`)).toBe(false);
+    },
+  );
+
   it('refuses a file from a newer schema, and a damaged sender record, without writing to it', () => {
     const newer = dir();
     const db = new DatabaseSync(join(newer, STATE_FILE_NAME));
@@ -217,7 +256,7 @@ describe('the state file', () => {
   it('migrates a file made by the previous schema (an empty database, version 0)', () => {
     const d = dir();
     const db = new DatabaseSync(join(d, STATE_FILE_NAME));
-    db.exec('CREATE TABLE unrelated (x INTEGER)');
+    db.exec('VACUUM'); // a database with its header written, and no table
     db.close();
     const f = open(d);
     expect(f.senders()).toEqual([]);

@@ -105,20 +105,39 @@ export function openStateFile(dataDir: string): StateFile {
   }
   try {
     prepare(db, path);
+    return stateFile(db, path);
   } catch (err) {
     db.close();
     throw err instanceof StateFileError ? err : new StateFileError(path, `is unreadable (${message(err)})`);
   }
-  return stateFile(db, path);
 }
 
-/** Checks the file, sets it up (WAL) and migrates it to SCHEMA_VERSION. */
+/** The tables of a file at schema `version`: made by running its migrations on an empty database. */
+function tablesAt(version: number): string[] {
+  const scratch = new DatabaseSync(':memory:');
+  try {
+    for (const migration of MIGRATIONS.slice(0, version)) scratch.exec(migration);
+    return tableNames(scratch);
+  } finally {
+    scratch.close();
+  }
+}
+
+function tableNames(db: DatabaseSync): string[] {
+  return (
+    db
+      .prepare(
+        "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
+      )
+      .all() as Array<{ name: string }>
+  ).map((r) => r.name);
+}
+
+/** Checks the file (intact, not newer, its tables those of its version), sets it up (WAL) and migrates it to SCHEMA_VERSION. */
 function prepare(db: DatabaseSync, path: string): void {
   const check = db.prepare('PRAGMA quick_check').all() as Array<{ quick_check: string }>;
   const problems = check.map((r) => r.quick_check).filter((r) => r !== 'ok');
   if (problems.length > 0) throw new StateFileError(path, `is damaged (${problems.slice(0, 3).join('; ')})`);
-  db.exec('PRAGMA journal_mode = WAL');
-  configureConnection(db);
   const version = (db.prepare('PRAGMA user_version').get() as { user_version: number }).user_version;
   if (version > SCHEMA_VERSION) {
     throw new StateFileError(
@@ -126,6 +145,17 @@ function prepare(db: DatabaseSync, path: string): void {
       `has schema version ${version}, newer than this monitor's ${SCHEMA_VERSION} (written by a newer release)`,
     );
   }
+  // Another program's database (or one altered by hand) is refused before anything is written to it.
+  const found = tableNames(db);
+  const expected = tablesAt(version);
+  if (found.join() !== expected.join()) {
+    throw new StateFileError(
+      path,
+      `is not a state file of this monitor: at schema version ${version} it would hold ${expected.length === 0 ? 'no tables' : `the tables ${expected.join(', ')}`}, and it holds ${found.length === 0 ? 'none' : found.join(', ')}`,
+    );
+  }
+  db.exec('PRAGMA journal_mode = WAL');
+  configureConnection(db);
   for (let v = version; v < SCHEMA_VERSION; v++) {
     db.exec('BEGIN');
     try {
