@@ -38,6 +38,16 @@ describe('the state file', () => {
     files.push(f);
     return f;
   };
+  /** The StateFileError opening `d` throws (fails the test if it opens). */
+  const refusal = (d: string): StateFileError => {
+    try {
+      open(d);
+    } catch (err) {
+      expect(err).toBeInstanceOf(StateFileError);
+      return err as StateFileError;
+    }
+    throw new Error(`the state file in ${d} was opened`);
+  };
   afterEach(() => {
     for (const f of files.splice(0)) f.close(null);
     for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
@@ -110,14 +120,7 @@ describe('the state file', () => {
       const d = dir();
       const path = join(d, STATE_FILE_NAME);
       writeFileSync(path, bytes);
-      let error: unknown;
-      try {
-        open(d);
-      } catch (err) {
-        error = err;
-      }
-      expect(error).toBeInstanceOf(StateFileError);
-      const message = (error as Error).message;
+      const message = refusal(d).message;
       expect(message).toMatch(problem);
       expect(message).toContain(`state file ${path}`);
       expect(message).toContain(`mv ${path} ${path}.broken`);
@@ -151,15 +154,9 @@ describe('the state file', () => {
       other.exec(sql);
       other.close();
       const bytes = readFileSync(path);
-      let error: unknown;
-      try {
-        open(d);
-      } catch (err) {
-        error = err;
-      }
-      expect(error).toBeInstanceOf(StateFileError);
-      expect((error as Error).message).toContain(`state file ${path} is not a state file of this monitor`);
-      expect((error as StateFileError).problem).toMatch(problem);
+      const error = refusal(d);
+      expect(error.message).toContain(`state file ${path} is not a state file of this monitor`);
+      expect(error.problem).toMatch(problem);
       expect(readFileSync(path).equals(bytes)).toBe(true);
       expect(existsSync(`${path}-wal`)).toBe(false);
     },
