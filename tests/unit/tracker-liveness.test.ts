@@ -104,6 +104,22 @@ describe('tracker: liveness thresholds', () => {
     expect(tracker.tick(T0 + 8000)).toEqual([change('up', 'late', 'no_beat', T0 + 8000)]);
   });
 
+  it('follows a step of a clock: a sender whose clock went back 10 s stays up, as one beat held up changes nothing', () => {
+    const tracker = createTracker(OPTIONS);
+    const changes: string[] = [];
+    for (let seq = 0; seq < 20; seq++) {
+      const receivedAtMs = T0 + seq * 1000 + 5;
+      // NTP steps the sender's clock back 10 s before beat 5: every delay from there on reads 10 s more.
+      const sentAtMs = T0 + seq * 1000 - (seq < 5 ? 0 : 10_000);
+      for (const c of observe(tracker, beat(seq, { sentAtMs, receivedAtMs })))
+        changes.push(`${c.from}->${c.to}`);
+      for (const c of tracker.tick(receivedAtMs + 250)) changes.push(`${c.from}->${c.to}`);
+    }
+    // Beat 5 alone could be one held up: it is judged late until beat 6 shows the step.
+    expect(changes).toEqual(['null->up', 'up->down', 'down->up']);
+    expect(tracker.view('a', T0 + 19_300)).toMatchObject({ state: 'up', expectedAtMs: T0 + 20_005 });
+  });
+
   it('a tick far ahead is one change up -> down, dated at the down threshold', () => {
     const tracker = createTracker(OPTIONS);
     observe(tracker, beat(0));
@@ -350,6 +366,19 @@ describe('tracker: a monitor that lost datagrams itself (blind)', () => {
     expect(observe(tracker, beat(3))).toEqual([]);
     const view = tracker.view('a', T0 + 3000);
     expect([view?.state, view?.lost, view?.lastSeq]).toEqual(['up', 0, 3]);
+  });
+
+  it('never counts lost below zero when an excused beat turns up late after all', () => {
+    const tracker = createTracker(OPTIONS);
+    observe(tracker, beat(0));
+    // Beats 1-5 were sent while the monitor was blind, and not charged; beat 3 was only held up.
+    tracker.blind(T0 + 5500);
+    observe(tracker, beat(6));
+    expect(tracker.observe(beat(3, { receivedAtMs: T0 + 6100 }))).toMatchObject({
+      outOfOrder: true,
+      lostDelta: 0,
+    });
+    expect(tracker.view('a', T0 + 6100)).toMatchObject({ lost: 0, outOfOrder: 1 });
   });
 
   it('keeps its floor when a beat that waited in the queue is handled after it', () => {

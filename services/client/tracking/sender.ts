@@ -81,6 +81,8 @@ export interface Sender extends SenderCounters, SilenceLinks<Sender> {
   unobservedUntilMs: number;
   /** 'missed' marks pushed since the datagram with the highest seq. */
   missedMarks: number;
+  /** Beats in sequence in a row that took longer than the grace beyond baseDelayMs (a clock step shows in every one). Not stored. */
+  slowBeats: number;
   delayLastMs: number;
   delayMinMs: number;
   delayMaxMs: number;
@@ -183,6 +185,7 @@ class SenderRecord implements Sender {
   state: SenderState;
   reason: string;
   missedMarks = 0;
+  slowBeats = 0;
   received = 0;
   lost = 0;
   duplicates = 0;

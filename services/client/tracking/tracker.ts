@@ -248,6 +248,8 @@ export interface Tracker {
 /** Boot ids remembered per sender besides the current one, so a late datagram of an old boot is not a restart. */
 const PREVIOUS_BOOTS = 3;
 const MIN_DEFAULT_GRACE_MS = 1000;
+/** Slow beats in a row that are a clock step rather than a beat held up (rebaseAfterStep). */
+const STEP_BEATS = 2;
 const NO_CHANGES: readonly StateChange[] = Object.freeze([]);
 const URGENCY_ORDER: readonly SenderState[] = [...SENDER_STATES].sort(
   (a, b) => STATE_URGENCY[a] - STATE_URGENCY[b],
@@ -444,12 +446,32 @@ export function createTracker(options: TrackerOptions): Tracker {
     timings.move(delayLastMs, jitterMs, sender.delayLastMs, sender.jitterMs);
   }
 
+  /**
+   * Beats in sequence that took longer than the grace beyond the boot's best
+   * delay, STEP_BEATS in a row: a clock stepped (the sender's back, or the
+   * monitor's forward), which lengthens every delay from then on, and would
+   * leave the expected time of every beat in the past for good (a live
+   * sender judged down on every tick). The base becomes this beat's delay.
+   * One beat held up on the way is not a step, and changes nothing; a burst
+   * of held-up beats may move the base up, and a later beat with the usual
+   * delay brings it back down (sampleTiming keeps the minimum).
+   */
+  function rebaseAfterStep(sender: Sender, delayMs: number): void {
+    if (delayMs - sender.baseDelayMs <= graceOf(sender)) {
+      sender.slowBeats = 0;
+    } else if (++sender.slowBeats >= STEP_BEATS) {
+      sender.baseDelayMs = delayMs;
+      sender.slowBeats = 0;
+    }
+  }
+
   /** Starts the timing of a boot at its first datagram: no jitter sample yet. */
   function startTiming(sender: Sender, beat: Beat, delayMs: number): void {
     recordDelay(sender, delayMs);
     sender.jitterMs = 0;
     sender.lastTransitMs = delayMs;
     sender.baseDelayMs = delayMs;
+    sender.slowBeats = 0;
     sender.lastSentMs = beat.sentAtMs;
     sender.intervalMs = beat.intervalMs;
     sender.missedMarks = 0;
@@ -648,6 +670,7 @@ export function createTracker(options: TrackerOptions): Tracker {
         const overdue = evaluate(sender, Math.min(nowMs, beat.sentAtMs + sender.baseDelayMs));
         markArrival(sender, gap, beat.kind);
         sampleTiming(sender, delayMs);
+        rebaseAfterStep(sender, delayMs);
         sender.lastSentMs = beat.sentAtMs;
         sender.intervalMs = beat.intervalMs;
         // A floor (restart, blind) stays: a beat that waited in the monitor's queue must not lift it.
@@ -661,8 +684,13 @@ export function createTracker(options: TrackerOptions): Tracker {
         return o;
       case 'late':
         sender.outOfOrder++;
-        sender.lost--;
-        o.lostDelta = -1;
+        // Charged as lost when its gap was passed, it is not lost after all. Unless it was one of
+        // the gap's excused beats (the monitor away or blind), which were never charged: which
+        // ones were is not kept, so the count only never goes below zero.
+        if (sender.lost > 0) {
+          sender.lost--;
+          o.lostDelta = -1;
+        }
         o.outOfOrder = true;
         sampleTiming(sender, delayMs);
         return o;
