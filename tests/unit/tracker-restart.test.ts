@@ -191,6 +191,29 @@ describe('tracker: plain-text senders', () => {
     expect(changes(t, T0 + 390_000)).toEqual(['10.0.0.5:late->down:missed_3@390000']);
   });
 
+  it('go on as one sender when protocol datagrams come under the same key: no change invented, counts kept', () => {
+    const t = createTracker(OPTIONS);
+    const key = '10.0.0.5';
+    t.observeText(key, T0);
+    t.observeText(key, T0 + 1000);
+    const beat = (seq: number, atMs: number) =>
+      t.observe(trackedBeat({ source: key, seq, sentAtMs: atMs, receivedAtMs: atMs }));
+    expect(beat(0, T0 + 1500).changes).toEqual([]);
+    expect(t.observeText(key, T0 + 2000).changes).toEqual([]);
+    expect(beat(1, T0 + 2500).changes).toEqual([]);
+    expect(t.view(key, T0 + 2500)).toMatchObject({
+      state: 'up',
+      received: 5,
+      firstSeenMs: T0,
+    });
+    // Down meanwhile: a protocol beat brings it up, as any beat does.
+    t.tick(T0 + 60_000);
+    expect(t.view(key, T0 + 60_000)?.state).toBe('down');
+    expect(beat(2, T0 + 61_000).changes.map((c) => `${c.from}->${c.to}:${c.reason}`)).toEqual([
+      'down->up:beat',
+    ]);
+  });
+
   it('counts the intervals a gap covers as lost, and comes back up', () => {
     const t = createTracker(OPTIONS);
     t.declare(

@@ -546,16 +546,21 @@ export function createTracker(options: TrackerOptions): Tracker {
   }
 
   /**
-   * The first datagram of a sender: `up` (reason `first_beat`), or `stopped`
-   * for a bye. Its seq is the base of the boot: no loss is charged for seqs
-   * before it (the monitor may start mid-stream). A declared sender was
-   * `pending` (or `down`, never_seen) until now.
+   * The first protocol datagram of a sender: `up` (reason `first_beat`), or
+   * `stopped` for a bye. Its seq is the base of the boot: no loss is charged
+   * for seqs before it (the monitor may start mid-stream). A declared sender
+   * was `pending` (or `down`, never_seen) until now. A key heard from as
+   * plain text until now (a protocol `source` equal to a text sender's
+   * address) goes on as the same sender: its counts stay, and it changes
+   * state only if it was not in this one already (reason `beat`), so text
+   * and protocol datagrams under one key invent no change.
    */
-  function firstDatagram(sender: Sender, beat: Beat, delayMs: number): StateChange {
+  function firstDatagram(sender: Sender, beat: Beat, delayMs: number): StateChange | null {
     const to: SenderState = beat.kind === 'bye' ? 'stopped' : 'up';
+    const heard = sender.firstSeenMs !== null;
     sender.boot = beat.boot;
-    sender.firstSeenMs = beat.receivedAtMs;
-    sender.received = 1;
+    if (!heard) sender.firstSeenMs = beat.receivedAtMs;
+    sender.received = heard ? sender.received + 1 : 1;
     sender.delayMinMs = delayMs;
     sender.delayMaxMs = delayMs;
     sender.notBeforeMs = 0;
@@ -563,7 +568,8 @@ export function createTracker(options: TrackerOptions): Tracker {
     startTiming(sender, beat, delayMs);
     if (beat.kind === 'beat') pushMark(sender.heartbeats, 'received');
     const from = sender.state;
-    transition(sender, to, to === 'up' ? 'first_beat' : 'bye', beat.receivedAtMs);
+    if (heard && from === to) return null;
+    transition(sender, to, to === 'stopped' ? 'bye' : heard ? 'beat' : 'first_beat', beat.receivedAtMs);
     // A brand-new record reports `from: null`: the sender is new to the monitor.
     return {
       source: sender.source,
@@ -635,7 +641,8 @@ export function createTracker(options: TrackerOptions): Tracker {
       sender.kind = 'protocol';
       sender.textGapsMs = null;
       touch(sender, nowMs);
-      o.changes = [firstDatagram(sender, beat, delayMs)];
+      const change = firstDatagram(sender, beat, delayMs);
+      o.changes = change === null ? NO_CHANGES : [change];
       timings.add(sender.delayLastMs, sender.jitterMs);
       return o;
     }
