@@ -368,6 +368,19 @@ describe('tracker: a monitor that lost datagrams itself (blind)', () => {
     expect([view?.state, view?.lost, view?.lastSeq]).toEqual(['up', 0, 3]);
   });
 
+  it('excuses the same beats whatever the offset of the clocks', () => {
+    for (const offsetMs of [-5000, 0, 5000]) {
+      const tracker = createTracker(OPTIONS);
+      // Sent every second by a clock offsetMs ahead of the monitor's, received at once.
+      const at = (seq: number) =>
+        beat(seq, { sentAtMs: T0 + seq * 1000 + offsetMs, receivedAtMs: T0 + seq * 1000 });
+      observe(tracker, at(0));
+      // Beats 1-3 were dropped in the monitor's own queue; it knows so at T0 + 3500.
+      tracker.blind(T0 + 3500);
+      expect(tracker.observe(at(4)).lostDelta, `offset ${offsetMs} ms`).toBe(0);
+    }
+  });
+
   it('never counts lost below zero when an excused beat turns up late after all', () => {
     const tracker = createTracker(OPTIONS);
     observe(tracker, beat(0));

@@ -481,12 +481,14 @@ export function createTracker(options: TrackerOptions): Tracker {
    * Of `gap` beats missing before this datagram, those the sender sent while
    * the monitor itself was away (before its restart) or blind (its queue
    * overran): they are unknown, not lost. Only beats due before
-   * unobservedUntilMs are excused, so it needs no resetting.
+   * unobservedUntilMs are excused, so it needs no resetting. Both ends on
+   * the monitor's clock: the last beat as it arrives with the boot's best
+   * delay (a sender whose clock is ahead would otherwise excuse too few).
    */
   function excusedBeats(sender: Sender, gap: number): number {
     if (sender.unobservedUntilMs === 0) return 0;
     const interval = intervalOf(sender);
-    const away = sender.unobservedUntilMs - sender.lastSentMs;
+    const away = sender.unobservedUntilMs - (sender.lastSentMs + sender.baseDelayMs);
     if (interval <= 0 || away <= 0) return 0;
     return Math.min(gap, Math.floor(away / interval));
   }
