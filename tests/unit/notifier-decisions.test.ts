@@ -328,6 +328,19 @@ describe('the notifier, on a fake clock', () => {
     });
   });
 
+  it('records a notification as told only with its outbox rows: both, or neither', () => {
+    const w = world();
+    w.start();
+    w.change('s', 'up');
+    // The outbox cannot take a row (here: gone); the write fails, and nothing of it stays.
+    w.db.exec('ALTER TABLE outbox RENAME TO outbox_away');
+    expect(() => w.change('s', 'down')).toThrow(/no such table: outbox/);
+    expect(w.db.prepare('SELECT source FROM notified').all()).toEqual([]);
+    w.db.exec('ALTER TABLE outbox_away RENAME TO outbox');
+    w.change('s', 'down', 'up');
+    expect(w.told('s').map((n) => n.event)).toEqual(['down']);
+  });
+
   it('forgets what it told of an evicted sender', () => {
     const w = world();
     w.start();

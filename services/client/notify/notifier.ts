@@ -18,6 +18,7 @@
 import { randomUUID } from 'node:crypto';
 import type { DatabaseSync } from 'node:sqlite';
 import type { Logger } from 'pino';
+import { atomically } from '../store/atomically.js';
 import { type NotifiedRow, openNotifiedTable } from '../store/notified.js';
 import { type LastNotification, type OutboxRow, openOutbox } from '../store/outbox.js';
 import type { SenderView, StateChange } from '../tracking/tracker.js';
@@ -401,16 +402,62 @@ export function startNotifier(deps: NotifierDeps): Notifier {
   pruneTimer.unref();
   if (firing.size > 0) void pushAlerts();
 
+  /** Once a second: what flapping that settled and silences that changed leave to tell, and the reminders due. */
+  function catchUpAndRemind(nowMs: number): void {
+    const list: Notification[] = [];
+    const add = (n: Notification | null) => {
+      if (n !== null) list.push(n);
+    };
+    // Stable again: say where it settled, if that was not said (a silence may hold it back still).
+    for (const source of flaps.tick(nowMs)) add(catchUp(source, nowMs));
+    for (const [source, atMs] of flappingAtStart) {
+      if (notified.get(source)?.event !== 'flapping')
+        flappingAtStart.delete(source); // said since
+      else if (atMs <= nowMs && !flaps.isFlapping(source, nowMs)) {
+        flappingAtStart.delete(source);
+        add(catchUp(source, nowMs));
+      }
+    }
+    const generation = deps.silencesGeneration();
+    if (generation !== heldSeenGeneration) {
+      heldSeenGeneration = generation;
+      for (const source of heldBySilence) {
+        if (deps.silenced(source, nowMs)) continue; // (checked here: a catch-up would add it back)
+        heldBySilence.delete(source);
+        add(catchUp(source, nowMs));
+      }
+    }
+    if (config.repeatMs !== null) {
+      for (const r of notified.due(nowMs - config.repeatMs)) {
+        const v = deps.view(r.source);
+        if (v?.state !== 'down' || deps.silenced(r.source, nowMs)) continue;
+        const change: StateChange = {
+          source: r.source,
+          from: 'down',
+          to: 'down',
+          reason: v.reason,
+          atMs: nowMs,
+        };
+        list.push(notification('reminder', change, r.incidentKey));
+        notified.reminded(r.source, nowMs);
+      }
+    }
+    enqueue(list);
+  }
+
   return {
     changes(changes) {
       // Nobody to tell: nothing to decide or remember (a storm of changes costs no rows).
       if (!notifying) return;
-      const list: Notification[] = [];
-      for (const c of changes) {
-        list.push(...decide(c));
-        if (config.alertmanagers.length > 0) trackAlerts(c);
-      }
-      enqueue(list);
+      // What was told (notified) and the rows that tell it (outbox): both, or neither.
+      atomically(db, () => {
+        const list: Notification[] = [];
+        for (const c of changes) {
+          list.push(...decide(c));
+          if (config.alertmanagers.length > 0) trackAlerts(c);
+        }
+        enqueue(list);
+      });
       if (config.alertmanagers.length > 0 && !pushSoon) {
         pushSoon = true;
         setImmediate(() => void pushAlerts());
@@ -419,45 +466,7 @@ export function startNotifier(deps: NotifierDeps): Notifier {
     last: (source) => outbox.last(source),
     stats,
     tick(nowMs) {
-      const list: Notification[] = [];
-      const add = (n: Notification | null) => {
-        if (n !== null) list.push(n);
-      };
-      // Stable again: say where it settled, if that was not said (a silence may hold it back still).
-      for (const source of flaps.tick(nowMs)) add(catchUp(source, nowMs));
-      for (const [source, atMs] of flappingAtStart) {
-        if (notified.get(source)?.event !== 'flapping')
-          flappingAtStart.delete(source); // said since
-        else if (atMs <= nowMs && !flaps.isFlapping(source, nowMs)) {
-          flappingAtStart.delete(source);
-          add(catchUp(source, nowMs));
-        }
-      }
-      const generation = deps.silencesGeneration();
-      if (generation !== heldSeenGeneration) {
-        heldSeenGeneration = generation;
-        for (const source of heldBySilence) {
-          if (deps.silenced(source, nowMs)) continue; // (checked here: a catch-up would add it back)
-          heldBySilence.delete(source);
-          add(catchUp(source, nowMs));
-        }
-      }
-      if (config.repeatMs !== null) {
-        for (const r of notified.due(nowMs - config.repeatMs)) {
-          const v = deps.view(r.source);
-          if (v?.state !== 'down' || deps.silenced(r.source, nowMs)) continue;
-          const change: StateChange = {
-            source: r.source,
-            from: 'down',
-            to: 'down',
-            reason: v.reason,
-            atMs: nowMs,
-          };
-          list.push(notification('reminder', change, r.incidentKey));
-          notified.reminded(r.source, nowMs);
-        }
-      }
-      enqueue(list);
+      atomically(db, () => catchUpAndRemind(nowMs));
     },
     forget(source) {
       firing.delete(source);

@@ -7,6 +7,7 @@
  * notifications arrive in the order they were made.
  */
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
+import { atomically } from './atomically.js';
 
 export type OutboxStatus = 'pending' | 'sent' | 'given_up' | 'dropped';
 
@@ -96,15 +97,10 @@ export function openOutbox(db: DatabaseSync): Outbox {
   return {
     enqueue(entries) {
       if (entries.length === 0) return;
-      db.exec('BEGIN');
-      try {
+      atomically(db, () => {
         for (const e of entries)
           insert.run(e.id, e.target, e.source, e.event, e.body, e.createdAtMs, e.createdAtMs);
-        db.exec('COMMIT');
-      } catch (err) {
-        db.exec('ROLLBACK');
-        throw err;
-      }
+      });
     },
     due: (target, nowMs, limit) => due.all(target, nowMs, limit).map(toRow),
     sent: (seq, atMs, attempts) => void finish.run('sent', attempts, atMs, null, seq, 'pending'),

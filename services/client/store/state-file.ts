@@ -11,6 +11,7 @@ import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { type SenderState, senderStateSchema } from '../../shared/vocabulary.js';
+import { atomically } from './atomically.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './schema.js';
 import { configureConnection, createStateWriter, type StateWriter } from './state-writer.js';
 
@@ -157,13 +158,12 @@ function prepare(db: DatabaseSync, path: string): void {
   db.exec('PRAGMA journal_mode = WAL');
   configureConnection(db);
   for (let v = version; v < SCHEMA_VERSION; v++) {
-    db.exec('BEGIN');
     try {
-      db.exec(MIGRATIONS[v] as string);
-      db.exec(`PRAGMA user_version = ${v + 1}`);
-      db.exec('COMMIT');
+      atomically(db, () => {
+        db.exec(MIGRATIONS[v] as string);
+        db.exec(`PRAGMA user_version = ${v + 1}`);
+      });
     } catch (err) {
-      db.exec('ROLLBACK');
       throw new StateFileError(path, `could not be migrated to schema ${v + 1} (${message(err)})`);
     }
   }

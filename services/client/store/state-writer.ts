@@ -57,6 +57,7 @@ export function createStateWriter(db: DatabaseSync, runId: number): StateWriter 
   let prunedAtMs = 0;
   return {
     write({ senders, removed, incidents, atMs }) {
+      // Not atomically() (store/atomically.ts): this file imports no module of ours at run time.
       db.exec('BEGIN');
       try {
         for (const s of senders) upsert.run(s.source, s.record, s.sequence, s.heartbeats, s.uptime, atMs);
