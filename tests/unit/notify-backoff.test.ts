@@ -66,6 +66,8 @@ describe('retry backoff with full jitter', () => {
     expect(nextAttemptAtMs(1, 0, 0, { ...opts, retryAfterMs: 30_000 }, lowest)).toBe(30_000);
     expect(nextAttemptAtMs(1, 0, 0, { ...opts, retryAfterMs: 3_600_000 }, lowest)).toBe(5 * MIN);
     expect(nextAttemptAtMs(1, 0, 0, { ...opts, retryAfterMs: null }, highest)).toBe(1000);
-    expect(nextAttemptAtMs(1, 0, 0, { ...opts, maxAgeMs: 20_000, retryAfterMs: 30_000 }, lowest)).toBe(20_000);
+    expect(nextAttemptAtMs(1, 0, 0, { ...opts, maxAgeMs: 20_000, retryAfterMs: 30_000 }, lowest)).toBe(
+      20_000,
+    );
   });
 });
