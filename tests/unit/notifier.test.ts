@@ -174,6 +174,8 @@ describe('notifications, in-process against a real HTTP sink', () => {
       await sendUdp(m.monitor.udp.port, [beat(seq, { source: 'flappy', intervalMs: 100 })]);
       await eventually(() => expect(m.monitor.tracker.view('flappy', Date.now())?.state).toBe('down'), 3000);
     }
+    // Delivered (a busy machine may take a while), then nothing more for half a second.
+    await eventually(() => expect(hooks(sink, 'flappy').at(-1)?.event).toBe('flapping'), 5000);
     await new Promise((r) => setTimeout(r, 500));
     const events = hooks(sink, 'flappy').map((h) => h.event);
     // Changes of a known sender count (late, down, up, late, ...; not its first beat): the 4th is
