@@ -473,7 +473,7 @@ export function startNotifier(deps: NotifierDeps): Notifier {
       heldBySilence.delete(source);
       flappingAtStart.delete(source);
       flaps.forget(source);
-      if (notifying) notified.delete(source);
+      notified.delete(source);
     },
     async stop() {
       stopped = true;

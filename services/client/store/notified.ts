@@ -23,7 +23,7 @@ export interface NotifiedTable {
   reminded(source: string, atMs: number): void;
   /** The senders whose last notification was `event`. */
   withEvent(event: string): NotifiedRow[];
-  /** Forgets a sender (evicted: the monitor no longer tracks it). */
+  /** Forgets a sender (evicted: the monitor no longer tracks it). Free for one never notified: no statement runs. */
   delete(source: string): void;
 }
 
@@ -40,6 +40,11 @@ export function openNotifiedTable(db: DatabaseSync): NotifiedTable {
   const reminded = db.prepare('UPDATE notified SET reminded_at = ? WHERE source = ?');
   const withEvent = db.prepare('SELECT * FROM notified WHERE event = ?');
   const remove = db.prepare('DELETE FROM notified WHERE source = ?');
+  // The senders with a row: an eviction (thousands a second under a flood of spoofed sources,
+  // which are never notified) costs a statement only for one that has a row.
+  const rows = new Set(
+    (db.prepare('SELECT source FROM notified').all() as Array<{ source: string }>).map((r) => r.source),
+  );
   const toRow = (r: Record<string, unknown>): NotifiedRow => ({
     source: String(r.source),
     state: String(r.state),
@@ -53,10 +58,15 @@ export function openNotifiedTable(db: DatabaseSync): NotifiedTable {
       const r = get.get(source);
       return r === undefined ? null : toRow(r);
     },
-    set: (source, row) => void set.run(source, row.state, row.event, row.incidentKey, row.atMs),
+    set(source, row) {
+      set.run(source, row.state, row.event, row.incidentKey, row.atMs);
+      rows.add(source);
+    },
     due: (beforeMs) => due.all(beforeMs).map(toRow),
     reminded: (source, atMs) => void reminded.run(atMs, source),
     withEvent: (event) => withEvent.all(event).map(toRow),
-    delete: (source) => void remove.run(source),
+    delete(source) {
+      if (rows.delete(source)) remove.run(source);
+    },
   };
 }
