@@ -44,6 +44,9 @@ try {
     logs: logs.stream,
     stop: () => monitor.stop(),
   });
+  // A socket thread that died is fatal: rejected here, the shutdown takes it as one (a `fatal`
+  // line, the stop, exit 1), and the orchestrator starts a monitor that can hear.
+  void monitor.died.then((err) => Promise.reject(err));
 } catch (err) {
   out?.stream.flushSync();
   failStartup('client', err);

@@ -56,6 +56,12 @@ export interface Monitor {
   tracker: Tracker;
   ingest: Ingest;
   status(): Status;
+  /**
+   * Settles with the error when a socket thread dies (it never does on a
+   * stop): a monitor that cannot hear must not go on as if it could, so the
+   * process owner stops it (main.ts: as a fatal error, exit 1).
+   */
+  readonly died: Promise<Error>;
   stop(): Promise<void>;
 }
 
@@ -159,6 +165,8 @@ export async function startMonitor(
     },
   });
 
+  const { promise: died, resolve: deafened } = Promise.withResolvers<Error>();
+
   // A start that fails past this point closes what it opened.
   const abandon = async (err: unknown): Promise<never> => {
     await hub.close();
@@ -181,7 +189,7 @@ export async function startMonitor(
         allowFrom: config.allowFrom,
       },
     },
-    { readable: ingest.readable, exception: ingest.socketError },
+    { readable: ingest.readable, exception: ingest.socketError, died: deafened },
   ).catch(abandon);
   tracker.listening(now());
   // Linux doubles SO_RCVBUF for bookkeeping: less than twice the asked size
@@ -400,6 +408,7 @@ export async function startMonitor(
     tracker,
     ingest,
     status,
+    died,
     async stop() {
       stopping = true;
       clearInterval(liveness);

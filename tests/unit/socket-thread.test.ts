@@ -244,6 +244,9 @@ describe('the socket threads', () => {
         exception(err) {
           throw err;
         },
+        died(err) {
+          throw err;
+        },
       },
     );
     try {

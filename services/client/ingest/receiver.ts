@@ -35,6 +35,13 @@ export interface ReceiverOptions {
 export interface ReceiverHandlers {
   readable(datagram: Classified): void;
   exception(err: Error): void;
+  /**
+   * A socket thread exited without being asked to stop (a crash, its heap
+   * limit): the monitor hears nothing through it any more. Silence is judged
+   * no further than what it had read (heardUntil stays there), so nobody is
+   * called late or down for a deafness of the monitor's own.
+   */
+  died(err: Error): void;
 }
 
 export type { SocketThreadStats };
@@ -135,6 +142,12 @@ function startThread(
   });
   let exited = false;
   let closed: (() => void) | null = null;
+  /** How far it had read when it died (not when it was stopped): judgement stops there. */
+  let heardUntilDeath = Number.POSITIVE_INFINITY;
+  // Not past the oldest datagram it holds, nor past what it has read (read-through.ts). How far it
+  // has read is loaded first (arguments are read left to right): a datagram read after that load
+  // arrived after it.
+  const heardUntil = () => Math.min(progress.readThrough(), progress.watermark());
   const statsWaiting: Array<(m: SocketThreadStats) => void> = [];
   const statsPort = statsChannel.port1;
   statsPort.on('message', (message: SocketThreadStats) => statsWaiting.shift()?.(message));
@@ -158,7 +171,9 @@ function startThread(
       if (!exited) handlers.exception(err);
       reject(err);
     });
-    worker.on('exit', () => {
+    worker.on('exit', (code) => {
+      const died = closed === null && !exited;
+      if (died) heardUntilDeath = heardUntil();
       exited = true;
       // Its batches still queued are handled before its stop resolves.
       turns.drain();
@@ -169,6 +184,8 @@ function startThread(
       }
       statsPort.close();
       reject(new Error('the socket thread exited before it was ready'));
+      if (died)
+        handlers.died(new Error(`socket thread ${index} exited (code ${code}) without being asked to stop`));
     });
     worker.on('message', (message: SocketThreadMessage) => {
       switch (message.type) {
@@ -195,13 +212,7 @@ function startThread(
             alive: () => !exited,
             dropped: () => progress.drops(),
             wakeups: () => progress.wakeups(),
-            // Not past the oldest datagram it holds, nor past what it has read (read-through.ts). How far
-            // it has read is loaded first: a datagram read after that load arrived after it.
-            heardUntil: () => {
-              if (exited) return Number.POSITIVE_INFINITY;
-              const readThrough = progress.readThrough();
-              return Math.min(readThrough, progress.watermark());
-            },
+            heardUntil: () => (exited ? heardUntilDeath : heardUntil()),
             stats: () =>
               new Promise((resolveStats) => {
                 if (exited) {
