@@ -214,6 +214,25 @@ describe('tracker: plain-text senders', () => {
     ]);
   });
 
+  it.each([0, 5, 49])(
+    'take datagrams %i ms after a beat as part of it: a sender of two per period keeps its period, and goes down when it stops',
+    (apartMs) => {
+      const t = createTracker(OPTIONS);
+      const key = '10.0.0.7';
+      const seen: string[] = [];
+      for (let k = 0; k < 5; k++) {
+        for (const atMs of [T0 + k * 60_000, T0 + k * 60_000 + apartMs]) {
+          for (const c of t.observeText(key, atMs).changes) seen.push(`${c.from}->${c.to}`);
+        }
+        for (const c of t.tick(T0 + k * 60_000 + 30_000)) seen.push(`${c.from}->${c.to}`);
+      }
+      expect(seen).toEqual(['null->up']);
+      expect(t.view(key, T0 + 240_000)).toMatchObject({ intervalMs: 60_000, received: 10, lost: 0 });
+      // Silent from T0 + 240 s: late at + 60 s + 30 s grace, down two intervals later.
+      expect(changes(t, T0 + 3_600_000)).toEqual([`${key}:up->down:missed_3@450000`]);
+    },
+  );
+
   it('counts the intervals a gap covers as lost, and comes back up', () => {
     const t = createTracker(OPTIONS);
     t.declare(

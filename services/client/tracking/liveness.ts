@@ -24,6 +24,13 @@ export function overdueBeats(nowMs: number, lateAtMs: number, intervalMs: number
   return nowMs < lateAtMs ? 0 : Math.floor((nowMs - lateAtMs) / intervalMs) + 1;
 }
 
+/**
+ * Plain-text datagrams that arrive within this of a sender's last beat are
+ * part of that beat, not beats of their own: two or more per period would
+ * otherwise make the median gap the few milliseconds between them (an
+ * interval of 0, no deadline ever; or a down every period).
+ */
+export const TEXT_BURST_MS = 50;
 /** Gaps between arrivals a plain-text sender keeps to infer its interval. */
 export const TEXT_GAPS_KEPT = 5;
 /** Gaps needed before an interval is inferred. */

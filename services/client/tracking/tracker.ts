@@ -32,6 +32,7 @@ import {
   lateAtMs,
   missedIntervals,
   overdueBeats,
+  TEXT_BURST_MS,
   TEXT_GAPS_KEPT,
 } from './liveness.js';
 import {
@@ -752,7 +753,14 @@ export function createTracker(options: TrackerOptions): Tracker {
       ];
       return o;
     }
-    const gapMs = receivedAtMs - sender.lastSeenMs;
+    // The gap from the last beat's arrival (lastSentMs, for text); a datagram within TEXT_BURST_MS
+    // of it is part of that beat (a message sent as several datagrams, lines written at once):
+    // counted and heard, but no beat of its own, so the gaps keep the sender's period.
+    const gapMs = receivedAtMs - sender.lastSentMs;
+    if (gapMs < TEXT_BURST_MS) {
+      touch(sender, receivedAtMs);
+      return o;
+    }
     const overdue = evaluate(sender, receivedAtMs);
     const interval = intervalOf(sender);
     const missedAll = interval > 0 ? missedIntervals(gapMs, interval) : 0;
