@@ -1,0 +1,81 @@
+/**
+ * A unit of writes on the main thread's connection while another connection
+ * (the writer thread's, here a worker of the test's) commits to the same
+ * file: a unit that reads, then writes, must not fail because the other
+ * committed in between (SQLITE_BUSY_SNAPSHOT, which no busy timeout helps).
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import { Worker } from 'node:worker_threads';
+import { describe, expect, it } from 'vitest';
+import { atomically } from '../../services/client/store/atomically.js';
+import { configureConnection } from '../../services/client/store/state-writer.js';
+
+describe('atomically', () => {
+  it('reads then writes as one unit while another connection commits all the time', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'udpts-unit-')), 'unit.db');
+    const db = new DatabaseSync(path);
+    db.exec(
+      'PRAGMA journal_mode = WAL; CREATE TABLE t (k TEXT PRIMARY KEY, n INTEGER); CREATE TABLE other (n INTEGER)',
+    );
+    configureConnection(db);
+    const writer = new Worker(
+      `const { DatabaseSync } = require('node:sqlite');
+       const { parentPort, workerData } = require('node:worker_threads');
+       const db = new DatabaseSync(workerData);
+       db.exec('PRAGMA busy_timeout = 5000');
+       let stop = false;
+       parentPort.on('message', () => { stop = true; });
+       const loop = () => {
+         if (stop) { db.close(); parentPort.postMessage('done'); return; }
+         db.exec('BEGIN IMMEDIATE; INSERT INTO other VALUES (1); COMMIT');
+         setImmediate(loop);
+       };
+       parentPort.postMessage('started');
+       loop();`,
+      { eval: true, workerData: path },
+    );
+    await new Promise((resolve) => writer.once('message', resolve));
+    const read = db.prepare('SELECT n FROM t WHERE k = ?');
+    const write = db.prepare('INSERT INTO t VALUES (?, ?) ON CONFLICT (k) DO UPDATE SET n = excluded.n');
+    let failures = 0;
+    const started = Date.now();
+    for (let i = 0; Date.now() - started < 1000; i++) {
+      try {
+        atomically(db, () => {
+          const n = (read.get('k') as { n: number } | undefined)?.n ?? 0;
+          // Let the other connection commit between the read and the write.
+          const until = performance.now() + 0.2;
+          while (performance.now() < until) {}
+          write.run('k', n + 1);
+        });
+      } catch {
+        failures++;
+      }
+      if (i % 10 === 0) await new Promise((r) => setImmediate(r));
+    }
+    writer.postMessage('stop');
+    await new Promise((resolve) => writer.once('message', resolve));
+    expect(failures).toBe(0);
+    expect((db.prepare('SELECT COUNT(*) AS n FROM other').get() as { n: number }).n).toBeGreaterThan(10);
+    db.close();
+  });
+
+  it('is a savepoint inside a unit already open: the inner one undone, the outer one kept', () => {
+    const db = new DatabaseSync(':memory:');
+    db.exec('CREATE TABLE t (n INTEGER)');
+    atomically(db, () => {
+      db.exec('INSERT INTO t VALUES (1)');
+      expect(() =>
+        atomically(db, () => {
+          db.exec('INSERT INTO t VALUES (2)');
+          throw new Error('inner');
+        }),
+      ).toThrow('inner');
+    });
+    expect(db.prepare('SELECT n FROM t').all()).toEqual([{ n: 1 }]);
+    expect(db.isTransaction).toBe(false);
+  });
+});
