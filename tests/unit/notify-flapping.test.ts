@@ -101,6 +101,17 @@ describe('flap detection', () => {
     expect(d.tick(last + 20 * MIN)).toEqual([]);
   });
 
+  it('resumes a sender flapping at a restart: its changes ongoing, named by tick once quiet for the window', () => {
+    const d = detector();
+    d.resume('a', T0);
+    expect(d.isFlapping('a', T0)).toBe(true);
+    expect(d.record('a', T0 + MIN)).toBe('ongoing');
+    expect(d.tick(T0 + 10 * MIN)).toEqual([]);
+    expect(d.tick(T0 + 11 * MIN)).toEqual(['a']);
+    expect(d.isFlapping('a', T0 + 11 * MIN)).toBe(false);
+    expect(d.record('a', T0 + 12 * MIN)).toBe('normal');
+  });
+
   it('slides old changes out of the window', () => {
     const d = detector();
     // Five changes, then the sixth 10 min after the first: the first has left the window.

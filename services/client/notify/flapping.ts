@@ -26,6 +26,12 @@ export interface FlapOptions {
 export interface FlapDetector {
   /** Called once per state change of `source`, at the change's time. */
   record(source: string, atMs: number): FlapVerdict;
+  /**
+   * A sender known to be flapping at `atMs` with no changes at hand (it was
+   * when the monitor last stopped): flapping from `atMs` on, its changes
+   * `ongoing`, until quiet for windowMs, when tick() names it.
+   */
+  resume(source: string, atMs: number): void;
   /** Flapping at `nowMs`: it started and the latest change is less than windowMs ago. */
   isFlapping(source: string, nowMs: number): boolean;
   /** The changes of `source` within the window ending at `nowMs` (at most threshold + 1). */
@@ -75,7 +81,8 @@ export function createFlapDetector(options: FlapOptions): FlapDetector {
     flappingSources.delete(source);
   }
 
-  function record(source: string, atMs: number): FlapVerdict {
+  /** The sender's entry, made if new (the least recently changed forgotten beyond maxSources), moved to the end. */
+  function touch(source: string): Entry {
     let entry = entries.get(source);
     if (entry === undefined) {
       entry = { times: [], flapping: false };
@@ -87,6 +94,11 @@ export function createFlapDetector(options: FlapOptions): FlapDetector {
       entries.delete(source);
     }
     entries.set(source, entry);
+    return entry;
+  }
+
+  function record(source: string, atMs: number): FlapVerdict {
+    const entry = touch(source);
 
     const at = Math.max(atMs, newest(entry));
     if (entry.flapping && quiet(entry, at)) settle(source, entry);
@@ -110,6 +122,12 @@ export function createFlapDetector(options: FlapOptions): FlapDetector {
 
   return {
     record,
+    resume(source, atMs) {
+      const entry = touch(source);
+      entry.times = [Math.max(atMs, newest(entry))];
+      entry.flapping = true;
+      flappingSources.add(source);
+    },
     isFlapping(source, nowMs) {
       const entry = entries.get(source);
       if (entry === undefined) return false;

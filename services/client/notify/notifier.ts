@@ -93,6 +93,9 @@ export interface NotifierDeps {
   silencesGeneration(): number;
 }
 
+/** A sender new to the monitor, up: decide() returns at once for it. */
+const isFirstSight = (c: StateChange): boolean => c.from === null && c.to === 'up';
+
 const PROBLEMS: ReadonlySet<NotifyEvent> = new Set(['down', 'never_seen', 'late', 'flapping']);
 const DELIVERY_PERIOD_MS = 500;
 const BATCH = 16;
@@ -118,18 +121,15 @@ export function startNotifier(deps: NotifierDeps): Notifier {
   const busy = new Set<string>();
   const notifying = config.webhooks.length > 0 || config.alertmanagers.length > 0;
   let stopped = false;
-  /** Senders whose change a silence held back: looked at again whenever the silences change. */
-  const heldBySilence = new Set<string>();
-  let heldSeenGeneration = deps.silencesGeneration();
   /**
-   * Senders that were flapping when the monitor last stopped (the detector
-   * starts empty): caught up once a window has passed since the start.
+   * Senders whose change a silence held back: looked at again whenever the
+   * silences change, and at the first tick (filled at start below: a silence
+   * may have ended while the monitor was stopped).
    */
-  const flappingAtStart = new Map<string, number>();
-  if (notifying) {
-    for (const r of notified.withEvent('flapping'))
-      flappingAtStart.set(r.source, now() + config.flapWindowMs);
-  }
+  const heldBySilence = new Set<string>();
+  let heldSeenGeneration = Number.NaN;
+  // Flapping when the monitor last stopped: flapping still, from the start, until quiet for a window.
+  if (notifying) for (const r of notified.withEvent('flapping')) flaps.resume(r.source, now());
 
   function notification(event: NotifyEvent, c: StateChange, key: string): Notification {
     const v = deps.view(c.source);
@@ -166,9 +166,17 @@ export function startNotifier(deps: NotifierDeps): Notifier {
     );
   }
 
-  /** What was last told of the sender was this event of this incident: nothing new to say. */
-  const told = (previous: NotifiedRow | null, event: NotifyEvent, key: string): boolean =>
-    previous !== null && previous.event === event && previous.incidentKey === key;
+  /**
+   * What was last told of the sender was this event of this incident: a
+   * change seen again (a restart that lost the state file's last write) has
+   * nothing new to say. A key names one incident only where the last beat
+   * does (a protocol sender's boot and seq) or for never_seen; a plain-text
+   * sender's key is the same for every incident, so each of its changes is told.
+   */
+  function told(previous: NotifiedRow | null, event: NotifyEvent, key: string, source: string): boolean {
+    if (previous === null || previous.event !== event || previous.incidentKey !== key) return false;
+    return event === 'never_seen' || (deps.view(source)?.lastSeq ?? null) !== null;
+  }
   /** `up` answers a problem that was told; with nothing told, there is nothing to answer. */
   const answers = (previous: NotifiedRow | null): boolean =>
     previous !== null && PROBLEMS.has(previous.event as NotifyEvent);
@@ -187,7 +195,8 @@ export function startNotifier(deps: NotifierDeps): Notifier {
    */
   function catchUp(source: string, nowMs: number): Notification | null {
     const v = deps.view(source);
-    if (v === undefined) return null;
+    // Flapping: it is told where it settles, once it does (flaps.tick()).
+    if (v === undefined || flaps.isFlapping(source, nowMs)) return null;
     if (deps.silenced(source, nowMs)) {
       heldBySilence.add(source);
       return null;
@@ -195,10 +204,10 @@ export function startNotifier(deps: NotifierDeps): Notifier {
     const change: StateChange = { source, from: null, to: v.state, reason: v.reason, atMs: nowMs };
     const event = eventOfChange(change);
     if (event === null || !config.notifyOn.includes(event)) return null;
+    // What the receivers were last told is what the sender is: nothing to say.
     const previous = notified.get(source);
-    const key = keyFor(event, source);
-    if (event === 'up' ? !answers(previous) : told(previous, event, key)) return null;
-    return tell(event, change, key);
+    if (event === 'up' ? !answers(previous) : previous?.event === event) return null;
+    return tell(event, change, keyFor(event, source));
   }
 
   function enqueue(list: readonly Notification[]): void {
@@ -241,10 +250,10 @@ export function startNotifier(deps: NotifierDeps): Notifier {
     if (flap === 'started') return [tell('flapping', c, keyFor('down', c.source))];
     if (!config.notifyOn.includes(event)) return [];
     // `up` only after a notified problem; a sender new to the monitor (from null) has none: no lookup.
-    if (event === 'up' && c.from === null) return [];
+    if (isFirstSight(c)) return [];
     const previous = notified.get(c.source);
     const key = keyFor(event, c.source);
-    if (event === 'up' ? !answers(previous) : told(previous, event, key)) return [];
+    if (event === 'up' ? !answers(previous) : told(previous, event, key, c.source)) return [];
     return [tell(event, c, key)];
   }
 
@@ -254,9 +263,10 @@ export function startNotifier(deps: NotifierDeps): Notifier {
     if (busy.has(target.label) || stopped) return;
     busy.add(target.label);
     try {
-      for (;;) {
+      // Stopped (meanwhile, too): the state file may be closed.
+      while (!stopped) {
         const rows = outbox.due(target.label, now(), BATCH);
-        if (rows.length === 0 || stopped) return;
+        if (rows.length === 0) return;
         await Promise.all(rows.map((row) => attempt(target, row)));
       }
     } finally {
@@ -327,8 +337,8 @@ export function startNotifier(deps: NotifierDeps): Notifier {
   for (const v of deps.views()) {
     if (v.state === 'down')
       firing.set(v.source, { sinceMs: v.stateSinceMs, reason: v.reason, resolvedAtMs: null });
-    // Its changes while the monitor was down were not judged: caught up once the silence ends.
-    if (v.maintenance) heldBySilence.add(v.source);
+    // Under a silence, or down (one that ended while the monitor was stopped held it back): caught up.
+    if (v.maintenance || v.state === 'down') heldBySilence.add(v.source);
   }
   let pushSoon = false;
 
@@ -410,14 +420,6 @@ export function startNotifier(deps: NotifierDeps): Notifier {
     };
     // Stable again: say where it settled, if that was not said (a silence may hold it back still).
     for (const source of flaps.tick(nowMs)) add(catchUp(source, nowMs));
-    for (const [source, atMs] of flappingAtStart) {
-      if (notified.get(source)?.event !== 'flapping')
-        flappingAtStart.delete(source); // said since
-      else if (atMs <= nowMs && !flaps.isFlapping(source, nowMs)) {
-        flappingAtStart.delete(source);
-        add(catchUp(source, nowMs));
-      }
-    }
     const generation = deps.silencesGeneration();
     if (generation !== heldSeenGeneration) {
       heldSeenGeneration = generation;
@@ -449,15 +451,19 @@ export function startNotifier(deps: NotifierDeps): Notifier {
     changes(changes) {
       // Nobody to tell: nothing to decide or remember (a storm of changes costs no rows).
       if (!notifying) return;
-      // What was told (notified) and the rows that tell it (outbox): both, or neither.
-      atomically(db, () => {
+      const decideAll = () => {
         const list: Notification[] = [];
         for (const c of changes) {
           list.push(...decide(c));
           if (config.alertmanagers.length > 0) trackAlerts(c);
         }
         enqueue(list);
-      });
+      };
+      // What was told (notified) and the rows that tell it (outbox): both, or neither, in a unit
+      // that takes the write lock. Not for first sights only (a flood of new senders), which
+      // notify nothing and read nothing.
+      if (changes.every(isFirstSight)) decideAll();
+      else atomically(db, decideAll);
       if (config.alertmanagers.length > 0 && !pushSoon) {
         pushSoon = true;
         setImmediate(() => void pushAlerts());
@@ -471,7 +477,6 @@ export function startNotifier(deps: NotifierDeps): Notifier {
     forget(source) {
       firing.delete(source);
       heldBySilence.delete(source);
-      flappingAtStart.delete(source);
       flaps.forget(source);
       notified.delete(source);
     },
