@@ -233,6 +233,18 @@ describe('tracker: plain-text senders', () => {
     },
   );
 
+  it('time a key back from the protocol to text on the monitor clock, whatever the sender clock said', () => {
+    const t = createTracker(OPTIONS);
+    const key = '10.0.0.9';
+    // Heard through the protocol, its clock 2 min ahead; then as plain text, once a minute.
+    t.observe(
+      trackedBeat({ source: key, seq: 0, sentAtMs: T0 + 120_000, receivedAtMs: T0, intervalMs: 60_000 }),
+    );
+    for (const k of [1, 2, 3]) expect(t.observeText(key, T0 + k * 60_000).lostDelta).toBe(0);
+    // Three gaps of a minute each (none taken for a burst by a gap measured from the sender's clock).
+    expect(t.view(key, T0 + 180_000)).toMatchObject({ received: 4, intervalMs: 60_000 });
+  });
+
   it('counts the intervals a gap covers as lost, and comes back up', () => {
     const t = createTracker(OPTIONS);
     t.declare(

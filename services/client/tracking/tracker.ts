@@ -731,7 +731,12 @@ export function createTracker(options: TrackerOptions): Tracker {
       o.isNewSender = true;
     }
     if (sender.textGapsMs === null) sender.textGapsMs = [];
-    if (inTimings(sender)) timings.remove(sender.delayLastMs, sender.jitterMs);
+    if (inTimings(sender)) {
+      // Heard through the protocol until now: its beats' times were the sender's clock; text is timed on ours.
+      timings.remove(sender.delayLastMs, sender.jitterMs);
+      sender.lastSentMs = sender.lastSeenMs;
+      sender.baseDelayMs = 0;
+    }
     sender.kind = 'text';
     sender.received++;
     if (sender.firstSeenMs === null) {
