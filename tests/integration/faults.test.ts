@@ -219,7 +219,7 @@ describe('faults (issue 5): kill -9, network cut, SIGTERM', () => {
    * daemon's bookkeeping too: on a busy CI machine Docker recorded the
    * server's exit 2.3 s after its `stop` line, with exit code 0, which the
    * service gives only when its stop ended inside its own 1.8 s limit (quiet
-   * runs: 16-172 ms). That figure, `stop` line to Docker's FinishedAt, is
+   * runs: 16-250 ms). That figure, `stop` line to Docker's FinishedAt, is
    * still printed beside the others.
    */
   const terminate = async (service: string) => {

@@ -104,7 +104,7 @@ describe('tracker: liveness thresholds', () => {
     expect(tracker.tick(T0 + 8000)).toEqual([change('up', 'late', 'no_beat', T0 + 8000)]);
   });
 
-  it('follows a step of a clock: a sender whose clock went back 10 s stays up, as one beat held up changes nothing', () => {
+  it('follows a step of a clock: a sender whose clock went back 10 s is up again for good at its second beat after the step', () => {
     const tracker = createTracker(OPTIONS);
     const changes: string[] = [];
     for (let seq = 0; seq < 20; seq++) {
@@ -115,7 +115,7 @@ describe('tracker: liveness thresholds', () => {
         changes.push(`${c.from}->${c.to}`);
       for (const c of tracker.tick(receivedAtMs + 250)) changes.push(`${c.from}->${c.to}`);
     }
-    // Beat 5 alone could be one held up: it is judged late until beat 6 shows the step.
+    // Beat 5 alone could be one held up: the tick after it judges it down; beat 6 shows the step.
     expect(changes).toEqual(['null->up', 'up->down', 'down->up']);
     expect(tracker.view('a', T0 + 19_300)).toMatchObject({ state: 'up', expectedAtMs: T0 + 20_005 });
   });
