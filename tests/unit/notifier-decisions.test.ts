@@ -146,10 +146,16 @@ describe('the notifier, on a fake clock', () => {
     return w;
   }
 
-  it('tells a down a silence held back once the silence ends, and only once', () => {
+  /** A world started with its notifier and sender `s` up (first seen: nothing told). */
+  function senderUp() {
     const w = world();
     w.start();
     w.change('s', 'up');
+    return w;
+  }
+
+  it('tells a down a silence held back once the silence ends, and only once', () => {
+    const w = senderUp();
     w.silence('s', true);
     w.t += 5000;
     w.change('s', 'down');
@@ -161,9 +167,7 @@ describe('the notifier, on a fake clock', () => {
   });
 
   it("tells the up of a down told before a silence, when the sender came back during it, with the down's incident key", () => {
-    const w = world();
-    w.start();
-    w.change('s', 'up');
+    const w = senderUp();
     w.change('s', 'down');
     w.silence('s', true);
     w.tick(5);
@@ -179,9 +183,7 @@ describe('the notifier, on a fake clock', () => {
   });
 
   it('says nothing more after a silence over a sender that stayed down, as its down was told', () => {
-    const w = world();
-    w.start();
-    w.change('s', 'up');
+    const w = senderUp();
     w.change('s', 'down');
     w.silence('s', true);
     w.tick(5);
@@ -191,9 +193,7 @@ describe('the notifier, on a fake clock', () => {
   });
 
   it('catches up a silenced sender after a restart, when its silence ends', async () => {
-    const w = world();
-    w.start();
-    w.change('s', 'up');
+    const w = senderUp();
     w.silence('s', true);
     w.change('s', 'down');
     (w.views.get('s') as SenderView).maintenance = true;
@@ -206,9 +206,7 @@ describe('the notifier, on a fake clock', () => {
   });
 
   it('does not tell a down again when a restart sees the same incident go down again (the last write was lost)', async () => {
-    const w = world();
-    w.start();
-    w.change('s', 'up');
+    const w = senderUp();
     w.change('s', 'down');
     // Killed before the state file had the down: the restart has it up, and it goes down again.
     w.views.set('s', { ...(w.views.get('s') as SenderView), state: 'up' });
@@ -224,9 +222,7 @@ describe('the notifier, on a fake clock', () => {
   });
 
   it('tells where a sender that was flapping at a restart settled, a window after the start', async () => {
-    const w = world();
-    w.start();
-    w.change('s', 'up');
+    const w = senderUp();
     for (const to of ['down', 'up', 'down', 'up', 'down'] as const) {
       w.t += 100;
       w.change('s', to);
@@ -264,9 +260,7 @@ describe('the notifier, on a fake clock', () => {
   });
 
   it('tells at the first tick after a restart a down that a silence held back and that ended while the monitor was stopped', async () => {
-    const w = world();
-    w.start();
-    w.change('s', 'up');
+    const w = senderUp();
     w.silence('s', true);
     w.change('s', 'down');
     await w.restart();
@@ -370,9 +364,7 @@ describe('the notifier, on a fake clock', () => {
   });
 
   it('records a notification as told only with its outbox rows: both, or neither', () => {
-    const w = world();
-    w.start();
-    w.change('s', 'up');
+    const w = senderUp();
     // The outbox cannot take a row (here: gone); the write fails, and nothing of it stays.
     w.db.exec('ALTER TABLE outbox RENAME TO outbox_away');
     expect(() => w.change('s', 'down')).toThrow(/no such table: outbox/);

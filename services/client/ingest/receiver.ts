@@ -172,7 +172,8 @@ function startThread(
       reject(err);
     });
     worker.on('exit', (code) => {
-      const died = closed === null && !exited;
+      // Not asked to stop (stop() sets `closed` first): it died.
+      const died = closed === null;
       if (died) heardUntilDeath = heardUntil();
       exited = true;
       // Its batches still queued are handled before its stop resolves.

@@ -96,6 +96,12 @@ export interface NotifierDeps {
 /** A sender new to the monitor, up: decide() returns at once for it. */
 const isFirstSight = (c: StateChange): boolean => c.from === null && c.to === 'up';
 
+interface FiringAlert {
+  sinceMs: number;
+  reason: string;
+  resolvedAtMs: number | null;
+}
+
 const PROBLEMS: ReadonlySet<NotifyEvent> = new Set(['down', 'never_seen', 'late', 'flapping']);
 const DELIVERY_PERIOD_MS = 500;
 const BATCH = 16;
@@ -131,9 +137,18 @@ export function startNotifier(deps: NotifierDeps): Notifier {
   // Flapping when the monitor last stopped: flapping still, from the start, until quiet for a window.
   if (notifying) for (const r of notified.withEvent('flapping')) flaps.resume(r.source, now());
 
-  function notification(event: NotifyEvent, c: StateChange, key: string): Notification {
-    const v = deps.view(c.source);
-    const previous = notified.get(c.source);
+  /**
+   * The notification of `event` for change `c`. `previous` is what was last
+   * told of the sender and `v` its view, both read once by the caller (a
+   * view is built afresh on each read).
+   */
+  function notification(
+    event: NotifyEvent,
+    c: StateChange,
+    key: string,
+    previous: NotifiedRow | null,
+    v: SenderView | undefined,
+  ): Notification {
     return {
       fromSinceMs: event === 'up' ? (previous?.atMs ?? null) : null,
       flap:
@@ -153,11 +168,15 @@ export function startNotifier(deps: NotifierDeps): Notifier {
     };
   }
 
-  function keyFor(event: NotifyEvent, source: string): string {
-    const previous = notified.get(source);
+  /** The incident key: an up or reminder carries the one of the problem it answers (previous). */
+  function keyFor(
+    event: NotifyEvent,
+    source: string,
+    previous: NotifiedRow | null,
+    v: SenderView | undefined,
+  ): string {
     if (event === 'up' || event === 'reminder')
       return previous?.incidentKey ?? incidentKey(source, null, null, 'down');
-    const v = deps.view(source);
     return incidentKey(
       source,
       v?.boot ?? null,
@@ -173,18 +192,22 @@ export function startNotifier(deps: NotifierDeps): Notifier {
    * does (a protocol sender's boot and seq) or for never_seen; a plain-text
    * sender's key is the same for every incident, so each of its changes is told.
    */
-  function told(previous: NotifiedRow | null, event: NotifyEvent, key: string, source: string): boolean {
+  function told(
+    previous: NotifiedRow | null,
+    event: NotifyEvent,
+    key: string,
+    v: SenderView | undefined,
+  ): boolean {
     if (previous === null || previous.event !== event || previous.incidentKey !== key) return false;
-    return event === 'never_seen' || (deps.view(source)?.lastSeq ?? null) !== null;
+    return event === 'never_seen' || (v?.lastSeq ?? null) !== null;
   }
   /** `up` answers a problem that was told; with nothing told, there is nothing to answer. */
   const answers = (previous: NotifiedRow | null): boolean =>
     previous !== null && PROBLEMS.has(previous.event as NotifyEvent);
 
-  /** Makes the notification and records it as what was last told of its sender. */
-  function tell(event: NotifyEvent, c: StateChange, key: string): Notification {
-    const n = notification(event, c, key);
-    notified.set(c.source, { state: c.to, event, incidentKey: key, atMs: c.atMs });
+  /** Records the notification as what was last told of its sender, and hands it on. */
+  function tell(n: Notification): Notification {
+    notified.set(n.source, { state: n.to, event: n.event, incidentKey: n.incidentKey, atMs: n.atMs });
     return n;
   }
 
@@ -207,7 +230,7 @@ export function startNotifier(deps: NotifierDeps): Notifier {
     // What the receivers were last told is what the sender is: nothing to say.
     const previous = notified.get(source);
     if (event === 'up' ? !answers(previous) : previous?.event === event) return null;
-    return tell(event, change, keyFor(event, source));
+    return tell(notification(event, change, keyFor(event, source, previous, v), previous, v));
   }
 
   function enqueue(list: readonly Notification[]): void {
@@ -247,14 +270,19 @@ export function startNotifier(deps: NotifierDeps): Notifier {
     // A sender's first appearance is no flap: only changes of a sender already known count.
     const flap = c.from === null || c.from === 'pending' ? 'normal' : flaps.record(c.source, c.atMs);
     if (flap === 'ongoing') return [];
-    if (flap === 'started') return [tell('flapping', c, keyFor('down', c.source))];
+    if (flap === 'started') {
+      const v = deps.view(c.source);
+      return [tell(notification('flapping', c, keyFor('down', c.source, null, v), null, v))];
+    }
     if (!config.notifyOn.includes(event)) return [];
     // `up` only after a notified problem; a sender new to the monitor (from null) has none: no lookup.
     if (isFirstSight(c)) return [];
     const previous = notified.get(c.source);
-    const key = keyFor(event, c.source);
-    if (event === 'up' ? !answers(previous) : told(previous, event, key, c.source)) return [];
-    return [tell(event, c, key)];
+    if (event === 'up' && !answers(previous)) return [];
+    const v = deps.view(c.source);
+    const key = keyFor(event, c.source, previous, v);
+    if (event !== 'up' && told(previous, event, key, v)) return [];
+    return [tell(notification(event, c, key, previous, v))];
   }
 
   // --- webhooks: the outbox, drained per target -----------------------------
@@ -333,7 +361,7 @@ export function startNotifier(deps: NotifierDeps): Notifier {
   // --- Alertmanager: the firing set, pushed on change and periodically ------
 
   // Down senders, silenced or not: a silenced one is left out of the pushes until its silence ends.
-  const firing = new Map<string, { sinceMs: number; reason: string; resolvedAtMs: number | null }>();
+  const firing = new Map<string, FiringAlert>();
   for (const v of deps.views()) {
     if (v.state === 'down')
       firing.set(v.source, { sinceMs: v.stateSinceMs, reason: v.reason, resolvedAtMs: null });
@@ -355,7 +383,13 @@ export function startNotifier(deps: NotifierDeps): Notifier {
     pushSoon = false;
     if (config.alertmanagers.length === 0 || stopped) return;
     const nowMs = now();
-    const pushed = [...firing].filter(([source]) => !deps.silenced(source, nowMs));
+    // Silenced senders are left out; a silenced one's resolution is not sent either (Alertmanager
+    // ends its alert at endsAt).
+    const pushed: Array<[string, FiringAlert]> = [];
+    for (const [source, f] of firing) {
+      if (!deps.silenced(source, nowMs)) pushed.push([source, f]);
+      else if (f.resolvedAtMs !== null) firing.delete(source);
+    }
     const alerts = pushed.map(([source, f]) =>
       alertmanagerAlert({
         source,
@@ -371,10 +405,6 @@ export function startNotifier(deps: NotifierDeps): Notifier {
         nowMs,
       }),
     );
-    // A silenced sender's resolution is not sent: Alertmanager ends its alert at endsAt.
-    for (const [source, f] of firing) {
-      if (f.resolvedAtMs !== null && deps.silenced(source, nowMs)) firing.delete(source);
-    }
     const outcomes = await Promise.all(
       config.alertmanagers.map(async (target) => {
         const s = statsOf(target.label);
@@ -440,7 +470,7 @@ export function startNotifier(deps: NotifierDeps): Notifier {
           reason: v.reason,
           atMs: nowMs,
         };
-        list.push(notification('reminder', change, r.incidentKey));
+        list.push(notification('reminder', change, r.incidentKey, r, v));
         notified.reminded(r.source, nowMs);
       }
     }
