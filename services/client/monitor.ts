@@ -321,8 +321,8 @@ export async function startMonitor(
   let ticks = 0;
   const overruns = createOverrunWatch(
     () => ({ queueDrops: receiver.queueDrops(), kernelDrops: kernel()?.drops ?? 0 }),
-    (nowMs, dropped, counts) => {
-      tracker.blind(nowMs);
+    (fromMs, nowMs, dropped, counts) => {
+      tracker.blind(fromMs, nowMs);
       logger.warn(
         { event: 'overrun', dropped, ...counts },
         `${dropped} datagrams dropped: the monitor fell behind (its queue or the kernel's receive buffer was full); silence until now is not judged`,
@@ -351,10 +351,10 @@ export async function startMonitor(
   const liveness = setInterval(() => {
     const nowMs = now();
     maintenance.tick(nowMs);
-    overruns.check(nowMs);
     // Silence is judged only up to what was read and handled: a beat still waiting on a socket thread,
-    // or in the kernel for one, is not missing.
+    // or in the kernel for one, is not missing. Read before the drop counts (overrun.ts).
     const judgedUntilMs = Math.min(nowMs, receiver.heardUntil());
+    overruns.check(nowMs, judgedUntilMs);
     judgementLagMs = nowMs - judgedUntilMs;
     judge(judgedUntilMs);
     const second = ++ticks % snapshotEvery === 0;

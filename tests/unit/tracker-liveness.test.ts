@@ -358,8 +358,9 @@ describe('tracker: a monitor that lost datagrams itself (blind)', () => {
   it('judges no silence before the blind moment + interval + grace, and charges no loss for it', () => {
     const tracker = createTracker(OPTIONS);
     observe(tracker, beat(0));
-    // Beats 1 and 2 were dropped in the monitor's own queue; it knows so at T0 + 2500.
-    tracker.blind(T0 + 2500);
+    // Beats 1 and 2 were dropped in the monitor's own queue (it had handled all that came before T0 + 500);
+    // it knows so at T0 + 2500.
+    tracker.blind(T0 + 500, T0 + 2500);
     // Without it: late at T0 + 2000, down at T0 + 4000.
     expect(tracker.tick(T0 + 4499)).toEqual([]);
     expect(state(tracker, T0 + 4499)).toBe('up');
@@ -376,7 +377,7 @@ describe('tracker: a monitor that lost datagrams itself (blind)', () => {
         beat(seq, { sentAtMs: T0 + seq * 1000 + offsetMs, receivedAtMs: T0 + seq * 1000 });
       observe(tracker, at(0));
       // Beats 1-3 were dropped in the monitor's own queue; it knows so at T0 + 3500.
-      tracker.blind(T0 + 3500);
+      tracker.blind(T0 + 500, T0 + 3500);
       expect(tracker.observe(at(4)).lostDelta, `offset ${offsetMs} ms`).toBe(0);
     }
   });
@@ -385,7 +386,7 @@ describe('tracker: a monitor that lost datagrams itself (blind)', () => {
     const tracker = createTracker(OPTIONS);
     observe(tracker, beat(0));
     // Beats 1-5 were sent while the monitor was blind, and not charged; beat 3 was only held up.
-    tracker.blind(T0 + 5500);
+    tracker.blind(T0 + 500, T0 + 5500);
     observe(tracker, beat(6));
     expect(tracker.observe(beat(3, { receivedAtMs: T0 + 6100 }))).toMatchObject({
       outOfOrder: true,
@@ -394,11 +395,41 @@ describe('tracker: a monitor that lost datagrams itself (blind)', () => {
     expect(tracker.view('a', T0 + 6100)).toMatchObject({ lost: 0, outOfOrder: 1 });
   });
 
+  it('charges the beats that were due before it was blind: a silent sender is not excused by a later overrun', () => {
+    const tracker = createTracker(OPTIONS);
+    observe(tracker, beat(0));
+    // Silent from beat 1 on; the monitor dropped datagrams that arrived from T0 + 5500 to T0 + 7500.
+    tracker.blind(T0 + 5500, T0 + 7500);
+    // Beat 5 (due T0 + 5000) may have come within its 1 s grace, into the blind time; 6 and 7 were due in it.
+    // Beats 1-4 were due while the monitor read everything: lost.
+    expect(tracker.observe(beat(8)).lostDelta).toBe(4);
+    expect(tracker.view('a', T0 + 8000)?.lost).toBe(4);
+  });
+
+  it('takes two blind times the sender beat between apart: the first excuses nothing after that beat', () => {
+    const tracker = createTracker(OPTIONS);
+    observe(tracker, beat(0));
+    tracker.blind(T0 + 500, T0 + 1500);
+    expect(tracker.observe(beat(2)).lostDelta).toBe(0); // beat 1 was due in the blind time
+    tracker.blind(T0 + 6500, T0 + 7500);
+    // Of beats 3-8: 6 (may have come within its grace) and 7 were due in the second blind time.
+    expect(tracker.observe(beat(9)).lostDelta).toBe(4);
+  });
+
+  it('joins two blind times with no beat between: from the earlier start', () => {
+    const tracker = createTracker(OPTIONS);
+    observe(tracker, beat(0));
+    tracker.blind(T0 + 2500, T0 + 3500);
+    tracker.blind(T0 + 5500, T0 + 6500);
+    // Beats 2-6 from the first start (beat 2 within its grace of it); 1 and 7 were due while it read everything.
+    expect(tracker.observe(beat(8)).lostDelta).toBe(2);
+  });
+
   it('keeps its floor when a beat that waited in the queue is handled after it', () => {
     const tracker = createTracker(OPTIONS);
     observe(tracker, beat(0));
     // Beat 1 was read before the overrun and handled after it; beat 2 was dropped.
-    tracker.blind(T0 + 2500);
+    tracker.blind(T0 + 500, T0 + 2500);
     expect(observe(tracker, beat(1))).toEqual([]);
     // Beat 1 alone would make it late at T0 + 3000.
     expect(tracker.tick(T0 + 4499)).toEqual([]);
@@ -409,7 +440,7 @@ describe('tracker: a monitor that lost datagrams itself (blind)', () => {
   it('still finds a sender that stays silent after it', () => {
     const tracker = createTracker(OPTIONS);
     observe(tracker, beat(0));
-    tracker.blind(T0 + 2500);
+    tracker.blind(T0 + 500, T0 + 2500);
     expect(tracker.tick(T0 + 4500)).toEqual([change('up', 'late', 'no_beat', T0 + 4500)]);
     expect(tracker.tick(T0 + 6500)).toEqual([change('late', 'down', 'missed_3', T0 + 6500)]);
   });

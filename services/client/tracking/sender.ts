@@ -74,10 +74,15 @@ export interface Sender extends SenderCounters, SilenceLinks<Sender> {
   /** Floor of the next late deadline (a restarted monitor's start + interval + grace); 0 for none. */
   notBeforeMs: number;
   /**
-   * Set by a monitor restart to its start: beats the sender sent before then
-   * fell into the monitor's own absence and are not charged as lost. 0 once
-   * the first datagram after the restart has been judged. Not stored.
+   * The monitor's own absence or blindness since the sender's last beat, on
+   * the monitor's clock: from its restart (or from a time before which it
+   * had read and handled every datagram, when its queue or the kernel
+   * dropped some) until it was listening again. Beats that may have arrived
+   * in between are not charged as lost. unobservedUntilMs 0: none (it is
+   * set back to 0 by a restart of the sender); unobservedFromMs 0: since
+   * the sender's last beat. Not stored.
    */
+  unobservedFromMs: number;
   unobservedUntilMs: number;
   /** 'missed' marks pushed since the datagram with the highest seq. */
   missedMarks: number;
@@ -121,6 +126,7 @@ const FIGURES = [
   'intervalMs',
   'baseDelayMs',
   'notBeforeMs',
+  'unobservedFromMs',
   'unobservedUntilMs',
   'delayLastMs',
   'delayMinMs',
@@ -170,6 +176,7 @@ class SenderRecord implements Sender {
   declare intervalMs: number;
   declare baseDelayMs: number;
   declare notBeforeMs: number;
+  declare unobservedFromMs: number;
   declare unobservedUntilMs: number;
   declare delayLastMs: number;
   declare delayMinMs: number;

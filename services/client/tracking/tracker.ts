@@ -192,11 +192,13 @@ export interface Tracker {
   /** The socket is bound: restored senders not heard from yet get their deadlines from now. O(senders), once. */
   listening(nowMs: number): void;
   /**
-   * The monitor itself lost datagrams (its queue was full) until `untilMs`:
-   * whatever any sender sent until then is unknown, not lost, and every
-   * deadline is at least untilMs + interval + grace. O(senders).
+   * The monitor itself lost datagrams (its queue or the kernel's receive
+   * buffer was full) that arrived from `fromMs` (0: any time) until
+   * `untilMs`: whatever any sender sent that arrived then is unknown, not
+   * lost, and every deadline is at least untilMs + interval + grace.
+   * O(senders).
    */
-  blind(untilMs: number): void;
+  blind(fromMs: number, untilMs: number): void;
   /**
    * For the state file: visits each record changed since the last call,
    * once, and returns the sources evicted since. The changed are visited,
@@ -479,19 +481,26 @@ export function createTracker(options: TrackerOptions): Tracker {
   }
 
   /**
-   * Of `gap` beats missing before this datagram, those the sender sent while
-   * the monitor itself was away (before its restart) or blind (its queue
-   * overran): they are unknown, not lost. Only beats due before
-   * unobservedUntilMs are excused, so it needs no resetting. Both ends on
-   * the monitor's clock: the last beat as it arrives with the boot's best
-   * delay (a sender whose clock is ahead would otherwise excuse too few).
+   * Of `gap` beats missing before this datagram, those that may have arrived
+   * while the monitor itself was away (before its restart) or blind (its
+   * queue or the kernel dropped datagrams): they are unknown, not lost.
+   * Beat k of the gap is due at the last beat's arrival + k x interval,
+   * with the boot's best delay, on the monitor's clock (a sender whose clock
+   * is ahead would otherwise excuse too few). It is excused when it was due
+   * before unobservedUntilMs, and no more than the grace before
+   * unobservedFromMs: one due earlier would have arrived while the monitor
+   * was reading all, and is lost. A window the last beat came after excuses
+   * nothing, so it needs no resetting.
    */
   function excusedBeats(sender: Sender, gap: number): number {
     if (sender.unobservedUntilMs === 0) return 0;
     const interval = intervalOf(sender);
-    const away = sender.unobservedUntilMs - (sender.lastSentMs + sender.baseDelayMs);
-    if (interval <= 0 || away <= 0) return 0;
-    return Math.min(gap, Math.floor(away / interval));
+    if (interval <= 0) return 0;
+    const lastArrivalMs = sender.lastSentMs + sender.baseDelayMs;
+    const last = Math.min(gap, Math.floor((sender.unobservedUntilMs - lastArrivalMs) / interval));
+    const fromMs = sender.unobservedFromMs - graceOf(sender);
+    const first = Math.max(1, Math.ceil((fromMs - lastArrivalMs) / interval));
+    return Math.max(0, last - first + 1);
   }
 
   /** A protocol sender heard from: in the timing histograms (its delay and jitter are samples). */
@@ -596,6 +605,7 @@ export function createTracker(options: TrackerOptions): Tracker {
     if (sender.previousBoots.length > PREVIOUS_BOOTS) sender.previousBoots.pop();
     sender.boot = beat.boot;
     sender.notBeforeMs = 0;
+    sender.unobservedFromMs = 0;
     sender.unobservedUntilMs = 0;
     startSequence(sender.sequence, beat.seq);
     const { delayLastMs, jitterMs } = sender;
@@ -832,8 +842,9 @@ export function createTracker(options: TrackerOptions): Tracker {
       setAvailability(sender.uptime, 'unknown', Math.min(lastAliveMs, monitorStartMs));
       // From now on as its state says; silences (maintenance) are applied again after this.
       setAvailability(sender.uptime, AVAILABILITY[sender.state], monitorStartMs);
-      // Not stored: a restored record has none, so this sets it (and the deadline floor) to this start.
-      unobservedUntil(sender, monitorStartMs);
+      // Not stored: a restored record has none, so this sets it (and the deadline floor) to this start,
+      // from the sender's last beat: the previous run may have heard beats it had not written yet.
+      unobserved(sender, 0, monitorStartMs);
       enter(sender);
       if (inTimings(sender)) timings.add(sender.delayLastMs, sender.jitterMs);
     }
@@ -847,12 +858,20 @@ export function createTracker(options: TrackerOptions): Tracker {
    */
   function listening(nowMs: number): void {
     for (const sender of senders.values()) {
-      if (sender.unobservedUntilMs !== 0) unobservedUntil(sender, nowMs);
+      if (sender.unobservedUntilMs !== 0) unobserved(sender, sender.unobservedFromMs, nowMs);
     }
   }
 
-  /** Nothing the sender sent until `untilMs` was observed: not charged as lost, and no deadline before untilMs + interval + grace. */
-  function unobservedUntil(sender: Sender, untilMs: number): void {
+  /**
+   * Nothing the sender sent that arrived from `fromMs` (0: since its last
+   * beat) until `untilMs` was observed: not charged as lost, and no deadline
+   * before untilMs + interval + grace. A window still open (the sender has
+   * not beaten since it ended) and this one are taken as one, from the
+   * earlier start.
+   */
+  function unobserved(sender: Sender, fromMs: number, untilMs: number): void {
+    const open = sender.unobservedUntilMs > sender.lastSentMs + sender.baseDelayMs;
+    sender.unobservedFromMs = open ? Math.min(sender.unobservedFromMs, fromMs) : fromMs;
     sender.unobservedUntilMs = Math.max(sender.unobservedUntilMs, untilMs);
     const interval = intervalOf(sender);
     if (sender.state !== 'stopped' && sender.state !== 'down' && interval > 0) {
@@ -1024,8 +1043,8 @@ export function createTracker(options: TrackerOptions): Tracker {
     },
     restore,
     listening,
-    blind(untilMs) {
-      for (const sender of senders.values()) unobservedUntil(sender, untilMs);
+    blind(fromMs, untilMs) {
+      for (const sender of senders.values()) unobserved(sender, fromMs, untilMs);
     },
     markDirty(sender) {
       if (senders.get(sender.source) === sender) changed(sender);
