@@ -346,7 +346,7 @@ export const clientEnv = {
     list(
       '',
       'a comma-separated list of host:port[/all|/first], e.g. tasks.monitor:5000',
-      "Other monitors this one beats to, so each tracks (and notifies on) the others; this monitor's own addresses are skipped",
+      "Other monitors this one beats to, so each tracks (and notifies on) the others; this monitor's own socket (an address of this host on its UDP_PORT) is skipped, a name or an IP address alike",
       parseTarget,
     ),
   ),

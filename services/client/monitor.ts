@@ -309,6 +309,7 @@ export async function startMonitor(
       intervalMs: config.peerInterval,
       source: monitorName,
       signer: peerSigner(keyring),
+      own: receiver.address,
     },
     logger,
   );

@@ -32,6 +32,7 @@ describe('monitors that watch each other', () => {
         source: 'me',
         signer: null,
         lookup: async () => answer,
+        own: { address: '0.0.0.0', port: peer.port },
         ownAddresses: new Set(['127.0.0.1']),
       },
       logs.logger,
@@ -49,6 +50,35 @@ describe('monitors that watch each other', () => {
     } finally {
       await beacon?.stop();
       peer.close();
+    }
+  });
+
+  it('leaves out an IP address of its own on its own port, and keeps one on another port (another monitor here)', async () => {
+    const logs = captureLogs('client');
+    const itself = await startUdpListener('127.0.0.1');
+    const other = await startUdpListener('127.0.0.1');
+    const beacon = startPeerBeacon(
+      {
+        peers: [
+          { host: '127.0.0.1', port: itself.port },
+          { host: '127.0.0.1', port: other.port },
+        ],
+        intervalMs: 50,
+        source: 'me',
+        signer: null,
+        own: { address: '0.0.0.0', port: itself.port },
+        ownAddresses: new Set(['127.0.0.1']),
+      },
+      logs.logger,
+    );
+    try {
+      await eventually(() => expect(other.received()).toBeGreaterThanOrEqual(4));
+      expect(itself.received()).toBe(0);
+      expect(logs.events('exception')).toEqual([]);
+    } finally {
+      await beacon?.stop();
+      itself.close();
+      other.close();
     }
   });
 

@@ -2,9 +2,11 @@
  * Who watches the watchman: the monitor beats to its peer monitors
  * (PEER_MONITORS) with the same beacon the time server uses, so each peer
  * tracks it like any sender and notifies when it dies. A peer list may name
- * this monitor too (Swarm's `tasks.<service>`, a headless Service): its own
- * addresses are left out of every answer, so it never watches itself, and a
- * name that names only this monitor (its peers are gone) is no DNS error.
+ * this monitor too (Swarm's `tasks.<service>`, a headless Service, the same
+ * list of IP addresses on every host): its own socket (an address of this
+ * host, on the port it listens on) is left out, so it never watches itself,
+ * and a name that names only this monitor (its peers are gone) is no DNS
+ * error. A peer on this host at another port is another monitor, and kept.
  * The beats are signed with the first of AUTH_KEY_FILES' keys, so a peer
  * that requires authentication (REQUIRE_AUTH) accepts them; unsigned when
  * the monitor has no key.
@@ -25,9 +27,13 @@ export interface PeerBeaconOptions {
   /** Signs the beats: peerSigner() of the monitor's keyring. */
   signer: Signer | null;
   lookup?: Lookup;
+  /** Where this monitor's own UDP socket is bound: the port, and the address (a wildcard: every interface's). */
+  own: { address: string; port: number };
   /** This host's addresses; the network interfaces' unless given (tests). */
   ownAddresses?: ReadonlySet<string>;
 }
+
+const WILDCARDS = new Set(['0.0.0.0', '::']);
 
 /** The key this monitor signs its beats to its peers with: the first one configured, if any. */
 export function peerSigner(keyring: Keyring): Signer | null {
@@ -45,7 +51,8 @@ export function localAddresses(): Set<string> {
 
 export function startPeerBeacon(options: PeerBeaconOptions, logger: Logger): Beacon | null {
   if (options.peers.length === 0) return null;
-  const own = options.ownAddresses ?? localAddresses();
+  const { address, port } = options.own;
+  const addresses = WILDCARDS.has(address) ? (options.ownAddresses ?? localAddresses()) : new Set([address]);
   return startBeacon(
     {
       intervalMs: options.intervalMs,
@@ -54,7 +61,7 @@ export function startPeerBeacon(options: PeerBeaconOptions, logger: Logger): Bea
       signer: options.signer,
       sendBye: true,
       ...(options.lookup === undefined ? {} : { lookup: options.lookup }),
-      excludeAddresses: own,
+      exclude: { addresses, port },
     },
     logger,
   );

@@ -18,7 +18,7 @@ import {
   PROTOCOL_VERSION,
   type Signer,
 } from '../protocol.js';
-import { type Lookup, type Resolver, startResolver, systemLookup } from './resolver.js';
+import { type Lookup, type OwnSocket, type Resolver, startResolver, systemLookup } from './resolver.js';
 import { delayUntil, dueAt, nextSlot } from './schedule.js';
 import { formatTarget, MAX_ADDRESSES_PER_TARGET, type Target } from './targets.js';
 
@@ -32,8 +32,8 @@ export interface BeaconOptions {
   sendBye: boolean;
   /** Name resolution; `dns.lookup(host, { all: true })` unless given (tests). */
   lookup?: Lookup;
-  /** Addresses never sent to (see ResolverOptions.exclude). */
-  excludeAddresses?: ReadonlySet<string>;
+  /** A socket never sent to: this host's own (see ResolverOptions.exclude). */
+  exclude?: OwnSocket;
 }
 
 /** Datagrams handed to the kernel for one address, per kind. */
@@ -140,7 +140,7 @@ export function startBeacon(options: BeaconOptions, logger: Logger): Beacon {
         onDnsError: () => {
           errors.dns_error++;
         },
-        ...(options.excludeAddresses === undefined ? {} : { exclude: options.excludeAddresses }),
+        ...(options.exclude === undefined ? {} : { exclude: options.exclude }),
       },
       log,
     );

@@ -26,11 +26,19 @@ export interface ResolverOptions {
   /** Called for each `dns_error` line this resolver writes (the beacon counts them per target). */
   onDnsError(): void;
   /**
-   * Addresses never to send to (a monitor's own, in a peer list naming every
-   * monitor). An answer of only these is a good one that names nobody now:
-   * beats go nowhere, and that is no error.
+   * A socket never to send to: a monitor's own (its addresses, on its port),
+   * in a peer list naming every monitor. For a target on another port it
+   * excludes nothing (another monitor on this host). An answer of only these
+   * addresses, or an IP address that is one of them, is a good one that
+   * names nobody now: beats go nowhere, and that is no error.
    */
-  exclude?: ReadonlySet<string>;
+  exclude?: OwnSocket;
+}
+
+/** This host's addresses, and the port its own socket is bound to on them. */
+export interface OwnSocket {
+  addresses: ReadonlySet<string>;
+  port: number;
 }
 
 export interface Resolver {
@@ -55,8 +63,9 @@ export interface Resolver {
  */
 export function startResolver(options: ResolverOptions, log: Logger): Resolver {
   const { target } = options;
+  const exclude = options.exclude?.port === target.port ? options.exclude.addresses : undefined;
   if (isIP(target.host) !== 0) {
-    const fixed = [target.host];
+    const fixed = exclude?.has(target.host) ? [] : [target.host];
     return {
       addresses: () => fixed,
       dropped: () => 0,
@@ -95,7 +104,6 @@ export function startResolver(options: ResolverOptions, log: Logger): Resolver {
 
   /** Takes a good answer; false when it has no usable address. */
   function accept(answer: readonly { address: string }[]): boolean {
-    const exclude = options.exclude;
     if (exclude !== undefined && answer.length > 0) {
       answer = answer.filter((a) => !exclude.has(a.address));
       if (answer.length === 0) {
