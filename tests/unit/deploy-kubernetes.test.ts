@@ -294,6 +294,16 @@ describe('Kubernetes manifests agree with docker-compose.yml and the code', () =
     ).toBe(true);
   });
 
+  it('the replicas give their alerts one monitor label, the one the Swarm stack gives them', () => {
+    // Each replica's MONITOR_NAME is its pod name; without one shared label Alertmanager would get two alerts.
+    const swarm = parse(read('deploy/swarm/stack.yml')) as {
+      services: { monitor: { environment: Record<string, string> } };
+    };
+    const label = envOf(monitor.container).ALERT_MONITOR_LABEL;
+    expect(label).toBeTruthy();
+    expect(label).toBe(swarm.services.monitor.environment.ALERT_MONITOR_LABEL);
+  });
+
   it('the beacon: a Deployment beating to every monitor replica through the headless Service', () => {
     expect(beacon.workload.kind).toBe('Deployment');
     const beats = docsOf<IService>('Service').find((s) => s.metadata?.name === monitorSet.spec?.serviceName);
