@@ -5,6 +5,8 @@ import { defineConfig } from 'vitest/config';
 // In CI a JSON report is written so .ci/run can print the totals.
 export default defineConfig({
   test: {
+    // The tools the tests drive besides Docker and Node, installed or named before any test runs.
+    globalSetup: ['tests/support/test-tools.ts'],
     // Fails a test that sets a timer to NaN ms (which Node runs after 1 ms).
     setupFiles: ['tests/support/no-nan-timers.ts'],
     reporters: process.env.CI

