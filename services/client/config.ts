@@ -114,6 +114,15 @@ export const clientEnv = {
     'DOWN_AFTER_MISSES',
     integer(3, 1, 1000, 'Missed intervals after which a sender is `down`'),
   ),
+  stoppedTimeoutMs: fromEnv(
+    'STOPPED_TIMEOUT',
+    duration(
+      '0s',
+      0,
+      30 * 86_400_000,
+      'How long a sender that said `bye` may stay away before it is `down` (reason `not_back`); 0s: never, a bye is a planned stop',
+    ),
+  ),
   sequenceWindow: fromEnv(
     'SEQUENCE_WINDOW',
     integer(1024, 64, 65_536, 'Recent sequence numbers remembered per sender (loss/duplicate/order)'),

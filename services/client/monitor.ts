@@ -91,6 +91,7 @@ export async function startMonitor(
     maxSenders: config.maxSenders,
     lateGraceMs: config.lateGraceMs,
     downAfterMisses: config.downAfterMisses,
+    stoppedTimeoutMs: config.stoppedTimeoutMs,
     ...shape,
   });
   // Before the socket opens: every known sender is back, every declared one listed.

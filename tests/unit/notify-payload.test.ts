@@ -76,6 +76,9 @@ describe('webhook body', () => {
     expect(text({ event: 'stopped', from: 'up', to: 'stopped', reason: 'bye' })).toBe(
       '`billing` STOPPED: it signed off (bye) at 12:00:03 UTC, seen by monitor-a.',
     );
+    expect(text({ event: 'down', from: 'stopped', to: 'down', reason: 'not_back' })).toBe(
+      '`billing` is DOWN: not back after it signed off (not_back) since 12:00:03 UTC, seen by monitor-a.',
+    );
     expect(text({ event: 'flapping', flap: { changes: 6, windowMs: 10 * MIN } })).toBe(
       '`billing` is flapping: 6 changes in 10 min; notifications paused until it is stable, seen by monitor-a.',
     );
@@ -101,6 +104,7 @@ describe('events and incident keys', () => {
   it('maps state changes to events', () => {
     expect(eventOfChange({ to: 'down', reason: 'missed_3' })).toBe('down');
     expect(eventOfChange({ to: 'down', reason: 'never_seen' })).toBe('never_seen');
+    expect(eventOfChange({ to: 'down', reason: 'not_back' })).toBe('down');
     expect(eventOfChange({ to: 'up', reason: 'beat' })).toBe('up');
     expect(eventOfChange({ to: 'late', reason: 'no_beat' })).toBe('late');
     expect(eventOfChange({ to: 'stopped', reason: 'bye' })).toBe('stopped');

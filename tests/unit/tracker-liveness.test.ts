@@ -227,6 +227,28 @@ describe('tracker: liveness thresholds', () => {
     ]);
   });
 
+  it('with a stopped timeout, a sender not back that long after its bye goes down (not_back)', () => {
+    const tracker = createTracker({ ...OPTIONS, stoppedTimeoutMs: 60_000 });
+    observe(tracker, beat(0));
+    observe(tracker, beat(1, { kind: 'bye', sentAtMs: T0 + 500 }));
+    expect(tracker.tick(T0 + 60_499)).toEqual([]);
+    expect(tracker.tick(T0 + 61_000)).toEqual([change('stopped', 'down', 'not_back', T0 + 60_500)]);
+    expect(observe(tracker, beat(0, { boot: 'b2', sentAtMs: T0 + 70_000 }))).toEqual([
+      change('down', 'up', 'restart', T0 + 70_000),
+    ]);
+  });
+
+  it('with a stopped timeout, a sender back within it is only up again', () => {
+    const tracker = createTracker({ ...OPTIONS, stoppedTimeoutMs: 60_000 });
+    observe(tracker, beat(0));
+    observe(tracker, beat(1, { kind: 'bye', sentAtMs: T0 + 500 }));
+    expect(tracker.tick(T0 + 59_000)).toEqual([]);
+    expect(observe(tracker, beat(0, { boot: 'b2', sentAtMs: T0 + 59_500 }))).toEqual([
+      change('stopped', 'up', 'restart', T0 + 59_500),
+    ]);
+    expect(tracker.tick(T0 + 60_000)).toEqual([]);
+  });
+
   it('a new sender can start with a bye', () => {
     const tracker = createTracker(OPTIONS);
     expect(observe(tracker, beat(7, { kind: 'bye' }))).toEqual([change(null, 'stopped', 'bye', T0 + 7000)]);

@@ -34,6 +34,21 @@ describe('tracker: a monitor restart', () => {
     expect(after.observe(trackedBeat({ seq: 10, receivedAtMs: T0 + 60_001 })).duplicate).toBe(true);
   });
 
+  it('a stopped timeout that ran out while the monitor was away: down no earlier than start + interval + grace', () => {
+    const options = { ...OPTIONS, stoppedTimeoutMs: 60_000 };
+    const before = createTracker(options);
+    before.observe(trackedBeat({ seq: 0 }));
+    before.observe(trackedBeat({ seq: 1, kind: 'bye' })); // stopped at T0 + 1000
+    const after = createTracker(options);
+    after.restore(
+      [...before.all()].map((s) => fromRow(toRow(s), SHAPE)),
+      { monitorStartMs: T0 + 600_000, lastAliveMs: T0 + 2000 },
+    );
+    // It may have come back while the monitor was away: its beat has until start + 1 s + 1 s of grace to show.
+    expect(changes(after, T0 + 601_999)).toEqual([]);
+    expect(changes(after, T0 + 602_000)).toEqual(['a:stopped->down:not_back@602000']);
+  });
+
   it('marks nobody down at start: the first deadline is start + interval + grace, down 2 intervals later', () => {
     const before = createTracker(OPTIONS);
     before.observe(trackedBeat({ seq: 0 })); // 1 s interval, grace 1 s; its own deadline passed long ago

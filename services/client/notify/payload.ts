@@ -177,6 +177,8 @@ export function reasonText(reason: string): string {
       return 'its beat is overdue';
     case 'bye':
       return 'it signed off';
+    case 'not_back':
+      return 'not back after it signed off';
     case 'beat':
       return 'beating again';
     case 'restart':

@@ -67,6 +67,11 @@ export interface TrackerOptions {
   sequenceWindow: number;
   /** Length of the heartbeat bar. */
   heartbeatSlots: number;
+  /**
+   * How long a sender that said bye may stay away before it is `down`
+   * (reason `not_back`); 0 or absent: never (a bye is a planned stop).
+   */
+  stoppedTimeoutMs?: number;
 }
 
 /** What the ingest path hands in: one datagram, already decoded and validated. */
@@ -263,6 +268,7 @@ const bySource = (a: { source: string }, b: { source: string }): number => compa
 export function createTracker(options: TrackerOptions): Tracker {
   checkOptions(options);
   const { maxSenders, lateGraceMs, downAfterMisses, sequenceWindow, heartbeatSlots } = options;
+  const stoppedTimeoutMs = options.stoppedTimeoutMs ?? 0;
   const downReason = `missed_${downAfterMisses}`;
 
   const senders = new Map<string, Sender>();
@@ -353,7 +359,10 @@ export function createTracker(options: TrackerOptions): Tracker {
    * - `up`/`late` -> `down` once nowMs >= expectedAt + grace + (downAfterMisses - 1) * interval,
    *   i.e. downAfterMisses beats missed (reason `missed_<n>`); a jump past
    *   both thresholds is one change up -> down;
-   * - `down` stays down and `stopped` never goes late or down.
+   * - `down` stays down; `stopped` never goes late, and goes `down` (reason
+   *   `not_back`) only with a stoppedTimeoutMs, once that long has passed
+   *   since its bye (and not before the floor a monitor restart or a blind
+   *   time sets: a sender back meanwhile must have the time to show).
    * The change is dated at the threshold, not at nowMs.
    *
    * Heartbeat bar: the k-th expected beat after the latest one is overdue at
@@ -361,7 +370,11 @@ export function createTracker(options: TrackerOptions): Tracker {
    * 'missed' once (also while down).
    */
   function evaluate(sender: Sender, nowMs: number): StateChange | null {
-    if (sender.state === 'stopped') return null;
+    if (sender.state === 'stopped') {
+      if (stoppedTimeoutMs === 0) return null;
+      const notBackAt = Math.max(sender.stateSinceMs + stoppedTimeoutMs, sender.notBeforeMs);
+      return nowMs >= notBackAt ? transition(sender, 'down', 'not_back', notBackAt) : null;
+    }
     const interval = intervalOf(sender);
     if (interval <= 0) return null;
     if (sender.state === 'pending') {
@@ -874,7 +887,7 @@ export function createTracker(options: TrackerOptions): Tracker {
     sender.unobservedFromMs = open ? Math.min(sender.unobservedFromMs, fromMs) : fromMs;
     sender.unobservedUntilMs = Math.max(sender.unobservedUntilMs, untilMs);
     const interval = intervalOf(sender);
-    if (sender.state !== 'stopped' && sender.state !== 'down' && interval > 0) {
+    if (sender.state !== 'down' && interval > 0) {
       sender.notBeforeMs = Math.max(sender.notBeforeMs, untilMs + interval + graceOf(sender));
     }
   }
@@ -1118,5 +1131,9 @@ function checkOptions(options: TrackerOptions): void {
   }
   if (!positiveInteger(heartbeatSlots)) {
     throw new RangeError(`heartbeatSlots must be a positive integer, got ${heartbeatSlots}`);
+  }
+  const { stoppedTimeoutMs = 0 } = options;
+  if (!(Number.isFinite(stoppedTimeoutMs) && stoppedTimeoutMs >= 0)) {
+    throw new RangeError(`stoppedTimeoutMs must be a finite number >= 0, got ${stoppedTimeoutMs}`);
   }
 }
