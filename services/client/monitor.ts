@@ -96,12 +96,16 @@ export async function startMonitor(
   });
   // Before the socket opens: every known sender is back, every declared one listed.
   const store = openStore(config.dataDir, tracker, shape, logger, now, config.stateSyncMs);
-  tracker.declare(config.declared, startedAtMs);
+  const monitorName = config.monitorName === '' ? hostname() : config.monitorName;
+  // A list shared by monitors that watch each other names every one of them: none expects beats from itself.
+  tracker.declare(
+    config.declared.filter((d) => d.source !== monitorName),
+    startedAtMs,
+  );
   const history = createHistory(config.historySize);
   // A batch carries no more datagrams than the page has rows for (five batches a second).
   const hub = createEventHub({ maxClients: config.sseMaxClients, maxSamples: PAGE_DATAGRAM_ROWS });
   const limiter = createLogLimiter(config.exceptionLogLimit);
-  const monitorName = config.monitorName === '' ? hostname() : config.monitorName;
   const maintenance = createMaintenance(openSilencesTable(store.db), tracker, startedAtMs);
   const notifier = startNotifier({
     db: store.db,

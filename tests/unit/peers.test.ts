@@ -82,6 +82,19 @@ describe('monitors that watch each other', () => {
     }
   });
 
+  it('expects its peers, named in a list every monitor shares, but not itself', async () => {
+    const a = await startLoopbackMonitor(captureLogs('client').logger, {
+      MONITOR_NAME: 'monitor-a',
+      EXPECTED_SENDERS: 'monitor-a=1s,monitor-b=1s',
+    });
+    monitors.push(a);
+    expect(a.monitor.tracker.view('monitor-b', Date.now())).toMatchObject({
+      state: 'pending',
+      declared: true,
+    });
+    expect(a.monitor.tracker.view('monitor-a', Date.now())).toBeUndefined();
+  });
+
   it('tracks its peer like any sender: up while it beats, stopped after its clean stop (bye)', async () => {
     const a = await startLoopbackMonitor(captureLogs('client').logger, {
       MONITOR_NAME: 'monitor-a',
