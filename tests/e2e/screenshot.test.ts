@@ -21,6 +21,8 @@ import { beat, sendUdp } from '../support/udp.js';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('status page picture', () => {
+  // Nothing here reads their lines: log-capture.ts checks every one against the
+  // log schema after each test and after the last hook (the monitor's stop).
   const clientLogs = captureLogs('client');
   const serverLogs = captureLogs('server');
   let browser: ChromiumSession | undefined;

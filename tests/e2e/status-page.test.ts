@@ -49,6 +49,8 @@ declare const document: PageDocument;
 declare const DOMParser: new () => { parseFromString(html: string, type: string): PageDocument };
 
 describe('status page in Chromium', () => {
+  // Nothing here reads their lines: log-capture.ts checks every one against the
+  // log schema after each test and after the last hook (the monitor's stop).
   const clientLogs = captureLogs('client');
   const serverLogs = captureLogs('server');
   let browser: ChromiumSession | undefined;

@@ -7,11 +7,11 @@
  *
  * Checked: the process never dies; /healthz answers 200 within 1 s every
  * ~200 ms throughout; its RSS stays under RSS_CEILING; every datagram is
- * accounted for (received + kernel drops = sent; accepted + each rejection
- * reason = received; each reason's count = what was sent of that kind,
- * exactly when the kernel dropped nothing, else within its drop count); it
- * stops cleanly on SIGTERM and its log is JSON lines that match the log
- * schema at both ends. The figures are printed for the README.
+ * accounted for (received + drops = sent, drops at most DROPS_ALLOWED_SHARE
+ * of it; accepted + each rejection reason = received; each reason's count =
+ * what was sent of that kind, exactly when nothing was dropped, else within
+ * the drop count); it stops cleanly on SIGTERM and every line of its log
+ * matches the log schema. The figures are printed for the README.
  *
  * Bounded: FLOOD_COUNT datagrams (default 1,000,000; CI never fewer) and
  * SEND_BUDGET_MS of sending, whichever ends first; everything the test
@@ -23,7 +23,6 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseLogLine } from '../../services/shared/log-schema.js';
 import { CLIENT_CONTAINER } from '../support/compose.js';
 import {
   type ClientProcess,
@@ -36,6 +35,7 @@ import {
 } from '../support/flood-client.js';
 import { expectedOutcomes, FLOOD_KIND_NAMES, type FloodKind, type Outcome } from '../support/flood-mix.js';
 import type { SenderConfig, SenderReport } from '../support/flood-sender.js';
+import { expectSchemaValid } from '../support/log-lines.js';
 
 const MIN_COUNT = 1_000_000;
 const COUNT = (() => {
@@ -69,6 +69,16 @@ const HOT_SHARE = 0.75;
 const MAX_DATAGRAM_BYTES = 1232;
 const HEALTH_EVERY_MS = 200;
 const HEALTH_LIMIT_MS = 1000;
+/**
+ * Datagrams dropped (by the kernel or at the socket thread's queue), at most
+ * this share of those sent. By design none is: the sender waits while the
+ * receive queue holds more than half the buffer (flood-sender.ts), and the
+ * README's figures show 0. The allowance is for a busy machine, where the
+ * queue the sender reads lags and the main thread may fall behind the socket
+ * thread for a moment; it is what lets the per-reason counts be off by the
+ * drops, so without a bound a monitor that lost most datagrams would pass.
+ */
+const DROPS_ALLOWED_SHARE = 0.01;
 
 const MiB = 1024 * 1024;
 const quarters = <T>(xs: T[]): T[][] =>
@@ -184,7 +194,9 @@ describe(`flood: ${COUNT.toLocaleString('en')} datagrams against the running mon
       // Every write counted had completed, so the file holds at least that much by now.
       const logFileBytes = statSync(c.logPath).size;
       const exit = await c.stop();
+      const logCheckStarted = performance.now();
       const log: LogSummary = await summariseLog(c.logPath);
+      const logCheckMs = performance.now() - logCheckStarted;
 
       // Dropped by the kernel (a full receive buffer) or by the socket thread (a full queue to the main thread).
       const drops = (last.kernel?.drops ?? 0) + last.udp.queueDrops;
@@ -228,6 +240,7 @@ describe(`flood: ${COUNT.toLocaleString('en')} datagrams against the running mon
         logLines: log.lines,
         logMiB: +(log.bytes / MiB).toFixed(1),
         logLinesDropped: logDropped,
+        logSchemaCheckSeconds: +(logCheckMs / 1000).toFixed(1),
         logBytesWrittenAtScrape: logWritten,
         exit,
       };
@@ -245,8 +258,9 @@ describe(`flood: ${COUNT.toLocaleString('en')} datagrams against the running mon
       expect(health.length).toBeGreaterThanOrEqual(Math.floor((report.elapsedMs / HEALTH_EVERY_MS) * 0.5));
       // Memory stayed under the ceiling.
       expect(rssPeak).toBeLessThan(RSS_CEILING);
-      // Counters add up exactly.
+      // Counters add up exactly, and little or nothing was dropped.
       expect(last.totals.datagrams + drops).toBe(report.sent);
+      expect(drops).toBeLessThanOrEqual(Math.floor(report.sent * DROPS_ALLOWED_SHARE));
       const reasons = Object.values(last.totals.exceptions).reduce((a, b) => a + (b ?? 0), 0);
       expect(last.totals.accepted + last.totals.text + reasons).toBe(last.totals.datagrams);
       const table = (m: Map<Outcome, number>) =>
@@ -264,14 +278,10 @@ describe(`flood: ${COUNT.toLocaleString('en')} datagrams against the running mon
       // Bounded state: the senders tracked never exceed MAX_SENDERS although far more sources sent.
       expect(last.senders.total).toBeLessThanOrEqual(MAX_SENDERS);
       expect(log.events.get('evict') ?? 0).toBeGreaterThan(0);
-      // The log: JSON lines, schema-valid at both ends, ending with a clean stop; one
-      // readable line per accepted datagram unless the log itself had to drop lines.
-      expect(log.notJson).toBe(0);
-      for (const line of [...log.first, ...log.last]) {
-        const parsed = parseLogLine(line);
-        expect(parsed.ok ? 'ok' : parsed.error).toBe('ok');
-      }
-      expect(JSON.parse(log.last.at(-1) as string)).toMatchObject({ event: 'stopped' });
+      // The log: every line schema-valid, ending with a clean stop; one readable
+      // line per accepted datagram unless the log itself had to drop lines.
+      expectSchemaValid(log.schemaProblems, log.lines, log.invalid);
+      expect(log.last).toMatchObject({ event: 'stopped' });
       expect(logWritten).toBeGreaterThan(0);
       expect(logWritten).toBeLessThanOrEqual(logFileBytes);
       if (logDropped === 0) expect(log.verifiedReadable).toBe(last.totals.accepted);

@@ -30,7 +30,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { toApiSenderSummary } from '../../services/client/http/api.js';
 import { incidentKey, type WebhookBody } from '../../services/client/notify/payload.js';
 import { encodedBeat } from '../support/builders.js';
-import { type LogRecord, REPO_ROOT } from '../support/compose.js';
+import { containerLogRecords, REPO_ROOT } from '../support/compose.js';
 import { eventually, sendUdp } from '../support/udp.js';
 import type { SinkRequest } from '../support/webhook-sink.js';
 
@@ -156,15 +156,6 @@ function containerOf(task: SwarmTask): string {
   const id = task.Status.ContainerStatus?.ContainerID;
   if (id === undefined || id === '') throw new Error(`task ${task.ID} (slot ${task.Slot}) has no container`);
   return id;
-}
-
-/** Log lines of a container parsed as JSON (every line both services write is one). */
-async function logRecords(container: string): Promise<LogRecord[]> {
-  const { stdout, stderr } = await run('docker', ['logs', container], { maxBuffer: 256 * 1024 * 1024 });
-  return (stdout + stderr)
-    .split('\n')
-    .filter((l) => l.length > 0)
-    .map((l) => JSON.parse(l) as LogRecord);
 }
 
 /**
@@ -561,7 +552,7 @@ describe('Docker Swarm (deploy/swarm/stack.yml): two monitors that watch the bea
   it('the survivor, the only address tasks.monitor still has, has no peer: no `dns_error` (the name resolved) and no beats to the dead address', async () => {
     const survivor = monitor(1);
     const dead = monitor(2);
-    const lines = await logRecords(survivor.container);
+    const lines = await containerLogRecords(survivor.container);
     const downLine = lines.find((l) => l.event === 'state' && l.source === 'monitor-2' && l.to === 'down');
     expect(downLine, 'the survivor logged monitor-2 down').toBeDefined();
     const downLoggedAt = ms(downLine?.time);
@@ -584,7 +575,7 @@ describe('Docker Swarm (deploy/swarm/stack.yml): two monitors that watch the bea
 
     // Beats go on for a few intervals more.
     await sleep(3 * INTERVAL_MS);
-    const after = (await logRecords(survivor.container)).filter((l) => ms(l.time) > downLoggedAt);
+    const after = (await containerLogRecords(survivor.container)).filter((l) => ms(l.time) > downLoggedAt);
     const dnsErrors = after.filter((l) => l.event === 'exception' && l.reason === 'dns_error');
     const toDead = after.filter((l) => l.event === 'send' && l.address === dead.ip);
     expect(

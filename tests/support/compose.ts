@@ -9,6 +9,9 @@ import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { DockerComposeEnvironment, type StartedDockerComposeEnvironment, Wait } from 'testcontainers';
+import { type LogRecord, validLogRecords } from './log-lines.js';
+
+export type { LogRecord } from './log-lines.js';
 
 const run = promisify(execFile);
 export const REPO_ROOT = resolve(import.meta.dirname, '..', '..');
@@ -22,8 +25,16 @@ const COMPOSE_FILE = 'docker-compose.yml';
  */
 export const CLIENT_CONTAINER = { memoryBytes: 256 * 1024 * 1024, heapLimitMiB: 259 } as const;
 
-/** One parsed log line: every line both services write is a JSON object (see log-schema.ts). */
-export type LogRecord = Record<string, unknown> & { event?: string; time?: string };
+/** Raw log lines (stdout and stderr) a container has written so far. */
+export async function containerLogLines(container: string): Promise<string[]> {
+  const { stdout, stderr } = await run('docker', ['logs', container], { maxBuffer: 256 * 1024 * 1024 });
+  return (stdout + stderr).split('\n').filter((l) => l.length > 0);
+}
+
+/** A container's log lines parsed with the log schema (a line that breaks it fails the test). */
+export async function containerLogRecords(container: string): Promise<LogRecord[]> {
+  return validLogRecords(await containerLogLines(container));
+}
 
 /** The parts of `docker inspect <container>` the tests read. */
 export interface ContainerInspect {
@@ -88,7 +99,7 @@ export interface ComposeFixture extends AsyncDisposable {
   containerId(service: string, index?: number): Promise<string>;
   /** Raw log lines (stdout and stderr) of a service replica. */
   logLines(service: string, index?: number): Promise<string[]>;
-  /** Log lines of a replica parsed as JSON (throws on a line that is not JSON). */
+  /** Log lines of a replica parsed with the log schema (a line that breaks it fails the test). */
   logRecords(service: string, index?: number): Promise<LogRecord[]>;
   /** The replica's address on the project's network (a bridge address this run created); '' when detached. */
   ipAddress(service: string, index?: number): Promise<string>;
@@ -162,11 +173,7 @@ export async function upCompose(options: ComposeOptions = {}): Promise<ComposeFi
     if (info === undefined) throw new Error(`docker inspect ${service}-${index}: no result`);
     return info;
   };
-  const logLines = async (service: string, index = 1) => {
-    const id = await containerId(service, index);
-    const { stdout, stderr } = await run('docker', ['logs', id], { maxBuffer: 256 * 1024 * 1024 });
-    return (stdout + stderr).split('\n').filter((l) => l.length > 0);
-  };
+  const logLines = async (service: string, index = 1) => containerLogLines(await containerId(service, index));
   let clientUrl = '';
   const refreshClientUrl = async () => {
     const clientPort = (await compose('port', 'client', '8080')).trim().split(':').pop();
@@ -199,7 +206,7 @@ export async function upCompose(options: ComposeOptions = {}): Promise<ComposeFi
     containerId,
     logLines,
     async logRecords(service, index = 1) {
-      return (await logLines(service, index)).map((l) => JSON.parse(l) as LogRecord);
+      return containerLogRecords(await containerId(service, index));
     },
     async ipAddress(service, index = 1) {
       const id = await containerId(service, index);

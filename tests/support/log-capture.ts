@@ -1,18 +1,39 @@
-/** A pino destination that keeps every line, for asserting on the log contract. */
+/**
+ * A pino destination that keeps every line, for asserting on the log contract.
+ *
+ * Every line a capture takes is checked against the log schema: when a test
+ * reads the lines, and after each test and after the file's last hook
+ * whether or not anything read them, since many captures only feed a
+ * monitor's logger and nothing else would look at those lines. The
+ * after-hooks below belong to the test file that imports this module (vitest
+ * collects a file's imports in that file's suite, as it does its setup
+ * file's) and run after the file's own: a monitor stopped in an afterEach or
+ * afterAll has written its last lines by then.
+ */
 import { Writable } from 'node:stream';
-import { type LogLine, parseLogLine } from '../../services/shared/log-schema.js';
+import { afterAll, afterEach } from 'vitest';
 import { createLogger, type Logger, type ServiceName } from '../../services/shared/logger.js';
+import { expectSchemaValid, type LogRecord, schemaProblems, validLogRecords } from './log-lines.js';
 
 export interface CapturedLogs {
   logger: Logger;
-  /** Every line so far, parsed as JSON (throws on a line that is not JSON). */
-  lines(): Record<string, unknown>[];
-  /** Lines of one event. */
-  events(name: string): Record<string, unknown>[];
-  /** Validates every line against the log schema; returns the problems. */
+  /** Every line so far, parsed with the log schema (a line that breaks it fails the test). */
+  lines(): LogRecord[];
+  /** Lines of one event, parsed as lines() does. */
+  events(name: string): LogRecord[];
+  /** Every line so far checked against the log schema; returns the problems. */
   schemaProblems(): string[];
-  parsed(): LogLine[];
 }
+
+/** Each capture's check of the lines it took since they were last checked. */
+const captureChecks = new Set<() => void>();
+
+function checkEveryCapture(): void {
+  for (const check of captureChecks) check();
+}
+
+afterEach(checkEveryCapture);
+afterAll(checkEveryCapture);
 
 export function captureLogs(service: ServiceName, level = 'info'): CapturedLogs {
   const raw: string[] = [];
@@ -26,13 +47,23 @@ export function captureLogs(service: ServiceName, level = 'info'): CapturedLogs 
       done();
     },
   });
+  let checked = 0;
+  captureChecks.add(() => {
+    const fresh = raw.slice(checked);
+    // Past them whatever the outcome: a bad line fails the one test in which it was written.
+    checked = raw.length;
+    expectSchemaValid(schemaProblems(fresh), fresh.length);
+  });
   const logger = createLogger({ service, level, destination });
-  const lines = () => raw.map((l) => JSON.parse(l) as Record<string, unknown>);
+  const lines = () => {
+    // Checked here, so not again after the test (a bad line is reported once).
+    checked = raw.length;
+    return validLogRecords(raw);
+  };
   return {
     logger,
     lines,
     events: (name) => lines().filter((l) => l.event === name),
-    schemaProblems: () => raw.map(parseLogLine).flatMap((r) => (r.ok ? [] : [r.error])),
-    parsed: () => raw.map(parseLogLine).flatMap((r) => (r.ok ? [r.value] : [])),
+    schemaProblems: () => schemaProblems(raw),
   };
 }

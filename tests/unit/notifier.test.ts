@@ -88,17 +88,23 @@ describe('notifications, in-process against a real HTTP sink', () => {
   it('retries a target that fails, and delivers once', async () => {
     const { sink, m, logs } = await setUp();
     await sendUdp(m.monitor.udp.port, [beat(0, { source: 'flaky', intervalMs: 300 })]);
-    sink.failFor(2500);
-    const failUntil = Date.now() + 2500;
+    const FAIL_MS = 2500;
+    const failIssuedAt = Date.now();
+    sink.failFor(FAIL_MS);
+    const failReturnedAt = Date.now();
+    // The sink answers 500 until its failUntil, somewhere in [failIssuedAt, failReturnedAt] + FAIL_MS.
+    const surelyFailing = failIssuedAt + FAIL_MS;
+    const surelyOk = failReturnedAt + FAIL_MS;
     // No more beats: down within ~0.7 s, while the sink still fails.
     const delivered = await eventually(() => {
-      const ok = sink.requests().filter((r) => (r.body as Hook).source === 'flaky' && r.at >= failUntil);
+      const ok = sink.requests().filter((r) => (r.body as Hook).source === 'flaky' && r.at >= surelyOk);
       expect(ok).toHaveLength(1);
       return ok;
     }, 20_000);
     const id = (delivered[0]?.body as Hook | undefined)?.id;
     const tries = sink.requests().filter((r) => (r.body as Hook).id === id);
     expect(tries.length).toBeGreaterThanOrEqual(2);
+    expect(tries.filter((r) => r.at < surelyFailing).length).toBeGreaterThanOrEqual(1);
     expect(new Set(tries.map((r) => r.headers['idempotency-key']))).toEqual(new Set([id]));
     // The sink has the request before the monitor has its answer (and logs it).
     const lines = await eventually(() => {
