@@ -17,6 +17,7 @@ import { parseLogLine } from '../../services/shared/log-schema.js';
 import { type Datagram, encodeDatagram } from '../../services/shared/protocol.js';
 import { datagram } from '../support/builders.js';
 import { type ComposeFixture, REPO_ROOT, upCompose } from '../support/compose.js';
+import { schemaProblems } from '../support/log-lines.js';
 import { eventually, sendUdp } from '../support/udp.js';
 
 const run = promisify(execFile);
@@ -100,7 +101,7 @@ describe('authenticated datagrams: docker-compose.auth.yml', () => {
     for (const form of [key.toString(), key.toString('hex'), key.toString('base64')]) {
       expect(allLines.filter((l) => l.includes(form.slice(0, 24)))).toEqual([]);
     }
-    expect(allLines.map(parseLogLine).flatMap((r) => (r.ok ? [] : [r.error]))).toEqual([]);
+    expect(schemaProblems(allLines)).toEqual([]);
   });
 
   it('rejects unsigned, badly signed and unknown-key datagrams from the host, and never shows them verified', async () => {

@@ -9,8 +9,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseLogLine } from '../../services/shared/log-schema.js';
 import { type ComposeFixture, upCompose } from '../support/compose.js';
+import { schemaProblems } from '../support/log-lines.js';
 import { readmeCommands, startRecipe } from '../support/recipes.js';
 import { beat, eventually, sendUdp } from '../support/udp.js';
 
@@ -75,7 +75,7 @@ describe('README log recipes, run as written', () => {
     const context = `${recipe}\nstderr: ${run.stderr}\nfirst lines: ${run.lines.slice(0, 3).join('\n')}`;
     expect({ ended: run.ended, code: run.code }, context).toEqual({ ended: 'exit', code: 0 });
     expect(run.lines.length, context).toBeGreaterThan(0);
-    expect(run.lines.map(parseLogLine).flatMap((r) => (r.ok ? [] : [r.error]))).toEqual([]);
+    expect(schemaProblems(run.lines)).toEqual([]);
     if (follows)
       expect(
         run.lines.some((l) => ms(JSON.parse(l).time) >= startedAt),
