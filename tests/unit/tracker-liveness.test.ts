@@ -438,13 +438,33 @@ describe('tracker: a monitor that lost datagrams itself (blind)', () => {
     expect(tracker.observe(beat(9)).lostDelta).toBe(4);
   });
 
-  it('joins two blind times with no beat between: from the earlier start', () => {
+  it('joins blind times that overlap (overruns seen at consecutive checks)', () => {
+    const tracker = createTracker(OPTIONS);
+    observe(tracker, beat(0));
+    tracker.blind(T0 + 2500, T0 + 3500);
+    tracker.blind(T0 + 3400, T0 + 4500);
+    // Beats 2-4 from the first start (beat 2 within its grace of it) to the second end; 1, 5, 6 and 7 were due
+    // while the monitor read everything.
+    expect(tracker.observe(beat(8)).lostDelta).toBe(4);
+  });
+
+  it('keeps blind times apart when the monitor read everything between them: the beats due between are lost', () => {
     const tracker = createTracker(OPTIONS);
     observe(tracker, beat(0));
     tracker.blind(T0 + 2500, T0 + 3500);
     tracker.blind(T0 + 5500, T0 + 6500);
-    // Beats 2-6 from the first start (beat 2 within its grace of it); 1 and 7 were due while it read everything.
-    expect(tracker.observe(beat(8)).lostDelta).toBe(2);
+    // Beats 2 and 3, then 5 and 6 (each first one within its grace of its start); 1, 4 and 7 are lost.
+    expect(tracker.observe(beat(8)).lostDelta).toBe(3);
+  });
+
+  it('charges a sender an hour of silence after a restart of the monitor, when an overrun comes at its end', () => {
+    const tracker = createTracker(OPTIONS);
+    observe(tracker, beat(0));
+    // The monitor away until T0 + 10_500 (a restart: from the sender's last beat on), then blind again an hour later.
+    tracker.blind(0, T0 + 10_500);
+    tracker.blind(T0 + 3_600_500, T0 + 3_601_500);
+    // Excused: beats 1-10 (the restart), 3600 and 3601 (the overrun); the hour between is lost.
+    expect(tracker.observe(beat(3602)).lostDelta).toBe(3601 - 12);
   });
 
   it('keeps its floor when a beat that waited in the queue is handled after it', () => {

@@ -74,8 +74,8 @@ export interface Sender extends SenderCounters, SilenceLinks<Sender> {
   /** Floor of the next late deadline (a restarted monitor's start + interval + grace); 0 for none. */
   notBeforeMs: number;
   /**
-   * The monitor's own absence or blindness since the sender's last beat, on
-   * the monitor's clock: from its restart (or from a time before which it
+   * The monitor's latest absence or blindness since the sender's last beat,
+   * on the monitor's clock: from its restart (or from a time before which it
    * had read and handled every datagram, when its queue or the kernel
    * dropped some) until it was listening again. Beats that may have arrived
    * in between are not charged as lost. unobservedUntilMs 0: none (it is
@@ -84,6 +84,8 @@ export interface Sender extends SenderCounters, SilenceLinks<Sender> {
    */
   unobservedFromMs: number;
   unobservedUntilMs: number;
+  /** Beats excused by earlier such times since the sender's last beat, apart from the latest one. Not stored. */
+  excusedEarlier: number;
   /** 'missed' marks pushed since the datagram with the highest seq. */
   missedMarks: number;
   /** Beats in sequence in a row that took longer than the grace beyond baseDelayMs (a clock step shows in every one). Not stored. */
@@ -113,7 +115,7 @@ export interface SenderShape {
 /**
  * The figures of a record that are not small integers (times since the
  * epoch, delays, jitter). A plain object keeps each such field as a heap
- * number of its own (V8 boxes a double field): 14 per sender, 700,000 at
+ * number of its own (V8 boxes a double field): 15 per sender, 750,000 at
  * 50,000 senders, for every full collection to trace. A record keeps them
  * in a Float64Array at the head of its one buffer instead, behind accessors
  * of the same names (firstSeenMs's null is NaN there).
@@ -193,6 +195,7 @@ class SenderRecord implements Sender {
   reason: string;
   missedMarks = 0;
   slowBeats = 0;
+  excusedEarlier = 0;
   received = 0;
   lost = 0;
   duplicates = 0;

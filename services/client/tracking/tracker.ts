@@ -12,7 +12,7 @@
  * remembered as dirty until the state file takes them (takeDirty).
  *
  * Memory per sender, with the defaults (sequenceWindow 1024, heartbeatSlots
- * 50): one buffer (sender.ts) of the record's 14 figures 112 B, the uptime
+ * 50): one buffer (sender.ts) of the record's 15 figures 120 B, the uptime
  * buckets 672 B, the sequence bitmap 128 B and the heartbeat bar 50 B; the
  * sender record, its four views on that buffer and array headers ~700 B;
  * the Map entry, and the source and boot strings (at most 64 characters
@@ -497,22 +497,37 @@ export function createTracker(options: TrackerOptions): Tracker {
    * Of `gap` beats missing before this datagram, those that may have arrived
    * while the monitor itself was away (before its restart) or blind (its
    * queue or the kernel dropped datagrams): they are unknown, not lost.
-   * Beat k of the gap is due at the last beat's arrival + k x interval,
-   * with the boot's best delay, on the monitor's clock (a sender whose clock
-   * is ahead would otherwise excuse too few). It is excused when it was due
-   * before unobservedUntilMs, and no more than the grace before
-   * unobservedFromMs: one due earlier would have arrived while the monitor
-   * was reading all, and is lost. A window the last beat came after excuses
-   * nothing, so it needs no resetting.
+   * Those of the latest such time, and those counted for earlier ones
+   * (excusedEarlier). A window the last beat came after excuses nothing, so
+   * it needs no resetting.
    */
   function excusedBeats(sender: Sender, gap: number): number {
-    if (sender.unobservedUntilMs === 0) return 0;
+    if (!unobservedSinceLastBeat(sender)) return 0;
+    return Math.min(
+      gap,
+      sender.excusedEarlier + beatsDueIn(sender, sender.unobservedFromMs, sender.unobservedUntilMs),
+    );
+  }
+
+  /** Whether the latest unobserved time ended after the sender's last beat arrived (with the boot's best delay). */
+  function unobservedSinceLastBeat(sender: Sender): boolean {
+    return sender.unobservedUntilMs > sender.lastSentMs + sender.baseDelayMs;
+  }
+
+  /**
+   * How many of the beats after the sender's last one may have arrived from
+   * `fromMs` until `untilMs`. Beat k is due at the last beat's arrival + k x
+   * interval, with the boot's best delay, on the monitor's clock (a sender
+   * whose clock is ahead would otherwise excuse too few); it counts when it
+   * was due by untilMs, and no more than the grace before fromMs: one due
+   * earlier would have arrived while the monitor was reading all.
+   */
+  function beatsDueIn(sender: Sender, fromMs: number, untilMs: number): number {
     const interval = intervalOf(sender);
     if (interval <= 0) return 0;
     const lastArrivalMs = sender.lastSentMs + sender.baseDelayMs;
-    const last = Math.min(gap, Math.floor((sender.unobservedUntilMs - lastArrivalMs) / interval));
-    const fromMs = sender.unobservedFromMs - graceOf(sender);
-    const first = Math.max(1, Math.ceil((fromMs - lastArrivalMs) / interval));
+    const last = Math.floor((untilMs - lastArrivalMs) / interval);
+    const first = Math.max(1, Math.ceil((fromMs - graceOf(sender) - lastArrivalMs) / interval));
     return Math.max(0, last - first + 1);
   }
 
@@ -620,6 +635,7 @@ export function createTracker(options: TrackerOptions): Tracker {
     sender.notBeforeMs = 0;
     sender.unobservedFromMs = 0;
     sender.unobservedUntilMs = 0;
+    sender.excusedEarlier = 0;
     startSequence(sender.sequence, beat.seq);
     const { delayLastMs, jitterMs } = sender;
     startTiming(sender, beat, delayMs);
@@ -878,13 +894,22 @@ export function createTracker(options: TrackerOptions): Tracker {
   /**
    * Nothing the sender sent that arrived from `fromMs` (0: since its last
    * beat) until `untilMs` was observed: not charged as lost, and no deadline
-   * before untilMs + interval + grace. A window still open (the sender has
-   * not beaten since it ended) and this one are taken as one, from the
-   * earlier start.
+   * before untilMs + interval + grace. One that overlaps the latest such
+   * time since the sender's last beat (overruns seen at consecutive checks)
+   * extends it; one after it, with the monitor reading all in between,
+   * starts anew, and the beats of the one before are counted now: the
+   * beats due in between are charged.
    */
   function unobserved(sender: Sender, fromMs: number, untilMs: number): void {
-    const open = sender.unobservedUntilMs > sender.lastSentMs + sender.baseDelayMs;
-    sender.unobservedFromMs = open ? Math.min(sender.unobservedFromMs, fromMs) : fromMs;
+    if (!unobservedSinceLastBeat(sender)) {
+      sender.excusedEarlier = 0;
+      sender.unobservedFromMs = fromMs;
+    } else if (fromMs <= sender.unobservedUntilMs) {
+      sender.unobservedFromMs = Math.min(sender.unobservedFromMs, fromMs);
+    } else {
+      sender.excusedEarlier += beatsDueIn(sender, sender.unobservedFromMs, sender.unobservedUntilMs);
+      sender.unobservedFromMs = fromMs;
+    }
     sender.unobservedUntilMs = Math.max(sender.unobservedUntilMs, untilMs);
     const interval = intervalOf(sender);
     if (sender.state !== 'down' && interval > 0) {
