@@ -233,6 +233,9 @@ describe('tracker: liveness thresholds', () => {
     observe(tracker, beat(1, { kind: 'bye', sentAtMs: T0 + 500 }));
     expect(tracker.tick(T0 + 60_499)).toEqual([]);
     expect(tracker.tick(T0 + 61_000)).toEqual([change('stopped', 'down', 'not_back', T0 + 60_500)]);
+    // The minute it was stopped is no run of missed beats: those come from the timeout on.
+    expect(tracker.tick(T0 + 63_000)).toEqual([]);
+    expect(bar(tracker, T0 + 63_000)).toEqual(['received', 'missed', 'missed']);
     expect(observe(tracker, beat(0, { boot: 'b2', sentAtMs: T0 + 70_000 }))).toEqual([
       change('down', 'up', 'restart', T0 + 70_000),
     ]);

@@ -373,7 +373,11 @@ export function createTracker(options: TrackerOptions): Tracker {
     if (sender.state === 'stopped') {
       if (stoppedTimeoutMs === 0) return null;
       const notBackAt = Math.max(sender.stateSinceMs + stoppedTimeoutMs, sender.notBeforeMs);
-      return nowMs >= notBackAt ? transition(sender, 'down', 'not_back', notBackAt) : null;
+      if (nowMs < notBackAt) return null;
+      // The beats it did not send while stopped were not expected: missed are only those due from now on.
+      const lateAt = lateAtMs(expectedAtMs(sender), graceOf(sender), sender.notBeforeMs);
+      sender.missedMarks = Math.max(sender.missedMarks, overdueBeats(notBackAt, lateAt, intervalOf(sender)));
+      return transition(sender, 'down', 'not_back', notBackAt);
     }
     const interval = intervalOf(sender);
     if (interval <= 0) return null;
