@@ -97,11 +97,16 @@ export async function startMonitor(
   // Before the socket opens: every known sender is back, every declared one listed.
   const store = openStore(config.dataDir, tracker, shape, logger, now, config.stateSyncMs);
   const monitorName = config.monitorName === '' ? hostname() : config.monitorName;
-  // A list shared by monitors that watch each other names every one of them: none expects beats from itself.
+  // A monitor never tracks itself. A list shared by monitors that watch each other names every one of them:
+  // none expects beats from itself. And a record of its own name (a release before 13bc84e beat to itself when
+  // its peers were listed by IP address) would go down for good now that it no longer does.
+  const isSelf = (d: { source: string; kind: string }) => d.kind === 'protocol' && d.source === monitorName;
   tracker.declare(
-    config.declared.filter((d) => d.source !== monitorName),
+    config.declared.filter((d) => !isSelf(d)),
     startedAtMs,
   );
+  const selfRecord = tracker.view(monitorName, startedAtMs);
+  if (selfRecord !== undefined && isSelf(selfRecord)) tracker.forgetSender(monitorName);
   const history = createHistory(config.historySize);
   // A batch carries no more datagrams than the page has rows for (five batches a second).
   const hub = createEventHub({ maxClients: config.sseMaxClients, maxSamples: PAGE_DATAGRAM_ROWS });

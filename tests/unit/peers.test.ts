@@ -3,8 +3,8 @@ import { createSocket } from 'node:dgram';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startPeerBeacon } from '../../services/client/peers/peer-beacon.js';
 import { captureLogs } from '../support/log-capture.js';
-import { type LoopbackMonitor, startLoopbackMonitor } from '../support/monitor.js';
-import { eventually } from '../support/udp.js';
+import { freshDataDir, type LoopbackMonitor, startLoopbackMonitor } from '../support/monitor.js';
+import { beat, eventually, sendUdp } from '../support/udp.js';
 
 /** A UDP socket on `host`, counting what it receives. */
 async function startUdpListener(host: string) {
@@ -93,6 +93,24 @@ describe('monitors that watch each other', () => {
       declared: true,
     });
     expect(a.monitor.tracker.view('monitor-a', Date.now())).toBeUndefined();
+  });
+
+  it('forgets a stored record of its own name (an earlier release beat to itself), and keeps the others', async () => {
+    const env = { MONITOR_NAME: 'monitor-a', DATA_DIR: freshDataDir() };
+    const before = await startLoopbackMonitor(captureLogs('client').logger, env);
+    try {
+      await sendUdp(before.monitor.udp.port, [
+        beat(0, { source: 'monitor-a' }),
+        beat(0, { source: 'monitor-b' }),
+      ]);
+      await eventually(() => expect(before.monitor.tracker.stateCounts().up).toBe(2));
+    } finally {
+      await before.monitor.stop();
+    }
+    const after = await startLoopbackMonitor(captureLogs('client').logger, env);
+    monitors.push(after);
+    expect(after.monitor.tracker.view('monitor-a', Date.now())).toBeUndefined();
+    expect(after.monitor.tracker.view('monitor-b', Date.now())?.state).toBe('up');
   });
 
   it('tracks its peer like any sender: up while it beats, stopped after its clean stop (bye)', async () => {

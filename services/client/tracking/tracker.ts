@@ -190,6 +190,8 @@ export interface Tracker {
    */
   declare(declared: ReadonlyArray<{ source: string; kind: SenderKind } & Declaration>, nowMs: number): void;
   isDeclared(source: string): boolean;
+  /** Forgets a sender and its row in the state file, declared or not; false if there is none. */
+  forgetSender(source: string): boolean;
   /** Puts a sender under maintenance (a silence) or takes it out: its time counts as planned meanwhile. */
   setMaintenance(source: string, on: boolean, atMs: number): void;
   /** Puts back senders a previous run stored; call before any datagram. */
@@ -1076,6 +1078,12 @@ export function createTracker(options: TrackerOptions): Tracker {
     declare,
     isDeclared(source) {
       return senders.get(source)?.declaration != null;
+    },
+    forgetSender(source) {
+      const sender = senders.get(source);
+      if (sender === undefined) return false;
+      forget(sender);
+      return true;
     },
     setMaintenance(source, on, atMs) {
       const sender = senders.get(source);
