@@ -6,29 +6,34 @@
 # socat, and gcc (C helpers and load generators). One list, used by
 # .ci/provision.sh and by the test run itself (tests/support/test-tools.ts).
 #
-#   bash .ci/test-tools.sh --missing   prints the packages whose tool is missing, one per line
-#   bash .ci/test-tools.sh             installs those (root, apt-get); no system service starts
+#   bash .ci/test-tools.sh --missing   prints the packages of the tests' tools that are missing, one per line
+#   bash .ci/test-tools.sh             installs what is missing of the tests' and the benchmark's
+#                                      (root, apt-get); no system service starts
 #
 # Tools are looked up as commands (so the check works on any system);
 # Chromium at CHROMIUM_PATH (default /usr/bin/chromium).
 set -euo pipefail
 export PATH="$PATH:/usr/sbin:/sbin"
 
-# command (or absolute path) = the Debian package that brings it
-TOOLS=(
+# command (or absolute path) = the Debian package that brings it: what the
+# tests need, then what only the benchmark does
+TEST_TOOLS=(
   "${CHROMIUM_PATH:-/usr/bin/chromium}=chromium"
   "promtool=prometheus"
   "prometheus-alertmanager=prometheus-alertmanager"
-  "rsyslogd=rsyslog"
   "jq=jq"
   "nc=netcat-openbsd"
   "socat=socat"
   "gcc=gcc"
 )
+BENCH_TOOLS=(
+  "rsyslogd=rsyslog"
+)
 
+# The packages of the given entries whose tool is missing, one per line.
 missing_packages() {
   local entry tool
-  for entry in "${TOOLS[@]}"; do
+  for entry in "$@"; do
     tool="${entry%=*}"
     if [[ "$tool" == /* ]]; then
       [[ -x "$tool" ]] && continue
@@ -40,11 +45,11 @@ missing_packages() {
 }
 
 if [[ "${1:-}" == "--missing" ]]; then
-  missing_packages
+  missing_packages "${TEST_TOOLS[@]}"
   exit 0
 fi
 
-mapfile -t missing < <(missing_packages)
+mapfile -t missing < <(missing_packages "${TEST_TOOLS[@]}" "${BENCH_TOOLS[@]}")
 if ((${#missing[@]} == 0)); then
   exit 0
 fi
@@ -57,19 +62,12 @@ fi
 # /usr/sbin/policy-rc.d before starting one, and where the machine has none,
 # one that refuses (exit 101) is in place for the length of the install.
 policy=/usr/sbin/policy-rc.d
-own_policy=
 if [[ ! -e "$policy" ]]; then
+  # Removed however the install ends (an interrupted one too): left behind, it would keep every service down.
+  trap 'rm -f "$policy"' EXIT
   printf '#!/bin/sh\n# udp-time-service test tools: no service starts during the install\nexit 101\n' >"$policy"
   chmod 755 "$policy"
-  own_policy=1
 fi
-status=0
-{
-  echo "[test-tools] apt-get install ${missing[*]}" >&2
-  apt-get update -qq &&
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-} || status=$?
-if [[ -n "$own_policy" ]]; then
-  rm -f "$policy"
-fi
-exit "$status"
+echo "[test-tools] apt-get install ${missing[*]}" >&2
+apt-get update -qq
+DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

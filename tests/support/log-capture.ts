@@ -25,11 +25,19 @@ export interface CapturedLogs {
   schemaProblems(): string[];
 }
 
-/** Each capture's check of the lines it took since they were last checked. */
-const captureChecks = new Set<() => void>();
+/** Each capture's lines taken since they were last checked (and from then on counted as checked). */
+const captureChecks = new Set<() => string[]>();
 
+/** Every capture's new lines checked, then one assertion: each line is reported once, in the test that wrote it. */
 function checkEveryCapture(): void {
-  for (const check of captureChecks) check();
+  const problems: string[] = [];
+  let lines = 0;
+  for (const take of captureChecks) {
+    const fresh = take();
+    lines += fresh.length;
+    problems.push(...schemaProblems(fresh));
+  }
+  expectSchemaValid(problems, lines);
 }
 
 afterEach(checkEveryCapture);
@@ -52,7 +60,7 @@ export function captureLogs(service: ServiceName, level = 'info'): CapturedLogs 
     const fresh = raw.slice(checked);
     // Past them whatever the outcome: a bad line fails the one test in which it was written.
     checked = raw.length;
-    expectSchemaValid(schemaProblems(fresh), fresh.length);
+    return fresh;
   });
   const logger = createLogger({ service, level, destination });
   const lines = () => {

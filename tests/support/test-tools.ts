@@ -30,7 +30,9 @@ function succeeds(command: string, args: string[]): boolean {
 function installer(): string[] | null {
   if (!succeeds('sh', ['-c', 'command -v apt-get'])) return null;
   if (process.getuid?.() === 0) return ['bash', SCRIPT];
-  if (succeeds('sudo', ['-n', 'true'])) return ['sudo', '-n', 'bash', SCRIPT];
+  // sudo resets the environment: the script is told where Chromium is expected (it installs it only if not there).
+  const chromium = `CHROMIUM_PATH=${process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'}`;
+  if (succeeds('sudo', ['-n', 'true'])) return ['sudo', '-n', 'env', chromium, 'bash', SCRIPT];
   return null;
 }
 
