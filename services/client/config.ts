@@ -355,7 +355,7 @@ export const clientEnv = {
     list(
       '',
       'a comma-separated list of host:port[/all|/first], e.g. tasks.monitor:5000',
-      "Other monitors this one beats to, so each tracks (and notifies on) the others; this monitor's own socket (an address of this host on its UDP_PORT) is skipped, a name or an IP address alike",
+      "Other monitors this one beats to, so each tracks (and notifies on) the others; this monitor's own socket (its UDP_HOST, or with 0.0.0.0 or :: any address of this host, on its UDP_PORT) is skipped, a name or an IP address alike",
       parseTarget,
     ),
   ),

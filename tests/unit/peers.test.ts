@@ -7,12 +7,53 @@ import { freshDataDir, type LoopbackMonitor, startLoopbackMonitor } from '../sup
 import { beat, eventually, sendUdp } from '../support/udp.js';
 
 /** A UDP socket on `host`, counting what it receives. */
-async function startUdpListener(host: string) {
+async function startUdpListener(host: string, port = 0) {
   const socket = createSocket('udp4');
   let count = 0;
   socket.on('message', () => count++);
-  await new Promise<void>((resolve) => socket.bind(0, host, resolve));
-  return { port: socket.address().port, received: () => count, close: () => socket.close() };
+  await new Promise<void>((resolve, reject) => {
+    socket.once('error', reject);
+    socket.bind(port, host, resolve);
+  });
+  return { host, port: socket.address().port, received: () => count, close: () => socket.close() };
+}
+
+type Listener = Awaited<ReturnType<typeof startUdpListener>>;
+
+/**
+ * A peer beacon from `own` (this host's addresses `ownAddresses`) whose peer list names both listeners:
+ * beats reach `other`, and never `itself` (nor is any exception logged). Closes both listeners.
+ */
+async function expectBeatsOnlyTo(
+  other: Listener,
+  itself: Listener,
+  own: { address: string; port: number },
+  ownAddresses: string[],
+): Promise<void> {
+  const logs = captureLogs('client');
+  const beacon = startPeerBeacon(
+    {
+      peers: [
+        { host: itself.host, port: itself.port },
+        { host: other.host, port: other.port },
+      ],
+      intervalMs: 50,
+      source: 'me',
+      signer: null,
+      own,
+      ownAddresses: new Set(ownAddresses),
+    },
+    logs.logger,
+  );
+  try {
+    await eventually(() => expect(other.received()).toBeGreaterThanOrEqual(4));
+    expect(itself.received()).toBe(0);
+    expect(logs.events('exception')).toEqual([]);
+  } finally {
+    await beacon?.stop();
+    itself.close();
+    other.close();
+  }
 }
 
 describe('monitors that watch each other', () => {
@@ -54,32 +95,9 @@ describe('monitors that watch each other', () => {
   });
 
   it('leaves out an IP address of its own on its own port, and keeps one on another port (another monitor here)', async () => {
-    const logs = captureLogs('client');
     const itself = await startUdpListener('127.0.0.1');
     const other = await startUdpListener('127.0.0.1');
-    const beacon = startPeerBeacon(
-      {
-        peers: [
-          { host: '127.0.0.1', port: itself.port },
-          { host: '127.0.0.1', port: other.port },
-        ],
-        intervalMs: 50,
-        source: 'me',
-        signer: null,
-        own: { address: '0.0.0.0', port: itself.port },
-        ownAddresses: new Set(['127.0.0.1']),
-      },
-      logs.logger,
-    );
-    try {
-      await eventually(() => expect(other.received()).toBeGreaterThanOrEqual(4));
-      expect(itself.received()).toBe(0);
-      expect(logs.events('exception')).toEqual([]);
-    } finally {
-      await beacon?.stop();
-      itself.close();
-      other.close();
-    }
+    await expectBeatsOnlyTo(other, itself, { address: '0.0.0.0', port: itself.port }, ['127.0.0.1']);
   });
 
   it('expects its peers, named in a list every monitor shares, but not itself', async () => {
@@ -93,6 +111,15 @@ describe('monitors that watch each other', () => {
       declared: true,
     });
     expect(a.monitor.tracker.view('monitor-a', Date.now())).toBeUndefined();
+  });
+
+  it('bound to one address, leaves out only that address on its port: another address here is another monitor', async () => {
+    const itself = await startUdpListener('127.0.0.2');
+    const other = await startUdpListener('127.0.0.1', itself.port);
+    await expectBeatsOnlyTo(other, itself, { address: '127.0.0.2', port: itself.port }, [
+      '127.0.0.1',
+      '127.0.0.2',
+    ]);
   });
 
   it('forgets a stored record of its own name (an earlier release beat to itself), and keeps the others', async () => {
