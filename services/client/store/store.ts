@@ -4,7 +4,7 @@
  * tracker.restore), and keeps the file up to date behind the tracker.
  */
 import type { Logger } from 'pino';
-import type { SenderShape } from '../tracking/sender.js';
+import type { Sender, SenderShape } from '../tracking/sender.js';
 import type { Tracker } from '../tracking/tracker.js';
 import { fromRow } from './sender-codec.js';
 import { type IncidentRow, openStateFile, type StateFile, StateFileError } from './state-file.js';
@@ -44,7 +44,8 @@ export function openStore(
   const file: StateFile = openStateFile(dataDir);
   try {
     // Every record is read and checked before anything is written to the file.
-    const stored = file.senders().map((row) => fromRow(row, shape));
+    const stored: Sender[] = [];
+    for (const row of file.eachSender()) stored.push(fromRow(row, shape));
     file.beginRun(startedAtMs);
     const lastAliveMs = file.previousRun?.aliveAtMs ?? startedAtMs;
     tracker.restore(stored, { monitorStartMs: startedAtMs, lastAliveMs });
