@@ -12,8 +12,10 @@ import {
   StateFileError,
 } from '../../services/client/store/state-file.js';
 import { startWriterThread, WRITER_NICE } from '../../services/client/store/state-writer.js';
+import { openStore } from '../../services/client/store/store.js';
 import { createTracker } from '../../services/client/tracking/tracker.js';
-import { T0, takeDirtyLists, trackedBeat } from '../support/builders.js';
+import { T0, TRACKER_OPTIONS, takeDirtyLists, trackedBeat } from '../support/builders.js';
+import { captureLogs } from '../support/log-capture.js';
 
 const SHAPE = { sequenceWindow: 64, heartbeatSlots: 50 };
 
@@ -190,6 +192,29 @@ describe('the state file', () => {
     });
     const [row] = f.senders();
     expect(() => fromRow(row as NonNullable<typeof row>, SHAPE)).toThrow(/^sender "x": declaration: /);
+  });
+
+  it('stops a start at a damaged record among good ones, naming file and sender, and leaves the file as it was', () => {
+    const d = dir();
+    const f = open(d);
+    f.beginRun(T0);
+    const good = createTracker({ ...TRACKER_OPTIONS, ...SHAPE });
+    for (const source of ['a', 'b', 'c']) good.observe(trackedBeat({ source }));
+    const rows = [...good.all()].map(toRow);
+    rows[1] = { ...(rows[1] as (typeof rows)[number]), record: '{"kind":"protocol"}' };
+    f.write({ senders: rows, removed: [], incidents: [], atMs: T0 });
+    files.splice(files.indexOf(f), 1);
+    f.close(T0 + 1000);
+
+    const tracker = createTracker({ ...TRACKER_OPTIONS, ...SHAPE });
+    const start = () => openStore(d, tracker, SHAPE, captureLogs('client').logger, () => T0 + 2000, 1000);
+    expect(start).toThrow(StateFileError);
+    expect(start).toThrow(/holds a record this monitor cannot read \(sender "b": declaration: /);
+    expect(tracker.stateCounts().up).toBe(0);
+    // Closed, and nothing written: the file opens again with its one run and its three rows.
+    const again = open(d);
+    expect(again.previousRun).toMatchObject({ startedAtMs: T0, stoppedAtMs: T0 + 1000 });
+    expect(again.senders().map((r) => r.source)).toEqual(['a', 'b', 'c']);
   });
 
   it('migrates a file made by schema 1 (before notifications), keeping its senders and runs', () => {
