@@ -70,11 +70,11 @@ export interface StateFile {
   /**
    * The stored senders, one row at a time: a start that turns each into a
    * record as it comes (store.ts) holds no array of 50,000 rows and their
-   * blobs for the collector to copy (at 50,000 senders 0.5-0.9 s of a cold
-   * start, half of it collection).
+   * blobs for the collector to copy (0.2 s of the monitor's start at 50,000
+   * senders; docs/PERFORMANCE.md).
    */
   eachSender(): IterableIterator<StoredSenderRow>;
-  /** All of them at once. */
+  /** All of them at once (the tests read them so). */
   senders(): StoredSenderRow[];
   /** Records this run's start: call once, after reading, before the first write. */
   beginRun(atMs: number): void;
