@@ -227,10 +227,16 @@ describe('tracker: liveness thresholds', () => {
     ]);
   });
 
-  it('with a stopped timeout, a sender not back that long after its bye goes down (not_back)', () => {
+  /** A tracker with a 60 s stopped timeout, and sender 'a' stopped by its bye at T0 + 500. */
+  function stoppedWithTimeout(): Tracker {
     const tracker = createTracker({ ...OPTIONS, stoppedTimeoutMs: 60_000 });
     observe(tracker, beat(0));
     observe(tracker, beat(1, { kind: 'bye', sentAtMs: T0 + 500 }));
+    return tracker;
+  }
+
+  it('with a stopped timeout, a sender not back that long after its bye goes down (not_back)', () => {
+    const tracker = stoppedWithTimeout();
     expect(tracker.tick(T0 + 60_499)).toEqual([]);
     expect(tracker.tick(T0 + 61_000)).toEqual([change('stopped', 'down', 'not_back', T0 + 60_500)]);
     // The minute it was stopped is no run of missed beats: those come from the timeout on.
@@ -242,9 +248,7 @@ describe('tracker: liveness thresholds', () => {
   });
 
   it('with a stopped timeout, a sender back within it is only up again', () => {
-    const tracker = createTracker({ ...OPTIONS, stoppedTimeoutMs: 60_000 });
-    observe(tracker, beat(0));
-    observe(tracker, beat(1, { kind: 'bye', sentAtMs: T0 + 500 }));
+    const tracker = stoppedWithTimeout();
     expect(tracker.tick(T0 + 59_000)).toEqual([]);
     expect(observe(tracker, beat(0, { boot: 'b2', sentAtMs: T0 + 59_500 }))).toEqual([
       change('stopped', 'up', 'restart', T0 + 59_500),
@@ -441,33 +445,45 @@ describe('tracker: a monitor that lost datagrams itself (blind)', () => {
     expect(tracker.observe(beat(9)).lostDelta).toBe(4);
   });
 
-  it('joins blind times that overlap (overruns seen at consecutive checks)', () => {
+  // A sender with beat 0 at T0, silent since; the monitor blind at these times (from, until), then beat `next`.
+  it.each([
+    {
+      name: 'joins blind times that overlap (overruns seen at consecutive checks)',
+      blinds: [
+        [T0 + 2500, T0 + 3500],
+        [T0 + 3400, T0 + 4500],
+      ],
+      next: 8,
+      // Beats 2-4 from the first start (beat 2 within its grace of it) to the second end; 1, 5, 6 and 7 were due
+      // while the monitor read everything.
+      lost: 4,
+    },
+    {
+      name: 'keeps blind times apart when the monitor read everything between them: the beats due between are lost',
+      blinds: [
+        [T0 + 2500, T0 + 3500],
+        [T0 + 5500, T0 + 6500],
+      ],
+      next: 8,
+      // Beats 2 and 3, then 5 and 6 (each first one within its grace of its start); 1, 4 and 7 are lost.
+      lost: 3,
+    },
+    {
+      name: 'charges a sender an hour of silence after a restart of the monitor, when an overrun comes at its end',
+      // The monitor away until T0 + 10_500 (a restart: from the sender's last beat on), then blind again an hour later.
+      blinds: [
+        [0, T0 + 10_500],
+        [T0 + 3_600_500, T0 + 3_601_500],
+      ],
+      next: 3602,
+      // Excused: beats 1-10 (the restart), 3600 and 3601 (the overrun); the hour between is lost.
+      lost: 3601 - 12,
+    },
+  ])('$name', ({ blinds, next, lost }) => {
     const tracker = createTracker(OPTIONS);
     observe(tracker, beat(0));
-    tracker.blind(T0 + 2500, T0 + 3500);
-    tracker.blind(T0 + 3400, T0 + 4500);
-    // Beats 2-4 from the first start (beat 2 within its grace of it) to the second end; 1, 5, 6 and 7 were due
-    // while the monitor read everything.
-    expect(tracker.observe(beat(8)).lostDelta).toBe(4);
-  });
-
-  it('keeps blind times apart when the monitor read everything between them: the beats due between are lost', () => {
-    const tracker = createTracker(OPTIONS);
-    observe(tracker, beat(0));
-    tracker.blind(T0 + 2500, T0 + 3500);
-    tracker.blind(T0 + 5500, T0 + 6500);
-    // Beats 2 and 3, then 5 and 6 (each first one within its grace of its start); 1, 4 and 7 are lost.
-    expect(tracker.observe(beat(8)).lostDelta).toBe(3);
-  });
-
-  it('charges a sender an hour of silence after a restart of the monitor, when an overrun comes at its end', () => {
-    const tracker = createTracker(OPTIONS);
-    observe(tracker, beat(0));
-    // The monitor away until T0 + 10_500 (a restart: from the sender's last beat on), then blind again an hour later.
-    tracker.blind(0, T0 + 10_500);
-    tracker.blind(T0 + 3_600_500, T0 + 3_601_500);
-    // Excused: beats 1-10 (the restart), 3600 and 3601 (the overrun); the hour between is lost.
-    expect(tracker.observe(beat(3602)).lostDelta).toBe(3601 - 12);
+    for (const [fromMs, untilMs] of blinds) tracker.blind(fromMs as number, untilMs as number);
+    expect(tracker.observe(beat(next)).lostDelta).toBe(lost);
   });
 
   it('keeps its floor when a beat that waited in the queue is handled after it', () => {

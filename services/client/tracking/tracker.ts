@@ -342,6 +342,11 @@ export function createTracker(options: TrackerOptions): Tracker {
     return sender.lastSentMs + sender.baseDelayMs + intervalOf(sender);
   }
 
+  /** When the sender is late: its next beat's expected arrival + grace, not before its floor (notBeforeMs). */
+  function lateAtOf(sender: Sender): number {
+    return lateAtMs(expectedAtMs(sender), graceOf(sender), sender.notBeforeMs);
+  }
+
   function transition(sender: Sender, to: SenderState, reason: string, atMs: number): StateChange {
     const at = Math.max(atMs, sender.stateSinceMs);
     const change: StateChange = { source: sender.source, from: sender.state, to, reason, atMs: at };
@@ -377,7 +382,7 @@ export function createTracker(options: TrackerOptions): Tracker {
       const notBackAt = Math.max(sender.stateSinceMs + stoppedTimeoutMs, sender.notBeforeMs);
       if (nowMs < notBackAt) return null;
       // The beats it did not send while stopped were not expected: missed are only those due from now on.
-      const lateAt = lateAtMs(expectedAtMs(sender), graceOf(sender), sender.notBeforeMs);
+      const lateAt = lateAtOf(sender);
       sender.missedMarks = Math.max(sender.missedMarks, overdueBeats(notBackAt, lateAt, intervalOf(sender)));
       return transition(sender, 'down', 'not_back', notBackAt);
     }
@@ -389,7 +394,7 @@ export function createTracker(options: TrackerOptions): Tracker {
         ? transition(sender, 'down', 'never_seen', sender.notBeforeMs)
         : null;
     }
-    const lateAt = lateAtMs(expectedAtMs(sender), graceOf(sender), sender.notBeforeMs);
+    const lateAt = lateAtOf(sender);
     if (nowMs < lateAt) return null;
     const overdue = overdueBeats(nowMs, lateAt, interval);
     if (overdue > sender.missedMarks) {
