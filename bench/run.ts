@@ -26,6 +26,7 @@ import { join } from 'node:path';
 import { readKernelSocketStats } from '../services/client/ingest/kernel-drops.js';
 import type { BeaconResult } from './children/beacon.js';
 import type { Probe } from './children/ipc.js';
+import { buildChildren } from './lib/build-children.js';
 import { type Child, startChild } from './lib/children.js';
 import { describeMachine, loadAverage, type Machine } from './lib/machine.js';
 import { startRsyslog } from './lib/rsyslog.js';
@@ -202,12 +203,13 @@ async function main(): Promise<void> {
   const machine = describeMachine();
   const loadBefore = loadAverage();
   const sender = buildSender(BENCH_DIR, OUT_DIR);
+  const childrenDir = buildChildren(ROOT);
   console.log(
     `bench (${mode.name}): ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, load ${loadBefore}`,
   );
 
   if (mode.only === 'senders') {
-    const result = await sendersScenario(sender, mode);
+    const result = await sendersScenario(sender, mode, childrenDir);
     const report = renderSenders(result, describeMachine(), mode.name);
     console.log(`\n${report}`);
     if (mode.write) {
@@ -223,11 +225,11 @@ async function main(): Promise<void> {
     kind: Kind,
     file: string,
     logFile: string | null,
-    dir = BENCH_DIR,
+    dir = childrenDir,
     clientEnv: Record<string, string> = {},
   ): Promise<Target> {
     if (logFile !== null) writeFileSync(logFile, '');
-    const child = await startChild(kind, join(dir, 'children', file), {
+    const child = await startChild(kind, join(dir, file), {
       BENCH_RECV_BUFFER_BYTES: recvBuffer,
       BENCH_CLIENT_ENV: JSON.stringify(clientEnv),
       ...(logFile === null ? {} : { BENCH_LOG_FILE: logFile }),
@@ -235,19 +237,19 @@ async function main(): Promise<void> {
     children.push(child);
     return { kind, child, seq: 0, boot: randomBytes(4).toString('hex'), logFile };
   }
-  const baseline = await start('baseline', 'baseline.ts', null);
-  const client = await start('client', 'client.ts', join(LOG_DIR, 'client.log'));
+  const baseline = await start('baseline', 'baseline.js', null);
+  const client = await start('client', 'client.js', join(LOG_DIR, 'client.log'));
   const targets = [baseline, client];
   if (mode.references) {
-    targets.push(await start('decode', 'decode.ts', null));
-    targets.push(await start('decodeLog', 'decode.ts', join(LOG_DIR, 'decode.log')));
+    targets.push(await start('decode', 'decode.js', null));
+    targets.push(await start('decodeLog', 'decode.js', join(LOG_DIR, 'decode.log')));
     // More than one thread on the port: what UDP_WORKERS buys (decoding and tracking stay on one thread).
     targets.push(
-      await start('client2', 'client.ts', join(LOG_DIR, 'client2.log'), BENCH_DIR, { UDP_WORKERS: '2' }),
+      await start('client2', 'client.js', join(LOG_DIR, 'client2.log'), childrenDir, { UDP_WORKERS: '2' }),
     );
   }
   if (mode.before !== null) {
-    targets.push(await start('before', 'client.ts', join(LOG_DIR, 'before.log'), join(mode.before, 'bench')));
+    targets.push(await start('before', 'client.js', join(LOG_DIR, 'before.log'), buildChildren(mode.before)));
   }
   // rsyslog's imudp, the reference a datagram receiver with a log line per datagram is held to.
   const rsyslog = await startRsyslog(mkdtempSync(join(LOG_DIR, 'rsyslog-')));
@@ -321,13 +323,13 @@ async function main(): Promise<void> {
   let beacon: BeaconSummary | null = null;
   if (mode.beacon) {
     console.log(`  beacon: ${mode.beats} beats at ${mode.beatIntervalMs} ms`);
-    beacon = summariseBeacon(await runBeacon(mode));
+    beacon = summariseBeacon(await runBeacon(mode, childrenDir));
   }
 
   console.log(
     `  senders: ${mode.senders.senders} senders at 1 Hz for ${mode.senders.seconds} s while an operator looks, then a restart`,
   );
-  const senders = await sendersScenario(sender, mode);
+  const senders = await sendersScenario(sender, mode, childrenDir);
 
   const report = render({
     senders,
@@ -580,12 +582,12 @@ async function sustainedLoad(sender: string, target: Target, rate: number, mode:
   };
 }
 
-function runBeacon(mode: Mode): Promise<BeaconResult> {
+function runBeacon(mode: Mode, childrenDir: string): Promise<BeaconResult> {
   const logFile = join(LOG_DIR, 'beacon.log');
   writeFileSync(logFile, ''); // one run's lines only
   return new Promise((resolve, reject) => {
-    const child: ChildProcess = fork(join(BENCH_DIR, 'children', 'beacon.ts'), [], {
-      execArgv: ['--import', 'tsx'],
+    const child: ChildProcess = fork(join(childrenDir, 'beacon.js'), [], {
+      execArgv: [],
       env: {
         ...process.env,
         BENCH_BEATS: String(mode.beats),
@@ -657,11 +659,11 @@ interface ReportInput {
   durationS: number;
 }
 
-function sendersScenario(sender: string, mode: Mode): Promise<SendersResult> {
+function sendersScenario(sender: string, mode: Mode, childrenDir: string): Promise<SendersResult> {
   return runSendersScenario(
     sender,
     mode.senders,
-    join(BENCH_DIR, 'children', 'client.ts'),
+    join(childrenDir, 'client.js'),
     join(LOG_DIR, 'senders.log'),
     (child) => children.push(child),
   );

@@ -17,8 +17,8 @@ const REQUEST_TIMEOUT_MS = 15_000;
 
 export async function startChild(name: string, file: string, env: Record<string, string>): Promise<Child> {
   const child: ChildProcess = fork(file, [], {
-    // BENCH_NODE_OPTIONS: extra flags for the receivers, e.g. --trace-gc or --cpu-prof.
-    execArgv: ['--import', 'tsx', ...(process.env.BENCH_NODE_OPTIONS?.split(' ').filter(Boolean) ?? [])],
+    // Compiled (build-children.ts). BENCH_NODE_OPTIONS: extra flags for the receivers, e.g. --trace-gc or --cpu-prof.
+    execArgv: process.env.BENCH_NODE_OPTIONS?.split(' ').filter(Boolean) ?? [],
     env: { ...process.env, ...env },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
