@@ -25,7 +25,7 @@ import { readKernelSocketStats } from './ingest/kernel-drops.js';
 import { createLogLimiter } from './ingest/log-limiter.js';
 import { createOverrunWatch } from './ingest/overrun.js';
 import { createIngest, type Ingest } from './ingest/pipeline.js';
-import { startReceiver } from './ingest/receiver.js';
+import { prepareReceiver } from './ingest/receiver.js';
 import { createReplayGuard } from './ingest/replay.js';
 import { createMaintenance } from './notify/maintenance.js';
 import { startNotifier } from './notify/notifier.js';
@@ -33,7 +33,7 @@ import { peerSigner, startPeerBeacon } from './peers/peer-beacon.js';
 import { createChangeCounts } from './publish/change-counts.js';
 import { createStateChangeSink } from './publish/state-changes.js';
 import { openSilencesTable } from './store/silences.js';
-import { openStore } from './store/store.js';
+import { openStore, type Store } from './store/store.js';
 import { createTracker, type Tracker } from './tracking/tracker.js';
 
 /** Senders a step of a liveness pass judges: ~0.2 ms (~0.5 ms when it credits uptime). */
@@ -94,8 +94,29 @@ export async function startMonitor(
     stoppedTimeoutMs: config.stoppedTimeoutMs,
     ...shape,
   });
+  // The socket threads load their code while the state file is read; they bind once it is back (below).
+  const socketThreads = prepareReceiver({
+    host: config.udpHost,
+    port: config.udpPort,
+    recvBufferBytes: config.recvBufferBytes,
+    threads: config.udpWorkers,
+    queueBytes: config.udpQueueBytes,
+    coalesceMs: config.udpCoalesceMs,
+    classifier: {
+      maxBytes: config.maxDatagramBytes,
+      keys: [...keyring],
+      requireAuth: config.requireAuth,
+      allowFrom: config.allowFrom,
+    },
+  });
   // Before the socket opens: every known sender is back, every declared one listed.
-  const store = openStore(config.dataDir, tracker, shape, logger, now, config.stateSyncMs);
+  let store: Store;
+  try {
+    store = openStore(config.dataDir, tracker, shape, logger, now, config.stateSyncMs);
+  } catch (err) {
+    await socketThreads.abandon();
+    throw err;
+  }
   const monitorName = config.monitorName === '' ? hostname() : config.monitorName;
   // A monitor never tracks itself. A list shared by monitors that watch each other names every one of them:
   // none expects beats from itself. And a record of its own name (a release before 13bc84e beat to itself when
@@ -184,23 +205,9 @@ export async function startMonitor(
     await store.stop();
     throw err;
   };
-  const receiver = await startReceiver(
-    {
-      host: config.udpHost,
-      port: config.udpPort,
-      recvBufferBytes: config.recvBufferBytes,
-      threads: config.udpWorkers,
-      queueBytes: config.udpQueueBytes,
-      coalesceMs: config.udpCoalesceMs,
-      classifier: {
-        maxBytes: config.maxDatagramBytes,
-        keys: [...keyring],
-        requireAuth: config.requireAuth,
-        allowFrom: config.allowFrom,
-      },
-    },
-    { readable: ingest.readable, exception: ingest.socketError, died: deafened },
-  ).catch(abandon);
+  const receiver = await socketThreads
+    .bind({ readable: ingest.readable, exception: ingest.socketError, died: deafened })
+    .catch(abandon);
   tracker.listening(now());
   // Linux doubles SO_RCVBUF for bookkeeping: less than twice the asked size
   // there means net.core.rmem_max capped it.

@@ -4,12 +4,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { Classified } from '../../services/client/ingest/classify.js';
 import { readKernelSocketStats } from '../../services/client/ingest/kernel-drops.js';
-import { SOCKET_THREAD_NAME, startReceiver } from '../../services/client/ingest/receiver.js';
+import {
+  prepareReceiver,
+  type ReceiverOptions,
+  SOCKET_THREAD_NAME,
+  startReceiver,
+} from '../../services/client/ingest/receiver.js';
+import { STATE_FILE_NAME, StateFileError } from '../../services/client/store/state-file.js';
 import { encodedBeat } from '../support/builders.js';
 import { holdThread, threadIdsNamed } from '../support/hold-thread.js';
 import { captureLogs } from '../support/log-capture.js';
-import { type LoopbackMonitor, startLoopbackMonitor } from '../support/monitor.js';
+import { freshDataDir, type LoopbackMonitor, startLoopbackMonitor } from '../support/monitor.js';
 import { eventually, sendUdp } from '../support/udp.js';
 
 /**
@@ -349,5 +356,91 @@ describe('the socket threads', () => {
     await m.monitor.stop();
     m = null;
     expect(readFileSync('/proc/net/udp', 'utf8').includes(hex)).toBe(false);
+  });
+});
+
+// A start makes the socket threads first, so that they load their code while the state file is read.
+describe('socket threads made before the monitor can hear', () => {
+  const options = (port: number, threads: number): ReceiverOptions => ({
+    host: '127.0.0.1',
+    port,
+    recvBufferBytes: 1 << 20,
+    threads,
+    queueBytes: 1 << 24,
+    coalesceMs: 0,
+    classifier: { maxBytes: 1024, keys: [], requireAuth: false, allowFrom: [] },
+  });
+  const socketThreads = (threads: number) =>
+    Array.from({ length: threads }, (_, i) => threadIdsNamed(`${SOCKET_THREAD_NAME}-${i}`)).flat();
+  /** A port the kernel has just given out and taken back. */
+  async function freePort(): Promise<number> {
+    const { createSocket } = await import('node:dgram');
+    const probe = createSocket('udp4');
+    await new Promise<void>((resolve) => probe.bind(0, '127.0.0.1', resolve));
+    const { port } = probe.address();
+    await new Promise<void>((resolve) => probe.close(resolve));
+    return port;
+  }
+
+  it('run, and bind the port only when told to, every one of them', async () => {
+    const port = await freePort();
+    const prepared = prepareReceiver(options(port, 2));
+    const seen: Classified[] = [];
+    const deaths: Error[] = [];
+    try {
+      await eventually(() => expect(socketThreads(2)).toHaveLength(2), 5000, 10);
+      // Long enough to load their code and bind, had they not waited.
+      await sleep(1000);
+      expect(readKernelSocketStats(port)).toBeNull();
+    } catch (err) {
+      await prepared.abandon();
+      throw err;
+    }
+    const receiver = await prepared.bind({
+      readable: (d) => seen.push(d),
+      exception: (err) => deaths.push(err),
+      died: (err) => deaths.push(err),
+    });
+    try {
+      expect(receiver.address.port).toBe(port);
+      const hex = `:${port.toString(16).toUpperCase().padStart(4, '0')} `;
+      const { readFileSync } = await import('node:fs');
+      expect(
+        readFileSync('/proc/net/udp', 'utf8')
+          .split('\n')
+          .filter((l) => l.includes(hex)),
+      ).toHaveLength(2);
+      await sendUdp(port, [encodedBeat(1)]);
+      await eventually(() => expect(seen).toHaveLength(1), 5000, 10);
+    } finally {
+      await receiver.stop();
+    }
+    expect(deaths).toEqual([]);
+  });
+
+  it('end when the start is given up before they bind; a bind() then fails instead of waiting', async () => {
+    const before = socketThreads(2).length;
+    const prepared = prepareReceiver(options(0, 2));
+    await eventually(() => expect(socketThreads(2)).toHaveLength(before + 2), 5000, 10);
+    await prepared.abandon();
+    await eventually(() => expect(socketThreads(2)).toHaveLength(before), 5000, 10);
+    await expect(prepared.bind({ readable() {}, exception() {}, died() {} })).rejects.toThrow(
+      /exited before it was ready/,
+    );
+  });
+
+  it('end, and the port is never bound, when the state file stops the start', async () => {
+    const port = await freePort();
+    const dataDir = freshDataDir();
+    writeFileSync(join(dataDir, STATE_FILE_NAME), '');
+    const start = startLoopbackMonitor(captureLogs('client').logger, {
+      DATA_DIR: dataDir,
+      UDP_PORT: String(port),
+      UDP_WORKERS: '2',
+    });
+    await expect(start).rejects.toBeInstanceOf(StateFileError);
+    await eventually(() => expect(socketThreads(2)).toEqual([]), 5000, 10);
+    expect(readKernelSocketStats(port)).toBeNull();
+    rmSync(dataDir, { recursive: true, force: true });
   });
 });

@@ -125,12 +125,23 @@ function socketThreadHeap(queueBytes: number): {
   return { maxYoungGenerationSizeMb: 48, maxOldGenerationSizeMb: 96 + Math.ceil((2 * queueBytes) / 2 ** 20) };
 }
 
-function startThread(
+/** A socket thread made and loading its code, not yet bound. */
+interface SpawnedThread {
+  /** Binds it to `port` (0: any free one), handing what it reads to `handlers`; settles when it reads, or with the failure. Once. */
+  bind(port: number, handlers: ReceiverHandlers): Promise<SocketThread>;
+  /** Ends a thread never bound (a start given up): not reported as died. */
+  terminate(): Promise<void>;
+}
+
+/** Whom a thread not yet bound tells: nobody (a failure then reaches the start as its bind()'s rejection). */
+const NOBODY: ReceiverHandlers = { readable() {}, exception() {}, died() {} };
+
+function spawnThread(
   index: number,
   threadOptions: Omit<SocketThreadOptions, 'statsPort'>,
-  handlers: ReceiverHandlers,
   turns: Turns,
-): Promise<SocketThread> {
+): SpawnedThread {
+  let handlers = NOBODY;
   const progress = threadProgress(threadOptions.progress);
   const statsChannel = new MessageChannel();
   const options: SocketThreadOptions = { ...threadOptions, statsPort: statsChannel.port2 };
@@ -141,6 +152,7 @@ function startThread(
     resourceLimits: socketThreadHeap(options.queueBytes),
   });
   let exited = false;
+  let terminating = false;
   let closed: (() => void) | null = null;
   /** How far it had read when it died (not when it was stopped): judgement stops there. */
   let heardUntilDeath = Number.POSITIVE_INFINITY;
@@ -166,100 +178,142 @@ function startThread(
     progress.addHandled();
   }
 
-  return new Promise((resolve, reject) => {
-    worker.on('error', (err) => {
-      if (!exited) handlers.exception(err);
-      reject(err);
-    });
-    worker.on('exit', (code) => {
-      // Not asked to stop (stop() sets `closed` first): it died.
-      const died = closed === null;
-      if (died) heardUntilDeath = heardUntil();
-      exited = true;
-      // Its batches still queued are handled before its stop resolves.
-      turns.drain();
-      closed?.();
-      // A scrape waiting for this thread's figures gets empty ones rather than waiting for ever.
-      for (const answer of statsWaiting.splice(0)) {
-        answer(NO_STATS);
-      }
-      statsPort.close();
-      reject(new Error('the socket thread exited before it was ready'));
-      if (died)
-        handlers.died(new Error(`socket thread ${index} exited (code ${code}) without being asked to stop`));
-    });
-    worker.on('message', (message: SocketThreadMessage) => {
-      switch (message.type) {
-        case 'batch':
-          turns.push(() => handleBatch(message));
-          break;
-        case 'error':
-          // After the datagrams read before it, as the thread saw them.
-          turns.push(() =>
-            handlers.exception(
-              Object.assign(new Error(message.message), { code: message.code ?? undefined }),
-            ),
-          );
-          break;
-        case 'bind-error':
-          reject(new BindError(message.message, message.code ?? undefined));
-          break;
-        case 'closed':
-          turns.drain();
-          break;
-        case 'ready':
-          resolve({
-            ready: message,
-            alive: () => !exited,
-            dropped: () => progress.drops(),
-            wakeups: () => progress.wakeups(),
-            heardUntil: () => (exited ? heardUntilDeath : heardUntil()),
-            stats: () =>
-              new Promise((resolveStats) => {
-                if (exited) {
-                  resolveStats(NO_STATS);
-                  return;
-                }
-                statsWaiting.push(resolveStats);
-                statsPort.postMessage(null);
-              }),
-            stop: () =>
-              new Promise<void>((resolveStop) => {
-                if (exited) return resolveStop();
-                // Every batch before `closed` is handled by then: messages arrive in order.
-                closed = resolveStop;
-                worker.postMessage({ type: 'stop' } satisfies SocketThreadCommand);
-              }),
-          });
-          break;
-      }
-    });
+  const { promise: started, resolve, reject } = Promise.withResolvers<SocketThread>();
+  // A thread that fails while nobody has asked it to bind yet: its bind() rejects with it.
+  started.catch(() => {});
+  worker.on('error', (err) => {
+    if (!exited) handlers.exception(err);
+    reject(err);
   });
+  worker.on('exit', (code) => {
+    // Not asked to stop (stop() sets `closed` first) nor ended unbound: it died.
+    const died = closed === null && !terminating;
+    if (died) heardUntilDeath = heardUntil();
+    exited = true;
+    // Its batches still queued are handled before its stop resolves.
+    turns.drain();
+    closed?.();
+    // A scrape waiting for this thread's figures gets empty ones rather than waiting for ever.
+    for (const answer of statsWaiting.splice(0)) {
+      answer(NO_STATS);
+    }
+    statsPort.close();
+    reject(new Error('the socket thread exited before it was ready'));
+    if (died)
+      handlers.died(new Error(`socket thread ${index} exited (code ${code}) without being asked to stop`));
+  });
+  worker.on('message', (message: SocketThreadMessage) => {
+    switch (message.type) {
+      case 'batch':
+        turns.push(() => handleBatch(message));
+        break;
+      case 'error':
+        // After the datagrams read before it, as the thread saw them.
+        turns.push(() =>
+          handlers.exception(Object.assign(new Error(message.message), { code: message.code ?? undefined })),
+        );
+        break;
+      case 'bind-error':
+        reject(new BindError(message.message, message.code ?? undefined));
+        break;
+      case 'closed':
+        turns.drain();
+        break;
+      case 'ready':
+        resolve({
+          ready: message,
+          alive: () => !exited,
+          dropped: () => progress.drops(),
+          wakeups: () => progress.wakeups(),
+          heardUntil: () => (exited ? heardUntilDeath : heardUntil()),
+          stats: () =>
+            new Promise((resolveStats) => {
+              if (exited) {
+                resolveStats(NO_STATS);
+                return;
+              }
+              statsWaiting.push(resolveStats);
+              statsPort.postMessage(null);
+            }),
+          stop: () =>
+            new Promise<void>((resolveStop) => {
+              if (exited) return resolveStop();
+              // Every batch before `closed` is handled by then: messages arrive in order.
+              closed = resolveStop;
+              worker.postMessage({ type: 'stop' } satisfies SocketThreadCommand);
+            }),
+        });
+        break;
+    }
+  });
+  return {
+    bind(port, bindHandlers) {
+      handlers = bindHandlers;
+      worker.postMessage({ type: 'bind', port } satisfies SocketThreadCommand);
+      return started;
+    },
+    async terminate() {
+      terminating = true;
+      await worker.terminate();
+    },
+  };
 }
 
-export async function startReceiver(options: ReceiverOptions, handlers: ReceiverHandlers): Promise<Receiver> {
-  const reusePort = options.threads > 1;
-  const threadOptions = (port: number): Omit<SocketThreadOptions, 'statsPort'> => ({
+/** Socket threads made (they load their code at once), bound when asked. */
+export interface PreparedReceiver {
+  /** Binds the threads, handing what they read to `handlers`: the receiver, once they read. Once. */
+  bind(handlers: ReceiverHandlers): Promise<Receiver>;
+  /** Ends the threads of a start given up before bind(). */
+  abandon(): Promise<void>;
+}
+
+/** `prepareReceiver(...).bind()`. */
+export function startReceiver(options: ReceiverOptions, handlers: ReceiverHandlers): Promise<Receiver> {
+  return prepareReceiver(options).bind(handlers);
+}
+
+/**
+ * Makes the socket threads now, so that they load their code (a few hundred
+ * milliseconds) while the caller does what must come before the port is
+ * bound: the monitor reads its state file.
+ */
+export function prepareReceiver(options: ReceiverOptions): PreparedReceiver {
+  const threadOptions: Omit<SocketThreadOptions, 'statsPort' | 'progress'> = {
     host: options.host,
-    port,
     recvBufferBytes: options.recvBufferBytes,
-    reusePort,
+    reusePort: options.threads > 1,
     queueBytes: Math.floor(options.queueBytes / options.threads),
     coalesceMs: options.coalesceMs,
     classifier: options.classifier,
-    progress: threadProgress().buffer,
-  });
-  const threads: SocketThread[] = [];
+  };
   // The main thread's one queue, for all the threads: each thread's batches stay in its order.
   const turns = mainTurns();
+  const spawned = Array.from({ length: options.threads }, (_, i) =>
+    spawnThread(i, { ...threadOptions, progress: threadProgress().buffer }, turns),
+  );
+  return {
+    bind: (handlers) => bindThreads(spawned, options.port, handlers),
+    abandon: async () => {
+      await Promise.all(spawned.map((t) => t.terminate()));
+    },
+  };
+}
+
+async function bindThreads(
+  spawned: readonly SpawnedThread[],
+  port: number,
+  handlers: ReceiverHandlers,
+): Promise<Receiver> {
+  const threads: SocketThread[] = [];
   try {
     // The first picks the port (0: any free one); the others share it.
-    const first = await startThread(0, threadOptions(options.port), handlers, turns);
-    threads.push(first);
-    for (let i = 1; i < options.threads; i++)
-      threads.push(await startThread(i, threadOptions(first.ready.port), handlers, turns));
+    const [first, ...others] = spawned as [SpawnedThread, ...SpawnedThread[]];
+    const firstBound = await first.bind(port, handlers);
+    threads.push(firstBound);
+    for (const t of others) threads.push(await t.bind(firstBound.ready.port, handlers));
   } catch (err) {
     await Promise.all(threads.map((t) => t.stop()));
+    await Promise.all(spawned.slice(threads.length).map((t) => t.terminate()));
     throw err;
   }
   const first = threads[0] as SocketThread;

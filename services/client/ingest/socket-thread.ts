@@ -1,5 +1,8 @@
 /**
- * The socket's own thread (issue 12). It binds the UDP port, reads every
+ * The socket's own thread (issue 12). It loads its code as soon as it is
+ * made, and binds the UDP port when told to (so a monitor's start loads it
+ * while it reads its state file, and binds only once that is back in the
+ * tracker). Then it reads every
  * datagram as soon as the kernel has it, classifies it there (allowlist,
  * decode, validation: classify.ts) and hands
  * the results to the tracking thread in batches (classified-batch.ts): one
@@ -47,7 +50,6 @@ import type { ClassifierSettings } from './classify.js';
 
 export interface SocketThreadOptions {
   host: string;
-  port: number;
   recvBufferBytes: number;
   reusePort: boolean;
   queueBytes: number;
@@ -84,8 +86,11 @@ export interface SocketThreadStats {
   queuedBytes: number;
 }
 
-/** From the main thread: stop. (Batches handled are counted in shared memory, stats asked on their own port.) */
-export type SocketThreadCommand = { type: 'stop' };
+/**
+ * From the main thread: bind (once; `port` 0: any free one), or stop.
+ * (Batches handled are counted in shared memory, stats asked on their own port.)
+ */
+export type SocketThreadCommand = { type: 'bind'; port: number } | { type: 'stop' };
 
 /** Datagrams per batch at most (~2 ms of the tracking thread's work at most). */
 const BATCH_DATAGRAMS = 512;
@@ -251,20 +256,21 @@ async function run(options: SocketThreadOptions): Promise<void> {
     post({ type: 'bind-error', message: err.message, code: err.code ?? null });
     port.close();
   });
-  socket.bind(options.port, options.host, () => {
-    socket.removeAllListeners('error');
-    socket.on('error', (err: NodeJS.ErrnoException) =>
-      post({ type: 'error', message: err.message, code: err.code ?? null }),
-    );
-    const a = socket.address();
-    post({
-      type: 'ready',
-      address: a.address,
-      port: a.port,
-      family: a.family,
-      recvBufferBytes: socket.getRecvBufferSize(),
+  const bind = (portNumber: number) =>
+    socket.bind(portNumber, options.host, () => {
+      socket.removeAllListeners('error');
+      socket.on('error', (err: NodeJS.ErrnoException) =>
+        post({ type: 'error', message: err.message, code: err.code ?? null }),
+      );
+      const a = socket.address();
+      post({
+        type: 'ready',
+        address: a.address,
+        port: a.port,
+        family: a.family,
+        recvBufferBytes: socket.getRecvBufferSize(),
+      });
     });
-  });
 
   const { statsPort } = options;
   statsPort.on('message', () => {
@@ -273,8 +279,12 @@ async function run(options: SocketThreadOptions): Promise<void> {
   // It does not keep the thread alive: the socket does.
   statsPort.unref();
 
+  // Commands sent while the code above loaded wait for this listener.
   port.on('message', (command: SocketThreadCommand) => {
     switch (command.type) {
+      case 'bind':
+        bind(command.port);
+        break;
       case 'stop':
         clearInterval(vouchTimer);
         socket.close(() => {
