@@ -25,7 +25,7 @@ import { readKernelSocketStats } from './ingest/kernel-drops.js';
 import { createLogLimiter } from './ingest/log-limiter.js';
 import { createOverrunWatch } from './ingest/overrun.js';
 import { createIngest, type Ingest } from './ingest/pipeline.js';
-import { prepareReceiver } from './ingest/receiver.js';
+import { type PreparedReceiver, prepareReceiver } from './ingest/receiver.js';
 import { createReplayGuard } from './ingest/replay.js';
 import { createMaintenance } from './notify/maintenance.js';
 import { startNotifier } from './notify/notifier.js';
@@ -33,7 +33,7 @@ import { peerSigner, startPeerBeacon } from './peers/peer-beacon.js';
 import { createChangeCounts } from './publish/change-counts.js';
 import { createStateChangeSink } from './publish/state-changes.js';
 import { openSilencesTable } from './store/silences.js';
-import { openStore, type Store } from './store/store.js';
+import { openStore } from './store/store.js';
 import { createTracker, type Tracker } from './tracking/tracker.js';
 
 /** Senders a step of a liveness pass judges: ~0.2 ms (~0.5 ms when it credits uptime). */
@@ -81,20 +81,8 @@ export async function startMonitor(
 ): Promise<Monitor> {
   // Before any of the monitor's threads starts (and lowers itself): the pool keeps the caller's priority.
   await startThreadPool();
-  // The socket threads stamp datagrams with the wall clock: so does everything else.
-  const now = Date.now;
   const keyring = options.keyring ?? new Map();
-  const log = options.log ?? { dropped: () => 0, written: () => 0 };
-  const startedAtMs = now();
-  const shape = { sequenceWindow: config.sequenceWindow, heartbeatSlots: HEARTBEAT_SLOTS };
-  const tracker = createTracker({
-    maxSenders: config.maxSenders,
-    lateGraceMs: config.lateGraceMs,
-    downAfterMisses: config.downAfterMisses,
-    stoppedTimeoutMs: config.stoppedTimeoutMs,
-    ...shape,
-  });
-  // The socket threads load their code while the state file is read; they bind once it is back (below).
+  // Made first, so that they load their code while the state file is read; bound once it is back.
   const socketThreads = prepareReceiver({
     host: config.udpHost,
     port: config.udpPort,
@@ -109,14 +97,36 @@ export async function startMonitor(
       allowFrom: config.allowFrom,
     },
   });
-  // Before the socket opens: every known sender is back, every declared one listed.
-  let store: Store;
   try {
-    store = openStore(config.dataDir, tracker, shape, logger, now, config.stateSyncMs);
+    return await assembleMonitor(config, logger, { ...options, keyring }, socketThreads);
   } catch (err) {
+    // Whatever failed (the state file, most often), no socket thread outlives the start.
     await socketThreads.abandon();
     throw err;
   }
+}
+
+async function assembleMonitor(
+  config: ClientConfig,
+  logger: Logger,
+  options: MonitorOptions & { keyring: Keyring },
+  socketThreads: PreparedReceiver,
+): Promise<Monitor> {
+  // The socket threads stamp datagrams with the wall clock: so does everything else.
+  const now = Date.now;
+  const { keyring } = options;
+  const log = options.log ?? { dropped: () => 0, written: () => 0 };
+  const startedAtMs = now();
+  const shape = { sequenceWindow: config.sequenceWindow, heartbeatSlots: HEARTBEAT_SLOTS };
+  const tracker = createTracker({
+    maxSenders: config.maxSenders,
+    lateGraceMs: config.lateGraceMs,
+    downAfterMisses: config.downAfterMisses,
+    stoppedTimeoutMs: config.stoppedTimeoutMs,
+    ...shape,
+  });
+  // Before the socket opens: every known sender is back, every declared one listed.
+  const store = openStore(config.dataDir, tracker, shape, logger, now, config.stateSyncMs);
   const monitorName = config.monitorName === '' ? hostname() : config.monitorName;
   // A monitor never tracks itself. A list shared by monitors that watch each other names every one of them:
   // none expects beats from itself. And a record of its own name (a release before 13bc84e beat to itself when

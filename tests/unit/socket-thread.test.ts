@@ -388,9 +388,10 @@ describe('socket threads made before the monitor can hear', () => {
     const seen: Classified[] = [];
     const deaths: Error[] = [];
     try {
-      await eventually(() => expect(socketThreads(2)).toHaveLength(2), 5000, 10);
-      // Long enough to load their code and bind, had they not waited.
-      await sleep(1000);
+      await prepared.loaded;
+      expect(socketThreads(2)).toHaveLength(2);
+      // Long enough to bind, had they not waited.
+      await sleep(200);
       expect(readKernelSocketStats(port)).toBeNull();
     } catch (err) {
       await prepared.abandon();
@@ -412,6 +413,9 @@ describe('socket threads made before the monitor can hear', () => {
       ).toHaveLength(2);
       await sendUdp(port, [encodedBeat(1)]);
       await eventually(() => expect(seen).toHaveLength(1), 5000, 10);
+      await expect(prepared.bind({ readable() {}, exception() {}, died() {} })).rejects.toThrow(
+        /asked to bind already/,
+      );
     } finally {
       await receiver.stop();
     }
@@ -419,28 +423,32 @@ describe('socket threads made before the monitor can hear', () => {
   });
 
   it('end when the start is given up before they bind; a bind() then fails instead of waiting', async () => {
-    const before = socketThreads(2).length;
+    await eventually(() => expect(socketThreads(2)).toEqual([]), 5000, 10);
     const prepared = prepareReceiver(options(0, 2));
-    await eventually(() => expect(socketThreads(2)).toHaveLength(before + 2), 5000, 10);
+    await prepared.loaded;
+    expect(socketThreads(2)).toHaveLength(2);
     await prepared.abandon();
-    await eventually(() => expect(socketThreads(2)).toHaveLength(before), 5000, 10);
+    await eventually(() => expect(socketThreads(2)).toEqual([]), 5000, 10);
     await expect(prepared.bind({ readable() {}, exception() {}, died() {} })).rejects.toThrow(
       /exited before it was ready/,
     );
   });
 
-  it('end, and the port is never bound, when the state file stops the start', async () => {
-    const port = await freePort();
-    const dataDir = freshDataDir();
-    writeFileSync(join(dataDir, STATE_FILE_NAME), '');
-    const start = startLoopbackMonitor(captureLogs('client').logger, {
-      DATA_DIR: dataDir,
-      UDP_PORT: String(port),
-      UDP_WORKERS: '2',
-    });
-    await expect(start).rejects.toBeInstanceOf(StateFileError);
+  it('end when the state file stops the start', async () => {
     await eventually(() => expect(socketThreads(2)).toEqual([]), 5000, 10);
-    expect(readKernelSocketStats(port)).toBeNull();
-    rmSync(dataDir, { recursive: true, force: true });
+    const dataDir = freshDataDir();
+    try {
+      writeFileSync(join(dataDir, STATE_FILE_NAME), '');
+      const start = startLoopbackMonitor(captureLogs('client').logger, {
+        DATA_DIR: dataDir,
+        UDP_WORKERS: '2',
+      });
+      await expect(start).rejects.toBeInstanceOf(StateFileError);
+      // Threads left behind would have named themselves by now.
+      await sleep(200);
+      expect(socketThreads(2)).toEqual([]);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });

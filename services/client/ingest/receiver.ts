@@ -129,7 +129,9 @@ function socketThreadHeap(queueBytes: number): {
 interface SpawnedThread {
   /** Binds it to `port` (0: any free one), handing what it reads to `handlers`; settles when it reads, or with the failure. Once. */
   bind(port: number, handlers: ReceiverHandlers): Promise<SocketThread>;
-  /** Ends a thread never bound (a start given up): not reported as died. */
+  /** Resolves once it has loaded its code and waits for bind(). */
+  loaded: Promise<void>;
+  /** Ends it, bound or not (a start given up): not reported as died. */
   terminate(): Promise<void>;
 }
 
@@ -179,6 +181,7 @@ function spawnThread(
   }
 
   const { promise: started, resolve, reject } = Promise.withResolvers<SocketThread>();
+  const { promise: loaded, resolve: hasLoaded } = Promise.withResolvers<void>();
   // A thread that fails while nobody has asked it to bind yet: its bind() rejects with it.
   started.catch(() => {});
   worker.on('error', (err) => {
@@ -219,6 +222,9 @@ function spawnThread(
       case 'closed':
         turns.drain();
         break;
+      case 'loaded':
+        hasLoaded();
+        break;
       case 'ready':
         resolve({
           ready: message,
@@ -247,6 +253,7 @@ function spawnThread(
     }
   });
   return {
+    loaded,
     bind(port, bindHandlers) {
       handlers = bindHandlers;
       worker.postMessage({ type: 'bind', port } satisfies SocketThreadCommand);
@@ -261,9 +268,11 @@ function spawnThread(
 
 /** Socket threads made (they load their code at once), bound when asked. */
 export interface PreparedReceiver {
-  /** Binds the threads, handing what they read to `handlers`: the receiver, once they read. Once. */
+  /** Resolves once every thread has loaded its code and waits for bind() (never, if one failed). */
+  loaded: Promise<void>;
+  /** Binds the threads, handing what they read to `handlers`: the receiver, once they read. A second call is refused. */
   bind(handlers: ReceiverHandlers): Promise<Receiver>;
-  /** Ends the threads of a start given up before bind(). */
+  /** Ends every thread still running, bound or not (a start given up); none is reported as died. */
   abandon(): Promise<void>;
 }
 
@@ -291,8 +300,14 @@ export function prepareReceiver(options: ReceiverOptions): PreparedReceiver {
   const spawned = Array.from({ length: options.threads }, (_, i) =>
     spawnThread(i, { ...threadOptions, progress: threadProgress().buffer }, turns),
   );
+  let bindAsked = false;
   return {
-    bind: (handlers) => bindThreads(spawned, options.port, handlers),
+    loaded: Promise.all(spawned.map((t) => t.loaded)).then(() => {}),
+    bind: (handlers) => {
+      if (bindAsked) return Promise.reject(new Error('the socket threads were asked to bind already'));
+      bindAsked = true;
+      return bindThreads(spawned, options.port, handlers);
+    },
     abandon: async () => {
       await Promise.all(spawned.map((t) => t.terminate()));
     },

@@ -72,7 +72,9 @@ export type SocketThreadMessage =
   | { type: 'bind-error'; message: string; code: string | null }
   | { type: 'batch'; batch: ClassifiedBatch }
   | { type: 'error'; message: string; code: string | null }
-  | { type: 'closed' };
+  | { type: 'closed' }
+  /** Its code is loaded and it waits for `bind`. */
+  | { type: 'loaded' };
 
 /**
  * On the stats port: the answer to a request (any message). The receiver
@@ -298,6 +300,7 @@ async function run(options: SocketThreadOptions): Promise<void> {
         break;
     }
   });
+  post({ type: 'loaded' });
 }
 
 // A failure to start rejects: unhandled, it ends the worker, and the main thread sees its error.
