@@ -43,14 +43,16 @@ export function buildChildren(root: string): string {
     const e = err as { stdout?: Buffer; message: string };
     throw new Error(`cannot build the receivers of ${root}: ${e.stdout?.toString().trim() || e.message}`);
   }
-  // Read at run time relative to the compiled files, as in the images.
+  // Read at run time relative to the compiled files, as in the images: the version, and the page's
+  // assets (wherever the checkout keeps them: every file of the services that is not TypeScript).
   cpSync(join(root, 'package.json'), join(out, 'package.json'));
-  cpSync(
-    join(root, 'services', 'client', 'http', 'public'),
-    join(out, 'services', 'client', 'http', 'public'),
-    {
-      recursive: true,
-    },
-  );
-  return join(out, 'bench', 'children');
+  cpSync(join(root, 'services'), join(out, 'services'), {
+    recursive: true,
+    filter: (source) => !source.endsWith('.ts'),
+  });
+  const children = join(out, 'bench', 'children');
+  if (!existsSync(join(children, 'client.js'))) {
+    throw new Error(`cannot build the receivers of ${root}: no bench/children/client.ts there`);
+  }
+  return children;
 }
