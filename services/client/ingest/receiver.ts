@@ -189,7 +189,7 @@ function spawnThread(
     reject(err);
   });
   worker.on('exit', (code) => {
-    // Not asked to stop (stop() sets `closed` first) nor ended unbound: it died.
+    // Neither asked to stop (stop() sets `closed` first) nor ended by terminate(): it died.
     const died = closed === null && !terminating;
     if (died) heardUntilDeath = heardUntil();
     exited = true;
