@@ -10,7 +10,6 @@ import {
   prepareReceiver,
   type ReceiverOptions,
   SOCKET_THREAD_NAME,
-  startReceiver,
 } from '../../services/client/ingest/receiver.js';
 import { STATE_FILE_NAME, StateFileError } from '../../services/client/store/state-file.js';
 import { encodedBeat } from '../support/builders.js';
@@ -230,32 +229,29 @@ describe('the socket threads', () => {
     const seen: number[] = [];
     let firesAtFirst = 0;
     let firesAtLast = 0;
-    const receiver = await startReceiver(
-      {
-        host: '127.0.0.1',
-        port: 0,
-        recvBufferBytes: 1 << 20,
-        threads: 1,
-        queueBytes: 1 << 24,
-        coalesceMs: 0,
-        classifier: { maxBytes: 1024, keys: [], requireAuth: false, allowFrom: [] },
+    const receiver = await prepareReceiver({
+      host: '127.0.0.1',
+      port: 0,
+      recvBufferBytes: 1 << 20,
+      threads: 1,
+      queueBytes: 1 << 24,
+      coalesceMs: 0,
+      classifier: { maxBytes: 1024, keys: [], requireAuth: false, allowFrom: [] },
+    }).bind({
+      readable(d) {
+        if (seen.length === 0) firesAtFirst = fires;
+        seen.push(d.outcome === 'accepted' ? d.seq : -1);
+        const until = performance.now() + 6;
+        while (performance.now() < until) {}
+        if (seen.length === 100) firesAtLast = fires;
       },
-      {
-        readable(d) {
-          if (seen.length === 0) firesAtFirst = fires;
-          seen.push(d.outcome === 'accepted' ? d.seq : -1);
-          const until = performance.now() + 6;
-          while (performance.now() < until) {}
-          if (seen.length === 100) firesAtLast = fires;
-        },
-        exception(err) {
-          throw err;
-        },
-        died(err) {
-          throw err;
-        },
+      exception(err) {
+        throw err;
       },
-    );
+      died(err) {
+        throw err;
+      },
+    });
     try {
       await sendSpreadOut(receiver.address.port, beats(100), 2);
       await eventually(() => expect(seen).toHaveLength(100), 5000, 20);

@@ -85,7 +85,7 @@ describe('the state file', () => {
 
     const again = open(d);
     expect(again.previousRun).toEqual({ startedAtMs: T0, aliveAtMs: T0 + 9500, stoppedAtMs: T0 + 9500 });
-    const rows = again.senders();
+    const rows = [...again.eachSender()];
     expect(rows.map((r) => r.source)).toEqual(['a']);
     const restored = fromRow(rows[0] as (typeof rows)[number], SHAPE);
     const original = changed[0];
@@ -106,7 +106,7 @@ describe('the state file', () => {
     const dirty = takeDirtyLists(tracker);
     expect(dirty.removed).toEqual(['a']);
     f.write({ senders: dirty.changed.map(toRow), removed: dirty.removed, incidents: [], atMs: T0 + 1000 });
-    expect(f.senders().map((r) => r.source)).toEqual(['b']);
+    expect([...f.eachSender()].map((r) => r.source)).toEqual(['b']);
   });
 
   it.each([
@@ -190,7 +190,7 @@ describe('the state file', () => {
       incidents: [],
       atMs: T0,
     });
-    const [row] = f.senders();
+    const [row] = [...f.eachSender()];
     expect(() => fromRow(row as NonNullable<typeof row>, SHAPE)).toThrow(/^sender "x": declaration: /);
   });
 
@@ -214,7 +214,7 @@ describe('the state file', () => {
     // Closed, and nothing written: the file opens again with its one run and its three rows.
     const again = open(d);
     expect(again.previousRun).toMatchObject({ startedAtMs: T0, stoppedAtMs: T0 + 1000 });
-    expect(again.senders().map((r) => r.source)).toEqual(['a', 'b', 'c']);
+    expect([...again.eachSender()].map((r) => r.source)).toEqual(['a', 'b', 'c']);
   });
 
   it('migrates a file made by schema 1 (before notifications), keeping its senders and runs', () => {
@@ -238,7 +238,7 @@ describe('the state file', () => {
     db.close();
     const f = open(d);
     expect(f.previousRun).toEqual({ startedAtMs: T0 - 5000, aliveAtMs: T0, stoppedAtMs: null });
-    expect(f.senders().map((x) => fromRow(x, SHAPE).sequence.highest)).toEqual([3]);
+    expect([...f.eachSender()].map((x) => fromRow(x, SHAPE).sequence.highest)).toEqual([3]);
     f.close(null);
     const check = new DatabaseSync(join(d, STATE_FILE_NAME));
     expect(check.prepare('PRAGMA user_version').get()).toEqual({ user_version: SCHEMA_VERSION });
@@ -281,7 +281,7 @@ describe('the state file', () => {
     db.exec('VACUUM'); // a database with its header written, and no table
     db.close();
     const f = open(d);
-    expect(f.senders()).toEqual([]);
+    expect([...f.eachSender()]).toEqual([]);
     f.beginRun(T0);
     expect(f.runs(5)).toEqual([{ startedAtMs: T0, aliveAtMs: T0, stoppedAtMs: null }]);
   });
@@ -304,7 +304,7 @@ describe('the state file', () => {
       expect(ms).toBeGreaterThan(0);
       // It runs below every other thread of the process (Linux: field 19 of /proc/self/task/TID/stat is the nice value).
       expect(threadNiceValues().filter((nice) => nice === WRITER_NICE)).toHaveLength(1);
-      expect(f.senders().map((r) => r.source)).toEqual(['a']);
+      expect([...f.eachSender()].map((r) => r.source)).toEqual(['a']);
       expect(f.incidents('a', 10)).toHaveLength(1);
       expect(f.runs(1)[0]?.aliveAtMs).toBe(T0 + 1000);
       // An incident the schema refuses (no state): the whole transaction is rolled back, b's row too.
@@ -315,7 +315,7 @@ describe('the state file', () => {
         atMs: T0 + 2000,
       });
       await expect(refused).rejects.toThrow(/NOT NULL/);
-      expect(f.senders().map((r) => r.source)).toEqual(['a']);
+      expect([...f.eachSender()].map((r) => r.source)).toEqual(['a']);
       expect(f.runs(1)[0]?.aliveAtMs).toBe(T0 + 1000);
     } finally {
       await thread.close();
@@ -324,7 +324,7 @@ describe('the state file', () => {
     f.write({ senders: [b as NonNullable<typeof b>], removed: [], incidents: [], atMs: T0 + 3000 });
     f.close(T0 + 3000);
     const again = open(d);
-    expect(again.senders().map((r) => r.source)).toEqual(['a', 'b']);
+    expect([...again.eachSender()].map((r) => r.source)).toEqual(['a', 'b']);
     expect(again.previousRun).toEqual({ startedAtMs: T0, aliveAtMs: T0 + 3000, stoppedAtMs: T0 + 3000 });
   });
 });

@@ -160,7 +160,7 @@ describe('the state file write-behind', () => {
     expect(new Set(rowsOf(writes)).size).toBe(30);
     // Reopened, the file has them all.
     const again = openStateFile(dir);
-    expect(again.senders()).toHaveLength(30);
+    expect([...again.eachSender()]).toHaveLength(30);
     again.close(null);
   });
   it('puts back what a refused write took, and writes it with the next one', async () => {

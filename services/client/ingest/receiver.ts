@@ -276,11 +276,6 @@ export interface PreparedReceiver {
   abandon(): Promise<void>;
 }
 
-/** `prepareReceiver(...).bind()`. */
-export function startReceiver(options: ReceiverOptions, handlers: ReceiverHandlers): Promise<Receiver> {
-  return prepareReceiver(options).bind(handlers);
-}
-
 /**
  * Makes the socket threads now, so that they load their code (a few hundred
  * milliseconds) while the caller does what must come before the port is

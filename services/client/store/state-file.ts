@@ -74,8 +74,6 @@ export interface StateFile {
    * senders; docs/PERFORMANCE.md).
    */
   eachSender(): IterableIterator<StoredSenderRow>;
-  /** All of them at once (the tests read them so). */
-  senders(): StoredSenderRow[];
   /** Records this run's start: call once, after reading, before the first write. */
   beginRun(atMs: number): void;
   /** This run's id in the file (-1 before beginRun), for a writer on another connection (state-writer.ts). */
@@ -211,9 +209,6 @@ function stateFile(db: DatabaseSync, path: string): StateFile {
           uptime: r.uptime as Uint8Array,
         };
       }
-    },
-    senders() {
-      return [...this.eachSender()];
     },
     beginRun(atMs) {
       const insert = db.prepare('INSERT INTO monitor_runs (started_at, alive_at) VALUES (?, ?)');
