@@ -2,9 +2,10 @@ import { createSocket, type Socket } from 'node:dgram';
 import { afterEach, describe, expect, it } from 'vitest';
 import { beaconRegistry } from '../../services/server/http.js';
 import { type Beacon, type BeaconOptions, startBeacon } from '../../services/shared/beacon/beacon.js';
-import type { Lookup } from '../../services/shared/beacon/resolver.js';
+import { type Lookup, systemLookup } from '../../services/shared/beacon/resolver.js';
 import { MAX_ADDRESSES_PER_TARGET } from '../../services/shared/beacon/targets.js';
 import { type Datagram, decodeDatagram } from '../../services/shared/protocol.js';
+import { dnsStub } from '../support/dns-stub.js';
 import { type CapturedLogs, captureLogs } from '../support/log-capture.js';
 
 const open = { maxBytes: 1232, keyring: new Map(), requireAuth: false };
@@ -335,6 +336,36 @@ describe('beacon over real UDP on loopback', () => {
     // The newest addresses are kept, the least recently used forgotten.
     expect([...(stats?.sent.keys() ?? [])].filter((a) => a.startsWith('127.0.2.'))).toHaveLength(10);
     expect(logs.events('exception')).toEqual([]);
+  });
+
+  it('stop cancels a lookup waiting on a silent DNS server, and sends nothing for it', async () => {
+    const stub = await dnsStub('silent');
+    cleanups.push(() => stub.close());
+    let getaddrinfoCalls = 0;
+    const names = systemLookup({
+      servers: [stub.server],
+      getaddrinfo: async () => {
+        getaddrinfoCalls++;
+        return [{ address: '127.0.0.1' }];
+      },
+    });
+    let cancelled = 0;
+    const { beacon, logs } = beaconFor({
+      targets: [{ host: 'client', port: 9 }],
+      lookup: {
+        lookup: names.lookup,
+        cancel() {
+          cancelled++;
+          names.cancel();
+        },
+      },
+    });
+    await until(() => stub.names.length > 0);
+    await beacon.stop();
+    expect(cancelled).toBe(1);
+    expect(getaddrinfoCalls).toBe(0);
+    expect(beacon.stats().targets[0]?.sent.size).toBe(0);
+    expect(logs.schemaProblems()).toEqual([]);
   });
 
   it('/metrics counts per target and address, and errors per target and reason', async () => {

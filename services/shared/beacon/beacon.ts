@@ -18,7 +18,14 @@ import {
   PROTOCOL_VERSION,
   type Signer,
 } from '../protocol.js';
-import { type Lookup, type OwnSocket, type Resolver, startResolver, systemLookup } from './resolver.js';
+import {
+  type Lookup,
+  type OwnSocket,
+  type Resolver,
+  type SystemLookup,
+  startResolver,
+  systemLookup,
+} from './resolver.js';
 import { delayUntil, dueAt, nextSlot } from './schedule.js';
 import { formatTarget, MAX_ADDRESSES_PER_TARGET, type Target } from './targets.js';
 
@@ -30,8 +37,11 @@ export interface BeaconOptions {
   boot?: string;
   signer: Signer | null;
   sendBye: boolean;
-  /** Name resolution; `dns.lookup(host, { all: true })` unless given (tests). */
-  lookup?: Lookup;
+  /**
+   * Name resolution: the system's (resolver.ts, `systemLookup()`) unless
+   * given: a SystemLookup, cancelled on stop, or a bare function (tests).
+   */
+  lookup?: Lookup | SystemLookup;
   /** A socket never sent to: this host's own (see ResolverOptions.exclude). */
   exclude?: OwnSocket;
 }
@@ -130,12 +140,16 @@ export function startBeacon(options: BeaconOptions, logger: Logger): Beacon {
    */
   const lookupLeadMs = Math.max(1, Math.min(1000, Math.floor(options.intervalMs / 2)));
   let refreshTimer: NodeJS.Timeout | null = null;
+  const names: SystemLookup =
+    typeof options.lookup === 'function'
+      ? { lookup: options.lookup, cancel() {} }
+      : (options.lookup ?? systemLookup());
   const targets: TargetState[] = options.targets.map((target) => {
     const errors = { dns_error: 0, send_error: 0 };
     const resolver = startResolver(
       {
         target,
-        lookup: options.lookup ?? systemLookup,
+        lookup: names.lookup,
         timeoutMs: lookupLeadMs,
         onDnsError: () => {
           errors.dns_error++;
@@ -348,6 +362,7 @@ export function startBeacon(options: BeaconOptions, logger: Logger): Beacon {
         ]);
       }
       for (const t of targets) t.resolver.stop();
+      names.cancel();
       closed = true;
       await Promise.all(
         [...sockets.values()].map((s) => new Promise<void>((resolve) => s.close(() => resolve()))),
