@@ -97,11 +97,13 @@ export async function startMonitor(
       allowFrom: config.allowFrom,
     },
   });
+  /** What the start has opened so far: closed last-first if it fails before the monitor is whole. */
+  const opened: Array<() => Promise<void>> = [() => socketThreads.abandon()];
   try {
-    return await assembleMonitor(config, logger, { ...options, keyring }, socketThreads);
+    return await assembleMonitor(config, logger, { ...options, keyring }, socketThreads, opened);
   } catch (err) {
-    // Whatever failed (the state file, most often), no socket thread outlives the start.
-    await socketThreads.abandon();
+    // Whatever failed (the state file, most often), nothing the start opened outlives it.
+    for (const close of opened.reverse()) await close();
     throw err;
   }
 }
@@ -111,6 +113,7 @@ async function assembleMonitor(
   logger: Logger,
   options: MonitorOptions & { keyring: Keyring },
   socketThreads: PreparedReceiver,
+  opened: Array<() => Promise<void>>,
 ): Promise<Monitor> {
   // The socket threads stamp datagrams with the wall clock: so does everything else.
   const now = Date.now;
@@ -127,6 +130,7 @@ async function assembleMonitor(
   });
   // Before the socket opens: every known sender is back, every declared one listed.
   const store = openStore(config.dataDir, tracker, shape, logger, now, config.stateSyncMs);
+  opened.push(() => store.stop());
   const monitorName = config.monitorName === '' ? hostname() : config.monitorName;
   // A monitor never tracks itself. A list shared by monitors that watch each other names every one of them:
   // none expects beats from itself. And a record of its own name (a release before 13bc84e beat to itself when
@@ -141,6 +145,7 @@ async function assembleMonitor(
   const history = createHistory(config.historySize);
   // A batch carries no more datagrams than the page has rows for (five batches a second).
   const hub = createEventHub({ maxClients: config.sseMaxClients, maxSamples: PAGE_DATAGRAM_ROWS });
+  opened.push(() => hub.close());
   const limiter = createLogLimiter(config.exceptionLogLimit);
   const maintenance = createMaintenance(openSilencesTable(store.db), tracker, startedAtMs);
   const notifier = startNotifier({
@@ -168,6 +173,7 @@ async function assembleMonitor(
     silenced: (source, atMs) => maintenance.covering(source, atMs) !== null,
     silencesGeneration: () => maintenance.generation,
   });
+  opened.push(() => notifier.stop());
   /** A state change since the page's last snapshot: the next tick sends one. */
   let changedSinceSnapshot = false;
   const changeCounts = createChangeCounts();
@@ -208,16 +214,12 @@ async function assembleMonitor(
 
   const { promise: died, resolve: deafened } = Promise.withResolvers<Error>();
 
-  // A start that fails past this point closes what it opened.
-  const abandon = async (err: unknown): Promise<never> => {
-    await hub.close();
-    await notifier.stop();
-    await store.stop();
-    throw err;
-  };
-  const receiver = await socketThreads
-    .bind({ readable: ingest.readable, exception: ingest.socketError, died: deafened })
-    .catch(abandon);
+  const receiver = await socketThreads.bind({
+    readable: ingest.readable,
+    exception: ingest.socketError,
+    died: deafened,
+  });
+  opened.push(() => receiver.stop());
   tracker.listening(now());
   // Linux doubles SO_RCVBUF for bookkeeping: less than twice the asked size
   // there means net.core.rmem_max capped it.
@@ -319,10 +321,8 @@ async function assembleMonitor(
     now,
     logger,
   });
-  await app.listen({ port: config.httpPort, host: config.httpHost }).catch(async (err: unknown) => {
-    await receiver.stop();
-    return abandon(err);
-  });
+  opened.push(() => closeHttp(app));
+  await app.listen({ port: config.httpPort, host: config.httpHost });
   const httpAddress = app.server.address() as { address: string; port: number };
   logger.info(
     { event: 'listening', protocol: 'http', address: httpAddress.address, port: httpAddress.port },

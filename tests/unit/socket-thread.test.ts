@@ -378,6 +378,26 @@ describe('socket threads made before the monitor can hear', () => {
     return port;
   }
 
+  /** A port held by another socket until close(). */
+  async function takenUdpPort() {
+    const { createSocket } = await import('node:dgram');
+    const holder = createSocket('udp4');
+    await new Promise<void>((resolve) => holder.bind(0, '127.0.0.1', resolve));
+    return {
+      port: holder.address().port,
+      close: () => new Promise<void>((resolve) => holder.close(() => resolve())),
+    };
+  }
+  async function takenTcpPort() {
+    const { createServer } = await import('node:net');
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    return {
+      port: (holder.address() as { port: number }).port,
+      close: () => new Promise<void>((resolve) => holder.close(() => resolve())),
+    };
+  }
+
   it('run, and bind the port only when told to, every one of them', async () => {
     const port = await freePort();
     const prepared = prepareReceiver(options(port, 2));
@@ -429,6 +449,35 @@ describe('socket threads made before the monitor can hear', () => {
       /exited before it was ready/,
     );
   });
+
+  it.each([
+    ['UDP', 'UDP_PORT'],
+    ['HTTP', 'HTTP_PORT'],
+  ])(
+    'a start whose %s port is taken stops what it opened: the state file cleanly, the socket threads',
+    async (protocol, variable) => {
+      await eventually(() => expect(socketThreads(1)).toEqual([]), 5000, 10);
+      const dataDir = freshDataDir();
+      const taken = protocol === 'UDP' ? await takenUdpPort() : await takenTcpPort();
+      try {
+        const start = startLoopbackMonitor(captureLogs('client').logger, {
+          DATA_DIR: dataDir,
+          [variable]: String(taken.port),
+        });
+        await expect(start).rejects.toMatchObject({ code: 'EADDRINUSE' });
+        await sleep(200);
+        expect(socketThreads(1)).toEqual([]);
+        // The next start reads how the failed one ended: a clean stop, not a crash.
+        const logs = captureLogs('client');
+        const next = await startLoopbackMonitor(logs.logger, { DATA_DIR: dataDir });
+        await next.monitor.stop();
+        expect(logs.events('state_file')).toMatchObject([{ cleanStop: true }]);
+      } finally {
+        await taken.close();
+        rmSync(dataDir, { recursive: true, force: true });
+      }
+    },
+  );
 
   it('end when the state file stops the start', async () => {
     await eventually(() => expect(socketThreads(2)).toEqual([]), 5000, 10);
