@@ -1,7 +1,8 @@
 /**
  * A DNS server on loopback for tests of the system lookup's probe: it
- * records each query's name and either never answers (a server cut from
- * its network) or answers every query with "no such name" (NXDOMAIN).
+ * records each query's name and never answers (a server cut from its
+ * network), answers "no such name" (NXDOMAIN), or answers every A query
+ * with one address.
  */
 import { createSocket } from 'node:dgram';
 
@@ -13,28 +14,51 @@ export interface DnsStub {
   close(): Promise<void>;
 }
 
-/** The query name of a DNS message: labels from byte 12 to the zero length. */
+export type DnsStubBehaviour = 'silent' | 'nxdomain' | { address: string };
+
+/** Where a DNS message's question ends: past its name's labels, the zero length, type and class. */
+function questionEnd(message: Buffer): number {
+  let at = 12;
+  while (at < message.length && message[at] !== 0) at += 1 + (message[at] as number);
+  return at + 1 + 4;
+}
+
 function queryName(message: Buffer): string {
   const labels: string[] = [];
-  let at = 12;
-  while (at < message.length && message[at] !== 0) {
-    const length = message[at] as number;
-    labels.push(message.subarray(at + 1, at + 1 + length).toString('latin1'));
-    at += 1 + length;
+  for (let at = 12; at < message.length && message[at] !== 0; at += 1 + (message[at] as number)) {
+    labels.push(message.subarray(at + 1, at + 1 + (message[at] as number)).toString('latin1'));
   }
   return labels.join('.');
 }
 
-export async function dnsStub(behaviour: 'silent' | 'nxdomain'): Promise<DnsStub> {
+function reply(query: Buffer, behaviour: Exclude<DnsStubBehaviour, 'silent'>): Buffer {
+  // The header and the question, as a response: QR, RD and RA set; no additional records.
+  const head = Buffer.from(query.subarray(0, questionEnd(query)));
+  head.writeUInt16BE(0x0000, 10);
+  if (behaviour === 'nxdomain') {
+    head.writeUInt16BE(0x8183, 2); // RCODE 3: no such name
+    return head;
+  }
+  head.writeUInt16BE(0x8180, 2);
+  head.writeUInt16BE(1, 6); // one answer
+  const answer = Buffer.alloc(16);
+  answer.writeUInt16BE(0xc00c, 0); // the name: a pointer to the question's
+  answer.writeUInt16BE(1, 2); // type A
+  answer.writeUInt16BE(1, 4); // class IN
+  answer.writeUInt32BE(60, 6); // TTL
+  answer.writeUInt16BE(4, 10);
+  behaviour.address.split('.').forEach((octet, i) => {
+    answer[12 + i] = Number(octet);
+  });
+  return Buffer.concat([head, answer]);
+}
+
+export async function dnsStub(behaviour: DnsStubBehaviour): Promise<DnsStub> {
   const socket = createSocket('udp4');
   const names: string[] = [];
   socket.on('message', (query, from) => {
     names.push(queryName(query));
-    if (behaviour === 'silent') return;
-    // The query itself, turned into a response: QR, RD and RA set, RCODE 3.
-    const reply = Buffer.from(query);
-    reply.writeUInt16BE(0x8183, 2);
-    socket.send(reply, from.port, from.address);
+    if (behaviour !== 'silent') socket.send(reply(query, behaviour), from.port, from.address);
   });
   await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
   return {

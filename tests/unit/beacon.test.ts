@@ -2,7 +2,9 @@ import { createSocket, type Socket } from 'node:dgram';
 import { afterEach, describe, expect, it } from 'vitest';
 import { beaconRegistry } from '../../services/server/http.js';
 import { type Beacon, type BeaconOptions, startBeacon } from '../../services/shared/beacon/beacon.js';
-import { type Lookup, systemLookup } from '../../services/shared/beacon/resolver.js';
+import type { Lookup } from '../../services/shared/beacon/resolver.js';
+import { NO_SEARCH } from '../../services/shared/beacon/search-name.js';
+import { systemLookup } from '../../services/shared/beacon/system-lookup.js';
 import { MAX_ADDRESSES_PER_TARGET } from '../../services/shared/beacon/targets.js';
 import { type Datagram, decodeDatagram } from '../../services/shared/protocol.js';
 import { dnsStub } from '../support/dns-stub.js';
@@ -342,27 +344,33 @@ describe('beacon over real UDP on loopback', () => {
     const stub = await dnsStub('silent');
     cleanups.push(() => stub.close());
     let getaddrinfoCalls = 0;
+    // Tries far longer than the test: only the stop's cancel can end the lookup.
     const names = systemLookup({
       servers: [stub.server],
+      search: NO_SEARCH,
+      probeTimeoutMs: 60_000,
+      probeTries: 1,
       getaddrinfo: async () => {
         getaddrinfoCalls++;
         return [{ address: '127.0.0.1' }];
       },
     });
-    let cancelled = 0;
+    const outcomes: Promise<unknown>[] = [];
     const { beacon, logs } = beaconFor({
       targets: [{ host: 'client', port: 9 }],
       lookup: {
-        lookup: names.lookup,
-        cancel() {
-          cancelled++;
-          names.cancel();
+        lookup(host) {
+          const answered = names.lookup(host);
+          outcomes.push(answered.catch((err: { code?: string }) => err.code));
+          return answered;
         },
+        cancel: () => names.cancel(),
       },
     });
     await until(() => stub.names.length > 0);
     await beacon.stop();
-    expect(cancelled).toBe(1);
+    expect(outcomes).toHaveLength(1);
+    await expect(outcomes[0]).resolves.toBe('ECANCELLED');
     expect(getaddrinfoCalls).toBe(0);
     expect(beacon.stats().targets[0]?.sent.size).toBe(0);
     expect(logs.schemaProblems()).toEqual([]);

@@ -1,12 +1,6 @@
-import { afterEach, describe, expect, it, vi } from 'vitest';
-import {
-  type Lookup,
-  type Resolver,
-  startResolver,
-  systemLookup,
-} from '../../services/shared/beacon/resolver.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type Lookup, type Resolver, startResolver } from '../../services/shared/beacon/resolver.js';
 import type { Target } from '../../services/shared/beacon/targets.js';
-import { type DnsStub, dnsStub } from '../support/dns-stub.js';
 import { captureLogs } from '../support/log-capture.js';
 
 const answer = (...addresses: string[]) => addresses.map((address) => ({ address }));
@@ -181,48 +175,5 @@ describe('resolver', () => {
     resolver.refresh();
     expect(calls).toHaveLength(1);
     expect(logs.lines()).toEqual([]);
-  });
-});
-
-describe('systemLookup', () => {
-  const stubs: DnsStub[] = [];
-  afterEach(async () => {
-    for (const stub of stubs.splice(0)) await stub.close();
-  });
-
-  async function stubbed(behaviour: 'silent' | 'nxdomain') {
-    const stub = await dnsStub(behaviour);
-    stubs.push(stub);
-    const asked: string[] = [];
-    const names = systemLookup({
-      servers: [stub.server],
-      getaddrinfo: async (host) => {
-        asked.push(host);
-        return answer('10.0.0.9');
-      },
-    });
-    return { stub, names, asked };
-  }
-
-  it('calls getaddrinfo once a DNS server has answered, even "no such name", and returns its answer', async () => {
-    const { stub, names, asked } = await stubbed('nxdomain');
-    // A Kubernetes short name: no such name as asked; getaddrinfo applies the search domains.
-    await expect(names.lookup('udp-monitor-0.udp-monitor-beats')).resolves.toEqual(answer('10.0.0.9'));
-    expect(stub.names).toEqual(['udp-monitor-0.udp-monitor-beats']);
-    expect(asked).toEqual(['udp-monitor-0.udp-monitor-beats']);
-  });
-
-  it('never calls getaddrinfo while the DNS servers are silent, and cancel() ends the lookup', async () => {
-    const { stub, names, asked } = await stubbed('silent');
-    const pending = names.lookup('client');
-    const outcome = pending.then(
-      () => 'answered',
-      (err: { code?: string }) => err.code,
-    );
-    // The probe is out and unanswered: c-ares is waiting for its timeout.
-    await vi.waitFor(() => expect(stub.names).toEqual(['client']));
-    names.cancel();
-    await expect(outcome).resolves.toBe('ECANCELLED');
-    expect(asked).toEqual([]);
   });
 });

@@ -18,15 +18,9 @@ import {
   PROTOCOL_VERSION,
   type Signer,
 } from '../protocol.js';
-import {
-  type Lookup,
-  type OwnSocket,
-  type Resolver,
-  type SystemLookup,
-  startResolver,
-  systemLookup,
-} from './resolver.js';
+import { type Lookup, type OwnSocket, type Resolver, startResolver } from './resolver.js';
 import { delayUntil, dueAt, nextSlot } from './schedule.js';
+import { type SystemLookup, systemLookup } from './system-lookup.js';
 import { formatTarget, MAX_ADDRESSES_PER_TARGET, type Target } from './targets.js';
 
 export interface BeaconOptions {
@@ -38,7 +32,7 @@ export interface BeaconOptions {
   signer: Signer | null;
   sendBye: boolean;
   /**
-   * Name resolution: the system's (resolver.ts, `systemLookup()`) unless
+   * Name resolution: the system's (system-lookup.ts) unless
    * given: a SystemLookup, cancelled on stop, or a bare function (tests).
    */
   lookup?: Lookup | SystemLookup;

@@ -6,61 +6,12 @@
  * holds one lookup, not one per beat, and a lookup not answered within
  * `timeoutMs` counts as failed while it keeps its place.
  */
-import { Resolver as DnsResolver, lookup as dnsLookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import type { Logger } from 'pino';
 import { formatTarget, pickAddresses, type Target } from './targets.js';
 
-/** A name's addresses, in the resolver's order (getaddrinfo's, for the system lookup). */
+/** A name's addresses, in the resolver's order (getaddrinfo's, for the system's: system-lookup.ts). */
 export type Lookup = (host: string) => Promise<readonly { address: string }[]>;
-
-/** The system's name resolution, and a way to abandon what it has in flight. */
-export interface SystemLookup {
-  lookup: Lookup;
-  /** Fails every lookup waiting on a silent DNS server (ECANCELLED); for stop. */
-  cancel(): void;
-}
-
-/**
- * The answer is `dns.lookup` with `all: true` (getaddrinfo), so /etc/hosts,
- * search domains (a Kubernetes short name) and Docker's embedded DNS answer
- * as they do for every other program. But getaddrinfo runs on one of
- * libuv's threads and cannot be cancelled, and a process cannot exit while
- * one is in flight (libuv joins its threads at exit): a DNS server that
- * never answers (a container cut from its network) would hold a SIGTERM
- * for the resolver's whole timeout, and Docker would kill the process.
- * So each lookup first asks the DNS servers for the name's A record
- * through c-ares (on the event loop, cancellable), and getaddrinfo is
- * called only once a server has answered in any way: an address, "no
- * such name", a refusal. While the servers are silent the lookup fails
- * with c-ares' ETIMEOUT, and `cancel()` ends it at once. The price: one
- * more query per lookup, and a name known only from /etc/hosts does not
- * resolve while the DNS servers are silent (its last good answer is kept).
- */
-export function systemLookup(
-  options: { servers?: readonly string[]; getaddrinfo?: Lookup } = {},
-): SystemLookup {
-  const probe = new DnsResolver();
-  if (options.servers !== undefined) probe.setServers(options.servers);
-  const getaddrinfo = options.getaddrinfo ?? ((host) => dnsLookup(host, { all: true }));
-  return {
-    async lookup(host) {
-      try {
-        await probe.resolve4(host);
-      } catch (err) {
-        if (isSilence(err)) throw err;
-      }
-      return getaddrinfo(host);
-    },
-    cancel: () => probe.cancel(),
-  };
-}
-
-/** c-ares' errors that mean no server answered (or the query was cancelled). */
-function isSilence(err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code;
-  return code === 'ETIMEOUT' || code === 'ECANCELLED';
-}
 
 export interface ResolverOptions {
   target: Target;

@@ -1,0 +1,107 @@
+/**
+ * The system's name resolution for the beacon's targets, which a stop can
+ * always abandon while the DNS servers are silent.
+ *
+ * The answer is `dns.lookup` with `all: true` (getaddrinfo), so /etc/hosts,
+ * search domains (a Kubernetes short name) and Docker's embedded DNS answer
+ * as they do for every other program. But getaddrinfo runs on one of
+ * libuv's threads and cannot be cancelled, and a process cannot exit while
+ * one is in flight (libuv joins its threads at exit): a DNS server that
+ * never answers (a container cut from its network) would hold a SIGTERM
+ * for glibc's whole timeout, and Docker would kill the process.
+ *
+ * So each lookup first asks the DNS servers, through c-ares (on the event
+ * loop, cancellable), for the A record of the first name getaddrinfo will
+ * ask for (search-name.ts), and calls getaddrinfo only once a server has
+ * answered in any way: an address, "no such name", a refusal. While every
+ * server is silent the lookup fails with c-ares' ETIMEOUT, and `cancel()`
+ * ends it at once. Not covered: a server that answers the probe and then
+ * not getaddrinfo's own queries (its AAAA query, the next search domain, a
+ * first nameserver that is silent while the second answers c-ares), or a
+ * network cut between the two; a stop can still wait for getaddrinfo then.
+ * The price: one more query per lookup, and while the DNS servers are
+ * silent a name known only from /etc/hosts does not resolve (a target
+ * keeps its last good answer; one that never had any waits for the DNS).
+ */
+
+import { Resolver as DnsResolver, lookup as dnsLookup } from 'node:dns/promises';
+import { readFileSync } from 'node:fs';
+import type { Lookup } from './resolver.js';
+import { firstQueryName, NO_SEARCH, parseResolvConf, type SearchConfig } from './search-name.js';
+
+/** The system's name resolution, and a way to abandon what it has in flight. */
+export interface SystemLookup {
+  lookup: Lookup;
+  /** For stop: fails the lookups waiting on a silent DNS server, and every later one (ECANCELLED). */
+  cancel(): void;
+}
+
+export interface SystemLookupOptions {
+  /** How long each try waits for a DNS server, and how many tries: then the servers count as silent. */
+  probeTimeoutMs?: number;
+  probeTries?: number;
+  /** The DNS servers the probe asks: the system's (resolv.conf) unless given (tests: a stub). */
+  servers?: readonly string[];
+  /** The search list and ndots: /etc/resolv.conf's unless given. */
+  search?: SearchConfig;
+  /** getaddrinfo (`dns.lookup(host, { all: true })`) unless given (tests). */
+  getaddrinfo?: Lookup;
+}
+
+/** A silent server fails a lookup after about 4 s (c-ares waits longer on the second try); glibc: 2 × 5 s. */
+const PROBE_TIMEOUT_MS = 1000;
+const PROBE_TRIES = 2;
+
+export function systemLookup(options: SystemLookupOptions = {}): SystemLookup {
+  const getaddrinfo = options.getaddrinfo ?? ((host) => dnsLookup(host, { all: true }));
+  // Made at the first lookup: a beacon whose targets are all IP addresses never asks.
+  let probe: DnsResolver | null = null;
+  let search = options.search ?? null;
+  let cancelled = false;
+  const cancelledError = (host: string) =>
+    Object.assign(new Error(`lookup of ${host} cancelled: stopping`), { code: 'ECANCELLED' });
+
+  function makeProbe(): DnsResolver {
+    const resolver = new DnsResolver({
+      timeout: options.probeTimeoutMs ?? PROBE_TIMEOUT_MS,
+      tries: options.probeTries ?? PROBE_TRIES,
+    });
+    if (options.servers !== undefined) resolver.setServers(options.servers);
+    return resolver;
+  }
+
+  return {
+    async lookup(host) {
+      if (cancelled) throw cancelledError(host);
+      probe ??= makeProbe();
+      search ??= systemSearchConfig();
+      try {
+        await probe.resolve4(firstQueryName(host, search));
+      } catch (err) {
+        if (isSilence(err)) throw err;
+      }
+      // Cancelled while the probe's answer was on its way: no getaddrinfo after a stop.
+      if (cancelled) throw cancelledError(host);
+      return getaddrinfo(host);
+    },
+    cancel() {
+      cancelled = true;
+      probe?.cancel();
+    },
+  };
+}
+
+/** c-ares' errors that mean no server answered (or the query was cancelled). */
+function isSilence(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === 'ETIMEOUT' || code === 'ECANCELLED';
+}
+
+function systemSearchConfig(): SearchConfig {
+  try {
+    return parseResolvConf(readFileSync('/etc/resolv.conf', 'utf8'));
+  } catch {
+    // No resolv.conf: glibc searches nothing either.
+    return NO_SEARCH;
+  }
+}
