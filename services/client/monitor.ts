@@ -97,13 +97,22 @@ export async function startMonitor(
       allowFrom: config.allowFrom,
     },
   });
-  /** What the start has opened so far: closed last-first if it fails before the monitor is whole. */
+  /**
+   * What the start has opened so far: closed last-first if it fails before
+   * the monitor is whole. (A running monitor's stop() has an order of its
+   * own, for clients and peers a failed start never had.)
+   */
   const opened: Array<() => Promise<void>> = [() => socketThreads.abandon()];
   try {
     return await assembleMonitor(config, logger, { ...options, keyring }, socketThreads, opened);
   } catch (err) {
-    // Whatever failed (the state file, most often), nothing the start opened outlives it.
-    for (const close of opened.reverse()) await close();
+    // Whatever failed (the state file, most often), nothing the start opened outlives it,
+    // and the error that stopped it is the one reported.
+    for (const close of opened.reverse()) {
+      await close().catch((closeErr: unknown) =>
+        logger.fatal({ event: 'fatal', err: closeErr }, 'giving up the start: a part would not close'),
+      );
+    }
     throw err;
   }
 }

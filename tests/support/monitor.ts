@@ -30,7 +30,7 @@ export async function startLoopbackMonitor(
   options: MonitorOptions = {},
 ): Promise<LoopbackMonitor> {
   const monitor = await startMonitor(
-    loadClientConfig({ ...LOOPBACK_ENV, DATA_DIR: freshDataDir(), ...env }),
+    loadClientConfig({ ...LOOPBACK_ENV, DATA_DIR: env.DATA_DIR ?? freshDataDir(), ...env }),
     logger,
     options,
   );
