@@ -5,6 +5,12 @@
  * with one address.
  */
 import { createSocket } from 'node:dgram';
+import { NO_SEARCH } from '../../services/shared/dns/resolver-config.js';
+import {
+  type SystemLookup,
+  type SystemLookupOptions,
+  systemLookup,
+} from '../../services/shared/dns/system-lookup.js';
 
 export interface DnsStub {
   /** `127.0.0.1:port`, for Resolver.setServers. */
@@ -66,4 +72,31 @@ export async function dnsStub(behaviour: DnsStubBehaviour): Promise<DnsStub> {
     names,
     close: () => new Promise((resolve) => socket.close(() => resolve())),
   };
+}
+
+/**
+ * The system lookup asking only `stub`, with no search domain and no
+ * /etc/hosts names, and a getaddrinfo that records each name and answers
+ * `address`. By default a probe waits far longer than any test: only a
+ * cancel ends it.
+ */
+export function lookupVia(
+  stub: DnsStub,
+  address: string,
+  options: SystemLookupOptions = {},
+): { names: SystemLookup; asked: string[] } {
+  const asked: string[] = [];
+  const names = systemLookup({
+    servers: [stub.server],
+    search: NO_SEARCH,
+    hostsNames: new Set(),
+    probeTimeoutMs: 60_000,
+    probeTries: 1,
+    getaddrinfo: async (host) => {
+      asked.push(host);
+      return [{ address }];
+    },
+    ...options,
+  });
+  return { names, asked };
 }

@@ -2,12 +2,10 @@ import { createSocket, type Socket } from 'node:dgram';
 import { afterEach, describe, expect, it } from 'vitest';
 import { beaconRegistry } from '../../services/server/http.js';
 import { type Beacon, type BeaconOptions, startBeacon } from '../../services/shared/beacon/beacon.js';
-import type { Lookup } from '../../services/shared/beacon/resolver.js';
-import { NO_SEARCH } from '../../services/shared/beacon/search-name.js';
-import { systemLookup } from '../../services/shared/beacon/system-lookup.js';
 import { MAX_ADDRESSES_PER_TARGET } from '../../services/shared/beacon/targets.js';
+import type { Lookup } from '../../services/shared/dns/system-lookup.js';
 import { type Datagram, decodeDatagram } from '../../services/shared/protocol.js';
-import { dnsStub } from '../support/dns-stub.js';
+import { dnsStub, lookupVia } from '../support/dns-stub.js';
 import { type CapturedLogs, captureLogs } from '../support/log-capture.js';
 
 const open = { maxBytes: 1232, keyring: new Map(), requireAuth: false };
@@ -343,18 +341,8 @@ describe('beacon over real UDP on loopback', () => {
   it('stop cancels a lookup waiting on a silent DNS server, and sends nothing for it', async () => {
     const stub = await dnsStub('silent');
     cleanups.push(() => stub.close());
-    let getaddrinfoCalls = 0;
     // Tries far longer than the test: only the stop's cancel can end the lookup.
-    const names = systemLookup({
-      servers: [stub.server],
-      search: NO_SEARCH,
-      probeTimeoutMs: 60_000,
-      probeTries: 1,
-      getaddrinfo: async () => {
-        getaddrinfoCalls++;
-        return [{ address: '127.0.0.1' }];
-      },
-    });
+    const { names, asked } = lookupVia(stub, '127.0.0.1');
     const outcomes: Promise<unknown>[] = [];
     const { beacon, logs } = beaconFor({
       targets: [{ host: 'client', port: 9 }],
@@ -371,7 +359,7 @@ describe('beacon over real UDP on loopback', () => {
     await beacon.stop();
     expect(outcomes).toHaveLength(1);
     await expect(outcomes[0]).resolves.toBe('ECANCELLED');
-    expect(getaddrinfoCalls).toBe(0);
+    expect(asked).toEqual([]);
     expect(beacon.stats().targets[0]?.sent.size).toBe(0);
     expect(logs.schemaProblems()).toEqual([]);
   });

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { type Lookup, type Resolver, startResolver } from '../../services/shared/beacon/resolver.js';
+import { type Resolver, startResolver } from '../../services/shared/beacon/resolver.js';
 import type { Target } from '../../services/shared/beacon/targets.js';
+import type { Lookup } from '../../services/shared/dns/system-lookup.js';
 import { captureLogs } from '../support/log-capture.js';
 
 const answer = (...addresses: string[]) => addresses.map((address) => ({ address }));

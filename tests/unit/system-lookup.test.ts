@@ -1,8 +1,18 @@
 import { createSocket } from 'node:dgram';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { firstQueryName, NO_SEARCH, parseResolvConf } from '../../services/shared/beacon/search-name.js';
-import { type SystemLookupOptions, systemLookup } from '../../services/shared/beacon/system-lookup.js';
-import { type DnsStub, type DnsStubBehaviour, dnsStub } from '../support/dns-stub.js';
+import {
+  firstQueryName,
+  hostsFileNames,
+  NO_SEARCH,
+  parseResolvConf,
+} from '../../services/shared/dns/resolver-config.js';
+import {
+  netLookup,
+  type SystemLookup,
+  type SystemLookupOptions,
+  systemLookup,
+} from '../../services/shared/dns/system-lookup.js';
+import { type DnsStub, type DnsStubBehaviour, dnsStub, lookupVia } from '../support/dns-stub.js';
 
 const answer = (...addresses: string[]) => addresses.map((address) => ({ address }));
 /** What a lookup came to: its answer, or its error's code. */
@@ -38,6 +48,20 @@ describe('the first name getaddrinfo asks the DNS for', () => {
     expect(parseResolvConf('; nothing\nnameserver 127.0.0.11\n')).toEqual(NO_SEARCH);
   });
 
+  it('lists the names /etc/hosts gives addresses to, whatever their case, past comments', () => {
+    const names = hostsFileNames(
+      [
+        '127.0.0.1\tlocalhost',
+        '::1 localhost ip6-localhost # the loopback',
+        '# 10.0.0.1 commented-out',
+        '172.18.0.5 Monitor-B monitor-b.corp.example',
+        '10.0.0.9',
+        '',
+      ].join('\n'),
+    );
+    expect([...names].sort()).toEqual(['ip6-localhost', 'localhost', 'monitor-b', 'monitor-b.corp.example']);
+  });
+
   it('appends the first search domain to a name with fewer dots than ndots', () => {
     expect(firstQueryName('udp-monitor-0.udp-monitor-beats', kubernetes)).toBe(
       'udp-monitor-0.udp-monitor-beats.monitoring.svc.cluster.local',
@@ -65,17 +89,7 @@ describe('systemLookup', () => {
   async function stubbed(behaviour: DnsStubBehaviour, options: SystemLookupOptions = {}) {
     const stub = await dnsStub(behaviour);
     stubs.push(stub);
-    const asked: string[] = [];
-    const names = systemLookup({
-      servers: [stub.server],
-      search: NO_SEARCH,
-      getaddrinfo: async (host) => {
-        asked.push(host);
-        return answer('10.0.0.9');
-      },
-      ...options,
-    });
-    return { stub, names, asked };
+    return { stub, ...lookupVia(stub, '10.0.0.9', options) };
   }
 
   it("returns getaddrinfo's answer once a DNS server has answered the probe with an address", async () => {
@@ -104,6 +118,7 @@ describe('systemLookup', () => {
     const names = systemLookup({
       servers: [`127.0.0.1:${port}`],
       search: NO_SEARCH,
+      hostsNames: new Set(),
       getaddrinfo: async (host) => {
         asked.push(host);
         return answer('127.0.0.1');
@@ -122,7 +137,7 @@ describe('systemLookup', () => {
 
   it('cancel() ends a lookup waiting on a silent server at once, and every later one', async () => {
     // Tries far longer than the test: only the cancel can end the lookup.
-    const { stub, names, asked } = await stubbed('silent', { probeTimeoutMs: 60_000, probeTries: 1 });
+    const { stub, names, asked } = await stubbed('silent');
     const pending = outcome(names.lookup('client'));
     await vi.waitFor(() => expect(stub.names).toEqual(['client']));
     names.cancel();
@@ -130,5 +145,56 @@ describe('systemLookup', () => {
     await expect(outcome(names.lookup('client'))).resolves.toBe('ECANCELLED');
     expect(stub.names).toEqual(['client']);
     expect(asked).toEqual([]);
+  });
+
+  it('asks no DNS server for a name /etc/hosts lists: getaddrinfo answers it from the file', async () => {
+    const { stub, names, asked } = await stubbed('silent', { hostsNames: new Set(['monitor-b']) });
+    await expect(names.lookup('Monitor-B')).resolves.toEqual(answer('10.0.0.9'));
+    expect(asked).toEqual(['Monitor-B']);
+    expect(stub.names).toEqual([]);
+  });
+});
+
+describe("netLookup: the system lookup in dns.lookup's shape", () => {
+  const fixed = (result: () => Promise<readonly { address: string }[]>): SystemLookup => ({
+    lookup: result,
+    cancel() {},
+  });
+  const call = (names: SystemLookup, options: Parameters<ReturnType<typeof netLookup>>[1]) =>
+    new Promise<{ err: NodeJS.ErrnoException | null; address: unknown; family: unknown }>((resolve) =>
+      netLookup(names)('client', options, (err, address, family) => resolve({ err, address, family })),
+    );
+  const dualStack = fixed(async () => answer('fd00::5', '10.0.0.5', '10.0.0.6'));
+
+  it('gives every address with its family for `all`, the first one otherwise, filtered by `family`', async () => {
+    await expect(call(dualStack, { all: true })).resolves.toMatchObject({
+      err: null,
+      address: [
+        { address: 'fd00::5', family: 6 },
+        { address: '10.0.0.5', family: 4 },
+        { address: '10.0.0.6', family: 4 },
+      ],
+    });
+    await expect(call(dualStack, {})).resolves.toEqual({ err: null, address: 'fd00::5', family: 6 });
+    await expect(call(dualStack, { family: 4 })).resolves.toEqual({
+      err: null,
+      address: '10.0.0.5',
+      family: 4,
+    });
+  });
+
+  it("fails with ENOTFOUND when nothing is left, and passes a lookup's own error on", async () => {
+    const v6less = await call(
+      fixed(async () => answer('10.0.0.5')),
+      { family: 6 },
+    );
+    expect(v6less.err?.code).toBe('ENOTFOUND');
+    const cancelled = await call(
+      fixed(async () => {
+        throw Object.assign(new Error('lookup of client cancelled: stopping'), { code: 'ECANCELLED' });
+      }),
+      { all: true },
+    );
+    expect(cancelled).toMatchObject({ err: { code: 'ECANCELLED' }, address: [] });
   });
 });

@@ -14,8 +14,8 @@
 import { networkInterfaces } from 'node:os';
 import type { Logger } from 'pino';
 import { type Beacon, startBeacon } from '../../shared/beacon/beacon.js';
-import type { Lookup } from '../../shared/beacon/resolver.js';
 import type { Target } from '../../shared/beacon/targets.js';
+import type { Lookup } from '../../shared/dns/system-lookup.js';
 import type { Signer } from '../../shared/protocol.js';
 import type { Keyring } from '../../shared/signing.js';
 

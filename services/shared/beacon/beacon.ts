@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { createSocket, type Socket } from 'node:dgram';
 import { isIP, isIPv6 } from 'node:net';
 import type { Logger } from 'pino';
+import { type Lookup, type SystemLookup, systemLookup } from '../dns/system-lookup.js';
 import {
   type DatagramKind,
   encodeDatagram,
@@ -18,9 +19,8 @@ import {
   PROTOCOL_VERSION,
   type Signer,
 } from '../protocol.js';
-import { type Lookup, type OwnSocket, type Resolver, startResolver } from './resolver.js';
+import { type OwnSocket, type Resolver, startResolver } from './resolver.js';
 import { delayUntil, dueAt, nextSlot } from './schedule.js';
-import { type SystemLookup, systemLookup } from './system-lookup.js';
 import { formatTarget, MAX_ADDRESSES_PER_TARGET, type Target } from './targets.js';
 
 export interface BeaconOptions {
@@ -32,7 +32,7 @@ export interface BeaconOptions {
   signer: Signer | null;
   sendBye: boolean;
   /**
-   * Name resolution: the system's (system-lookup.ts) unless
+   * Name resolution: the system's (dns/system-lookup.ts) unless
    * given: a SystemLookup, cancelled on stop, or a bare function (tests).
    */
   lookup?: Lookup | SystemLookup;

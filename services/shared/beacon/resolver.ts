@@ -8,10 +8,8 @@
  */
 import { isIP } from 'node:net';
 import type { Logger } from 'pino';
+import type { Lookup } from '../dns/system-lookup.js';
 import { formatTarget, pickAddresses, type Target } from './targets.js';
-
-/** A name's addresses, in the resolver's order (getaddrinfo's, for the system's: system-lookup.ts). */
-export type Lookup = (host: string) => Promise<readonly { address: string }[]>;
 
 export interface ResolverOptions {
   target: Target;

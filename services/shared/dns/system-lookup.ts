@@ -1,6 +1,7 @@
 /**
- * The system's name resolution for the beacon's targets, which a stop can
- * always abandon while the DNS servers are silent.
+ * The system's name resolution, which a stop can always abandon while the
+ * DNS servers are silent: the beacon's targets (beacon/resolver.ts), and
+ * the hosts the monitor's notifications go to (`netLookup`, for sockets).
  *
  * The answer is `dns.lookup` with `all: true` (getaddrinfo), so /etc/hosts,
  * search domains (a Kubernetes short name) and Docker's embedded DNS answer
@@ -10,24 +11,34 @@
  * never answers (a container cut from its network) would hold a SIGTERM
  * for glibc's whole timeout, and Docker would kill the process.
  *
- * So each lookup first asks the DNS servers, through c-ares (on the event
- * loop, cancellable), for the A record of the first name getaddrinfo will
- * ask for (search-name.ts), and calls getaddrinfo only once a server has
+ * So a lookup of a name that /etc/hosts lists goes to getaddrinfo at
+ * once (glibc answers it from the file), and any other lookup first asks
+ * the DNS servers, through c-ares (on the event loop, cancellable), for
+ * the A record of the first name getaddrinfo will ask for
+ * (resolver-config.ts), and calls getaddrinfo only once a server has
  * answered in any way: an address, "no such name", a refusal. While every
  * server is silent the lookup fails with c-ares' ETIMEOUT, and `cancel()`
  * ends it at once. Not covered: a server that answers the probe and then
  * not getaddrinfo's own queries (its AAAA query, the next search domain, a
- * first nameserver that is silent while the second answers c-ares), or a
- * network cut between the two; a stop can still wait for getaddrinfo then.
- * The price: one more query per lookup, and while the DNS servers are
- * silent a name known only from /etc/hosts does not resolve (a target
- * keeps its last good answer; one that never had any waits for the DNS).
+ * first nameserver that is silent while the second answers c-ares), a
+ * network cut between the two, or an nsswitch.conf that asks the DNS
+ * before the file; a stop can still wait for getaddrinfo then. The price:
+ * one more query per lookup.
  */
-
+import type { LookupAddress, LookupOptions } from 'node:dns';
 import { Resolver as DnsResolver, lookup as dnsLookup } from 'node:dns/promises';
 import { readFileSync } from 'node:fs';
-import type { Lookup } from './resolver.js';
-import { firstQueryName, NO_SEARCH, parseResolvConf, type SearchConfig } from './search-name.js';
+import { isIP } from 'node:net';
+import {
+  firstQueryName,
+  hostsFileNames,
+  NO_SEARCH,
+  parseResolvConf,
+  type SearchConfig,
+} from './resolver-config.js';
+
+/** A name's addresses, in the resolver's order (getaddrinfo's, for the system's). */
+export type Lookup = (host: string) => Promise<readonly { address: string }[]>;
 
 /** The system's name resolution, and a way to abandon what it has in flight. */
 export interface SystemLookup {
@@ -44,6 +55,8 @@ export interface SystemLookupOptions {
   servers?: readonly string[];
   /** The search list and ndots: /etc/resolv.conf's unless given. */
   search?: SearchConfig;
+  /** The names /etc/hosts lists: the file's, read at each lookup, unless given. */
+  hostsNames?: ReadonlySet<string>;
   /** getaddrinfo (`dns.lookup(host, { all: true })`) unless given (tests). */
   getaddrinfo?: Lookup;
 }
@@ -73,15 +86,18 @@ export function systemLookup(options: SystemLookupOptions = {}): SystemLookup {
   return {
     async lookup(host) {
       if (cancelled) throw cancelledError(host);
-      probe ??= makeProbe();
-      search ??= systemSearchConfig();
-      try {
-        await probe.resolve4(firstQueryName(host, search));
-      } catch (err) {
-        if (isSilence(err)) throw err;
+      const hosts = options.hostsNames ?? systemHostsNames();
+      if (!hosts.has(host.toLowerCase())) {
+        probe ??= makeProbe();
+        search ??= systemSearchConfig();
+        try {
+          await probe.resolve4(firstQueryName(host, search));
+        } catch (err) {
+          if (isSilence(err)) throw err;
+        }
+        // Cancelled while the probe's answer was on its way: no getaddrinfo after a stop.
+        if (cancelled) throw cancelledError(host);
       }
-      // Cancelled while the probe's answer was on its way: no getaddrinfo after a stop.
-      if (cancelled) throw cancelledError(host);
       return getaddrinfo(host);
     },
     cancel() {
@@ -97,6 +113,14 @@ function isSilence(err: unknown): boolean {
   return code === 'ETIMEOUT' || code === 'ECANCELLED';
 }
 
+function systemHostsNames(): Set<string> {
+  try {
+    return hostsFileNames(readFileSync('/etc/hosts', 'utf8'));
+  } catch {
+    return new Set();
+  }
+}
+
 function systemSearchConfig(): SearchConfig {
   try {
     return parseResolvConf(readFileSync('/etc/resolv.conf', 'utf8'));
@@ -104,4 +128,33 @@ function systemSearchConfig(): SearchConfig {
     // No resolv.conf: glibc searches nothing either.
     return NO_SEARCH;
   }
+}
+
+/** `dns.lookup`'s callback shape, as `net.connect` (and undici's `connect`) take a lookup. */
+export type NetLookup = (
+  hostname: string,
+  options: LookupOptions,
+  callback: (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void,
+) => void;
+
+/** The system lookup in `dns.lookup`'s shape: the answer filtered by `family`, all of it or its first address. */
+export function netLookup(names: SystemLookup): NetLookup {
+  return (hostname, options, callback) => {
+    names.lookup(hostname).then(
+      (answer) => {
+        const wanted = options.family === 4 || options.family === 6 ? options.family : 0;
+        const addresses: LookupAddress[] = answer
+          .map(({ address }) => ({ address, family: isIP(address) }))
+          .filter((a) => a.family !== 0 && (wanted === 0 || a.family === wanted));
+        const first = addresses[0];
+        if (first === undefined) {
+          const err: NodeJS.ErrnoException = new Error(`getaddrinfo ENOTFOUND ${hostname}`);
+          err.code = 'ENOTFOUND';
+          callback(err, options.all ? [] : '');
+        } else if (options.all) callback(null, addresses);
+        else callback(null, first.address, first.family);
+      },
+      (err: NodeJS.ErrnoException) => callback(err, options.all ? [] : ''),
+    );
+  };
 }

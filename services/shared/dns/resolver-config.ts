@@ -1,12 +1,17 @@
 /**
- * The first name the system resolver (glibc's res_search) asks the DNS
- * for, given a host and resolv.conf's search list and ndots: a name with
- * fewer dots than ndots is tried with the first search domain appended
- * before it is tried as given (a Kubernetes short name such as
- * `udp-monitor-0.udp-monitor-beats` under `ndots:5`), and a name ending in
- * a dot is only tried as given. The probe in system-lookup.ts asks for
- * this name, so that "a server answered" is said of the query getaddrinfo
- * starts with. Pure: the caller reads the file.
+ * What the system resolver reads before it asks a DNS server, as far as
+ * system-lookup.ts needs it. Pure: the caller reads the files.
+ *
+ * - The first name glibc's res_search asks the DNS for, given a host and
+ *   resolv.conf's search list and ndots: a name with fewer dots than ndots
+ *   is tried with the first search domain appended before it is tried as
+ *   given (a Kubernetes short name such as `udp-monitor-0.udp-monitor-beats`
+ *   under `ndots:5`), and a name ending in a dot is only tried as given.
+ *   The probe asks for this name, so that "a server answered" is said of
+ *   the query getaddrinfo starts with.
+ * - The names /etc/hosts gives addresses to: glibc answers those from the
+ *   file (`hosts: files dns`, every distribution's default) without asking
+ *   any DNS server.
  */
 
 export interface SearchConfig {
@@ -49,4 +54,14 @@ export function firstQueryName(host: string, config: SearchConfig): string {
   const domain = config.search[0]?.replace(/\.+$/, '');
   if (dots >= config.ndots || domain === undefined || domain === '') return host;
   return `${host}.${domain}`;
+}
+
+/** The names an /etc/hosts text gives addresses to, lower-cased (lookups ignore case). */
+export function hostsFileNames(text: string): Set<string> {
+  const names = new Set<string>();
+  for (const raw of text.split('\n')) {
+    const [, ...fields] = raw.replace(/#.*/, '').trim().split(/\s+/);
+    for (const name of fields) names.add(name.toLowerCase());
+  }
+  return names;
 }
