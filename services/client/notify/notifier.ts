@@ -25,6 +25,7 @@ import type { SenderView, StateChange } from '../tracking/tracker.js';
 import { postAlerts } from './alertmanager.js';
 import { BACKOFF_DEFAULTS, nextAttemptAtMs } from './backoff.js';
 import { createFlapDetector } from './flapping.js';
+import { createHttpClient } from './http-client.js';
 import {
   alertmanagerAlert,
   eventOfChange,
@@ -126,6 +127,7 @@ export function startNotifier(deps: NotifierDeps): Notifier {
   for (const t of config.alertmanagers) statsOf(t.label);
   const busy = new Set<string>();
   const notifying = config.webhooks.length > 0 || config.alertmanagers.length > 0;
+  const http = createHttpClient();
   let stopped = false;
   /**
    * Senders whose change a silence held back: looked at again whenever the
@@ -308,6 +310,7 @@ export function startNotifier(deps: NotifierDeps): Notifier {
     const outcome = await postWebhook(target, JSON.parse(row.body) as object, row.id, {
       timeoutMs: config.timeoutMs,
       userAgent: config.userAgent,
+      dispatcher: http.dispatcher,
     });
     // Stopped meanwhile: the state file may be closed. The row stays pending and is sent after the restart.
     if (stopped) return;
@@ -411,6 +414,7 @@ export function startNotifier(deps: NotifierDeps): Notifier {
         const outcome = await postAlerts(target.url, alerts as object[], {
           timeoutMs: config.timeoutMs,
           userAgent: config.userAgent,
+          dispatcher: http.dispatcher,
         });
         const base = { event: 'notify', target: target.label, alerts: alerts.length };
         if (outcome.ok) {
@@ -515,6 +519,7 @@ export function startNotifier(deps: NotifierDeps): Notifier {
       clearInterval(deliveryTimer);
       clearInterval(alertTimer);
       clearInterval(pruneTimer);
+      http.close();
     },
   };
 }

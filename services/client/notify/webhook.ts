@@ -1,5 +1,5 @@
 /**
- * One delivery attempt: a JSON POST with fetch, bounded by a timeout. It
+ * One delivery attempt: a JSON POST with undici's fetch, bounded by a timeout. It
  * never throws; the outcome says whether a retry may help. The outbox
  * decides when (backoff.ts), this module only tries once.
  *
@@ -9,6 +9,7 @@
  * network failure, and the target's safe label.
  */
 import { STATUS_CODES } from 'node:http';
+import { type Dispatcher, fetch } from 'undici';
 import type { WebhookTarget } from './targets.js';
 
 export type DeliveryOutcome =
@@ -27,6 +28,8 @@ export type DeliveryOutcome =
 export interface PostOptions {
   timeoutMs: number;
   userAgent: string;
+  /** The connections to use: the notifier's (http-client.ts); undici's global ones unless given. */
+  dispatcher?: Dispatcher;
 }
 
 /** Longest Retry-After honoured (a server asking for a day is asked again sooner). */
@@ -79,6 +82,7 @@ export async function postJson(
       body: payload,
       redirect: 'manual',
       signal: AbortSignal.timeout(opts.timeoutMs),
+      ...(opts.dispatcher === undefined ? {} : { dispatcher: opts.dispatcher }),
     });
     // The answer is not needed; releasing it frees the connection.
     await response.body?.cancel().catch(() => {});
