@@ -9,10 +9,12 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pino from 'pino';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { createHttpClient, type HttpClient } from '../../services/client/notify/http-client.js';
 import { type Notifier, type NotifierConfig, startNotifier } from '../../services/client/notify/notifier.js';
 import { openStateFile, type StateFile } from '../../services/client/store/state-file.js';
 import type { SenderState, SenderView, StateChange } from '../../services/client/tracking/tracker.js';
+import { dnsStub, lookupVia } from '../support/dns-stub.js';
 import { freshDataDir } from '../support/monitor.js';
 
 const T0 = Date.parse('2026-12-05T06:00:00Z');
@@ -77,8 +79,9 @@ describe('the notifier, on a fake clock', () => {
       silenced: new Set<string>(),
       generation: 0,
       notifier: null as Notifier | null,
-      start(over: Partial<NotifierConfig> = {}): Notifier {
+      start(over: Partial<NotifierConfig> = {}, http?: HttpClient): Notifier {
         const n = startNotifier({
+          ...(http === undefined ? {} : { http }),
           db: file.db,
           config: config(over),
           logger,
@@ -153,6 +156,28 @@ describe('the notifier, on a fake clock', () => {
     w.change('s', 'up');
     return w;
   }
+
+  it('its stop cancels a send whose receiver name waits on a silent DNS, which stays pending', async () => {
+    const stub = await dnsStub('silent');
+    cleanups.push(() => stub.close());
+    const { names, asked } = lookupVia(stub, '127.0.0.1');
+    const http = createHttpClient(names);
+    cleanups.push(() => http.close());
+    const failedConnects: unknown[] = [];
+    http.dispatcher.on('connectionError', (_origin, _targets, err) => failedConnects.push(err));
+    const w = world();
+    const named = { url: new URL('http://receiver.test:65000/hook'), label: 'http://receiver.test:65000' };
+    w.start({ webhooks: [named] }, http);
+    w.change('s', 'down', 'up');
+    await vi.waitFor(() => expect(stub.names).toEqual(['receiver.test']), { timeout: 5000 });
+    await w.notifier?.stop();
+    // The probe waits 60 s: only the stop's cancel ends the connection attempt.
+    await vi.waitFor(() => expect(failedConnects).toMatchObject([{ code: 'ECANCELLED' }]));
+    expect(asked).toEqual([]);
+    expect(w.db.prepare('SELECT status FROM outbox WHERE source = ?').all('s')).toEqual([
+      { status: 'pending' },
+    ]);
+  });
 
   it('tells a down a silence held back once the silence ends, and only once', () => {
     const w = senderUp();

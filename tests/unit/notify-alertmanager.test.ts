@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { postAlerts } from '../../services/client/notify/alertmanager.js';
+import { createHttpClient } from '../../services/client/notify/http-client.js';
 import { type AlertInput, alertmanagerAlert } from '../../services/client/notify/payload.js';
 import { type RunningAlertmanager, startAlertmanager } from '../support/alertmanager.js';
 
@@ -18,7 +19,10 @@ interface GettableAlert {
   status: { state: string };
 }
 
-const opts = { timeoutMs: 5000, userAgent: 'udp-time-service-monitor/test' };
+/** The notifier's own client (the receivers here are IP addresses: no lookup). */
+const http = createHttpClient();
+afterAll(() => http.close());
+const opts = { timeoutMs: 5000, userAgent: 'udp-time-service-monitor/test', dispatcher: http.dispatcher };
 
 let am: RunningAlertmanager;
 beforeAll(async () => {

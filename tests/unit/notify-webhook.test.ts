@@ -1,5 +1,5 @@
 /** One delivery attempt against a real local HTTP server (the webhook sink) on 127.0.0.1. */
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { alertsUrl, postAlerts } from '../../services/client/notify/alertmanager.js';
 import { createHttpClient } from '../../services/client/notify/http-client.js';
 import { parseWebhookUrls, type WebhookTarget } from '../../services/client/notify/targets.js';
@@ -8,7 +8,10 @@ import { type DnsStub, type DnsStubBehaviour, dnsStub, lookupVia } from '../supp
 import { startWebhookSink, type WebhookSink } from '../support/webhook-sink.js';
 
 const SECRET_PATH = '/services/T000/B000/XXXXSECRETXXXX';
-const opts = { timeoutMs: 2000, userAgent: 'udp-time-service-monitor/test' };
+/** The notifier's own client (the receivers here are IP addresses: no lookup). */
+const http = createHttpClient();
+afterAll(() => http.close());
+const opts = { timeoutMs: 2000, userAgent: 'udp-time-service-monitor/test', dispatcher: http.dispatcher };
 
 let sink: WebhookSink | undefined;
 afterEach(async () => {
@@ -162,40 +165,40 @@ describe("the notifier's HTTP client (names through the system lookup)", () => {
     const stub = await dnsStub(behaviour);
     stubs.push(stub);
     const { names, asked } = lookupVia(stub, '127.0.0.1');
-    return { stub, asked, http: createHttpClient(names) };
+    return { stub, asked, client: createHttpClient(names) };
   }
 
   it('connects to a receiver named by host name through the system lookup', async () => {
-    const { stub, asked, http } = await clientWith('nxdomain');
+    const { stub, asked, client } = await clientWith('nxdomain');
     sink = await startWebhookSink();
     const [target] = parseWebhookUrls(`http://sink.test:${new URL(sink.url).port}/hook`) ?? [];
     if (target === undefined) throw new Error('URL refused');
     try {
       const outcome = await postWebhook(target, { text: 'hi' }, 'n-7', {
         ...opts,
-        dispatcher: http.dispatcher,
+        dispatcher: client.dispatcher,
       });
       expect(outcome).toMatchObject({ ok: true, status: 200 });
       expect(sink.requests()).toMatchObject([{ path: '/hook', body: { text: 'hi' } }]);
       expect(stub.names).toEqual(['sink.test']);
       expect(asked).toEqual(['sink.test']);
     } finally {
-      http.close();
+      client.close();
     }
   });
 
   it('close() ends a send whose name waits on a silent DNS server: a retryable network error', async () => {
-    const { stub, asked, http } = await clientWith('silent');
+    const { stub, asked, client } = await clientWith('silent');
     const [target] = parseWebhookUrls('http://sink.test:65000/hook') ?? [];
     if (target === undefined) throw new Error('URL refused');
     // NOTIFY_TIMEOUT far longer than the test: only the close can end the send.
     const sending = postWebhook(target, {}, 'n-8', {
       ...opts,
       timeoutMs: 60_000,
-      dispatcher: http.dispatcher,
+      dispatcher: client.dispatcher,
     });
     await vi.waitFor(() => expect(stub.names).toEqual(['sink.test']));
-    http.close();
+    client.close();
     await expect(sending).resolves.toMatchObject({
       ok: false,
       status: null,

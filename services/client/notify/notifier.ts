@@ -25,7 +25,7 @@ import type { SenderView, StateChange } from '../tracking/tracker.js';
 import { postAlerts } from './alertmanager.js';
 import { BACKOFF_DEFAULTS, nextAttemptAtMs } from './backoff.js';
 import { createFlapDetector } from './flapping.js';
-import { createHttpClient } from './http-client.js';
+import { createHttpClient, type HttpClient } from './http-client.js';
 import {
   alertmanagerAlert,
   eventOfChange,
@@ -92,6 +92,8 @@ export interface NotifierDeps {
   silenced(source: string, nowMs: number): boolean;
   /** Moves whenever the silences change (Maintenance.generation). */
   silencesGeneration(): number;
+  /** The connections notifications go out on: createHttpClient()'s unless given (tests: a stub DNS). */
+  http?: HttpClient;
 }
 
 /** A sender new to the monitor, up: decide() returns at once for it. */
@@ -127,7 +129,7 @@ export function startNotifier(deps: NotifierDeps): Notifier {
   for (const t of config.alertmanagers) statsOf(t.label);
   const busy = new Set<string>();
   const notifying = config.webhooks.length > 0 || config.alertmanagers.length > 0;
-  const http = createHttpClient();
+  const http = deps.http ?? createHttpClient();
   let stopped = false;
   /**
    * Senders whose change a silence held back: looked at again whenever the
@@ -416,6 +418,8 @@ export function startNotifier(deps: NotifierDeps): Notifier {
           userAgent: config.userAgent,
           dispatcher: http.dispatcher,
         });
+        // Stopped meanwhile (its lookup cancelled, perhaps): nothing to count, and the restart pushes again.
+        if (stopped) return false;
         const base = { event: 'notify', target: target.label, alerts: alerts.length };
         if (outcome.ok) {
           s.sent++;

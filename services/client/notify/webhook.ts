@@ -28,8 +28,8 @@ export type DeliveryOutcome =
 export interface PostOptions {
   timeoutMs: number;
   userAgent: string;
-  /** The connections to use: the notifier's (http-client.ts); undici's global ones unless given. */
-  dispatcher?: Dispatcher;
+  /** The connections to use: the notifier's (http-client.ts), whose name lookups a stop can cancel. */
+  dispatcher: Dispatcher;
 }
 
 /** Longest Retry-After honoured (a server asking for a day is asked again sooner). */
@@ -82,7 +82,7 @@ export async function postJson(
       body: payload,
       redirect: 'manual',
       signal: AbortSignal.timeout(opts.timeoutMs),
-      ...(opts.dispatcher === undefined ? {} : { dispatcher: opts.dispatcher }),
+      dispatcher: opts.dispatcher,
     });
     // The answer is not needed; releasing it frees the connection.
     await response.body?.cancel().catch(() => {});

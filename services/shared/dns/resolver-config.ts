@@ -14,6 +14,8 @@
  *   any DNS server.
  */
 
+import { isIP } from 'node:net';
+
 export interface SearchConfig {
   /** The search list: the last `search` or `domain` line's domains. */
   search: readonly string[];
@@ -56,11 +58,16 @@ export function firstQueryName(host: string, config: SearchConfig): string {
   return `${host}.${domain}`;
 }
 
-/** The names an /etc/hosts text gives addresses to, lower-cased (lookups ignore case). */
+/**
+ * The names an /etc/hosts text gives addresses to, lower-cased (glibc
+ * matches them whatever their case); a line that does not start with an
+ * address is skipped, as glibc skips it.
+ */
 export function hostsFileNames(text: string): Set<string> {
   const names = new Set<string>();
   for (const raw of text.split('\n')) {
-    const [, ...fields] = raw.replace(/#.*/, '').trim().split(/\s+/);
+    const [address, ...fields] = raw.replace(/#.*/, '').trim().split(/\s+/);
+    if (address === undefined || isIP(address) === 0) continue;
     for (const name of fields) names.add(name.toLowerCase());
   }
   return names;

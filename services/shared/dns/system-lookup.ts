@@ -27,7 +27,7 @@
  */
 import type { LookupAddress, LookupOptions } from 'node:dns';
 import { Resolver as DnsResolver, lookup as dnsLookup } from 'node:dns/promises';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { isIP } from 'node:net';
 import {
   firstQueryName,
@@ -53,9 +53,9 @@ export interface SystemLookupOptions {
   probeTries?: number;
   /** The DNS servers the probe asks: the system's (resolv.conf) unless given (tests: a stub). */
   servers?: readonly string[];
-  /** The search list and ndots: /etc/resolv.conf's unless given. */
+  /** The search list and ndots: /etc/resolv.conf's (as it is at each lookup) unless given. */
   search?: SearchConfig;
-  /** The names /etc/hosts lists: the file's, read at each lookup, unless given. */
+  /** The names /etc/hosts lists: the file's, as it is at each lookup, unless given. */
   hostsNames?: ReadonlySet<string>;
   /** getaddrinfo (`dns.lookup(host, { all: true })`) unless given (tests). */
   getaddrinfo?: Lookup;
@@ -69,7 +69,6 @@ export function systemLookup(options: SystemLookupOptions = {}): SystemLookup {
   const getaddrinfo = options.getaddrinfo ?? ((host) => dnsLookup(host, { all: true }));
   // Made at the first lookup: a beacon whose targets are all IP addresses never asks.
   let probe: DnsResolver | null = null;
-  let search = options.search ?? null;
   let cancelled = false;
   const cancelledError = (host: string) =>
     Object.assign(new Error(`lookup of ${host} cancelled: stopping`), { code: 'ECANCELLED' });
@@ -86,12 +85,11 @@ export function systemLookup(options: SystemLookupOptions = {}): SystemLookup {
   return {
     async lookup(host) {
       if (cancelled) throw cancelledError(host);
-      const hosts = options.hostsNames ?? systemHostsNames();
+      const hosts = options.hostsNames ?? hostsFile();
       if (!hosts.has(host.toLowerCase())) {
         probe ??= makeProbe();
-        search ??= systemSearchConfig();
         try {
-          await probe.resolve4(firstQueryName(host, search));
+          await probe.resolve4(firstQueryName(host, options.search ?? resolvConf()));
         } catch (err) {
           if (isSilence(err)) throw err;
         }
@@ -113,22 +111,33 @@ function isSilence(err: unknown): boolean {
   return code === 'ETIMEOUT' || code === 'ECANCELLED';
 }
 
-function systemHostsNames(): Set<string> {
-  try {
-    return hostsFileNames(readFileSync('/etc/hosts', 'utf8'));
-  } catch {
-    return new Set();
-  }
+/**
+ * A file's parse, read again only when the file changes (its inode, size
+ * or mtime): glibc reads /etc/hosts at every lookup, and a stat costs less
+ * than a read and a parse. A missing or unreadable file parses as `missing`.
+ */
+function watchedFile<T>(path: string, parse: (text: string) => T, missing: T): () => T {
+  let seen = '';
+  let value = missing;
+  return () => {
+    try {
+      const stat = statSync(path);
+      const now = `${stat.ino}:${stat.size}:${stat.mtimeMs}`;
+      if (now !== seen) {
+        value = parse(readFileSync(path, 'utf8'));
+        seen = now;
+      }
+    } catch {
+      seen = '';
+      value = missing;
+    }
+    return value;
+  };
 }
 
-function systemSearchConfig(): SearchConfig {
-  try {
-    return parseResolvConf(readFileSync('/etc/resolv.conf', 'utf8'));
-  } catch {
-    // No resolv.conf: glibc searches nothing either.
-    return NO_SEARCH;
-  }
-}
+const hostsFile = watchedFile('/etc/hosts', hostsFileNames, new Set<string>());
+// No resolv.conf: glibc searches nothing either.
+const resolvConf = watchedFile('/etc/resolv.conf', parseResolvConf, NO_SEARCH);
 
 /** `dns.lookup`'s callback shape, as `net.connect` (and undici's `connect`) take a lookup. */
 export type NetLookup = (
@@ -137,7 +146,13 @@ export type NetLookup = (
   callback: (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void,
 ) => void;
 
-/** The system lookup in `dns.lookup`'s shape: the answer filtered by `family`, all of it or its first address. */
+/**
+ * The system lookup in `dns.lookup`'s shape: the answer filtered by
+ * `family`, all of it or its first address. `hints` (net asks for
+ * ADDRCONFIG) are not passed on: getaddrinfo applies the system's own, and
+ * an address of a family this host cannot reach only costs net's
+ * happy-eyeballs a fallback.
+ */
 export function netLookup(names: SystemLookup): NetLookup {
   return (hostname, options, callback) => {
     names.lookup(hostname).then(
