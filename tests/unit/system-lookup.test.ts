@@ -48,7 +48,7 @@ describe('the first name getaddrinfo asks the DNS for', () => {
     expect(parseResolvConf('; nothing\nnameserver 127.0.0.11\n')).toEqual(NO_SEARCH);
   });
 
-  it('lists the names /etc/hosts gives addresses to, whatever their case, past comments', () => {
+  it('lists the names /etc/hosts gives addresses to, whatever their case, past comments, on address lines only', () => {
     const names = hostsFileNames(
       [
         '127.0.0.1\tlocalhost',
@@ -56,6 +56,7 @@ describe('the first name getaddrinfo asks the DNS for', () => {
         '# 10.0.0.1 commented-out',
         '172.18.0.5 Monitor-B monitor-b.corp.example',
         '10.0.0.9',
+        'not-an-address skipped-name',
         '',
       ].join('\n'),
     );
