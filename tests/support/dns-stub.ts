@@ -22,24 +22,21 @@ export interface DnsStub {
 
 export type DnsStubBehaviour = 'silent' | 'nxdomain' | { address: string };
 
-/** Where a DNS message's question ends: past its name's labels, the zero length, type and class. */
-function questionEnd(message: Buffer): number {
-  let at = 12;
-  while (at < message.length && message[at] !== 0) at += 1 + (message[at] as number);
-  return at + 1 + 4;
-}
-
-function queryName(message: Buffer): string {
+/** A DNS message's question: its name (labels from byte 12 to the zero length), and where it ends (past type and class). */
+function question(message: Buffer): { name: string; end: number } {
   const labels: string[] = [];
-  for (let at = 12; at < message.length && message[at] !== 0; at += 1 + (message[at] as number)) {
-    labels.push(message.subarray(at + 1, at + 1 + (message[at] as number)).toString('latin1'));
+  let at = 12;
+  while (at < message.length && message[at] !== 0) {
+    const length = message[at] as number;
+    labels.push(message.subarray(at + 1, at + 1 + length).toString('latin1'));
+    at += 1 + length;
   }
-  return labels.join('.');
+  return { name: labels.join('.'), end: at + 1 + 4 };
 }
 
 function reply(query: Buffer, behaviour: Exclude<DnsStubBehaviour, 'silent'>): Buffer {
   // The header and the question, as a response: QR, RD and RA set; no additional records.
-  const head = Buffer.from(query.subarray(0, questionEnd(query)));
+  const head = Buffer.from(query.subarray(0, question(query).end));
   head.writeUInt16BE(0x0000, 10);
   if (behaviour === 'nxdomain') {
     head.writeUInt16BE(0x8183, 2); // RCODE 3: no such name
@@ -63,7 +60,7 @@ export async function dnsStub(behaviour: DnsStubBehaviour): Promise<DnsStub> {
   const socket = createSocket('udp4');
   const names: string[] = [];
   socket.on('message', (query, from) => {
-    names.push(queryName(query));
+    names.push(question(query).name);
     if (behaviour !== 'silent') socket.send(reply(query, behaviour), from.port, from.address);
   });
   await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
