@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { escapeLabelValue, renderSenderSeries } from '../../services/client/http/sender-series.js';
+import {
+  escapeLabelValue,
+  renderSenderSeries,
+  senderSeriesText,
+} from '../../services/client/http/sender-series.js';
 import { createTracker } from '../../services/client/tracking/tracker.js';
 import { T0, TRACKER_OPTIONS, trackedBeat } from '../support/builders.js';
 
@@ -25,5 +29,34 @@ describe('per-sender metric series', () => {
     // Every non-comment line is `name{labels} value`.
     for (const l of lines.filter((x) => !x.startsWith('#')))
       expect(l).toMatch(/^udp_monitor_sender_\w+\{[^}]+\} \S+$/);
+  });
+
+  it('written a part at a time, is the text of all the senders in one go: each family whole, the senders in order', () => {
+    const tracker = createTracker(TRACKER_OPTIONS);
+    for (const source of ['a', 'b', 'c', 'd', 'e']) tracker.observe(trackedBeat({ source, seq: 0 }));
+    const views = tracker.views(T0);
+    const writer = senderSeriesText();
+    writer.add(views.slice(0, 2));
+    writer.add([]);
+    writer.add(views.slice(2));
+    const text = writer.text();
+    expect(text).toBe(renderSenderSeries(views));
+    // Not interleaved by part: the families' HELP lines each once, a's state series before e's.
+    const lines = text.split('\n');
+    expect(lines.filter((l) => l.startsWith('# HELP udp_monitor_sender_state '))).toHaveLength(1);
+    expect(lines.indexOf('udp_monitor_sender_state{source="a",state="up"} 1')).toBeLessThan(
+      lines.indexOf('udp_monitor_sender_state{source="e",state="up"} 1'),
+    );
+    expect(lines.indexOf('udp_monitor_sender_state{source="e",state="up"} 1')).toBeLessThan(
+      lines.indexOf(
+        '# HELP udp_monitor_sender_received_total Datagrams received per sender, duplicates included',
+      ),
+    );
+  });
+
+  it('with no sender, is the HELP and TYPE of each family alone', () => {
+    const lines = senderSeriesText().text().trimEnd().split('\n');
+    expect(lines.every((l) => l.startsWith('# '))).toBe(true);
+    expect(lines.filter((l) => l.startsWith('# TYPE '))).toHaveLength(lines.length / 2);
   });
 });

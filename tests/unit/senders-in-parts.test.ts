@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { toApiListed } from '../../services/client/http/api.js';
-import { PART_SENDERS, pageInParts } from '../../services/client/http/senders-in-parts.js';
+import {
+  PART_SENDERS,
+  pageInParts,
+  urgentSummariesInParts,
+  urgentViewsInParts,
+} from '../../services/client/http/senders-in-parts.js';
 import { createTracker, type SenderQuery, type Tracker } from '../../services/client/tracking/tracker.js';
+import { mainTurns } from '../../services/shared/turns.js';
 import { T0, TRACKER_OPTIONS, trackedBeat } from '../support/builders.js';
 
 /** 350 senders n000..n349, every seventh said bye; all heard once at T0. */
@@ -55,5 +61,82 @@ describe('a page of senders built in parts', () => {
     expect(tracker.size).toBe(350);
     const { calls } = await inParts({ limit: 1000 });
     expect(calls).toBe(Math.ceil(350 / PART_SENDERS));
+  });
+});
+
+describe('the most urgent senders built in parts (the scrape, the page and its snapshot)', () => {
+  const nowMs = T0 + 1500;
+
+  it('hands over the senders urgent() gives, in its order, PART_SENDERS at a time, what was queued meanwhile handled between parts', async () => {
+    const tracker = tracked();
+    const want = tracker.urgent(250, nowMs);
+    const views: string[][] = [];
+    const summaries: unknown[] = [];
+    // Each part queues a handling on the main thread's turns, as a socket thread's batch would be: it is
+    // handled before the next part is built.
+    let batchHandled = true;
+    const handledBeforePart: boolean[] = [];
+    await urgentViewsInParts(
+      tracker,
+      250,
+      () => nowMs,
+      (part) => {
+        handledBeforePart.push(batchHandled);
+        batchHandled = false;
+        mainTurns().push(() => {
+          batchHandled = true;
+        });
+        views.push(part.map((v) => v.source));
+      },
+    );
+    await urgentSummariesInParts(
+      tracker,
+      250,
+      () => nowMs,
+      (part) => summaries.push(...part),
+    );
+    expect(views.map((part) => part.length)).toEqual([PART_SENDERS, PART_SENDERS, 50]);
+    expect(views.flat()).toEqual(want.map((v) => v.source));
+    expect(handledBeforePart).toEqual([true, true, true]);
+    expect(summaries).toEqual(want.map(({ heartbeats: _, ...summary }) => summary));
+  });
+
+  it('leaves out a sender forgotten before its part was built, and takes q', async () => {
+    const tracker = tracked();
+    const chosen = tracker.urgentSources(150);
+    const late = chosen[120] as string;
+    const got: string[] = [];
+    await urgentViewsInParts(
+      tracker,
+      150,
+      () => nowMs,
+      (part) => {
+        if (got.length === 0) tracker.forgetSender(late);
+        got.push(...part.map((v) => v.source));
+      },
+    );
+    expect(got).toEqual(chosen.filter((source) => source !== late));
+
+    const matching: string[] = [];
+    await urgentViewsInParts(
+      tracker,
+      1000,
+      () => nowMs,
+      (part) => matching.push(...part.map((v) => v.source)),
+      '3',
+    );
+    expect(matching).toEqual(tracker.urgent(1000, nowMs, '3').map((v) => v.source));
+    expect(matching.length).toBeGreaterThan(PART_SENDERS);
+  });
+
+  it('hands over nothing when no sender is asked for (METRICS_SENDER_SERIES=0)', async () => {
+    const parts: unknown[] = [];
+    await urgentSummariesInParts(
+      tracked(),
+      0,
+      () => nowMs,
+      (part) => parts.push(part),
+    );
+    expect(parts).toEqual([]);
   });
 });

@@ -2,7 +2,7 @@ import { createServer, request, type Server, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { constants, gunzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
-import { acceptsGzip, createEventHub, type EventHub } from '../../services/client/http/sse.js';
+import { acceptsGzip, createEventHub, type EventHub, JsonText } from '../../services/client/http/sse.js';
 
 // The live stream's bounds, over a real HTTP connection: a datagram flood is
 // sampled (the newest rows, rendered only when sent) and never displaces the
@@ -54,6 +54,15 @@ describe('the live event hub', () => {
     ]);
     expect(rendered).toBe(3);
     expect(hub.dropped).toBe(0);
+  });
+
+  it('sends an event serialized already (a snapshot built in parts) as its text, not as a JSON string', async () => {
+    const hub = createEventHub({ maxClients: 1, flushMs: 60_000 });
+    const { body } = await stream(hub);
+    hub.publish('senders', new JsonText('[{"source":"a"},{"source":"b"}]'));
+    hub.publish('counts', { up: 2 });
+    hub.close();
+    expect(events(await body)).toEqual(['senders:[{"source":"a"},{"source":"b"}]', 'counts:{"up":2}']);
   });
 
   it('drops the oldest state events beyond the bound, and counts them', async () => {

@@ -81,4 +81,30 @@ describe('live state events', () => {
       5000,
     );
   });
+
+  it('sends the page its senders as the API views them, the most urgent first, with the counts', async () => {
+    const { m, stream } = await setUp();
+    const beacon = beaconTo(m.monitor.udp.port, 'boot-d', false);
+    cleanups.push(() => beacon.stop());
+    const snapshots = () =>
+      stream.events
+        .filter((e) => e.type === 'senders')
+        .map((e) => e.data as Array<{ source: string; state: string }>);
+    await eventually(() =>
+      expect(
+        snapshots()
+          .at(-1)
+          ?.map((s) => s.source),
+      ).toEqual(['live-beacon']),
+    );
+    // Read after the snapshot: the API's view of the sender has the same fields (the bar included).
+    const listed = (await (await fetch(`${m.base}/api/senders?heartbeats=true`)).json()) as Array<
+      Record<string, unknown>
+    >;
+    const last = snapshots().at(-1)?.[0] as Record<string, unknown>;
+    expect(Object.keys(last).sort()).toEqual(Object.keys(listed[0] as object).sort());
+    expect(last.state).toBe('up');
+    const counts = stream.events.filter((e) => e.type === 'counts').at(-1)?.data as Record<string, number>;
+    expect(counts.up).toBe(1);
+  });
 });

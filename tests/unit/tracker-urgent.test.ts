@@ -32,6 +32,9 @@ function expectViewsOf(tracker: Tracker, nowMs: number): void {
     expect(tracker.page({ limit: 1000, after: middle }, nowMs).views.map((v) => v.source)).toEqual(
       bySource.slice((bySource.length >> 1) + 1),
     );
+  for (const { heartbeats: _, ...summary } of tracker.views(nowMs))
+    expect(tracker.summary(summary.source, nowMs)).toEqual(summary);
+  expect(tracker.summary('no such sender', nowMs)).toBeUndefined();
   const counted = Object.fromEntries(SENDER_STATES.map((state) => [state, 0]));
   for (const v of tracker.views(nowMs)) counted[v.state] = (counted[v.state] ?? 0) + 1;
   expect(tracker.stateCounts()).toEqual(counted);
@@ -43,7 +46,10 @@ function expectViewsOf(tracker: Tracker, nowMs: number): void {
         tracker.urgent(limit, nowMs, q === '' ? undefined : q).map((v) => v.source),
         `limit ${limit}, q '${q}'`,
       ).toEqual(want);
-      if (q === '') expect(tracker.urgentSummaries(limit, nowMs).map((s) => s.source)).toEqual(want);
+      expect(
+        tracker.urgentSources(limit, q === '' ? undefined : q),
+        `sources, limit ${limit}, q '${q}'`,
+      ).toEqual(want);
     }
 }
 

@@ -3,8 +3,9 @@
  * tracker when /metrics is scraped; the one thing kept per datagram is the
  * tracker's own: the delay and jitter histograms across all senders
  * (tracking/timing-counts.ts), so that no scrape passes over every sender.
- * A scrape takes one snapshot of the most urgent senders for the
- * per-sender families (METRICS_SENDER_SERIES of them at most).
+ * A scrape writes the per-sender families of the most urgent senders
+ * (METRICS_SENDER_SERIES of them at most) a part at a time, between the
+ * datagram path's turns.
  */
 import { Counter, Gauge, Registry } from 'prom-client';
 import { monitorLoopDelay } from '../../shared/loop-delay.js';
@@ -13,7 +14,7 @@ import { SENDER_STATES } from '../../shared/vocabulary.js';
 import type { SocketThreadStats } from '../ingest/receiver.js';
 import type { TimingHistograms } from '../tracking/timing-counts.js';
 import type { SenderSummary } from '../tracking/tracker.js';
-import { renderSenderSeries } from './sender-series.js';
+import { senderSeriesText } from './sender-series.js';
 import { renderTimingHistograms } from './timing-histograms.js';
 
 export interface MetricsSource {
@@ -24,8 +25,12 @@ export interface MetricsSource {
     text: number;
     exceptions: ReadonlyMap<string, number>;
   };
-  /** The senders that get series of their own: the most urgent METRICS_SENDER_SERIES. */
-  senders(): SenderSummary[];
+  /**
+   * The senders that get series of their own (the most urgent
+   * METRICS_SENDER_SERIES), handed to `take` a part at a time; resolves
+   * when all are.
+   */
+  senders(take: (part: readonly SenderSummary[]) => void): Promise<void>;
   /** The histograms across all senders: every sender's latest one-way delay and its jitter. */
   timings: TimingHistograms;
   stateCounts(): Record<string, number>;
@@ -66,7 +71,7 @@ interface TargetCounts {
 
 export interface MonitorMetrics {
   readonly contentType: string;
-  /** The exposition text: one snapshot of the senders for the whole scrape. */
+  /** The exposition text; the per-sender series are written a part of the senders at a time. */
   scrape(): Promise<string>;
 }
 
@@ -252,12 +257,14 @@ export function monitorMetrics(source: MetricsSource): MonitorMetrics {
     contentType: registry.contentType,
     async scrape() {
       // Asked first: the socket threads answer (each when its own loop comes round) while this thread
-      // writes the senders' part, by hand: the histograms across all senders, and one snapshot of the
-      // most urgent for their families.
+      // writes the senders' part, by hand: the histograms across all senders, and the most urgent
+      // senders' families, a part of them a turn.
       const threads = source.socketThreads();
-      const senders = renderTimingHistograms(source.timings) + renderSenderSeries(source.senders());
+      const histograms = renderTimingHistograms(source.timings);
+      const series = senderSeriesText();
+      await source.senders((part) => series.add(part));
       socket = await threads;
-      return (await registry.metrics()) + senders;
+      return (await registry.metrics()) + histograms + series.text();
     },
   };
 }

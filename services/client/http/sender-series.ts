@@ -109,19 +109,47 @@ const formatValue = (v: number) =>
         ? '-Inf'
         : String(v);
 
-/** The per-sender families for these senders. */
+/**
+ * The per-sender families, written a part of the senders at a time (a scrape
+ * builds its senders' summaries in parts: http/senders-in-parts.ts): each
+ * family's lines are kept apart, and text() puts them together under their
+ * HELP and TYPE, the senders in the order they were added.
+ */
+export interface SenderSeriesText {
+  add(senders: readonly SenderSummary[]): void;
+  text(): string;
+}
+
+export function senderSeriesText(): SenderSeriesText {
+  const lines = FAMILIES.map(() => [] as string[]);
+  return {
+    add(senders) {
+      const sources = senders.map((s) => `source="${escapeLabelValue(s.source)}"`);
+      for (let f = 0; f < FAMILIES.length; f++) {
+        const { name, series } = FAMILIES[f] as Family;
+        const out = lines[f] as string[];
+        const emit: Emit = (labels, value) => {
+          out.push(`${name}{${labels}} ${formatValue(value)}`);
+        };
+        for (let i = 0; i < senders.length; i++)
+          series(senders[i] as SenderSummary, sources[i] as string, emit);
+      }
+    },
+    text() {
+      let text = '';
+      FAMILIES.forEach(({ name, help, type }, f) => {
+        const family = lines[f] as string[];
+        text += `# HELP ${name} ${help}\n# TYPE ${name} ${type}\n`;
+        if (family.length > 0) text += `${family.join('\n')}\n`;
+      });
+      return text;
+    },
+  };
+}
+
+/** The per-sender families for these senders, in one go. */
 export function renderSenderSeries(senders: readonly SenderSummary[]): string {
-  const sources = senders.map((s) => `source="${escapeLabelValue(s.source)}"`);
-  const out: string[] = [];
-  for (const family of FAMILIES) {
-    const { name } = family;
-    out.push(`# HELP ${name} ${family.help}`, `# TYPE ${name} ${family.type}`);
-    const emit: Emit = (labels, value) => {
-      out.push(`${name}{${labels}} ${formatValue(value)}`);
-    };
-    for (let i = 0; i < senders.length; i++)
-      family.series(senders[i] as SenderSummary, sources[i] as string, emit);
-  }
-  out.push('');
-  return out.join('\n');
+  const writer = senderSeriesText();
+  writer.add(senders);
+  return writer.text();
 }

@@ -15,7 +15,7 @@ import type { Maintenance } from '../notify/maintenance.js';
 import { parseSilenceInput } from '../notify/silences.js';
 import type { LastNotification } from '../store/outbox.js';
 import type { IncidentRow } from '../store/state-file.js';
-import type { Tracker } from '../tracking/tracker.js';
+import type { SenderView, Tracker } from '../tracking/tracker.js';
 import type { AdminVerdict } from './admin-auth.js';
 import {
   badRequest,
@@ -33,7 +33,7 @@ import {
 } from './api.js';
 import type { MonitorMetrics } from './metrics.js';
 import { PAGE_SENDER_LIMIT, renderPage, renderSenderPage } from './page.js';
-import { pageInParts } from './senders-in-parts.js';
+import { pageInParts, urgentViewsInParts } from './senders-in-parts.js';
 import { renderSilencesPage } from './silences-page.js';
 import { acceptsGzip, type EventHub } from './sse.js';
 
@@ -125,20 +125,22 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
 
   const datagramsQuerySchema = datagramsQuery(deps.historySize);
 
-  app.get('/', (req, reply) => {
+  app.get('/', async (req, reply) => {
     const query = pageQuery.safeParse(req.query);
     if (!query.success) return reply.code(400).send(badRequest(query.error));
     const q = query.data.q ?? '';
+    const senders: SenderView[] = [];
+    await urgentViewsInParts(deps.tracker, PAGE_SENDER_LIMIT, deps.now, (part) => senders.push(...part), q);
     const nowMs = deps.now();
     const html = renderPage({
       q,
       status: deps.status(),
-      senders: deps.tracker.urgent(PAGE_SENDER_LIMIT, nowMs, q),
+      senders,
       recent: deps.history.recent(Math.min(100, deps.historySize)),
       nowMs,
       quietMs: deps.markIntervalMs,
     });
-    reply.header('cache-control', 'no-store').type('text/html; charset=utf-8').send(html);
+    return reply.header('cache-control', 'no-store').type('text/html; charset=utf-8').send(html);
   });
   app.get<{ Params: { source: string } }>('/senders/:source', async (req, reply) => {
     const params = senderParams.safeParse(req.params);

@@ -33,8 +33,16 @@ export interface EventHubOptions {
   keepAliveMs?: number;
 }
 
+/** An event's data serialized already (JSON text), sent as it is: a snapshot built in parts. */
+export class JsonText {
+  constructor(readonly json: string) {}
+}
+
 export interface EventHub {
-  /** `data` is the event's JSON value, or a function that renders it when the batch is sent. */
+  /**
+   * `data` is the event's JSON value, its JsonText, or a function that
+   * renders its value when the batch is sent.
+   */
   publish(type: string, data: unknown): void;
   /**
    * Adopts an HTTP response as an event stream, compressed when `gzip` (the
@@ -167,7 +175,8 @@ export function createEventHub(options: EventHubOptions): EventHub {
       if (ring.size === 0) continue;
       for (const e of ring.drain() as Array<{ type: string; data: unknown }>) {
         const data = typeof e.data === 'function' ? (e.data as () => unknown)() : e.data;
-        chunk += `event: ${e.type}\ndata: ${JSON.stringify(data)}\n\n`;
+        const json = data instanceof JsonText ? data.json : JSON.stringify(data);
+        chunk += `event: ${e.type}\ndata: ${json}\n\n`;
       }
     }
     if (chunk !== '') writeAll(chunk);

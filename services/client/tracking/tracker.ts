@@ -247,8 +247,13 @@ export interface Tracker {
   page(query: SenderQuery, nowMs: number): { views: Array<SenderSummary | SenderView>; next: string | null };
   /** The `limit` most urgent senders (down, late, pending, stopped, up; then by source), optionally filtered by `q`. */
   urgent(limit: number, nowMs: number, q?: string): SenderView[];
-  /** As urgent(), without the heartbeat bars (the per-sender metric series). */
-  urgentSummaries(limit: number, nowMs: number): SenderSummary[];
+  /**
+   * The sources of urgent()'s senders, in its order: the choice alone, so a
+   * view of many of them can be built a part at a time (view(), summary()).
+   */
+  urgentSources(limit: number, q?: string): string[];
+  /** As view(), without the heartbeat bar. */
+  summary(source: string, nowMs: number): SenderSummary | undefined;
   /** Senders per state. O(1): maintained incrementally. */
   stateCounts(): Record<SenderState, number>;
   readonly size: number;
@@ -1029,19 +1034,14 @@ export function createTracker(options: TrackerOptions): Tracker {
     return { views, next: null };
   }
 
-  function mostUrgent<T>(
-    limit: number,
-    nowMs: number,
-    q: string | undefined,
-    build: (sender: Sender, nowMs: number) => T,
-  ): T[] {
-    const views: T[] = [];
+  function mostUrgent(limit: number, q: string | undefined): Sender[] {
+    const chosen: Sender[] = [];
     for (const state of URGENCY_ORDER) {
-      const need = limit - views.length;
+      const need = limit - chosen.length;
       if (need <= 0) break;
-      for (const sender of firstOfState(state, need, q)) views.push(build(sender, nowMs));
+      for (const sender of firstOfState(state, need, q)) chosen.push(sender);
     }
-    return views;
+    return chosen;
   }
 
   /**
@@ -1076,8 +1076,8 @@ export function createTracker(options: TrackerOptions): Tracker {
 
   return {
     page,
-    urgent: (limit, nowMs, q) => mostUrgent(limit, nowMs, q, toView),
-    urgentSummaries: (limit, nowMs) => mostUrgent(limit, nowMs, undefined, toSummary),
+    urgent: (limit, nowMs, q) => mostUrgent(limit, q).map((sender) => toView(sender, nowMs)),
+    urgentSources: (limit, q) => mostUrgent(limit, q).map((sender) => sender.source),
     observe,
     observeText,
     declare,
@@ -1133,6 +1133,10 @@ export function createTracker(options: TrackerOptions): Tracker {
     view(source, nowMs) {
       const sender = senders.get(source);
       return sender === undefined ? undefined : toView(sender, nowMs);
+    },
+    summary(source, nowMs) {
+      const sender = senders.get(source);
+      return sender === undefined ? undefined : toSummary(sender, nowMs);
     },
     views(nowMs) {
       const out: SenderView[] = [];
