@@ -2,13 +2,13 @@
  * The main thread's deferred work, handled in turns of its event loop
  * (issue 12): the batches the socket threads hand over, and the steps of
  * every long job (a liveness pass, the state file's collection of changed
- * senders, a page of /api/senders). Each only queues its handling here; the
- * queue is handled right after the loop's poll phase (setImmediate), one
- * handling after another for at most `turnMs` (at least one a turn), and
- * then the loop goes round (timers, HTTP requests, the next messages)
+ * senders, the views of many senders). Each only queues its handling here;
+ * the queues are handled right after the loop's poll phase (setImmediate),
+ * one handling after another for at most `turnMs` (at least one a turn),
+ * and then the loop goes round (timers, HTTP requests, the next messages)
  * before the rest.
  *
- * Why one queue, and one budget a turn:
+ * Why one budget a turn:
  * - A MessagePort delivers every message already queued, and at least
  *   1,000, without returning to the event loop, and a socket thread hands
  *   over its next batch as soon as one is handled. So while a backlog
@@ -19,6 +19,14 @@
  *   them held the loop as long. Cut into slices of their own, each on its
  *   own setImmediate, they still ran back to back in the same turn of the
  *   loop as the batches: the loop went round no sooner (docs/PERFORMANCE.md).
+ *
+ * Why the jobs' steps take turns with the batches rather than queue behind
+ * them: a step put back behind every batch queued meanwhile waited for all
+ * of them, once per step. Whenever the main thread was behind, a view of
+ * 1,000 senders (ten steps) waited out its backlog ten times: at 50,000
+ * senders a scrape's ten steps of ~1 ms took 25–185 ms from the first to
+ * the last. One of each in turn, the batches still get half of a busy
+ * thread's handlings at least, and the steps never wait for a backlog.
  *
  * Pure scheduling: the clock and the deferral are given, so tests fake both.
  */
@@ -31,11 +39,16 @@ export interface TurnClock {
 }
 
 export interface Turns {
-  /** Queues one handling (a batch, a socket error, a job's step); it runs in order, in a coming turn. */
+  /** Queues one handling (a batch, a socket error); the handlings run in order, in coming turns. */
   push(handle: () => void): void;
+  /**
+   * Queues a step of a long job (inTurns). The steps run in order too, and
+   * take turns with the handlings: while both wait, one of each.
+   */
+  pushStep(step: () => void): void;
   /** Handles everything queued, now (a socket thread's last batches, before its stop resolves). */
   drain(): void;
-  /** Handlings queued and not yet run. */
+  /** Handlings and steps queued and not yet run. */
   readonly queued: number;
 }
 
@@ -53,13 +66,22 @@ export const loopClock: TurnClock = {
 export const TURN_MS = 2;
 
 export function createTurns(turnMs: number, clock: TurnClock = loopClock): Turns {
-  const queue: Array<() => void> = [];
+  const handlings: Array<() => void> = [];
+  const steps: Array<() => void> = [];
+  /** Whether a step goes before a handling next, when both wait: they alternate, across turns too. */
+  let stepFirst = true;
   let scheduled = false;
 
   function schedule(): void {
-    if (scheduled || queue.length === 0) return;
+    if (scheduled || handlings.length + steps.length === 0) return;
     scheduled = true;
     clock.defer(turn);
+  }
+
+  function next(): (() => void) | undefined {
+    const step = steps.length > 0 && (stepFirst || handlings.length === 0);
+    stepFirst = !step;
+    return step ? steps.shift() : handlings.shift();
   }
 
   function turn(): void {
@@ -67,7 +89,7 @@ export function createTurns(turnMs: number, clock: TurnClock = loopClock): Turns
     const until = clock.now() + turnMs;
     try {
       do {
-        const handle = queue.shift();
+        const handle = next();
         if (handle === undefined) return;
         handle();
       } while (clock.now() < until);
@@ -79,14 +101,18 @@ export function createTurns(turnMs: number, clock: TurnClock = loopClock): Turns
 
   return {
     push(handle) {
-      queue.push(handle);
+      handlings.push(handle);
+      schedule();
+    },
+    pushStep(step) {
+      steps.push(step);
       schedule();
     },
     drain() {
-      while (queue.length > 0) (queue.shift() as () => void)();
+      for (let handle = next(); handle !== undefined; handle = next()) handle();
     },
     get queued() {
-      return queue.length;
+      return handlings.length + steps.length;
     },
   };
 }
@@ -101,7 +127,7 @@ export function mainTurns(): Turns {
 
 /**
  * A long job, a step at a time: calls `step` until it returns true (done),
- * each call a handling of `turns`, queued behind what came meanwhile. A
+ * each call a step of `turns`, taking turns with its handlings. A
  * step should be short (a few hundred senders, ~1 ms at most). Resolves
  * when done; rejects with what `step` threw, and calls it no more.
  */
@@ -116,8 +142,8 @@ export function inTurns(step: () => boolean, turns: Turns = mainTurns()): Promis
         return;
       }
       if (done) resolve();
-      else turns.push(next);
+      else turns.pushStep(next);
     };
-    turns.push(next);
+    turns.pushStep(next);
   });
 }

@@ -82,7 +82,7 @@ describe('turns of the main thread', () => {
     expect(handled).toEqual([2]);
   });
 
-  it('runs a job a step a handling, each step behind what was queued meanwhile, within the turn budget', async () => {
+  it('runs a job a step at a time, taking turns with the batches, within the turn budget', async () => {
     const loop = fakeLoop();
     const turns = createTurns(5, loop.clock);
     const order: string[] = [];
@@ -104,8 +104,35 @@ describe('turns of the main thread', () => {
     expect(order).toEqual(['step1', 'batch1', 'step2']);
     turns.push(() => order.push('batch2'));
     loop.turn();
-    expect(order).toEqual(['step1', 'batch1', 'step2', 'step3', 'batch2', 'step4']);
+    // A step came last: a batch goes first now. With no batch left, the steps fill the turn.
+    expect(order).toEqual(['step1', 'batch1', 'step2', 'batch2', 'step3', 'step4']);
     await job;
+    expect(turns.queued).toBe(0);
+  });
+
+  it('a job does not wait for a backlog: while batches wait, its steps and the batches alternate', async () => {
+    const loop = fakeLoop();
+    const turns = createTurns(5, loop.clock);
+    const order: string[] = [];
+    for (let i = 1; i <= 6; i++)
+      turns.push(() => {
+        order.push(`batch${i}`);
+        loop.spend(2);
+      });
+    let steps = 0;
+    const job = inTurns(() => {
+      order.push(`step${++steps}`);
+      loop.spend(1);
+      return steps === 3;
+    }, turns);
+    // Queued behind six batches, the job still goes first, and then every other handling.
+    loop.turn();
+    expect(order).toEqual(['step1', 'batch1', 'step2', 'batch2']);
+    loop.turn();
+    expect(order.slice(4)).toEqual(['step3', 'batch3', 'batch4']);
+    await job;
+    loop.turn();
+    expect(order.slice(7)).toEqual(['batch5', 'batch6']);
     expect(turns.queued).toBe(0);
   });
 
