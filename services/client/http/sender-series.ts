@@ -121,26 +121,27 @@ export interface SenderSeriesText {
 }
 
 export function senderSeriesText(): SenderSeriesText {
-  const lines = FAMILIES.map(() => [] as string[]);
+  // Per family, a text per part: its lines are joined as the part is written, not all at the end.
+  const parts = FAMILIES.map(() => [] as string[]);
   return {
     add(senders) {
+      if (senders.length === 0) return;
       const sources = senders.map((s) => `source="${escapeLabelValue(s.source)}"`);
       for (let f = 0; f < FAMILIES.length; f++) {
         const { name, series } = FAMILIES[f] as Family;
-        const out = lines[f] as string[];
+        const lines: string[] = [];
         const emit: Emit = (labels, value) => {
-          out.push(`${name}{${labels}} ${formatValue(value)}`);
+          lines.push(`${name}{${labels}} ${formatValue(value)}\n`);
         };
         for (let i = 0; i < senders.length; i++)
           series(senders[i] as SenderSummary, sources[i] as string, emit);
+        (parts[f] as string[]).push(lines.join(''));
       }
     },
     text() {
       let text = '';
       FAMILIES.forEach(({ name, help, type }, f) => {
-        const family = lines[f] as string[];
-        text += `# HELP ${name} ${help}\n# TYPE ${name} ${type}\n`;
-        if (family.length > 0) text += `${family.join('\n')}\n`;
+        text += `# HELP ${name} ${help}\n# TYPE ${name} ${type}\n${(parts[f] as string[]).join('')}`;
       });
       return text;
     },
