@@ -105,6 +105,8 @@ export interface Sender extends SenderCounters, SilenceLinks<Sender> {
   readonly uptime: Uptime;
   /** The tracker's own bookkeeping, not stored: changed since the state file last took it. */
   dirty: boolean;
+  /** The tracker's own bookkeeping, not stored: how many of its blind times this record has taken in. */
+  blindSeen: number;
 }
 
 export interface SenderShape {
@@ -208,6 +210,7 @@ class SenderRecord implements Sender {
   readonly heartbeats: HeartbeatBar;
   readonly uptime: Uptime;
   dirty = false;
+  blindSeen = 0;
   heardBefore: Sender | null = null;
   heardAfter: Sender | null = null;
 

@@ -203,7 +203,8 @@ export interface Tracker {
    * buffer was full) that arrived from `fromMs` (0: any time) until
    * `untilMs`: whatever any sender sent that arrived then is unknown, not
    * lost, and every deadline is at least untilMs + interval + grace.
-   * O(senders).
+   * O(1): each sender takes it in before it is next judged, beats, changes
+   * or is read (see `blindTimes`).
    */
   blind(fromMs: number, untilMs: number): void;
   /**
@@ -263,6 +264,8 @@ export interface Tracker {
 /** Boot ids remembered per sender besides the current one, so a late datagram of an old boot is not a restart. */
 const PREVIOUS_BOOTS = 3;
 const MIN_DEFAULT_GRACE_MS = 1000;
+/** Blind times kept for the senders to take in at most (a few a second come while drops go on). */
+const MAX_BLIND_TIMES = 256;
 /** Slow beats in a row that are a clock step rather than a beat held up (rebaseAfterStep). */
 const STEP_BEATS = 2;
 const NO_CHANGES: readonly StateChange[] = Object.freeze([]);
@@ -296,6 +299,21 @@ export function createTracker(options: TrackerOptions): Tracker {
     Set<Sender>
   >;
   let evictions = 0;
+  /**
+   * The monitor's blind times (blind()) that some sender may not have taken
+   * in yet. Taking one in visits the sender (unobserved()); at 50,000
+   * senders a visit of every one took ~17 ms of the main thread, at each
+   * liveness tick while drops went on (docs/PERFORMANCE.md). So each sender
+   * takes in those after its own `blindSeen` when it is next touched
+   * (caughtUp(): judged, beaten, declared, read or written), in the order
+   * they came, with everything as it was when they came, since nothing of it
+   * changes before. Every liveness pass touches every sender, so the times
+   * that came before a pass began are let go when it ends; beyond
+   * MAX_BLIND_TIMES (passes held up) every sender takes them in at once.
+   */
+  const blindTimes: Array<{ fromMs: number; untilMs: number }> = [];
+  /** Blind times let go so far: blindTimes[0] is the one after them. */
+  let blindLetGo = 0;
   /**
    * The senders changed since the last takeDirty(), each once (its `dirty`
    * flag), in dirty[dirtyHead, dirtyCount); a forgotten one is skipped. The
@@ -588,6 +606,8 @@ export function createTracker(options: TrackerOptions): Tracker {
 
   /** A record into every index forget() takes it out of (but the timings): by source, in order, by silence, by state. */
   function enter(sender: Sender): void {
+    // Blind times before it came were not its own (restore() takes in the monitor's absence itself).
+    sender.blindSeen = blindLetGo + blindTimes.length;
     senders.set(sender.source, sender);
     sorted.add(sender.source);
     silence.append(sender);
@@ -690,7 +710,8 @@ export function createTracker(options: TrackerOptions): Tracker {
     const delayMs = nowMs - beat.sentAtMs;
     const o = resetObservation(delayMs);
     let sender = senders.get(beat.source);
-    if (sender === undefined) {
+    if (sender !== undefined) caughtUp(sender);
+    else {
       sender = blankSender(beat.source, 'protocol', 'pending', 'new', nowMs, shape);
       insert(sender, o);
       o.isNewSender = true;
@@ -780,7 +801,8 @@ export function createTracker(options: TrackerOptions): Tracker {
   function observeText(address: string, receivedAtMs: number): Observation {
     const o = resetObservation(0);
     let sender = senders.get(address);
-    if (sender === undefined) {
+    if (sender !== undefined) caughtUp(sender);
+    else {
       sender = blankSender(address, 'text', 'pending', 'new', receivedAtMs, shape);
       insert(sender, o);
       o.isNewSender = true;
@@ -847,7 +869,7 @@ export function createTracker(options: TrackerOptions): Tracker {
     const now = new Set(declared.map((d) => d.source));
     for (const sender of [...senders.values()]) {
       if (sender.declaration === null || now.has(sender.source)) continue;
-      sender.declaration = null;
+      caughtUp(sender).declaration = null;
       changed(sender);
       if (sender.firstSeenMs === null) forget(sender);
     }
@@ -865,7 +887,7 @@ export function createTracker(options: TrackerOptions): Tracker {
         insert(sender, resetObservation(0));
         continue;
       }
-      sender.declaration = declaration;
+      caughtUp(sender).declaration = declaration;
       if (sender.state === 'pending') sender.notBeforeMs = nowMs + d.intervalMs + graceOf(sender);
       changed(sender);
     }
@@ -903,7 +925,7 @@ export function createTracker(options: TrackerOptions): Tracker {
    */
   function listening(nowMs: number): void {
     for (const sender of senders.values()) {
-      if (sender.unobservedUntilMs !== 0) unobserved(sender, sender.unobservedFromMs, nowMs);
+      if (caughtUp(sender).unobservedUntilMs !== 0) unobserved(sender, sender.unobservedFromMs, nowMs);
     }
   }
 
@@ -933,12 +955,41 @@ export function createTracker(options: TrackerOptions): Tracker {
     }
   }
 
+  /** The sender, having taken in the blind times it has not yet (blindTimes). */
+  function caughtUp(sender: Sender): Sender {
+    const seen = blindLetGo + blindTimes.length;
+    for (let i = sender.blindSeen - blindLetGo; i < blindTimes.length; i++) {
+      const time = blindTimes[i] as { fromMs: number; untilMs: number };
+      unobserved(sender, time.fromMs, time.untilMs);
+    }
+    sender.blindSeen = seen;
+    return sender;
+  }
+
+  function blind(fromMs: number, untilMs: number): void {
+    blindTimes.push({ fromMs, untilMs });
+    if (blindTimes.length > MAX_BLIND_TIMES) {
+      for (const sender of senders.values()) caughtUp(sender);
+      letGoBlindTimes(blindLetGo + blindTimes.length);
+    }
+  }
+
+  /** Every sender has taken in the blind times before `seen`. */
+  function letGoBlindTimes(seen: number): void {
+    if (seen <= blindLetGo) return;
+    blindTimes.splice(0, seen - blindLetGo);
+    blindLetGo = seen;
+  }
+
   function pass(nowMs: number): LivenessPass {
     // Reads count the time not yet credited (uptimePercent), so the buckets are filled every few seconds only.
     const credit = nowMs - creditedAtMs >= UPTIME_CREDIT_EVERY_MS;
     if (credit) creditedAtMs = nowMs;
     // A Map's iterator skips what was deleted and reaches what was added: it outlives the steps.
     const left = senders.values();
+    // Every sender it reaches takes in these blind times (those that came later, too): any sender there
+    // is at its end was there at its start, or came since (enter()).
+    const blindSeenAtStart = blindLetGo + blindTimes.length;
     let done = false;
     return {
       step(limit) {
@@ -946,10 +997,11 @@ export function createTracker(options: TrackerOptions): Tracker {
         for (let i = 0; i < limit; i++) {
           const next = left.next();
           if (next.done === true) {
+            if (!done) letGoBlindTimes(blindSeenAtStart);
             done = true;
             break;
           }
-          const sender = next.value;
+          const sender = caughtUp(next.value);
           const change = evaluate(sender, nowMs);
           if (change !== null) changes.push(change);
           if (credit) creditUptime(sender.uptime, nowMs);
@@ -973,6 +1025,7 @@ export function createTracker(options: TrackerOptions): Tracker {
   }
 
   function toSummary(sender: Sender, nowMs: number): SenderSummary {
+    caughtUp(sender);
     const seen = sender.firstSeenMs !== null;
     const interval = intervalOf(sender);
     return {
@@ -1098,9 +1151,7 @@ export function createTracker(options: TrackerOptions): Tracker {
     },
     restore,
     listening,
-    blind(fromMs, untilMs) {
-      for (const sender of senders.values()) unobserved(sender, fromMs, untilMs);
-    },
+    blind,
     markDirty(sender) {
       if (senders.get(sender.source) === sender) changed(sender);
     },
@@ -1112,7 +1163,7 @@ export function createTracker(options: TrackerOptions): Tracker {
         dirty[dirtyHead++] = null;
         if (!sender.dirty) continue;
         sender.dirty = false;
-        visit(sender);
+        visit(caughtUp(sender));
       }
       if (dirtyHead >= dirtyCount - dirtyHead) {
         // What is left moves to the front once it is no longer than what was taken: each entry moves once at most,
@@ -1124,8 +1175,8 @@ export function createTracker(options: TrackerOptions): Tracker {
       }
       return removed.splice(0);
     },
-    all() {
-      return senders.values();
+    *all() {
+      for (const sender of senders.values()) yield caughtUp(sender);
     },
     timings,
     tick,
