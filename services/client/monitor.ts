@@ -18,7 +18,7 @@ import { adminGuard } from './http/admin-auth.js';
 import { type Status, toApiReceived, toApiSender } from './http/api.js';
 import { monitorMetrics } from './http/metrics.js';
 import { PAGE_DATAGRAM_ROWS, PAGE_SENDER_LIMIT } from './http/page.js';
-import { urgentSummariesInParts, urgentViewsInParts } from './http/senders-in-parts.js';
+import { jsonArrayInParts, urgentSummariesInParts, urgentViewsInParts } from './http/senders-in-parts.js';
 import { buildHttp, closeHttp } from './http/server.js';
 import { createEventHub, JsonText } from './http/sse.js';
 import { createHistory } from './ingest/history.js';
@@ -353,7 +353,8 @@ async function assembleMonitor(
 
   // Liveness is evaluated every tick; the page gets a senders snapshot once a
   // second (it ticks "last heard" by itself), and at the next tick after a
-  // state change (a new sender shows at once), the most urgent senders first.
+  // state change (a new sender shows at once) once none is being built, the
+  // most urgent senders first.
   const tickMs = options.tickMs ?? 250;
   const snapshotEvery = Math.max(1, Math.round(1000 / tickMs));
   let ticks = 0;
@@ -392,16 +393,16 @@ async function assembleMonitor(
   let snapshotting = false;
   const snapshot = (): void => {
     snapshotting = true;
-    const parts: string[] = [];
-    const building = urgentViewsInParts(tracker, PAGE_SENDER_LIMIT, now, (part) => {
-      if (part.length > 0) parts.push(JSON.stringify(part.map(toApiSender)).slice(1, -1));
-    });
+    const array = jsonArrayInParts();
+    const building = urgentViewsInParts(tracker, PAGE_SENDER_LIMIT, now, (part) =>
+      array.add(part.map(toApiSender)),
+    );
     // A throw is not caught: as in a timer, it ends the process.
     void building
       .then(() => {
         if (stopping) return;
         hub.publish('counts', tracker.stateCounts());
-        hub.publish('senders', new JsonText(`[${parts.join(',')}]`));
+        hub.publish('senders', new JsonText(array.close().join('')));
       })
       .finally(() => {
         snapshotting = false;

@@ -25,8 +25,9 @@
  * of them, once per step. Whenever the main thread was behind, a view of
  * 1,000 senders (ten steps) waited out its backlog ten times: at 50,000
  * senders a scrape's ten steps of ~1 ms took 25–185 ms from the first to
- * the last. One of each in turn, the batches still get half of a busy
- * thread's handlings at least, and the steps never wait for a backlog.
+ * the last. One of each in turn, the batches still get every other
+ * handling of a busy thread at least, and the steps never wait for a
+ * backlog.
  *
  * Pure scheduling: the clock and the deferral are given, so tests fake both.
  */
@@ -119,7 +120,7 @@ export function createTurns(turnMs: number, clock: TurnClock = loopClock): Turns
 
 let threadTurns: Turns | null = null;
 
-/** This thread's one queue: everything deferred on it shares its turns. */
+/** This thread's turns: its batches and its jobs' steps share them. */
 export function mainTurns(): Turns {
   threadTurns ??= createTurns(TURN_MS);
   return threadTurns;

@@ -1,9 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  escapeLabelValue,
-  renderSenderSeries,
-  senderSeriesText,
-} from '../../services/client/http/sender-series.js';
+import { escapeLabelValue, senderSeriesText } from '../../services/client/http/sender-series.js';
 import { createTracker } from '../../services/client/tracking/tracker.js';
 import { T0, TRACKER_OPTIONS, trackedBeat } from '../support/builders.js';
 
@@ -19,8 +15,17 @@ describe('per-sender metric series', () => {
     const tracker = createTracker(TRACKER_OPTIONS);
     tracker.observe(trackedBeat({ source: 'x"1', seq: 0 }));
     tracker.observe(trackedBeat({ source: 'y', seq: 0 }));
-    const text = renderSenderSeries(tracker.views(T0));
-    const lines = text.trimEnd().split('\n');
+    const writer = senderSeriesText();
+    writer.add(tracker.views(T0));
+    const text = writer.text();
+    expect(text.endsWith('\n')).toBe(true);
+    const lines = text.slice(0, -1).split('\n');
+    // Each family's HELP and TYPE once, ahead of its lines.
+    for (const help of lines.filter((l) => l.startsWith('# HELP '))) {
+      const name = help.split(' ')[2] as string;
+      expect(lines.filter((l) => l.startsWith(`# HELP ${name} `))).toHaveLength(1);
+      expect(lines.filter((l) => l.startsWith(`# TYPE ${name} `))).toHaveLength(1);
+    }
     expect(lines.filter((l) => l === '# TYPE udp_monitor_sender_state gauge')).toHaveLength(1);
     expect(lines.filter((l) => l === '# TYPE udp_monitor_sender_received_total counter')).toHaveLength(1);
     expect(lines).toContain('udp_monitor_sender_state{source="x\\"1",state="up"} 1');
@@ -40,7 +45,9 @@ describe('per-sender metric series', () => {
     writer.add([]);
     writer.add(views.slice(2));
     const text = writer.text();
-    expect(text).toBe(renderSenderSeries(views));
+    const inOneGo = senderSeriesText();
+    inOneGo.add(views);
+    expect(text).toBe(inOneGo.text());
     // Not interleaved by part: the families' HELP lines each once, a's state series before e's.
     const lines = text.split('\n');
     expect(lines.filter((l) => l.startsWith('# HELP udp_monitor_sender_state '))).toHaveLength(1);

@@ -147,10 +147,3 @@ export function senderSeriesText(): SenderSeriesText {
     },
   };
 }
-
-/** The per-sender families for these senders, in one go. */
-export function renderSenderSeries(senders: readonly SenderSummary[]): string {
-  const writer = senderSeriesText();
-  writer.add(senders);
-  return writer.text();
-}

@@ -10,10 +10,10 @@
  * long tasks (docs/PERFORMANCE.md).
  *
  * Each sender is as it was when its part was built; the page as a whole
- * spans a few milliseconds, as a walk spans its pages. The parts are sent
- * as they are (a stream, chunked), not joined into one string of 500 KiB
- * first: joined, they are the array fastify would have made of the page
- * (JSON.stringify).
+ * spans a few milliseconds, as a walk spans its pages. A page's parts are
+ * sent as they are (a stream, chunked), not joined into one string of 500
+ * KiB first: joined, they are the array fastify would have made of the page
+ * (JSON.stringify). The live snapshot joins its parts into one event.
  */
 import { inTurns } from '../../shared/turns.js';
 import type { SenderQuery, SenderSummary, SenderView, Tracker } from '../tracking/tracker.js';
@@ -21,6 +21,32 @@ import { toApiListed } from './api.js';
 
 /** Senders built and serialized per part (~1 ms). */
 export const PART_SENDERS = 100;
+
+/**
+ * A JSON array serialized a part at a time: each part's items in a chunk
+ * of their own; closed and joined, the chunks are the array JSON.stringify
+ * would make of all the values.
+ */
+export interface JsonArrayInParts {
+  add(values: readonly unknown[]): void;
+  /** Every chunk, the array closed (`]`, or `[]` when nothing was added). */
+  close(): string[];
+}
+
+export function jsonArrayInParts(): JsonArrayInParts {
+  const chunks: string[] = [];
+  return {
+    add(values) {
+      if (values.length === 0) return;
+      const items = JSON.stringify(values).slice(1, -1);
+      chunks.push(chunks.length === 0 ? `[${items}` : `,${items}`);
+    },
+    close() {
+      chunks.push(chunks.length === 0 ? '[]' : ']');
+      return chunks;
+    },
+  };
+}
 
 export interface SendersPage {
   /** The page's senders, a JSON array in pieces: joined, the array. */
@@ -34,7 +60,7 @@ export async function pageInParts(
   query: SenderQuery,
   now: () => number,
 ): Promise<SendersPage> {
-  const chunks: string[] = [];
+  const array = jsonArrayInParts();
   let left = query.limit;
   let after = query.after;
   let next: string | null = null;
@@ -43,18 +69,14 @@ export async function pageInParts(
       { ...query, limit: Math.min(PART_SENDERS, left), ...(after === undefined ? {} : { after }) },
       now(),
     );
-    if (part.views.length > 0) {
-      const items = JSON.stringify(part.views.map(toApiListed)).slice(1, -1);
-      chunks.push(chunks.length === 0 ? `[${items}` : `,${items}`);
-    }
+    array.add(part.views.map(toApiListed));
     left -= part.views.length;
     next = part.next;
     if (next === null || left === 0) return true;
     after = next;
     return false;
   });
-  chunks.push(chunks.length === 0 ? '[]' : ']');
-  return { chunks, next };
+  return { chunks: array.close(), next };
 }
 
 /**

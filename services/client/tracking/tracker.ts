@@ -203,8 +203,8 @@ export interface Tracker {
    * buffer was full) that arrived from `fromMs` (0: any time) until
    * `untilMs`: whatever any sender sent that arrived then is unknown, not
    * lost, and every deadline is at least untilMs + interval + grace.
-   * O(1): each sender takes it in before it is next judged, beats, changes
-   * or is read (see `blindTimes`).
+   * O(1) amortized: each sender takes it in before it is next judged,
+   * beats, is declared, or is read through the tracker (see `blindTimes`).
    */
   blind(fromMs: number, untilMs: number): void;
   /**
@@ -233,11 +233,12 @@ export interface Tracker {
    */
   pass(nowMs: number): LivenessPass;
   /**
-   * A snapshot; never changes state (call tick(nowMs) first for current
+   * A snapshot; never changes state, though the sender takes in the blind
+   * times it had not yet (call tick(nowMs) first for current
    * states). nowMs should not be earlier than the latest time handed in.
    */
   view(source: string, nowMs: number): SenderView | undefined;
-  /** Snapshots of all senders, sorted by source. O(senders): for small sets and tests; views use page() and urgent(). */
+  /** Snapshots of all senders, sorted by source. O(senders): for small sets and tests; views use page() and urgentSources(). */
   views(nowMs: number): SenderView[];
   /**
    * One page of senders sorted by source, after the cursor `after`, filtered
@@ -264,8 +265,13 @@ export interface Tracker {
 /** Boot ids remembered per sender besides the current one, so a late datagram of an old boot is not a restart. */
 const PREVIOUS_BOOTS = 3;
 const MIN_DEFAULT_GRACE_MS = 1000;
-/** Blind times kept for the senders to take in at most (a few a second come while drops go on). */
-const MAX_BLIND_TIMES = 256;
+/**
+ * Blind times kept for the senders to take in at most: 4 a second come
+ * while drops go on, and a pass, which lets them go, ends within a second
+ * or so. Reaching it (8 s with no pass ended) costs one visit of every
+ * sender, taking in up to this many each.
+ */
+const MAX_BLIND_TIMES = 32;
 /** Slow beats in a row that are a clock step rather than a beat held up (rebaseAfterStep). */
 const STEP_BEATS = 2;
 const NO_CHANGES: readonly StateChange[] = Object.freeze([]);
@@ -310,6 +316,9 @@ export function createTracker(options: TrackerOptions): Tracker {
    * changes before. Every liveness pass touches every sender, so the times
    * that came before a pass began are let go when it ends; beyond
    * MAX_BLIND_TIMES (passes held up) every sender takes them in at once.
+   * A record the state file took earlier (takeDirty) and encodes later may
+   * miss a blind time that came in between: only its deadline floor
+   * (notBeforeMs) is stored, and a restore floors it anew (restore()).
    */
   const blindTimes: Array<{ fromMs: number; untilMs: number }> = [];
   /** Blind times let go so far: blindTimes[0] is the one after them. */
