@@ -6,7 +6,12 @@ import {
   urgentSummariesInParts,
   urgentViewsInParts,
 } from '../../services/client/http/senders-in-parts.js';
-import { createTracker, type SenderQuery, type Tracker } from '../../services/client/tracking/tracker.js';
+import {
+  createTracker,
+  type SenderQuery,
+  type SenderView,
+  type Tracker,
+} from '../../services/client/tracking/tracker.js';
 import { mainTurns } from '../../services/shared/turns.js';
 import { T0, TRACKER_OPTIONS, trackedBeat } from '../support/builders.js';
 
@@ -67,9 +72,9 @@ describe('a page of senders built in parts', () => {
 describe('the most urgent senders built in parts (the scrape, the page and its snapshot)', () => {
   const nowMs = T0 + 1500;
 
-  it('hands over the senders urgent() gives, in its order, PART_SENDERS at a time, what was queued meanwhile handled between parts', async () => {
+  it('hands over the senders urgentSources() chose, in its order, PART_SENDERS at a time, what was queued meanwhile handled between parts', async () => {
     const tracker = tracked();
-    const want = tracker.urgent(250, nowMs);
+    const want = tracker.urgentSources(250).map((source) => tracker.view(source, nowMs) as SenderView);
     const views: string[][] = [];
     const summaries: unknown[] = [];
     // Each part queues a handling on the main thread's turns, as a socket thread's batch would be: it is
@@ -125,7 +130,7 @@ describe('the most urgent senders built in parts (the scrape, the page and its s
       (part) => matching.push(...part.map((v) => v.source)),
       '3',
     );
-    expect(matching).toEqual(tracker.urgent(1000, nowMs, '3').map((v) => v.source));
+    expect(matching).toEqual(tracker.urgentSources(1000, '3'));
     expect(matching.length).toBeGreaterThan(PART_SENDERS);
   });
 

@@ -102,7 +102,7 @@ export function urgentSummariesInParts(
 
 /**
  * As urgentSummariesInParts, with the heartbeat bars, of the senders that
- * match `q` (Tracker.urgent): the page and its live snapshot.
+ * match `q`: the page and its live snapshot.
  */
 export function urgentViewsInParts(
   tracker: Pick<Tracker, 'urgentSources' | 'view'>,

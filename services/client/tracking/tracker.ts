@@ -247,11 +247,11 @@ export interface Tracker {
    * `next` is the cursor of the next page.
    */
   page(query: SenderQuery, nowMs: number): { views: Array<SenderSummary | SenderView>; next: string | null };
-  /** The `limit` most urgent senders (down, late, pending, stopped, up; then by source), optionally filtered by `q`. */
-  urgent(limit: number, nowMs: number, q?: string): SenderView[];
   /**
-   * The sources of urgent()'s senders, in its order: the choice alone, so a
-   * view of many of them can be built a part at a time (view(), summary()).
+   * The sources of the `limit` most urgent senders (down, late, pending,
+   * stopped, up; then by source), optionally those matching `q`: the choice
+   * alone, so a view of many of them is built a part at a time (view(),
+   * summary(); http/senders-in-parts.ts).
    */
   urgentSources(limit: number, q?: string): string[];
   /** As view(), without the heartbeat bar. */
@@ -1138,7 +1138,6 @@ export function createTracker(options: TrackerOptions): Tracker {
 
   return {
     page,
-    urgent: (limit, nowMs, q) => mostUrgent(limit, q).map((sender) => toView(sender, nowMs)),
     urgentSources: (limit, q) => mostUrgent(limit, q).map((sender) => sender.source),
     observe,
     observeText,
