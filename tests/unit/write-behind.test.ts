@@ -191,6 +191,84 @@ describe('the state file write-behind', () => {
     await wb.stop();
   });
 
+  /** One datagram of `source` now (seq `seq`), its state changes handed on as the sink would. */
+  function beat(source: string, seq: number): void {
+    wb.changes(tracker.observe(trackedBeat({ source, seq, sentAtMs: nowMs, receivedAtMs: nowMs })).changes);
+  }
+
+  /** x is written, evicted (room for a and b: the tracker holds 2), then heard from again as a new record (seq 7). */
+  async function forgetAndHearAgain(): Promise<void> {
+    beat('x', 0);
+    nowMs += 1000;
+    beat('x', 1);
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(rowsOf(writes)).toContain('x');
+    nowMs += 1000;
+    beat('a', 0);
+    beat('b', 0); // evicts x, the longest silent
+    expect(tracker.view('x', nowMs)).toBeUndefined();
+    nowMs += 10;
+    beat('x', 7); // back, evicting a
+    nowMs += 10;
+    beat('x', 8);
+  }
+
+  const storedSeqs = (f: StateFile) =>
+    Object.fromEntries(
+      [...f.eachSender()].map((r) => [
+        r.source,
+        (JSON.parse(r.record) as { sequence: { highest: number } }).sequence.highest,
+      ]),
+    );
+
+  it('keeps the row of a sender forgotten and heard from again before the sync: its new record replaces it', async () => {
+    start(1, 1000); // room for 2 senders
+    await forgetAndHearAgain();
+    writes = [];
+    await second(0, 0);
+    // The eviction of x is no removal any more: x's new record is written, and stays.
+    expect(rowsOf(writes)).toContain('x');
+    expect(writes.flatMap((w) => w.removed)).toEqual(['a']);
+    expect(storedSeqs(file)).toMatchObject({ x: 8 });
+    expect(storedSeqs(file)).not.toHaveProperty('a');
+    await wb.stop();
+  });
+
+  it('keeps such a sender on a clean stop too', async () => {
+    start(1, 3_600_000);
+    await forgetAndHearAgain();
+    await wb.stop();
+    const again = openStateFile(dir);
+    expect(storedSeqs(again)).toEqual({ b: 0, x: 8 });
+    again.close(null);
+  });
+
+  it('writes the new record of such a sender, not the old one still waiting for its turn', async () => {
+    start(2, 3_600_000); // room for 4 senders; a sync credit of 1 row a second
+    beat('w', 0);
+    beat('x', 0);
+    await vi.advanceTimersByTimeAsync(100); // their first_beat incidents; no rows yet (one-shot senders)
+    writes = [];
+    nowMs += 1000;
+    beat('w', 1);
+    beat('x', 1);
+    await vi.advanceTimersByTimeAsync(1000);
+    // w took the second's one row; x's record waits for its turn.
+    expect(rowsOf(writes)).toEqual(['w']);
+    nowMs += 1000;
+    for (const source of ['a', 'b', 'c', 'd']) beat(source, 0); // c and d evict w and x
+    expect(tracker.view('x', nowMs)).toBeUndefined();
+    nowMs += 10;
+    beat('x', 7);
+    nowMs += 10;
+    beat('x', 8);
+    await wb.stop();
+    const again = openStateFile(dir);
+    expect(storedSeqs(again)).toMatchObject({ x: 8 });
+    expect(storedSeqs(again)).not.toHaveProperty('w');
+    again.close(null);
+  });
+
   it('lets a reader of incidents wait for the ones on their way', async () => {
     start(5, 3_600_000);
     beatAll(5, 0);

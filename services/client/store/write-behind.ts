@@ -134,9 +134,13 @@ export function startWriteBehind(
     return taken < limit;
   }
 
-  /** A sender changed: it waits for the sync (its place in the queue kept if it waits already). */
+  /**
+   * A sender changed: it waits for the sync, its place in the queue kept if
+   * it waits already. A new record of a source (forgotten and heard from
+   * again) takes the old one's place.
+   */
   function wait(sender: Sender): void {
-    if (!waiting.has(sender.source)) waiting.set(sender.source, sender);
+    if (waiting.get(sender.source) !== sender) waiting.set(sender.source, sender);
     removed.delete(sender.source);
   }
 

@@ -209,7 +209,8 @@ export interface Tracker {
   blind(fromMs: number, untilMs: number): void;
   /**
    * For the state file: visits each record changed since the last call,
-   * once, and returns the sources evicted since. The changed are visited,
+   * once, and returns the sources forgotten since and not tracked again (a
+   * new record of a source is changed from its start). The changed are visited,
    * not listed: at 50,000 senders a list of them, grown anew between two
    * calls, was the tracking thread's largest source of old-generation
    * garbage (docs/PERFORMANCE.md). With `limit`, only that many of the
@@ -1181,7 +1182,12 @@ export function createTracker(options: TrackerOptions): Tracker {
         dirtyCount -= dirtyHead;
         dirtyHead = 0;
       }
-      return removed.splice(0);
+      // A source forgotten and heard from again since has a new record, dirty since it came: its row
+      // is replaced by that record's, not removed.
+      const gone = removed.splice(0);
+      return gone.some((source) => senders.has(source))
+        ? gone.filter((source) => !senders.has(source))
+        : gone;
     },
     *all() {
       for (const sender of senders.values()) yield caughtUp(sender);
