@@ -30,7 +30,12 @@ import {
 } from './config/declared-senders.js';
 import { parseCidr } from './ingest/allowlist.js';
 import { type NotifyEvent, notifyEventSchema } from './notify/payload.js';
-import { parseAlertmanagerUrls, parseWebhookUrls, type WebhookTarget } from './notify/targets.js';
+import {
+  parseAlertmanagerUrls,
+  parseProxyUrl,
+  parseWebhookUrls,
+  type WebhookTarget,
+} from './notify/targets.js';
 
 export const clientEnv = {
   udpPort: fromEnv('UDP_PORT', port(5000, 'UDP port to bind (0 picks a free port)')),
@@ -283,6 +288,15 @@ export const clientEnv = {
       'a comma-separated list of http(s) base URLs',
       'Alertmanagers to push alerts to (`/api/v2/alerts`), as Prometheus does',
       parseAlertmanagerUrls,
+    ),
+  ),
+  notifyProxyUrl: fromEnv(
+    'NOTIFY_PROXY_URL',
+    custom(
+      '',
+      'an http(s) URL of a proxy, optionally with user:password@, and no path',
+      "HTTP proxy that every notification (webhooks and Alertmanager) goes through: CONNECT for https targets, whose names the proxy resolves. The environment's HTTP_PROXY and HTTPS_PROXY are not used. Secret when it holds a password (logged by scheme, host and port only)",
+      parseProxyUrl,
     ),
   ),
   alertResendInterval: fromEnv(

@@ -26,6 +26,7 @@ try {
         notifyWebhookUrls: config.notifyWebhookUrls.map((t) => t.label),
         webhooks: config.webhooks.map((t) => t.label),
         alertmanagerUrls: config.alertmanagerUrls.map((t) => t.label),
+        notifyProxyUrl: config.notifyProxyUrl?.label ?? null,
         // Counted, not listed: there may be thousands.
         expectedSenders: config.expectedSenders.length,
         declared: config.declared.length,

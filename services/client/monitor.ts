@@ -175,6 +175,7 @@ async function assembleMonitor(
       alertMonitor: config.alertMonitorLabel === '' ? monitorName : config.alertMonitorLabel,
       statusUrl: config.publicUrl ?? `http://${hostname()}:${config.httpPort}`,
       userAgent: `udp-time-service/${VERSION}`,
+      proxyUrl: config.notifyProxyUrl?.url ?? null,
     },
     logger,
     now,

@@ -125,6 +125,25 @@ describe('client config', () => {
       `invalid configuration: ${variable}="${value}": expected an IP address`,
     ]);
   });
+  it('takes a notification proxy by its URL, credentials allowed, and labels it without them', () => {
+    expect(loadClientConfig({}).notifyProxyUrl).toBeNull();
+    const c = loadClientConfig({ NOTIFY_PROXY_URL: 'http://monitor:s3cret@proxy.corp:3128' });
+    expect(c.notifyProxyUrl?.url.href).toBe('http://monitor:s3cret@proxy.corp:3128/');
+    expect(c.notifyProxyUrl?.label).toBe('http://proxy.corp:3128');
+  });
+  it.each([
+    'proxy.corp:3128',
+    'socks5://proxy.corp:1080',
+    'http://proxy.corp:3128/path',
+    'http://proxy.corp:3128/?q=1',
+    'http://proxy.corp:3128,http://other:3128',
+  ])('rejects NOTIFY_PROXY_URL=%s with one line naming it', (value) => {
+    const lines = problems(() => loadClientConfig({ NOTIFY_PROXY_URL: value }));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(
+      /^invalid configuration: NOTIFY_PROXY_URL=.*: expected an http\(s\) URL of a proxy/,
+    );
+  });
   it('takes IPv4 and IPv6 addresses to bind', () => {
     expect(loadClientConfig({ UDP_HOST: '::', HTTP_HOST: '127.0.0.1' })).toMatchObject({
       udpHost: '::',

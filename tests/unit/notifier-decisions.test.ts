@@ -15,6 +15,7 @@ import { type Notifier, type NotifierConfig, startNotifier } from '../../service
 import { openStateFile, type StateFile } from '../../services/client/store/state-file.js';
 import type { SenderState, SenderView, StateChange } from '../../services/client/tracking/tracker.js';
 import { dnsStub, lookupVia } from '../support/dns-stub.js';
+import { startForwardProxy } from '../support/forward-proxy.js';
 import { freshDataDir } from '../support/monitor.js';
 
 const T0 = Date.parse('2026-12-05T06:00:00Z');
@@ -36,6 +37,7 @@ const config = (over: Partial<NotifierConfig> = {}): NotifierConfig => ({
   alertMonitor: 'm',
   statusUrl: 'http://m',
   userAgent: 'test',
+  proxyUrl: null,
   ...over,
 });
 
@@ -161,7 +163,7 @@ describe('the notifier, on a fake clock', () => {
     const stub = await dnsStub('silent');
     cleanups.push(() => stub.close());
     const { names, asked } = lookupVia(stub, '127.0.0.1');
-    const http = createHttpClient(names);
+    const http = createHttpClient({ names });
     cleanups.push(() => http.close());
     const failedConnects: unknown[] = [];
     http.dispatcher.on('connectionError', (_origin, _targets, err) => failedConnects.push(err));
@@ -176,6 +178,26 @@ describe('the notifier, on a fake clock', () => {
     expect(asked).toEqual([]);
     expect(w.db.prepare('SELECT status FROM outbox WHERE source = ?').all('s')).toEqual([
       { status: 'pending' },
+    ]);
+  });
+
+  it('sends through the proxy its configuration names (NOTIFY_PROXY_URL)', async () => {
+    const r = await receiver();
+    cleanups.push(r.close);
+    const proxy = await startForwardProxy();
+    cleanups.push(() => proxy.close());
+    const w = world();
+    // A name no resolver knows: only the proxy, which sends every name to 127.0.0.1, reaches it.
+    const named = {
+      url: new URL(`http://receiver.invalid:${r.target.url.port}/`),
+      label: 'http://receiver.invalid',
+    };
+    w.start({ webhooks: [named], proxyUrl: proxy.url });
+    w.change('s', 'up');
+    w.change('s', 'down');
+    await expect.poll(() => r.bodies, { timeout: 5000 }).toMatchObject([{ event: 'down', source: 's' }]);
+    expect(proxy.requests).toMatchObject([
+      { method: 'POST', target: `http://receiver.invalid:${r.target.url.port}/` },
     ]);
   });
 

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { startBeacon } from '../../services/shared/beacon/beacon.js';
 import { startAlertmanager } from '../support/alertmanager.js';
+import { startForwardProxy } from '../support/forward-proxy.js';
 import { captureLogs } from '../support/log-capture.js';
 import { freshDataDir, type LoopbackMonitor, startLoopbackMonitor } from '../support/monitor.js';
 import { beat, eventually, sendUdp } from '../support/udp.js';
@@ -83,6 +84,28 @@ describe('notifications, in-process against a real HTTP sink', () => {
     expect(notify.filter((l) => l.outcome === 'sent')).toHaveLength(2);
     expect(JSON.stringify(logs.lines())).not.toContain('secret-part');
     expect(logs.schemaProblems()).toEqual([]);
+  });
+
+  it('sends through NOTIFY_PROXY_URL, and logs neither the proxy password nor the hook secret', async () => {
+    const proxy = await startForwardProxy({ user: 'monitor', password: 'proxy-password' });
+    cleanups.push(() => proxy.close());
+    const sink = await startWebhookSink({ host: '127.0.0.1' });
+    cleanups.push(() => sink.close());
+    const logs = captureLogs('client');
+    // A receiver name no resolver knows: only the proxy (every name to 127.0.0.1) reaches it.
+    const hook = `http://receiver.invalid:${new URL(sink.url).port}/hook/secret-part`;
+    const m = await startLoopbackMonitor(logs.logger, {
+      NOTIFY_WEBHOOK_URLS: hook,
+      NOTIFY_PROXY_URL: proxy.url.href,
+      ...FAST,
+    });
+    cleanups.push(() => m.monitor.stop());
+    await sendUdp(m.monitor.udp.port, [beat(0, { source: 'via', intervalMs: 300 })]);
+    await eventually(() => expect(hooks(sink, 'via').map((x) => x.event)).toEqual(['down']), 5000);
+    expect(proxy.requests).toMatchObject([{ method: 'POST', target: hook }]);
+    const text = JSON.stringify(logs.lines());
+    expect(text).not.toContain('proxy-password');
+    expect(text).not.toContain('secret-part');
   });
 
   it('retries a target that fails, and delivers once', async () => {

@@ -5,6 +5,7 @@ import { createHttpClient } from '../../services/client/notify/http-client.js';
 import { parseWebhookUrls, type WebhookTarget } from '../../services/client/notify/targets.js';
 import { type DeliveryOutcome, parseRetryAfter, postWebhook } from '../../services/client/notify/webhook.js';
 import { type DnsStub, type DnsStubBehaviour, dnsStub, lookupVia } from '../support/dns-stub.js';
+import { startForwardProxy } from '../support/forward-proxy.js';
 import { startWebhookSink, type WebhookSink } from '../support/webhook-sink.js';
 
 const SECRET_PATH = '/services/T000/B000/XXXXSECRETXXXX';
@@ -165,7 +166,7 @@ describe("the notifier's HTTP client (names through the system lookup)", () => {
     const stub = await dnsStub(behaviour);
     stubs.push(stub);
     const { names, asked } = lookupVia(stub, '127.0.0.1');
-    return { stub, asked, client: createHttpClient(names) };
+    return { stub, asked, client: createHttpClient({ names }) };
   }
 
   it('connects to a receiver named by host name through the system lookup', async () => {
@@ -206,5 +207,72 @@ describe("the notifier's HTTP client (names through the system lookup)", () => {
       retryable: true,
     });
     expect(asked).toEqual([]);
+  });
+});
+
+describe('the notifier\u2019s HTTP client through a proxy (NOTIFY_PROXY_URL)', () => {
+  const closing: Array<() => unknown> = [];
+  afterEach(async () => {
+    for (const close of closing.splice(0).reverse()) await close();
+  });
+
+  /** A proxy (with Basic credentials), and a client that resolves names only through a stub DNS server that knows none. */
+  async function proxied(proxyHost = '127.0.0.1') {
+    const proxy = await startForwardProxy({ user: 'monitor', password: 'pa ss' });
+    closing.push(() => proxy.close());
+    const stub = await dnsStub('nxdomain');
+    closing.push(() => stub.close());
+    const { names } = lookupVia(stub, '127.0.0.1');
+    const proxyUrl = new URL(proxy.url.href.replace('127.0.0.1', proxyHost));
+    const client = createHttpClient({ names, proxyUrl });
+    closing.push(() => client.close());
+    return { proxy, stub, client };
+  }
+
+  it('asks the proxy for an http receiver by its absolute URL, with the proxy credentials; the receiver name is never resolved here', async () => {
+    const { proxy, stub, client } = await proxied();
+    sink = await startWebhookSink();
+    const port = new URL(sink.url).port;
+    const [target] = parseWebhookUrls(`http://receiver.invalid:${port}/hook?k=1`) ?? [];
+    if (target === undefined) throw new Error('URL refused');
+    const outcome = await postWebhook(target, { text: 'via proxy' }, 'n-9', {
+      ...opts,
+      dispatcher: client.dispatcher,
+    });
+    expect(outcome).toMatchObject({ ok: true, status: 200 });
+    expect(proxy.requests).toEqual([
+      {
+        method: 'POST',
+        target: `http://receiver.invalid:${port}/hook?k=1`,
+        proxyAuthorization: `Basic ${Buffer.from('monitor:pa ss').toString('base64')}`,
+      },
+    ]);
+    expect(sink.requests()).toMatchObject([
+      { path: '/hook?k=1', body: { text: 'via proxy' }, headers: { 'idempotency-key': 'n-9' } },
+    ]);
+    expect(stub.names).toEqual([]);
+  });
+
+  it('opens a CONNECT tunnel to an https receiver by its name', async () => {
+    const { proxy, client } = await proxied();
+    // Behind the tunnel a plain HTTP server: the TLS handshake fails, a retryable network error, after the CONNECT.
+    sink = await startWebhookSink();
+    const port = new URL(sink.url).port;
+    const [target] = parseWebhookUrls(`https://receiver.invalid:${port}/hook`) ?? [];
+    if (target === undefined) throw new Error('URL refused');
+    const outcome = await postWebhook(target, {}, 'n-10', { ...opts, dispatcher: client.dispatcher });
+    expect(outcome).toMatchObject({ ok: false, retryable: true });
+    expect(proxy.requests).toMatchObject([{ method: 'CONNECT', target: `receiver.invalid:${port}` }]);
+    expect(sink.requests()).toEqual([]);
+  });
+
+  it('resolves the proxy name itself through the system lookup', async () => {
+    const { stub, client } = await proxied('proxy.test');
+    const [target] = parseWebhookUrls('http://receiver.invalid:65000/hook') ?? [];
+    if (target === undefined) throw new Error('URL refused');
+    const outcome = await postWebhook(target, {}, 'n-11', { ...opts, dispatcher: client.dispatcher });
+    // The stub knows no name: the proxy cannot be reached, a retryable network error.
+    expect(outcome).toMatchObject({ ok: false, retryable: true });
+    expect(stub.names).toEqual(['proxy.test']);
   });
 });

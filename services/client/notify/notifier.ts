@@ -55,6 +55,8 @@ export interface NotifierConfig {
   /** Where people read more: links go to `${statusUrl}/senders/<source>`. */
   statusUrl: string;
   userAgent: string;
+  /** The HTTP proxy every notification goes through (NOTIFY_PROXY_URL); null: none. */
+  proxyUrl: URL | null;
 }
 
 export interface TargetStats {
@@ -129,7 +131,7 @@ export function startNotifier(deps: NotifierDeps): Notifier {
   for (const t of config.alertmanagers) statsOf(t.label);
   const busy = new Set<string>();
   const notifying = config.webhooks.length > 0 || config.alertmanagers.length > 0;
-  const http = deps.http ?? createHttpClient();
+  const http = deps.http ?? createHttpClient({ proxyUrl: config.proxyUrl });
   let stopped = false;
   /**
    * Senders whose change a silence held back: looked at again whenever the

@@ -39,6 +39,19 @@ export function parseAlertmanagerUrls(text: string): WebhookTarget[] | undefined
   return parseTargets(items(text, /[,\n]/), (url) => url.hash === '' && url.search === '');
 }
 
+/**
+ * The HTTP proxy notifications go through (NOTIFY_PROXY_URL): an http(s)
+ * URL of the proxy itself, user info allowed (Basic proxy authentication),
+ * no path but `/`, no query or fragment. Empty text gives null.
+ */
+export function parseProxyUrl(text: string): WebhookTarget | null | undefined {
+  const item = text.trim();
+  if (item === '') return null;
+  const url = parseHttpUrl(item);
+  if (url === undefined || url.pathname !== '/' || url.search !== '' || url.hash !== '') return undefined;
+  return { url, label: targetLabel(url) };
+}
+
 /** The safe part of a URL: scheme, host and port (the default port left out). */
 export function targetLabel(url: URL): string {
   return `${url.protocol}//${url.host}`;
