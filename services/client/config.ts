@@ -19,6 +19,7 @@ import {
   optionalDuration,
   parseEnv,
   port,
+  secret,
   text,
 } from '../shared/env.js';
 import { parseKeyFileSpec } from '../shared/keys.js';
@@ -227,11 +228,13 @@ export const clientEnv = {
   ),
   notifyWebhookUrls: fromEnv(
     'NOTIFY_WEBHOOK_URLS',
-    custom(
-      '',
-      'a comma-separated list of http(s) URLs',
-      'Webhook targets (JSON POST per notification; Slack and Mattermost incoming webhooks work as they are). Secret: prefer the _FILE form',
-      parseWebhookUrls,
+    secret(
+      custom(
+        '',
+        'a comma-separated list of http(s) URLs',
+        'Webhook targets (JSON POST per notification; Slack and Mattermost incoming webhooks work as they are). Secret: prefer the _FILE form',
+        parseWebhookUrls,
+      ),
     ),
   ),
   notifyWebhookUrlsFile: fromEnv(
@@ -283,20 +286,24 @@ export const clientEnv = {
   ),
   alertmanagerUrls: fromEnv(
     'ALERTMANAGER_URLS',
-    custom(
-      '',
-      'a comma-separated list of http(s) base URLs',
-      'Alertmanagers to push alerts to (`/api/v2/alerts`), as Prometheus does',
-      parseAlertmanagerUrls,
+    secret(
+      custom(
+        '',
+        'a comma-separated list of http(s) base URLs',
+        'Alertmanagers to push alerts to (`/api/v2/alerts`), as Prometheus does',
+        parseAlertmanagerUrls,
+      ),
     ),
   ),
   notifyProxyUrl: fromEnv(
     'NOTIFY_PROXY_URL',
-    custom(
-      '',
-      'an http(s) URL of a proxy, optionally with user:password@, and no path',
-      "HTTP proxy that every notification (webhooks and Alertmanager) goes through: CONNECT for https targets, whose names the proxy resolves. The environment's HTTP_PROXY and HTTPS_PROXY are not used. Secret when it holds a password (logged by scheme, host and port only)",
-      parseProxyUrl,
+    secret(
+      custom(
+        '',
+        'an http(s) URL of a proxy, optionally with user:password@, and no path',
+        "HTTP proxy that every notification (webhooks and Alertmanager) goes through: CONNECT for https targets, whose names the proxy resolves. The environment's HTTP_PROXY and HTTPS_PROXY are not used. Secret when it holds a password (logged by scheme, host and port only)",
+        parseProxyUrl,
+      ),
     ),
   ),
   alertResendInterval: fromEnv(

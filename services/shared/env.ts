@@ -13,8 +13,11 @@ export type EnvValues<S extends EnvSpec> = { [K in keyof S]: z.output<S[K]> };
 
 export interface EnvProblem {
   variable: string;
+  /** undefined when unset, or when the value is a secret. */
   value: string | undefined;
   expected: string;
+  /** The value may hold a secret (a webhook's token, a password): it is never shown. */
+  secret?: boolean;
 }
 
 export class ConfigError extends Error {
@@ -25,7 +28,8 @@ export class ConfigError extends Error {
 }
 
 export function formatProblem(p: EnvProblem): string {
-  const shown = p.value === undefined ? '(unset)' : JSON.stringify(p.value);
+  const shown =
+    p.secret === true ? '(a secret, not shown)' : p.value === undefined ? '(unset)' : JSON.stringify(p.value);
   return `invalid configuration: ${p.variable}=${shown}: expected ${p.expected}`;
 }
 
@@ -40,6 +44,17 @@ export function fromEnv<T>(variable: string, schema: z.ZodType<T, string | undef
   return schema;
 }
 const VARIABLES = new WeakMap<object, string>();
+
+/**
+ * Marks a setting whose value may hold a secret (a webhook URL's token, a
+ * proxy's password): a problem with it names the variable and what is
+ * expected, never the value, which would otherwise reach the log.
+ */
+export function secret<T>(schema: z.ZodType<T, string | undefined>) {
+  SECRETS.add(schema);
+  return schema;
+}
+const SECRETS = new WeakSet<object>();
 const variableOf = (key: string, schema: object) => VARIABLES.get(schema) ?? key;
 
 /** Parse every setting of `spec`; throws one ConfigError listing every bad variable. */
@@ -52,8 +67,14 @@ export function parseEnv<S extends EnvSpec>(spec: S, env: Record<string, string 
     const value = raw === undefined || raw.trim() === '' ? undefined : raw.trim();
     const result = schema.safeParse(value);
     if (result.success) values[key] = result.data;
-    else
-      problems.push({ variable, value: raw, expected: result.error.issues[0]?.message ?? 'a valid value' });
+    else {
+      const expected = result.error.issues[0]?.message ?? 'a valid value';
+      problems.push(
+        SECRETS.has(schema)
+          ? { variable, value: undefined, expected, secret: true }
+          : { variable, value: raw, expected },
+      );
+    }
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return values as EnvValues<S>;

@@ -144,6 +144,25 @@ describe('client config', () => {
       /^invalid configuration: NOTIFY_PROXY_URL=.*: expected an http\(s\) URL of a proxy/,
     );
   });
+  it.each([
+    ['NOTIFY_WEBHOOK_URLS', 'https://hooks.slack.com/services/T0/B0/SECRETTOKEN,ftp://typo'],
+    ['ALERTMANAGER_URLS', 'http://am:SECRETTOKEN@alertmanager:9093/?typo'],
+    ['NOTIFY_PROXY_URL', 'http://monitor:SECRETTOKEN@proxy:3128/typo'],
+  ])('names a bad %s and what it expects, never its value (a secret)', (variable, value) => {
+    let problem: ConfigError | undefined;
+    try {
+      loadClientConfig({ [variable]: value });
+    } catch (err) {
+      if (err instanceof ConfigError) problem = err;
+    }
+    expect(problem?.problems).toEqual([
+      { variable, value: undefined, secret: true, expected: expect.stringMatching(/^an? /) },
+    ]);
+    expect(problem?.message).toMatch(
+      new RegExp(`^invalid configuration: ${variable}=\\(a secret, not shown\\): expected `),
+    );
+    expect(problem?.message).not.toContain('SECRETTOKEN');
+  });
   it('takes IPv4 and IPv6 addresses to bind', () => {
     expect(loadClientConfig({ UDP_HOST: '::', HTTP_HOST: '127.0.0.1' })).toMatchObject({
       udpHost: '::',
