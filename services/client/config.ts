@@ -23,6 +23,7 @@ import {
   text,
 } from '../shared/env.js';
 import { parseKeyFileSpec } from '../shared/keys.js';
+import { EMPTY_OR_SOURCE_ID, SOURCE_ID_RULE } from '../shared/protocol.js';
 import {
   type DeclaredSender,
   expectedSendersField,
@@ -331,8 +332,8 @@ export const clientEnv = {
     'MONITOR_NAME',
     text(
       '',
-      /^[\x21-\x7e]{0,64}$/,
-      'printable ASCII without spaces, at most 64',
+      EMPTY_OR_SOURCE_ID,
+      `empty, or ${SOURCE_ID_RULE}`,
       'This monitor in notifications (`monitor` label); empty: the host name',
     ),
   ),

@@ -13,6 +13,7 @@ import {
   text,
 } from '../shared/env.js';
 import { type KeyFile, parseKeyFileSpec } from '../shared/keys.js';
+import { EMPTY_OR_SOURCE_ID, SOURCE_ID_RULE } from '../shared/protocol.js';
 
 export const serverEnv = {
   BEACON_INTERVAL: duration(
@@ -29,8 +30,8 @@ export const serverEnv = {
   ),
   BEACON_SOURCE: text(
     '',
-    /^[\x21-\x7e]{0,64}$/,
-    'up to 64 printable ASCII characters without spaces',
+    EMPTY_OR_SOURCE_ID,
+    `empty, or ${SOURCE_ID_RULE}`,
     'Stable sender id; empty means the host name',
   ),
   HTTP_PORT: port(8081, 'HTTP port for /healthz and /metrics (0 picks a free port)'),

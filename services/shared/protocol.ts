@@ -18,11 +18,24 @@ const idString = z
   .max(64)
   .regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces');
 
+/**
+ * A sender's id (`source`), wherever one is written: in a datagram, in
+ * BEACON_SOURCE, EXPECTED_SENDERS, SENDERS_FILE and MONITOR_NAME. An id as
+ * above, but not `.` or `..`: those are a URL path's dot segments, which
+ * browsers and HTTP clients take out of `/senders/<id>` before asking, so
+ * such a sender's page could never be reached.
+ */
+export const SOURCE_ID = /^(?!\.\.?$)[\x21-\x7e]{1,64}$/;
+/** For a setting whose empty value means the host name. */
+export const EMPTY_OR_SOURCE_ID = new RegExp(`^$|${SOURCE_ID.source}`);
+/** What SOURCE_ID asks, for error messages. */
+export const SOURCE_ID_RULE = '1 to 64 printable ASCII characters without spaces, not . or ..';
+
 export const datagramSchema = z
   .object({
     v: z.literal(PROTOCOL_VERSION).describe('protocol version'),
     kind: z.enum(['beat', 'bye']).describe('beat: a regular heartbeat; bye: sent once on graceful shutdown'),
-    source: idString.describe('stable sender id (default: the host name)'),
+    source: z.string().regex(SOURCE_ID, SOURCE_ID_RULE).describe('stable sender id (default: the host name)'),
     boot: idString.describe('random id chosen at each process start'),
     seq: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).describe('0 at process start, +1 per datagram'),
     sentAt: z.iso.datetime().describe('ISO-8601 UTC send time, millisecond precision'),

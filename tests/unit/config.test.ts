@@ -71,6 +71,14 @@ describe('server config', () => {
     expect(lines[2]).toBe('invalid configuration: HTTP_PORT="70000": expected an integer from 0 to 65535');
     expect(lines[3]).toMatch(/^invalid configuration: LOG_LEVEL="loud": expected one of fatal, error/);
   });
+  it.each(['..', 'x'.repeat(65), 'two words'])(
+    'refuses BEACON_SOURCE=%s, a source no monitor takes',
+    (value) => {
+      expect(problems(() => loadServerConfig({ BEACON_SOURCE: value }))).toEqual([
+        `invalid configuration: BEACON_SOURCE=${JSON.stringify(value)}: expected empty, or 1 to 64 printable ASCII characters without spaces, not . or ..`,
+      ]);
+    },
+  );
 });
 
 describe('client config', () => {

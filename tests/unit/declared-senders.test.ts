@@ -128,6 +128,8 @@ describe('EXPECTED_SENDERS', () => {
     ['an empty item', 'billing=30s,,backup=1h'],
     ['a trailing comma', 'billing=30s,'],
     ['a duplicate id', 'billing=30s,backup=1h,billing=1m'],
+    ['the id `.` (a dot segment: no page could name it)', '.=1s'],
+    ['the id `..`', '..=1s'],
     ['a duplicate address, written two ways', '[::1]=1s,[0:0::1]=2s'],
   ])('refuses %s', (_, text) => {
     expect(parseExpectedSenders(text)).toBeUndefined();
@@ -302,12 +304,12 @@ describe('SENDERS_FILE content', () => {
     [
       'a source with a space',
       '{"senders":[{"source":"a b","interval":"1s"}]}',
-      'senders[0].source: expected a source id: 1 to 64 printable ASCII characters without spaces',
+      'senders[0].source: expected a source id: 1 to 64 printable ASCII characters without spaces, not . or ..',
     ],
     [
       'a source of 65 characters',
       `{"senders":[{"source":"${'x'.repeat(65)}","interval":"1s"}]}`,
-      'senders[0].source: expected a source id: 1 to 64 printable ASCII characters without spaces',
+      'senders[0].source: expected a source id: 1 to 64 printable ASCII characters without spaces, not . or ..',
     ],
     [
       'an address with a port',

@@ -8,15 +8,18 @@ import {
   fmtPct,
   overall,
   renderPage,
+  senderHref,
   sortSenders,
 } from '../../services/client/http/page.js';
 import type { Received } from '../../services/client/ingest/history.js';
 import type { Monitor } from '../../services/client/monitor.js';
 import { createTracker, type SenderView } from '../../services/client/tracking/tracker.js';
 import { fmtDuration } from '../../services/shared/duration.js';
+import { SOURCE_ID } from '../../services/shared/protocol.js';
 import type { SenderState } from '../../services/shared/vocabulary.js';
 import { captureLogs } from '../support/log-capture.js';
 import { startLoopbackMonitor } from '../support/monitor.js';
+import { prng } from '../support/prng.js';
 import { beat, eventually, sendUdp } from '../support/udp.js';
 
 // --- helpers --------------------------------------------------------------------
@@ -159,6 +162,37 @@ function views(): SenderView[] {
 }
 
 // --- pure rendering ---------------------------------------------------------------
+
+describe("a sender's link", () => {
+  /** The source the link names once a browser has resolved it (dot segments taken out, as the URL standard says). */
+  const reached = (source: string) => {
+    const { pathname } = new URL(senderHref(source), 'http://monitor:8080/');
+    return pathname.startsWith('/senders/') ? decodeURIComponent(pathname.slice('/senders/'.length)) : null;
+  };
+
+  it('reaches its own page for every id a sender may have', () => {
+    const random = prng(12);
+    const ids = ['...', '.a', 'a.', 'a/..', '../a', '%2e%2e', '%2E', '?x', '#y', '\\..', 'a%2Fb'];
+    for (let i = 0; i < 2000; i++) {
+      // Dots, slashes, percents and the rest of printable ASCII, 1 to 6 characters.
+      const length = 1 + Math.floor(random() * 6);
+      let id = '';
+      for (let c = 0; c < length; c++)
+        id += random() < 0.5 ? '.' : String.fromCharCode(0x21 + Math.floor(random() * 94));
+      ids.push(id);
+    }
+    const valid = ids.filter((id) => SOURCE_ID.test(id));
+    expect(valid.length).toBeGreaterThan(1500);
+    expect(valid.filter((id) => reached(id) !== id)).toEqual([]);
+  });
+
+  it('could not reach `.` or `..`, which are therefore no ids', () => {
+    expect(reached('.')).toBe(''); // /senders/
+    expect(reached('..')).toBeNull(); // the status page itself
+    expect(SOURCE_ID.test('.')).toBe(false);
+    expect(SOURCE_ID.test('..')).toBe(false);
+  });
+});
 
 describe('status page rendering', () => {
   it('formats durations, milliseconds and percentages for a glance', () => {

@@ -13,6 +13,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { parseDuration } from '../../shared/duration.js';
 import { list } from '../../shared/env.js';
+import { SOURCE_ID, SOURCE_ID_RULE } from '../../shared/protocol.js';
 
 export interface DeclaredSender {
   /** Tracker key: the protocol `source` id, or for a plain-text sender its IP address (see `textSenderKey`). */
@@ -29,8 +30,6 @@ const MIN_INTERVAL_MS = 100;
 /** 7 days; durations have no day unit, so it is written 168h. */
 const MAX_DURATION_MS = 7 * 24 * 3_600_000;
 
-/** The protocol's source id: printable ASCII without spaces, 1 to 64 characters. */
-const PROTOCOL_ID = /^[\x21-\x7e]{1,64}$/;
 /** In EXPECTED_SENDERS an id also cannot hold the list's own separators. */
 const LIST_SEPARATORS = /[=,@/]/;
 /** A display name: 1 to 64 printable characters, no leading or trailing space. */
@@ -101,7 +100,7 @@ function parseListItem(item: string): DeclaredSender | undefined {
     return source === undefined ? undefined : { source, kind: 'text', ...sender };
   }
   if (isIP(id) === 4) return { source: id, kind: 'text', ...sender };
-  if (!PROTOCOL_ID.test(id) || LIST_SEPARATORS.test(id) || id.startsWith('[') || looksLikeAddress(id)) {
+  if (!SOURCE_ID.test(id) || LIST_SEPARATORS.test(id) || id.startsWith('[') || looksLikeAddress(id)) {
     return undefined;
   }
   return { source: id, kind: 'protocol', ...sender };
@@ -165,7 +164,7 @@ const fileItemSchema = z
     {
       source: z
         .string({ error: 'expected a string' })
-        .regex(PROTOCOL_ID, 'expected a source id: 1 to 64 printable ASCII characters without spaces')
+        .regex(SOURCE_ID, `expected a source id: ${SOURCE_ID_RULE}`)
         .optional(),
       address: z
         .string({ error: 'expected a string' })
