@@ -16,6 +16,7 @@ import {
   encodeDatagram,
   REJECT_REASONS,
   type Signer,
+  SOURCE_ID,
   TEXT_PREVIEW_CHARS,
 } from '../../services/shared/protocol.js';
 import {
@@ -65,6 +66,8 @@ const rings = {
 // --- Arbitraries ------------------------------------------------------------
 
 const idArb = fc.stringMatching(/^[\x21-\x7e]{1,64}$/);
+/** A source: an id, but not `.` or `..` (SOURCE_ID). */
+const sourceArb = idArb.filter((id) => SOURCE_ID.test(id));
 // Any UTF-16 text, lone surrogates included, up to the schema's 256 code units.
 const textArb = fc
   .string({
@@ -86,7 +89,7 @@ const sentAtArb = fc
 const datagramArb: fc.Arbitrary<Datagram> = fc.record({
   v: fc.constant(1 as const),
   kind: fc.constantFrom('beat' as const, 'bye' as const),
-  source: idArb,
+  source: sourceArb,
   boot: idArb,
   seq: fc.oneof(fc.nat(1000), fc.maxSafeNat()),
   sentAt: sentAtArb,
