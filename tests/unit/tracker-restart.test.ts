@@ -75,6 +75,35 @@ describe('tracker: a monitor restart', () => {
     expect(back.lostDelta).toBe(0);
   });
 
+  it('judges a restored sender by its declared interval as it is now, not as the stored floor had it', () => {
+    const before = createTracker(OPTIONS);
+    before.declare([declaredSender('a', 3_600_000)], T0);
+    before.observe(trackedBeat({ seq: 0, intervalMs: 3_600_000 })); // its last beat
+    const start = T0 + 10_000;
+    const after = restarted(before, start, start - 1000);
+    // The operator now declares 10 s (grace 5 s): late at listening + 15 s, down two intervals later.
+    after.declare([declaredSender('a', 10_000)], start);
+    after.listening(start + 500);
+    expect(changes(after, start + 15_499)).toEqual([]);
+    expect(changes(after, start + 15_500)).toEqual([`a:up->late:no_beat@${10_000 + 15_500}`]);
+    expect(changes(after, start + 35_500)).toEqual([`a:late->down:missed_3@${10_000 + 35_500}`]);
+  });
+
+  it('gives a declared sender new to the file its interval + grace from when the socket is bound', () => {
+    const before = createTracker(OPTIONS);
+    before.declare([declaredSender('old', 1000)], T0);
+    const start = T0 + 100_000;
+    const after = restarted(before, start, T0 + 1000);
+    after.declare([declaredSender('old', 1000), declaredSender('new', 1000)], start);
+    // Loading 50,000 senders and binding took 3 s: neither is down before listening + 1 s + 1 s.
+    after.listening(start + 3000);
+    expect(changes(after, start + 4999)).toEqual([]);
+    expect(changes(after, start + 5000).sort()).toEqual([
+      `new:pending->down:never_seen@${100_000 + 5000}`,
+      `old:pending->down:never_seen@${100_000 + 5000}`,
+    ]);
+  });
+
   it('keeps a later stored deadline, and lets a beat after the restart clear the floor', () => {
     const before = createTracker(OPTIONS);
     before.observe(trackedBeat({ seq: 0, intervalMs: 60_000 })); // late at T0 + 90 s

@@ -196,7 +196,7 @@ export interface Tracker {
   setMaintenance(source: string, on: boolean, atMs: number): void;
   /** Puts back senders a previous run stored; call before any datagram. */
   restore(senders: readonly Sender[], options: RestoreOptions): void;
-  /** The socket is bound: restored senders not heard from yet get their deadlines from now. O(senders), once. */
+  /** The socket is bound: senders not heard from yet (restored, or declared and pending) get their deadlines from now. O(senders), once. */
   listening(nowMs: number): void;
   /**
    * The monitor itself lost datagrams (its queue or the kernel's receive
@@ -920,7 +920,9 @@ export function createTracker(options: TrackerOptions): Tracker {
       // From now on as its state says; silences (maintenance) are applied again after this.
       setAvailability(sender.uptime, AVAILABILITY[sender.state], monitorStartMs);
       // Not stored: a restored record has none, so this sets it (and the deadline floor) to this start,
-      // from the sender's last beat: the previous run may have heard beats it had not written yet.
+      // from the sender's last beat: the previous run may have heard beats it had not written yet. The
+      // stored floor was the previous run's, by the interval it had then: this start's replaces it.
+      sender.notBeforeMs = 0;
       unobserved(sender, 0, monitorStartMs);
       enter(sender);
       if (inTimings(sender)) timings.add(sender.delayLastMs, sender.jitterMs);
@@ -929,13 +931,21 @@ export function createTracker(options: TrackerOptions): Tracker {
 
   /**
    * The socket is bound: the monitor observes from now on. Reading a large
-   * state file takes a while, so a restored sender not heard from yet gets
-   * its deadline from now (at least now + interval + grace), not from the
-   * moment loading began; the time until now counts as unobserved.
+   * state file takes a while, so a sender not heard from yet gets its
+   * deadline from now, not from the moment loading began: a restored one
+   * at now + interval + grace by its declaration as it is now (the
+   * configuration may have changed its interval since the floor restore()
+   * set), the time until now unobserved; a declared one never heard from
+   * (pending) is down at now + interval + grace at the earliest.
    */
   function listening(nowMs: number): void {
     for (const sender of senders.values()) {
-      if (caughtUp(sender).unobservedUntilMs !== 0) unobserved(sender, sender.unobservedFromMs, nowMs);
+      if (caughtUp(sender).unobservedUntilMs !== 0) {
+        sender.notBeforeMs = 0;
+        unobserved(sender, sender.unobservedFromMs, nowMs);
+      } else if (sender.state === 'pending') {
+        sender.notBeforeMs = Math.max(sender.notBeforeMs, nowMs + intervalOf(sender) + graceOf(sender));
+      }
     }
   }
 
