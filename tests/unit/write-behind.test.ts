@@ -25,9 +25,12 @@ describe('the state file write-behind', () => {
   let nowMs: number;
   /** Writes the sink refuses from now on (a full disk), as the writer thread would report them. */
   let refuse = 0;
+  /** The next write this says yes to is held (a writer thread waiting on a busy file) until the test settles it. */
+  let holdIf: ((w: StateWrite) => boolean) | null = null;
+  let held: { resolve(ms: number): void; reject(err: Error): void } | null = null;
 
-  function start(senders: number, syncMs: number): void {
-    tracker = createTracker({ ...TRACKER_OPTIONS, maxSenders: senders * 2 });
+  function start(senders: number, syncMs: number, maxSenders = senders * 2): void {
+    tracker = createTracker({ ...TRACKER_OPTIONS, maxSenders });
     file = openStateFile(dir);
     file.beginRun(T0);
     writes = [];
@@ -39,6 +42,12 @@ describe('the state file write-behind', () => {
     // The writer thread's stand-in: the same write, on the test's connection, answered on the next turn.
     const sink: StateSink = {
       write: async (w) => {
+        if (holdIf?.(w)) {
+          holdIf = null;
+          return new Promise<number>((resolve, reject) => {
+            held = { resolve, reject };
+          });
+        }
         if (refuse > 0) {
           refuse--;
           throw new Error('disk full');
@@ -72,6 +81,11 @@ describe('the state file write-behind', () => {
     for (let turn = 0; turn < 100 && vi.getTimerCount() > 1; turn++) await vi.advanceTimersToNextTimerAsync();
   }
 
+  /** The collection's steps take turns on the real event loop (setImmediate, not faked): let them run. */
+  async function turnsDone(): Promise<void> {
+    for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
+  }
+
   const rowsOf = (ws: StateWrite[]) => ws.flatMap((w) => w.senders.map((s) => s.source));
 
   beforeEach(() => {
@@ -81,6 +95,8 @@ describe('the state file write-behind', () => {
     dir = mkdtempSync(join(tmpdir(), 'udpts-wb-'));
     nowMs = T0;
     refuse = 0;
+    holdIf = null;
+    held = null;
   });
   afterEach(() => {
     vi.useRealTimers();
@@ -267,6 +283,49 @@ describe('the state file write-behind', () => {
     expect(storedSeqs(again)).toMatchObject({ x: 8 });
     expect(storedSeqs(again)).not.toHaveProperty('w');
     again.close(null);
+  });
+
+  it('does not bring back the row of a sender evicted while a refused write held its record', async () => {
+    start(30, 1000, 61); // x and 60 others fill it
+    const others = (seq: number) => {
+      for (let i = 0; i < 60; i++) beat(`s-${i}`, seq);
+    };
+    const tick = async () => {
+      await vi.advanceTimersByTimeAsync(1000);
+      await turnsDone();
+      await second(0, 0);
+    };
+    for (let seq = 0; held === null; seq++) {
+      nowMs += 1000;
+      beat('x', seq);
+      others(seq);
+      // From the third second, the next write with x's record is held: the writer thread waits on a busy file.
+      if (seq === 2) holdIf = (w) => w.senders.some((r) => r.source === 'x');
+      await tick();
+    }
+    // x dies; n comes and evicts it (the longest silent); the next collection takes the eviction.
+    nowMs += 1000;
+    others(30);
+    beat('n', 0);
+    expect(tracker.view('x', nowMs)).toBeUndefined();
+    await vi.advanceTimersByTimeAsync(1000);
+    await turnsDone();
+    // Then the held write is refused: what it took goes back, but x's record is no longer the tracker's.
+    (held as { reject(err: Error): void } | null)?.reject(new Error('database is locked'));
+    await turnsDone();
+    for (let seq = 31; seq < 34; seq++) {
+      nowMs += 1000;
+      others(seq);
+      beat('n', seq);
+      await tick();
+    }
+    await wb.stop();
+    expect(wb.stats.failures).toBe(1);
+    const again = openStateFile(dir);
+    const stored = [...again.eachSender()].map((r) => r.source);
+    again.close(null);
+    expect(stored).not.toContain('x');
+    expect(stored).toHaveLength(61);
   });
 
   it('lets a reader of incidents wait for the ones on their way', async () => {

@@ -197,7 +197,9 @@ export function startWriteBehind(
     stats.failures++;
     stats.lastWriteMs = ms;
     logger.error({ event: 'store_error', file: file.path, err }, 'state file write failed; retrying');
-    for (const sender of slice.batch) if (!waiting.has(sender.source)) waiting.set(sender.source, sender);
+    // Back through the tracker, which takes a record only while it is still the source's own: one
+    // forgotten meanwhile has its removal queued already, and must not be written after it.
+    for (const sender of slice.batch) tracker.markDirty(sender);
     for (const source of slice.stateChanged) stateChanged.add(source);
     // Removed again since only if it did not come back meanwhile.
     for (const source of slice.removed) if (!waiting.has(source)) removed.add(source);
