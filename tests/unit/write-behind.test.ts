@@ -242,9 +242,10 @@ describe('the state file write-behind', () => {
     await forgetAndHearAgain();
     writes = [];
     await second(0, 0);
-    // The eviction of x is no removal any more: x's new record is written, and stays.
+    // The eviction of x is no removal any more: x's new record is written, and stays. (a, evicted
+    // too, was never written: nothing to remove.)
     expect(rowsOf(writes)).toContain('x');
-    expect(writes.flatMap((w) => w.removed)).toEqual(['a']);
+    expect(writes.flatMap((w) => w.removed)).toEqual([]);
     expect(storedSeqs(file)).toMatchObject({ x: 8 });
     expect(storedSeqs(file)).not.toHaveProperty('a');
     await wb.stop();
@@ -326,6 +327,28 @@ describe('the state file write-behind', () => {
     again.close(null);
     expect(stored).not.toContain('x');
     expect(stored).toHaveLength(61);
+  });
+
+  it('queues no removal for a flood of one-shot sources evicted while every write fails', async () => {
+    start(5, 1000); // room for 10
+    beatAll(5, 0);
+    nowMs += 1000;
+    beatAll(5, 1);
+    await second(0, 0);
+    expect(new Set(rowsOf(writes)).size).toBe(5); // s-0 to s-4 have rows
+    writes = [];
+    refuse = Number.POSITIVE_INFINITY; // the disk is full
+    for (let s = 0; s < 5; s++) {
+      nowMs += 1000;
+      for (let i = 0; i < 2000; i++) beat(`spoof-${s}-${i}`, 0);
+      await second(0, 0);
+    }
+    refuse = 0;
+    await second(0, 0);
+    await wb.stop();
+    expect(wb.stats.failures).toBeGreaterThan(0);
+    // Only the five with rows, evicted by the flood, are removed; the 10,000 never written cost nothing.
+    expect(writes.flatMap((w) => w.removed).sort()).toEqual(['s-0', 's-1', 's-2', 's-3', 's-4']);
   });
 
   it('lets a reader of incidents wait for the ones on their way', async () => {

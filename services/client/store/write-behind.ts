@@ -105,6 +105,16 @@ export function startWriteBehind(
   // Of those, the ones whose state changed: written with the next write, whatever their turn.
   const stateChanged = new Set<string>();
   const removed = new Set<string>();
+  /**
+   * The sources with a row in the file: those the monitor started with, and
+   * those written since. Only their removal is queued, so a flood of
+   * one-shot sources evicted while the writes fail (a full disk) queues no
+   * removal at all: `removed` is bounded by the rows, not by the flood.
+   */
+  const inFile = new Set<string>();
+  for (const sender of tracker.all()) inFile.add(sender.source);
+  /** The sources of the write in flight, which may have rows once it commits. */
+  let inFlight: ReadonlySet<string> = new Set();
   const incidents: IncidentRow[] = [];
   let soon: NodeJS.Timeout | null = null;
   let continuing: NodeJS.Timeout | null = null;
@@ -129,7 +139,7 @@ export function startWriteBehind(
     for (const source of evicted) {
       waiting.delete(source);
       stateChanged.delete(source);
-      removed.add(source);
+      if (inFile.has(source) || inFlight.has(source)) removed.add(source);
     }
     return taken < limit;
   }
@@ -208,6 +218,13 @@ export function startWriteBehind(
     credit += slice.synced;
   }
 
+  /** A write is in the file: its rows upserted, then its removals deleted (state-writer.ts). */
+  function committed(batch: StateWrite): void {
+    for (const row of batch.senders) inFile.add(row.source);
+    for (const source of batch.removed) inFile.delete(source);
+    inFlight = new Set();
+  }
+
   function trimIncidents(): void {
     if (incidents.length <= MAX_PENDING_INCIDENTS) return;
     const excess = incidents.length - MAX_PENDING_INCIDENTS;
@@ -226,9 +243,11 @@ export function startWriteBehind(
     const started = performance.now();
     const batch = encode(slice);
     const encodeMs = performance.now() - started;
+    inFlight = new Set(batch.senders.map((row) => row.source));
     writing = sink.write(batch).then(
       (ms) => {
         writing = null;
+        committed(batch);
         stats.writes++;
         stats.lastWriteMs = ms;
         if (mode === 'slice' && !full) credit = 0; // every sender the sync could take is written
@@ -237,6 +256,7 @@ export function startWriteBehind(
       },
       (err: unknown) => {
         writing = null;
+        inFlight = new Set();
         putBack(slice, err, performance.now() - started);
       },
     );
