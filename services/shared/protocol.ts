@@ -88,9 +88,18 @@ const utf8 = new TextDecoder('utf-8', { fatal: false, ignoreBOM: true });
 /** A printable preview of arbitrary bytes: invalid UTF-8 becomes U+FFFD. */
 export function previewText(bytes: Uint8Array): string {
   const end = Math.min(bytes.length, TEXT_PREVIEW_CHARS * 4);
-  const s = utf8.decode(bytes.subarray(0, end)).replace(/\s+$/, '');
-  return s.length > TEXT_PREVIEW_CHARS ? `${s.slice(0, TEXT_PREVIEW_CHARS)}…` : s;
+  // trimEnd(), not a /\s+$/ regex: the same white space, in linear time (the regex backtracks over a run
+  // of spaces before a non-space: ~0.5 ms for a datagram of 1,023 spaces and an x).
+  return clipped(utf8.decode(bytes.subarray(0, end)).trimEnd(), TEXT_PREVIEW_CHARS);
 }
+
+/** `s`, cut to `max` characters and an ellipsis when longer. */
+function clipped(s: string, max: number): string {
+  return s.length > max ? `${s.slice(0, max)}…` : s;
+}
+
+/** Characters of a rejected datagram's `v` kept in the detail (an attacker chooses it, up to a whole datagram). */
+const VERSION_DETAIL_CHARS = 32;
 
 function reject(reason: RejectReason, detail: string, text: string | null = null): Decoded {
   return { ok: false, reason, detail, text };
@@ -138,7 +147,10 @@ export function decodeDatagram(bytes: Buffer, options: DecodeOptions): Decoded {
   }
   const version = (json as { v?: unknown }).v;
   if (version !== PROTOCOL_VERSION) {
-    return reject('unsupported_version', `v=${JSON.stringify(version) ?? 'missing'}`);
+    return reject(
+      'unsupported_version',
+      `v=${clipped(JSON.stringify(version) ?? 'missing', VERSION_DETAIL_CHARS)}`,
+    );
   }
   const parsed = datagramSchema.safeParse(json);
   if (!parsed.success) {

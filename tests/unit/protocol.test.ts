@@ -5,6 +5,7 @@ import {
   decodeDatagram,
   encodeDatagram,
   humanTimestamp,
+  previewText,
 } from '../../services/shared/protocol.js';
 import { signPayload } from '../../services/shared/signing.js';
 
@@ -50,6 +51,15 @@ describe('encode/decode', () => {
     expect(!r.ok && [r.reason, r.detail]).toEqual(['unsupported_version', 'v=2']);
     const missing = decodeDatagram(bytes({ ...beat, v: undefined }), open);
     expect(!missing.ok && missing.reason).toBe('unsupported_version');
+  });
+  it('keeps 32 characters of an unknown version in the detail, whatever its size', () => {
+    const r = decodeDatagram(bytes({ ...beat, v: 'v'.repeat(1000) }), open);
+    expect(!r.ok && [r.reason, r.detail]).toEqual(['unsupported_version', `v="${'v'.repeat(31)}…`]);
+  });
+  it('shows text with its trailing white space taken off, every kind of it', () => {
+    for (const space of [' ', '\t', '\n', '\r', '\v', '\f', '\u00a0', '\u2028', '\u3000', '\ufeff'])
+      expect(previewText(Buffer.from(`hello ${space}world${space.repeat(3)}`))).toBe(`hello ${space}world`);
+    expect(previewText(Buffer.from(`${' '.repeat(1023)}x`))).toBe(`${' '.repeat(256)}…`);
   });
   it.each([
     ['seq', { seq: -1 }],
