@@ -31,6 +31,7 @@ import {
   readSendersFile,
 } from './config/declared-senders.js';
 import { parseCidr } from './ingest/allowlist.js';
+import { RECORD_OVERHEAD } from './ingest/classified-batch.js';
 import { type NotifyEvent, notifyEventSchema } from './notify/payload.js';
 import {
   parseAlertmanagerUrls,
@@ -66,7 +67,7 @@ export const clientEnv = {
       '16MiB',
       65_536,
       1024 * 1024 * 1024,
-      'Datagrams read but not yet handled by the main thread, at most (each counted as its size + 128 bytes); beyond it they are dropped and counted (udp_monitor_queue_drops_total, an `overrun` line), and the monitor judges no silence until then',
+      'Datagrams read but not yet handled by the main thread, at most (each counted as its size + 128 bytes; an oversize one as 128); beyond it they are dropped and counted (udp_monitor_queue_drops_total, an `overrun` line), and the monitor judges no silence until then. At least UDP_WORKERS x (MAX_DATAGRAM_BYTES + 128)',
     ),
   ),
   udpCoalesceMs: fromEnv(
@@ -439,6 +440,18 @@ export function loadClientConfig(env: Record<string, string | undefined>): Clien
       ]);
     }
     webhooks = all;
+  }
+  // Each socket thread's share of the queue must hold the largest datagram accepted: a larger one would
+  // be dropped at the queue whatever it held, and each drop holds the judging of silence (an overrun).
+  const least = values.udpWorkers * (values.maxDatagramBytes + RECORD_OVERHEAD);
+  if (values.udpQueueBytes < least) {
+    throw new ConfigError([
+      {
+        variable: 'UDP_QUEUE_BYTES',
+        value: env.UDP_QUEUE_BYTES,
+        expected: `at least UDP_WORKERS x (MAX_DATAGRAM_BYTES + ${RECORD_OVERHEAD}) = ${least}, so that each socket thread's share holds the largest datagram accepted`,
+      },
+    ]);
   }
   const config: ClientConfig = { ...values, declared, webhooks };
   if (config.requireAuth && config.keyFiles.length === 0) {

@@ -171,6 +171,15 @@ describe('client config', () => {
     );
     expect(problem?.message).not.toContain('SECRETTOKEN');
   });
+  it('asks UDP_QUEUE_BYTES to hold the largest datagram accepted in each socket thread’s share', () => {
+    expect(
+      problems(() => loadClientConfig({ UDP_QUEUE_BYTES: '64KiB', MAX_DATAGRAM_BYTES: '65507' })),
+    ).toEqual([
+      `invalid configuration: UDP_QUEUE_BYTES="64KiB": expected at least UDP_WORKERS x (MAX_DATAGRAM_BYTES + 128) = ${65_507 + 128}, so that each socket thread's share holds the largest datagram accepted`,
+    ]);
+    expect(problems(() => loadClientConfig({ UDP_QUEUE_BYTES: '64KiB', UDP_WORKERS: '64' }))).toHaveLength(1);
+    expect(loadClientConfig({ UDP_QUEUE_BYTES: '64KiB', UDP_WORKERS: '48' }).udpWorkers).toBe(48);
+  });
   it('takes IPv4 and IPv6 addresses to bind', () => {
     expect(loadClientConfig({ UDP_HOST: '::', HTTP_HOST: '127.0.0.1' })).toMatchObject({
       udpHost: '::',

@@ -304,6 +304,20 @@ describe('the socket threads', () => {
     });
   });
 
+  it('report a datagram larger than the whole queue as oversize, never as a queue drop that blinds the monitor', async () => {
+    const logs = captureLogs('client');
+    m = await startLoopbackMonitor(logs.logger, { UDP_QUEUE_BYTES: '65536' });
+    // 65,500 bytes + the record's 128: more than the queue's 65,536, were it counted by its bytes.
+    await sendUdp(m.monitor.udp.port, [Buffer.alloc(65_500, 0x7b), Buffer.alloc(65_500, 0x20)]);
+    await eventually(() => expect(m?.monitor.ingest.stats.datagrams).toBe(2), 5000);
+    expect(await metric(m, 'udp_monitor_queue_drops_total')).toBe(0);
+    expect(logs.events('exception').map((l) => [l.reason, l.bytes])).toEqual([
+      ['oversize', 65_500],
+      ['oversize', 65_500],
+    ]);
+    expect(logs.events('overrun')).toEqual([]);
+  });
+
   /** 100 datagrams 2 ms apart to a monitor with `coalesce`: its wake-ups, and how long the stream took to be handled. */
   async function wakeupsOfSpreadOutStream(coalesce: string): Promise<{ wakeups: number; elapsedMs: number }> {
     m = await startLoopbackMonitor(captureLogs('client').logger, { UDP_COALESCE: coalesce });

@@ -16,6 +16,13 @@ const OUTCOME = { accepted: 0, rejected: 1, text: 2 } as const;
 const BYE = 1;
 const VERIFIED = 2;
 
+/**
+ * What a datagram's record costs besides the datagram's bytes, as a socket
+ * thread's queue (UDP_QUEUE_BYTES) counts it. An oversize datagram's record
+ * keeps none of its bytes, and counts this alone.
+ */
+export const RECORD_OVERHEAD = 128;
+
 export interface ClassifiedBatch {
   count: number;
   numbers: Float64Array;

@@ -101,8 +101,6 @@ const FLUSH_MS = 1;
 const MAX_IN_FLIGHT = 8;
 /** While batches are handed over, how often the thread looks whether they were handled, when no datagram makes it look. */
 const HANDLED_POLL_MS = 1;
-/** What a datagram's record costs besides its bytes and line, as the queue counts it. */
-const RECORD_OVERHEAD = 128;
 
 /** `./x.js` imports find `./x.ts` when this runs from the sources (Node strips the types). */
 function resolveSourceImports(): void {
@@ -124,7 +122,7 @@ async function run(options: SocketThreadOptions): Promise<void> {
   if (import.meta.url.endsWith('.ts')) resolveSourceImports();
   const [
     { createClassifier },
-    { createBatchWriter },
+    { createBatchWriter, RECORD_OVERHEAD },
     { threadProgress },
     { readCoalescing, threadClock },
     { monitorLoopDelay },
@@ -232,7 +230,10 @@ async function run(options: SocketThreadOptions): Promise<void> {
   function queue(message: Buffer, remote: RemoteInfo, receivedAtMs: number, arrivedFromMs: number): void {
     release();
     const c = classify(message, remote, receivedAtMs);
-    const size = message.length + RECORD_OVERHEAD;
+    // An oversize datagram's record keeps none of its bytes (its reason and size): counted as the record
+    // alone, it is reported as `oversize` like any other, never dropped here for its size (nor the watermark
+    // held for it). Config makes each thread's share hold the largest datagram accepted (config.ts).
+    const size = RECORD_OVERHEAD + (message.length > options.classifier.maxBytes ? 0 : message.length);
     if (queuedBytes + fillingBytes + size > options.queueBytes) {
       progress.addDrop();
       return;
