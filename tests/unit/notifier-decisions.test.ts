@@ -268,6 +268,68 @@ describe('the notifier, on a fake clock', () => {
     expect(w.told('s').map((n) => n.event)).toEqual(['down', 'up', 'down']);
   });
 
+  it('does not tell a down again after a restart that lost the write of its up, the up told', async () => {
+    const w = senderUp();
+    w.t += 5000;
+    w.change('s', 'down');
+    const downView = { ...(w.views.get('s') as SenderView) };
+    w.t += 5000;
+    w.views.set('s', { ...downView, lastSeq: 8 });
+    w.change('s', 'up');
+    expect(w.told('s').map((n) => n.event)).toEqual(['down', 'up']);
+    // Killed before the state file had the up: the restart has it down still, its last beat the old one.
+    w.views.set('s', downView);
+    await w.restart();
+    w.tick(3);
+    expect(w.told('s').map((n) => n.event)).toEqual(['down', 'up']);
+    // Its next beat brings it up again: no down was told, nothing to answer.
+    w.views.set('s', { ...downView, lastSeq: 9 });
+    w.change('s', 'up', 'down');
+    expect(w.told('s').map((n) => n.event)).toEqual(['down', 'up']);
+  });
+
+  it('records nothing as told in a run without webhooks: a later run with one tells the down that is still so', async () => {
+    const w = world();
+    w.views.set('s', {
+      source: 's',
+      state: 'down',
+      reason: 'missed_3',
+      stateSinceMs: w.t,
+      boot: 'b1',
+      lastSeq: 7,
+      displayName: null,
+      maintenance: false,
+    } as SenderView);
+    w.start({ webhooks: [] });
+    w.tick(3);
+    expect(w.db.prepare('SELECT COUNT(*) AS n FROM notified').get()).toEqual({ n: 0 });
+    await w.restart(); // with a webhook
+    w.tick(1);
+    w.views.set('s', { ...(w.views.get('s') as SenderView), lastSeq: 8 });
+    w.change('s', 'up');
+    expect(w.told('s').map((n) => n.event)).toEqual(['down', 'up']);
+  });
+
+  it('tells the up a silence held back when the silence ended while the monitor was stopped', async () => {
+    const w = senderUp();
+    w.t += 5000;
+    w.change('s', 'down');
+    w.silence('s', true);
+    w.t += 5000;
+    w.views.set('s', { ...(w.views.get('s') as SenderView), lastSeq: 8, maintenance: true });
+    w.change('s', 'up');
+    w.tick(2);
+    expect(w.told('s').map((n) => n.event)).toEqual(['down']);
+    // Stopped; the silence ends meanwhile; the sender stays up.
+    w.silence('s', false);
+    w.views.set('s', { ...(w.views.get('s') as SenderView), maintenance: false });
+    await w.restart();
+    w.tick(1);
+    const [down, up] = w.told('s');
+    expect([down?.event, up?.event]).toEqual(['down', 'up']);
+    expect(up?.incidentKey).toBe(down?.incidentKey);
+  });
+
   it('tells where a sender that was flapping at a restart settled, a window after the start', async () => {
     const w = senderUp();
     for (const to of ['down', 'up', 'down', 'up', 'down'] as const) {

@@ -131,6 +131,13 @@ export function startNotifier(deps: NotifierDeps): Notifier {
   for (const t of config.alertmanagers) statsOf(t.label);
   const busy = new Set<string>();
   const notifying = config.webhooks.length > 0 || config.alertmanagers.length > 0;
+  /**
+   * Notifications (webhooks) are told, and what was told remembered, only
+   * with a webhook to tell them to: a run without one records nothing as
+   * told, so a later run with one tells what is still so (Alertmanager's
+   * alerts are the firing set, pushed whole).
+   */
+  const telling = config.webhooks.length > 0;
   const http = deps.http ?? createHttpClient({ proxyUrl: config.proxyUrl });
   let stopped = false;
   /**
@@ -141,7 +148,7 @@ export function startNotifier(deps: NotifierDeps): Notifier {
   const heldBySilence = new Set<string>();
   let heldSeenGeneration = Number.NaN;
   // Flapping when the monitor last stopped: flapping still, from the start, until quiet for a window.
-  if (notifying) for (const r of notified.withEvent('flapping')) flaps.resume(r.source, now());
+  if (telling) for (const r of notified.withEvent('flapping')) flaps.resume(r.source, now());
 
   /**
    * The notification of `event` for change `c`. `previous` is what was last
@@ -204,7 +211,16 @@ export function startNotifier(deps: NotifierDeps): Notifier {
     key: string,
     v: SenderView | undefined,
   ): boolean {
-    if (previous === null || previous.event !== event || previous.incidentKey !== key) return false;
+    return previous?.event === event && toldIncident(previous, event, key, v);
+  }
+  /** The last notification was of the incident `key` (whatever it said of it), and the key names one incident. */
+  function toldIncident(
+    previous: NotifiedRow | null,
+    event: NotifyEvent,
+    key: string,
+    v: SenderView | undefined,
+  ): boolean {
+    if (previous === null || previous.incidentKey !== key) return false;
     return event === 'never_seen' || (v?.lastSeq ?? null) !== null;
   }
   /** `up` answers a problem that was told; with nothing told, there is nothing to answer. */
@@ -233,10 +249,17 @@ export function startNotifier(deps: NotifierDeps): Notifier {
     const change: StateChange = { source, from: null, to: v.state, reason: v.reason, atMs: nowMs };
     const event = eventOfChange(change);
     if (event === null || !config.notifyOn.includes(event)) return null;
-    // What the receivers were last told is what the sender is: nothing to say.
+    // What the receivers were last told is what the sender is, or they were told this incident
+    // already (a restart that lost the state file's last write, after its up was told): nothing to say.
     const previous = notified.get(source);
-    if (event === 'up' ? !answers(previous) : previous?.event === event) return null;
-    return tell(notification(event, change, keyFor(event, source, previous, v), previous, v));
+    if (event === 'up')
+      return answers(previous)
+        ? tell(notification(event, change, keyFor(event, source, previous, v), previous, v))
+        : null;
+    const key = keyFor(event, source, previous, v);
+    if (previous?.event === event || (previous?.event === 'up' && toldIncident(previous, event, key, v)))
+      return null;
+    return tell(notification(event, change, key, previous, v));
   }
 
   function enqueue(list: readonly Notification[]): void {
@@ -375,6 +398,17 @@ export function startNotifier(deps: NotifierDeps): Notifier {
     // Under a silence, or down (one that ended while the monitor was stopped held it back): caught up.
     if (v.maintenance || v.state === 'down') heldBySilence.add(v.source);
   }
+  // Told a problem, and changed since (a state newer than what was told: a view older than it is one
+  // the state file's last write did not reach): a silence that ended while the monitor was stopped
+  // held back what it became (its up, say). Caught up too; catchUp() says only what was not said.
+  if (telling) {
+    for (const event of PROBLEMS) {
+      for (const r of notified.withEvent(event)) {
+        const v = deps.view(r.source);
+        if (v !== undefined && v.state !== r.state && v.stateSinceMs > r.atMs) heldBySilence.add(r.source);
+      }
+    }
+  }
   let pushSoon = false;
 
   function trackAlerts(c: StateChange): void {
@@ -494,7 +528,7 @@ export function startNotifier(deps: NotifierDeps): Notifier {
       const decideAll = () => {
         const list: Notification[] = [];
         for (const c of changes) {
-          list.push(...decide(c));
+          if (telling) list.push(...decide(c));
           if (config.alertmanagers.length > 0) trackAlerts(c);
         }
         enqueue(list);
@@ -512,7 +546,7 @@ export function startNotifier(deps: NotifierDeps): Notifier {
     last: (source) => outbox.last(source),
     stats,
     tick(nowMs) {
-      atomically(db, () => catchUpAndRemind(nowMs));
+      if (telling) atomically(db, () => catchUpAndRemind(nowMs));
     },
     forget(source) {
       firing.delete(source);
