@@ -44,15 +44,19 @@ const config = (over: Partial<NotifierConfig> = {}): NotifierConfig => ({
 /** A receiver that records each body and answers `status` (and `headers`), as a test sets them. */
 async function receiver() {
   const bodies: unknown[] = [];
-  const answer = { status: 200, headers: {} as Record<string, string> };
+  const answer = { status: 200, headers: {} as Record<string, string>, delayMs: 0 };
+  const load = { inFlight: 0, maxInFlight: 0 };
   const server: Server = createServer((req, res) => {
+    load.inFlight++;
+    load.maxInFlight = Math.max(load.maxInFlight, load.inFlight);
+    res.on('close', () => load.inFlight--);
     let body = '';
     req.on('data', (chunk) => {
       body += chunk;
     });
     req.on('end', () => {
       bodies.push(JSON.parse(body));
-      res.writeHead(answer.status, answer.headers).end();
+      setTimeout(() => res.writeHead(answer.status, answer.headers).end(), answer.delayMs);
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -61,6 +65,7 @@ async function receiver() {
     target: { url: new URL(`http://127.0.0.1:${port}/`), label: `http://127.0.0.1:${port}` },
     bodies,
     answer,
+    load,
     close: () => new Promise((resolve) => server.close(resolve)),
   };
 }
@@ -424,6 +429,20 @@ describe('the notifier, on a fake clock', () => {
       w.start({ webhooks: [], alertmanagers: [am.target], alertResendMs: 200 });
       return { am, w };
     }
+
+    it('pushes one batch at a time, with what changed meanwhile in the next one', async () => {
+      const { am, w } = await alerting();
+      am.answer.delayMs = 300; // a slow Alertmanager
+      for (let i = 0; i < 20; i++) {
+        w.change(`s${i}`, 'up');
+        w.change(`s${i}`, 'down');
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      await expect.poll(() => sources(am.bodies.at(-1) ?? []).length, { timeout: 5000 }).toBe(20);
+      expect(am.load.maxInFlight).toBe(1);
+      // Far fewer pushes than changes: those of a push's 300 ms went together in the next.
+      expect(am.bodies.length).toBeLessThan(20);
+    });
 
     it('leaves a silenced down sender out of the pushes, and pushes it again once the silence ends', async () => {
       const { am, w } = await alerting();

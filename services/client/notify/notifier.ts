@@ -409,7 +409,27 @@ export function startNotifier(deps: NotifierDeps): Notifier {
       }
     }
   }
+  /** A push is asked for this turn already (a storm of changes makes one). */
   let pushSoon = false;
+  /** The push in flight: one at a time, as Prometheus' notifier sends, so a later push never lands first. */
+  let pushing: Promise<void> | null = null;
+  /** Changes came while a push was in flight: one more push follows it, with them. */
+  let pushAgain = false;
+
+  /** Pushes the firing set now, or right after the push in flight. */
+  function push(): void {
+    if (pushing !== null) {
+      pushAgain = true;
+      return;
+    }
+    pushing = pushAlerts().finally(() => {
+      pushing = null;
+      if (pushAgain && !stopped) {
+        pushAgain = false;
+        push();
+      }
+    });
+  }
 
   function trackAlerts(c: StateChange): void {
     if (c.to === 'down') {
@@ -421,7 +441,6 @@ export function startNotifier(deps: NotifierDeps): Notifier {
   }
 
   async function pushAlerts(): Promise<void> {
-    pushSoon = false;
     if (config.alertmanagers.length === 0 || stopped) return;
     const nowMs = now();
     // Silenced senders are left out; a silenced one's resolution is not sent either (Alertmanager
@@ -480,11 +499,11 @@ export function startNotifier(deps: NotifierDeps): Notifier {
 
   const deliveryTimer = setInterval(deliverAll, DELIVERY_PERIOD_MS);
   deliveryTimer.unref();
-  const alertTimer = setInterval(() => void pushAlerts(), config.alertResendMs);
+  const alertTimer = setInterval(push, config.alertResendMs);
   alertTimer.unref();
   const pruneTimer = setInterval(() => outbox.prune(now() - KEEP_DONE_MS), 3_600_000);
   pruneTimer.unref();
-  if (firing.size > 0) void pushAlerts();
+  if (firing.size > 0) push();
 
   /** Once a second: what flapping that settled and silences that changed leave to tell, and the reminders due. */
   function catchUpAndRemind(nowMs: number): void {
@@ -540,7 +559,10 @@ export function startNotifier(deps: NotifierDeps): Notifier {
       else atomically(db, decideAll);
       if (config.alertmanagers.length > 0 && !pushSoon) {
         pushSoon = true;
-        setImmediate(() => void pushAlerts());
+        setImmediate(() => {
+          pushSoon = false;
+          push();
+        });
       }
     },
     last: (source) => outbox.last(source),
