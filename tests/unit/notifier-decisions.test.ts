@@ -356,6 +356,26 @@ describe('the notifier, on a fake clock', () => {
     expect(w.told('s')).toHaveLength(5);
   });
 
+  it('does not take a flapping that settled, untold, for one still going at a restart', async () => {
+    const w = world();
+    w.start({ notifyOn: ['down'] });
+    w.change('s', 'up');
+    for (const to of ['down', 'up', 'down', 'up', 'down', 'up'] as const) {
+      w.t += 100;
+      w.change('s', to);
+    }
+    expect(w.told('s').map((n) => n.event)).toEqual(['down', 'flapping']);
+    w.tick(11); // settled in up, which NOTIFY_ON=down does not tell
+    expect(w.told('s')).toHaveLength(2);
+    w.t += 60_000;
+    await w.restart({ notifyOn: ['down'] });
+    w.tick(1);
+    // A real outage after the restart is told at once, not held for a flapping long over.
+    w.views.set('s', { ...(w.views.get('s') as SenderView), lastSeq: 20 });
+    w.change('s', 'down');
+    expect(w.told('s').map((n) => n.event)).toEqual(['down', 'flapping', 'down']);
+  });
+
   it('tells every down of a plain-text sender (its key names no incident), with NOTIFY_ON=down', () => {
     const w = world();
     w.start({ notifyOn: ['down'] });

@@ -147,8 +147,17 @@ export function startNotifier(deps: NotifierDeps): Notifier {
    */
   const heldBySilence = new Set<string>();
   let heldSeenGeneration = Number.NaN;
-  // Flapping when the monitor last stopped: flapping still, from the start, until quiet for a window.
-  if (telling) for (const r of notified.withEvent('flapping')) flaps.resume(r.source, now());
+  // Told flapping, and changed within a window: flapping still, until quiet for a window after its last
+  // change. Quiet for longer (it settled, in a state not told perhaps, while this or an earlier run
+  // went on), it is no longer flapping: caught up at the first tick, below.
+  if (telling) {
+    for (const r of notified.withEvent('flapping')) {
+      const sinceMs = deps.view(r.source)?.stateSinceMs;
+      if (sinceMs === undefined) continue;
+      if (now() - sinceMs < config.flapWindowMs) flaps.resume(r.source, sinceMs);
+      else heldBySilence.add(r.source);
+    }
+  }
 
   /**
    * The notification of `event` for change `c`. `previous` is what was last
