@@ -106,10 +106,11 @@ describe('the state file write-behind', () => {
   it('writes each second as many of the longest-waiting senders as keep every one within the sync interval', async () => {
     start(200, 10_000);
     beatAll(200, 0);
-    // The first beats are state changes (first_beat): their incidents at once; their rows wait (one-shot senders).
+    // The first beats are state changes (first_beat) of senders heard from once: their rows wait, and
+    // so do their incidents, which go with them.
     await vi.advanceTimersByTimeAsync(100);
     expect(writes).toHaveLength(1);
-    expect(writes[0]?.incidents).toHaveLength(200);
+    expect(writes[0]?.incidents).toHaveLength(0);
     expect(writes[0]?.senders).toHaveLength(0);
     writes = [];
 
@@ -127,8 +128,12 @@ describe('the state file write-behind', () => {
     // Within 10 s of its change, every sender is in the file.
     expect(firstWrittenAt.size).toBe(200);
     expect(Math.max(...firstWrittenAt.values())).toBeLessThanOrEqual(10);
-    // No incident was invented by the sync.
-    expect(writes.flatMap((w) => w.incidents)).toEqual([]);
+    // No incident was invented by the sync: each sender's first beat went with its first row.
+    expect(writes.flatMap((w) => w.incidents).map((i) => i.reason)).toEqual(Array(200).fill('first_beat'));
+    for (const w of writes) {
+      const rows = new Set(w.senders.map((s) => s.source));
+      expect(w.incidents.filter((i) => !rows.has(i.source))).toEqual([]);
+    }
     await wb.stop();
   });
 
@@ -351,14 +356,49 @@ describe('the state file write-behind', () => {
     expect(writes.flatMap((w) => w.removed).sort()).toEqual(['s-0', 's-1', 's-2', 's-3', 's-4']);
   });
 
+  it('writes no incident for a flood of one-shot sources gone before they were written; a real sender\u2019s first beat goes with its row', async () => {
+    start(5, 1000); // room for 10
+    for (let i = 0; i < 2000; i++) beat(`spoof-${i}`, 0);
+    await second(0, 0);
+    beat('real', 0);
+    nowMs += 500;
+    beat('real', 1);
+    await second(0, 0);
+    expect(rowsOf(writes)).toContain('real');
+    expect(file.incidents('real', 10).map((i) => `${i.from}->${i.to}:${i.reason}`)).toEqual([
+      'null->up:first_beat',
+    ]);
+    await wb.stop();
+    const again = openStateFile(dir);
+    const all = again.db.prepare('SELECT source FROM incidents').all() as Array<{ source: string }>;
+    const senders = [...again.eachSender()].map((r) => r.source);
+    again.close(null);
+    // The incidents of the senders tracked at the stop (written then, one-shots too), and no other.
+    expect(all.map((r) => r.source).sort()).toEqual(senders.sort());
+    expect(all.length).toBeLessThanOrEqual(10);
+  });
+
   it('lets a reader of incidents wait for the ones on their way', async () => {
     start(5, 3_600_000);
     beatAll(5, 0);
-    // Within the 100 ms before the write-behind would write them itself.
-    const flushed = wb.flush();
+    // Within the 100 ms before the write-behind would write them itself; s-2's first beat too, though
+    // s-2 is not written yet (heard from once).
+    const flushed = wb.flush('s-2');
     await vi.advanceTimersByTimeAsync(0);
     await flushed;
     expect(file.incidents('s-2', 10).map((i) => i.to)).toEqual(['up']);
+    expect(file.incidents('s-3', 10)).toEqual([]);
+    nowMs += 10;
+    wb.changes(
+      tracker.observe(
+        trackedBeat({ source: 's-3', seq: 1, kind: 'bye', sentAtMs: nowMs, receivedAtMs: nowMs }),
+      ).changes,
+    );
+    const again = wb.flush();
+    await vi.advanceTimersByTimeAsync(0);
+    await again;
+    // A later change of s-3 takes its first beat along, in order.
+    expect(file.incidents('s-3', 10).map((i) => i.to)).toEqual(['stopped', 'up']);
     await wb.stop();
   });
 });

@@ -74,7 +74,7 @@ export function openStore(
     writeBehind,
     async incidents(source, limit) {
       // State changes of the last 100 ms may still be on their way to the file: a reader sees them too.
-      await writeBehind.flush();
+      await writeBehind.flush(source);
       return file.incidents(source, limit);
     },
     monitorGaps(limit) {

@@ -22,8 +22,11 @@
  * A sender heard from once, for less than ONE_SHOT_MS, and not declared is
  * not written yet: a flood of spoofed one-shot sources (evicted within
  * moments) costs no rows, while a real sender is written with its second
- * datagram or ONE_SHOT_MS after its first; its first_beat incident is
- * written at once either way. A failed write is logged and retried with the
+ * datagram or ONE_SHOT_MS after its first. Its first_beat incident goes
+ * with its row (or before its next incident, or when a reader asks for its
+ * incidents), and is dropped with it if it is evicted first: such a flood
+ * costs no incident rows either, and the incidents table grows with the
+ * senders tracked, not with the rate of the flood. A failed write is logged and retried with the
  * next one: its senders go back in the queue (one entry per sender, so
  * bounded by MAX_SENDERS) and so do its incidents (bounded; beyond the
  * bound the oldest are dropped and counted).
@@ -68,8 +71,12 @@ export interface StateSink {
 export interface WriteBehind {
   /** Records state changes (before they are logged): they reach the file with the next write, which comes at once. */
   changes(changes: readonly StateChange[]): void;
-  /** Resolves once the incidents on their way when called are in the file (their senders follow within 100 ms). */
-  flush(): Promise<void>;
+  /**
+   * Resolves once the incidents on their way when called are in the file
+   * (their senders follow within 100 ms); with `source`, its first_beat too
+   * (for a reader of its incidents).
+   */
+  flush(source?: string): Promise<void>;
   readonly stats: WriteBehindStats;
   /** The slice being written, then a last write of everything, then the file is closed as a clean stop. */
   stop(): Promise<void>;
@@ -116,6 +123,8 @@ export function startWriteBehind(
   /** The sources of the write in flight, which may have rows once it commits. */
   let inFlight: ReadonlySet<string> = new Set();
   const incidents: IncidentRow[] = [];
+  /** The first_beat incidents of senders new to the monitor, not written yet: one per tracked sender at most. */
+  const firstBeats = new Map<string, IncidentRow>();
   let soon: NodeJS.Timeout | null = null;
   let continuing: NodeJS.Timeout | null = null;
   /** Settles when the write in flight does; null when none is. */
@@ -139,6 +148,7 @@ export function startWriteBehind(
     for (const source of evicted) {
       waiting.delete(source);
       stateChanged.delete(source);
+      firstBeats.delete(source);
       if (inFile.has(source) || inFlight.has(source)) removed.add(source);
     }
     return taken < limit;
@@ -183,6 +193,10 @@ export function startWriteBehind(
       slice.batch.push(sender);
       slice.synced++;
     }
+    // A sender's first_beat goes with its first row (no other incident of it is queued: one would have taken it).
+    if (everything) for (const first of firstBeats.values()) incidents.push(first);
+    else for (const sender of slice.batch) queueFirstBeat(sender.source);
+    if (everything) firstBeats.clear();
     slice.incidents = incidents.splice(0, everything ? incidents.length : SLICE_INCIDENTS);
     // Off the queues now: a sender that changes again while this is written is queued again, at the back.
     for (const sender of slice.batch) waiting.delete(sender.source);
@@ -216,6 +230,14 @@ export function startWriteBehind(
     incidents.unshift(...slice.incidents);
     trimIncidents();
     credit += slice.synced;
+  }
+
+  /** The sender's first_beat incident, if it waits still, goes in the queue of incidents. */
+  function queueFirstBeat(source: string): void {
+    const first = firstBeats.get(source);
+    if (first === undefined) return;
+    firstBeats.delete(source);
+    incidents.push(first);
   }
 
   /** A write is in the file: its rows upserted, then its removals deleted (state-writer.ts). */
@@ -301,13 +323,20 @@ export function startWriteBehind(
   return {
     changes(changes) {
       for (const c of changes) {
-        incidents.push({ source: c.source, from: c.from, to: c.to, reason: c.reason, atMs: c.atMs });
+        const incident = { source: c.source, from: c.from, to: c.to, reason: c.reason, atMs: c.atMs };
         stateChanged.add(c.source);
+        if (c.from === null) {
+          firstBeats.set(c.source, incident);
+          continue;
+        }
+        queueFirstBeat(c.source);
+        incidents.push(incident);
       }
       trimIncidents();
       if (continuing === null) soon ??= setTimeout(pump, STATE_CHANGE_DELAY_MS);
     },
-    async flush() {
+    async flush(source) {
+      if (source !== undefined) queueFirstBeat(source);
       // The incidents pending now, and no more: a reader does not wait for a storm that goes on.
       let left = incidents.length;
       while (!stopped) {
