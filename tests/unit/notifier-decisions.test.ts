@@ -438,6 +438,27 @@ describe('the notifier, on a fake clock', () => {
     expect(row2().next_attempt_at).toBe(w2.t + 60_000);
   });
 
+  it('never drops a notification being sent for a full queue: only those waiting count against NOTIFY_QUEUE_MAX', async () => {
+    const r = await receiver();
+    cleanups.push(r.close);
+    r.answer.delayMs = 300; // a slow receiver: a's down is in flight when b's comes
+    const w = world();
+    const n = w.start({ webhooks: [r.target], queueMax: 1 });
+    w.change('a', 'up');
+    w.change('a', 'down');
+    await expect.poll(() => r.load.inFlight, { timeout: 5000 }).toBe(1);
+    w.change('b', 'up');
+    w.change('b', 'down');
+    await expect.poll(() => r.bodies.length, { timeout: 5000 }).toBe(2);
+    await expect
+      .poll(() => w.db.prepare('SELECT source, status FROM outbox ORDER BY seq').all(), { timeout: 5000 })
+      .toEqual([
+        { source: 'a', status: 'sent' },
+        { source: 'b', status: 'sent' },
+      ]);
+    expect(n.stats.get(r.target.label)).toMatchObject({ sent: 2, dropped: 0 });
+  });
+
   describe('Alertmanager', () => {
     const sources = (body: unknown) =>
       (body as Array<{ labels: { source: string } }>).map((a) => a.labels.source);

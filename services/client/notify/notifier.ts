@@ -130,6 +130,16 @@ export function startNotifier(deps: NotifierDeps): Notifier {
   for (const t of config.webhooks) statsOf(t.label);
   for (const t of config.alertmanagers) statsOf(t.label);
   const busy = new Set<string>();
+  /** Per target, the outbox rows whose attempt is in flight: never dropped by a full queue meanwhile. */
+  const sending = new Map<string, Set<number>>();
+  const sendingOf = (label: string): Set<number> => {
+    let s = sending.get(label);
+    if (s === undefined) {
+      s = new Set();
+      sending.set(label, s);
+    }
+    return s;
+  };
   const notifying = config.webhooks.length > 0 || config.alertmanagers.length > 0;
   /**
    * Notifications (webhooks) are told, and what was told remembered, only
@@ -285,7 +295,7 @@ export function startNotifier(deps: NotifierDeps): Notifier {
     );
     outbox.enqueue(entries);
     for (const t of config.webhooks) {
-      const dropped = outbox.trim(t.label, config.queueMax, now());
+      const dropped = outbox.trim(t.label, config.queueMax, now(), sendingOf(t.label));
       if (dropped > 0) {
         statsOf(t.label).dropped += dropped;
         log.warn(
@@ -333,7 +343,13 @@ export function startNotifier(deps: NotifierDeps): Notifier {
       while (!stopped) {
         const rows = outbox.due(target.label, now(), BATCH);
         if (rows.length === 0) return;
-        await Promise.all(rows.map((row) => attempt(target, row)));
+        const inFlight = sendingOf(target.label);
+        for (const row of rows) inFlight.add(row.seq);
+        try {
+          await Promise.all(rows.map((row) => attempt(target, row)));
+        } finally {
+          for (const row of rows) inFlight.delete(row.seq);
+        }
       }
     } finally {
       busy.delete(target.label);

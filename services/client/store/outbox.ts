@@ -47,8 +47,12 @@ export interface Outbox {
   retry(seq: number, attempts: number, nextAttemptAtMs: number, error: string): void;
   givenUp(seq: number, atMs: number, attempts: number, error: string): void;
   pending(target: string): number;
-  /** Drops the target's oldest pending rows beyond `keep`; returns how many. */
-  trim(target: string, keep: number, atMs: number): number;
+  /**
+   * Drops the target's oldest pending rows beyond `keep`, but those being
+   * sent (`sending`: neither waiting nor to be dropped, since the receiver
+   * may have them already); returns how many.
+   */
+  trim(target: string, keep: number, atMs: number, sending?: ReadonlySet<number>): number;
   /** The newest notification of a sender on any target. */
   last(source: string): LastNotification | null;
   /** Removes finished rows older than `beforeMs`. */
@@ -75,7 +79,8 @@ export function openOutbox(db: DatabaseSync): Outbox {
   const pending = sql(`SELECT COUNT(*) AS n FROM outbox WHERE status = 'pending' AND target = ?`);
   const trim = sql(
     `UPDATE outbox SET status = 'dropped', done_at = ?, last_error = 'queue full'
-     WHERE seq IN (SELECT seq FROM outbox WHERE status = 'pending' AND target = ? ORDER BY seq LIMIT ?)`,
+     WHERE seq IN (SELECT seq FROM outbox WHERE status = 'pending' AND target = ?
+       AND seq NOT IN (SELECT value FROM json_each(?)) ORDER BY seq LIMIT ?)`,
   );
   const last = sql('SELECT * FROM outbox WHERE source = ? ORDER BY seq DESC LIMIT 1');
   const prune = sql(`DELETE FROM outbox WHERE status <> 'pending' AND done_at < ?`);
@@ -108,11 +113,10 @@ export function openOutbox(db: DatabaseSync): Outbox {
     givenUp: (seq, atMs, attempts, error) =>
       void finish.run('given_up', attempts, atMs, error, seq, 'pending'),
     pending: (target) => Number((pending.get(target) as { n: number }).n),
-    trim(target, keep, atMs) {
-      const excess = this.pending(target) - keep;
+    trim(target, keep, atMs, sending = new Set()) {
+      const excess = this.pending(target) - sending.size - keep;
       if (excess <= 0) return 0;
-      trim.run(atMs, target, excess);
-      return excess;
+      return Number(trim.run(atMs, target, JSON.stringify([...sending]), excess).changes);
     },
     last(source) {
       const r = last.get(source);
