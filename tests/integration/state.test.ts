@@ -456,7 +456,7 @@ describe('the state file (issue 10): restarts, kills, compose down, declared and
     expect((await senders()).map((s) => s.source)).not.toContain(LOAD_SOURCE);
   });
 
-  it('a declared sender that never starts (EXPECTED_SENDERS=ghost=2s): pending from the start, down (never_seen) at start + interval + grace', async () => {
+  it('a declared sender that never starts (EXPECTED_SENDERS=ghost=2s): pending from the start, down (never_seen) at interval + grace after the socket is bound', async () => {
     // A fresh start, so the first answer of the API comes before the ghost's threshold.
     await fx.compose('down', '--volumes', '--timeout', '3');
     await fx.compose('up', '--detach', '--no-build');
