@@ -273,7 +273,7 @@ describe('the notifier, on a fake clock', () => {
     expect(w.told('s').map((n) => n.event)).toEqual(['down', 'up', 'down']);
   });
 
-  it('does not tell a down again after a restart that lost the write of its up, the up told', async () => {
+  it('tells a down again after a restart that lost the write of its told up: never leaves its up as the last word', async () => {
     const w = senderUp();
     w.t += 5000;
     w.change('s', 'down');
@@ -283,14 +283,15 @@ describe('the notifier, on a fake clock', () => {
     w.change('s', 'up');
     expect(w.told('s').map((n) => n.event)).toEqual(['down', 'up']);
     // Killed before the state file had the up: the restart has it down still, its last beat the old one.
+    // It may have died since: the receivers are told it is down, not left with its up.
     w.views.set('s', downView);
     await w.restart();
     w.tick(3);
-    expect(w.told('s').map((n) => n.event)).toEqual(['down', 'up']);
-    // Its next beat brings it up again: no down was told, nothing to answer.
+    expect(w.told('s').map((n) => n.event)).toEqual(['down', 'up', 'down']);
+    // Alive after all, its next beat answers the repeat.
     w.views.set('s', { ...downView, lastSeq: 9 });
     w.change('s', 'up', 'down');
-    expect(w.told('s').map((n) => n.event)).toEqual(['down', 'up']);
+    expect(w.told('s').map((n) => n.event)).toEqual(['down', 'up', 'down', 'up']);
   });
 
   it('records nothing as told in a run without webhooks: a later run with one tells the down that is still so', async () => {

@@ -230,16 +230,7 @@ export function startNotifier(deps: NotifierDeps): Notifier {
     key: string,
     v: SenderView | undefined,
   ): boolean {
-    return previous?.event === event && toldIncident(previous, event, key, v);
-  }
-  /** The last notification was of the incident `key` (whatever it said of it), and the key names one incident. */
-  function toldIncident(
-    previous: NotifiedRow | null,
-    event: NotifyEvent,
-    key: string,
-    v: SenderView | undefined,
-  ): boolean {
-    if (previous === null || previous.incidentKey !== key) return false;
+    if (previous === null || previous.event !== event || previous.incidentKey !== key) return false;
     return event === 'never_seen' || (v?.lastSeq ?? null) !== null;
   }
   /** `up` answers a problem that was told; with nothing told, there is nothing to answer. */
@@ -268,17 +259,13 @@ export function startNotifier(deps: NotifierDeps): Notifier {
     const change: StateChange = { source, from: null, to: v.state, reason: v.reason, atMs: nowMs };
     const event = eventOfChange(change);
     if (event === null || !config.notifyOn.includes(event)) return null;
-    // What the receivers were last told is what the sender is, or they were told this incident
-    // already (a restart that lost the state file's last write, after its up was told): nothing to say.
+    // What the receivers were last told is what the sender is: nothing to say. (Told up, and down
+    // here: a restart that lost the write of that up sees the sender as it was before it, and tells
+    // the down again. If the sender lives, that is a repeat its next beat answers; were it dead, saying
+    // nothing would leave the receivers with its up for good.)
     const previous = notified.get(source);
-    if (event === 'up')
-      return answers(previous)
-        ? tell(notification(event, change, keyFor(event, source, previous, v), previous, v))
-        : null;
-    const key = keyFor(event, source, previous, v);
-    if (previous?.event === event || (previous?.event === 'up' && toldIncident(previous, event, key, v)))
-      return null;
-    return tell(notification(event, change, key, previous, v));
+    if (event === 'up' ? !answers(previous) : previous?.event === event) return null;
+    return tell(notification(event, change, keyFor(event, source, previous, v), previous, v));
   }
 
   function enqueue(list: readonly Notification[]): void {
