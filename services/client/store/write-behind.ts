@@ -4,7 +4,8 @@
  *
  * - A state change reaches the file within STATE_CHANGE_DELAY_MS (the log's
  *   own flush delay): its incident and its sender's row, in one transaction;
- *   a flood of state changes makes a few transactions a second.
+ *   a flood of state changes makes a few transactions a second. (But for a
+ *   new sender's first beat: see one-shot senders below.)
  * - Every other change of a sender (its counters, rings, last arrival) is
  *   synced within about `syncMs` (STATE_SYNC_INTERVAL): once a second the
  *   oldest-changed senders are written, as many as keep every sender within
@@ -22,11 +23,11 @@
  * A sender heard from once, for less than ONE_SHOT_MS, and not declared is
  * not written yet: a flood of spoofed one-shot sources (evicted within
  * moments) costs no rows, while a real sender is written with its second
- * datagram or ONE_SHOT_MS after its first. Its first_beat incident goes
- * with its row (or before its next incident, or when a reader asks for its
- * incidents), and is dropped with it if it is evicted first: such a flood
- * costs no incident rows either, and the incidents table grows with the
- * senders tracked, not with the rate of the flood. A failed write is logged and retried with the
+ * datagram or ONE_SHOT_MS after its first. Its first_beat incident waits as
+ * long (or until its next incident, or a reader asks for its incidents),
+ * then goes with the next write, and is dropped if the sender is evicted
+ * first: such a flood costs no incident rows either, and the incidents
+ * table grows with the senders tracked, not with the rate of the flood. A failed write is logged and retried with the
  * next one: its senders go back in the queue (one entry per sender, so
  * bounded by MAX_SENDERS) and so do its incidents (bounded; beyond the
  * bound the oldest are dropped and counted).
@@ -162,6 +163,8 @@ export function startWriteBehind(
   function wait(sender: Sender): void {
     if (waiting.get(sender.source) !== sender) waiting.set(sender.source, sender);
     removed.delete(sender.source);
+    // Heard from twice (or declared): no one-shot, its first beat goes now.
+    if (sender.received > 1 || sender.declaration !== null) queueFirstBeat(sender.source);
   }
 
   const isOneShot = (sender: Sender, youngSince: number) =>
@@ -193,10 +196,19 @@ export function startWriteBehind(
       slice.batch.push(sender);
       slice.synced++;
     }
-    // A sender's first_beat goes with its first row (no other incident of it is queued: one would have taken it).
-    if (everything) for (const first of firstBeats.values()) incidents.push(first);
-    else for (const sender of slice.batch) queueFirstBeat(sender.source);
-    if (everything) firstBeats.clear();
+    // A sender's first_beat goes with its first row (no other incident of it is queued: one would have
+    // taken it), or once it is no one-shot: ONE_SHOT_MS old (in the order they came), or heard again (wait()).
+    if (everything) {
+      for (const first of firstBeats.values()) incidents.push(first);
+      firstBeats.clear();
+    } else {
+      for (const sender of slice.batch) queueFirstBeat(sender.source);
+      for (const [source, first] of firstBeats) {
+        if (first.atMs > youngSince) break;
+        firstBeats.delete(source);
+        incidents.push(first);
+      }
+    }
     slice.incidents = incidents.splice(0, everything ? incidents.length : SLICE_INCIDENTS);
     // Off the queues now: a sender that changes again while this is written is queued again, at the back.
     for (const sender of slice.batch) waiting.delete(sender.source);
