@@ -147,25 +147,26 @@ export function startNotifier(deps: NotifierDeps): Notifier {
    * told, so a later run with one tells what is still so (Alertmanager's
    * alerts are the firing set, pushed whole).
    */
-  const telling = config.webhooks.length > 0;
+  const hasWebhooks = config.webhooks.length > 0;
   const http = deps.http ?? createHttpClient({ proxyUrl: config.proxyUrl });
   let stopped = false;
   /**
-   * Senders whose change a silence held back: looked at again whenever the
-   * silences change, and at the first tick (filled at start below: a silence
-   * may have ended while the monitor was stopped).
+   * Senders whose state may not have been told: whose change a silence held
+   * back, looked at again whenever the silences change; and, at the first
+   * tick, those the start finds so (filled below: a silence may have ended
+   * while the monitor was stopped, a flapping may have settled).
    */
-  const heldBySilence = new Set<string>();
-  let heldSeenGeneration = Number.NaN;
+  const toCatchUp = new Set<string>();
+  let caughtUpGeneration = Number.NaN;
   // Told flapping, and changed within a window: flapping still, until quiet for a window after its last
   // change. Quiet for longer (it settled, in a state not told perhaps, while this or an earlier run
   // went on), it is no longer flapping: caught up at the first tick, below.
-  if (telling) {
+  if (hasWebhooks) {
     for (const r of notified.withEvent('flapping')) {
       const sinceMs = deps.view(r.source)?.stateSinceMs;
       if (sinceMs === undefined) continue;
       if (now() - sinceMs < config.flapWindowMs) flaps.resume(r.source, sinceMs);
-      else heldBySilence.add(r.source);
+      else toCatchUp.add(r.source);
     }
   }
 
@@ -253,7 +254,7 @@ export function startNotifier(deps: NotifierDeps): Notifier {
     // Flapping: it is told where it settles, once it does (flaps.tick()).
     if (v === undefined || flaps.isFlapping(source, nowMs)) return null;
     if (deps.silenced(source, nowMs)) {
-      heldBySilence.add(source);
+      toCatchUp.add(source);
       return null;
     }
     const change: StateChange = { source, from: null, to: v.state, reason: v.reason, atMs: nowMs };
@@ -299,7 +300,7 @@ export function startNotifier(deps: NotifierDeps): Notifier {
     const event = eventOfChange(c);
     if (event === null) return [];
     if (deps.silenced(c.source, nowMs)) {
-      heldBySilence.add(c.source);
+      toCatchUp.add(c.source);
       return [];
     }
     // A sender's first appearance is no flap: only changes of a sender already known count.
@@ -330,13 +331,10 @@ export function startNotifier(deps: NotifierDeps): Notifier {
       while (!stopped) {
         const rows = outbox.due(target.label, now(), BATCH);
         if (rows.length === 0) return;
-        const inFlight = sendingOf(target.label);
-        for (const row of rows) inFlight.add(row.seq);
-        try {
-          await Promise.all(rows.map((row) => attempt(target, row)));
-        } finally {
-          for (const row of rows) inFlight.delete(row.seq);
-        }
+        const beingSent = sendingOf(target.label);
+        for (const row of rows) beingSent.add(row.seq);
+        // Each leaves the set as its attempt ends: a settled one no longer counts as being sent.
+        await Promise.all(rows.map((row) => attempt(target, row).finally(() => beingSent.delete(row.seq))));
       }
     } finally {
       busy.delete(target.label);
@@ -408,16 +406,16 @@ export function startNotifier(deps: NotifierDeps): Notifier {
     if (v.state === 'down')
       firing.set(v.source, { sinceMs: v.stateSinceMs, reason: v.reason, resolvedAtMs: null });
     // Under a silence, or down (one that ended while the monitor was stopped held it back): caught up.
-    if (v.maintenance || v.state === 'down') heldBySilence.add(v.source);
+    if (v.maintenance || v.state === 'down') toCatchUp.add(v.source);
   }
   // Told a problem, and changed since (a state newer than what was told: a view older than it is one
   // the state file's last write did not reach): a silence that ended while the monitor was stopped
   // held back what it became (its up, say). Caught up too; catchUp() says only what was not said.
-  if (telling) {
+  if (hasWebhooks) {
     for (const event of PROBLEMS) {
       for (const r of notified.withEvent(event)) {
         const v = deps.view(r.source);
-        if (v !== undefined && v.state !== r.state && v.stateSinceMs > r.atMs) heldBySilence.add(r.source);
+        if (v !== undefined && v.state !== r.state && v.stateSinceMs > r.atMs) toCatchUp.add(r.source);
       }
     }
   }
@@ -526,11 +524,11 @@ export function startNotifier(deps: NotifierDeps): Notifier {
     // Stable again: say where it settled, if that was not said (a silence may hold it back still).
     for (const source of flaps.tick(nowMs)) add(catchUp(source, nowMs));
     const generation = deps.silencesGeneration();
-    if (generation !== heldSeenGeneration) {
-      heldSeenGeneration = generation;
-      for (const source of heldBySilence) {
+    if (generation !== caughtUpGeneration) {
+      caughtUpGeneration = generation;
+      for (const source of toCatchUp) {
         if (deps.silenced(source, nowMs)) continue; // (checked here: a catch-up would add it back)
-        heldBySilence.delete(source);
+        toCatchUp.delete(source);
         add(catchUp(source, nowMs));
       }
     }
@@ -559,7 +557,7 @@ export function startNotifier(deps: NotifierDeps): Notifier {
       const decideAll = () => {
         const list: Notification[] = [];
         for (const c of changes) {
-          if (telling) list.push(...decide(c));
+          if (hasWebhooks) list.push(...decide(c));
           if (config.alertmanagers.length > 0) trackAlerts(c);
         }
         enqueue(list);
@@ -580,11 +578,11 @@ export function startNotifier(deps: NotifierDeps): Notifier {
     last: (source) => outbox.last(source),
     stats,
     tick(nowMs) {
-      if (telling) atomically(db, () => catchUpAndRemind(nowMs));
+      if (hasWebhooks) atomically(db, () => catchUpAndRemind(nowMs));
     },
     forget(source) {
       firing.delete(source);
-      heldBySilence.delete(source);
+      toCatchUp.delete(source);
       flaps.forget(source);
       notified.delete(source);
     },
