@@ -93,9 +93,11 @@ export function previewText(bytes: Uint8Array): string {
   return clipped(utf8.decode(bytes.subarray(0, end)).trimEnd(), TEXT_PREVIEW_CHARS);
 }
 
-/** `s`, cut to `max` characters and an ellipsis when longer. */
+/** `s`, cut to `max` UTF-16 units (one less rather than between a surrogate pair's halves) and an ellipsis, when longer. */
 function clipped(s: string, max: number): string {
-  return s.length > max ? `${s.slice(0, max)}…` : s;
+  if (s.length <= max) return s;
+  const highSurrogateLast = (s.charCodeAt(max - 1) & 0xfc00) === 0xd800;
+  return `${s.slice(0, highSurrogateLast ? max - 1 : max)}…`;
 }
 
 /** Characters of a rejected datagram's `v` kept in the detail (an attacker chooses it, up to a whole datagram). */

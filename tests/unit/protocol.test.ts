@@ -60,6 +60,8 @@ describe('encode/decode', () => {
     for (const space of [' ', '\t', '\n', '\r', '\v', '\f', '\u00a0', '\u2028', '\u3000', '\ufeff'])
       expect(previewText(Buffer.from(`hello ${space}world${space.repeat(3)}`))).toBe(`hello ${space}world`);
     expect(previewText(Buffer.from(`${' '.repeat(1023)}x`))).toBe(`${' '.repeat(256)}…`);
+    // Cut before a character of two UTF-16 units, not between them.
+    expect(previewText(Buffer.from(`${'a'.repeat(255)}😀😀`))).toBe(`${'a'.repeat(255)}…`);
   });
   it.each([
     ['seq', { seq: -1 }],
