@@ -104,7 +104,7 @@ describe('tracker: a monitor restart', () => {
     ]);
   });
 
-  it('keeps a later stored deadline, and lets a beat after the restart clear the floor', () => {
+  it("keeps the restart's floor where it is later than the sender's own deadline, and lets a beat after the restart clear it", () => {
     const before = createTracker(OPTIONS);
     before.observe(trackedBeat({ seq: 0, intervalMs: 60_000 })); // late at T0 + 90 s
     const after = restarted(before, T0 + 5000, T0 + 4000); // floor: T0 + 5 s + 60 s + 30 s
