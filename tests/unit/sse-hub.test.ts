@@ -65,6 +65,25 @@ describe('the live event hub', () => {
     expect(events(await body)).toEqual(['senders:[{"source":"a"},{"source":"b"}]', 'counts:{"up":2}']);
   });
 
+  it('sends the newest snapshot, counts and mark of a batch first, whatever flood of state events came with them', async () => {
+    const hub = createEventHub({ maxClients: 1, maxPending: 5, flushMs: 60_000 });
+    const { body } = await stream(hub);
+    hub.publish('counts', { up: 1 });
+    hub.publish('senders', new JsonText('[1]'));
+    for (let n = 0; n < 20; n++) hub.publish('state', { n });
+    hub.publish('senders', new JsonText('[2]'));
+    hub.publish('mark', { m: 1 });
+    for (let n = 20; n < 40; n++) hub.publish('state', { n });
+    hub.close();
+    expect(events(await body)).toEqual([
+      'senders:[2]',
+      'counts:{"up":1}',
+      'mark:{"m":1}',
+      ...[35, 36, 37, 38, 39].map((n) => `state:{"n":${n}}`),
+    ]);
+    expect(hub.dropped).toBe(35);
+  });
+
   it('drops the oldest state events beyond the bound, and counts them', async () => {
     const hub = createEventHub({ maxClients: 1, maxPending: 5, flushMs: 60_000 });
     const { body } = await stream(hub);

@@ -3,13 +3,15 @@
  * nobody listens; events are batched and written to every client a few
  * times a second. Bounded whatever the traffic:
  * - at most `maxClients` connections;
- * - per batch, at most `maxPending` events of each kind. `datagram` events
+ * - per batch, the newest picture of each kind (the page's `senders`
+ *   snapshot, `counts`, `mark`), sent first: no flood of other events
+ *   displaces them;
+ * - per batch, at most `maxPending` events of each other kind. `datagram` events
  *   are a sample: the page shows its newest `maxSamples` rows only, so a
  *   batch keeps that many, older ones giving way to newer ones, and they
  *   are rendered (converted and stringified) at flush time, only those
- *   sent. Other events (state,
- *   counts, ...) beyond the bound are dropped and counted, and the page
- *   catches up from its next snapshot;
+ *   sent. Other events (`state`) beyond the bound are dropped and counted,
+ *   and a reader catches up from the next snapshot;
  * - a client that stops reading is disconnected instead of buffering
  *   without limit.
  *
@@ -93,6 +95,12 @@ interface Client {
 
 /** The event types that are a sample of a stream: newer ones displace older ones in a full batch. */
 const SAMPLED = new Set(['datagram']);
+/**
+ * The event types that are a whole picture (the page's snapshot, the counts,
+ * the mark): only the newest of a batch is sent, first, so that no flood of
+ * other events can push them out.
+ */
+const LATEST: ReadonlySet<string> = new Set(['senders', 'counts', 'mark']);
 
 /** The newest `capacity` items pushed since the last drain, O(1) per push. */
 class NewestRing {
@@ -127,9 +135,10 @@ export function createEventHub(options: EventHubOptions): EventHub {
   const maxSamples = options.maxSamples ?? maxPending;
   const maxBacklog = options.maxClientBacklogBytes ?? 1024 * 1024;
   const clients = new Set<Client>();
-  // One lane for the events that count, one per sampled type; each keeps its newest maxPending.
-  const lanes = new Map<string, NewestRing>();
-  const lane = (type: string) => (SAMPLED.has(type) ? type : '');
+  // A lane of its own for each picture (its newest one), one for the events that count, one per sampled
+  // type; each keeps its newest maxPending. The pictures' lanes come first in a batch.
+  const lanes = new Map<string, NewestRing>([...LATEST].map((type) => [type, new NewestRing(1)]));
+  const lane = (type: string) => (SAMPLED.has(type) || LATEST.has(type) ? type : '');
   let closed = false;
 
   const flushTimer = setInterval(flush, flushMs);
