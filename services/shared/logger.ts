@@ -106,6 +106,10 @@ export function logDestination(options: LogDestinationOptions): LogDestination {
   let batch = '';
   let dropped = 0;
   let written = 0;
+  // sonic-boom's flushSync() writes its queue beside a write in flight; pino calls it at exit. Ours
+  // (below) never does: it stands in for sonic-boom's everywhere.
+  const sonicFlushSync = sonic.flushSync.bind(sonic);
+  sonic.flushSync = () => flushSync();
   sonic.on('drop', (data: Buffer) => {
     dropped += countLines(data);
   });
@@ -122,10 +126,19 @@ export function logDestination(options: LogDestinationOptions): LogDestination {
   /**
    * Everything out now: sonic-boom's queue, then the batch, written directly
    * (handing it to sonic-boom could start an asynchronous write that a
-   * process about to exit would never finish).
+   * process about to exit would never finish). But not while an
+   * asynchronous write is in flight (up to MAX_WRITE_BYTES, a slow reader
+   * holding it): written beside it, lines would tear and come out of order
+   * (a pipe write is atomic only up to 4,096 bytes). Then what waits is
+   * dropped and counted, never written: the log loses lines, never order.
    */
   function flushSync(): void {
-    sonic.flushSync();
+    if (isWriting(sonic)) {
+      dropped += countLines(Buffer.from(batch)) + letGoQueued(sonic);
+      batch = '';
+      return;
+    }
+    sonicFlushSync();
     if (batch.length === 0) return;
     let bytes = Buffer.from(batch);
     batch = '';
@@ -161,22 +174,19 @@ export function logDestination(options: LogDestinationOptions): LogDestination {
         if (batch.length >= batchBytes) handOn();
       },
       flush(cb?: (err?: Error) => void) {
-        handOn();
-        // sonic-boom's own flush() calls back at once (minLength 0) and its
-        // flushSync() would write queued lines ahead of a write still in
-        // flight: wait for that write, then write the rest in order.
-        const deadline = Date.now() + FLUSH_WAIT_MS;
+        // sonic-boom's own flush() calls back at once (minLength 0), and
+        // writing here (flushSync) could block this thread on a reader that
+        // has stalled: the lines are handed on, and sonic-boom writes them
+        // in order, asynchronously; this calls back once all are out. A
+        // reader that never takes them leaves the caller's own time limit
+        // to end the wait (lifecycle.ts: its flushSync() then drops them).
         const finish = () => {
-          if (isWriting(sonic) && Date.now() < deadline) {
+          handOn();
+          if (isWriting(sonic) || queuedLines(sonic) > 0) {
             setTimeout(finish, 2);
             return;
           }
-          try {
-            flushSync();
-            cb?.();
-          } catch (err) {
-            cb?.(err as Error);
-          }
+          cb?.();
         };
         finish();
       },
@@ -199,12 +209,35 @@ const NEWLINE = 0x0a;
  * interleave with another writer's.
  */
 const MAX_WRITE_BYTES = 1024 * 1024;
-/** How long flush() waits for a write in flight before writing the rest anyway. */
-const FLUSH_WAIT_MS = 500;
 
 /** sonic-boom has an asynchronous write in flight (not part of its typed API). */
 function isWriting(stream: object): boolean {
   return (stream as { _writing?: boolean })._writing === true;
+}
+
+/** sonic-boom's queue behind the write in flight (buffer mode: chunks of Buffers; not part of its typed API). */
+interface SonicQueue {
+  _bufs: Buffer[][];
+  _lens: number[];
+  _len: number;
+  _writingBuf: Buffer;
+}
+
+/** The lines sonic-boom holds queued behind the write in flight. */
+function queuedLines(stream: object): number {
+  let n = 0;
+  for (const chunk of (stream as SonicQueue)._bufs ?? []) for (const b of chunk) n += countLines(b);
+  return n;
+}
+
+/** Lets go of sonic-boom's queue (the process is about to exit, and it cannot be written in turn): its lines. */
+function letGoQueued(stream: object): number {
+  const s = stream as SonicQueue;
+  const n = queuedLines(s);
+  s._bufs = [];
+  s._lens = [];
+  s._len = s._writingBuf.length;
+  return n;
 }
 
 function openForAppend(path: string): number {

@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -54,4 +55,83 @@ describe('the log destination (a real file)', () => {
     expect(out.written()).toBe(statSync(path).size);
     expect(written).toEqual([...written].sort((a, b) => a - b));
   });
+});
+
+// Through a real pipe whose reader stalls, as a container's log shipper may at shutdown.
+describe('the log destination (a pipe whose reader stalls)', () => {
+  /**
+   * A child logs ~1 MB through a pipe nobody reads yet, so a write of up to
+   * 1 MiB is in flight and held; then it logs `tail` lines more and does
+   * `then` (the shutdown paths' flushSync, or flush), and exits. This reads
+   * its output only once the child says it is done, or after 3 s.
+   */
+  async function stalledRun(then: 'flushSync' | 'flush'): Promise<{ lines: string[]; dropped: number }> {
+    const script = `
+      import { logDestination } from ${JSON.stringify(new URL('../../services/shared/logger.ts', import.meta.url).pathname)};
+      const out = logDestination({ dest: 1 });
+      const line = (tag, n) => JSON.stringify({ tag, n, pad: 'x'.repeat(300) }) + '\\n';
+      for (let i = 0; i < 300; i++) out.stream.write(line('a', i));
+      await new Promise((r) => setTimeout(r, 50));
+      for (let i = 0; i < 3000; i++) out.stream.write(line('b', i));
+      await new Promise((r) => setTimeout(r, 300));
+      for (let i = 0; i < 400; i++) out.stream.write(line('c', i));
+      ${then === 'flushSync' ? 'out.stream.flushSync();' : 'await new Promise((r) => { out.stream.flush(r); setTimeout(r, 500); }); out.stream.flushSync();'}
+      process.stderr.write('done ' + out.dropped() + '\\n');
+      process.exit(0);`;
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout.pause();
+    const done = await new Promise<string>((resolve) => {
+      let err = '';
+      child.stderr.on('data', (d: Buffer) => {
+        err += d.toString();
+        if (err.includes('\n')) resolve(err);
+      });
+      setTimeout(() => resolve(err), 3000);
+    });
+    const chunks: Buffer[] = [];
+    child.stdout.on('data', (d: Buffer) => chunks.push(d));
+    child.stdout.resume();
+    await new Promise<void>((resolve) => child.once('close', () => resolve()));
+    const dropped = Number(/done (\d+)/.exec(done)?.[1] ?? Number.NaN);
+    return {
+      lines: Buffer.concat(chunks)
+        .toString()
+        .split('\n')
+        .filter((l) => l !== ''),
+      dropped,
+    };
+  }
+
+  /** The lines' tags and numbers, in the order they came: every line but a last one cut by the exit must parse. */
+  function order(lines: string[]): string[] {
+    const last = lines.length - 1;
+    return lines.flatMap((l, i) => {
+      try {
+        const o = JSON.parse(l) as { tag: string; n: number };
+        return [`${o.tag}${o.n}`];
+      } catch {
+        if (i === last) return [];
+        throw new Error(`a torn line: ${l.slice(0, 60)}…${l.slice(-40)}`);
+      }
+    });
+  }
+  const inOrder = (tags: string[]) =>
+    tags.every((t, i) => i === 0 || compareTag(tags[i - 1] as string, t) < 0);
+  const compareTag = (a: string, b: string) =>
+    a[0] === b[0] ? Number(a.slice(1)) - Number(b.slice(1)) : (a[0] as string).localeCompare(b[0] as string);
+
+  it.each(['flushSync', 'flush'] as const)(
+    'never writes beside a write in flight (%s): lines are dropped and counted, never torn or reordered',
+    async (then) => {
+      const { lines, dropped } = await stalledRun(then);
+      const tags = order(lines);
+      expect(inOrder(tags)).toBe(true);
+      expect(tags[0]).toBe('a0');
+      // What the exit cut short or never wrote is what was counted dropped, or less: never written out of turn.
+      expect(tags.length + dropped).toBeLessThanOrEqual(3700);
+      expect(dropped).toBeGreaterThan(0);
+    },
+  );
 });
