@@ -136,6 +136,20 @@ describe('tracker: a monitor restart', () => {
     expect(after.view('a', T0 + 19_000)).toMatchObject({ lost: 2, received: 8 });
   });
 
+  it('has the state file write a sender put under a silence or taken out of one: its uptime counts planned time', () => {
+    const tracker = createTracker(OPTIONS);
+    tracker.observe(trackedBeat({ seq: 0, intervalMs: 600_000 }));
+    tracker.tick(T0 + 3_000_000);
+    tracker.tick(T0 + 3_000_000);
+    expect(tracker.view('a', T0 + 3_000_000)?.state).toBe('down');
+    takeDirtyLists(tracker); // written: down, and nothing else changes it for a while
+    // A restart credits the time until the last write by the availability stored: it must be the planned one.
+    tracker.setMaintenance('a', true, T0 + 3_000_000);
+    expect(takeDirtyLists(tracker).changed.map((s) => s.source)).toEqual(['a']);
+    tracker.setMaintenance('a', false, T0 + 3_600_000);
+    expect(takeDirtyLists(tracker).changed.map((s) => s.source)).toEqual(['a']);
+  });
+
   it("counts the monitor's own absence as unknown: neither up nor down in the uptime", () => {
     const before = createTracker(OPTIONS);
     // Up for 30 s, beating every second; the monitor was last alive at +30 s and back at +50 s.

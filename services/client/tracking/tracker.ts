@@ -1167,6 +1167,8 @@ export function createTracker(options: TrackerOptions): Tracker {
       if (sender === undefined || sender.maintenance === on) return;
       sender.maintenance = on;
       setAvailability(sender.uptime, on ? 'planned' : AVAILABILITY[sender.state], atMs);
+      // Its uptime's current availability is stored: a restart credits the time until then by it.
+      changed(caughtUp(sender));
     },
     restore,
     listening,
