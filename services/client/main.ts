@@ -43,7 +43,7 @@ try {
   installShutdown({
     logger,
     logs: logs.stream,
-    stop: () => monitor.stop(),
+    stop: (how) => monitor.stop(how),
   });
   // A socket thread that died is fatal: rejected here, the shutdown takes it as one (a `fatal`
   // line, the stop, exit 1), and the orchestrator starts a monitor that can hear.

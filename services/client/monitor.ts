@@ -63,7 +63,8 @@ export interface Monitor {
    * process owner stops it (main.ts: as a fatal error, exit 1).
    */
   readonly died: Promise<Error>;
-  stop(): Promise<void>;
+  /** `planned` false (a fatal error): no bye to the peers, who must see the death it is. */
+  stop(how?: { planned: boolean }): Promise<void>;
 }
 
 /** Length of each sender's heartbeat bar. */
@@ -469,15 +470,15 @@ async function assembleMonitor(
     ingest,
     status,
     died,
-    async stop() {
+    async stop(how = { planned: true }) {
       stopping = true;
       clearInterval(liveness);
       clearInterval(mark);
       // Its streams finished first: the server then finds their connections idle and closes them.
       await hub.close();
       await Promise.all([receiver.stop(), closeHttp(app)]);
-      // A bye to the peers first: they see a planned stop, not a death.
-      await peers?.stop();
+      // A bye to the peers first: they see a planned stop, not a death (after a fatal error, none).
+      await peers?.stop(how);
       await notifier.stop();
       // After the socket closed: the last write holds every datagram counted.
       await store.stop();

@@ -23,8 +23,8 @@ try {
   installShutdown({
     logger,
     logs: out.stream,
-    stop: async () => {
-      await beacon.stop();
+    stop: async (how) => {
+      await beacon.stop(how);
       await http.stop();
     },
   });

@@ -10,8 +10,11 @@ import type { LogDestination } from './logger.js';
 
 export interface ShutdownOptions {
   logger: Logger;
-  /** Stops the service: sockets, servers, timers. */
-  stop: () => Promise<void>;
+  /**
+   * Stops the service: sockets, servers, timers. `planned` is false after a
+   * fatal error: no `bye` then, for the crash must look like the death it is.
+   */
+  stop: (how: { planned: boolean }) => Promise<void>;
   /** The log destination: flushed in order on the normal path, synchronously on the exit-now paths (timeout, second signal). */
   logs: LogDestination['stream'];
   /** Hard limit for stop(); the process exits 1 past it. */
@@ -39,11 +42,17 @@ export function installShutdown({ logger, stop, logs, timeoutMs = 1800 }: Shutdo
       const startedAt = performance.now();
       logger.info({ event: 'stop', reason: signal ?? (err ? 'fatal' : 'exit'), signal }, 'stopping');
       try {
-        await stop();
-        logger.info(
-          { event: 'stopped', durationMs: Math.round(performance.now() - startedAt) },
-          'stopped cleanly',
-        );
+        await stop({ planned: !err });
+        if (!err) {
+          logger.info(
+            { event: 'stopped', durationMs: Math.round(performance.now() - startedAt) },
+            'stopped cleanly',
+          );
+        }
+      } catch (stopErr) {
+        // close-with-grace logs nothing (logger: false): the line that says why the stop failed.
+        logger.fatal({ event: 'fatal', err: stopErr }, 'stop failed');
+        throw stopErr;
       } finally {
         // Asynchronous, so the lines stay in order behind a write in flight.
         await flush();

@@ -83,8 +83,12 @@ export interface BeaconStats {
 
 export interface Beacon {
   stats(): BeaconStats;
-  /** Stops the schedule, sends `bye` (if configured), closes the sockets. */
-  stop(): Promise<void>;
+  /**
+   * Stops the schedule, sends `bye` (if configured, and unless `planned` is
+   * false: a crash is no planned stop, and must look like the death it is),
+   * closes the sockets.
+   */
+  stop(how?: { planned: boolean }): Promise<void>;
 }
 
 const BYE_TIMEOUT_MS = 500;
@@ -343,13 +347,13 @@ export function startBeacon(options: BeaconOptions, logger: Logger): Beacon {
       lastTickPerfMs,
       lastLatenessMs,
     }),
-    async stop() {
+    async stop(how = { planned: true }) {
       if (stopped) return;
       stopped = true;
       cancel();
       if (refreshTimer !== null) clearTimeout(refreshTimer);
       refreshTimer = null;
-      if (options.sendBye) {
+      if (options.sendBye && how.planned) {
         await Promise.race([
           emit('bye'),
           new Promise((resolve) => setTimeout(resolve, BYE_TIMEOUT_MS).unref()),

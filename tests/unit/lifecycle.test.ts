@@ -1,0 +1,80 @@
+import { spawn } from 'node:child_process';
+import { createSocket } from 'node:dgram';
+import { resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parseLogLine } from '../../services/shared/log-schema.js';
+
+const ROOT = resolve(import.meta.dirname, '..', '..');
+
+/**
+ * The real beacon process, beating at 100 ms to a UDP socket here, ended by
+ * `end`: a SIGTERM (a planned stop), or a fatal error thrown inside it (a
+ * module loaded with it throws 400 ms after start). The kinds of datagram
+ * it sent, its log lines, and its exit code.
+ */
+async function beaconEndedBy(
+  end: 'sigterm' | 'fatal',
+): Promise<{ kinds: string[]; lines: Array<Record<string, unknown>>; code: number | null }> {
+  const sink = createSocket('udp4');
+  const kinds: string[] = [];
+  sink.on('message', (m) => kinds.push((JSON.parse(m.toString()) as { kind: string }).kind));
+  await new Promise<void>((done) => sink.bind(0, '127.0.0.1', done));
+  const crash = 'data:text/javascript,setTimeout(() => { throw new Error("boom") }, 400)';
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', ...(end === 'fatal' ? ['--import', crash] : []), 'services/server/main.ts'],
+    {
+      cwd: ROOT,
+      env: {
+        PATH: process.env.PATH ?? '',
+        HTTP_PORT: '0',
+        BEACON_INTERVAL: '100ms',
+        BEACON_TARGETS: `127.0.0.1:${sink.address().port}`,
+        BEACON_SOURCE: 'lifecycle',
+      },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  if (end === 'sigterm') {
+    while (kinds.length < 3) await new Promise((r) => setTimeout(r, 20));
+    child.kill('SIGTERM');
+  }
+  const code = await new Promise<number | null>((done) => child.once('close', (c) => done(c)));
+  await new Promise((r) => setTimeout(r, 100)); // the last datagrams, if any, to arrive
+  sink.close();
+  const lines = out.split('\n').filter((l) => l !== '');
+  for (const l of lines) expect(parseLogLine(l).ok).toBe(true);
+  return { kinds, lines: lines.map((l) => JSON.parse(l) as Record<string, unknown>), code };
+}
+
+// How a process ends (shared/lifecycle.ts): a planned stop says bye, a crash does not.
+describe('a service process ending', () => {
+  it('on SIGTERM: stops, says bye to its targets, logs stopped and exits 0', async () => {
+    const { kinds, lines, code } = await beaconEndedBy('sigterm');
+    expect(code).toBe(0);
+    expect(kinds.at(-1)).toBe('bye');
+    expect(lines.filter((l) => l.event === 'stop' || l.event === 'stopped').map((l) => l.event)).toEqual([
+      'stop',
+      'stopped',
+    ]);
+  });
+
+  it('on a fatal error: stops without a bye (a crash must look like the death it is), logs no stopped, exits 1', async () => {
+    const { kinds, lines, code } = await beaconEndedBy('fatal');
+    expect(code).toBe(1);
+    expect(kinds.length).toBeGreaterThan(0);
+    expect(kinds).not.toContain('bye');
+    expect(
+      lines
+        .filter((l) => ['fatal', 'stop', 'stopped'].includes(String(l.event)))
+        .map((l) => [l.event, l.reason]),
+    ).toEqual([
+      ['fatal', undefined],
+      ['stop', 'fatal'],
+    ]);
+  });
+});
