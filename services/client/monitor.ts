@@ -214,6 +214,7 @@ async function assembleMonitor(
     tracker,
     history,
     ignoreUndeclared: config.undeclaredSenders === 'ignore',
+    self: monitorName,
     limiter,
     logger,
     stateChanged,

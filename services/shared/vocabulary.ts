@@ -46,6 +46,7 @@ export const clientExceptionReasonSchema = z.enum([
   'clock_skew',
   'not_allowed',
   'undeclared',
+  'self',
   'socket_error',
 ]);
 export type ClientExceptionReason = z.infer<typeof clientExceptionReasonSchema>;

@@ -125,9 +125,25 @@ describe('monitors that watch each other', () => {
     ]);
   });
 
-  it('forgets a stored record of its own name (an earlier release beat to itself), and keeps the others', async () => {
+  it('never tracks a beat of its own name: its own, come back through an address that reaches it (127.0.1.1), is an exception `self`', async () => {
+    const logs = captureLogs('client');
+    const a = await startLoopbackMonitor(logs.logger, { MONITOR_NAME: 'monitor-a' });
+    monitors.push(a);
+    await sendUdp(a.monitor.udp.port, [beat(0, { source: 'monitor-a' }), beat(0, { source: 'monitor-b' })]);
+    await eventually(() => expect(a.monitor.tracker.view('monitor-b', Date.now())?.state).toBe('up'));
+    expect(a.monitor.tracker.view('monitor-a', Date.now())).toBeUndefined();
+    expect(logs.events('exception').map((l) => l.reason)).toEqual(['self']);
+    expect(a.monitor.ingest.stats.exceptions.get('self')).toBe(1);
+    expect(logs.schemaProblems()).toEqual([]);
+  });
+
+  it('forgets a stored record of its own name (an earlier release, or another name, stored it), and keeps the others', async () => {
     const env = { MONITOR_NAME: 'monitor-a', DATA_DIR: freshDataDir() };
-    const before = await startLoopbackMonitor(captureLogs('client').logger, env);
+    // The same state file, written by a monitor of another name that heard from monitor-a.
+    const before = await startLoopbackMonitor(captureLogs('client').logger, {
+      ...env,
+      MONITOR_NAME: 'earlier',
+    });
     try {
       await sendUdp(before.monitor.udp.port, [
         beat(0, { source: 'monitor-a' }),

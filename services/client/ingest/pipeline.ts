@@ -36,6 +36,8 @@ export interface IngestDeps {
   history: History;
   /** UNDECLARED_SENDERS=ignore: datagrams of senders not declared are rejected (`undeclared`). */
   ignoreUndeclared: boolean;
+  /** This monitor's own name: a datagram from it is rejected (`self`), never tracked. */
+  self: string;
   limiter: LogLimiter;
   logger: Logger;
   /** Where the state changes a datagram causes go (log line, live event, ...). */
@@ -155,6 +157,10 @@ export function createIngest(deps: IngestDeps): Ingest {
   }
 
   function accepted(d: AcceptedDatagram): void {
+    if (d.source === deps.self) {
+      rejected(d, 'self', "this monitor's own name: its own beat, come back", null, d.source);
+      return;
+    }
     if (deps.ignoreUndeclared && !tracker.isDeclared(d.source)) {
       rejected(d, 'undeclared', 'source not declared (UNDECLARED_SENDERS=ignore)', null, d.source);
       return;
