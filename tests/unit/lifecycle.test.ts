@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
+import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseLogLine } from '../../services/shared/log-schema.js';
@@ -76,5 +77,37 @@ describe('a service process ending', () => {
       ['fatal', undefined],
       ['stop', 'fatal'],
     ]);
+  });
+
+  it('on a failed start (its HTTP port taken): its lines in order, the failure last, exit 1', async () => {
+    const taken = createServer();
+    await new Promise<void>((done) => taken.listen(0, '0.0.0.0', done));
+    const port = (taken.address() as { port: number }).port;
+    const child = spawn(process.execPath, ['--import', 'tsx', 'services/server/main.ts'], {
+      cwd: ROOT,
+      env: {
+        PATH: process.env.PATH ?? '',
+        HTTP_PORT: String(port),
+        BEACON_INTERVAL: '100ms',
+        BEACON_TARGETS: '127.0.0.1:9',
+        BEACON_SOURCE: 'lifecycle',
+      },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    const code = await new Promise<number | null>((done) => child.once('close', (c) => done(c)));
+    taken.close();
+    const lines = out
+      .split('\n')
+      .filter((l) => l !== '')
+      .map((l) => JSON.parse(l) as { event: string; time: string });
+    expect(code).toBe(1);
+    expect(lines[0]?.event).toBe('start');
+    expect(lines.at(-1)?.event).toBe('fatal');
+    const times = lines.map((l) => Date.parse(l.time));
+    expect(times).toEqual([...times].sort((a, b) => a - b));
   });
 });
