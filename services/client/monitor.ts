@@ -330,6 +330,13 @@ async function assembleMonitor(
     lastNotification: (source) => notifier.last(source),
     maintenance,
     admin: adminGuard(options.adminToken ?? null),
+    forgetSender: (source) => {
+      if (tracker.isDeclared(source)) return 'declared';
+      if (!tracker.forgetSender(source)) return 'unknown';
+      // Its row goes with the state file's next write (the tracker's removals); its incidents stay.
+      notifier.forget(source);
+      return 'forgotten';
+    },
     ready: () => receiver.bound() && app.server.listening,
     now,
     logger,

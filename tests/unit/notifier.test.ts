@@ -184,6 +184,38 @@ describe('notifications, in-process against a real HTTP sink', () => {
     expect(await (await fetch(`${m.base}/api/silences`)).json()).toEqual([]);
   });
 
+  it('forgets a decommissioned sender on DELETE /api/senders/:source: its record and its row; a declared one stays', async () => {
+    const dataDir = freshDataDir();
+    const { sink, logs, m } = await setUp({ DATA_DIR: dataDir, EXPECTED_SENDERS: 'kept=1h' });
+    const forget = (source: string, token = TOKEN) =>
+      fetch(`${m.base}/api/senders/${encodeURIComponent(source)}`, {
+        method: 'DELETE',
+        headers: { authorization: `Bearer ${token}` },
+      });
+    await sendUdp(m.monitor.udp.port, [beat(0, { source: 'retired', intervalMs: 300 })]);
+    await eventually(() => expect(hooks(sink, 'retired').map((h) => h.event)).toEqual(['down']), 5000);
+    expect((await forget('retired', 'wrong')).status).toBe(401);
+    expect((await forget('retired')).status).toBe(204);
+    expect((await fetch(`${m.base}/api/senders/retired`)).status).toBe(404);
+    expect((await forget('retired')).status).toBe(404);
+    // A declared one is the configuration's: it stays.
+    const declared = await forget('kept');
+    expect(declared.status).toBe(409);
+    expect(((await declared.json()) as { message: string }).message).toContain('EXPECTED_SENDERS');
+    expect(logs.events('evict')).toMatchObject([{ source: 'retired', reason: 'forgotten' }]);
+    expect(logs.schemaProblems()).toEqual([]);
+    await m.monitor.stop();
+    // Gone after a restart too: its row went with the state file's last write.
+    const again = await startLoopbackMonitor(captureLogs('client').logger, {
+      DATA_DIR: dataDir,
+      EXPECTED_SENDERS: 'kept=1h',
+      ...FAST,
+    });
+    cleanups.push(() => again.monitor.stop());
+    expect(again.monitor.tracker.view('retired', Date.now())).toBeUndefined();
+    expect(again.monitor.tracker.view('kept', Date.now())?.state).toBe('pending');
+  });
+
   it('refuses writes with a 403 that says how, when no token is configured', async () => {
     const { m } = await setUp({}, null);
     const res = await fetch(`${m.base}/api/silences`, {

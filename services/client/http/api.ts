@@ -310,6 +310,17 @@ export function openApiDocument(version: string, historySize: number) {
           parameters: [{ name: 'source', in: 'path', required: true, schema: { type: 'string' } }],
           responses: { 200: ok('Sender', senderSchema), 404: ok('Unknown sender', errorSchema) },
         },
+        delete: {
+          summary:
+            'Forget a sender (a decommissioned one): its record, its row in the state file, what was notified of it; its incidents stay. A datagram from it later makes it new. Needs Authorization: Bearer <admin token>',
+          parameters: [{ name: 'source', in: 'path', required: true, schema: { type: 'string' } }],
+          responses: {
+            204: { description: 'forgotten' },
+            401: ok('Wrong or missing token', errorSchema),
+            404: ok('Unknown sender', errorSchema),
+            409: ok('A declared sender: take it out of EXPECTED_SENDERS or SENDERS_FILE', errorSchema),
+          },
+        },
       },
       '/api/senders/{source}/incidents': {
         get: {

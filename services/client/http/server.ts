@@ -57,6 +57,8 @@ export interface HttpDeps {
   maintenance: Maintenance;
   /** Checks the Authorization header of a write. */
   admin(authorization: string | undefined): AdminVerdict;
+  /** Forgets a sender everywhere but its incidents (DELETE /api/senders/:source); a declared one stays. */
+  forgetSender(source: string): 'forgotten' | 'declared' | 'unknown';
   ready(): boolean;
   now(): number;
   logger: Logger;
@@ -271,6 +273,24 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
       return reply.code(404).send({ error: 'not_found', parameter: 'id', message: 'no such silence' });
     }
     log.info({ event: 'silence', action: 'removed', id: req.params.id }, `silence ${req.params.id} removed`);
+    return reply.code(204).send();
+  });
+  app.delete<{ Params: { source: string } }>('/api/senders/:source', adminOnly, (req, reply) => {
+    const params = senderParams.safeParse(req.params);
+    if (!params.success) return reply.code(400).send(badRequest(params.error));
+    const { source } = params.data;
+    const outcome = deps.forgetSender(source);
+    if (outcome === 'unknown') {
+      return reply.code(404).send({ error: 'not_found', parameter: 'source', message: 'unknown sender' });
+    }
+    if (outcome === 'declared') {
+      return reply.code(409).send({
+        error: 'declared',
+        parameter: 'source',
+        message: 'a declared sender: take it out of EXPECTED_SENDERS or SENDERS_FILE',
+      });
+    }
+    log.info({ event: 'evict', source, reason: 'forgotten' }, `sender ${source} forgotten`);
     return reply.code(204).send();
   });
   app.get('/silences', (_req, reply) =>
