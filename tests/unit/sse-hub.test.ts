@@ -59,13 +59,13 @@ describe('the live event hub', () => {
   it('sends an event serialized already (a snapshot built in parts) as its text, not as a JSON string', async () => {
     const hub = createEventHub({ maxClients: 1, flushMs: 60_000 });
     const { body } = await stream(hub);
-    hub.publish('senders', new JsonText('[{"source":"a"},{"source":"b"}]'));
     hub.publish('counts', { up: 2 });
+    hub.publish('senders', new JsonText('[{"source":"a"},{"source":"b"}]'));
     hub.close();
-    expect(events(await body)).toEqual(['senders:[{"source":"a"},{"source":"b"}]', 'counts:{"up":2}']);
+    expect(events(await body)).toEqual(['counts:{"up":2}', 'senders:[{"source":"a"},{"source":"b"}]']);
   });
 
-  it('sends the newest snapshot, counts and mark of a batch first, whatever flood of state events came with them', async () => {
+  it('sends the newest counts, snapshot and mark of a batch first, in that order, whatever flood of state events came with them', async () => {
     const hub = createEventHub({ maxClients: 1, maxPending: 5, flushMs: 60_000 });
     const { body } = await stream(hub);
     hub.publish('counts', { up: 1 });
@@ -76,8 +76,8 @@ describe('the live event hub', () => {
     for (let n = 20; n < 40; n++) hub.publish('state', { n });
     hub.close();
     expect(events(await body)).toEqual([
-      'senders:[2]',
       'counts:{"up":1}',
+      'senders:[2]',
       'mark:{"m":1}',
       ...[35, 36, 37, 38, 39].map((n) => `state:{"n":${n}}`),
     ]);

@@ -96,11 +96,13 @@ interface Client {
 /** The event types that are a sample of a stream: newer ones displace older ones in a full batch. */
 const SAMPLED = new Set(['datagram']);
 /**
- * The event types that are a whole picture (the page's snapshot, the counts,
- * the mark): only the newest of a batch is sent, first, so that no flood of
- * other events can push them out.
+ * The event types that are a whole picture (the counts, the page's
+ * snapshot, the mark): only the newest of a batch is sent, first, so that no
+ * flood of other events can push them out. In this order, the order the
+ * monitor publishes them in: the page renders its verdict from the counts
+ * when the snapshot comes.
  */
-const LATEST: ReadonlySet<string> = new Set(['senders', 'counts', 'mark']);
+const LATEST: ReadonlySet<string> = new Set(['counts', 'senders', 'mark']);
 
 /** The newest `capacity` items pushed since the last drain, O(1) per push. */
 class NewestRing {
