@@ -5,6 +5,7 @@
  * `stop()`. It never reads process.env and never exits the process, so
  * tests and the benchmark run the real thing in-process.
  */
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -143,6 +144,8 @@ async function assembleMonitor(
   const store = openStore(config.dataDir, tracker, shape, logger, now, config.stateSyncMs);
   opened.push(() => store.stop());
   const monitorName = config.monitorName === '' ? hostname() : config.monitorName;
+  // The boot of this monitor's beats to its peers: one of them come back to it is known by it.
+  const peerBoot = randomBytes(8).toString('hex');
   // A monitor never tracks itself. A list shared by monitors that watch each other names every one of them:
   // none expects beats from itself. And a record of its own name (a release before 13bc84e beat to itself when
   // its peers were listed by IP address) would go down for good now that it no longer does.
@@ -214,7 +217,7 @@ async function assembleMonitor(
     tracker,
     history,
     ignoreUndeclared: config.undeclaredSenders === 'ignore',
-    self: monitorName,
+    self: config.peerMonitors.length === 0 ? null : { source: monitorName, boot: peerBoot },
     limiter,
     logger,
     stateChanged,
@@ -355,6 +358,7 @@ async function assembleMonitor(
       peers: config.peerMonitors,
       intervalMs: config.peerInterval,
       source: monitorName,
+      boot: peerBoot,
       signer: peerSigner(keyring),
       own: receiver.address,
     },

@@ -36,8 +36,13 @@ export interface IngestDeps {
   history: History;
   /** UNDECLARED_SENDERS=ignore: datagrams of senders not declared are rejected (`undeclared`). */
   ignoreUndeclared: boolean;
-  /** This monitor's own name: a datagram from it is rejected (`self`), never tracked. */
-  self: string;
+  /**
+   * This monitor's own beats to its peers (its name and their boot), if it
+   * sends any: one come back to it is rejected (`self`), never tracked. A
+   * sender of the same name with another boot (a beacon on this host, whose
+   * host name is its default source too) is any sender.
+   */
+  self: { source: string; boot: string } | null;
   limiter: LogLimiter;
   logger: Logger;
   /** Where the state changes a datagram causes go (log line, live event, ...). */
@@ -157,8 +162,8 @@ export function createIngest(deps: IngestDeps): Ingest {
   }
 
   function accepted(d: AcceptedDatagram): void {
-    if (d.source === deps.self) {
-      rejected(d, 'self', "this monitor's own name: its own beat, come back", null, d.source);
+    if (deps.self !== null && d.source === deps.self.source && d.boot === deps.self.boot) {
+      rejected(d, 'self', "this monitor's own beat to its peers, come back", null, d.source);
       return;
     }
     if (deps.ignoreUndeclared && !tracker.isDeclared(d.source)) {

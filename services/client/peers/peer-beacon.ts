@@ -24,6 +24,8 @@ export interface PeerBeaconOptions {
   intervalMs: number;
   /** This monitor's name: the `source` of its beats. */
   source: string;
+  /** The `boot` of its beats (the ingest knows one come back by it); a random one if absent. */
+  boot?: string;
   /** Signs the beats: peerSigner() of the monitor's keyring. */
   signer: Signer | null;
   lookup?: Lookup;
@@ -58,6 +60,7 @@ export function startPeerBeacon(options: PeerBeaconOptions, logger: Logger): Bea
       intervalMs: options.intervalMs,
       targets: options.peers,
       source: options.source,
+      ...(options.boot === undefined ? {} : { boot: options.boot }),
       signer: options.signer,
       sendBye: true,
       ...(options.lookup === undefined ? {} : { lookup: options.lookup }),
