@@ -110,6 +110,16 @@ export function logDestination(options: LogDestinationOptions): LogDestination {
   // (below) never does: it stands in for sonic-boom's everywhere.
   const sonicFlushSync = sonic.flushSync.bind(sonic);
   sonic.flushSync = () => flushSync();
+  /**
+   * Nobody reads the log any more (EPIPE: the shipper died, `| head`): pino
+   * then makes sonic-boom's methods no-ops, and sonic-boom's own flushSync()
+   * would retry the write forever. From then on every line is dropped and
+   * counted, and nothing waits for a write.
+   */
+  let broken = false;
+  sonic.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') broken = true;
+  });
   sonic.on('drop', (data: Buffer) => {
     dropped += countLines(data);
   });
@@ -120,6 +130,10 @@ export function logDestination(options: LogDestinationOptions): LogDestination {
     if (batch.length === 0) return;
     const data = Buffer.from(batch);
     batch = '';
+    if (broken) {
+      dropped += countLines(data);
+      return;
+    }
     // Typed for strings; in buffer mode it takes Buffers.
     sonic.write(data as unknown as string);
   }
@@ -133,8 +147,8 @@ export function logDestination(options: LogDestinationOptions): LogDestination {
    * dropped and counted, never written: the log loses lines, never order.
    */
   function flushSync(): void {
-    if (isWriting(sonic)) {
-      dropped += countLines(Buffer.from(batch)) + letGoQueued(sonic);
+    if (broken || isWriting(sonic)) {
+      dropped += countLines(Buffer.from(batch)) + letGoQueued(sonic, broken);
       batch = '';
       return;
     }
@@ -182,7 +196,9 @@ export function logDestination(options: LogDestinationOptions): LogDestination {
         // to end the wait (lifecycle.ts: its flushSync() then drops them).
         const finish = () => {
           handOn();
-          if (isWriting(sonic) || queuedLines(sonic) > 0) {
+          if (broken) {
+            flushSync(); // drops what is left: it can never be written
+          } else if (isWriting(sonic) || queuedLines(sonic) > 0) {
             setTimeout(finish, 2);
             return;
           }
@@ -230,10 +246,17 @@ function queuedLines(stream: object): number {
   return n;
 }
 
-/** Lets go of sonic-boom's queue (the process is about to exit, and it cannot be written in turn): its lines. */
-function letGoQueued(stream: object): number {
+/**
+ * Lets go of sonic-boom's queue (the process is about to exit, and it cannot
+ * be written in turn), and with `failed` of the write it failed too: their lines.
+ */
+function letGoQueued(stream: object, failed = false): number {
   const s = stream as SonicQueue;
-  const n = queuedLines(s);
+  let n = queuedLines(s);
+  if (failed) {
+    n += countLines(s._writingBuf);
+    s._writingBuf = Buffer.alloc(0);
+  }
   s._bufs = [];
   s._lens = [];
   s._len = s._writingBuf.length;

@@ -135,3 +135,35 @@ describe('the log destination (a pipe whose reader stalls)', () => {
     },
   );
 });
+
+// A pipe whose reader is gone (EPIPE), as when a log shipper dies or output goes through `| head`.
+describe('the log destination (a pipe whose reader is gone)', () => {
+  it('drops and counts what it cannot write, and flushing never hangs: the process can exit', async () => {
+    const script = `
+      import { logDestination } from ${JSON.stringify(new URL('../../services/shared/logger.ts', import.meta.url).pathname)};
+      const out = logDestination({ dest: 1 });
+      const line = (n) => JSON.stringify({ n, pad: 'x'.repeat(300) }) + '\\n';
+      for (let i = 0; i < 1000; i++) out.stream.write(line(i));
+      await new Promise((r) => setTimeout(r, 300));
+      for (let i = 1000; i < 1100; i++) out.stream.write(line(i));
+      out.stream.flush(() => {
+        process.stderr.write('flushed ' + out.dropped() + '\\n');
+        process.exit(0);
+      });`;
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout.destroy(); // the reader is gone before the first line
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => {
+      err += d.toString();
+    });
+    const killer = setTimeout(() => child.kill('SIGKILL'), 8000);
+    const code = await new Promise<number | null>((done) => child.once('close', (c) => done(c)));
+    clearTimeout(killer);
+    expect(code).toBe(0);
+    const dropped = Number(/flushed (\d+)/.exec(err)?.[1]);
+    expect(dropped).toBeGreaterThan(0);
+    expect(dropped).toBeLessThanOrEqual(1100);
+  });
+});
