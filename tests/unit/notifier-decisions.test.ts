@@ -522,14 +522,22 @@ describe('the notifier, on a fake clock', () => {
       await expect.poll(() => am.bodies.at(-1)).toEqual([]);
     });
 
-    it('forgets an evicted sender: no longer pushed, nothing remembered of it', async () => {
+    it('forgets an evicted or forgotten sender: its alert ended at once, then no longer pushed', async () => {
       const { am, w } = await alerting();
       w.change('a', 'up');
       w.change('a', 'down');
       await expect.poll(() => sources(am.bodies.at(-1) ?? [])).toEqual(['a']);
+      const pushed = am.bodies.length;
       w.notifier?.forget('a');
       w.views.delete('a');
       await expect.poll(() => am.bodies.at(-1)).toEqual([]);
+      // Between the two, a push that ends it: endsAt now, not resend x 4 later.
+      const ended = am.bodies
+        .slice(pushed)
+        .flatMap((b) => b as Array<{ labels: { source: string }; endsAt: string }>)
+        .filter((a) => a.labels.source === 'a');
+      expect(ended.length).toBeGreaterThan(0);
+      expect(Date.parse(ended[0]?.endsAt ?? '')).toBe(w.t);
     });
   });
 

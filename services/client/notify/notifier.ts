@@ -581,7 +581,12 @@ export function startNotifier(deps: NotifierDeps): Notifier {
       if (hasWebhooks) atomically(db, () => catchUpAndRemind(nowMs));
     },
     forget(source) {
-      firing.delete(source);
+      // Its alert ends now (pushed with its end, then let go), rather than at the endsAt of the last push.
+      const f = firing.get(source);
+      if (f !== undefined && f.resolvedAtMs === null) {
+        f.resolvedAtMs = now();
+        push();
+      }
       toCatchUp.delete(source);
       flaps.forget(source);
       notified.delete(source);
