@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { fromRow } from '../../services/client/store/sender-codec.js';
 import { openStateFile, type StateFile, type StateWrite } from '../../services/client/store/state-file.js';
 import {
   SLICE_ROWS,
@@ -12,6 +13,11 @@ import {
 } from '../../services/client/store/write-behind.js';
 import { createTracker, type Tracker } from '../../services/client/tracking/tracker.js';
 import { T0, TRACKER_OPTIONS, trackedBeat } from '../support/builders.js';
+
+const SHAPE = {
+  sequenceWindow: TRACKER_OPTIONS.sequenceWindow,
+  heartbeatSlots: TRACKER_OPTIONS.heartbeatSlots,
+};
 
 // The write-behind on a real SQLite file, with a fake clock: state changes at
 // once, every other change spread over STATE_SYNC_INTERVAL in bounded slices,
@@ -32,6 +38,9 @@ describe('the state file write-behind', () => {
   function start(senders: number, syncMs: number, maxSenders = senders * 2): void {
     tracker = createTracker({ ...TRACKER_OPTIONS, maxSenders });
     file = openStateFile(dir);
+    // What a restart restores, as store.ts does: the file's rows, its senders.
+    const stored = [...file.eachSender()].map((row) => fromRow(row, SHAPE));
+    tracker.restore(stored, { monitorStartMs: nowMs, lastAliveMs: nowMs });
     file.beginRun(T0);
     writes = [];
     const write = file.write.bind(file);
@@ -61,6 +70,7 @@ describe('the state file write-behind', () => {
       intervalMs: 1000,
       syncMs,
       now: () => nowMs,
+      rowsAtStart: stored.map((s) => s.source),
     });
   }
 
@@ -387,6 +397,25 @@ describe('the state file write-behind', () => {
     await second(0, 0);
     expect(file.incidents('once', 10).map((i) => i.reason)).toEqual(['first_beat']);
     await wb.stop();
+  });
+
+  it('removes the row of a sender it started with (restored) once that sender is evicted', async () => {
+    start(1, 1000); // room for 2
+    beat('old', 0);
+    nowMs += 500;
+    beat('old', 1);
+    await wb.stop();
+    // A restart: 'old' restored from its row; two new senders push it out.
+    nowMs += 10_000;
+    start(1, 1000);
+    expect(tracker.view('old', nowMs)).toBeDefined();
+    beat('a', 0);
+    beat('b', 0);
+    expect(tracker.view('old', nowMs)).toBeUndefined();
+    await wb.stop();
+    const again = openStateFile(dir);
+    expect([...again.eachSender()].map((r) => r.source)).not.toContain('old');
+    again.close(null);
   });
 
   it('lets a reader of incidents wait for the ones on their way', async () => {

@@ -42,9 +42,9 @@ export function openStore(
 ): Store {
   const startedAtMs = now();
   const file: StateFile = openStateFile(dataDir);
+  const stored: Sender[] = [];
   try {
     // Every record is read and checked before anything is written to the file.
-    const stored: Sender[] = [];
     for (const row of file.eachSender()) stored.push(fromRow(row, shape));
     file.beginRun(startedAtMs);
     const lastAliveMs = file.previousRun?.aliveAtMs ?? startedAtMs;
@@ -67,7 +67,12 @@ export function openStore(
   }
   // The sync writes on a thread of its own, with its own connection to the file.
   const writer = startWriterThread(file.path, file.runId);
-  const writeBehind = startWriteBehind(file, writer, tracker, logger, { intervalMs: 1000, syncMs, now });
+  const writeBehind = startWriteBehind(file, writer, tracker, logger, {
+    intervalMs: 1000,
+    syncMs,
+    now,
+    rowsAtStart: stored.map((s) => s.source),
+  });
   return {
     path: file.path,
     db: file.db,

@@ -89,6 +89,8 @@ export interface WriteBehindOptions {
   /** Every changed sender is written within about this long (STATE_SYNC_INTERVAL). */
   syncMs: number;
   now: () => number;
+  /** The sources the file has rows of when the write-behind starts (the store read them to restore them). */
+  rowsAtStart?: Iterable<string>;
 }
 
 /** What one write took off the queues: put back if the write fails. */
@@ -119,8 +121,7 @@ export function startWriteBehind(
    * one-shot sources evicted while the writes fail (a full disk) queues no
    * removal at all: `removed` is bounded by the rows, not by the flood.
    */
-  const inFile = new Set<string>();
-  for (const sender of tracker.all()) inFile.add(sender.source);
+  const inFile = new Set<string>(options.rowsAtStart);
   /** The sources of the write in flight, which may have rows once it commits. */
   let inFlight: ReadonlySet<string> = new Set();
   const incidents: IncidentRow[] = [];
