@@ -8,10 +8,36 @@ import { parseLogLine } from '../../services/shared/log-schema.js';
 const ROOT = resolve(import.meta.dirname, '..', '..');
 
 /**
- * The real beacon process, beating at 100 ms to a UDP socket here, ended by
- * `end`: a SIGTERM (a planned stop), or a fatal error thrown inside it (a
- * module loaded with it throws 400 ms after start). The kinds of datagram
- * it sent, its log lines, and its exit code.
+ * The real beacon process (services/server/main.ts) with `env` over a
+ * beat every 100 ms, `args` before its entry point; its stdout as it comes,
+ * and its exit code once it closes.
+ */
+function beaconProcess(env: Record<string, string>, args: string[] = []) {
+  const child = spawn(process.execPath, ['--import', 'tsx', ...args, 'services/server/main.ts'], {
+    cwd: ROOT,
+    env: {
+      PATH: process.env.PATH ?? '',
+      HTTP_PORT: '0',
+      BEACON_INTERVAL: '100ms',
+      BEACON_SOURCE: 'lifecycle',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  const closed = new Promise<number | null>((done) => child.once('close', (c) => done(c)));
+  const lines = () => out.split('\n').filter((l) => l !== '');
+  return { child, closed, lines };
+}
+
+/**
+ * The beacon beating to a UDP socket here, ended by `end`: a SIGTERM (a
+ * planned stop), or a fatal error thrown inside it (a module loaded with it
+ * throws 400 ms after start). The kinds of datagram it sent, its log lines,
+ * and its exit code.
  */
 async function beaconEndedBy(
   end: 'sigterm' | 'fatal',
@@ -21,33 +47,18 @@ async function beaconEndedBy(
   sink.on('message', (m) => kinds.push((JSON.parse(m.toString()) as { kind: string }).kind));
   await new Promise<void>((done) => sink.bind(0, '127.0.0.1', done));
   const crash = 'data:text/javascript,setTimeout(() => { throw new Error("boom") }, 400)';
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', ...(end === 'fatal' ? ['--import', crash] : []), 'services/server/main.ts'],
-    {
-      cwd: ROOT,
-      env: {
-        PATH: process.env.PATH ?? '',
-        HTTP_PORT: '0',
-        BEACON_INTERVAL: '100ms',
-        BEACON_TARGETS: `127.0.0.1:${sink.address().port}`,
-        BEACON_SOURCE: 'lifecycle',
-      },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
+  const beacon = beaconProcess(
+    { BEACON_TARGETS: `127.0.0.1:${sink.address().port}` },
+    end === 'fatal' ? ['--import', crash] : [],
   );
-  let out = '';
-  child.stdout.on('data', (d: Buffer) => {
-    out += d.toString();
-  });
   if (end === 'sigterm') {
     while (kinds.length < 3) await new Promise((r) => setTimeout(r, 20));
-    child.kill('SIGTERM');
+    beacon.child.kill('SIGTERM');
   }
-  const code = await new Promise<number | null>((done) => child.once('close', (c) => done(c)));
+  const code = await beacon.closed;
   await new Promise((r) => setTimeout(r, 100)); // the last datagrams, if any, to arrive
   sink.close();
-  const lines = out.split('\n').filter((l) => l !== '');
+  const lines = beacon.lines();
   for (const l of lines) expect(parseLogLine(l).ok).toBe(true);
   return { kinds, lines: lines.map((l) => JSON.parse(l) as Record<string, unknown>), code };
 }
@@ -83,27 +94,10 @@ describe('a service process ending', () => {
     const taken = createServer();
     await new Promise<void>((done) => taken.listen(0, '0.0.0.0', done));
     const port = (taken.address() as { port: number }).port;
-    const child = spawn(process.execPath, ['--import', 'tsx', 'services/server/main.ts'], {
-      cwd: ROOT,
-      env: {
-        PATH: process.env.PATH ?? '',
-        HTTP_PORT: String(port),
-        BEACON_INTERVAL: '100ms',
-        BEACON_TARGETS: '127.0.0.1:9',
-        BEACON_SOURCE: 'lifecycle',
-      },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-    });
-    const code = await new Promise<number | null>((done) => child.once('close', (c) => done(c)));
+    const beacon = beaconProcess({ HTTP_PORT: String(port), BEACON_TARGETS: '127.0.0.1:9' });
+    const code = await beacon.closed;
     taken.close();
-    const lines = out
-      .split('\n')
-      .filter((l) => l !== '')
-      .map((l) => JSON.parse(l) as { event: string; time: string });
+    const lines = beacon.lines().map((l) => JSON.parse(l) as { event: string; time: string });
     expect(code).toBe(1);
     expect(lines[0]?.event).toBe('start');
     expect(lines.at(-1)?.event).toBe('fatal');
