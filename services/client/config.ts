@@ -248,7 +248,7 @@ export const clientEnv = {
     list(
       'down,never_seen,up',
       `a comma-separated list of ${notifyEventSchema.options.filter((e) => e !== 'flapping' && e !== 'reminder').join(', ')}`,
-      'Which transitions notify; `up` only after a problem was notified',
+      'Which transitions notify; `up` only after a problem was notified, and `stopped` after one whether listed or not (its incident closes)',
       (item) =>
         ['down', 'never_seen', 'up', 'late', 'stopped'].includes(item) ? (item as NotifyEvent) : undefined,
       5,
@@ -283,7 +283,7 @@ export const clientEnv = {
       10_000,
       1,
       1_000_000,
-      'Undelivered notifications kept per target; beyond it the oldest are dropped and counted',
+      'Undelivered notifications kept per target; beyond it some are dropped and counted: reminders first, then a problem with the `up` that answers it, then the oldest, an `up` of a told problem last',
     ),
   ),
   alertmanagerUrls: fromEnv(
@@ -318,7 +318,7 @@ export const clientEnv = {
       5,
       2,
       1000,
-      'More state changes than this within FLAP_WINDOW: one `flapping` notification, then quiet',
+      'More state changes than this within FLAP_WINDOW (those into or out of a state NOTIFY_ON tells): one `flapping` notification, then quiet',
     ),
   ),
   flapWindow: fromEnv(

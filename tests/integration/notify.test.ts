@@ -13,10 +13,11 @@
  * sender of its own (a server replica, or a sender on the host), so none
  * changes the state or the flap count of another's; the sink is cleared
  * before each. FLAP_THRESHOLD=3 within FLAP_WINDOW=30s is on for all of
- * them: a sender's first beat counts as a change, so a server that goes
- * late, down and up again within the window of its first beat would be
- * flapping. The flapping scenario runs first and takes longer than the
- * window, and the outage scenario waits for the window anyway.
+ * them: the changes into or out of `down` count (with NOTIFY_ON's default,
+ * `late` is not told), so a server that goes down and up twice within a
+ * window would be flapping. The flapping scenario runs first and takes
+ * longer than the window, and the outage scenario waits for the window
+ * anyway.
  */
 import { randomBytes } from 'node:crypto';
 import { createSocket } from 'node:dgram';
@@ -70,12 +71,12 @@ const TARGET = 'http://sink:9000';
 /** Server replicas (BEACON_SOURCE empty: each one's source is its host name), one per scenario. */
 const SERVERS = { outage: 1, retry: 2, crash: 3, silenced: 4 } as const;
 
-/** The flapping sender on the host: beats to the published UDP port, with gaps that make it late each time. */
+/** The flapping sender on the host: beats to the published UDP port, with gaps that make it down each time. */
 const FLAPPER = 'flapper';
 const FLAPPER_INTERVAL_MS = 1000;
-/** Between the late threshold (1.5 s) and the down threshold (3.5 s), a second from each. */
-const FLAP_GAP_MS = 2500;
-/** 7 beats, 6 gaps: 13 changes (first beat, then late and up per gap) in 15 s, then late and down. */
+/** A second past the down threshold (3.5 s). */
+const FLAP_GAP_MS = 4500;
+/** 7 beats, 6 gaps: 19 changes (first beat, then late, down and up per gap) in 27 s, then late and down. */
 const FLAP_BEATS = 7;
 
 const ms = (iso: unknown) => Date.parse(String(iso));
@@ -265,7 +266,7 @@ describe('notifications (issue 11): webhooks through the outbox, retries, restar
     }
   });
 
-  it(`a flapping sender (FLAP_THRESHOLD=${FLAP_THRESHOLD}, FLAP_WINDOW=30s): exactly one \`flapping\` notification, then nothing for it during the window, not even its \`down\``, async () => {
+  it(`a flapping sender (FLAP_THRESHOLD=${FLAP_THRESHOLD}, FLAP_WINDOW=30s): down, up and down told, then exactly one \`flapping\` notification, then nothing for it during the window, not even its last \`down\``, async () => {
     await clearSink();
     const port = Number(
       (await fx.compose('port', '--protocol', 'udp', 'client', '5000')).trim().split(':').pop(),
@@ -274,14 +275,15 @@ describe('notifications (issue 11): webhooks through the outbox, retries, restar
     const sentAt = await flap(port);
     const lastBeat = sentAt.at(-1) as number;
 
-    // The flapping notice arrives on the change after the first FLAP_THRESHOLD ones (about the fourth second).
-    const [notice] = await eventually(
+    // The flapping notice arrives on the change after the first FLAP_THRESHOLD counted ones: down, up,
+    // down, then the up of the second gap (about the ninth second).
+    const notice = await eventually(
       async () => {
-        const found = await hooksFor(FLAPPER);
-        expect(found.length).toBeGreaterThanOrEqual(1);
+        const found = (await hooksFor(FLAPPER)).find((h) => h.body.event === 'flapping');
+        expect(found).toBeDefined();
         return found;
       },
-      5000,
+      15_000,
       100,
     );
     expectWebhook(notice as Hook, FLAPPER);
@@ -293,18 +295,24 @@ describe('notifications (issue 11): webhooks through the outbox, retries, restar
     // Watch the rest of the window from the notice: the sender keeps changing, then goes late and down.
     await sleep(Math.max(0, noticeAt + FLAP_WINDOW_MS - 1000 - Date.now()));
     const all = await hooksFor(FLAPPER);
-    expect(all.map((h) => `${h.body.event}:${h.body.id}`)).toEqual([`flapping:${(notice as Hook).body.id}`]);
+    expect(all.map((h) => h.body.event)).toEqual(['down', 'up', 'down', 'flapping']);
+    expect(all.at(-1)?.body.id).toBe((notice as Hook).body.id);
 
-    // The changes were there: the first beat, late and up per gap, then late and down after the last beat.
+    // The changes were there: the first beat, late, down and up per gap, then late and down after the last beat.
     const states = (await clientRecords()).filter((l) => l.event === 'state' && l.source === FLAPPER);
     const changes = states.map((l) => `${l.from}->${l.to}`);
     expect(changes[0]).toBe('null->up');
-    expect(changes.slice(1, 1 + 2 * (FLAP_BEATS - 1))).toEqual(
-      Array.from({ length: FLAP_BEATS - 1 }, () => ['up->late', 'late->up']).flat(),
+    expect(changes.slice(1, 1 + 3 * (FLAP_BEATS - 1))).toEqual(
+      Array.from({ length: FLAP_BEATS - 1 }, () => ['up->late', 'late->down', 'down->up']).flat(),
     );
-    expect(changes.slice(2 * FLAP_BEATS - 1)).toEqual(['up->late', 'late->down']);
+    expect(changes.slice(3 * FLAP_BEATS - 2)).toEqual(['up->late', 'late->down']);
     const noticeLines = await notifyLines((l) => l.source === FLAPPER);
-    expect(noticeLines.map((l) => `${l.notification}:${l.outcome}`)).toEqual(['flapping:sent']);
+    expect(noticeLines.map((l) => `${l.notification}:${l.outcome}`)).toEqual([
+      'down:sent',
+      'up:sent',
+      'down:sent',
+      'flapping:sent',
+    ]);
     Object.assign(timings, {
       flapStartToNotice: noticeAt - startedAt,
       flapChanges: changes.length,

@@ -116,7 +116,8 @@ describe('the notifier, on a fake clock', () => {
       },
       /** The sender is now `to`; the notifier hears of the change. */
       change(source: string, to: SenderState, from: SenderState | null = w.views.get(source)?.state ?? null) {
-        const reason = to === 'down' ? 'missed_3' : to === 'up' ? 'beat' : 'no_beat';
+        const reason =
+          to === 'down' ? 'missed_3' : to === 'up' ? 'beat' : to === 'stopped' ? 'bye' : 'no_beat';
         const previous = w.views.get(source);
         w.views.set(source, {
           ...(previous ?? { boot: 'b1', lastSeq: 7, displayName: null, maintenance: false }),
@@ -460,6 +461,87 @@ describe('the notifier, on a fake clock', () => {
     expect(n.stats.get(r.target.label)).toMatchObject({ sent: 2, dropped: 0 });
   });
 
+  it('drops, for a full queue, a problem with the up that answers it first, and an up whose problem was told last', async () => {
+    const r = await receiver();
+    cleanups.push(r.close);
+    r.answer.delayMs = 400; // x's down is in flight while the rest come (within the 500 ms timeout)
+    const w = world();
+    w.start({ webhooks: [r.target], queueMax: 2 });
+    w.change('x', 'up');
+    w.change('x', 'down');
+    await expect.poll(() => r.load.inFlight, { timeout: 5000 }).toBe(1);
+    w.change('x', 'up');
+    w.change('a', 'up');
+    w.change('a', 'down');
+    // One too many: a's down and up go together (the receiver is left with a up, as it is).
+    w.change('a', 'up');
+    w.change('b', 'up');
+    w.change('b', 'down');
+    // One too many: the up of x's told down stays; b's down, the oldest other row, goes.
+    w.change('c', 'up');
+    w.change('c', 'down');
+    const rows = () =>
+      w.db
+        .prepare('SELECT source, event, status FROM outbox ORDER BY seq')
+        .all()
+        .map((row) => `${row.source}:${row.event}:${row.status}`);
+    await expect
+      .poll(rows, { timeout: 10_000 })
+      .toEqual([
+        'x:down:sent',
+        'x:up:sent',
+        'a:down:dropped',
+        'a:up:dropped',
+        'b:down:dropped',
+        'c:down:sent',
+      ]);
+    expect(r.bodies.map((b) => (b as { source: string }).source)).toEqual(['x', 'x', 'c']);
+    expect(w.notifier?.stats.get(r.target.label)).toMatchObject({ sent: 3, dropped: 3 });
+  });
+
+  it('makes no flapping notice of changes between up and late when NOTIFY_ON leaves late out', () => {
+    const w = senderUp();
+    for (let i = 0; i < 4; i++) {
+      w.change('s', 'late');
+      w.change('s', 'up');
+    }
+    // Its outage is told at once, not held back behind a flapping notice.
+    w.change('s', 'late');
+    w.change('s', 'down');
+    expect(w.told('s').map((n) => n.event)).toEqual(['down']);
+  });
+
+  it('counts changes between up and late towards flapping when NOTIFY_ON tells late', () => {
+    const w = world();
+    w.start({ notifyOn: ['down', 'up', 'late'] });
+    w.change('s', 'up');
+    for (let i = 0; i < 2; i++) {
+      w.change('s', 'late');
+      w.change('s', 'up');
+    }
+    // late, up, late: told; the 4th change (threshold 3) is one too many.
+    expect(w.told('s').map((n) => n.event)).toEqual(['late', 'up', 'late', 'flapping']);
+  });
+
+  it('tells a sender told down that signs off as stopped, with the incident key of its down, stopped not listed', () => {
+    const w = senderUp();
+    w.change('s', 'down');
+    w.t += 60_000;
+    w.change('s', 'stopped');
+    const told = w.told('s');
+    expect(told.map((n) => n.event)).toEqual(['down', 'stopped']);
+    expect(told[1]?.incidentKey).toBe(told[0]?.incidentKey);
+    const body = JSON.parse(
+      String(w.db.prepare("SELECT body FROM outbox WHERE event = 'stopped'").get()?.body),
+    ) as { text: string };
+    expect(body.text).toContain('at 06:01:00 UTC after 60 s down,');
+    // Signed off while up, with stopped not listed: nothing to say, and no up to answer later.
+    const u = senderUp();
+    u.change('s', 'stopped');
+    u.change('s', 'up');
+    expect(u.told('s')).toEqual([]);
+  });
+
   describe('Alertmanager', () => {
     const sources = (body: unknown) =>
       (body as Array<{ labels: { source: string } }>).map((a) => a.labels.source);
@@ -501,6 +583,35 @@ describe('the notifier, on a fake clock', () => {
       // Every push while b was silenced left it out.
       const whileSilenced = am.bodies.slice(silencedFrom, silencedFrom + 3).map(sources);
       expect(whileSilenced).toEqual([['a'], ['a'], ['a']]);
+    });
+
+    it('pushes a silenced down sender within a tick of its silence ending, not at the next resend', async () => {
+      const am = await receiver();
+      cleanups.push(am.close);
+      const w = world();
+      w.start({ webhooks: [], alertmanagers: [am.target], alertResendMs: 3_600_000 });
+      w.change('a', 'up');
+      w.silence('a', true);
+      w.change('a', 'down');
+      w.tick(1);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(am.bodies.flatMap(sources)).toEqual([]);
+      w.silence('a', false);
+      w.tick(1);
+      await expect.poll(() => sources(am.bodies.at(-1) ?? [])).toEqual(['a']);
+    });
+
+    it('says what ended an alert: a sender that signed off is stopped, not up', async () => {
+      const { am, w } = await alerting();
+      w.change('a', 'up');
+      w.change('a', 'down');
+      await expect.poll(() => sources(am.bodies.at(-1) ?? [])).toEqual(['a']);
+      w.change('a', 'stopped');
+      type Alert = { annotations: { summary: string; description: string }; endsAt: string };
+      const ended = () => am.bodies.flatMap((b) => b as Alert[]).find((x) => Date.parse(x.endsAt) <= w.t);
+      await expect.poll(ended).toBeDefined();
+      expect(ended()?.annotations.summary).toBe('a is stopped');
+      expect(ended()?.annotations.description).toContain('it signed off (bye)');
     });
 
     it('sends a resolution again until Alertmanager took it', async () => {

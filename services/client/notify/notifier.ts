@@ -32,6 +32,7 @@ import {
   incidentKey,
   type Notification,
   type NotifyEvent,
+  type ResolvedState,
   webhookBody,
 } from './payload.js';
 import type { WebhookTarget } from './targets.js';
@@ -105,6 +106,8 @@ interface FiringAlert {
   sinceMs: number;
   reason: string;
   resolvedAtMs: number | null;
+  /** What ended it (the state the sender changed to, and why; `forgotten`: an operator let it go). */
+  resolvedTo: { state: ResolvedState; reason: string } | null;
 }
 
 const PROBLEMS: ReadonlySet<NotifyEvent> = new Set(['down', 'never_seen', 'late', 'flapping']);
@@ -183,7 +186,7 @@ export function startNotifier(deps: NotifierDeps): Notifier {
     v: SenderView | undefined,
   ): Notification {
     return {
-      fromSinceMs: event === 'up' ? (previous?.atMs ?? null) : null,
+      fromSinceMs: event === 'up' || event === 'stopped' ? (previous?.atMs ?? null) : null,
       flap:
         event === 'flapping'
           ? { changes: flaps.changesInWindow(c.source, c.atMs), windowMs: config.flapWindowMs }
@@ -208,7 +211,7 @@ export function startNotifier(deps: NotifierDeps): Notifier {
     previous: NotifiedRow | null,
     v: SenderView | undefined,
   ): string {
-    if (event === 'up' || event === 'reminder')
+    if (event === 'up' || event === 'reminder' || (event === 'stopped' && answers(previous)))
       return previous?.incidentKey ?? incidentKey(source, null, null, 'down');
     return incidentKey(
       source,
@@ -238,6 +241,37 @@ export function startNotifier(deps: NotifierDeps): Notifier {
   const answers = (previous: NotifiedRow | null): boolean =>
     previous !== null && PROBLEMS.has(previous.event as NotifyEvent);
 
+  /**
+   * Whether `event` is told, `previous` being what was last told of the
+   * sender. NOTIFY_ON says, but `up` is told only when it answers a problem
+   * told, and `stopped` is told whenever it does, listed or not: a sender
+   * told down that signs off must not leave its receivers' incident open.
+   */
+  function wanted(event: NotifyEvent, previous: NotifiedRow | null): boolean {
+    if (event === 'up') return config.notifyOn.includes('up') && answers(previous);
+    if (event === 'stopped') return config.notifyOn.includes('stopped') || answers(previous);
+    return config.notifyOn.includes(event);
+  }
+
+  /**
+   * Whether a change counts towards flapping: it enters or leaves a state
+   * that NOTIFY_ON tells. A sender that goes from up to late and back, with
+   * `late` not told, changes nothing anyone hears of: no flapping notice for
+   * it, and no real outage held back behind one.
+   */
+  const tells = (state: StateChange['from']): boolean => {
+    switch (state) {
+      case 'down':
+        return config.notifyOn.includes('down') || config.notifyOn.includes('never_seen');
+      case 'late':
+      case 'stopped':
+        return config.notifyOn.includes(state);
+      default:
+        return false;
+    }
+  };
+  const countsForFlapping = (c: StateChange): boolean => tells(c.from) || tells(c.to);
+
   /** Records the notification as what was last told of its sender, and hands it on. */
   function tell(n: Notification): Notification {
     notified.set(n.source, { state: n.to, event: n.event, incidentKey: n.incidentKey, atMs: n.atMs });
@@ -259,13 +293,13 @@ export function startNotifier(deps: NotifierDeps): Notifier {
     }
     const change: StateChange = { source, from: null, to: v.state, reason: v.reason, atMs: nowMs };
     const event = eventOfChange(change);
-    if (event === null || !config.notifyOn.includes(event)) return null;
+    const previous = notified.get(source);
+    if (event === null || !wanted(event, previous)) return null;
     // What the receivers were last told is what the sender is: nothing to say. (Told up, and down
     // here: a restart that lost the write of that up sees the sender as it was before it, and tells
     // the down again. If the sender lives, that is a repeat its next beat answers; were it dead, saying
     // nothing would leave the receivers with its up for good.)
-    const previous = notified.get(source);
-    if (event === 'up' ? !answers(previous) : previous?.event === event) return null;
+    if (event !== 'up' && previous?.event === event) return null;
     return tell(notification(event, change, keyFor(event, source, previous, v), previous, v));
   }
 
@@ -303,18 +337,21 @@ export function startNotifier(deps: NotifierDeps): Notifier {
       toCatchUp.add(c.source);
       return [];
     }
-    // A sender's first appearance is no flap: only changes of a sender already known count.
-    const flap = c.from === null || c.from === 'pending' ? 'normal' : flaps.record(c.source, c.atMs);
+    // A sender's first appearance is no flap: only changes of a sender already known count, and
+    // only those that enter or leave a state told.
+    const flap =
+      c.from === null || c.from === 'pending' || !countsForFlapping(c)
+        ? 'normal'
+        : flaps.record(c.source, c.atMs);
     if (flap === 'ongoing') return [];
     if (flap === 'started') {
       const v = deps.view(c.source);
       return [tell(notification('flapping', c, keyFor('down', c.source, null, v), null, v))];
     }
-    if (!config.notifyOn.includes(event)) return [];
     // `up` only after a notified problem; a sender new to the monitor (from null) has none: no lookup.
-    if (isFirstSight(c)) return [];
+    if (isFirstSight(c) || (event !== 'stopped' && !config.notifyOn.includes(event))) return [];
     const previous = notified.get(c.source);
-    if (event === 'up' && !answers(previous)) return [];
+    if (!wanted(event, previous)) return [];
     const v = deps.view(c.source);
     const key = keyFor(event, c.source, previous, v);
     if (event !== 'up' && told(previous, event, key, v)) return [];
@@ -404,7 +441,12 @@ export function startNotifier(deps: NotifierDeps): Notifier {
   const firing = new Map<string, FiringAlert>();
   for (const v of deps.views()) {
     if (v.state === 'down')
-      firing.set(v.source, { sinceMs: v.stateSinceMs, reason: v.reason, resolvedAtMs: null });
+      firing.set(v.source, {
+        sinceMs: v.stateSinceMs,
+        reason: v.reason,
+        resolvedAtMs: null,
+        resolvedTo: null,
+      });
     // Under a silence, or down (one that ended while the monitor was stopped held it back): caught up.
     if (v.maintenance || v.state === 'down') toCatchUp.add(v.source);
   }
@@ -426,6 +468,9 @@ export function startNotifier(deps: NotifierDeps): Notifier {
   /** Changes came while a push was in flight: one more push follows it, with them. */
   let pushAgain = false;
 
+  /** The silences as of the last push made for their change (the first push leaves out who they cover). */
+  let pushedGeneration = deps.silencesGeneration();
+
   /** Pushes the firing set now, or right after the push in flight. */
   function push(): void {
     if (pushing !== null) {
@@ -443,11 +488,19 @@ export function startNotifier(deps: NotifierDeps): Notifier {
 
   function trackAlerts(c: StateChange): void {
     if (c.to === 'down') {
-      firing.set(c.source, { sinceMs: c.atMs, reason: c.reason, resolvedAtMs: null });
+      firing.set(c.source, { sinceMs: c.atMs, reason: c.reason, resolvedAtMs: null, resolvedTo: null });
     } else {
-      const f = firing.get(c.source);
-      if (f !== undefined && f.resolvedAtMs === null) f.resolvedAtMs = c.atMs;
+      resolve(c.source, c.atMs, c.to, c.reason);
     }
+  }
+
+  /** The sender's firing alert ends at `atMs`, with what ended it: pushed with its end, then let go. */
+  function resolve(source: string, atMs: number, state: ResolvedState, reason: string): boolean {
+    const f = firing.get(source);
+    if (f === undefined || f.resolvedAtMs !== null) return false;
+    f.resolvedAtMs = atMs;
+    f.resolvedTo = { state, reason };
+    return true;
   }
 
   async function pushAlerts(): Promise<void> {
@@ -464,8 +517,8 @@ export function startNotifier(deps: NotifierDeps): Notifier {
       alertmanagerAlert({
         source,
         displayName: deps.view(source)?.displayName ?? null,
-        state: f.resolvedAtMs === null ? 'down' : 'up',
-        reason: f.reason,
+        state: f.resolvedTo?.state ?? 'down',
+        reason: f.resolvedTo?.reason ?? f.reason,
         sinceMs: f.sinceMs,
         monitor: config.alertMonitor,
         statusUrl: config.statusUrl,
@@ -579,14 +632,17 @@ export function startNotifier(deps: NotifierDeps): Notifier {
     stats,
     tick(nowMs) {
       if (hasWebhooks) atomically(db, () => catchUpAndRemind(nowMs));
+      // The silences changed (one ended, say): the firing set is pushed now, with the senders they
+      // no longer cover, rather than at the next resend.
+      const generation = deps.silencesGeneration();
+      if (generation !== pushedGeneration) {
+        pushedGeneration = generation;
+        if (config.alertmanagers.length > 0) push();
+      }
     },
     forget(source) {
       // Its alert ends now (pushed with its end, then let go), rather than at the endsAt of the last push.
-      const f = firing.get(source);
-      if (f !== undefined && f.resolvedAtMs === null) {
-        f.resolvedAtMs = now();
-        push();
-      }
+      if (resolve(source, now(), 'forgotten', 'forgotten')) push();
       toCatchUp.delete(source);
       flaps.forget(source);
       notified.delete(source);

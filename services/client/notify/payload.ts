@@ -144,8 +144,15 @@ export function notificationText(n: Notification, monitor: string): string {
       return `${who} is DOWN: ${reasonText(n.reason)} (${code}) since ${since}, ${by}.`;
     case 'late':
       return `${who} is LATE: ${reasonText(n.reason)} (${code}) since ${since}, ${by}.`;
-    case 'stopped':
-      return `${who} STOPPED: ${reasonText(n.reason)} (${code}) at ${at}, ${by}.`;
+    case 'stopped': {
+      // Signed off while told down (or late): how long that lasted, as for an up.
+      const was = n.from === 'down' || n.from === 'late' ? n.from : null;
+      const after =
+        was === null || n.fromSinceMs == null
+          ? ''
+          : ` after ${fmtDuration((n.atMs - n.fromSinceMs) / 1000)} ${was}`;
+      return `${who} STOPPED: ${reasonText(n.reason)} (${code}) at ${at}${after}, ${by}.`;
+    }
     case 'up': {
       const was = n.from !== null && n.from !== 'pending' && n.from !== 'up' ? n.from : null;
       if (was === null) return `${who} is UP: ${reasonText(n.reason)} (${code}) at ${at}, ${by}.`;
@@ -185,6 +192,8 @@ export function reasonText(reason: string): string {
       return 'restarted';
     case 'first_beat':
       return 'first beat';
+    case 'forgotten':
+      return 'forgotten by an operator';
     default:
       return 'state changed';
   }
@@ -211,11 +220,14 @@ function escapeChat(text: string): string {
 
 // --- Alertmanager -------------------------------------------------------------
 
+/** What ends an alert: the state the sender changed to, or `forgotten` (an operator let it go). */
+export type ResolvedState = SenderState | 'forgotten';
+
 export interface AlertInput {
   source: string;
   displayName: string | null;
-  /** The sender's state now: `down`/`late` while firing, the state it came back to when resolved. */
-  state: SenderState;
+  /** The sender's state now: `down`/`late` while firing; when resolved, what ended it. */
+  state: ResolvedState;
   /** The reason code of that state. */
   reason: string;
   /** When the incident began (the sender went down): the alert's startsAt, the same in every post. */
@@ -264,14 +276,15 @@ export function alertmanagerAlert(a: AlertInput): PostableAlert {
   const name = a.displayName === null ? a.source : `${a.displayName} (${a.source})`;
   const since = new Date(a.sinceMs).toISOString();
   const endsAtMs = a.resolvedAtMs ?? a.nowMs + 4 * a.resendIntervalMs;
+  const is = a.state === 'forgotten' ? 'is no longer watched' : `is ${a.state}`;
   return {
     labels,
     annotations: {
-      summary: `${name} is ${a.state}`,
+      summary: `${name} ${is}`,
       description:
         a.resolvedAtMs === null
-          ? `${name} is ${a.state} since ${since}: ${reasonText(a.reason)} (${a.reason}).`
-          : `${name} is ${a.state} again since ${new Date(a.resolvedAtMs).toISOString()} (${a.reason}); the incident began at ${since}.`,
+          ? `${name} ${is} since ${since}: ${reasonText(a.reason)} (${a.reason}).`
+          : `${name} ${is}${a.state === 'up' ? ' again' : ''} since ${new Date(a.resolvedAtMs).toISOString()}: ${reasonText(a.reason)} (${a.reason}); the incident began at ${since}.`,
     },
     startsAt: since,
     endsAt: new Date(endsAtMs).toISOString(),

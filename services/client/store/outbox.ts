@@ -8,6 +8,7 @@
  */
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { atomically } from './atomically.js';
+import { dropOrder, type WaitingRow } from './drop-order.js';
 
 export type OutboxStatus = 'pending' | 'sent' | 'given_up' | 'dropped';
 
@@ -48,9 +49,9 @@ export interface Outbox {
   givenUp(seq: number, atMs: number, attempts: number, error: string): void;
   pending(target: string): number;
   /**
-   * Drops the target's oldest pending rows beyond `keep`, but those being
-   * sent (`sending`: neither waiting nor to be dropped, since the receiver
-   * may have them already); returns how many.
+   * Drops the target's pending rows beyond `keep`, in drop-order.ts's order,
+   * but those being sent (`sending`: neither waiting nor to be dropped, since
+   * the receiver may have them already); returns how many.
    */
   trim(target: string, keep: number, atMs: number, sending?: ReadonlySet<number>): number;
   /** The newest notification of a sender on any target. */
@@ -77,10 +78,12 @@ export function openOutbox(db: DatabaseSync): Outbox {
     `UPDATE outbox SET attempts = ?, next_attempt_at = ?, last_error = ? WHERE seq = ? AND status = 'pending'`,
   );
   const pending = sql(`SELECT COUNT(*) AS n FROM outbox WHERE status = 'pending' AND target = ?`);
-  const trim = sql(
+  const waiting = sql(
+    `SELECT seq, source, event FROM outbox WHERE status = 'pending' AND target = ? ORDER BY seq`,
+  );
+  const drop = sql(
     `UPDATE outbox SET status = 'dropped', done_at = ?, last_error = 'queue full'
-     WHERE seq IN (SELECT seq FROM outbox WHERE status = 'pending' AND target = ?
-       AND seq NOT IN (SELECT value FROM json_each(?)) ORDER BY seq LIMIT ?)`,
+     WHERE status = 'pending' AND seq IN (SELECT value FROM json_each(?))`,
   );
   const last = sql('SELECT * FROM outbox WHERE source = ? ORDER BY seq DESC LIMIT 1');
   const prune = sql(`DELETE FROM outbox WHERE status <> 'pending' AND done_at < ?`);
@@ -116,7 +119,10 @@ export function openOutbox(db: DatabaseSync): Outbox {
     trim(target, keep, atMs, sending = new Set()) {
       const excess = this.pending(target) - sending.size - keep;
       if (excess <= 0) return 0;
-      return Number(trim.run(atMs, target, JSON.stringify([...sending]), excess).changes);
+      const rows = waiting
+        .all(target)
+        .map((r): WaitingRow => ({ seq: Number(r.seq), source: String(r.source), event: String(r.event) }));
+      return Number(drop.run(atMs, JSON.stringify(dropOrder(rows, excess, sending))).changes);
     },
     last(source) {
       const r = last.get(source);
