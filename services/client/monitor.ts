@@ -142,7 +142,10 @@ async function assembleMonitor(
   });
   // Before the socket opens: every known sender is back, every declared one listed.
   const store = openStore(config.dataDir, tracker, shape, logger, now, config.stateSyncMs);
-  opened.push(() => store.stop());
+  // A start that fails before the monitor observed anything leaves the file as it found it: a run it
+  // recorded would count the time before it as watched (senders credited with uptime nobody saw).
+  let observing = false;
+  opened.push(() => (observing ? store.stop() : store.abandon()));
   const monitorName = config.monitorName === '' ? hostname() : config.monitorName;
   // The boot of this monitor's beats to its peers: one of them come back to it is known by it.
   const peerBoot = randomBytes(8).toString('hex');
@@ -237,6 +240,7 @@ async function assembleMonitor(
   });
   opened.push(() => receiver.stop());
   tracker.listening(now());
+  observing = true;
   // Linux doubles SO_RCVBUF for bookkeeping: less than twice the asked size
   // there means net.core.rmem_max capped it.
   const granted = receiver.recvBufferBytes;

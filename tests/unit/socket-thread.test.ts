@@ -465,11 +465,13 @@ describe('socket threads made before the monitor can hear', () => {
   });
 
   it.each([
-    ['UDP', 'UDP_PORT'],
-    ['HTTP', 'HTTP_PORT'],
+    // Before it observed anything: no run recorded (the next start counts the time unobserved).
+    ['UDP', 'UDP_PORT', null],
+    // After its socket was bound: a run, stopped cleanly.
+    ['HTTP', 'HTTP_PORT', true],
   ])(
-    'a start whose %s port is taken stops what it opened: the state file cleanly, the socket threads',
-    async (protocol, variable) => {
+    'a start whose %s port (%s) is taken stops what it opened: the socket threads, and the state file (a clean stop recorded: %s)',
+    async (protocol, variable, cleanStop) => {
       await eventually(() => expect(socketThreads(1)).toEqual([]), 5000, 10);
       const dataDir = freshDataDir();
       const taken = protocol === 'UDP' ? await takenUdpPort() : await takenTcpPort();
@@ -481,11 +483,11 @@ describe('socket threads made before the monitor can hear', () => {
         await expect(start).rejects.toMatchObject({ code: 'EADDRINUSE' });
         await sleep(200);
         expect(socketThreads(1)).toEqual([]);
-        // The next start reads how the failed one ended: a clean stop, not a crash.
+        // The next start reads how the failed one ended: no crash, and a run only if it observed.
         const logs = captureLogs('client');
         const next = await startLoopbackMonitor(logs.logger, { DATA_DIR: dataDir });
         await next.monitor.stop();
-        expect(logs.events('state_file')).toMatchObject([{ cleanStop: true }]);
+        expect(logs.events('state_file')).toMatchObject([{ cleanStop }]);
       } finally {
         await taken.close();
         rmSync(dataDir, { recursive: true, force: true });

@@ -95,6 +95,66 @@ describe('the state file', () => {
     ]);
   });
 
+  it('refuses a write-ahead log whose database is missing or empty, and leaves the log as it was', () => {
+    // A log with a run in it, from a file closed while its log was still there (a crash, say).
+    const source = dir();
+    const f = open(source);
+    f.beginRun(T0);
+    const copy = join(dir(), 'wal');
+    writeFileSync(copy, readFileSync(`${f.path}-wal`));
+    for (const databaseLeft of [false, true]) {
+      const d = dir();
+      const path = join(d, STATE_FILE_NAME);
+      writeFileSync(`${path}-wal`, readFileSync(copy));
+      if (databaseLeft) writeFileSync(path, '');
+      const refused = refusal(d);
+      expect(refused.message).toContain(
+        `${databaseLeft ? 'is empty' : 'is missing'}, but its write-ahead log`,
+      );
+      expect(readFileSync(`${path}-wal`)).toEqual(readFileSync(copy));
+      expect(existsSync(path)).toBe(databaseLeft);
+    }
+  });
+
+  it('closes a run abandoned before it observed anything as if it had never begun', () => {
+    const d = dir();
+    const first = open(d);
+    first.beginRun(T0);
+    first.close(T0 + 1000);
+    const failed = open(d);
+    failed.beginRun(T0 + 60_000);
+    failed.abandon();
+    const next = open(d);
+    expect(next.previousRun).toEqual({ startedAtMs: T0, aliveAtMs: T0 + 1000, stoppedAtMs: T0 + 1000 });
+    expect(next.runs(10)).toHaveLength(1);
+  });
+
+  it('drops, at the start, a sender stored under an id no longer valid (. or ..), with an `evict` line', async () => {
+    const d = dir();
+    const tracker = createTracker({ maxSenders: 10, lateGraceMs: null, downAfterMisses: 3, ...SHAPE });
+    for (const source of ['.', '..', 'ok']) tracker.observe(trackedBeat({ source, seq: 0 }));
+    const first = open(d);
+    first.beginRun(T0);
+    first.write({
+      senders: takeDirtyLists(tracker).changed.map(toRow),
+      removed: [],
+      incidents: [],
+      atMs: T0,
+    });
+    first.close(T0 + 1000);
+    const logs = captureLogs('client');
+    const again = createTracker({ maxSenders: 10, lateGraceMs: null, downAfterMisses: 3, ...SHAPE });
+    const store = openStore(d, again, SHAPE, logs.logger, () => T0 + 2000, 1000);
+    expect([...again.all()].map((x) => x.source)).toEqual(['ok']);
+    expect(logs.events('evict')).toMatchObject([
+      { level: 'warn', source: '.', reason: 'invalid_id' },
+      { level: 'warn', source: '..', reason: 'invalid_id' },
+    ]);
+    expect(logs.schemaProblems()).toEqual([]);
+    await store.stop();
+    expect([...open(d).eachSender()].map((r) => r.source)).toEqual(['ok']);
+  });
+
   it('removes the rows of evicted senders in the same transaction', () => {
     const d = dir();
     const f = open(d);

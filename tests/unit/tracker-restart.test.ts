@@ -150,6 +150,21 @@ describe('tracker: a monitor restart', () => {
     expect(takeDirtyLists(tracker).changed.map((s) => s.source)).toEqual(['a']);
   });
 
+  it('counts the time a start takes to load, before its socket is bound, as unobserved', () => {
+    const before = createTracker(OPTIONS);
+    for (let seq = 0; seq <= 9; seq++) before.observe(trackedBeat({ seq }));
+    before.tick(T0 + 20_000); // down by then
+    const start = T0 + 20_000;
+    const after = restarted(before, start, start);
+    expect(after.view('a', start)?.state).toBe('down');
+    const atStart = after.view('a', start)?.uptime.h1;
+    // 30 s to read the file: neither up nor down, whatever its stored state.
+    after.listening(start + 30_000);
+    expect(after.view('a', start + 30_000)?.uptime.h1).toBe(atStart);
+    // From then on, observed as its state says.
+    expect(after.view('a', start + 60_000)?.uptime.h1).toBeLessThan(atStart as number);
+  });
+
   it("counts the monitor's own absence as unknown: neither up nor down in the uptime", () => {
     const before = createTracker(OPTIONS);
     // Up for 30 s, beating every second; the monitor was last alive at +30 s and back at +50 s.

@@ -194,6 +194,21 @@ describe('the state file write-behind', () => {
     expect([...again.eachSender()]).toHaveLength(30);
     again.close(null);
   });
+  it('closes the file as no clean stop when its last write fails: the run was last alive at its last write that went through', async () => {
+    start(5, 1000);
+    await second(5, 0);
+    await second(5, 1);
+    const lastWrite = (writes.at(-1) as StateWrite).atMs;
+    file.write = () => {
+      throw new Error('disk full');
+    };
+    nowMs += 5000;
+    await wb.stop();
+    const again = openStateFile(dir);
+    expect(again.previousRun).toMatchObject({ aliveAtMs: lastWrite, stoppedAtMs: null });
+    again.close(null);
+  });
+
   it('puts back what a refused write took, and writes it with the next one', async () => {
     start(20, 1000);
     beatAll(20, 0);

@@ -90,6 +90,8 @@ export interface StateFile {
   runs(limit: number): MonitorRun[];
   /** Closes the file; with a time, this run is marked stopped cleanly first. */
   close(stoppedAtMs: number | null): void;
+  /** Closes the file as if this run had never begun (a start that failed before it observed anything). */
+  abandon(): void;
 }
 
 export function openStateFile(dataDir: string): StateFile {
@@ -99,11 +101,17 @@ export function openStateFile(dataDir: string): StateFile {
   } catch (err) {
     throw new StateFileError(path, `cannot be created: DATA_DIR ${dataDir} is not usable (${message(err)})`);
   }
-  // An empty file with no write-ahead log holds no database: SQLite would
-  // silently make it a new one.
-  if (existsSync(path) && statSync(path).size === 0 && !existsSync(`${path}-wal`)) {
-    throw new StateFileError(path, 'is empty (not a SQLite database)');
+  // An empty file holds no database: SQLite would silently make it a new one. And a write-ahead log
+  // whose database is gone or empty (moved or deleted without it) would be discarded by SQLite,
+  // whatever it holds: a state file always has its first page written before anything goes to its log.
+  const empty = existsSync(path) && statSync(path).size === 0;
+  if (existsSync(`${path}-wal`) && (empty || !existsSync(path))) {
+    throw new StateFileError(
+      path,
+      `${empty ? 'is empty' : 'is missing'}, but its write-ahead log ${path}-wal is there (the database was moved or deleted without it)`,
+    );
   }
+  if (empty) throw new StateFileError(path, 'is empty (not a SQLite database)');
   let db: DatabaseSync;
   try {
     db = new DatabaseSync(path);
@@ -187,6 +195,7 @@ function stateFile(db: DatabaseSync, path: string): StateFile {
 
   const statements: Record<string, StatementSync> = {
     stopped: db.prepare('UPDATE monitor_runs SET alive_at = ?, stopped_at = ? WHERE id = ?'),
+    abandoned: db.prepare('DELETE FROM monitor_runs WHERE id = ?'),
     incidents: db.prepare('SELECT * FROM incidents WHERE source = ? ORDER BY id DESC LIMIT ?'),
     runs: db.prepare('SELECT * FROM monitor_runs ORDER BY id DESC LIMIT ?'),
     senders: db.prepare('SELECT source, record, sequence, heartbeats, uptime FROM senders'),
@@ -194,6 +203,12 @@ function stateFile(db: DatabaseSync, path: string): StateFile {
   const run = (name: string) => statements[name] as StatementSync;
   let writer: StateWriter | null = null;
   let open = true;
+  const close = (stoppedAtMs: number | null): void => {
+    if (!open) return;
+    open = false;
+    if (stoppedAtMs !== null && runId >= 0) run('stopped').run(stoppedAtMs, stoppedAtMs, runId);
+    db.close();
+  };
 
   return {
     path,
@@ -235,11 +250,12 @@ function stateFile(db: DatabaseSync, path: string): StateFile {
     runs(limit) {
       return run('runs').all(limit).map(toRun);
     },
-    close(stoppedAtMs) {
+    close,
+    abandon() {
       if (!open) return;
-      open = false;
-      if (stoppedAtMs !== null && runId >= 0) run('stopped').run(stoppedAtMs, stoppedAtMs, runId);
-      db.close();
+      // The next start then takes the run before as the last alive, and counts the time since unobserved.
+      if (runId >= 0) run('abandoned').run(runId);
+      close(null);
     },
   };
 }

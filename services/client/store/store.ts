@@ -4,8 +4,10 @@
  * tracker.restore), and keeps the file up to date behind the tracker.
  */
 import type { Logger } from 'pino';
+import { SOURCE_ID } from '../../shared/protocol.js';
 import type { Sender, SenderShape } from '../tracking/sender.js';
 import type { Tracker } from '../tracking/tracker.js';
+import { atomically } from './atomically.js';
 import { fromRow } from './sender-codec.js';
 import { type IncidentRow, openStateFile, type StateFile, StateFileError } from './state-file.js';
 import { startWriterThread } from './state-writer.js';
@@ -29,6 +31,8 @@ export interface Store {
   monitorGaps(limit: number): MonitorGap[];
   /** The last writes, then the file is closed as a clean stop. */
   stop(): Promise<void>;
+  /** A start that failed before it observed anything: the file is closed as if this run had never begun. */
+  abandon(): Promise<void>;
 }
 
 export function openStore(
@@ -45,7 +49,12 @@ export function openStore(
   const stored: Sender[] = [];
   try {
     // Every record is read and checked before anything is written to the file.
-    for (const row of file.eachSender()) stored.push(fromRow(row, shape));
+    const invalid: string[] = [];
+    for (const row of file.eachSender()) {
+      if (SOURCE_ID.test(row.source)) stored.push(fromRow(row, shape));
+      else invalid.push(row.source);
+    }
+    dropInvalidIds(file, invalid, logger);
     file.beginRun(startedAtMs);
     const lastAliveMs = file.previousRun?.aliveAtMs ?? startedAtMs;
     tracker.restore(stored, { monitorStartMs: startedAtMs, lastAliveMs });
@@ -94,5 +103,29 @@ export function openStore(
       return gaps;
     },
     stop: () => writeBehind.stop(),
+    abandon: () => writeBehind.abandon(),
   };
+}
+
+/**
+ * Senders stored under an id no longer valid (`.` and `..`, which a URL's
+ * path cannot name, so their page could not be reached nor they be
+ * forgotten): they could never beat again, as no datagram may carry such an
+ * id. They leave the file, each with an `evict` line.
+ */
+function dropInvalidIds(file: StateFile, sources: readonly string[], logger: Logger): void {
+  if (sources.length === 0) return;
+  const senders = file.db.prepare('DELETE FROM senders WHERE source = ?');
+  const notified = file.db.prepare('DELETE FROM notified WHERE source = ?');
+  atomically(file.db, () => {
+    for (const source of sources) {
+      senders.run(source);
+      notified.run(source);
+    }
+  });
+  for (const source of sources)
+    logger.warn(
+      { event: 'evict', source, reason: 'invalid_id' },
+      `sender ${JSON.stringify(source)} dropped from the state file: its id is no longer valid`,
+    );
 }

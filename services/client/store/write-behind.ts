@@ -79,8 +79,17 @@ export interface WriteBehind {
    */
   flush(source?: string): Promise<void>;
   readonly stats: WriteBehindStats;
-  /** The slice being written, then a last write of everything, then the file is closed as a clean stop. */
+  /**
+   * The slice being written, then a last write of everything, then the file
+   * is closed as a clean stop (but if that write failed: the run was last
+   * alive at its last write that went through).
+   */
   stop(): Promise<void>;
+  /**
+   * For a start that failed before it observed anything: the slice being
+   * written, no more, and the file closed as if this run had never begun.
+   */
+  abandon(): Promise<void>;
 }
 
 export interface WriteBehindOptions {
@@ -317,6 +326,16 @@ export function startWriteBehind(
   // A second's changes of 50,000 senders take ~12 ms to collect: the sync collects them a step at a time.
   let collecting = false;
   const collectStep = () => stopped || collect(COLLECT_STEP);
+
+  /** No more writes begin; the one in flight ends, and the thread that writes them. */
+  async function halt(): Promise<void> {
+    stopped = true;
+    clearInterval(timer);
+    if (soon !== null) clearTimeout(soon);
+    if (continuing !== null) clearTimeout(continuing);
+    await writing;
+    await sink.close();
+  }
   const timer = setInterval(() => {
     if (collecting) return;
     collecting = true;
@@ -368,20 +387,22 @@ export function startWriteBehind(
     stats,
     async stop() {
       if (stopped) return;
-      stopped = true;
-      clearInterval(timer);
-      if (soon !== null) clearTimeout(soon);
-      if (continuing !== null) clearTimeout(continuing);
-      await writing;
-      await sink.close();
+      await halt();
       const slice = takeSlice('everything');
       try {
         file.write(encode(slice));
         stats.writes++;
       } catch (err) {
         putBack(slice, err, 0);
+        file.close(null);
+        return;
       }
       file.close(options.now());
+    },
+    async abandon() {
+      if (stopped) return;
+      await halt();
+      file.abandon();
     },
   };
 }

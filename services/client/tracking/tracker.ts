@@ -908,7 +908,8 @@ export function createTracker(options: TrackerOptions): Tracker {
   /**
    * A restart: every stored sender comes back with its state. Its uptime is
    * credited as it was up to when the previous run was last alive; the gap
-   * until this start is unknown. Its next deadline is at least this start +
+   * until the socket is bound (listening()) is unknown, the time this start
+   * takes to load included. Its next deadline is at least this start +
    * interval + grace: the monitor's absence is not the sender's fault.
    */
   function restore(stored: readonly Sender[], { monitorStartMs, lastAliveMs }: RestoreOptions): void {
@@ -916,9 +917,8 @@ export function createTracker(options: TrackerOptions): Tracker {
     for (const sender of ordered) {
       if (senders.has(sender.source)) continue;
       creditUptime(sender.uptime, Math.min(lastAliveMs, monitorStartMs));
+      // Unobserved until listening(), from when it is as its state says (and silences).
       setAvailability(sender.uptime, 'unknown', Math.min(lastAliveMs, monitorStartMs));
-      // From now on as its state says; silences (maintenance) are applied again after this.
-      setAvailability(sender.uptime, AVAILABILITY[sender.state], monitorStartMs);
       // Not stored: a restored record has none, so this sets it (and the deadline floor) to this start,
       // from the sender's last beat: the previous run may have heard beats it had not written yet. The
       // stored floor was the previous run's, by the interval it had then: this start's replaces it.
@@ -936,13 +936,15 @@ export function createTracker(options: TrackerOptions): Tracker {
    * at now + interval + grace by its declaration as it is now (the
    * configuration may have changed its interval since the floor restore()
    * set), the time until now unobserved; a declared one never heard from
-   * (pending) is down at now + interval + grace at the earliest.
+   * (pending) is down at now + interval + grace at the earliest. A restored
+   * sender's uptime counts from now, as its state says.
    */
   function listening(nowMs: number): void {
     for (const sender of senders.values()) {
       if (caughtUp(sender).unobservedUntilMs !== 0) {
         sender.notBeforeMs = 0;
         unobserved(sender, sender.unobservedFromMs, nowMs);
+        setAvailability(sender.uptime, sender.maintenance ? 'planned' : AVAILABILITY[sender.state], nowMs);
       } else if (sender.state === 'pending') {
         sender.notBeforeMs = Math.max(sender.notBeforeMs, nowMs + intervalOf(sender) + graceOf(sender));
       }
