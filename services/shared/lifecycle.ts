@@ -6,6 +6,7 @@
  */
 import closeWithGrace from 'close-with-grace';
 import type { Logger } from 'pino';
+import { asError } from './as-error.js';
 import type { LogDestination } from './logger.js';
 
 export interface ShutdownOptions {
@@ -37,13 +38,17 @@ export function installShutdown({ logger, stop, logs, timeoutMs = 1800 }: Shutdo
         flushSync();
       },
     },
-    async ({ signal, err }) => {
-      if (err) logger.fatal({ event: 'fatal', err }, 'fatal error: stopping');
+    async (out) => {
+      const { signal } = out;
+      // An error or rejection, whatever its value: `throw undefined` is as fatal as any other.
+      const failed = 'err' in out;
+      const err = failed ? asError(out.err) : null;
+      if (err !== null) logger.fatal({ event: 'fatal', err }, 'fatal error: stopping');
       const startedAt = performance.now();
-      logger.info({ event: 'stop', reason: signal ?? (err ? 'fatal' : 'exit'), signal }, 'stopping');
+      logger.info({ event: 'stop', reason: signal ?? (failed ? 'fatal' : 'exit'), signal }, 'stopping');
       try {
-        await stop({ planned: !err });
-        if (!err) {
+        await stop({ planned: !failed });
+        if (!failed) {
           logger.info(
             { event: 'stopped', durationMs: Math.round(performance.now() - startedAt) },
             'stopped cleanly',
@@ -57,6 +62,8 @@ export function installShutdown({ logger, stop, logs, timeoutMs = 1800 }: Shutdo
         // Asynchronous, so the lines stay in order behind a write in flight.
         await flush();
       }
+      // close-with-grace exits 1 for a truthy error only: one that threw undefined or null too.
+      if (err !== null && !out.err) throw err;
     },
   );
 }

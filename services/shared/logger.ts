@@ -10,6 +10,7 @@
 import { mkdirSync, openSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { type DestinationStream, type Logger, type LoggerOptions, pino } from 'pino';
+import { asError } from './as-error.js';
 import { isoTime } from './iso-time.js';
 
 export type { Logger } from 'pino';
@@ -46,6 +47,8 @@ export function loggerOptions(service: ServiceName, level: string): LoggerOption
     base: { service },
     timestamp: logTime,
     formatters: { level: (label) => ({ level: label }) },
+    // Whatever was thrown: pino's own passes a value that is not an Error through as it is.
+    serializers: { err: (value: unknown) => pino.stdSerializers.err(asError(value)) },
   };
 }
 

@@ -4,6 +4,7 @@
  * logged as `fatal` with its error, exit code 1.
  */
 import { pino } from 'pino';
+import { asError } from './as-error.js';
 import { ConfigError, formatProblem } from './env.js';
 import { createLogger, type ServiceName } from './logger.js';
 
@@ -24,7 +25,7 @@ export function failStartup(service: ServiceName, err: unknown): never {
     // One line that names the file and says how to start afresh; no stack trace.
     logger.fatal({ event: 'state_file_error', file: String(err.file) }, err.message);
   } else {
-    logger.fatal({ event: 'fatal', err }, 'start-up failed');
+    logger.fatal({ event: 'fatal', err: asError(err) }, 'start-up failed');
   }
   process.exit(1);
 }

@@ -33,23 +33,26 @@ function beaconProcess(env: Record<string, string>, args: string[] = []) {
   return { child, closed, lines };
 }
 
+/** A module loaded with the beacon that throws 400 ms after its start: `throw` and what follows it. */
+const throwing = (statement: string) => `setTimeout(() => { ${statement} }, 400)`;
+
 /**
  * The beacon beating to a UDP socket here, ended by `end`: a SIGTERM (a
- * planned stop), or a fatal error thrown inside it (a module loaded with it
- * throws 400 ms after start). The kinds of datagram it sent, its log lines,
- * and its exit code.
+ * planned stop), or a fatal error thrown inside it (by `module`, loaded with
+ * it; by default one that throws an Error). The kinds of datagram it sent,
+ * its log lines (each checked against the schema), and its exit code.
  */
 async function beaconEndedBy(
   end: 'sigterm' | 'fatal',
+  module: string | null = end === 'fatal' ? throwing('throw new Error("boom")') : null,
 ): Promise<{ kinds: string[]; lines: Array<Record<string, unknown>>; code: number | null }> {
   const sink = createSocket('udp4');
   const kinds: string[] = [];
   sink.on('message', (m) => kinds.push((JSON.parse(m.toString()) as { kind: string }).kind));
   await new Promise<void>((done) => sink.bind(0, '127.0.0.1', done));
-  const crash = 'data:text/javascript,setTimeout(() => { throw new Error("boom") }, 400)';
   const beacon = beaconProcess(
     { BEACON_TARGETS: `127.0.0.1:${sink.address().port}` },
-    end === 'fatal' ? ['--import', crash] : [],
+    module === null ? [] : ['--import', `data:text/javascript,${module}`],
   );
   if (end === 'sigterm') {
     while (kinds.length < 3) await new Promise((r) => setTimeout(r, 20));
@@ -88,6 +91,37 @@ describe('a service process ending', () => {
       ['fatal', undefined],
       ['stop', 'fatal'],
     ]);
+  });
+
+  it.each([
+    ['a string', 'throw "disk full"', "'disk full'"],
+    ['undefined', 'throw undefined', 'undefined'],
+    ['a rejection with no value', 'Promise.reject()', 'undefined'],
+  ])(
+    'on a fatal error that is %s, not an Error: the same, its fatal line saying what was thrown',
+    async (_, statement, shown) => {
+      const { kinds, lines, code } = await beaconEndedBy('fatal', throwing(statement));
+      expect(code).toBe(1);
+      expect(kinds).not.toContain('bye');
+      expect(lines.filter((l) => ['fatal', 'stop', 'stopped'].includes(String(l.event)))).toMatchObject([
+        { event: 'fatal', err: { type: 'NonError', message: expect.stringContaining(`thrown: ${shown}`) } },
+        { event: 'stop', reason: 'fatal' },
+      ]);
+    },
+  );
+
+  it('on a stop that fails: its fatal line last, no stopped, exit 1', async () => {
+    const stuck =
+      'import dgram from "node:dgram"; dgram.Socket.prototype.close = () => { throw new Error("socket would not close") }';
+    const { lines, code } = await beaconEndedBy('sigterm', stuck);
+    expect(code).toBe(1);
+    expect(lines.filter((l) => l.event === 'stopped')).toEqual([]);
+    expect(lines.at(-1)).toMatchObject({
+      level: 'fatal',
+      event: 'fatal',
+      msg: 'stop failed',
+      err: { type: 'Error', message: 'socket would not close' },
+    });
   });
 
   it('on a failed start (its HTTP port taken): its lines in order, the failure last, exit 1', async () => {
