@@ -499,6 +499,20 @@ describe('the notifier, on a fake clock', () => {
     expect(w.notifier?.stats.get(r.target.label)).toMatchObject({ sent: 3, dropped: 3 });
   });
 
+  it('gives up, at a start, the rows waiting for a target no longer configured; those of the others wait on', async () => {
+    const other = { url: new URL('http://127.0.0.2:9/hook'), label: 'http://127.0.0.2:9' };
+    const w = world();
+    w.start({ webhooks: [nowhere, other] });
+    w.change('s', 'up');
+    w.change('s', 'down');
+    await w.restart({ webhooks: [other] });
+    const rows = w.db.prepare('SELECT target, status, last_error FROM outbox ORDER BY seq').all();
+    expect(rows).toMatchObject([
+      { target: nowhere.label, status: 'given_up', last_error: 'target no longer configured' },
+      { target: other.label, status: 'pending' },
+    ]);
+  });
+
   it('makes no flapping notice of changes between up and late when NOTIFY_ON leaves late out', () => {
     const w = senderUp();
     for (let i = 0; i < 4; i++) {

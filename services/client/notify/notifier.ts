@@ -151,6 +151,18 @@ export function startNotifier(deps: NotifierDeps): Notifier {
    * alerts are the firing set, pushed whole).
    */
   const hasWebhooks = config.webhooks.length > 0;
+  // Rows left for a target the configuration no longer names (removed, or its URL changed so that its
+  // label did): nothing would ever send them, and they would stay for good. Given up, each target's
+  // in one line.
+  for (const [target, count] of outbox.giveUpUnconfigured(
+    config.webhooks.map((t) => t.label),
+    now(),
+  )) {
+    log.warn(
+      { event: 'notify', target, outcome: 'given_up', count, error: 'target no longer configured' },
+      `${count} notifications for ${target} given up: the target is no longer configured`,
+    );
+  }
   const http = deps.http ?? createHttpClient({ proxyUrl: config.proxyUrl });
   let stopped = false;
   /**

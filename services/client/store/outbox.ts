@@ -54,6 +54,12 @@ export interface Outbox {
    * the receiver may have them already); returns how many.
    */
   trim(target: string, keep: number, atMs: number, sending?: ReadonlySet<number>): number;
+  /**
+   * Gives up the pending rows of every target but `configured` (one the
+   * configuration no longer names: nothing would ever send them); returns
+   * how many per target.
+   */
+  giveUpUnconfigured(configured: readonly string[], atMs: number): Map<string, number>;
   /** The newest notification of a sender on any target. */
   last(source: string): LastNotification | null;
   /** Removes finished rows older than `beforeMs`. */
@@ -84,6 +90,14 @@ export function openOutbox(db: DatabaseSync): Outbox {
   const drop = sql(
     `UPDATE outbox SET status = 'dropped', done_at = ?, last_error = 'queue full'
      WHERE status = 'pending' AND seq IN (SELECT value FROM json_each(?))`,
+  );
+  const unconfigured = sql(
+    `SELECT target, COUNT(*) AS n FROM outbox WHERE status = 'pending'
+       AND target NOT IN (SELECT value FROM json_each(?)) GROUP BY target`,
+  );
+  const giveUpTarget = sql(
+    `UPDATE outbox SET status = 'given_up', done_at = ?, last_error = 'target no longer configured'
+     WHERE status = 'pending' AND target = ?`,
   );
   const last = sql('SELECT * FROM outbox WHERE source = ? ORDER BY seq DESC LIMIT 1');
   const prune = sql(`DELETE FROM outbox WHERE status <> 'pending' AND done_at < ?`);
@@ -123,6 +137,16 @@ export function openOutbox(db: DatabaseSync): Outbox {
         .all(target)
         .map((r): WaitingRow => ({ seq: Number(r.seq), source: String(r.source), event: String(r.event) }));
       return Number(drop.run(atMs, JSON.stringify(dropOrder(rows, excess, sending))).changes);
+    },
+    giveUpUnconfigured(configured, atMs) {
+      const given = new Map<string, number>();
+      atomically(db, () => {
+        for (const r of unconfigured.all(JSON.stringify(configured))) {
+          giveUpTarget.run(atMs, String(r.target));
+          given.set(String(r.target), Number(r.n));
+        }
+      });
+      return given;
     },
     last(source) {
       const r = last.get(source);
