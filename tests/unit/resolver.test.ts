@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { type Resolver, startResolver } from '../../services/shared/beacon/resolver.js';
+import { canonicalAddress, type Resolver, startResolver } from '../../services/shared/beacon/resolver.js';
 import type { Target } from '../../services/shared/beacon/targets.js';
 import type { Lookup } from '../../services/shared/dns/system-lookup.js';
 import { captureLogs } from '../support/log-capture.js';
@@ -40,6 +40,47 @@ describe('resolver', () => {
     resolvers.push(resolver);
     return { resolver, logs, dnsErrors: () => dnsErrors };
   }
+
+  it('knows its own socket by any spelling of its address: mapped, uncompressed, upper-case, bracketed', async () => {
+    expect(
+      [
+        '::ffff:127.0.0.1',
+        '::FFFF:7F00:1',
+        '0:0:0:0:0:0:0:1',
+        '[::1]',
+        'FD00::2',
+        '10.1.2.3',
+        'fe80::1%eth0',
+      ].map(canonicalAddress),
+    ).toEqual(['127.0.0.1', '127.0.0.1', '::1', '::1', 'fd00::2', '10.1.2.3', 'fe80::1%eth0']);
+    const logs = captureLogs('client');
+    const own = { addresses: new Set(['127.0.0.1', '::1']), port: 5000 };
+    const fixed = startResolver(
+      {
+        target: { host: '::ffff:127.0.0.1', port: 5000 },
+        lookup: async () => [],
+        timeoutMs: 1000,
+        onDnsError() {},
+        exclude: own,
+      },
+      logs.logger,
+    );
+    const named = startResolver(
+      {
+        target: { host: 'monitors', port: 5000 },
+        lookup: async () => answer('0:0:0:0:0:0:0:1', '::ffff:127.0.0.1', '10.0.0.7'),
+        timeoutMs: 1000,
+        onDnsError() {},
+        exclude: own,
+      },
+      logs.logger,
+    );
+    resolvers.push(fixed, named);
+    named.refresh();
+    await named.settled();
+    expect(fixed.addresses()).toEqual([]);
+    expect(named.addresses()).toEqual(['10.0.0.7']);
+  });
 
   it('never looks an IP address up', async () => {
     let calls = 0;

@@ -14,6 +14,7 @@
 import { networkInterfaces } from 'node:os';
 import type { Logger } from 'pino';
 import { type Beacon, startBeacon } from '../../shared/beacon/beacon.js';
+import { canonicalAddress } from '../../shared/beacon/resolver.js';
 import type { Target } from '../../shared/beacon/targets.js';
 import type { Lookup } from '../../shared/dns/system-lookup.js';
 import type { Signer } from '../../shared/protocol.js';
@@ -54,7 +55,8 @@ export function localAddresses(): Set<string> {
 export function startPeerBeacon(options: PeerBeaconOptions, logger: Logger): Beacon | null {
   if (options.peers.length === 0) return null;
   const { address, port } = options.own;
-  const addresses = WILDCARDS.has(address) ? (options.ownAddresses ?? localAddresses()) : new Set([address]);
+  const own = WILDCARDS.has(address) ? (options.ownAddresses ?? localAddresses()) : [address];
+  const addresses = new Set([...own].map(canonicalAddress));
   return startBeacon(
     {
       intervalMs: options.intervalMs,

@@ -6,7 +6,7 @@
  * holds one lookup, not one per beat, and a lookup not answered within
  * `timeoutMs` counts as failed while it keeps its place.
  */
-import { isIP } from 'node:net';
+import { isIP, isIPv4, isIPv6 } from 'node:net';
 import type { Logger } from 'pino';
 import type { Lookup } from '../dns/system-lookup.js';
 import { formatTarget, pickAddresses, type Target } from './targets.js';
@@ -28,10 +28,32 @@ export interface ResolverOptions {
   exclude?: OwnSocket;
 }
 
-/** This host's addresses, and the port its own socket is bound to on them. */
+/** This host's addresses (each as canonicalAddress() writes it), and the port its own socket is bound to on them. */
 export interface OwnSocket {
   addresses: ReadonlySet<string>;
   port: number;
+}
+
+/**
+ * One text per address, so that two spellings of it compare equal: IPv6
+ * lower-case and compressed (`0:0:0:0:0:0:0:1` is `::1`), an IPv4-mapped
+ * one as its IPv4 address (`::ffff:127.0.0.1` is `127.0.0.1`), brackets
+ * dropped. Anything else (a zone id, not an address) as it is.
+ */
+export function canonicalAddress(address: string): string {
+  const bare = address.startsWith('[') && address.endsWith(']') ? address.slice(1, -1) : address;
+  if (isIPv4(bare) || !isIPv6(bare)) return bare;
+  let host: string;
+  try {
+    host = new URL(`http://[${bare}]/`).hostname.slice(1, -1);
+  } catch {
+    return bare.toLowerCase();
+  }
+  const mapped = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(host);
+  if (mapped === null) return host;
+  const high = Number.parseInt(mapped[1] as string, 16);
+  const low = Number.parseInt(mapped[2] as string, 16);
+  return `${high >> 8}.${high & 255}.${low >> 8}.${low & 255}`;
 }
 
 export interface Resolver {
@@ -58,7 +80,7 @@ export function startResolver(options: ResolverOptions, log: Logger): Resolver {
   const { target } = options;
   const exclude = options.exclude?.port === target.port ? options.exclude.addresses : undefined;
   if (isIP(target.host) !== 0) {
-    const fixed = exclude?.has(target.host) ? [] : [target.host];
+    const fixed = exclude?.has(canonicalAddress(target.host)) ? [] : [target.host];
     return {
       addresses: () => fixed,
       dropped: () => 0,
@@ -98,7 +120,7 @@ export function startResolver(options: ResolverOptions, log: Logger): Resolver {
   /** Takes a good answer; false when it has no usable address. */
   function accept(answer: readonly { address: string }[]): boolean {
     if (exclude !== undefined && answer.length > 0) {
-      answer = answer.filter((a) => !exclude.has(a.address));
+      answer = answer.filter((a) => !exclude.has(canonicalAddress(a.address)));
       if (answer.length === 0) {
         current = [];
         dropped = 0;
