@@ -62,6 +62,13 @@ export const notifyEventSchema = z.enum([
   'reminder',
 ]);
 export type NotifyEvent = z.infer<typeof notifyEventSchema>;
+/** The notifications that open (or go on with) an incident: a later `up` answers them. */
+export const PROBLEM_EVENTS: ReadonlySet<string> = new Set<NotifyEvent>([
+  'down',
+  'never_seen',
+  'late',
+  'flapping',
+]);
 
 /** Why the beacon logged an `exception` event. */
 export const serverExceptionReasonSchema = z.enum(['dns_error', 'send_error', 'socket_error']);

@@ -525,6 +525,17 @@ describe('the notifier, on a fake clock', () => {
     expect(w.told('s').map((n) => n.event)).toEqual(['down']);
   });
 
+  it('tells nothing of a flapping sender, a change that does not count (up after late) neither', () => {
+    const w = senderUp();
+    for (let i = 0; i < 2; i++) {
+      w.change('s', 'down');
+      w.change('s', 'up');
+    }
+    w.change('s', 'late');
+    w.change('s', 'up');
+    expect(w.told('s').map((n) => n.event)).toEqual(['down', 'up', 'down', 'flapping']);
+  });
+
   it('counts changes between up and late towards flapping when NOTIFY_ON tells late', () => {
     const w = world();
     w.start({ notifyOn: ['down', 'up', 'late'] });

@@ -18,6 +18,7 @@
 import { randomUUID } from 'node:crypto';
 import type { DatabaseSync } from 'node:sqlite';
 import type { Logger } from 'pino';
+import { PROBLEM_EVENTS } from '../../shared/vocabulary.js';
 import { atomically } from '../store/atomically.js';
 import { type NotifiedRow, openNotifiedTable } from '../store/notified.js';
 import { type LastNotification, type OutboxRow, openOutbox } from '../store/outbox.js';
@@ -110,7 +111,6 @@ interface FiringAlert {
   resolvedTo: { state: ResolvedState; reason: string } | null;
 }
 
-const PROBLEMS: ReadonlySet<NotifyEvent> = new Set(['down', 'never_seen', 'late', 'flapping']);
 const DELIVERY_PERIOD_MS = 500;
 const BATCH = 16;
 const KEEP_DONE_MS = 7 * 86_400_000;
@@ -198,7 +198,8 @@ export function startNotifier(deps: NotifierDeps): Notifier {
     v: SenderView | undefined,
   ): Notification {
     return {
-      fromSinceMs: event === 'up' || event === 'stopped' ? (previous?.atMs ?? null) : null,
+      fromSinceMs:
+        event === 'up' || (event === 'stopped' && answers(previous)) ? (previous?.atMs ?? null) : null,
       flap:
         event === 'flapping'
           ? { changes: flaps.changesInWindow(c.source, c.atMs), windowMs: config.flapWindowMs }
@@ -251,7 +252,7 @@ export function startNotifier(deps: NotifierDeps): Notifier {
   }
   /** `up` answers a problem that was told; with nothing told, there is nothing to answer. */
   const answers = (previous: NotifiedRow | null): boolean =>
-    previous !== null && PROBLEMS.has(previous.event as NotifyEvent);
+    previous !== null && PROBLEM_EVENTS.has(previous.event);
 
   /**
    * Whether `event` is told, `previous` being what was last told of the
@@ -260,10 +261,13 @@ export function startNotifier(deps: NotifierDeps): Notifier {
    * told down that signs off must not leave its receivers' incident open.
    */
   function wanted(event: NotifyEvent, previous: NotifiedRow | null): boolean {
-    if (event === 'up') return config.notifyOn.includes('up') && answers(previous);
+    if (!mayTell(event)) return false;
+    if (event === 'up') return answers(previous);
     if (event === 'stopped') return config.notifyOn.includes('stopped') || answers(previous);
-    return config.notifyOn.includes(event);
+    return true;
   }
+  /** Whether `event` can be told at all, whatever was told before (no need to look that up otherwise). */
+  const mayTell = (event: NotifyEvent): boolean => event === 'stopped' || config.notifyOn.includes(event);
 
   /**
    * Whether a change counts towards flapping: it enters or leaves a state
@@ -355,13 +359,16 @@ export function startNotifier(deps: NotifierDeps): Notifier {
       c.from === null || c.from === 'pending' || !countsForFlapping(c)
         ? 'normal'
         : flaps.record(c.source, c.atMs);
-    if (flap === 'ongoing') return [];
+    // While flapping, nothing is told: a change that does not count (a late beat's up, with late not
+    // told) neither, or it would close the incident the flapping notice opened. Where it settles is
+    // told once it does.
+    if (flap === 'ongoing' || (flap === 'normal' && flaps.isFlapping(c.source, c.atMs))) return [];
     if (flap === 'started') {
       const v = deps.view(c.source);
       return [tell(notification('flapping', c, keyFor('down', c.source, null, v), null, v))];
     }
     // `up` only after a notified problem; a sender new to the monitor (from null) has none: no lookup.
-    if (isFirstSight(c) || (event !== 'stopped' && !config.notifyOn.includes(event))) return [];
+    if (isFirstSight(c) || !mayTell(event)) return [];
     const previous = notified.get(c.source);
     if (!wanted(event, previous)) return [];
     const v = deps.view(c.source);
@@ -466,7 +473,7 @@ export function startNotifier(deps: NotifierDeps): Notifier {
   // the state file's last write did not reach): a silence that ended while the monitor was stopped
   // held back what it became (its up, say). Caught up too; catchUp() says only what was not said.
   if (hasWebhooks) {
-    for (const event of PROBLEMS) {
+    for (const event of PROBLEM_EVENTS) {
       for (const r of notified.withEvent(event)) {
         const v = deps.view(r.source);
         if (v !== undefined && v.state !== r.state && v.stateSinceMs > r.atMs) toCatchUp.add(r.source);

@@ -1,16 +1,19 @@
 /**
  * Which waiting notifications a full queue (NOTIFY_QUEUE_MAX) drops, and in
  * what order: what tells the least about now goes first. Pure: the outbox
- * hands in its target's waiting rows.
+ * hands in its target's waiting rows, and what the target was last sent of
+ * each of their senders.
  *   1. reminders (the incident they repeat was told);
- *   2. a problem and the `up` that answers it, both waiting: together, so a
- *      receiver never gets the recovery of an outage it was never told of,
+ *   2. an incident the receiver has not heard of and that is over: its
+ *      problems (and reminders) and the `up` that ends it, all together, so
+ *      the receiver never gets the recovery of an outage it was not told of,
  *      and is left where it was, with the sender up;
- *   3. the other problems and the rest (but `up`), oldest first;
- *   4. last, an `up` whose problem was told: dropped, it would leave the
- *      receiver's incident open.
- * A pair goes whole, so one more row than asked may go.
+ *   3. the other rows oldest first, but `up`;
+ *   4. last, an `up` whose incident the receiver has: dropped, it would leave
+ *      that incident open.
+ * An incident goes whole, so more rows than asked may go.
  */
+import { PROBLEM_EVENTS } from '../../shared/vocabulary.js';
 
 export interface WaitingRow {
   seq: number;
@@ -18,17 +21,17 @@ export interface WaitingRow {
   event: string;
 }
 
-/** The events a later `up` of the same sender answers. */
-const PROBLEM_EVENTS: ReadonlySet<string> = new Set(['down', 'never_seen', 'late', 'flapping']);
-
 /**
  * The seqs to drop: at least `excess` of `rows` (oldest first, the target's
- * waiting rows) when there are that many, none of those in `sending`.
+ * waiting rows) when there are that many, none of those in `sending` (which
+ * the receiver may have already). `told`: per sender, the event of the last
+ * row sent to the target (reminders aside), if any.
  */
 export function dropOrder(
   rows: readonly WaitingRow[],
   excess: number,
   sending: ReadonlySet<number>,
+  told: ReadonlyMap<string, string>,
 ): number[] {
   const dropped = new Set<number>();
   const droppable = rows.filter((r) => !sending.has(r.seq));
@@ -36,22 +39,53 @@ export function dropOrder(
     if (dropped.size < excess) dropped.add(r.seq);
   };
   for (const r of droppable) if (r.event === 'reminder') take(r);
-  // The row after each, per sender (rows being sent among them: a sender's rows go in order).
-  const next = new Map<number, WaitingRow>();
-  const lastOf = new Map<string, WaitingRow>();
-  for (const r of rows) {
-    const before = lastOf.get(r.source);
-    if (before !== undefined) next.set(before.seq, r);
-    lastOf.set(r.source, r);
-  }
-  for (const p of droppable) {
+  for (const incident of unheardIncidents(rows, sending, told)) {
     if (dropped.size >= excess) break;
-    const answer = next.get(p.seq);
-    if (!PROBLEM_EVENTS.has(p.event) || dropped.has(p.seq) || answer?.event !== 'up') continue;
-    dropped.add(p.seq);
-    dropped.add(answer.seq);
+    for (const r of incident) dropped.add(r.seq);
   }
   for (const r of droppable) if (r.event !== 'up') take(r);
   for (const r of droppable) take(r);
   return [...dropped];
+}
+
+/**
+ * Per sender, in the order its rows would be sent: each run of problems
+ * that begins where the receiver knows of no problem (its last word an `up`,
+ * or nothing) and ends with an `up`, with the reminders among them; none of
+ * them being sent. Ordered by their first row.
+ */
+function unheardIncidents(
+  rows: readonly WaitingRow[],
+  sending: ReadonlySet<number>,
+  told: ReadonlyMap<string, string>,
+): WaitingRow[][] {
+  const incidents: WaitingRow[][] = [];
+  /** Per sender: what the receiver will know by the row at hand, and the unheard incident so far. */
+  const state = new Map<string, { known: string | null; run: WaitingRow[] | null }>();
+  for (const r of rows) {
+    let s = state.get(r.source);
+    if (s === undefined) {
+      s = { known: told.get(r.source) ?? null, run: null };
+      state.set(r.source, s);
+    }
+    if (sending.has(r.seq)) {
+      // On its way: the receiver may have it.
+      s.run = null;
+      if (r.event !== 'reminder') s.known = r.event;
+    } else if (r.event === 'reminder') {
+      s.run?.push(r);
+    } else if (PROBLEM_EVENTS.has(r.event)) {
+      if (s.run !== null) s.run.push(r);
+      else if (s.known === null || !PROBLEM_EVENTS.has(s.known)) s.run = [r];
+      s.known = r.event;
+    } else if (r.event === 'up' && s.run !== null) {
+      incidents.push([...s.run, r]);
+      s.run = null;
+      s.known = r.event;
+    } else {
+      s.run = null;
+      s.known = r.event;
+    }
+  }
+  return incidents.sort((a, b) => (a[0]?.seq ?? 0) - (b[0]?.seq ?? 0));
 }

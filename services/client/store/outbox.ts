@@ -87,6 +87,14 @@ export function openOutbox(db: DatabaseSync): Outbox {
   const waiting = sql(
     `SELECT seq, source, event FROM outbox WHERE status = 'pending' AND target = ? ORDER BY seq`,
   );
+  // Per sender with rows waiting: the event of the last row the target was sent, reminders aside.
+  const told = sql(
+    `SELECT o.source, o.event FROM outbox o
+     WHERE o.target = ? AND o.status = 'sent' AND o.event <> 'reminder'
+       AND o.seq = (SELECT MAX(seq) FROM outbox p WHERE p.target = o.target AND p.source = o.source
+                      AND p.status = 'sent' AND p.event <> 'reminder')
+       AND o.source IN (SELECT source FROM outbox WHERE status = 'pending' AND target = o.target)`,
+  );
   const drop = sql(
     `UPDATE outbox SET status = 'dropped', done_at = ?, last_error = 'queue full'
      WHERE status = 'pending' AND seq IN (SELECT value FROM json_each(?))`,
@@ -136,7 +144,8 @@ export function openOutbox(db: DatabaseSync): Outbox {
       const rows = waiting
         .all(target)
         .map((r): WaitingRow => ({ seq: Number(r.seq), source: String(r.source), event: String(r.event) }));
-      return Number(drop.run(atMs, JSON.stringify(dropOrder(rows, excess, sending))).changes);
+      const lastTold = new Map(told.all(target).map((r) => [String(r.source), String(r.event)]));
+      return Number(drop.run(atMs, JSON.stringify(dropOrder(rows, excess, sending, lastTold))).changes);
     },
     giveUpUnconfigured(configured, atMs) {
       const given = new Map<string, number>();
