@@ -7,12 +7,13 @@
  * Pure, except `readSendersFile`, which reads the file.
  */
 import { readFileSync } from 'node:fs';
-import { isIP, SocketAddress } from 'node:net';
+import { isIP } from 'node:net';
 import { extname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { parseDuration } from '../../shared/duration.js';
 import { list } from '../../shared/env.js';
+import { canonicalIp } from '../../shared/ip-address.js';
 import { SOURCE_ID, SOURCE_ID_RULE } from '../../shared/protocol.js';
 
 export interface DeclaredSender {
@@ -36,18 +37,10 @@ const LIST_SEPARATORS = /[=,@/]/;
 const DISPLAY_NAME = /^(?![\s])[^\p{C}\p{Zl}\p{Zp}]{1,64}(?<![\s])$/u;
 
 /**
- * The tracker key of a plain-text sender: its IP address written as node
- * writes a remote address (`::0001` is `::1`), an IPv4-mapped IPv6 address
- * as plain IPv4 (what an IPv4 peer of a dual-stack socket looks like).
- * Undefined when `address` is not a bare IP address (ports, brackets and
- * zone ids are refused).
+ * The tracker key of a plain-text sender: its IP address, canonical
+ * (shared/ip-address.ts). Undefined when `address` is not a bare IP address.
  */
-export function textSenderKey(address: string): string | undefined {
-  const version = isIP(address);
-  if (version === 0 || address.includes('%')) return undefined;
-  const canonical = new SocketAddress({ address, family: version === 4 ? 'ipv4' : 'ipv6' }).address;
-  return /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(canonical)?.[1] ?? canonical;
-}
+export const textSenderKey = canonicalIp;
 
 /** Milliseconds for a duration with a unit within [minMs, 7 days]; no surrounding spaces. */
 function durationWithin(text: string, minMs: number): number | undefined {

@@ -6,9 +6,10 @@
  * holds one lookup, not one per beat, and a lookup not answered within
  * `timeoutMs` counts as failed while it keeps its place.
  */
-import { isIP, isIPv4, isIPv6 } from 'node:net';
+import { isIP } from 'node:net';
 import type { Logger } from 'pino';
 import type { Lookup } from '../dns/system-lookup.js';
+import { canonicalIp } from '../ip-address.js';
 import { formatTarget, pickAddresses, type Target } from './targets.js';
 
 export interface ResolverOptions {
@@ -34,26 +35,10 @@ export interface OwnSocket {
   port: number;
 }
 
-/**
- * One text per address, so that two spellings of it compare equal: IPv6
- * lower-case and compressed (`0:0:0:0:0:0:0:1` is `::1`), an IPv4-mapped
- * one as its IPv4 address (`::ffff:127.0.0.1` is `127.0.0.1`), brackets
- * dropped. Anything else (a zone id, not an address) as it is.
- */
+/** An address as OwnSocket keeps it: canonical (shared/ip-address.ts), brackets dropped; anything else as it is. */
 export function canonicalAddress(address: string): string {
   const bare = address.startsWith('[') && address.endsWith(']') ? address.slice(1, -1) : address;
-  if (isIPv4(bare) || !isIPv6(bare)) return bare;
-  let host: string;
-  try {
-    host = new URL(`http://[${bare}]/`).hostname.slice(1, -1);
-  } catch {
-    return bare.toLowerCase();
-  }
-  const mapped = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(host);
-  if (mapped === null) return host;
-  const high = Number.parseInt(mapped[1] as string, 16);
-  const low = Number.parseInt(mapped[2] as string, 16);
-  return `${high >> 8}.${high & 255}.${low >> 8}.${low & 255}`;
+  return canonicalIp(bare) ?? bare;
 }
 
 export interface Resolver {
