@@ -25,6 +25,7 @@ export function failStartup(service: ServiceName, err: unknown): never {
     // One line that names the file and says how to start afresh; no stack trace.
     logger.fatal({ event: 'state_file_error', file: String(err.file) }, err.message);
   } else {
+    // asError here too: for an undefined err, pino would leave the field out rather than serialize it.
     logger.fatal({ event: 'fatal', err: asError(err) }, 'start-up failed');
   }
   process.exit(1);

@@ -288,13 +288,14 @@ describe('the state file (issue 10): restarts, kills, compose down, declared and
     );
     expect(firstSeenState.down ?? Number.NaN).toBeGreaterThanOrEqual(lateAt);
 
-    // Uptime over the last hour: available from its first beat to the gap and from the start to
-    // `down` (late still counts as available), unavailable since; the gap itself is left out.
+    // Uptime over the last hour: available from its first beat to the gap and from the socket bound
+    // again to `down` (late still counts as available), unavailable since; the gap itself and the
+    // time the start took to read the file (until bound) are left out.
     await sleep(3000);
     const readFrom = Date.now();
     const { uptime } = await sender(BEACON);
     const readTo = Date.now();
-    const available = gapFrom - ms(firstUp.at) + (downAt - gapTo);
+    const available = gapFrom - ms(firstUp.at) + (downAt - boundAt);
     const percent = (a: number, u: number) => (a * 100) / (a + u);
     const lowest = percent(available, readTo - downAt);
     const highest = percent(available, readFrom - downAt);

@@ -8,6 +8,7 @@ import { SOURCE_ID } from '../../shared/protocol.js';
 import type { Sender, SenderShape } from '../tracking/sender.js';
 import type { Tracker } from '../tracking/tracker.js';
 import { atomically } from './atomically.js';
+import { openNotifiedTable } from './notified.js';
 import { fromRow } from './sender-codec.js';
 import { type IncidentRow, openStateFile, type StateFile, StateFileError } from './state-file.js';
 import { startWriterThread } from './state-writer.js';
@@ -116,11 +117,11 @@ export function openStore(
 function dropInvalidIds(file: StateFile, sources: readonly string[], logger: Logger): void {
   if (sources.length === 0) return;
   const senders = file.db.prepare('DELETE FROM senders WHERE source = ?');
-  const notified = file.db.prepare('DELETE FROM notified WHERE source = ?');
+  const notified = openNotifiedTable(file.db);
   atomically(file.db, () => {
     for (const source of sources) {
       senders.run(source);
-      notified.run(source);
+      notified.delete(source);
     }
   });
   for (const source of sources)
