@@ -1,6 +1,6 @@
 /** The monitor's configuration: environment variables, parsed once at start-up. */
 import { readFileSync } from 'node:fs';
-import { parseTarget } from '../shared/beacon/targets.js';
+import { parseTarget, targetKey } from '../shared/beacon/targets.js';
 import { parseDuration } from '../shared/duration.js';
 import {
   boolean,
@@ -20,6 +20,7 @@ import {
   parseEnv,
   port,
   secret,
+  stopTimeout,
   text,
 } from '../shared/env.js';
 import { parseKeyFileSpec } from '../shared/keys.js';
@@ -377,9 +378,11 @@ export const clientEnv = {
     'PEER_MONITORS',
     list(
       '',
-      'a comma-separated list of host:port[/all|/first], e.g. tasks.monitor:5000',
+      'a comma-separated list of host:port[/all|/first], each host:port once, e.g. tasks.monitor:5000',
       "Other monitors this one beats to, so each tracks (and notifies on) the others; this monitor's own socket (its UDP_HOST, or with 0.0.0.0 or :: any address of this host, on its UDP_PORT) is skipped, a name or an IP address alike",
       parseTarget,
+      64,
+      targetKey,
     ),
   ),
   peerInterval: fromEnv(
@@ -387,6 +390,7 @@ export const clientEnv = {
     duration('5s', 100, 3_600_000, 'How often this monitor beats to its peers'),
   ),
   logLevel: fromEnv('LOG_LEVEL', logLevel()),
+  stopTimeoutMs: fromEnv('STOP_TIMEOUT', stopTimeout()),
 };
 
 /**
@@ -411,7 +415,7 @@ export function loadClientConfig(env: Record<string, string | undefined>): Clien
       {
         variable: 'SENDERS_FILE',
         value: env.SENDERS_FILE,
-        expected: `a readable file of declared senders, not already in EXPECTED_SENDERS (${err instanceof Error ? err.message : String(err)})`,
+        expected: `a readable file of declared senders, each not already in EXPECTED_SENDERS: ${err instanceof Error ? err.message : String(err)}`,
       },
     ]);
   }
@@ -430,12 +434,13 @@ export function loadClientConfig(env: Record<string, string | undefined>): Clien
       ]);
     }
     const all = parseWebhookUrls(env.NOTIFY_WEBHOOK_URLS ?? '', fileText);
-    if (all === undefined) {
+    // A file named and holding no URL (a secret created empty) would turn notifications off unsaid.
+    if (all === undefined || parseWebhookUrls('', fileText)?.length === 0) {
       throw new ConfigError([
         {
           variable: 'NOTIFY_WEBHOOK_URLS_FILE',
           value: env.NOTIFY_WEBHOOK_URLS_FILE,
-          expected: 'a file of http(s) URLs, one per line (blank lines and # comments ignored)',
+          expected: 'a file of at least one http(s) URL, one per line (blank lines and # comments ignored)',
         },
       ]);
     }

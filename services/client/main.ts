@@ -44,6 +44,7 @@ try {
     logger,
     logs: logs.stream,
     stop: (how) => monitor.stop(how),
+    timeoutMs: config.stopTimeoutMs,
   });
   // A socket thread that died is fatal: rejected here, the shutdown takes it as one (a `fatal`
   // line, the stop, exit 1), and the orchestrator starts a monitor that can hear.

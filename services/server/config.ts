@@ -1,6 +1,6 @@
 /** The beacon's configuration: environment variables, parsed once at start-up. */
 import { hostname } from 'node:os';
-import { MAX_ADDRESSES_PER_TARGET, parseTarget, type Target } from '../shared/beacon/targets.js';
+import { MAX_ADDRESSES_PER_TARGET, parseTarget, type Target, targetKey } from '../shared/beacon/targets.js';
 import {
   boolean,
   duration,
@@ -10,6 +10,7 @@ import {
   logLevel,
   parseEnv,
   port,
+  stopTimeout,
   text,
 } from '../shared/env.js';
 import { type KeyFile, parseKeyFileSpec } from '../shared/keys.js';
@@ -24,9 +25,11 @@ export const serverEnv = {
   ),
   BEACON_TARGETS: list(
     'client:5000',
-    'a comma-separated list of host:port, each optionally followed by /all or /first, e.g. tasks.client:5000,[::1]:5000/first',
+    'a comma-separated list of host:port, each optionally followed by /all or /first, each host:port once, e.g. tasks.client:5000,[::1]:5000/first',
     `Where beats are sent: each beat goes to every address a name resolves to (at most ${MAX_ADDRESSES_PER_TARGET}), or with /first only to the first; names are looked up in the background before each beat`,
     parseTarget,
+    64,
+    targetKey,
   ),
   BEACON_SOURCE: text(
     '',
@@ -44,6 +47,7 @@ export const serverEnv = {
   ),
   SEND_BYE: boolean(true, 'Send a `bye` datagram on graceful shutdown'),
   LOG_LEVEL: logLevel(),
+  STOP_TIMEOUT: stopTimeout(),
 };
 
 export interface ServerConfig {
@@ -55,6 +59,7 @@ export interface ServerConfig {
   keyFile: KeyFile | null;
   sendBye: boolean;
   logLevel: string;
+  stopTimeoutMs: number;
 }
 
 export function toServerConfig(env: EnvValues<typeof serverEnv>): ServerConfig {
@@ -67,6 +72,7 @@ export function toServerConfig(env: EnvValues<typeof serverEnv>): ServerConfig {
     keyFile: env.AUTH_KEY_FILE === '' ? null : (parseKeyFileSpec(env.AUTH_KEY_FILE) ?? null),
     sendBye: env.SEND_BYE,
     logLevel: env.LOG_LEVEL,
+    stopTimeoutMs: env.STOP_TIMEOUT,
   };
 }
 

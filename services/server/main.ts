@@ -25,6 +25,7 @@ try {
   installShutdown({
     logger,
     logs: out.stream,
+    timeoutMs: config.stopTimeoutMs,
     stop: async (how) => {
       await beacon.stop(how);
       await http.stop();

@@ -18,11 +18,11 @@ export interface ShutdownOptions {
   stop: (how: { planned: boolean }) => Promise<void>;
   /** The log destination: flushed in order on the normal path, synchronously on the exit-now paths (timeout, second signal). */
   logs: LogDestination['stream'];
-  /** Hard limit for stop(); the process exits 1 past it. */
-  timeoutMs?: number;
+  /** Hard limit for stop() (STOP_TIMEOUT); the process exits 1 past it. */
+  timeoutMs: number;
 }
 
-export function installShutdown({ logger, stop, logs, timeoutMs = 1800 }: ShutdownOptions): void {
+export function installShutdown({ logger, stop, logs, timeoutMs }: ShutdownOptions): void {
   const flush = () => new Promise<void>((resolve) => logs.flush(() => resolve()));
   const flushSync = () => logs.flushSync();
   closeWithGrace(

@@ -206,6 +206,7 @@ describe('authenticated datagrams: docker-compose.auth.yml', () => {
           ...(process.env.NODE_IMAGE ? { NODE_IMAGE: process.env.NODE_IMAGE } : {}),
           HTTP_HOST_PORT: '127.0.0.1:0',
           UDP_HOST_PORT: '127.0.0.1:0',
+          RESTART_POLICY: 'no',
           AUTH_SECRETS_DIR: shortDir,
         },
         timeout: 60_000,

@@ -5,8 +5,10 @@
  * and that the server's image carries only the packages the server imports.
  * One compose project for every check; nothing here changes its state.
  */
+import { execFile } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SOCKET_THREAD_NAME } from '../../services/client/ingest/receiver.js';
 import { WRITER_NICE, WRITER_THREAD_NAME } from '../../services/client/store/state-writer.js';
@@ -187,6 +189,7 @@ describe('hardening (issue 5): docker inspect and the view from inside', () => {
       Memory: memory,
       PidsLimit: 64,
       Init: true,
+      // As the tests run it (RESTART_POLICY=no); the default is checked below.
       RestartPolicy: { Name: 'no' },
       LogConfig: { Type: 'json-file', Config: { 'max-size': '10m', 'max-file': '3' } },
     });
@@ -315,6 +318,19 @@ describe('hardening (issue 5): docker inspect and the view from inside', () => {
     for (const clientOnly of ['fastify', '@fastify/helmet', 'yaml']) expect(names).not.toContain(clientOnly);
     expect(names.filter((n) => n.startsWith('@fastify/'))).toEqual([]);
     expect(installed).toEqual(await lockedClosure(imported));
+  });
+
+  it('both services restart when they die, unless stopped by hand, as compose reads the file with no RESTART_POLICY', async () => {
+    const env = { ...process.env };
+    delete env.RESTART_POLICY;
+    const { stdout } = await promisify(execFile)(
+      'docker',
+      ['compose', '-f', 'docker-compose.yml', 'config', '--format', 'json'],
+      { cwd: REPO_ROOT, env },
+    );
+    const config = JSON.parse(stdout) as { services: Record<string, { restart?: string }> };
+    expect(config.services.server?.restart).toBe('unless-stopped');
+    expect(config.services.client?.restart).toBe('unless-stopped');
   });
 
   it('Dockerfiles: every stage FROM the NODE_IMAGE build arg, which compose passes through', async () => {

@@ -128,6 +128,8 @@ export async function upCompose(options: ComposeOptions = {}): Promise<ComposeFi
     HTTP_HOST_PORT: '127.0.0.1:0',
     UDP_HOST_PORT: '127.0.0.1:0',
     HEALTHCHECK_INTERVAL: '1s',
+    // What a test kills stays dead: it judges what is left.
+    RESTART_POLICY: 'no',
     ...(process.env.NODE_IMAGE ? { NODE_IMAGE: process.env.NODE_IMAGE } : {}),
     ...options.environment,
   };

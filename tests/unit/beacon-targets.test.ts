@@ -59,7 +59,7 @@ describe('target syntax', () => {
     expect(formatProblem(problems[0] as ConfigError['problems'][number])).toBe(
       'invalid configuration: BEACON_TARGETS="tasks.client:5000, client:5000/one": expected a ' +
         'comma-separated list of host:port, each optionally followed by /all or /first, ' +
-        'e.g. tasks.client:5000,[::1]:5000/first',
+        'each host:port once, e.g. tasks.client:5000,[::1]:5000/first',
     );
     expect(loadServerConfig({ BEACON_TARGETS: 'tasks.client:5000, client:6000/first' }).targets).toEqual([
       { host: 'tasks.client', port: 5000 },

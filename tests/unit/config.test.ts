@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadClientConfig } from '../../services/client/config.js';
 import { loadServerConfig } from '../../services/server/config.js';
@@ -55,6 +58,48 @@ describe('server config', () => {
   });
   it('treats an empty variable as unset', () => {
     expect(loadServerConfig({ BEACON_INTERVAL: '' }).intervalMs).toBe(60_000);
+  });
+  it.each([
+    'client:5000,client:5000/all',
+    '127.0.0.1:5000,[::ffff:127.0.0.1]:5000',
+    'Client:5000,client:5000',
+  ])(
+    'refuses BEACON_TARGETS=%s: one socket twice would get every beat twice (counted as duplicates)',
+    (value) => {
+      expect(problems(() => loadServerConfig({ BEACON_TARGETS: value }))[0]).toMatch(
+        /^invalid configuration: BEACON_TARGETS=.*each host:port once/,
+      );
+      expect(problems(() => loadClientConfig({ PEER_MONITORS: value }))[0]).toMatch(
+        /^invalid configuration: PEER_MONITORS=.*each host:port once/,
+      );
+    },
+  );
+  it('refuses a NOTIFY_WEBHOOK_URLS_FILE that names no URL (a secret made empty would turn notifications off)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'udpts-hooks-'));
+    try {
+      const empty = join(dir, 'empty');
+      writeFileSync(empty, '# none yet\n\n');
+      expect(
+        problems(() =>
+          loadClientConfig({
+            NOTIFY_WEBHOOK_URLS_FILE: empty,
+            NOTIFY_WEBHOOK_URLS: 'https://hooks.example/a',
+          }),
+        ),
+      ).toEqual([
+        `invalid configuration: NOTIFY_WEBHOOK_URLS_FILE=${JSON.stringify(empty)}: expected a file of at least one http(s) URL, one per line (blank lines and # comments ignored)`,
+      ]);
+      const one = join(dir, 'one');
+      writeFileSync(one, '# the chat\nhttps://hooks.example/b\n');
+      expect(loadClientConfig({ NOTIFY_WEBHOOK_URLS_FILE: one }).webhooks).toHaveLength(1);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+  it('takes one host on two ports, and two hosts on one port', () => {
+    expect(loadServerConfig({ BEACON_TARGETS: 'client:5000,client:5001,server:5000' }).targets).toHaveLength(
+      3,
+    );
   });
   it('names every bad variable, its value and what is expected, one line each', () => {
     const lines = problems(() =>

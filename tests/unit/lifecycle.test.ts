@@ -45,13 +45,14 @@ const throwing = (statement: string) => `setTimeout(() => { ${statement} }, 400)
 async function beaconEndedBy(
   end: 'sigterm' | 'fatal',
   module: string | null = end === 'fatal' ? throwing('throw new Error("boom")') : null,
+  env: Record<string, string> = {},
 ): Promise<{ kinds: string[]; lines: Array<Record<string, unknown>>; code: number | null }> {
   const sink = createSocket('udp4');
   const kinds: string[] = [];
   sink.on('message', (m) => kinds.push((JSON.parse(m.toString()) as { kind: string }).kind));
   await new Promise<void>((done) => sink.bind(0, '127.0.0.1', done));
   const beacon = beaconProcess(
-    { BEACON_TARGETS: `127.0.0.1:${sink.address().port}` },
+    { BEACON_TARGETS: `127.0.0.1:${sink.address().port}`, ...env },
     module === null ? [] : ['--import', `data:text/javascript,${module}`],
   );
   if (end === 'sigterm') {
@@ -121,6 +122,18 @@ describe('a service process ending', () => {
       event: 'fatal',
       msg: 'stop failed',
       err: { type: 'Error', message: 'socket would not close' },
+    });
+  });
+
+  it('on a stop that takes longer than STOP_TIMEOUT: stop timed out, at that limit, exit 1', async () => {
+    const hung = 'import dgram from "node:dgram"; dgram.Socket.prototype.close = () => {}';
+    const { lines, code } = await beaconEndedBy('sigterm', hung, { STOP_TIMEOUT: '300ms' });
+    expect(code).toBe(1);
+    expect(lines.filter((l) => l.event === 'stopped')).toEqual([]);
+    expect(lines.filter((l) => l.event === 'stop').at(-1)).toMatchObject({
+      level: 'error',
+      reason: 'timeout',
+      timeoutMs: 300,
     });
   });
 

@@ -9,6 +9,7 @@
  */
 import { isIP, isIPv6 } from 'node:net';
 import { z } from 'zod';
+import { canonicalIp } from '../ip-address.js';
 
 export const resolveModeSchema = z.enum(['all', 'first']);
 export type ResolveMode = z.infer<typeof resolveModeSchema>;
@@ -43,6 +44,15 @@ export function parseTarget(text: string): Target | undefined {
 }
 
 /** The canonical text of a target, as logs and metric labels name it: `host:port`, `[::1]:5000/first`. */
+/**
+ * What makes two targets the same socket, whatever their mode: the host (an
+ * IP address canonical, a name in lower case) and the port. Listed twice, a
+ * target would get every beat twice.
+ */
+export function targetKey(target: Target): string {
+  return `${canonicalIp(target.host) ?? target.host.toLowerCase()} ${target.port}`;
+}
+
 export function formatTarget(target: Target): string {
   const host = isIPv6(target.host) ? `[${target.host}]` : target.host;
   return `${host}:${target.port}${target.mode === 'first' ? '/first' : ''}`;
