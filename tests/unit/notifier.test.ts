@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { MAX_SILENCES } from '../../services/client/notify/maintenance.js';
 import { startBeacon } from '../../services/shared/beacon/beacon.js';
 import { startAlertmanager } from '../support/alertmanager.js';
 import { startForwardProxy } from '../support/forward-proxy.js';
@@ -79,9 +80,9 @@ describe('notifications, in-process against a real HTTP sink', () => {
     const [, up] = hooks(sink, 'svc');
     expect(up?.incidentKey).toBe(down?.incidentKey);
     expect(up?.id).not.toBe(down?.id);
-    // The target is logged without the secret part of its URL.
-    const notify = logs.events('notify');
-    expect(notify.filter((l) => l.outcome === 'sent')).toHaveLength(2);
+    // The target is logged without the secret part of its URL. (Logged once the answer is back: the
+    // sink has the request before that.)
+    await eventually(() => expect(logs.events('notify').filter((l) => l.outcome === 'sent')).toHaveLength(2));
     expect(JSON.stringify(logs.lines())).not.toContain('secret-part');
     expect(logs.schemaProblems()).toEqual([]);
   });
@@ -215,6 +216,32 @@ describe('notifications, in-process against a real HTTP sink', () => {
     expect(again.monitor.tracker.view('retired', Date.now())).toBeUndefined();
     expect(again.monitor.tracker.view('kept', Date.now())?.state).toBe('pending');
   });
+
+  it('refuses a write without the token before reading its body, a body over 16 KiB, and a silence beyond MAX_SILENCES', async () => {
+    const { m } = await setUp();
+    const post = (body: string, token: string | null = TOKEN) =>
+      fetch(`${m.base}/api/silences`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          ...(token === null ? {} : { authorization: `Bearer ${token}` }),
+        },
+        body,
+      });
+    // Not valid JSON, and no token: the token is what is missing.
+    expect((await post('{bad', null)).status).toBe(401);
+    expect((await post('{bad')).status).toBe(400);
+    expect(
+      (await post(JSON.stringify({ sources: 'x', until: '1h', comment: 'y'.repeat(17 * 1024) }))).status,
+    ).toBe(413);
+    const silence = (i: number) => JSON.stringify({ sources: `s-${i}`, until: '1h' });
+    for (let i = 0; i < MAX_SILENCES; i++) expect((await post(silence(i))).status).toBe(201);
+    const refused = await post(silence(MAX_SILENCES));
+    expect(refused.status).toBe(409);
+    expect(((await refused.json()) as { message: string }).message).toContain(
+      `${MAX_SILENCES} silences at most`,
+    );
+  }, 60_000);
 
   it('refuses writes with a 403 that says how, when no token is configured', async () => {
     const { m } = await setUp({}, null);

@@ -11,7 +11,7 @@ import helmet from '@fastify/helmet';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { History } from '../ingest/history.js';
-import type { Maintenance } from '../notify/maintenance.js';
+import { MAX_SILENCES, type Maintenance } from '../notify/maintenance.js';
 import { parseSilenceInput } from '../notify/silences.js';
 import type { LastNotification } from '../store/outbox.js';
 import type { IncidentRow } from '../store/state-file.js';
@@ -39,6 +39,8 @@ import { acceptsGzip, type EventHub } from './sse.js';
 
 /** State changes listed on a sender's page. */
 const SENDER_PAGE_INCIDENTS = 100;
+/** A write's body at most (a silence: a glob, a time and a comment). */
+const WRITE_BODY_LIMIT_BYTES = 16 * 1024;
 
 export interface HttpDeps {
   version: string;
@@ -236,9 +238,12 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
     req.raw.on('close', () => reply.raw.end());
   });
   // Silences: reads are open, writes need the admin token (no cookies: nothing for CSRF to use).
-  // The one check every write route runs first.
+  // The one check every write route runs first: on the request's arrival, before its body is read, so
+  // that nobody without the token has a body parsed (or held while it trickles in). A write's body is
+  // small: a silence.
   const adminOnly = {
-    preHandler: async (req: FastifyRequest, reply: FastifyReply) => {
+    bodyLimit: WRITE_BODY_LIMIT_BYTES,
+    onRequest: async (req: FastifyRequest, reply: FastifyReply) => {
       const verdict = deps.admin(req.headers.authorization);
       if (!verdict.ok)
         return reply.code(verdict.status).header('www-authenticate', 'Bearer').send(verdict.body);
@@ -246,6 +251,14 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
   };
   app.get('/api/silences', () => deps.maintenance.list().map(toApiSilence));
   app.post('/api/silences', adminOnly, (req, reply) => {
+    // Each silence is checked against every sender whenever the silences change: their number is bounded.
+    if (deps.maintenance.list().length >= MAX_SILENCES) {
+      return reply.code(409).send({
+        error: 'too_many_silences',
+        parameter: 'sources',
+        message: `${MAX_SILENCES} silences at most: remove one, or cover more senders with one glob`,
+      });
+    }
     const nowMs = deps.now();
     const input = parseSilenceInput(req.body, nowMs);
     if (!input.ok) {

@@ -8,6 +8,13 @@ import type { SilencesTable } from '../store/silences.js';
 import type { Tracker } from '../tracking/tracker.js';
 import { activeSilence, type Silence } from './silences.js';
 
+/**
+ * Silences in force at most: each change re-marks every sender against
+ * every silence on the thread that tracks (1,000 at 50,000 senders: tens of
+ * milliseconds). One glob covers any number of senders.
+ */
+export const MAX_SILENCES = 1000;
+
 export interface Maintenance {
   list(): readonly Silence[];
   add(input: { sources: string; untilMs: number; comment: string }, nowMs: number): Silence;
