@@ -108,7 +108,12 @@ export const clientEnv = {
   ),
   maxSenders: fromEnv(
     'MAX_SENDERS',
-    integer(10_000, 1, 1_000_000, 'Senders tracked at most; the longest-silent is evicted beyond it'),
+    integer(
+      10_000,
+      1,
+      1_000_000,
+      'Senders tracked at most; beyond it the longest-silent of those heard from once is evicted (a flood of one-shot sources evicts its own), or if none, the longest-silent; never a declared one',
+    ),
   ),
 
   lateGraceMs: fromEnv(

@@ -278,15 +278,20 @@ describe('tracker: bounded senders', () => {
     const d = { ...tracker.observe(at('d', 6)) };
     expect(d).toMatchObject({ isNewSender: true, evicted: 'b' });
     expect(tracker.views(T0 + 7000).map((v) => v.source)).toEqual(['a', 'c', 'd']);
-    expect(tracker.observe(at('e', 7)).evicted).toBe('a');
-    expect(tracker.observe(at('b', 8)).evicted).toBe('c'); // the stopped one goes; b comes back as new
+    // Heard from once, d goes before a and c, heard twice (the longest silent of those heard once first).
+    expect(tracker.observe(at('e', 7)).evicted).toBe('d');
+    expect(tracker.observe(at('b', 8)).evicted).toBe('e'); // b comes back as new
+    expect(tracker.observe(at('b', 9)).evicted).toBeNull();
+    // Every one heard twice: the longest silent goes, the stopped c.
+    expect(tracker.observe(at('f', 10)).evicted).toBe('a');
+    expect(tracker.observe(at('g', 11)).evicted).toBe('f');
     expect(tracker.size).toBe(3);
-    expect(tracker.evictions).toBe(3);
-    expect(tracker.stateCounts()).toEqual({ pending: 0, up: 3, late: 0, down: 0, stopped: 0 });
-    expect(tracker.views(T0 + 9000).map((v) => [v.source, v.received])).toEqual([
-      ['b', 1],
-      ['d', 1],
-      ['e', 1],
+    expect(tracker.evictions).toBe(5);
+    expect(tracker.stateCounts()).toEqual({ pending: 0, up: 2, late: 0, down: 0, stopped: 1 });
+    expect(tracker.views(T0 + 12_000).map((v) => [v.source, v.received])).toEqual([
+      ['b', 2],
+      ['c', 2],
+      ['g', 1],
     ]);
   });
 
@@ -295,8 +300,26 @@ describe('tracker: bounded senders', () => {
     tracker.observe(at('a', 1));
     tracker.observe({ ...at('a', 2), boot: 'y' });
     tracker.observe(at('b', 3));
-    tracker.observe(at('a', 4)); // boot x: stale, a stays the longest silent
-    expect(tracker.observe(at('c', 5)).evicted).toBe('a');
+    tracker.observe(at('b', 4));
+    tracker.observe(at('a', 5)); // boot x: stale, a stays the longest silent
+    expect(tracker.observe(at('c', 6)).evicted).toBe('a');
+  });
+
+  it('makes room at MAX_SENDERS from the senders heard once: a flood of one-shot sources never evicts one that beat twice', () => {
+    const tracker = createTracker({ ...OPTIONS, maxSenders: 100 });
+    // A sender beating once a minute, and one that died long ago: both the longest silent.
+    tracker.observe(at('real', 1));
+    tracker.observe(at('real', 61));
+    tracker.observe(at('dead', 2));
+    tracker.observe(at('dead', 3));
+    const evicted = new Set<string | null>();
+    for (let i = 0; i < 1000; i++) {
+      evicted.add(tracker.observe({ ...at(`spoof-${i}`, 62), seq: 0 }).evicted);
+    }
+    expect(tracker.size).toBe(100);
+    expect(evicted.has('real') || evicted.has('dead')).toBe(false);
+    expect(tracker.view('real', T0 + 62_000)).toBeDefined();
+    expect(tracker.view('dead', T0 + 62_000)).toBeDefined();
   });
 
   it('evicts with a limit of one', () => {

@@ -107,6 +107,8 @@ export interface Sender extends SenderCounters, SilenceLinks<Sender> {
   dirty: boolean;
   /** The tracker's own bookkeeping, not stored: how many of its blind times this record has taken in. */
   blindSeen: number;
+  /** In the tracker's order of the senders heard from once at most (which MAX_SENDERS evicts first), not the other. Not stored. */
+  heardOnce: boolean;
 }
 
 export interface SenderShape {
@@ -213,6 +215,7 @@ class SenderRecord implements Sender {
   blindSeen = 0;
   heardBefore: Sender | null = null;
   heardAfter: Sender | null = null;
+  heardOnce = false;
 
   constructor(
     readonly source: string,

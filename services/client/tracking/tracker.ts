@@ -292,9 +292,13 @@ export function createTracker(options: TrackerOptions): Tracker {
   /**
    * Every datagram of a sender's current boot moves it to the end, so the
    * first is the longest-silent sender (the smallest lastSeenMs, as receive
-   * times never decrease).
+   * times never decrease). Two orders: undeclared senders heard from once at
+   * most (a flood of spoofed one-shot sources is all there), and the others.
+   * MAX_SENDERS makes room from the first while it has any: such a flood
+   * evicts its own sources, never a sender that beat twice.
    */
   const silence = new SilenceOrder<Sender>();
+  const heardOnce = new SilenceOrder<Sender>();
   /**
    * Every sender in the set of its state: the counts per state, and the most
    * urgent senders without a walk over all of them (mostUrgent()). Kept where
@@ -580,11 +584,23 @@ export function createTracker(options: TrackerOptions): Tracker {
     return sender.kind === 'protocol' && sender.firstSeenMs !== null;
   }
 
-  /** Moves the sender to the end of the silence order. */
+  /** Moves the sender to the end of its silence order; its second datagram, to the other order. */
   function touch(sender: Sender, nowMs: number): void {
     sender.lastSeenMs = nowMs;
     changed(sender);
-    silence.moveToEnd(sender);
+    if (!sender.heardOnce) silence.moveToEnd(sender);
+    else if (sender.received < 2) heardOnce.moveToEnd(sender);
+    else {
+      heardOnce.remove(sender);
+      sender.heardOnce = false;
+      silence.append(sender);
+    }
+  }
+
+  /** The silence order a sender entering the tracker goes to. */
+  function orderIn(sender: Sender): void {
+    sender.heardOnce = sender.received < 2 && sender.declaration === null;
+    (sender.heardOnce ? heardOnce : silence).append(sender);
   }
 
   function changed(sender: Sender): void {
@@ -593,13 +609,19 @@ export function createTracker(options: TrackerOptions): Tracker {
     dirty[dirtyCount++] = sender;
   }
 
-  /** Drops the longest-silent undeclared sender (the first such key): O(1) but for declared ones before it. */
+  /**
+   * Drops the longest-silent undeclared sender heard from once at most, or
+   * if there is none the longest-silent undeclared one: O(1) but for
+   * declared ones before it.
+   */
   function evictLongestSilent(): string | null {
-    for (const sender of silence.fromLongestSilent()) {
-      if (sender.declaration !== null) continue;
-      forget(sender);
-      evictions++;
-      return sender.source;
+    for (const order of [heardOnce, silence]) {
+      for (const sender of order.fromLongestSilent()) {
+        if (sender.declaration !== null) continue;
+        forget(sender);
+        evictions++;
+        return sender.source;
+      }
     }
     return null;
   }
@@ -608,7 +630,7 @@ export function createTracker(options: TrackerOptions): Tracker {
     if (inTimings(sender)) timings.remove(sender.delayLastMs, sender.jitterMs);
     sorted.remove(sender.source);
     senders.delete(sender.source);
-    silence.remove(sender);
+    (sender.heardOnce ? heardOnce : silence).remove(sender);
     inState[sender.state].delete(sender);
     sender.dirty = false;
     removed.push(sender.source);
@@ -620,7 +642,7 @@ export function createTracker(options: TrackerOptions): Tracker {
     sender.blindSeen = blindLetGo + blindTimes.length;
     senders.set(sender.source, sender);
     sorted.add(sender.source);
-    silence.append(sender);
+    orderIn(sender);
     inState[sender.state].add(sender);
   }
 
