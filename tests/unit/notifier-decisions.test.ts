@@ -11,7 +11,12 @@ import type { AddressInfo } from 'node:net';
 import pino from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createHttpClient, type HttpClient } from '../../services/client/notify/http-client.js';
-import { type Notifier, type NotifierConfig, startNotifier } from '../../services/client/notify/notifier.js';
+import {
+  MAX_RESOLVED_ALERTS,
+  type Notifier,
+  type NotifierConfig,
+  startNotifier,
+} from '../../services/client/notify/notifier.js';
 import { openStateFile, type StateFile } from '../../services/client/store/state-file.js';
 import type { SenderState, SenderView, StateChange } from '../../services/client/tracking/tracker.js';
 import { dnsStub, lookupVia } from '../support/dns-stub.js';
@@ -657,6 +662,23 @@ describe('the notifier, on a fake clock', () => {
       // Taken: then forgotten.
       await expect.poll(() => am.bodies.at(-1)).toEqual([]);
     });
+
+    it('lets a resolution no Alertmanager takes go once Alertmanager has ended its alert itself, and keeps MAX_RESOLVED_ALERTS at most', async () => {
+      const { am, w } = await alerting();
+      am.answer.status = 500;
+      const n = MAX_RESOLVED_ALERTS + 50;
+      for (let i = 0; i < n; i++) {
+        w.change(`s${i}`, 'up');
+        w.change(`s${i}`, 'down');
+        w.notifier?.forget(`s${i}`);
+        w.views.delete(`s${i}`);
+      }
+      const last = () => (am.bodies.at(-1) ?? []) as unknown[];
+      await expect.poll(() => last().length, { timeout: 10_000 }).toBe(MAX_RESOLVED_ALERTS);
+      // 4 resend intervals after: every firing push it had said ended by then.
+      w.t += 4 * 200;
+      await expect.poll(() => last().length, { timeout: 10_000 }).toBe(0);
+    }, 30_000);
 
     it('forgets an evicted or forgotten sender: its alert ended at once, then no longer pushed', async () => {
       const { am, w } = await alerting();

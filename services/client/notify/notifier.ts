@@ -112,6 +112,8 @@ interface FiringAlert {
 }
 
 const DELIVERY_PERIOD_MS = 500;
+/** Resolutions waiting for an Alertmanager to take them, at most (the firing alerts are MAX_SENDERS at most). */
+export const MAX_RESOLVED_ALERTS = 10_000;
 const BATCH = 16;
 const KEEP_DONE_MS = 7 * 86_400_000;
 
@@ -522,9 +524,29 @@ export function startNotifier(deps: NotifierDeps): Notifier {
     return true;
   }
 
+  /**
+   * Resolutions no Alertmanager took are sent again, but not for ever, nor
+   * without bound while they keep failing (evictions during a flood each
+   * make one): one whose alert every Alertmanager has ended by itself (its
+   * last firing push ended it 4 resend intervals on) is let go; beyond
+   * MAX_RESOLVED_ALERTS, the oldest are.
+   */
+  function letGoOfOldResolutions(nowMs: number): void {
+    const resolved: Array<[string, number]> = [];
+    for (const [source, f] of firing) {
+      if (f.resolvedAtMs === null) continue;
+      if (nowMs - f.resolvedAtMs >= 4 * config.alertResendMs) firing.delete(source);
+      else resolved.push([source, f.resolvedAtMs]);
+    }
+    if (resolved.length <= MAX_RESOLVED_ALERTS) return;
+    resolved.sort((a, b) => a[1] - b[1]);
+    for (const [source] of resolved.slice(0, resolved.length - MAX_RESOLVED_ALERTS)) firing.delete(source);
+  }
+
   async function pushAlerts(): Promise<void> {
     if (config.alertmanagers.length === 0 || stopped) return;
     const nowMs = now();
+    letGoOfOldResolutions(nowMs);
     // Silenced senders are left out; a silenced one's resolution is not sent either (Alertmanager
     // ends its alert at endsAt).
     const pushed: Array<[string, FiringAlert]> = [];
