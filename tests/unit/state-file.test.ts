@@ -11,7 +11,11 @@ import {
   type StateFile,
   StateFileError,
 } from '../../services/client/store/state-file.js';
-import { startWriterThread, WRITER_NICE } from '../../services/client/store/state-writer.js';
+import {
+  INCIDENTS_PER_SENDER,
+  startWriterThread,
+  WRITER_NICE,
+} from '../../services/client/store/state-writer.js';
 import { openStore } from '../../services/client/store/store.js';
 import { createTracker } from '../../services/client/tracking/tracker.js';
 import { T0, TRACKER_OPTIONS, takeDirtyLists, trackedBeat } from '../support/builders.js';
@@ -153,6 +157,29 @@ describe('the state file', () => {
     expect(logs.schemaProblems()).toEqual([]);
     await store.stop();
     expect([...open(d).eachSender()].map((r) => r.source)).toEqual(['ok']);
+  });
+
+  it("keeps a sender's newest INCIDENTS_PER_SENDER incidents, and none of a sender removed", () => {
+    const f = open(dir());
+    f.beginRun(T0);
+    const changes = (source: string, n: number, fromMs: number) =>
+      Array.from({ length: n }, (_, i) => ({
+        source,
+        from: i % 2 === 0 ? ('up' as const) : ('stopped' as const),
+        to: i % 2 === 0 ? ('stopped' as const) : ('up' as const),
+        reason: i % 2 === 0 ? 'bye' : 'beat',
+        atMs: fromMs + i,
+      }));
+    // Beat, bye, beat, ...: a change per datagram.
+    f.write({ senders: [], removed: [], incidents: changes('flip', INCIDENTS_PER_SENDER + 5, T0), atMs: T0 });
+    f.write({ senders: [], removed: [], incidents: changes('other', 3, T0), atMs: T0 });
+    const kept = f.incidents('flip', INCIDENTS_PER_SENDER + 10);
+    expect(kept).toHaveLength(INCIDENTS_PER_SENDER);
+    expect(kept[0]?.atMs).toBe(T0 + INCIDENTS_PER_SENDER + 4);
+    expect(kept.at(-1)?.atMs).toBe(T0 + 5);
+    f.write({ senders: [], removed: ['flip'], incidents: [], atMs: T0 + 1 });
+    expect(f.incidents('flip', 10)).toEqual([]);
+    expect(f.incidents('other', 10)).toHaveLength(3);
   });
 
   it('removes the rows of evicted senders in the same transaction', () => {

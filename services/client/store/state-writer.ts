@@ -31,6 +31,12 @@ export const WRITER_NICE = 10;
 export const WRITER_THREAD_NAME = 'state-writer';
 /** Incidents older than this are pruned (at most once an hour). */
 const INCIDENT_RETENTION_MS = 90 * 86_400_000;
+/**
+ * A sender's newest incidents kept at most: a sender made to change state with
+ * every datagram (beat, bye, beat, ...) would otherwise grow the table with
+ * the datagram rate, for 90 days.
+ */
+export const INCIDENTS_PER_SENDER = 1000;
 const PRUNE_EVERY_MS = 3_600_000;
 /** How long a write waits for the store's connection (a migration, its last write) to let go. */
 export const BUSY_TIMEOUT_MS = 5000;
@@ -49,6 +55,12 @@ export function createStateWriter(db: DatabaseSync, runId: number): StateWriter 
        heartbeats = excluded.heartbeats, uptime = excluded.uptime, updated_at = excluded.updated_at`,
   );
   const remove = db.prepare('DELETE FROM senders WHERE source = ?');
+  // A sender forgotten (evicted, or by an operator) takes its history with it.
+  const removeIncidents = db.prepare('DELETE FROM incidents WHERE source = ?');
+  const trimIncidents = db.prepare(
+    `DELETE FROM incidents WHERE source = ? AND id < (
+       SELECT id FROM incidents WHERE source = ? ORDER BY id DESC LIMIT 1 OFFSET ${INCIDENTS_PER_SENDER - 1})`,
+  );
   const incident = db.prepare(
     'INSERT INTO incidents (source, from_state, to_state, reason, at) VALUES (?, ?, ?, ?, ?)',
   );
@@ -61,8 +73,12 @@ export function createStateWriter(db: DatabaseSync, runId: number): StateWriter 
       db.exec('BEGIN');
       try {
         for (const s of senders) upsert.run(s.source, s.record, s.sequence, s.heartbeats, s.uptime, atMs);
-        for (const source of removed) remove.run(source);
         for (const i of incidents) incident.run(i.source, i.from, i.to, i.reason, i.atMs);
+        for (const source of new Set(incidents.map((i) => i.source))) trimIncidents.run(source, source);
+        for (const source of removed) {
+          remove.run(source);
+          removeIncidents.run(source);
+        }
         alive.run(atMs, runId);
         if (atMs - prunedAtMs >= PRUNE_EVERY_MS) {
           prune.run(atMs - INCIDENT_RETENTION_MS);

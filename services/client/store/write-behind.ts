@@ -27,7 +27,8 @@
  * long (or until its next incident, or a reader asks for its incidents),
  * then goes with the next write, and is dropped if the sender is evicted
  * first: such a flood costs no incident rows either, and the incidents
- * table grows with the senders tracked, not with the rate of the flood. A failed write is logged and retried with the
+ * table grows with the senders tracked (INCIDENTS_PER_SENDER each at most,
+ * and an evicted one's go with it), not with the rate of the flood. A failed write is logged and retried with the
  * next one: its senders go back in the queue (one entry per sender, so
  * bounded by MAX_SENDERS) and so do its incidents (bounded; beyond the
  * bound the oldest are dropped and counted).
