@@ -12,6 +12,7 @@ import pino from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createHttpClient, type HttpClient } from '../../services/client/notify/http-client.js';
 import {
+  FINISHED_KEPT_AT_LEAST,
   MAX_RESOLVED_ALERTS,
   type Notifier,
   type NotifierConfig,
@@ -516,6 +517,22 @@ describe('the notifier, on a fake clock', () => {
       { target: nowhere.label, status: 'given_up', last_error: 'target no longer configured' },
       { target: other.label, status: 'pending' },
     ]);
+  });
+
+  it('keeps at most FINISHED_KEPT_AT_LEAST (or NOTIFY_QUEUE_MAX) finished rows of a target, however many a full queue drops', () => {
+    const w = world();
+    w.start({ queueMax: 10 });
+    for (let i = 0; i < FINISHED_KEPT_AT_LEAST + 500; i++) {
+      w.change(`s${i}`, 'up');
+      w.change(`s${i}`, 'down');
+    }
+    const count = (status: string) =>
+      Number(
+        (w.db.prepare('SELECT COUNT(*) AS n FROM outbox WHERE status = ?').get(status) as { n: number }).n,
+      );
+    expect(count('pending')).toBeLessThanOrEqual(10 + 16);
+    expect(count('dropped')).toBeLessThanOrEqual(FINISHED_KEPT_AT_LEAST);
+    expect(w.notifier?.stats.get(nowhere.label)?.dropped).toBeGreaterThan(FINISHED_KEPT_AT_LEAST + 400);
   });
 
   it('makes no flapping notice of changes between up and late when NOTIFY_ON leaves late out', () => {

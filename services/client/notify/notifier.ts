@@ -112,6 +112,8 @@ interface FiringAlert {
 }
 
 const DELIVERY_PERIOD_MS = 500;
+/** Finished outbox rows kept per target at least (NOTIFY_QUEUE_MAX when more), to show what became of them. */
+export const FINISHED_KEPT_AT_LEAST = 1000;
 /** Resolutions waiting for an Alertmanager to take them, at most (the firing alerts are MAX_SENDERS at most). */
 export const MAX_RESOLVED_ALERTS = 10_000;
 const BATCH = 16;
@@ -153,6 +155,8 @@ export function startNotifier(deps: NotifierDeps): Notifier {
    * alerts are the firing set, pushed whole).
    */
   const hasWebhooks = config.webhooks.length > 0;
+  /** Per target, finished rows (sent, given up, dropped) kept at most, besides those pruned by age. */
+  const finishedKept = Math.max(config.queueMax, FINISHED_KEPT_AT_LEAST);
   // Rows left for a target the configuration no longer names (removed, or its URL changed so that its
   // label did): nothing would ever send them, and they would stay for good. Given up, each target's
   // in one line.
@@ -337,6 +341,9 @@ export function startNotifier(deps: NotifierDeps): Notifier {
     for (const t of config.webhooks) {
       const dropped = outbox.trim(t.label, config.queueMax, now(), sendingOf(t.label));
       if (dropped > 0) {
+        // Dropped rows are kept as the others are (the API shows a sender's last one), but not without
+        // bound: a flood of changes into a dead target makes them as fast as it makes changes.
+        outbox.trimFinished(t.label, finishedKept);
         statsOf(t.label).dropped += dropped;
         log.warn(
           { event: 'notify', target: t.label, outcome: 'dropped', count: dropped },
@@ -605,7 +612,10 @@ export function startNotifier(deps: NotifierDeps): Notifier {
   deliveryTimer.unref();
   const alertTimer = setInterval(push, config.alertResendMs);
   alertTimer.unref();
-  const pruneTimer = setInterval(() => outbox.prune(now() - KEEP_DONE_MS), 3_600_000);
+  const pruneTimer = setInterval(() => {
+    outbox.prune(now() - KEEP_DONE_MS);
+    for (const t of config.webhooks) outbox.trimFinished(t.label, finishedKept);
+  }, 3_600_000);
   pruneTimer.unref();
   if (firing.size > 0) push();
 

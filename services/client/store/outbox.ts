@@ -64,6 +64,8 @@ export interface Outbox {
   last(source: string): LastNotification | null;
   /** Removes finished rows older than `beforeMs`. */
   prune(beforeMs: number): void;
+  /** Removes the target's finished rows (sent, given up, dropped) but the newest `keep`. */
+  trimFinished(target: string, keep: number): void;
 }
 
 export function openOutbox(db: DatabaseSync): Outbox {
@@ -109,6 +111,10 @@ export function openOutbox(db: DatabaseSync): Outbox {
   );
   const last = sql('SELECT * FROM outbox WHERE source = ? ORDER BY seq DESC LIMIT 1');
   const prune = sql(`DELETE FROM outbox WHERE status <> 'pending' AND done_at < ?`);
+  const trimFinished = sql(
+    `DELETE FROM outbox WHERE target = ? AND status <> 'pending' AND seq <= (
+       SELECT seq FROM outbox WHERE target = ? AND status <> 'pending' ORDER BY seq DESC LIMIT 1 OFFSET ?)`,
+  );
 
   const toRow = (r: Record<string, unknown>): OutboxRow => ({
     seq: Number(r.seq),
@@ -172,5 +178,6 @@ export function openOutbox(db: DatabaseSync): Outbox {
       };
     },
     prune: (beforeMs) => void prune.run(beforeMs),
+    trimFinished: (target, keep) => void trimFinished.run(target, target, keep),
   };
 }
