@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import { bindFailure } from '../shared/bind-failure.js';
 import type { LogDestination } from '../shared/logger.js';
 import type { Keyring } from '../shared/signing.js';
 import { startThreadPool } from '../shared/thread-priority.js';
@@ -233,11 +234,13 @@ async function assembleMonitor(
 
   const { promise: died, resolve: deafened } = Promise.withResolvers<Error>();
 
-  const receiver = await socketThreads.bind({
-    readable: ingest.readable,
-    exception: ingest.socketError,
-    died: deafened,
-  });
+  const udp = {
+    host: { variable: 'UDP_HOST', value: config.udpHost },
+    port: { variable: 'UDP_PORT', value: config.udpPort },
+  };
+  const receiver = await socketThreads
+    .bind({ readable: ingest.readable, exception: ingest.socketError, died: deafened })
+    .catch((err: unknown) => Promise.reject(bindFailure(err, udp)));
   opened.push(() => receiver.stop());
   tracker.listening(now());
   observing = true;
@@ -349,7 +352,14 @@ async function assembleMonitor(
     logger,
   });
   opened.push(() => closeHttp(app));
-  await app.listen({ port: config.httpPort, host: config.httpHost });
+  await app.listen({ port: config.httpPort, host: config.httpHost }).catch((err: unknown) =>
+    Promise.reject(
+      bindFailure(err, {
+        host: { variable: 'HTTP_HOST', value: config.httpHost },
+        port: { variable: 'HTTP_PORT', value: config.httpPort },
+      }),
+    ),
+  );
   const httpAddress = app.server.address() as { address: string; port: number };
   logger.info(
     { event: 'listening', protocol: 'http', address: httpAddress.address, port: httpAddress.port },

@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { Beacon } from '../shared/beacon/beacon.js';
 import { MAX_ADDRESSES_PER_TARGET } from '../shared/beacon/targets.js';
+import { bindFailure } from '../shared/bind-failure.js';
 import { collectProcessMetrics } from '../shared/process-metrics.js';
 import { datagramSchema } from '../shared/protocol.js';
 
@@ -126,7 +127,14 @@ export async function startBeaconHttp(
     }
   });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (err) =>
+      reject(
+        bindFailure(err, {
+          host: { variable: 'HTTP_HOST', value: options.host },
+          port: { variable: 'HTTP_PORT', value: options.port },
+        }),
+      ),
+    );
     server.listen(options.port, options.host, () => resolve());
   });
   const address = server.address() as AddressInfo;

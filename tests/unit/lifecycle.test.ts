@@ -137,17 +137,25 @@ describe('a service process ending', () => {
     });
   });
 
-  it('on a failed start (its HTTP port taken): its lines in order, the failure last, exit 1', async () => {
+  it('on a failed start (its HTTP port taken): its lines in order, last one config_error naming HTTP_PORT, exit 1', async () => {
     const taken = createServer();
     await new Promise<void>((done) => taken.listen(0, '0.0.0.0', done));
     const port = (taken.address() as { port: number }).port;
     const beacon = beaconProcess({ HTTP_PORT: String(port), BEACON_TARGETS: '127.0.0.1:9' });
     const code = await beacon.closed;
     taken.close();
-    const lines = beacon.lines().map((l) => JSON.parse(l) as { event: string; time: string });
+    for (const l of beacon.lines()) expect(parseLogLine(l).ok).toBe(true);
+    const lines = beacon.lines().map((l) => JSON.parse(l) as Record<string, unknown> & { time: string });
     expect(code).toBe(1);
     expect(lines[0]?.event).toBe('start');
-    expect(lines.at(-1)?.event).toBe('fatal');
+    expect(lines.at(-1)).toMatchObject({
+      level: 'fatal',
+      event: 'config_error',
+      variable: 'HTTP_PORT',
+      value: String(port),
+      expected: expect.stringContaining('EADDRINUSE'),
+    });
+    expect(lines.at(-1)).not.toHaveProperty('err');
     const times = lines.map((l) => Date.parse(l.time));
     expect(times).toEqual([...times].sort((a, b) => a - b));
   });

@@ -480,7 +480,12 @@ describe('socket threads made before the monitor can hear', () => {
           DATA_DIR: dataDir,
           [variable]: String(taken.port),
         });
-        await expect(start).rejects.toMatchObject({ code: 'EADDRINUSE' });
+        // A setting's problem, named: the port taken.
+        await expect(start).rejects.toMatchObject({
+          code: 'EADDRINUSE',
+          name: 'ConfigError',
+          problems: [{ variable: variable, value: String(taken.port) }],
+        });
         await sleep(200);
         expect(socketThreads(1)).toEqual([]);
         // The next start reads how the failed one ended: no crash, and a run only if it observed.
@@ -494,6 +499,30 @@ describe('socket threads made before the monitor can hear', () => {
       }
     },
   );
+
+  it('a start on an address not of this host names UDP_HOST (EADDRNOTAVAIL), as a setting', async () => {
+    const dataDir = freshDataDir();
+    try {
+      // 192.0.2.1: TEST-NET-1, never an address of this host.
+      const start = startLoopbackMonitor(captureLogs('client').logger, {
+        DATA_DIR: dataDir,
+        UDP_HOST: '192.0.2.1',
+      });
+      await expect(start).rejects.toMatchObject({
+        code: 'EADDRNOTAVAIL',
+        name: 'ConfigError',
+        problems: [
+          {
+            variable: 'UDP_HOST',
+            value: '192.0.2.1',
+            expected: expect.stringContaining('an address of this host'),
+          },
+        ],
+      });
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
 
   it('end when the state file stops the start', async () => {
     await eventually(() => expect(socketThreads(2)).toEqual([]), 5000, 10);

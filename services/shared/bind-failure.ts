@@ -1,0 +1,31 @@
+/**
+ * A socket that cannot be bound is a configuration problem, and says which
+ * setting: the port is taken (EADDRINUSE) or privileged (EACCES), or the
+ * address is not one of this host's (EADDRNOTAVAIL). Such a failure becomes
+ * a ConfigError (one `config_error` line naming the variable, no stack
+ * trace), keeping the error's `code`; any other error is left as it is.
+ */
+import { ConfigError } from './env.js';
+
+interface Setting {
+  variable: string;
+  value: string | number;
+}
+
+export function bindFailure(err: unknown, where: { host: Setting; port: Setting }): unknown {
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  const problem =
+    code === 'EADDRINUSE'
+      ? {
+          ...where.port,
+          expected: `a port nothing else has bound on ${where.host.value} (EADDRINUSE: in use)`,
+        }
+      : code === 'EACCES'
+        ? { ...where.port, expected: 'a port this user may bind, 1024 or above (EACCES: permission denied)' }
+        : code === 'EADDRNOTAVAIL'
+          ? { ...where.host, expected: 'an address of this host, or 0.0.0.0 or :: for all (EADDRNOTAVAIL)' }
+          : null;
+  if (problem === null) return err;
+  const { variable, value, expected } = problem;
+  return Object.assign(new ConfigError([{ variable, value: String(value), expected }]), { code });
+}
