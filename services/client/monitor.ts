@@ -343,7 +343,7 @@ async function assembleMonitor(
     forgetSender: (source) => {
       if (tracker.isDeclared(source)) return 'declared';
       if (!tracker.forgetSender(source)) return 'unknown';
-      // Its row goes with the state file's next write (the tracker's removals); its incidents stay.
+      // Its row and its incidents go with the state file's next write (the tracker's removals).
       notifier.forget(source);
       return 'forgotten';
     },

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { afterEach, describe, expect, it } from 'vitest';
+import { openOutbox } from '../../services/client/store/outbox.js';
 import { MIGRATIONS, SCHEMA_VERSION } from '../../services/client/store/schema.js';
 import { fromRow, toRow } from '../../services/client/store/sender-codec.js';
 import {
@@ -173,13 +174,48 @@ describe('the state file', () => {
     // Beat, bye, beat, ...: a change per datagram.
     f.write({ senders: [], removed: [], incidents: changes('flip', INCIDENTS_PER_SENDER + 5, T0), atMs: T0 });
     f.write({ senders: [], removed: [], incidents: changes('other', 3, T0), atMs: T0 });
-    const kept = f.incidents('flip', INCIDENTS_PER_SENDER + 10);
+    const kept = f.incidents('flip', 2000);
     expect(kept).toHaveLength(INCIDENTS_PER_SENDER);
     expect(kept[0]?.atMs).toBe(T0 + INCIDENTS_PER_SENDER + 4);
     expect(kept.at(-1)?.atMs).toBe(T0 + 5);
+    // Trimmed again once 100 more were written (each trim walks the 1,000): 1,099 at most between.
+    f.write({ senders: [], removed: [], incidents: changes('flip', 94, T0 + 5000), atMs: T0 });
+    expect(f.incidents('flip', 2000)).toHaveLength(INCIDENTS_PER_SENDER + 94);
+    f.write({ senders: [], removed: [], incidents: changes('flip', 1, T0 + 6000), atMs: T0 });
+    expect(f.incidents('flip', 2000)).toHaveLength(INCIDENTS_PER_SENDER);
     f.write({ senders: [], removed: ['flip'], incidents: [], atMs: T0 + 1 });
     expect(f.incidents('flip', 10)).toEqual([]);
     expect(f.incidents('other', 10)).toHaveLength(3);
+  });
+
+  it("trims an outbox target's rows dropped or given up to the newest, and keeps those sent", () => {
+    const f = open(dir());
+    const outbox = openOutbox(f.db);
+    outbox.enqueue(
+      Array.from({ length: 6 }, (_, i) => ({
+        id: `n${i}`,
+        target: 't',
+        source: `s${i}`,
+        event: 'down',
+        body: '{}',
+        createdAtMs: T0 + i,
+      })),
+    );
+    const seqs = f.db
+      .prepare('SELECT seq FROM outbox ORDER BY seq')
+      .all()
+      .map((r) => Number(r.seq));
+    outbox.sent(seqs[0] as number, T0, 1);
+    outbox.sent(seqs[1] as number, T0, 1);
+    outbox.givenUp(seqs[2] as number, T0, 1, 'refused');
+    expect(outbox.trim('t', 0, T0)).toBe(3);
+    outbox.trimFinished('t', 2);
+    expect(
+      f.db
+        .prepare('SELECT id, status FROM outbox ORDER BY seq')
+        .all()
+        .map((r) => `${r.id}:${r.status}`),
+    ).toEqual(['n0:sent', 'n1:sent', 'n4:dropped', 'n5:dropped']);
   });
 
   it('removes the rows of evicted senders in the same transaction', () => {

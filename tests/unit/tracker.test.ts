@@ -282,7 +282,7 @@ describe('tracker: bounded senders', () => {
     expect(tracker.observe(at('e', 7)).evicted).toBe('d');
     expect(tracker.observe(at('b', 8)).evicted).toBe('e'); // b comes back as new
     expect(tracker.observe(at('b', 9)).evicted).toBeNull();
-    // Every one heard twice: the longest silent goes, the stopped c.
+    // Every one heard twice: the longest silent goes, a (then f, new, heard once).
     expect(tracker.observe(at('f', 10)).evicted).toBe('a');
     expect(tracker.observe(at('g', 11)).evicted).toBe('f');
     expect(tracker.size).toBe(3);

@@ -444,6 +444,30 @@ describe('the state file write-behind', () => {
     again.close(null);
   });
 
+  it('writes none of an evicted sender\u2019s incidents still on their way, and removes those in the file', async () => {
+    start(1, 1000); // room for 2
+    beat('a', 0);
+    nowMs += 500;
+    beat('a', 1);
+    await second(0, 0);
+    expect(file.incidents('a', 10)).toHaveLength(1); // its first beat
+    writes = [];
+    wb.changes(
+      tracker.observe(trackedBeat({ source: 'a', seq: 2, kind: 'bye', sentAtMs: nowMs, receivedAtMs: nowMs }))
+        .changes,
+    );
+    // Before the 100 ms its change waits: b beats twice, c comes, and a (the longest silent) goes.
+    nowMs += 10;
+    beat('b', 0);
+    beat('b', 1);
+    beat('c', 0);
+    expect(tracker.view('a', nowMs)).toBeUndefined();
+    await second(0, 0);
+    expect(writes.flatMap((w) => w.incidents).filter((i) => i.source === 'a')).toEqual([]);
+    expect(file.incidents('a', 10)).toEqual([]);
+    await wb.stop();
+  });
+
   it('lets a reader of incidents wait for the ones on their way', async () => {
     start(5, 3_600_000);
     beatAll(5, 0);

@@ -312,7 +312,7 @@ export function openApiDocument(version: string, historySize: number) {
         },
         delete: {
           summary:
-            'Forget a sender (a decommissioned one): its record, its row in the state file, what was notified of it; its incidents stay. A datagram from it later makes it new. Needs Authorization: Bearer <admin token>',
+            'Forget a sender (a decommissioned one): its record, its row in the state file, its incidents, what was notified of it. A datagram from it later makes it new. Needs Authorization: Bearer <admin token>',
           parameters: [{ name: 'source', in: 'path', required: true, schema: { type: 'string' } }],
           responses: {
             204: { description: 'forgotten' },

@@ -59,7 +59,7 @@ export interface HttpDeps {
   maintenance: Maintenance;
   /** Checks the Authorization header of a write. */
   admin(authorization: string | undefined): AdminVerdict;
-  /** Forgets a sender everywhere but its incidents (DELETE /api/senders/:source); a declared one stays. */
+  /** Forgets a sender everywhere (DELETE /api/senders/:source); a declared one stays. */
   forgetSender(source: string): 'forgotten' | 'declared' | 'unknown';
   ready(): boolean;
   now(): number;

@@ -28,6 +28,7 @@ import { BACKOFF_DEFAULTS, nextAttemptAtMs } from './backoff.js';
 import { createFlapDetector } from './flapping.js';
 import { createHttpClient, type HttpClient } from './http-client.js';
 import {
+  ALERT_LIFETIME_RESENDS,
   alertmanagerAlert,
   eventOfChange,
   incidentKey,
@@ -112,7 +113,7 @@ interface FiringAlert {
 }
 
 const DELIVERY_PERIOD_MS = 500;
-/** Finished outbox rows kept per target at least (NOTIFY_QUEUE_MAX when more), to show what became of them. */
+/** Outbox rows dropped or given up kept per target at least (NOTIFY_QUEUE_MAX when more), to show what became of them. */
 export const FINISHED_KEPT_AT_LEAST = 1000;
 /** Resolutions waiting for an Alertmanager to take them, at most (the firing alerts are MAX_SENDERS at most). */
 export const MAX_RESOLVED_ALERTS = 10_000;
@@ -155,7 +156,7 @@ export function startNotifier(deps: NotifierDeps): Notifier {
    * alerts are the firing set, pushed whole).
    */
   const hasWebhooks = config.webhooks.length > 0;
-  /** Per target, finished rows (sent, given up, dropped) kept at most, besides those pruned by age. */
+  /** Per target, rows dropped or given up kept at most, besides those pruned by age. */
   const finishedKept = Math.max(config.queueMax, FINISHED_KEPT_AT_LEAST);
   // Rows left for a target the configuration no longer names (removed, or its URL changed so that its
   // label did): nothing would ever send them, and they would stay for good. Given up, each target's
@@ -542,7 +543,7 @@ export function startNotifier(deps: NotifierDeps): Notifier {
     const resolved: Array<[string, number]> = [];
     for (const [source, f] of firing) {
       if (f.resolvedAtMs === null) continue;
-      if (nowMs - f.resolvedAtMs >= 4 * config.alertResendMs) firing.delete(source);
+      if (nowMs - f.resolvedAtMs >= ALERT_LIFETIME_RESENDS * config.alertResendMs) firing.delete(source);
       else resolved.push([source, f.resolvedAtMs]);
     }
     if (resolved.length <= MAX_RESOLVED_ALERTS) return;

@@ -260,6 +260,8 @@ export interface PostableAlert {
 }
 
 export const ALERT_NAME = 'UdpSenderDown';
+/** A firing alert ends this many resend intervals after its push unless pushed again (as Prometheus does). */
+export const ALERT_LIFETIME_RESENDS = 4;
 
 /**
  * The labels are only what identifies the incident (alertname, source,
@@ -275,7 +277,7 @@ export function alertmanagerAlert(a: AlertInput): PostableAlert {
   if (a.severity !== '') labels.severity = a.severity;
   const name = a.displayName === null ? a.source : `${a.displayName} (${a.source})`;
   const since = new Date(a.sinceMs).toISOString();
-  const endsAtMs = a.resolvedAtMs ?? a.nowMs + 4 * a.resendIntervalMs;
+  const endsAtMs = a.resolvedAtMs ?? a.nowMs + ALERT_LIFETIME_RESENDS * a.resendIntervalMs;
   const is = a.state === 'forgotten' ? 'is no longer watched' : `is ${a.state}`;
   return {
     labels,

@@ -64,7 +64,11 @@ export interface Outbox {
   last(source: string): LastNotification | null;
   /** Removes finished rows older than `beforeMs`. */
   prune(beforeMs: number): void;
-  /** Removes the target's finished rows (sent, given up, dropped) but the newest `keep`. */
+  /**
+   * Removes the target's rows dropped or given up but the newest `keep`. (Sent
+   * rows stay until pruned by age: what a target was last sent of a sender
+   * is what a full queue's drop order judges by.)
+   */
   trimFinished(target: string, keep: number): void;
 }
 
@@ -112,8 +116,8 @@ export function openOutbox(db: DatabaseSync): Outbox {
   const last = sql('SELECT * FROM outbox WHERE source = ? ORDER BY seq DESC LIMIT 1');
   const prune = sql(`DELETE FROM outbox WHERE status <> 'pending' AND done_at < ?`);
   const trimFinished = sql(
-    `DELETE FROM outbox WHERE target = ? AND status <> 'pending' AND seq <= (
-       SELECT seq FROM outbox WHERE target = ? AND status <> 'pending' ORDER BY seq DESC LIMIT 1 OFFSET ?)`,
+    `DELETE FROM outbox WHERE target = ? AND status IN ('dropped', 'given_up') AND seq <= (
+       SELECT seq FROM outbox WHERE target = ? AND status IN ('dropped', 'given_up') ORDER BY seq DESC LIMIT 1 OFFSET ?)`,
   );
 
   const toRow = (r: Record<string, unknown>): OutboxRow => ({

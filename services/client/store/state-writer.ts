@@ -37,6 +37,8 @@ const INCIDENT_RETENTION_MS = 90 * 86_400_000;
  * the datagram rate, for 90 days.
  */
 export const INCIDENTS_PER_SENDER = 1000;
+/** A sender's incidents are trimmed to INCIDENTS_PER_SENDER once this many more were written (each trim walks its 1,000). */
+const TRIM_AFTER = 100;
 const PRUNE_EVERY_MS = 3_600_000;
 /** How long a write waits for the store's connection (a migration, its last write) to let go. */
 export const BUSY_TIMEOUT_MS = 5000;
@@ -67,6 +69,8 @@ export function createStateWriter(db: DatabaseSync, runId: number): StateWriter 
   const alive = db.prepare('UPDATE monitor_runs SET alive_at = ? WHERE id = ?');
   const prune = db.prepare('DELETE FROM incidents WHERE at < ?');
   let prunedAtMs = 0;
+  /** Per source, incidents written since its last trim. */
+  const sinceTrim = new Map<string, number>();
   return {
     write({ senders, removed, incidents, atMs }) {
       // Not atomically() (store/atomically.ts): this file imports no module of ours at run time.
@@ -74,10 +78,18 @@ export function createStateWriter(db: DatabaseSync, runId: number): StateWriter 
       try {
         for (const s of senders) upsert.run(s.source, s.record, s.sequence, s.heartbeats, s.uptime, atMs);
         for (const i of incidents) incident.run(i.source, i.from, i.to, i.reason, i.atMs);
-        for (const source of new Set(incidents.map((i) => i.source))) trimIncidents.run(source, source);
+        for (const i of incidents) {
+          const n = (sinceTrim.get(i.source) ?? 0) + 1;
+          if (n < TRIM_AFTER) sinceTrim.set(i.source, n);
+          else {
+            trimIncidents.run(i.source, i.source);
+            sinceTrim.delete(i.source);
+          }
+        }
         for (const source of removed) {
           remove.run(source);
           removeIncidents.run(source);
+          sinceTrim.delete(source);
         }
         alive.run(atMs, runId);
         if (atMs - prunedAtMs >= PRUNE_EVERY_MS) {

@@ -163,7 +163,15 @@ export function startWriteBehind(
       firstBeats.delete(source);
       if (inFile.has(source) || inFlight.has(source)) removed.add(source);
     }
+    if (evicted.length > 0) forgetIncidents(new Set(evicted));
     return taken < limit;
+  }
+
+  /** Evicted senders' history goes with them: those of their incidents still queued too (the writer deletes those in the file). */
+  function forgetIncidents(gone: ReadonlySet<string>): void {
+    let kept = 0;
+    for (const incident of incidents) if (!gone.has(incident.source)) incidents[kept++] = incident;
+    incidents.length = kept;
   }
 
   /**

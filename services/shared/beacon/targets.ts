@@ -43,7 +43,6 @@ export function parseTarget(text: string): Target | undefined {
   return mode.data === 'all' ? { host, port } : { host, port, mode: mode.data };
 }
 
-/** The canonical text of a target, as logs and metric labels name it: `host:port`, `[::1]:5000/first`. */
 /**
  * What makes two targets the same socket, whatever their mode: the host (an
  * IP address canonical, a name in lower case) and the port. Listed twice, a
@@ -52,6 +51,8 @@ export function parseTarget(text: string): Target | undefined {
 export function targetKey(target: Target): string {
   return `${canonicalIp(target.host) ?? target.host.toLowerCase()} ${target.port}`;
 }
+
+/** The canonical text of a target, as logs and metric labels name it: `host:port`, `[::1]:5000/first`. */
 
 export function formatTarget(target: Target): string {
   const host = isIPv6(target.host) ? `[${target.host}]` : target.host;
