@@ -440,7 +440,7 @@ export function loadClientConfig(env: Record<string, string | undefined>): Clien
     }
     const all = parseWebhookUrls(env.NOTIFY_WEBHOOK_URLS ?? '', fileText);
     // A file named and holding no URL (a secret created empty) would turn notifications off unsaid.
-    if (all === undefined || parseWebhookUrls('', fileText)?.length === 0) {
+    if (all === undefined || all.length === values.notifyWebhookUrls.length) {
       throw new ConfigError([
         {
           variable: 'NOTIFY_WEBHOOK_URLS_FILE',

@@ -253,7 +253,7 @@ function queuedLines(stream: object): number {
  * Lets go of sonic-boom's queue (the process is about to exit, and it cannot
  * be written in turn), and with `failed` of the write it failed too: their lines.
  */
-function letGoQueued(stream: object, failed = false): number {
+function letGoQueued(stream: object, failed: boolean): number {
   const s = stream as SonicQueue;
   let n = queuedLines(s);
   if (failed) {

@@ -265,6 +265,7 @@ export function startWriteBehind(
 
   /** The sender's first_beat incident, if it waits still, goes in the queue of incidents. */
   function queueFirstBeat(source: string): void {
+    if (firstBeats.size === 0) return; // (the common case: every changed sender of a sync comes here)
     const first = firstBeats.get(source);
     if (first === undefined) return;
     firstBeats.delete(source);

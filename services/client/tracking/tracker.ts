@@ -299,6 +299,8 @@ export function createTracker(options: TrackerOptions): Tracker {
    */
   const silence = new SilenceOrder<Sender>();
   const heardOnce = new SilenceOrder<Sender>();
+  /** Where MAX_SENDERS makes room, in turn (made once: an eviction can come with every datagram of a flood). */
+  const evictionOrders = [heardOnce, silence];
   /**
    * Every sender in the set of its state: the counts per state, and the most
    * urgent senders without a walk over all of them (mostUrgent()). Kept where
@@ -615,7 +617,7 @@ export function createTracker(options: TrackerOptions): Tracker {
    * declared ones before it.
    */
   function evictLongestSilent(): string | null {
-    for (const order of [heardOnce, silence]) {
+    for (const order of evictionOrders) {
       for (const sender of order.fromLongestSilent()) {
         if (sender.declaration !== null) continue;
         forget(sender);

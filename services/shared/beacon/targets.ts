@@ -53,7 +53,6 @@ export function targetKey(target: Target): string {
 }
 
 /** The canonical text of a target, as logs and metric labels name it: `host:port`, `[::1]:5000/first`. */
-
 export function formatTarget(target: Target): string {
   const host = isIPv6(target.host) ? `[${target.host}]` : target.host;
   return `${host}:${target.port}${target.mode === 'first' ? '/first' : ''}`;
