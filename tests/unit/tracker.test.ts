@@ -6,7 +6,7 @@ import {
   type TrackerOptions,
 } from '../../services/client/tracking/tracker.js';
 import { SENDER_STATES } from '../../services/shared/vocabulary.js';
-import { T0, TRACKER_OPTIONS, trackedBeat } from '../support/builders.js';
+import { T0, TRACKER_OPTIONS, takeDirtyLists, trackedBeat } from '../support/builders.js';
 
 const OPTIONS: TrackerOptions = TRACKER_OPTIONS;
 
@@ -320,6 +320,25 @@ describe('tracker: bounded senders', () => {
     expect(evicted.has('real') || evicted.has('dead')).toBe(false);
     expect(tracker.view('real', T0 + 62_000)).toBeDefined();
     expect(tracker.view('dead', T0 + 62_000)).toBeDefined();
+  });
+
+  it('keeps its list of changed senders within 2 × MAX_SENDERS under a flood of one-shot sources that no state file takes', () => {
+    const tracker = createTracker({ ...OPTIONS, maxSenders: 100 });
+    for (let i = 0; i < 100; i++) tracker.observe(at(`kept-${i}`, 1));
+    let most = 0;
+    // No takeDirty() meanwhile, as while the state file's collection falls behind.
+    for (let i = 0; i < 20_000; i++) {
+      tracker.observe({ ...at(`spoof-${i}`, 2), seq: 0 });
+      most = Math.max(most, tracker.changedQueued);
+    }
+    expect(most).toBeLessThanOrEqual(2 * 100 + 1024);
+    const { changed, removed } = takeDirtyLists(tracker);
+    // Every evicted source is handed over (its row and queued incidents go), and the 100 tracked, in order.
+    expect(removed).toHaveLength(20_000);
+    expect(changed.map((s) => s.source)).toEqual(
+      Array.from({ length: 100 }, (_, i) => `spoof-${19_900 + i}`),
+    );
+    expect(tracker.changedQueued).toBe(0);
   });
 
   it('evicts with a limit of one', () => {

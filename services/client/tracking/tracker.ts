@@ -261,6 +261,8 @@ export interface Tracker {
   stateCounts(): Record<SenderState, number>;
   readonly size: number;
   readonly evictions: number;
+  /** Entries of the changed list waiting for the next takeDirty(): at most 2 × MAX_SENDERS + 1,024, whatever arrives meanwhile. */
+  readonly changedQueued: number;
 }
 
 /** Boot ids remembered per sender besides the current one, so a late datagram of an old boot is not a restart. */
@@ -273,6 +275,8 @@ const MIN_DEFAULT_GRACE_MS = 1000;
  * sender, taking in up to this many each.
  */
 const MAX_BLIND_TIMES = 32;
+/** Entries of forgotten senders the changed list holds beyond twice the senders before it drops them (compactDirty()). */
+const DIRTY_SLACK = 1024;
 /** Slow beats in a row that are a clock step rather than a beat held up (rebaseAfterStep). */
 const STEP_BEATS = 2;
 const NO_CHANGES: readonly StateChange[] = Object.freeze([]);
@@ -333,12 +337,16 @@ export function createTracker(options: TrackerOptions): Tracker {
   /**
    * The senders changed since the last takeDirty(), each once (its `dirty`
    * flag), in dirty[dirtyHead, dirtyCount); a forgotten one is skipped. The
-   * array is reused: it keeps the length it grew to (one entry per sender,
-   * and as many taken ones before dirtyHead at most).
+   * array is reused: it keeps the length it grew to. A forgotten sender's
+   * entry stays until it is taken or the entries outgrow twice the senders
+   * (compactDirty()): so a flood of one-shot sources that MAX_SENDERS evicts
+   * keeps it within 2 × MAX_SENDERS, however long no one takes them.
    */
   const dirty: Array<Sender | null> = [];
   let dirtyHead = 0;
   let dirtyCount = 0;
+  /** In takeDirty(), whose visits may change senders again: entries do not move meanwhile. */
+  let taking = false;
   let creditedAtMs = Number.NEGATIVE_INFINITY;
   /** The sources in order, kept as senders come and go (views page through it). */
   const sorted = new SortedKeys();
@@ -609,6 +617,18 @@ export function createTracker(options: TrackerOptions): Tracker {
     if (sender.dirty) return;
     sender.dirty = true;
     dirty[dirtyCount++] = sender;
+    if (!taking && dirtyCount - dirtyHead > 2 * senders.size + DIRTY_SLACK) compactDirty();
+  }
+
+  /** Drops the entries of forgotten senders, in place and in order: afterwards no more entries than senders. */
+  function compactDirty(): void {
+    let kept = dirtyHead;
+    for (let i = dirtyHead; i < dirtyCount; i++) {
+      const sender = dirty[i] as Sender;
+      if (sender.dirty) dirty[kept++] = sender;
+    }
+    dirty.fill(null, kept, dirtyCount);
+    dirtyCount = kept;
   }
 
   /**
@@ -1205,12 +1225,17 @@ export function createTracker(options: TrackerOptions): Tracker {
     takeDirty(visit, limit = Number.POSITIVE_INFINITY) {
       // Not those a visit changes again: they were put after `end`.
       const end = Math.min(dirtyCount, dirtyHead + limit);
-      while (dirtyHead < end) {
-        const sender = dirty[dirtyHead] as Sender;
-        dirty[dirtyHead++] = null;
-        if (!sender.dirty) continue;
-        sender.dirty = false;
-        visit(caughtUp(sender));
+      taking = true;
+      try {
+        while (dirtyHead < end) {
+          const sender = dirty[dirtyHead] as Sender;
+          dirty[dirtyHead++] = null;
+          if (!sender.dirty) continue;
+          sender.dirty = false;
+          visit(caughtUp(sender));
+        }
+      } finally {
+        taking = false;
       }
       if (dirtyHead >= dirtyCount - dirtyHead) {
         // What is left moves to the front once it is no longer than what was taken: each entry moves once at most,
@@ -1257,6 +1282,9 @@ export function createTracker(options: TrackerOptions): Tracker {
     },
     get evictions() {
       return evictions;
+    },
+    get changedQueued() {
+      return dirtyCount - dirtyHead;
     },
   };
 }
