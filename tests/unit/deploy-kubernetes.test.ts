@@ -507,3 +507,86 @@ describe('Kubernetes manifests agree with docker-compose.yml and the code', () =
     expect(rules).toHaveLength(2);
   });
 });
+
+/**
+ * A JSON patch (RFC 6902) of `add` operations only, as the component's patch
+ * uses: enough to apply it here, where no kustomize runs. Any other
+ * operation, or a path that does not lead to an object or array, throws.
+ */
+function applyAdds(doc: unknown, ops: Array<{ op: string; path: string; value: unknown }>): unknown {
+  const copy = structuredClone(doc);
+  for (const { op, path, value } of ops) {
+    if (op !== 'add') throw new Error(`not supported here: ${op}`);
+    const keys = path.split('/').slice(1);
+    const last = keys.pop() as string;
+    let node = copy as Record<string, unknown>;
+    for (const key of keys) {
+      const next = node[key];
+      if (typeof next !== 'object' || next === null) throw new Error(`${path}: nothing at ${key}`);
+      node = next as Record<string, unknown>;
+    }
+    node[last] = value;
+  }
+  return copy;
+}
+
+describe('Kubernetes component external-senders: senders outside the cluster', () => {
+  const COMPONENT = 'deploy/kubernetes/external-senders';
+  const component = parse(read(`${COMPONENT}/kustomization.yaml`), yamlOptions) as {
+    apiVersion: string;
+    kind: string;
+    resources: string[];
+    patches: Array<{ path: string; target: { group: string; version: string; kind: string; name: string } }>;
+  };
+
+  it('is a Component of a NetworkPolicy and one patch of the monitors’ StatefulSet', () => {
+    expect(component.apiVersion).toBe('kustomize.config.k8s.io/v1alpha1');
+    expect(component.kind).toBe('Component');
+    const files = readdirSync(join(ROOT, COMPONENT))
+      .filter((f) => f !== 'kustomization.yaml')
+      .sort();
+    expect([...component.resources, ...component.patches.map((p) => p.path)].sort()).toEqual(files);
+    expect(component.patches).toHaveLength(1);
+    expect(component.patches[0]?.target).toEqual({
+      group: 'apps',
+      version: 'v1',
+      kind: 'StatefulSet',
+      name: monitorSet.metadata?.name,
+    });
+  });
+
+  it('the patched monitors take beats on their node’s UDP 5000, one monitor per node, and stay valid', () => {
+    const ops = parse(read(`${COMPONENT}/${component.patches[0]?.path}`), yamlOptions);
+    // The patch adds the host port and nothing else; it names the port by place, so its place is checked.
+    expect(ops).toEqual([
+      { op: 'add', path: '/spec/template/spec/containers/0/ports/0/hostPort', value: 5000 },
+    ]);
+    const patched = applyAdds(monitorSet, ops) as IStatefulSet & Doc;
+    expect(schemaError(patched)).toBeNull();
+    expect(patched.spec?.template.spec?.containers[0]?.image).toBe(monitor.container.image);
+    expect(patched.spec?.template.spec?.containers[0]?.ports?.[0]).toEqual({
+      name: 'beats',
+      containerPort: 5000,
+      protocol: 'UDP',
+      hostPort: 5000,
+    });
+    // Two monitors on one node would want the same host port: the anti-affinity (checked above) forbids it.
+    expect(
+      monitor.pod.affinity?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution,
+    ).toBeDefined();
+  });
+
+  it('its NetworkPolicy lets beats in from a placeholder network only, in the base set’s namespace', () => {
+    const policy = parse(read(`${COMPONENT}/${component.resources[0]}`), yamlOptions) as INetworkPolicy & Doc;
+    expect(schemaError(policy)).toBeNull();
+    expect(policy.metadata?.namespace).toBe(kustomization.namespace);
+    expect(matches(policy.spec?.podSelector?.matchLabels, monitorSet.spec?.template.metadata?.labels)).toBe(
+      true,
+    );
+    expect(policy.spec?.policyTypes).toEqual(['Ingress']);
+    expect(policy.spec?.ingress).toEqual([
+      // TEST-NET-1 (RFC 5737): no sender has it, so nothing gets in until an overlay names the real networks.
+      { from: [{ ipBlock: { cidr: '192.0.2.0/24' } }], ports: [{ protocol: 'UDP', port: 5000 }] },
+    ]);
+  });
+});
