@@ -1,6 +1,6 @@
 /** The monitor's configuration: environment variables, parsed once at start-up. */
-import { readFileSync } from 'node:fs';
 import { parseTarget, targetKey } from '../shared/beacon/targets.js';
+import { readConfigFile } from '../shared/config-file.js';
 import { parseDuration } from '../shared/duration.js';
 import {
   boolean,
@@ -35,11 +35,31 @@ import { parseCidr } from './ingest/allowlist.js';
 import { RECORD_OVERHEAD } from './ingest/classified-batch.js';
 import { type NotifyEvent, notifyEventSchema } from './notify/payload.js';
 import {
+  MAX_TARGETS,
   parseAlertmanagerUrls,
+  parseHttpUrl,
   parseProxyUrl,
   parseWebhookUrls,
   type WebhookTarget,
 } from './notify/targets.js';
+
+/** NOTIFY_WEBHOOK_URLS_FILE at most: 1 KiB per URL (a Slack webhook's is about 80 bytes), comments too. */
+export const MAX_WEBHOOK_URLS_FILE_BYTES = MAX_TARGETS * 1024;
+
+/**
+ * PUBLIC_URL: an http(s) URL with a host, optionally a path prefix, and
+ * without a trailing slash. Links are made by appending a path to it
+ * (`/senders/<id>`), so a query or fragment (which the path would land in)
+ * is refused, as is user:password@ (which every notification would carry).
+ */
+function parsePublicUrl(text: string): string | null | undefined {
+  if (text === '') return null;
+  const url = parseHttpUrl(text);
+  if (url === undefined || url.username !== '' || url.password !== '') return undefined;
+  // In the text, not the URL: `http://host/?` and `http://@host` parse to an empty query and user.
+  if (/[?#]/.test(text) || /^[a-z]+:\/\/[^/]*@/i.test(text)) return undefined;
+  return text.replace(/\/+$/, '');
+}
 
 export const clientEnv = {
   udpPort: fromEnv('UDP_PORT', port(5000, 'UDP port to bind (0 picks a free port)')),
@@ -156,9 +176,9 @@ export const clientEnv = {
     'MAX_CLOCK_SKEW',
     duration(
       '30s',
-      0,
+      1000,
       86_400_000,
-      "A new boot is accepted only if its sentAt is this close to the client's clock (auth on)",
+      "A new boot is accepted only if its sentAt is this close to the client's clock (auth on); at least 1s, as it also covers the datagram's trip",
     ),
   ),
   replayWindow: fromEnv(
@@ -355,19 +375,14 @@ export const clientEnv = {
   ),
   publicUrl: fromEnv(
     'PUBLIC_URL',
-    custom(
-      '',
-      'an http(s) URL',
-      "Base of the links in notifications (a sender's page); empty: http://<host name>:<HTTP_PORT>",
-      (t) => {
-        if (t === '') return null;
-        try {
-          const u = new URL(t);
-          return u.protocol === 'http:' || u.protocol === 'https:' ? t.replace(/\/+$/, '') : undefined;
-        } catch {
-          return undefined;
-        }
-      },
+    // Secret: a value refused for its user:password@ is not shown.
+    secret(
+      custom(
+        '',
+        'an http(s) URL with a host and optionally a path, without a query, fragment or user:password@',
+        "Base of the links in notifications (a sender's page): an http(s) URL, a path prefix allowed, no query, fragment or user:password@; empty: http://<host name>:<HTTP_PORT>",
+        parsePublicUrl,
+      ),
     ),
   ),
   metricsSenderSeries: fromEnv(
@@ -428,7 +443,10 @@ export function loadClientConfig(env: Record<string, string | undefined>): Clien
   if (values.notifyWebhookUrlsFile !== '') {
     let fileText: string;
     try {
-      fileText = readFileSync(values.notifyWebhookUrlsFile, 'utf8');
+      fileText = readConfigFile(values.notifyWebhookUrlsFile, {
+        maxBytes: MAX_WEBHOOK_URLS_FILE_BYTES,
+        kind: 'a file of webhook URLs',
+      }).toString('utf8');
     } catch (err) {
       throw new ConfigError([
         {

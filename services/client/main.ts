@@ -4,8 +4,8 @@ import { installShutdown } from '../shared/lifecycle.js';
 import { createLogger, stdoutDestination } from '../shared/logger.js';
 import { failStartup } from '../shared/startup.js';
 import { lowerMainThread } from '../shared/thread-priority.js';
+import { readAdminToken } from './config/admin-token.js';
 import { loadClientConfig } from './config.js';
-import { readAdminToken } from './http/admin-auth.js';
 import { startMonitor, VERSION } from './monitor.js';
 
 // The buffered stdout, once made: a failed start writes what it holds before the failure's line.

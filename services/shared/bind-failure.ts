@@ -1,9 +1,11 @@
 /**
  * A socket that cannot be bound is a configuration problem, and says which
- * setting: the port is taken (EADDRINUSE) or privileged (EACCES), or the
- * address is not one of this host's (EADDRNOTAVAIL). Such a failure becomes
- * a ConfigError (one `config_error` line naming the variable, no stack
- * trace), keeping the error's `code`; any other error is left as it is.
+ * setting: the port is taken (EADDRINUSE) or privileged (EACCES), the
+ * address is not one of this host's (EADDRNOTAVAIL), or its family is not
+ * one this host has (EAFNOSUPPORT: an IPv6 address where IPv6 is off).
+ * Such a failure becomes a ConfigError (one `config_error` line naming the
+ * variable, no stack trace), keeping the error's `code`; any other error is
+ * left as it is.
  */
 import { ConfigError } from './env.js';
 
@@ -24,7 +26,13 @@ export function bindFailure(err: unknown, where: { host: Setting; port: Setting 
         ? { ...where.port, expected: 'a port this user may bind, 1024 or above (EACCES: permission denied)' }
         : code === 'EADDRNOTAVAIL'
           ? { ...where.host, expected: 'an address of this host, or 0.0.0.0 or :: for all (EADDRNOTAVAIL)' }
-          : null;
+          : code === 'EAFNOSUPPORT'
+            ? {
+                ...where.host,
+                expected:
+                  'an address of a family this host supports, e.g. 0.0.0.0 where there is no IPv6 (EAFNOSUPPORT: address family not supported)',
+              }
+            : null;
   if (problem === null) return err;
   const { variable, value, expected } = problem;
   return Object.assign(new ConfigError([{ variable, value: String(value), expected }]), { code });

@@ -1,15 +1,15 @@
 /**
  * Authentication keys, read from files (Docker secrets), never from the
  * command line or the environment. Fail closed: a missing, unreadable,
- * too-short or oversized key file, or a key id given twice, stops start-up
- * with a message naming the variable.
+ * too-short or oversized key file, one that is not a regular file, or a key
+ * id given twice, stops start-up with a message naming the variable.
  *
  * The key is the file's bytes with surrounding ASCII whitespace removed
  * (so `openssl rand -base64 48 > k1.key` and a key written without a final
  * newline give the same key). Bytes are used as they are: a binary key file
  * works too.
  */
-import { closeSync, openSync, readSync } from 'node:fs';
+import { readConfigFile } from './config-file.js';
 import { ConfigError } from './env.js';
 import { KEY_ID_PATTERN, type Keyring, MIN_KEY_BYTES } from './signing.js';
 
@@ -18,7 +18,7 @@ export interface KeyFile {
   path: string;
 }
 
-/** Larger files are refused: a key is a few dozen bytes, and /dev/zero never ends. */
+/** Larger files are refused: a key is a few dozen bytes (readConfigFile, which also refuses /dev/zero). */
 export const MAX_KEY_FILE_BYTES = 4096;
 
 /** `k1=/run/secrets/k1` -> { keyId, path }, or undefined when malformed. */
@@ -41,35 +41,13 @@ export function trimKey(bytes: Buffer): Buffer {
   return bytes.subarray(start, end);
 }
 
-/** At most `limit + 1` bytes of a file: enough to tell that it is too large. */
-function readBounded(path: string, limit: number): Buffer {
-  const fd = openSync(path, 'r');
-  try {
-    const buffer = Buffer.alloc(limit + 1);
-    let length = 0;
-    while (length < buffer.length) {
-      const n = readSync(fd, buffer, length, buffer.length - length, null);
-      if (n === 0) break;
-      length += n;
-    }
-    return buffer.subarray(0, length);
-  } finally {
-    closeSync(fd);
-  }
-}
-
 export function readKey(file: KeyFile, variable: string): Buffer {
   const value = `${file.keyId}=${file.path}`;
   let raw: Buffer;
   try {
-    raw = readBounded(file.path, MAX_KEY_FILE_BYTES);
+    raw = readConfigFile(file.path, { maxBytes: MAX_KEY_FILE_BYTES, kind: 'a key file' });
   } catch (err) {
     throw new ConfigError([{ variable, value, expected: `a readable key file (${(err as Error).message})` }]);
-  }
-  if (raw.length > MAX_KEY_FILE_BYTES) {
-    throw new ConfigError([
-      { variable, value, expected: `a key file of at most ${MAX_KEY_FILE_BYTES} bytes` },
-    ]);
   }
   // A copy: the key outlives the read buffer, and nothing else may alias it.
   const key = Buffer.from(trimKey(raw));

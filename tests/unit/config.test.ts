@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadClientConfig } from '../../services/client/config.js';
+import { loadClientConfig, MAX_WEBHOOK_URLS_FILE_BYTES } from '../../services/client/config.js';
 import { loadServerConfig } from '../../services/server/config.js';
 import { parseDuration } from '../../services/shared/duration.js';
 import { ConfigError } from '../../services/shared/env.js';
@@ -224,6 +224,75 @@ describe('client config', () => {
     ]);
     expect(problems(() => loadClientConfig({ UDP_QUEUE_BYTES: '64KiB', UDP_WORKERS: '64' }))).toHaveLength(1);
     expect(loadClientConfig({ UDP_QUEUE_BYTES: '64KiB', UDP_WORKERS: '48' }).udpWorkers).toBe(48);
+  });
+  it('refuses a NOTIFY_WEBHOOK_URLS_FILE over MAX_WEBHOOK_URLS_FILE_BYTES, with one line naming it', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'udpts-hooks-'));
+    try {
+      // A comment line filling the file up to its size, then one URL.
+      const sized = (bytes: number) => `\nhttps://hooks.example/b\n`.padStart(bytes, '#');
+      const big = join(dir, 'big');
+      writeFileSync(big, sized(MAX_WEBHOOK_URLS_FILE_BYTES + 1));
+      expect(problems(() => loadClientConfig({ NOTIFY_WEBHOOK_URLS_FILE: big }))).toEqual([
+        `invalid configuration: NOTIFY_WEBHOOK_URLS_FILE=${JSON.stringify(big)}: expected a readable file (larger than 64 KiB, the most a file of webhook URLs may hold)`,
+      ]);
+      const full = join(dir, 'full');
+      writeFileSync(full, sized(MAX_WEBHOOK_URLS_FILE_BYTES));
+      expect(loadClientConfig({ NOTIFY_WEBHOOK_URLS_FILE: full }).webhooks).toHaveLength(1);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+  it('refuses a NOTIFY_WEBHOOK_URLS_FILE or SENDERS_FILE that is not a regular file, at once', () => {
+    expect(problems(() => loadClientConfig({ NOTIFY_WEBHOOK_URLS_FILE: '/dev/zero' }))).toEqual([
+      'invalid configuration: NOTIFY_WEBHOOK_URLS_FILE="/dev/zero": expected a readable file (a character device, not a regular file)',
+    ]);
+    expect(problems(() => loadClientConfig({ SENDERS_FILE: '/dev/zero' }))).toEqual([
+      'invalid configuration: SENDERS_FILE="/dev/zero": expected a readable file of declared senders, each not already in EXPECTED_SENDERS: SENDERS_FILE /dev/zero: cannot read it: a character device, not a regular file',
+    ]);
+  });
+  it.each(['0s', '0ms', '999ms'])(
+    'refuses MAX_CLOCK_SKEW=%s, which would turn away every new boot, with one line',
+    (value) => {
+      expect(problems(() => loadClientConfig({ MAX_CLOCK_SKEW: value }))).toEqual([
+        `invalid configuration: MAX_CLOCK_SKEW="${value}": expected a duration with a unit (ms, s, m, h) from 1000ms to 86400000ms, e.g. 5s`,
+      ]);
+    },
+  );
+  it('takes MAX_CLOCK_SKEW from 1s', () => {
+    expect(loadClientConfig({ MAX_CLOCK_SKEW: '1s' }).maxClockSkewMs).toBe(1000);
+    expect(loadClientConfig({ MAX_CLOCK_SKEW: '24h' }).maxClockSkewMs).toBe(86_400_000);
+  });
+  it.each([
+    ['', null],
+    ['http://monitor.example:8080', 'http://monitor.example:8080'],
+    ['https://monitor.example/', 'https://monitor.example'],
+    ['https://ops.example/udp-monitor//', 'https://ops.example/udp-monitor'],
+    ['http://10.0.0.5:8080/', 'http://10.0.0.5:8080'],
+    ['http://[::1]:8080', 'http://[::1]:8080'],
+    ['https://ops.example/a@b', 'https://ops.example/a@b'],
+  ])('takes PUBLIC_URL=%j, a base links are appended to, as %j', (value, publicUrl) => {
+    expect(loadClientConfig({ PUBLIC_URL: value }).publicUrl).toBe(publicUrl);
+  });
+  it.each([
+    'http:foo',
+    'http:/foo',
+    'http:///foo',
+    'monitor.example',
+    '//monitor.example',
+    'ftp://monitor.example',
+    'https://monitor.example/?',
+    'https://monitor.example/?view=1',
+    'https://monitor.example?view=1',
+    'https://monitor.example/#senders',
+    'https://monitor.example#',
+    'https://user:SECRETTOKEN@monitor.example',
+    'https://SECRETTOKEN@monitor.example/',
+    'https://@monitor.example/',
+    'https://monitor.example/two words',
+  ])('refuses PUBLIC_URL=%j with one line naming it, never the value', (value) => {
+    expect(problems(() => loadClientConfig({ PUBLIC_URL: value }))).toEqual([
+      'invalid configuration: PUBLIC_URL=(a secret, not shown): expected an http(s) URL with a host and optionally a path, without a query, fragment or user:password@',
+    ]);
   });
   it('takes IPv4 and IPv6 addresses to bind', () => {
     expect(loadClientConfig({ UDP_HOST: '::', HTTP_HOST: '127.0.0.1' })).toMatchObject({

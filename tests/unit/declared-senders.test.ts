@@ -6,6 +6,7 @@ import {
   type DeclaredSender,
   expectedSendersField,
   MAX_DECLARED_SENDERS,
+  MAX_SENDERS_FILE_BYTES,
   mergeDeclared,
   parseExpectedSenders,
   parseSendersFile,
@@ -431,9 +432,38 @@ describe('readSendersFile', () => {
     );
     const folder = join(dir, 'folder.yaml');
     mkdirSync(folder);
-    expect(thrown(() => readSendersFile(folder))).toMatch(
-      new RegExp(`^SENDERS_FILE ${folder}: cannot read it: EISDIR`),
+    expect(thrown(() => readSendersFile(folder))).toBe(
+      `SENDERS_FILE ${folder}: cannot read it: a directory, not a regular file`,
     );
+  });
+
+  it('refuses a file over MAX_SENDERS_FILE_BYTES unparsed, naming it', () => {
+    const content = '{"senders":[{"source":"billing","interval":"30s"}]}';
+    const path = file('padded.json', content.padEnd(MAX_SENDERS_FILE_BYTES + 1, ' '));
+    expect(thrown(() => readSendersFile(path))).toBe(
+      `SENDERS_FILE ${path}: cannot read it: larger than 10000 KiB, the most a senders file may hold`,
+    );
+    const full = file('full.json', content.padEnd(MAX_SENDERS_FILE_BYTES, ' '));
+    expect(readSendersFile(full)).toEqual([declared()]);
+  });
+
+  it('refuses what is not a regular file (/dev/zero) at once, naming it', () => {
+    expect(thrown(() => readSendersFile('/dev/zero'))).toBe(
+      'SENDERS_FILE /dev/zero: cannot read it: a character device, not a regular file',
+    );
+  });
+
+  it('takes MAX_DECLARED_SENDERS senders of the longest kind, written loosely, within the cap', () => {
+    const senders = Array.from({ length: MAX_DECLARED_SENDERS }, (_, i) => ({
+      // 64 characters of 3 bytes each in UTF-8, and a 64-character id.
+      name: `${'\u20ac'.repeat(59)}${String(i).padStart(5, '0')}`,
+      source: `${'s'.repeat(59)}${String(i).padStart(5, '0')}`,
+      interval: '168h',
+      grace: '168h',
+    }));
+    const text = JSON.stringify({ senders }, null, 8);
+    expect(Buffer.byteLength(text)).toBeLessThan(MAX_SENDERS_FILE_BYTES);
+    expect(readSendersFile(file('longest.json', text))).toHaveLength(MAX_DECLARED_SENDERS);
   });
 });
 

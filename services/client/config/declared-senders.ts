@@ -6,11 +6,11 @@
  *
  * Pure, except `readSendersFile`, which reads the file.
  */
-import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { extname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { readConfigFile } from '../../shared/config-file.js';
 import { parseDuration } from '../../shared/duration.js';
 import { list } from '../../shared/env.js';
 import { canonicalIp } from '../../shared/ip-address.js';
@@ -27,6 +27,18 @@ export interface DeclaredSender {
 }
 
 export const MAX_DECLARED_SENDERS = 10_000;
+/**
+ * SENDERS_FILE's room per sender: a full entry (a 64-character name and id,
+ * interval and grace), in JSON indented by 4, is about 260 bytes; this leaves
+ * room for comments, wider indentation and escapes.
+ */
+const SENDERS_FILE_BYTES_PER_SENDER = 1024;
+/**
+ * A larger SENDERS_FILE is refused unparsed (10000 KiB at 10,000 senders). A
+ * longer list within it is refused by its count, which says so. Parsing is
+ * the cost: a YAML file of 12 MB took 10 s and 780 MiB here.
+ */
+export const MAX_SENDERS_FILE_BYTES = MAX_DECLARED_SENDERS * SENDERS_FILE_BYTES_PER_SENDER;
 const MIN_INTERVAL_MS = 100;
 /** 7 days; durations have no day unit, so it is written 168h. */
 const MAX_DURATION_MS = 7 * 24 * 3_600_000;
@@ -279,11 +291,13 @@ export function parseSendersFile(text: string, fileName: string): DeclaredSender
   return senders;
 }
 
-/** Reads and parses SENDERS_FILE; an unreadable file is one line naming it. */
+/** Reads and parses SENDERS_FILE; an unreadable file, or one too large or not a regular file, is one line naming it. */
 export function readSendersFile(path: string): DeclaredSender[] {
   let text: string;
   try {
-    text = readFileSync(path, 'utf8');
+    text = readConfigFile(path, { maxBytes: MAX_SENDERS_FILE_BYTES, kind: 'a senders file' }).toString(
+      'utf8',
+    );
   } catch (err) {
     throw new Error(`SENDERS_FILE ${path}: cannot read it: ${oneLine((err as Error).message)}`);
   }

@@ -1,41 +1,16 @@
 /**
  * Writes need a token: `Authorization: Bearer <token>`, the token read from
- * ADMIN_TOKEN_FILE (a Docker secret) and compared in constant time. With no
+ * ADMIN_TOKEN_FILE (a Docker secret; config/admin-token.ts) and compared in constant time. With no
  * token configured, writes are refused with a 403 that says how to set one.
  * No cookies, so there is nothing for a cross-site request to ride on.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { ConfigError } from '../../shared/env.js';
 
 export const MIN_TOKEN_LENGTH = 32;
 
 export type AdminVerdict =
   | { ok: true }
   | { ok: false; status: 401 | 403; body: { error: string; message: string } };
-
-/** Reads and checks the token file; a ConfigError naming ADMIN_TOKEN_FILE otherwise. */
-export function readAdminToken(path: string): string | null {
-  if (path === '') return null;
-  let token: string;
-  try {
-    token = readFileSync(path, 'utf8').trim();
-  } catch (err) {
-    throw new ConfigError([
-      { variable: 'ADMIN_TOKEN_FILE', value: path, expected: `a readable file (${(err as Error).message})` },
-    ]);
-  }
-  if (token.length < MIN_TOKEN_LENGTH || /\s/.test(token)) {
-    throw new ConfigError([
-      {
-        variable: 'ADMIN_TOKEN_FILE',
-        value: path,
-        expected: `a file holding one token of at least ${MIN_TOKEN_LENGTH} characters without spaces`,
-      },
-    ]);
-  }
-  return token;
-}
 
 const digest = (text: string) => createHash('sha256').update(text).digest();
 

@@ -86,7 +86,7 @@ function parseTargets(list: readonly string[], accept: (url: URL) => boolean): W
  * as is anything but printable ASCII (white space, control characters; an
  * international host name is written in punycode).
  */
-function parseHttpUrl(item: string): URL | undefined {
+export function parseHttpUrl(item: string): URL | undefined {
   if (!/^https?:\/\/[^/\\?#]/i.test(item) || !/^[\x21-\x7e]+$/.test(item)) return undefined;
   if (!URL.canParse(item)) return undefined;
   const url = new URL(item);
