@@ -50,6 +50,8 @@ export interface MonitorOptions {
   log?: Pick<LogDestination, 'dropped' | 'written'>;
   /** Liveness evaluation period. */
   tickMs?: number;
+  /** Time an HTTP client has to send a whole request (REQUEST_TIMEOUT_MS when absent). */
+  httpRequestTimeoutMs?: number;
 }
 
 export interface Monitor {
@@ -350,6 +352,7 @@ async function assembleMonitor(
     ready: () => receiver.bound() && app.server.listening,
     now,
     logger,
+    requestTimeoutMs: options.httpRequestTimeoutMs,
   });
   opened.push(() => closeHttp(app));
   await app.listen({ port: config.httpPort, host: config.httpHost }).catch((err: unknown) =>

@@ -1,7 +1,7 @@
 /**
  * The JSON API's shapes: query schemas (validated, 400 naming the bad
- * parameter otherwise), response schemas, and the OpenAPI document built
- * from the same zod schemas.
+ * parameter otherwise), response schemas and the error shape, from which
+ * openapi.ts builds the OpenAPI document.
  */
 import { z } from 'zod';
 import { isoTime } from '../../shared/iso-time.js';
@@ -16,17 +16,14 @@ import type { Silence } from '../notify/silences.js';
 import type { IncidentRow } from '../store/state-file.js';
 import { countersOf } from '../tracking/sender.js';
 import type { SenderSummary, SenderView } from '../tracking/tracker.js';
+import { integerParam } from './integer-param.js';
 
 const iso = (ms: number | null) => (ms === null ? null : isoTime(ms));
 
 export function datagramsQuery(historySize: number) {
   return z
     .object({
-      limit: z.coerce
-        .number()
-        .int()
-        .min(1)
-        .max(historySize)
+      limit: integerParam({ min: 1, max: historySize })
         .default(Math.min(100, historySize))
         .describe('How many recent datagrams, newest first'),
       source: z
@@ -44,7 +41,7 @@ export const senderParams = z.object({ source: z.string().min(1).max(64) });
 /** GET /api/senders: one page, sorted by source; the next page is in the `Link` header (rel="next"). */
 export const sendersQuery = z
   .object({
-    limit: z.coerce.number().int().min(1).max(1000).default(100).describe('Senders per page (at most 1000)'),
+    limit: integerParam({ min: 1, max: 1000 }).default(100).describe('Senders per page (at most 1000)'),
     cursor: z
       .string()
       .min(1)
@@ -225,13 +222,7 @@ export function toApiSilence(s: Silence): z.infer<typeof silenceSchema> {
 
 export const incidentsQuery = z
   .object({
-    limit: z.coerce
-      .number()
-      .int()
-      .min(1)
-      .max(1000)
-      .default(50)
-      .describe('How many state changes, newest first'),
+    limit: integerParam({ min: 1, max: 1000 }).default(50).describe('How many state changes, newest first'),
   })
   .strict();
 
@@ -247,14 +238,16 @@ export function toApiIncident(i: IncidentRow): z.infer<typeof incidentSchema> {
 }
 export type Status = z.infer<typeof statusSchema>;
 
+/** Every error the HTTP server sends, whatever its status (errors.ts puts Fastify's and Node's own in it). */
 export const errorSchema = z.object({
-  error: z.string(),
-  parameter: z.string().optional().describe('the query or path parameter that was rejected'),
-  message: z.string(),
+  error: z.string().describe('a stable code: bad_request, not_found, unauthorized, body_too_large, ...'),
+  parameter: z.string().optional().describe('the query or path parameter, or body field, that was rejected'),
+  message: z.string().describe('what was wrong, for a human'),
 });
+export type ApiError = z.infer<typeof errorSchema>;
 
 /** A 400 body naming the first bad parameter. */
-export function badRequest(error: z.ZodError): z.infer<typeof errorSchema> {
+export function badRequest(error: z.ZodError): ApiError {
   const issue = error.issues[0];
   const parameter =
     issue?.path[0] !== undefined ? String(issue.path[0]) : (issue as { keys?: string[] })?.keys?.[0];
@@ -262,148 +255,5 @@ export function badRequest(error: z.ZodError): z.infer<typeof errorSchema> {
     error: 'bad_request',
     ...(parameter !== undefined ? { parameter } : {}),
     message: `${parameter ?? 'query'}: ${issue?.message ?? 'invalid'}`,
-  };
-}
-
-export function openApiDocument(version: string, historySize: number) {
-  const json = (schema: z.ZodType) => z.toJSONSchema(schema, { io: 'output', unrepresentable: 'any' });
-  const ok = (description: string, schema: z.ZodType) => ({
-    description,
-    content: { 'application/json': { schema: json(schema) } },
-  });
-  const bad = {
-    description: 'Invalid parameter',
-    content: { 'application/json': { schema: json(errorSchema) } },
-  };
-  const query = datagramsQuery(historySize);
-  const queryParams = Object.entries(query.shape).map(([name, schema]) => ({
-    name,
-    in: 'query',
-    required: false,
-    description: schema.description,
-    schema: z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }),
-  }));
-  return {
-    openapi: '3.1.0',
-    info: { title: 'udp-time-service monitor', version },
-    paths: {
-      '/api/status': {
-        get: { summary: 'Totals and per-state counts', responses: { 200: ok('Status', statusSchema) } },
-      },
-      '/api/senders': {
-        get: {
-          summary:
-            'Tracked senders, one page sorted by source; the next page is in the Link header (rel="next")',
-          parameters: Object.entries(sendersQuery.shape).map(([name, schema]) => ({
-            name,
-            in: 'query',
-            required: false,
-            description: schema.description,
-            schema: z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }),
-          })),
-          responses: { 200: ok('Senders', z.array(listedSenderSchema)), 400: bad },
-        },
-      },
-      '/api/senders/{source}': {
-        get: {
-          summary: 'One sender',
-          parameters: [{ name: 'source', in: 'path', required: true, schema: { type: 'string' } }],
-          responses: { 200: ok('Sender', senderSchema), 404: ok('Unknown sender', errorSchema) },
-        },
-        delete: {
-          summary:
-            'Forget a sender (a decommissioned one): its record, its row in the state file, its incidents, what was notified of it. A datagram from it later makes it new. Needs Authorization: Bearer <admin token>',
-          parameters: [{ name: 'source', in: 'path', required: true, schema: { type: 'string' } }],
-          responses: {
-            204: { description: 'forgotten' },
-            401: ok('Wrong or missing token', errorSchema),
-            404: ok('Unknown sender', errorSchema),
-            409: ok('A declared sender: take it out of EXPECTED_SENDERS or SENDERS_FILE', errorSchema),
-          },
-        },
-      },
-      '/api/senders/{source}/incidents': {
-        get: {
-          summary: "One sender's state changes (its incidents), newest first, across monitor restarts",
-          parameters: [
-            { name: 'source', in: 'path', required: true, schema: { type: 'string' } },
-            {
-              name: 'limit',
-              in: 'query',
-              required: false,
-              schema: z.toJSONSchema(incidentsQuery.shape.limit, { io: 'input', unrepresentable: 'any' }),
-            },
-          ],
-          responses: {
-            200: ok('Incidents', z.array(incidentSchema)),
-            400: bad,
-            404: ok('Unknown sender', errorSchema),
-          },
-        },
-      },
-      '/api/silences': {
-        get: { summary: 'Silences in force', responses: { 200: ok('Silences', z.array(silenceSchema)) } },
-        post: {
-          summary: 'Add a silence (needs Authorization: Bearer <admin token>)',
-          requestBody: {
-            content: {
-              'application/json': {
-                schema: {
-                  type: 'object',
-                  required: ['sources', 'until'],
-                  properties: {
-                    sources: { type: 'string', description: 'glob over sender ids' },
-                    until: { type: 'string', description: 'an ISO-8601 time, or a duration such as 2h' },
-                    comment: { type: 'string' },
-                  },
-                },
-              },
-            },
-          },
-          responses: {
-            201: ok('The silence', silenceSchema),
-            400: bad,
-            401: ok('Wrong or missing token', errorSchema),
-            403: ok('No admin token configured', errorSchema),
-          },
-        },
-      },
-      '/api/silences/{id}': {
-        delete: {
-          summary: 'End a silence (needs Authorization: Bearer <admin token>)',
-          parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
-          responses: {
-            204: { description: 'ended' },
-            401: ok('Wrong or missing token', errorSchema),
-            404: ok('Unknown silence', errorSchema),
-          },
-        },
-      },
-      '/api/datagrams': {
-        get: {
-          summary: 'Recent datagrams, newest first',
-          parameters: queryParams,
-          responses: { 200: ok('Datagrams', z.array(receivedSchema)), 400: bad },
-        },
-      },
-      '/api/events': {
-        get: {
-          summary: 'Live updates (Server-Sent Events: datagram, state, mark, senders, counts)',
-          responses: {
-            200: { description: 'text/event-stream; gzip-compressed when Accept-Encoding takes gzip' },
-          },
-        },
-      },
-      '/healthz': { get: { summary: 'Process alive', responses: { 200: { description: 'ok' } } } },
-      '/readyz': {
-        get: {
-          summary: 'UDP socket bound and HTTP listening',
-          responses: { 200: { description: 'ready' }, 503: { description: 'not ready' } },
-        },
-      },
-      '/metrics': {
-        get: { summary: 'Prometheus metrics', responses: { 200: { description: 'text/plain' } } },
-      },
-    },
   };
 }

@@ -1,7 +1,9 @@
 /**
  * The monitor's HTTP side: status page, JSON API, live events, metrics and
  * health. Every query is validated with zod; a bad one gets a 400 naming the
- * parameter. Security headers (helmet, strict CSP) on every route, 404s too.
+ * parameter. Every error is answered in the API's one shape (errors.ts), a
+ * request must arrive within a bounded time (request-limits.ts). Security
+ * headers (helmet, strict CSP) on every route, 404s too.
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -21,7 +23,6 @@ import {
   badRequest,
   datagramsQuery,
   incidentsQuery,
-  openApiDocument,
   pageQuery,
   type Status,
   senderParams,
@@ -31,16 +32,17 @@ import {
   toApiSender,
   toApiSilence,
 } from './api.js';
+import { answerErrorsInShape, errorShapeOptions } from './errors.js';
 import type { MonitorMetrics } from './metrics.js';
+import { openApiDocument } from './openapi.js';
 import { PAGE_SENDER_LIMIT, renderPage, renderSenderPage } from './page.js';
+import { REQUEST_TIMEOUT_MS, serverLimits, WRITE_BODY_LIMIT_BYTES } from './request-limits.js';
 import { pageInParts, urgentViewsInParts } from './senders-in-parts.js';
 import { renderSilencesPage } from './silences-page.js';
 import { acceptsGzip, type EventHub } from './sse.js';
 
 /** State changes listed on a sender's page. */
 const SENDER_PAGE_INCIDENTS = 100;
-/** A write's body at most (a silence: a glob, a time and a comment). */
-const WRITE_BODY_LIMIT_BYTES = 16 * 1024;
 
 export interface HttpDeps {
   version: string;
@@ -64,6 +66,8 @@ export interface HttpDeps {
   ready(): boolean;
   now(): number;
   logger: Logger;
+  /** Time a client has to send a whole request (REQUEST_TIMEOUT_MS when absent). */
+  requestTimeoutMs?: number;
 }
 
 const PUBLIC_DIR = join(import.meta.dirname, 'public');
@@ -90,7 +94,13 @@ const STATIC: Record<string, { type: string; body: Buffer; etag: string }> = {
 };
 
 export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
-  const app = Fastify({ logger: false, return503OnClosing: true });
+  const log = deps.logger.child({ component: 'http' });
+  const requestTimeoutMs = deps.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
+  const app = Fastify({
+    logger: false,
+    ...serverLimits(requestTimeoutMs),
+    ...errorShapeOptions(log, requestTimeoutMs),
+  });
   await app.register(helmet, {
     global: true,
     contentSecurityPolicy: {
@@ -112,20 +122,7 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
     crossOriginEmbedderPolicy: false,
     strictTransportSecurity: false,
   });
-  const log = deps.logger.child({ component: 'http' });
-  app.setErrorHandler((err: Error & { statusCode?: number }, req, reply) => {
-    const status = err.statusCode ?? 500;
-    if (status >= 500)
-      log.error({ event: 'http_error', method: req.method, url: req.url, err }, 'request failed');
-    reply
-      .code(status)
-      .send({ error: status >= 500 ? 'internal_error' : 'bad_request', message: err.message });
-  });
-  app.setNotFoundHandler((req, reply) => {
-    reply
-      .code(404)
-      .send({ error: 'not_found', message: `no route for ${req.method} ${req.url.split('?')[0]}` });
-  });
+  answerErrorsInShape(app, log);
 
   const datagramsQuerySchema = datagramsQuery(deps.historySize);
 
