@@ -57,7 +57,8 @@ function parsePublicUrl(text: string): string | null | undefined {
   const url = parseHttpUrl(text);
   if (url === undefined || url.username !== '' || url.password !== '') return undefined;
   // In the text, not the URL: `http://host/?` and `http://@host` parse to an empty query and user.
-  if (/[?#]/.test(text) || /^[a-z]+:\/\/[^/]*@/i.test(text)) return undefined;
+  // A backslash too: the URL parser reads it as a slash, but the links would carry it as written.
+  if (/[?#\\]/.test(text) || /^[a-z]+:\/\/[^/]*@/i.test(text)) return undefined;
   return text.replace(/\/+$/, '');
 }
 
@@ -379,7 +380,7 @@ export const clientEnv = {
     secret(
       custom(
         '',
-        'an http(s) URL with a host and optionally a path, without a query, fragment or user:password@',
+        'an http(s) URL with a host and optionally a path, without a query, fragment, backslash or user:password@',
         "Base of the links in notifications (a sender's page): an http(s) URL, a path prefix allowed, no query, fragment or user:password@; empty: http://<host name>:<HTTP_PORT>",
         parsePublicUrl,
       ),

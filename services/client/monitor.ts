@@ -52,6 +52,8 @@ export interface MonitorOptions {
   tickMs?: number;
   /** Time an HTTP client has to send a whole request (REQUEST_TIMEOUT_MS when absent). */
   httpRequestTimeoutMs?: number;
+  /** How long a stop lets HTTP requests in flight finish (CLOSE_GRACE_MS when absent). */
+  httpCloseGraceMs?: number;
 }
 
 export interface Monitor {
@@ -354,7 +356,7 @@ async function assembleMonitor(
     logger,
     requestTimeoutMs: options.httpRequestTimeoutMs,
   });
-  opened.push(() => closeHttp(app));
+  opened.push(() => closeHttp(app, options.httpCloseGraceMs));
   await app.listen({ port: config.httpPort, host: config.httpHost }).catch((err: unknown) =>
     Promise.reject(
       bindFailure(err, {
@@ -505,7 +507,7 @@ async function assembleMonitor(
       clearInterval(mark);
       // Its streams finished first: the server then finds their connections idle and closes them.
       await hub.close();
-      await Promise.all([receiver.stop(), closeHttp(app)]);
+      await Promise.all([receiver.stop(), closeHttp(app, options.httpCloseGraceMs)]);
       // A bye to the peers first: they see a planned stop, not a death (after a fatal error, none).
       await peers?.stop(how);
       await notifier.stop();

@@ -289,9 +289,10 @@ describe('client config', () => {
     'https://SECRETTOKEN@monitor.example/',
     'https://@monitor.example/',
     'https://monitor.example/two words',
+    'http://monitor.example\\ui',
   ])('refuses PUBLIC_URL=%j with one line naming it, never the value', (value) => {
     expect(problems(() => loadClientConfig({ PUBLIC_URL: value }))).toEqual([
-      'invalid configuration: PUBLIC_URL=(a secret, not shown): expected an http(s) URL with a host and optionally a path, without a query, fragment or user:password@',
+      'invalid configuration: PUBLIC_URL=(a secret, not shown): expected an http(s) URL with a host and optionally a path, without a query, fragment, backslash or user:password@',
     ]);
   });
   it('takes IPv4 and IPv6 addresses to bind', () => {

@@ -7,6 +7,7 @@ import {
   expectedSendersField,
   MAX_DECLARED_SENDERS,
   MAX_SENDERS_FILE_BYTES,
+  MAX_SENDERS_FILE_YAML_TOKENS,
   mergeDeclared,
   parseExpectedSenders,
   parseSendersFile,
@@ -445,6 +446,28 @@ describe('readSendersFile', () => {
     );
     const full = file('full.json', content.padEnd(MAX_SENDERS_FILE_BYTES, ' '));
     expect(readSendersFile(full)).toEqual([declared()]);
+  });
+
+  it('refuses a YAML text of more tokens than MAX_DECLARED_SENDERS need, before parsing it', () => {
+    // 1 MiB of the smallest YAML items: 1.3 million tokens, 210 MiB of heap to parse.
+    const tiny = file('tiny.yaml', '- a\n'.repeat(256 * 1024));
+    expect(thrown(() => readSendersFile(tiny))).toBe(
+      `SENDERS_FILE ${tiny}: too large to parse as YAML: more than ${MAX_SENDERS_FILE_YAML_TOKENS} tokens, which ${MAX_DECLARED_SENDERS} senders never need (a longer list: JSON)`,
+    );
+    // Without an extension too (JSON first, then YAML).
+    const bare = file('tiny', '- a\n'.repeat(256 * 1024));
+    expect(thrown(() => readSendersFile(bare))).toContain('neither JSON nor');
+    expect(thrown(() => readSendersFile(bare))).toContain(`more than ${MAX_SENDERS_FILE_YAML_TOKENS} tokens`);
+  });
+
+  it('takes MAX_DECLARED_SENDERS senders of every field, commented, as YAML', () => {
+    const entry = (i: number) =>
+      `  # sender ${i}: the billing service's beacon\n` +
+      `  - source: ${'s'.repeat(59)}${String(i).padStart(5, '0')}\n` +
+      `    name: "${'\u20ac'.repeat(59)}${String(i).padStart(5, '0')}"\n` +
+      `    interval: 168h\n    grace: 168h\n\n`;
+    const text = `senders:\n${Array.from({ length: MAX_DECLARED_SENDERS }, (_, i) => entry(i)).join('')}`;
+    expect(readSendersFile(file('longest.yaml', text))).toHaveLength(MAX_DECLARED_SENDERS);
   });
 
   it('refuses what is not a regular file (/dev/zero) at once, naming it', () => {

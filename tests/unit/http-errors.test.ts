@@ -99,10 +99,11 @@ describe('errors the server answers itself', () => {
 
 describe('a request that arrives while the monitor stops', () => {
   it('gets a 503 in the API shape, with the security headers, after the request in flight is answered', async () => {
+    // A grace long enough that the test's own pauses (a loaded machine, a collection) cannot outlast it.
     const { monitor, base } = await startLoopbackMonitor(
       captureLogs('client').logger,
       {},
-      { adminToken: TOKEN },
+      { adminToken: TOKEN, httpCloseGraceMs: 10_000 },
     );
     const port = Number(new URL(base).port);
     const silence = JSON.stringify({ sources: 'x', until: '1h' });
@@ -115,7 +116,7 @@ describe('a request that arrives while the monitor stops', () => {
       );
       await new Promise((r) => setTimeout(r, 100));
       const stopped = monitor.stop();
-      // The stop has begun once the server takes no new connection; the one in flight has 250 ms left.
+      // The stop has begun once the server takes no new connection; the one in flight has its grace left.
       const listening = () =>
         openRaw(port).then(
           (c) => {

@@ -8,7 +8,7 @@
  */
 import { isIP } from 'node:net';
 import { extname } from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import { Lexer, parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { readConfigFile } from '../../shared/config-file.js';
 import { parseDuration } from '../../shared/duration.js';
@@ -35,10 +35,18 @@ export const MAX_DECLARED_SENDERS = 10_000;
 const SENDERS_FILE_BYTES_PER_SENDER = 1024;
 /**
  * A larger SENDERS_FILE is refused unparsed (10000 KiB at 10,000 senders). A
- * longer list within it is refused by its count, which says so. Parsing is
- * the cost: a YAML file of 12 MB took 10 s and 780 MiB here.
+ * longer list within it is refused by its count, which says so.
  */
 export const MAX_SENDERS_FILE_BYTES = MAX_DECLARED_SENDERS * SENDERS_FILE_BYTES_PER_SENDER;
+/**
+ * YAML costs more than its bytes: the parser keeps ~200 bytes of heap per
+ * token, so 1 MiB of `- a` lines (1.3 million tokens) took 210 MiB and 2 MiB
+ * ran the 256 MiB container's heap out (2026-12-05). So a YAML text is first
+ * only tokenized (the lexer keeps nothing) and refused beyond this many
+ * tokens: an entry of every field, indented, is about 31 of them, and 48 per
+ * sender leave room for comments and blank lines (~100 MiB at most to parse).
+ */
+export const MAX_SENDERS_FILE_YAML_TOKENS = MAX_DECLARED_SENDERS * 48;
 const MIN_INTERVAL_MS = 100;
 /** 7 days; durations have no day unit, so it is written 168h. */
 const MAX_DURATION_MS = 7 * 24 * 3_600_000;
@@ -243,7 +251,19 @@ function parseJsonText(text: string): { value: unknown } | { error: string } {
   }
 }
 
+/** Whether the YAML text has more than `max` tokens, counted without parsing it. */
+function moreYamlTokensThan(text: string, max: number): boolean {
+  let tokens = 0;
+  for (const _token of new Lexer().lex(text)) if (++tokens > max) return true;
+  return false;
+}
+
 function parseYamlText(text: string): { value: unknown } | { error: string } {
+  if (moreYamlTokensThan(text, MAX_SENDERS_FILE_YAML_TOKENS)) {
+    return {
+      error: `too large to parse as YAML: more than ${MAX_SENDERS_FILE_YAML_TOKENS} tokens, which ${MAX_DECLARED_SENDERS} senders never need (a longer list: JSON)`,
+    };
+  }
   try {
     // logLevel 'error': errors throw, warnings are not printed to the console.
     return { value: parseYaml(text, { logLevel: 'error' }) };

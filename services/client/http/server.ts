@@ -20,6 +20,7 @@ import type { IncidentRow } from '../store/state-file.js';
 import type { SenderView, Tracker } from '../tracking/tracker.js';
 import type { AdminVerdict } from './admin-auth.js';
 import {
+  type ApiError,
   badRequest,
   datagramsQuery,
   incidentsQuery,
@@ -228,8 +229,9 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
       if (value !== undefined) reply.raw.setHeader(name, value);
     }
     if (!deps.hub.attach(reply.raw, acceptsGzip(req.headers['accept-encoding']))) {
-      reply.raw.writeHead(503, { 'content-type': 'application/json', 'retry-after': '5' });
-      reply.raw.end('{"error":"too_many_clients","message":"SSE_MAX_CLIENTS reached"}');
+      const body: ApiError = { error: 'too_many_clients', message: 'SSE_MAX_CLIENTS reached' };
+      reply.raw.writeHead(503, { 'content-type': 'application/json; charset=utf-8', 'retry-after': '5' });
+      reply.raw.end(JSON.stringify(body));
       return;
     }
     req.raw.on('close', () => reply.raw.end());
