@@ -8,6 +8,7 @@ import {
   ConfigError,
   custom,
   duration,
+  type EnvProblem,
   type EnvValues,
   filePath,
   fromEnv,
@@ -424,73 +425,80 @@ export type ClientConfig = EnvValues<typeof clientEnv> & {
   webhooks: WebhookTarget[];
 };
 
-/** Parses the environment (and reads SENDERS_FILE); throws a ConfigError naming every bad variable. */
+/**
+ * Parses the environment (and reads SENDERS_FILE and NOTIFY_WEBHOOK_URLS_FILE);
+ * throws a ConfigError naming every bad variable: those of the parse, or
+ * else every one the checks across variables and files find.
+ */
 export function loadClientConfig(env: Record<string, string | undefined>): ClientConfig {
   const values = parseEnv(clientEnv, env);
-  let declared: DeclaredSender[];
-  try {
-    const fromFile = values.sendersFile === '' ? [] : readSendersFile(values.sendersFile);
-    declared = mergeDeclared(values.expectedSenders, fromFile);
-  } catch (err) {
-    throw new ConfigError([
-      {
-        variable: 'SENDERS_FILE',
-        value: env.SENDERS_FILE,
-        expected: `a readable file of declared senders, each not already in EXPECTED_SENDERS: ${err instanceof Error ? err.message : String(err)}`,
-      },
-    ]);
-  }
-  let webhooks = values.notifyWebhookUrls;
-  if (values.notifyWebhookUrlsFile !== '') {
-    let fileText: string;
-    try {
-      fileText = readConfigFile(values.notifyWebhookUrlsFile, {
-        maxBytes: MAX_WEBHOOK_URLS_FILE_BYTES,
-        kind: 'a file of webhook URLs',
-      }).toString('utf8');
-    } catch (err) {
-      throw new ConfigError([
-        {
-          variable: 'NOTIFY_WEBHOOK_URLS_FILE',
-          value: env.NOTIFY_WEBHOOK_URLS_FILE,
-          expected: `a readable file (${(err as Error).message})`,
-        },
-      ]);
-    }
-    const all = parseWebhookUrls(env.NOTIFY_WEBHOOK_URLS ?? '', fileText);
-    // A file named and holding no URL (a secret created empty) would turn notifications off unsaid.
-    if (all === undefined || all.length === values.notifyWebhookUrls.length) {
-      throw new ConfigError([
-        {
-          variable: 'NOTIFY_WEBHOOK_URLS_FILE',
-          value: env.NOTIFY_WEBHOOK_URLS_FILE,
-          expected: 'a file of at least one http(s) URL, one per line (blank lines and # comments ignored)',
-        },
-      ]);
-    }
-    webhooks = all;
-  }
+  const problems: EnvProblem[] = [];
+  const declared = declaredSenders(values, env, problems);
+  const webhooks = webhookTargets(values, env, problems);
   // Each socket thread's share of the queue must hold the largest datagram accepted: a larger one would
   // be dropped at the queue whatever it held, and each drop holds the judging of silence (an overrun).
   const least = values.udpWorkers * (values.maxDatagramBytes + RECORD_OVERHEAD);
   if (values.udpQueueBytes < least) {
-    throw new ConfigError([
-      {
-        variable: 'UDP_QUEUE_BYTES',
-        value: env.UDP_QUEUE_BYTES,
-        expected: `at least UDP_WORKERS x (MAX_DATAGRAM_BYTES + ${RECORD_OVERHEAD}) = ${least}, so that each socket thread's share holds the largest datagram accepted`,
-      },
-    ]);
+    problems.push({
+      variable: 'UDP_QUEUE_BYTES',
+      value: env.UDP_QUEUE_BYTES,
+      expected: `at least UDP_WORKERS x (MAX_DATAGRAM_BYTES + ${RECORD_OVERHEAD}) = ${least}, so that each socket thread's share holds the largest datagram accepted`,
+    });
   }
-  const config: ClientConfig = { ...values, declared, webhooks };
-  if (config.requireAuth && config.keyFiles.length === 0) {
-    throw new ConfigError([
-      {
-        variable: 'AUTH_KEY_FILES',
-        value: env.AUTH_KEY_FILES,
-        expected: 'at least one key when REQUIRE_AUTH=true',
-      },
-    ]);
+  if (values.requireAuth && values.keyFiles.length === 0) {
+    problems.push({
+      variable: 'AUTH_KEY_FILES',
+      value: env.AUTH_KEY_FILES,
+      expected: 'at least one key when REQUIRE_AUTH=true',
+    });
   }
-  return config;
+  if (problems.length > 0) throw new ConfigError(problems);
+  return { ...values, declared, webhooks };
+}
+
+/** EXPECTED_SENDERS and SENDERS_FILE's senders; a problem naming SENDERS_FILE (and none) when the file fails. */
+function declaredSenders(
+  values: EnvValues<typeof clientEnv>,
+  env: Record<string, string | undefined>,
+  problems: EnvProblem[],
+): DeclaredSender[] {
+  try {
+    const fromFile = values.sendersFile === '' ? [] : readSendersFile(values.sendersFile);
+    return mergeDeclared(values.expectedSenders, fromFile);
+  } catch (err) {
+    problems.push({
+      variable: 'SENDERS_FILE',
+      value: env.SENDERS_FILE,
+      expected: `a readable file of declared senders, each not already in EXPECTED_SENDERS: ${err instanceof Error ? err.message : String(err)}`,
+    });
+    return [];
+  }
+}
+
+/** NOTIFY_WEBHOOK_URLS and the file's; a problem naming NOTIFY_WEBHOOK_URLS_FILE when the file fails. */
+function webhookTargets(
+  values: EnvValues<typeof clientEnv>,
+  env: Record<string, string | undefined>,
+  problems: EnvProblem[],
+): WebhookTarget[] {
+  if (values.notifyWebhookUrlsFile === '') return values.notifyWebhookUrls;
+  const problem = (expected: string) => {
+    problems.push({ variable: 'NOTIFY_WEBHOOK_URLS_FILE', value: env.NOTIFY_WEBHOOK_URLS_FILE, expected });
+    return values.notifyWebhookUrls;
+  };
+  let fileText: string;
+  try {
+    fileText = readConfigFile(values.notifyWebhookUrlsFile, {
+      maxBytes: MAX_WEBHOOK_URLS_FILE_BYTES,
+      kind: 'a file of webhook URLs',
+    }).toString('utf8');
+  } catch (err) {
+    return problem(`a readable file (${(err as Error).message})`);
+  }
+  const all = parseWebhookUrls(env.NOTIFY_WEBHOOK_URLS ?? '', fileText);
+  // A file named and holding no URL (a secret created empty) would turn notifications off unsaid.
+  if (all === undefined || all.length === values.notifyWebhookUrls.length) {
+    return problem('a file of at least one http(s) URL, one per line (blank lines and # comments ignored)');
+  }
+  return all;
 }

@@ -310,6 +310,24 @@ describe('client config', () => {
       'invalid configuration: AUTH_KEY_FILES=(unset): expected at least one key when REQUIRE_AUTH=true',
     ]);
   });
+  it('names every variable the checks across settings and files find, not only the first', () => {
+    const missing = join(tmpdir(), 'no-such-dir-udp-time-service', 'senders.yaml');
+    const lines = problems(() =>
+      loadClientConfig({
+        SENDERS_FILE: missing,
+        NOTIFY_WEBHOOK_URLS_FILE: missing,
+        UDP_QUEUE_BYTES: '64KiB',
+        MAX_DATAGRAM_BYTES: '65507',
+        REQUIRE_AUTH: 'true',
+      }),
+    );
+    expect(lines.map((line) => /^invalid configuration: (\w+)=/.exec(line)?.[1])).toEqual([
+      'SENDERS_FILE',
+      'NOTIFY_WEBHOOK_URLS_FILE',
+      'UDP_QUEUE_BYTES',
+      'AUTH_KEY_FILES',
+    ]);
+  });
   it('rejects bad values of several kinds at once', () => {
     const lines = problems(() =>
       loadClientConfig({
