@@ -57,6 +57,9 @@ export function answerTo(err: { statusCode?: number; message: string }): { statu
   };
 }
 
+/** A 503's `retry-after`, in seconds: the stopping server's, and the event stream's when it has no room. */
+export const RETRY_AFTER_SECONDS = '5';
+
 /** The answer to a request while the server stops: the load balancer should try another monitor. */
 const STOPPING: ApiError = {
   error: 'unavailable',
@@ -128,7 +131,7 @@ export function answerErrorsInShape(app: FastifyInstance, log: Logger): void {
     stopping = true;
   });
   app.addHook('onRequest', async (_req, reply) => {
-    if (stopping) return reply.code(503).header('retry-after', '5').send(STOPPING);
+    if (stopping) return reply.code(503).header('retry-after', RETRY_AFTER_SECONDS).send(STOPPING);
   });
 }
 

@@ -33,7 +33,7 @@ import {
   toApiSender,
   toApiSilence,
 } from './api.js';
-import { answerErrorsInShape, errorShapeOptions } from './errors.js';
+import { answerErrorsInShape, errorShapeOptions, RETRY_AFTER_SECONDS } from './errors.js';
 import type { MonitorMetrics } from './metrics.js';
 import { openApiDocument } from './openapi.js';
 import { PAGE_SENDER_LIMIT, renderPage, renderSenderPage } from './page.js';
@@ -230,7 +230,10 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
     }
     if (!deps.hub.attach(reply.raw, acceptsGzip(req.headers['accept-encoding']))) {
       const body: ApiError = { error: 'too_many_clients', message: 'SSE_MAX_CLIENTS reached' };
-      reply.raw.writeHead(503, { 'content-type': 'application/json; charset=utf-8', 'retry-after': '5' });
+      reply.raw.writeHead(503, {
+        'content-type': 'application/json; charset=utf-8',
+        'retry-after': RETRY_AFTER_SECONDS,
+      });
       reply.raw.end(JSON.stringify(body));
       return;
     }
