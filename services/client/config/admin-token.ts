@@ -7,8 +7,9 @@
  */
 import { readConfigFile } from '../../shared/config-file.js';
 import { ConfigError } from '../../shared/env.js';
-import { MIN_TOKEN_LENGTH } from '../http/admin-auth.js';
 
+/** A token shorter than this is refused: it could be guessed. */
+export const MIN_TOKEN_LENGTH = 32;
 /** ADMIN_TOKEN_FILE at most: a token is a line of some dozen characters. */
 export const MAX_ADMIN_TOKEN_FILE_BYTES = 64 * 1024;
 

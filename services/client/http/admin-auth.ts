@@ -5,8 +5,7 @@
  * No cookies, so there is nothing for a cross-site request to ride on.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-
-export const MIN_TOKEN_LENGTH = 32;
+import { MIN_TOKEN_LENGTH } from '../config/admin-token.js';
 
 export type AdminVerdict =
   | { ok: true }
@@ -24,7 +23,7 @@ export function adminGuard(token: string | null): (authorization: string | undef
         body: {
           error: 'writes_disabled',
           message:
-            'no admin token is configured: put a token of at least 32 characters in a file (a Docker secret), ' +
+            `no admin token is configured: put a token of at least ${MIN_TOKEN_LENGTH} characters in a file (a Docker secret), ` +
             'set ADMIN_TOKEN_FILE to its path, and send it as "Authorization: Bearer <token>"',
         },
       };
