@@ -364,15 +364,16 @@ export function startNotifier(deps: NotifierDeps): Notifier {
       return [];
     }
     // A sender's first appearance is no flap: only changes of a sender already known count, and
-    // only those that enter or leave a state told.
-    const flap =
-      c.from === null || c.from === 'pending' || !countsForFlapping(c)
-        ? 'normal'
-        : flaps.record(c.source, c.atMs);
-    // While flapping, nothing is told: a change that does not count (a late beat's up, with late not
-    // told) neither, or it would close the incident the flapping notice opened. Where it settles is
-    // told once it does.
-    if (flap === 'ongoing' || (flap === 'normal' && flaps.isFlapping(c.source, c.atMs))) return [];
+    // only those that enter or leave a state told. While flapping, nothing is told: a change that
+    // does not count (a late beat's up, with late not told) neither, or it would close the incident
+    // the flapping notice opened. Where it settles is told once it does.
+    const counts = c.from !== null && c.from !== 'pending' && countsForFlapping(c);
+    const flap = counts
+      ? flaps.record(c.source, c.atMs)
+      : flaps.isFlapping(c.source, c.atMs)
+        ? 'ongoing'
+        : 'normal';
+    if (flap === 'ongoing') return [];
     if (flap === 'started') {
       const v = deps.view(c.source);
       return [tell(notification('flapping', c, keyFor('down', c.source, null, v), null, v))];

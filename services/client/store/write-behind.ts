@@ -163,7 +163,8 @@ export function startWriteBehind(
       firstBeats.delete(source);
       if (inFile.has(source) || inFlight.has(source)) removed.add(source);
     }
-    if (evicted.length > 0) forgetIncidents(new Set(evicted));
+    // (Usually none queued: a one-shot's first beat waits in firstBeats.)
+    if (evicted.length > 0 && incidents.length > 0) forgetIncidents(new Set(evicted));
     return taken < limit;
   }
 
