@@ -28,6 +28,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { toApiSender } from '../../services/client/http/api.js';
 import type { WebhookBody } from '../../services/client/notify/payload.js';
+import { queueKey } from '../../services/client/notify/targets.js';
 import { encodedBeat } from '../support/builders.js';
 import { type ComposeFixture, type LogRecord, upCompose } from '../support/compose.js';
 import { eventually } from '../support/udp.js';
@@ -588,7 +589,14 @@ describe('notifications (issue 11): webhooks through the outbox, retries, restar
       ]),
     ) as Array<Record<string, unknown>>;
     expect(row).toEqual([
-      { id, target: TARGET, source: src, event: 'down', status: 'pending', attempts: expect.any(Number) },
+      {
+        id,
+        target: queueKey(new URL(`${TARGET}${HOOK_PATH}`)),
+        source: src,
+        event: 'down',
+        status: 'pending',
+        attempts: expect.any(Number),
+      },
     ]);
     expect(row[0]?.attempts).toBeGreaterThanOrEqual(1);
 

@@ -18,6 +18,7 @@ import {
   type NotifierConfig,
   startNotifier,
 } from '../../services/client/notify/notifier.js';
+import { queueKey } from '../../services/client/notify/targets.js';
 import { openStateFile, type StateFile } from '../../services/client/store/state-file.js';
 import type { SenderState, SenderView, StateChange } from '../../services/client/tracking/tracker.js';
 import { dnsStub, lookupVia } from '../support/dns-stub.js';
@@ -514,9 +515,78 @@ describe('the notifier, on a fake clock', () => {
     await w.restart({ webhooks: [other] });
     const rows = w.db.prepare('SELECT target, status, last_error FROM outbox ORDER BY seq').all();
     expect(rows).toMatchObject([
-      { target: nowhere.label, status: 'given_up', last_error: 'target no longer configured' },
-      { target: other.label, status: 'pending' },
+      { target: queueKey(nowhere.url), status: 'given_up', last_error: 'target no longer configured' },
+      { target: queueKey(other.url), status: 'pending' },
     ]);
+  });
+
+  it("keeps each URL's own queue when two on one host swap places, and when the first is removed", async () => {
+    // One host, two paths: /a answers, /b does not yet. By labels, /b in first place would take /a's queue.
+    const took: string[] = [];
+    const answering = new Set(['/a']);
+    const server = createServer((req, res) => {
+      req.resume().on('end', () => {
+        if (answering.has(req.url ?? '')) took.push(String(req.url));
+        res.writeHead(answering.has(req.url ?? '') ? 200 : 503).end();
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => new Promise((resolve) => server.close(resolve)));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const a = { url: new URL(`${base}/a`), label: base };
+    const b = { url: new URL(`${base}/b`), label: `${base}#2` };
+    const w = world();
+    w.start({ webhooks: [a, b] });
+    w.change('s', 'up');
+    w.change('s', 'down');
+    await expect.poll(() => took, { timeout: 5000 }).toEqual(['/a']);
+    const statusOf = (url: URL) =>
+      w.db
+        .prepare('SELECT status FROM outbox WHERE target = ? ORDER BY seq')
+        .all(queueKey(url))
+        .map((r) => r.status);
+    await expect.poll(() => statusOf(b.url), { timeout: 5000 }).toEqual(['pending']);
+
+    await w.restart({
+      webhooks: [
+        { ...b, label: base },
+        { ...a, label: `${base}#2` },
+      ],
+    });
+    answering.add('/b');
+    w.t += 3_600_000; // past any retry's backoff
+    await expect.poll(() => [...took].sort(), { timeout: 5000 }).toEqual(['/a', '/b']);
+    expect(statusOf(b.url)).toEqual(['sent']);
+
+    // /a stops answering: its up waits when /a is removed, and is given up; /b's goes on.
+    answering.delete('/a');
+    w.change('s', 'up');
+    await w.restart({ webhooks: [{ ...b, label: base }] });
+    await expect.poll(() => [...took].sort(), { timeout: 5000 }).toEqual(['/a', '/b', '/b']);
+    expect(statusOf(a.url)).toEqual(['sent', 'given_up']);
+    expect(statusOf(b.url)).toEqual(['sent', 'sent']);
+  });
+
+  it("moves the rows an older release queued by label to the URL's own queue at the start", async () => {
+    const dataDir = freshDataDir();
+    const w = world(dataDir);
+    const other = { url: new URL('http://127.0.0.1:9/other'), label: 'http://127.0.0.1:9#2' };
+    const insert = w.db.prepare(
+      `INSERT INTO outbox (id, target, source, event, body, created_at, next_attempt_at, status)
+       VALUES (?, ?, 's', 'down', '{}', ?, ?, 'pending')`,
+    );
+    // As schema 3 wrote them: the first URL of a host by its label, the second by `#2`, a removed one's too.
+    insert.run('n1', nowhere.label, T0, T0);
+    insert.run('n1', other.label, T0, T0);
+    insert.run('n1', 'http://127.0.0.3:9', T0, T0);
+    w.start({ webhooks: [nowhere, other] });
+    const rows = w.db.prepare('SELECT target, status FROM outbox ORDER BY seq').all();
+    expect(rows).toEqual([
+      { target: queueKey(nowhere.url), status: 'pending' },
+      { target: queueKey(other.url), status: 'pending' },
+      { target: 'http://127.0.0.3:9', status: 'given_up' },
+    ]);
+    expect(w.notifier?.last('s')?.target).toBe('http://127.0.0.3:9');
   });
 
   it('keeps at most FINISHED_KEPT_AT_LEAST (or NOTIFY_QUEUE_MAX) finished rows of a target, however many a full queue drops', () => {

@@ -3,6 +3,7 @@ import {
   MAX_TARGETS,
   parseAlertmanagerUrls,
   parseWebhookUrls,
+  queueKey,
 } from '../../services/client/notify/targets.js';
 
 const SLACK = 'https://hooks.slack.com/services/T000/B000/XXXXSECRETXXXX';
@@ -30,6 +31,18 @@ describe('webhook targets', () => {
       'https://hooks.slack.com#2',
       'https://hooks.slack.com#3',
     ]);
+  });
+
+  it("names each URL's queue by its label's host part and the URL, not by its place in the list", () => {
+    const other = SLACK.replace('XXXX', 'YYYY');
+    const [a, b] = parseWebhookUrls(`${SLACK}\n${other}`) ?? [];
+    const [b2, a2] = parseWebhookUrls(`${other}\n${SLACK}`) ?? [];
+    if (a === undefined || b === undefined || a2 === undefined || b2 === undefined) throw new Error('parsed');
+    expect(queueKey(a.url)).toBe(queueKey(a2.url));
+    expect(queueKey(b.url)).toBe(queueKey(b2.url));
+    expect(queueKey(a.url)).not.toBe(queueKey(b.url));
+    expect(queueKey(a.url)).toMatch(/^https:\/\/hooks\.slack\.com#[0-9a-f]{12}$/);
+    for (const secret of ['SECRET', 'T000', 'services']) expect(queueKey(a.url)).not.toContain(secret);
   });
 
   it('reads the file form: one per line (a comma is part of its URL), blank lines and # comments skipped', () => {

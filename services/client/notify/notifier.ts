@@ -37,7 +37,7 @@ import {
   type ResolvedState,
   webhookBody,
 } from './payload.js';
-import type { WebhookTarget } from './targets.js';
+import { keyHost, queueKey, type WebhookTarget } from './targets.js';
 import { postWebhook } from './webhook.js';
 
 export interface NotifierConfig {
@@ -112,6 +112,12 @@ interface FiringAlert {
   resolvedTo: { state: ResolvedState; reason: string } | null;
 }
 
+/** A webhook and the name of its queue in the outbox (queueKey). */
+interface WebhookQueue {
+  target: WebhookTarget;
+  key: string;
+}
+
 const DELIVERY_PERIOD_MS = 500;
 /** Outbox rows dropped or given up kept per target at least (NOTIFY_QUEUE_MAX when more), to show what became of them. */
 export const FINISHED_KEPT_AT_LEAST = 1000;
@@ -137,14 +143,20 @@ export function startNotifier(deps: NotifierDeps): Notifier {
   };
   for (const t of config.webhooks) statsOf(t.label);
   for (const t of config.alertmanagers) statsOf(t.label);
+  const queues: readonly WebhookQueue[] = config.webhooks.map((target) => ({
+    target,
+    key: queueKey(target.url),
+  }));
+  const labelOfKey = new Map(queues.map((q) => [q.key, q.target.label]));
+  /** The queues being drained, by key. */
   const busy = new Set<string>();
-  /** Per target, the outbox rows whose attempt is in flight: never dropped by a full queue meanwhile. */
+  /** Per queue, the outbox rows whose attempt is in flight: never dropped by a full queue meanwhile. */
   const sending = new Map<string, Set<number>>();
-  const sendingOf = (label: string): Set<number> => {
-    let s = sending.get(label);
+  const sendingOf = (key: string): Set<number> => {
+    let s = sending.get(key);
     if (s === undefined) {
       s = new Set();
-      sending.set(label, s);
+      sending.set(key, s);
     }
     return s;
   };
@@ -158,13 +170,20 @@ export function startNotifier(deps: NotifierDeps): Notifier {
   const hasWebhooks = config.webhooks.length > 0;
   /** Per target, rows dropped or given up kept at most, besides those pruned by age. */
   const finishedKept = Math.max(config.queueMax, FINISHED_KEPT_AT_LEAST);
-  // Rows left for a target the configuration no longer names (removed, or its URL changed so that its
-  // label did): nothing would ever send them, and they would stay for good. Given up, each target's
-  // in one line.
-  for (const [target, count] of outbox.giveUpUnconfigured(
-    config.webhooks.map((t) => t.label),
-    now(),
-  )) {
+  // A release before schema 4 queued by label: the URL that has the label now takes its rows, as
+  // that release would have sent them to it. Then the rows
+  // left for a URL the configuration no longer names: nothing would ever send them, and they would
+  // stay for good. Given up, each queue's in one line.
+  const unconfigured = atomically(db, () => {
+    for (const q of queues) outbox.retarget(q.target.label, q.key);
+    return outbox.giveUpUnconfigured(
+      queues.map((q) => q.key),
+      now(),
+    );
+  });
+  for (const [key, count] of unconfigured) {
+    // The key's host part only: which of a host's URLs it was is not the log's to say.
+    const target = keyHost(key);
     log.warn(
       { event: 'notify', target, outcome: 'given_up', count, error: 'target no longer configured' },
       `${count} notifications for ${target} given up: the target is no longer configured`,
@@ -327,11 +346,11 @@ export function startNotifier(deps: NotifierDeps): Notifier {
   }
 
   function enqueue(list: readonly Notification[]): void {
-    if (list.length === 0 || config.webhooks.length === 0) return;
+    if (list.length === 0 || queues.length === 0) return;
     const entries = list.flatMap((n) =>
-      config.webhooks.map((t) => ({
+      queues.map((q) => ({
         id: n.id,
-        target: t.label,
+        target: q.key,
         source: n.source,
         event: n.event,
         body: JSON.stringify(webhookBody(n, { monitor: config.monitor, statusUrl: config.statusUrl })),
@@ -339,12 +358,12 @@ export function startNotifier(deps: NotifierDeps): Notifier {
       })),
     );
     outbox.enqueue(entries);
-    for (const t of config.webhooks) {
-      const dropped = outbox.trim(t.label, config.queueMax, now(), sendingOf(t.label));
+    for (const { target: t, key } of queues) {
+      const dropped = outbox.trim(key, config.queueMax, now(), sendingOf(key));
       if (dropped > 0) {
         // Dropped rows are kept as the others are (the API shows a sender's last one), but not without
         // bound: a flood of changes into a dead target makes them as fast as it makes changes.
-        outbox.trimFinished(t.label, finishedKept);
+        outbox.trimFinished(key, finishedKept);
         statsOf(t.label).dropped += dropped;
         log.warn(
           { event: 'notify', target: t.label, outcome: 'dropped', count: dropped },
@@ -390,21 +409,21 @@ export function startNotifier(deps: NotifierDeps): Notifier {
 
   // --- webhooks: the outbox, drained per target -----------------------------
 
-  async function deliver(target: WebhookTarget): Promise<void> {
-    if (busy.has(target.label) || stopped) return;
-    busy.add(target.label);
+  async function deliver({ target, key }: WebhookQueue): Promise<void> {
+    if (busy.has(key) || stopped) return;
+    busy.add(key);
     try {
       // Stopped (meanwhile, too): the state file may be closed.
       while (!stopped) {
-        const rows = outbox.due(target.label, now(), BATCH);
+        const rows = outbox.due(key, now(), BATCH);
         if (rows.length === 0) return;
-        const beingSent = sendingOf(target.label);
+        const beingSent = sendingOf(key);
         for (const row of rows) beingSent.add(row.seq);
         // Each leaves the set as its attempt ends: a settled one no longer counts as being sent.
         await Promise.all(rows.map((row) => attempt(target, row).finally(() => beingSent.delete(row.seq))));
       }
     } finally {
-      busy.delete(target.label);
+      busy.delete(key);
     }
   }
 
@@ -462,7 +481,7 @@ export function startNotifier(deps: NotifierDeps): Notifier {
   }
 
   function deliverAll(): void {
-    for (const t of config.webhooks) void deliver(t);
+    for (const q of queues) void deliver(q);
   }
 
   // --- Alertmanager: the firing set, pushed on change and periodically ------
@@ -616,7 +635,7 @@ export function startNotifier(deps: NotifierDeps): Notifier {
   alertTimer.unref();
   const pruneTimer = setInterval(() => {
     outbox.prune(now() - KEEP_DONE_MS);
-    for (const t of config.webhooks) outbox.trimFinished(t.label, finishedKept);
+    for (const q of queues) outbox.trimFinished(q.key, finishedKept);
   }, 3_600_000);
   pruneTimer.unref();
   if (firing.size > 0) push();
@@ -681,7 +700,11 @@ export function startNotifier(deps: NotifierDeps): Notifier {
         });
       }
     },
-    last: (source) => outbox.last(source),
+    last(source) {
+      const l = outbox.last(source);
+      // A configured URL's queue by its label, as logs and metrics name it; another's by its host part.
+      return l && { ...l, target: labelOfKey.get(l.target) ?? keyHost(l.target) };
+    },
     stats,
     tick(nowMs) {
       if (hasWebhooks) atomically(db, () => catchUpAndRemind(nowMs));

@@ -7,6 +7,7 @@
  * these return undefined for any bad item (the caller reports the variable);
  * nothing here ever puts the text it was given into a message.
  */
+import { createHash } from 'node:crypto';
 
 export interface WebhookTarget {
   /** The full URL, secret included: only ever handed to fetch. */
@@ -50,6 +51,23 @@ export function parseProxyUrl(text: string): WebhookTarget | null | undefined {
   const url = parseHttpUrl(item);
   if (url === undefined || url.pathname !== '/' || url.search !== '' || url.hash !== '') return undefined;
   return { url, label: targetLabel(url) };
+}
+
+/**
+ * The name of a webhook's queue (the outbox's `target`): its label's host
+ * part and a digest of the whole URL, `https://hooks.slack.com#3f9a0c51d2e4`.
+ * It follows the URL, not its place in the list: two URLs on one host keep
+ * their own queues when they swap places or the first is removed (a label's
+ * `#2` would hand one's queue to the other). 48 bits of SHA-256 tell a
+ * list's URLs apart and say nothing of a secret path.
+ */
+export function queueKey(url: URL): string {
+  return `${targetLabel(url)}#${createHash('sha256').update(url.href).digest('hex').slice(0, 12)}`;
+}
+
+/** What a queue key (or a label) says of its URL that is safe to log: scheme, host and port. */
+export function keyHost(key: string): string {
+  return key.replace(/#[^#]*$/, '');
 }
 
 /** The safe part of a URL: scheme, host and port (the default port left out). */

@@ -60,6 +60,11 @@ export interface Outbox {
    * how many per target.
    */
   giveUpUnconfigured(configured: readonly string[], atMs: number): Map<string, number>;
+  /**
+   * Moves every row of target `from` to target `to` (a row `to` holds
+   * already, by id, stays where it is); returns how many moved.
+   */
+  retarget(from: string, to: string): number;
   /** The newest notification of a sender on any target. */
   last(source: string): LastNotification | null;
   /** Removes finished rows older than `beforeMs`. */
@@ -113,6 +118,7 @@ export function openOutbox(db: DatabaseSync): Outbox {
     `UPDATE outbox SET status = 'given_up', done_at = ?, last_error = 'target no longer configured'
      WHERE status = 'pending' AND target = ?`,
   );
+  const retarget = sql('UPDATE OR IGNORE outbox SET target = ? WHERE target = ?');
   const last = sql('SELECT * FROM outbox WHERE source = ? ORDER BY seq DESC LIMIT 1');
   const prune = sql(`DELETE FROM outbox WHERE status <> 'pending' AND done_at < ?`);
   const trimFinished = sql(
@@ -167,6 +173,7 @@ export function openOutbox(db: DatabaseSync): Outbox {
       });
       return given;
     },
+    retarget: (from, to) => Number(retarget.run(to, from).changes),
     last(source) {
       const r = last.get(source);
       if (r === undefined) return null;

@@ -69,6 +69,11 @@ export const MIGRATIONS: readonly string[] = [
   // here on (sender-codec.ts reads the 64-bit floats of older rows too): a
   // release before it would refuse such a row, so it is told the file is newer.
   `SELECT 1;`,
+  // 4: no table changes. outbox.target names a webhook's queue by its URL
+  // (targets.ts queueKey), no longer by its label; the notifier moves the
+  // rows of an older release to the new names at its start. A release
+  // before it would give those rows up as no longer configured.
+  `SELECT 1;`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
