@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errorSchema } from '../../services/client/http/api.js';
+import { codeOfStatus, ERROR_CODE_NAMES, ERROR_CODES } from '../../services/client/http/error-codes.js';
 import { answerTo } from '../../services/client/http/errors.js';
 import type { Monitor } from '../../services/client/monitor.js';
 import { captureLogs } from '../support/log-capture.js';
@@ -20,15 +21,30 @@ function expectApiError(status: number, type: string | null, body: string, code:
   expect(status).toBeGreaterThanOrEqual(400);
 }
 
+/** Headers of any answer that are no security header. */
+const GENERIC_HEADERS = ['content-type', 'content-length', 'date', 'connection', 'keep-alive'];
+
+/** The security headers of a normal answer (a 200 of /api/status): every error must carry them too. */
+async function securityHeadersOfNormalAnswer(base: string): Promise<Record<string, string>> {
+  const res = await fetch(`${base}/api/status`);
+  await res.arrayBuffer();
+  const headers = Object.fromEntries([...res.headers].filter(([name]) => !GENERIC_HEADERS.includes(name)));
+  expect(headers).toHaveProperty('x-content-type-options', 'nosniff');
+  expect(headers).toHaveProperty('content-security-policy');
+  return headers;
+}
+
 // Fastify and Node's HTTP parser answer some errors themselves: each in the API's shape too,
 // its status kept.
 describe('errors the server answers itself', () => {
   const logs = captureLogs('client');
   let monitor: Monitor;
   let base: string;
+  let securityHeaders: Record<string, string>;
 
   beforeAll(async () => {
     ({ monitor, base } = await startLoopbackMonitor(logs.logger, {}, { adminToken: TOKEN }));
+    securityHeaders = await securityHeadersOfNormalAnswer(base);
   });
   afterAll(async () => {
     await monitor?.stop();
@@ -59,11 +75,16 @@ describe('errors the server answers itself', () => {
     ['a malformed percent-encoding', 400, 'bad_request', '/api/senders/%E0%A4%A', {}],
     ['a path with no route', 404, 'not_found', '/no-such-page', {}],
     ['a method with no route', 404, 'not_found', '/api/status', { method: 'PUT' }],
-  ] as const)('answers %s with a %i in the API shape', async (_name, status, code, path, init) => {
-    const res = await fetch(base + path, init);
-    expect(res.status).toBe(status);
-    expectApiError(res.status, res.headers.get('content-type'), await res.text(), code);
-  });
+  ] as const)(
+    'answers %s with a %i in the API shape, with the security headers',
+    async (_name, status, code, path, init) => {
+      const res = await fetch(base + path, init);
+      expect(res.status).toBe(status);
+      expectApiError(res.status, res.headers.get('content-type'), await res.text(), code);
+      // The router's refusals (414, a bad percent-encoding) run no hook: they need the headers all the same.
+      expect(Object.fromEntries(res.headers)).toMatchObject(securityHeaders);
+    },
+  );
 
   it.each([
     ['a request that is not HTTP', 400, 'bad_request', 'NOT HTTP\r\n\r\n'],
@@ -80,7 +101,7 @@ describe('errors the server answers itself', () => {
       `GET /${'a'.repeat(17 * 1024)} HTTP/1.1\r\nHost: monitor\r\n\r\n`,
     ],
   ])(
-    "answers %s (Node's parser refuses it) with a %i in the API shape, and closes the connection",
+    "answers %s (Node's parser refuses it) with a %i in the API shape, with the security headers, and closes the connection",
     async (_name, status, code, request) => {
       const conn = await openRaw(Number(new URL(base).port));
       conn.write(request);
@@ -88,9 +109,25 @@ describe('errors the server answers itself', () => {
       const [res] = responsesIn(conn.received()) as [RawResponse];
       expect(res.status).toBe(status);
       expect(res.headers.connection).toBe('close');
+      expect(res.headers).toMatchObject(securityHeaders);
       expectApiError(res.status, res.headers['content-type'] ?? null, res.body, code);
     },
   );
+
+  it('writes no answer into a response already begun: a request that is not HTTP, pipelined behind the event stream', async () => {
+    const conn = await openRaw(Number(new URL(base).port));
+    try {
+      conn.write('GET /api/events HTTP/1.1\r\nHost: monitor\r\n\r\n');
+      // The stream's headers have left: its answer has begun, and never ends.
+      await eventually(() => expect(conn.received()).toContain('\r\n\r\n'));
+      conn.write('NOT HTTP\r\n\r\n');
+      expect(await conn.closedWithin(5000)).not.toBeNull();
+      expect(conn.received()).toMatch(/^HTTP\/1\.1 200 /);
+      expect(conn.received()).not.toContain('HTTP/1.1 400');
+    } finally {
+      conn.destroy();
+    }
+  });
 
   it('logs no client error as a server error', () => {
     expect(logs.events('http_error')).toEqual([]);
@@ -173,5 +210,21 @@ describe('the answer to an error thrown while a request is handled', () => {
     expect(answer).toMatchObject({ status, body: { error: code } });
     expect(JSON.stringify(answer.body)).not.toContain('monitor.db');
     expect(answer.body.message).toContain('http_error');
+  });
+});
+
+describe('the declaration of the error codes', () => {
+  it('has one generic code at most for each status: the code of an error that comes with none', () => {
+    const generic = ERROR_CODE_NAMES.filter((code) => 'generic' in ERROR_CODES[code]);
+    const statuses = generic.map((code) => ERROR_CODES[code].status);
+    expect(new Set(statuses).size).toBe(statuses.length);
+    for (const code of generic) expect(codeOfStatus(ERROR_CODES[code].status)).toBe(code);
+  });
+
+  it.each([
+    [405, 'bad_request'],
+    [502, 'internal_error'],
+  ])("gives a %i, a status with no code of its own, its class's code", (status, code) => {
+    expect(codeOfStatus(status)).toBe(code);
   });
 });

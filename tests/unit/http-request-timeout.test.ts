@@ -64,6 +64,7 @@ describe('the request timeout', () => {
     expect(first?.status).toBe(firstStatus);
     if (firstStatus === 408) {
       expect(first?.headers['content-type']).toBe('application/json; charset=utf-8');
+      expect(first?.headers['x-content-type-options']).toBe('nosniff');
       expect(JSON.parse(first?.body ?? '')).toEqual({
         error: 'request_timeout',
         message: 'the request (headers and body) did not arrive within 0.5 s',

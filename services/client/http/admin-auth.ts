@@ -6,10 +6,9 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { MIN_TOKEN_LENGTH } from '../config/admin-token.js';
+import { type ErrorAnswer, errorAnswer } from './error-codes.js';
 
-export type AdminVerdict =
-  | { ok: true }
-  | { ok: false; status: 401 | 403; body: { error: string; message: string } };
+export type AdminVerdict = { ok: true } | ({ ok: false } & ErrorAnswer);
 
 const digest = (text: string) => createHash('sha256').update(text).digest();
 
@@ -19,13 +18,11 @@ export function adminGuard(token: string | null): (authorization: string | undef
     if (expected === null) {
       return {
         ok: false,
-        status: 403,
-        body: {
-          error: 'writes_disabled',
-          message:
-            `no admin token is configured: put a token of at least ${MIN_TOKEN_LENGTH} characters in a file (a Docker secret), ` +
+        ...errorAnswer(
+          'writes_disabled',
+          `no admin token is configured: put a token of at least ${MIN_TOKEN_LENGTH} characters in a file (a Docker secret), ` +
             'set ADMIN_TOKEN_FILE to its path, and send it as "Authorization: Bearer <token>"',
-        },
+        ),
       };
     }
     // The scheme's name is case-insensitive (RFC 9110, 11.1), and one or more spaces follow it.
@@ -34,8 +31,7 @@ export function adminGuard(token: string | null): (authorization: string | undef
     if (match === null || !timingSafeEqual(digest(match[1] as string), expected)) {
       return {
         ok: false,
-        status: 401,
-        body: { error: 'unauthorized', message: 'send "Authorization: Bearer <token>" with the admin token' },
+        ...errorAnswer('unauthorized', 'send "Authorization: Bearer <token>" with the admin token'),
       };
     }
     return { ok: true };

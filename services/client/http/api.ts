@@ -16,6 +16,7 @@ import type { Silence } from '../notify/silences.js';
 import type { IncidentRow } from '../store/state-file.js';
 import { countersOf } from '../tracking/sender.js';
 import type { SenderSummary, SenderView } from '../tracking/tracker.js';
+import { ERROR_CODE_NAMES, ERROR_CODES, type ErrorAnswer, errorAnswer } from './error-codes.js';
 import { integerParam } from './integer-param.js';
 
 const iso = (ms: number | null) => (ms === null ? null : isoTime(ms));
@@ -240,20 +241,20 @@ export type Status = z.infer<typeof statusSchema>;
 
 /** Every error the HTTP server sends, whatever its status (errors.ts puts Fastify's and Node's own in it). */
 export const errorSchema = z.object({
-  error: z.string().describe('a stable code: bad_request, not_found, unauthorized, body_too_large, ...'),
+  error: z
+    .enum(ERROR_CODE_NAMES)
+    .describe(
+      `a stable code, by status: ${ERROR_CODE_NAMES.map((code) => `${ERROR_CODES[code].status} ${code}`).join(', ')}`,
+    ),
   parameter: z.string().optional().describe('the query or path parameter, or body field, that was rejected'),
   message: z.string().describe('what was wrong, for a human'),
 });
 export type ApiError = z.infer<typeof errorSchema>;
 
-/** A 400 body naming the first bad parameter. */
-export function badRequest(error: z.ZodError): ApiError {
+/** A 400 naming the first bad parameter. */
+export function badRequest(error: z.ZodError): ErrorAnswer {
   const issue = error.issues[0];
   const parameter =
     issue?.path[0] !== undefined ? String(issue.path[0]) : (issue as { keys?: string[] })?.keys?.[0];
-  return {
-    error: 'bad_request',
-    ...(parameter !== undefined ? { parameter } : {}),
-    message: `${parameter ?? 'query'}: ${issue?.message ?? 'invalid'}`,
-  };
+  return errorAnswer('bad_request', `${parameter ?? 'query'}: ${issue?.message ?? 'invalid'}`, parameter);
 }

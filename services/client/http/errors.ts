@@ -1,8 +1,9 @@
 /**
  * One shape for every error the HTTP server sends, `{error, parameter?,
- * message}` (api.ts: errorSchema), `error` a stable code. The routes answer
- * their own errors in it; this module puts in it the errors that Fastify
- * and Node's HTTP parser answer themselves, with their status codes kept:
+ * message}` (api.ts: errorSchema), `error` a code of error-codes.ts. The
+ * routes answer their own errors in it; this module puts in it the errors
+ * that Fastify and Node's HTTP parser answer themselves, with their status
+ * codes kept and the security headers of every answer:
  * - thrown while a request is handled (setErrorHandler): a body that is not
  *   JSON (400), over the route's bodyLimit (413) or of another content type
  *   (415); a failure of the monitor's own (5xx), logged as `http_error` and
@@ -19,25 +20,9 @@ import { maxHeaderSize, STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import type { ApiError } from './api.js';
-
-/** The codes of the errors the server answers itself, by status. */
-const ERROR_CODES: Readonly<Record<number, string>> = {
-  400: 'bad_request',
-  404: 'not_found',
-  408: 'request_timeout',
-  413: 'body_too_large',
-  414: 'uri_too_long',
-  415: 'unsupported_media_type',
-  431: 'headers_too_large',
-  500: 'internal_error',
-  503: 'unavailable',
-};
-
-/** The code of an error status: from the table, or its reason phrase in snake_case. */
-function errorCode(status: number): string {
-  return ERROR_CODES[status] ?? (STATUS_CODES[status] ?? 'error').toLowerCase().replace(/[^a-z0-9]+/g, '_');
-}
+import { codeOfStatus, type ErrorAnswer, type ErrorCode, errorAnswer } from './error-codes.js';
+import { responseBegun, trackResponses } from './responses-under-way.js';
+import { SECURITY_HEADERS, setSecurityHeaders } from './security-headers.js';
 
 /** What a 5xx says of itself: its cause is in the log, not in the answer. */
 const SERVER_ERROR_MESSAGE = 'the monitor failed to answer: its log has the cause (http_error)';
@@ -48,45 +33,56 @@ const SERVER_ERROR_MESSAGE = 'the monitor failed to answer: its log has the caus
  * tells the client what was wrong with its request; a 5xx tells nothing of
  * the monitor's inside.
  */
-export function answerTo(err: { statusCode?: number; message: string }): { status: number; body: ApiError } {
+export function answerTo(err: { statusCode?: number; message: string }): ErrorAnswer {
   const given = err.statusCode;
   const status = given !== undefined && given >= 400 && given <= 599 ? given : 500;
   return {
     status,
-    body: { error: errorCode(status), message: status >= 500 ? SERVER_ERROR_MESSAGE : err.message },
+    body: { error: codeOfStatus(status), message: status >= 500 ? SERVER_ERROR_MESSAGE : err.message },
   };
+}
+
+/** Sends an error's answer. */
+export function sendAnswer(reply: FastifyReply, answer: ErrorAnswer): FastifyReply {
+  return reply.code(answer.status).send(answer.body);
 }
 
 /** A 503's `retry-after`, in seconds: the stopping server's, and the event stream's when it has no room. */
 export const RETRY_AFTER_SECONDS = '5';
 
 /** The answer to a request while the server stops: the load balancer should try another monitor. */
-const STOPPING: ApiError = {
-  error: 'unavailable',
-  message: 'the monitor is stopping: try again in a moment',
-};
+const STOPPING = errorAnswer('unavailable', 'the monitor is stopping: try again in a moment');
 
 /** Node's parser's errors (`clientError`) answered, by the error's code; any other: a 400. */
 const CONNECTION_ERRORS: Readonly<
-  Record<string, { status: number; message: (timeoutMs: number) => string }>
+  Record<string, { code: ErrorCode; message: (timeoutMs: number) => string }>
 > = {
   ERR_HTTP_REQUEST_TIMEOUT: {
-    status: 408,
+    code: 'request_timeout',
     message: (timeoutMs) => `the request (headers and body) did not arrive within ${timeoutMs / 1000} s`,
   },
   HPE_HEADER_OVERFLOW: {
-    status: 431,
+    code: 'headers_too_large',
     message: () => `the request line and headers are over ${maxHeaderSize} bytes`,
   },
-  HPE_CHUNK_EXTENSIONS_OVERFLOW: { status: 413, message: () => 'the chunk extensions are too large' },
+  HPE_CHUNK_EXTENSIONS_OVERFLOW: {
+    code: 'body_too_large',
+    message: () => 'the chunk extensions are too large',
+  },
 };
-const NOT_HTTP = { status: 400, message: () => 'not a valid HTTP/1.1 request' };
+const NOT_HTTP = { code: 'bad_request', message: () => 'not a valid HTTP/1.1 request' } as const;
 
-/** Whether a response began on the connection: an answer written now would corrupt it. */
-function responseBegun(socket: Socket): boolean {
-  return (
-    (socket as Socket & { _httpMessage?: { headersSent: boolean } | null })._httpMessage?.headersSent === true
-  );
+/** An answer as written straight to a socket, with the headers every answer has. */
+function rawAnswer({ status, body }: ErrorAnswer): string {
+  const json = JSON.stringify(body);
+  const headers = {
+    ...SECURITY_HEADERS,
+    Connection: 'close',
+    'Content-Type': 'application/json; charset=utf-8',
+    'Content-Length': String(Buffer.byteLength(json)),
+  };
+  const lines = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`);
+  return `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n${lines.join('')}\r\n${json}`;
 }
 
 /** The options of Fastify() that put its own answers in the API's shape. */
@@ -94,8 +90,10 @@ export function errorShapeOptions(log: Logger, requestTimeoutMs: number) {
   return {
     // The stopping server's 503 comes from the hook in answerErrorsInShape().
     return503OnClosing: false,
+    // The router refuses before any hook ran: the security headers are set here.
     frameworkErrors: (err: FastifyError, req: FastifyRequest, reply: FastifyReply) => {
-      sendError(log, err, req, reply);
+      setSecurityHeaders(reply.raw);
+      sendThrown(log, err, req, reply);
     },
     /**
      * Answers an error of Node's HTTP parser, then closes the connection (as
@@ -105,39 +103,38 @@ export function errorShapeOptions(log: Logger, requestTimeoutMs: number) {
     clientErrorHandler: (err: Error & { code?: string }, socket: Socket) => {
       // A connection reset: nobody left to answer.
       if (err.code === 'ECONNRESET' || socket.destroyed) return;
-      const { status, message } = CONNECTION_ERRORS[err.code ?? ''] ?? NOT_HTTP;
+      const { code, message } = CONNECTION_ERRORS[err.code ?? ''] ?? NOT_HTTP;
       if (socket.writable && !responseBegun(socket)) {
-        const body = JSON.stringify({ error: errorCode(status), message: message(requestTimeoutMs) });
-        socket.write(
-          `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\n` +
-            `Content-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
-        );
+        socket.write(rawAnswer(errorAnswer(code, message(requestTimeoutMs))));
       }
       socket.destroy(err);
     },
   };
 }
 
-/** The handlers and hooks that put the errors of the routes' handling, a missing route and a stop in the API's shape. */
+/**
+ * The handlers and hooks that put the errors of the routes' handling, a
+ * missing route and a stop in the API's shape; and the record of the
+ * responses under way that clientErrorHandler reads.
+ */
 export function answerErrorsInShape(app: FastifyInstance, log: Logger): void {
-  app.setErrorHandler((err: FastifyError, req, reply) => sendError(log, err, req, reply));
+  trackResponses(app.server);
+  app.setErrorHandler((err: FastifyError, req, reply) => sendThrown(log, err, req, reply));
   app.setNotFoundHandler((req, reply) =>
-    reply
-      .code(404)
-      .send({ error: 'not_found', message: `no route for ${req.method} ${req.url.split('?')[0]}` }),
+    sendAnswer(reply, errorAnswer('not_found', `no route for ${req.method} ${req.url.split('?')[0]}`)),
   );
   let stopping = false;
   app.addHook('preClose', async () => {
     stopping = true;
   });
   app.addHook('onRequest', async (_req, reply) => {
-    if (stopping) return reply.code(503).header('retry-after', RETRY_AFTER_SECONDS).send(STOPPING);
+    if (stopping) return sendAnswer(reply.header('retry-after', RETRY_AFTER_SECONDS), STOPPING);
   });
 }
 
-function sendError(log: Logger, err: FastifyError, req: FastifyRequest, reply: FastifyReply): FastifyReply {
-  const { status, body } = answerTo(err);
-  if (status >= 500)
+function sendThrown(log: Logger, err: FastifyError, req: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const answer = answerTo(err);
+  if (answer.status >= 500)
     log.error({ event: 'http_error', method: req.method, url: req.url, err }, 'request failed');
-  return reply.code(status).send(body);
+  return sendAnswer(reply, answer);
 }

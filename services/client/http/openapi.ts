@@ -2,10 +2,10 @@
  * The OpenAPI 3.1 document of the JSON API (/api/openapi.json), built from
  * the zod schemas the routes validate and answer with (api.ts). Every
  * operation lists its own errors, and as `default` those any request may
- * get (errors.ts): all in the one error shape.
+ * get (errors.ts): all in the one error shape, each described by its code's
+ * declaration (error-codes.ts).
  */
 import { z } from 'zod';
-import { MAX_SILENCES } from '../notify/maintenance.js';
 import {
   datagramsQuery,
   errorSchema,
@@ -18,14 +18,24 @@ import {
   silenceSchema,
   statusSchema,
 } from './api.js';
-import { MAX_PATH_PARAM_LENGTH, REQUEST_TIMEOUT_MS, WRITE_BODY_LIMIT_BYTES } from './request-limits.js';
+import { ERROR_CODES, type ErrorCode } from './error-codes.js';
 
 const json = (schema: z.ZodType) => z.toJSONSchema(schema, { io: 'output', unrepresentable: 'any' });
 const ok = (description: string, schema: z.ZodType) => ({
   description,
   content: { 'application/json': { schema: json(schema) } },
 });
-const failure = (description: string) => ok(description, errorSchema);
+/**
+ * An error answer of an operation, under the status its code is declared
+ * with: the code's "when" (error-codes.ts) and what the operation adds.
+ */
+const failure = (code: ErrorCode, note?: string) => ({
+  [ERROR_CODES[code].status]: ok(
+    `${describeCode(code)}${note === undefined ? '' : `. ${note}`}`,
+    errorSchema.extend({ error: z.enum([code]) }),
+  ),
+});
+const describeCode = (code: ErrorCode) => `\`${code}\`: ${ERROR_CODES[code].when}`;
 
 /**
  * A query's parameters, each as the value it is read as (an integer for
@@ -42,19 +52,30 @@ function queryParameters(query: z.ZodObject) {
 }
 const pathParameter = (name: string) => ({ name, in: 'path', required: true, schema: { type: 'string' } });
 
-const badQuery = failure('A parameter rejected (`parameter` names it); an integer takes decimal digits only');
-const pathTooLong = failure(`A path parameter over ${MAX_PATH_PARAM_LENGTH} characters`);
+const badQuery = failure(
+  'bad_request',
+  '`parameter` names the parameter rejected; an integer takes decimal digits only',
+);
+const pathTooLong = failure('uri_too_long');
+const unknown = failure('not_found');
 /** What a write (it needs the admin token) may be refused with, whatever the route. */
 const writeRefusals = {
-  401: failure('Wrong or missing token'),
-  403: failure('No admin token configured'),
-  413: failure(`A body over ${WRITE_BODY_LIMIT_BYTES / 1024} KiB`),
-  415: failure('A body of a type the monitor does not read: send application/json'),
+  ...failure('unauthorized'),
+  ...failure('writes_disabled'),
+  ...failure('body_too_large'),
+  ...failure('unsupported_media_type'),
 };
 /** Any request may get these, whatever its route. */
-const anyOtherError = failure(
-  `Any other error: 400 not HTTP or a malformed URL, 408 the request (headers and body) not received within ${REQUEST_TIMEOUT_MS / 1000} s, ` +
-    '431 headers too large, 503 the monitor stopping, 500 a failure of the monitor (logged as http_error)',
+const ANY_REQUEST_ERRORS: ErrorCode[] = [
+  'bad_request',
+  'request_timeout',
+  'headers_too_large',
+  'unavailable',
+  'internal_error',
+];
+const anyOtherError = ok(
+  `Any other error: ${ANY_REQUEST_ERRORS.map((code) => `${ERROR_CODES[code].status} ${describeCode(code)}`).join('. ')}`,
+  errorSchema,
 );
 /** An operation's answers, and the errors any request may get. */
 const responses = (answers: Record<number, unknown>) => ({ ...answers, default: anyOtherError });
@@ -75,7 +96,7 @@ export function openApiDocument(version: string, historySize: number) {
           summary:
             'Tracked senders, one page sorted by source; the next page is in the Link header (rel="next")',
           parameters: queryParameters(sendersQuery),
-          responses: responses({ 200: ok('Senders', z.array(listedSenderSchema)), 400: badQuery }),
+          responses: responses({ 200: ok('Senders', z.array(listedSenderSchema)), ...badQuery }),
         },
       },
       '/api/senders/{source}': {
@@ -84,9 +105,9 @@ export function openApiDocument(version: string, historySize: number) {
           parameters: [pathParameter('source')],
           responses: responses({
             200: ok('Sender', senderSchema),
-            400: badQuery,
-            404: failure('Unknown sender'),
-            414: pathTooLong,
+            ...badQuery,
+            ...unknown,
+            ...pathTooLong,
           }),
         },
         delete: {
@@ -95,11 +116,11 @@ export function openApiDocument(version: string, historySize: number) {
           parameters: [pathParameter('source')],
           responses: responses({
             204: { description: 'forgotten' },
-            400: badQuery,
+            ...badQuery,
             ...writeRefusals,
-            404: failure('Unknown sender'),
-            409: failure('A declared sender: take it out of EXPECTED_SENDERS or SENDERS_FILE'),
-            414: pathTooLong,
+            ...unknown,
+            ...failure('declared', 'Take it out of EXPECTED_SENDERS or SENDERS_FILE'),
+            ...pathTooLong,
           }),
         },
       },
@@ -109,9 +130,9 @@ export function openApiDocument(version: string, historySize: number) {
           parameters: [pathParameter('source'), ...queryParameters(incidentsQuery)],
           responses: responses({
             200: ok('Incidents', z.array(incidentSchema)),
-            400: badQuery,
-            404: failure('Unknown sender'),
-            414: pathTooLong,
+            ...badQuery,
+            ...unknown,
+            ...pathTooLong,
           }),
         },
       },
@@ -139,11 +160,9 @@ export function openApiDocument(version: string, historySize: number) {
           },
           responses: responses({
             201: ok('The silence', silenceSchema),
-            400: failure('A body that is not JSON, or a field rejected (`parameter` names it)'),
+            ...failure('bad_request', '`parameter` names the field rejected'),
             ...writeRefusals,
-            409: failure(
-              `${MAX_SILENCES} silences in force already (too_many_silences): end one, or cover more senders with one glob`,
-            ),
+            ...failure('too_many_silences', 'End one, or cover more senders with one glob'),
           }),
         },
       },
@@ -154,8 +173,8 @@ export function openApiDocument(version: string, historySize: number) {
           responses: responses({
             204: { description: 'ended' },
             ...writeRefusals,
-            404: failure('Unknown silence'),
-            414: pathTooLong,
+            ...unknown,
+            ...pathTooLong,
           }),
         },
       },
@@ -163,7 +182,7 @@ export function openApiDocument(version: string, historySize: number) {
         get: {
           summary: 'Recent datagrams, newest first',
           parameters: queryParameters(datagramsQuery(historySize)),
-          responses: responses({ 200: ok('Datagrams', z.array(receivedSchema)), 400: badQuery }),
+          responses: responses({ 200: ok('Datagrams', z.array(receivedSchema)), ...badQuery }),
         },
       },
       '/api/events': {
@@ -171,7 +190,7 @@ export function openApiDocument(version: string, historySize: number) {
           summary: 'Live updates (Server-Sent Events: datagram, state, mark, senders, counts)',
           responses: responses({
             200: { description: 'text/event-stream; gzip-compressed when Accept-Encoding takes gzip' },
-            503: failure('SSE_MAX_CLIENTS streams open already (Retry-After says when to try again)'),
+            ...failure('too_many_clients', 'Retry-After says when to try again'),
           }),
         },
       },

@@ -3,13 +3,12 @@
  * health. Every query is validated with zod; a bad one gets a 400 naming the
  * parameter. Every error is answered in the API's one shape (errors.ts), a
  * request must arrive within a bounded time (request-limits.ts). Security
- * headers (helmet, strict CSP) on every route, 404s too.
+ * headers (strict CSP) on every answer, errors too (security-headers.ts).
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import helmet from '@fastify/helmet';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { History } from '../ingest/history.js';
@@ -20,7 +19,6 @@ import type { IncidentRow } from '../store/state-file.js';
 import type { SenderView, Tracker } from '../tracking/tracker.js';
 import type { AdminVerdict } from './admin-auth.js';
 import {
-  type ApiError,
   badRequest,
   datagramsQuery,
   incidentsQuery,
@@ -33,11 +31,13 @@ import {
   toApiSender,
   toApiSilence,
 } from './api.js';
-import { answerErrorsInShape, errorShapeOptions, RETRY_AFTER_SECONDS } from './errors.js';
+import { errorAnswer } from './error-codes.js';
+import { answerErrorsInShape, errorShapeOptions, RETRY_AFTER_SECONDS, sendAnswer } from './errors.js';
 import type { MonitorMetrics } from './metrics.js';
 import { openApiDocument } from './openapi.js';
 import { PAGE_SENDER_LIMIT, renderPage, renderSenderPage } from './page.js';
 import { REQUEST_TIMEOUT_MS, serverLimits, WRITE_BODY_LIMIT_BYTES } from './request-limits.js';
+import { sendSecurityHeaders } from './security-headers.js';
 import { pageInParts, urgentViewsInParts } from './senders-in-parts.js';
 import { renderSilencesPage } from './silences-page.js';
 import { acceptsGzip, type EventHub } from './sse.js';
@@ -102,34 +102,14 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
     ...serverLimits(requestTimeoutMs),
     ...errorShapeOptions(log, requestTimeoutMs),
   });
-  await app.register(helmet, {
-    global: true,
-    contentSecurityPolicy: {
-      useDefaults: false,
-      directives: {
-        defaultSrc: ["'none'"],
-        scriptSrc: ["'self'"],
-        styleSrc: ["'self'"],
-        imgSrc: ["'self'", 'data:'],
-        connectSrc: ["'self'"],
-        baseUri: ["'none'"],
-        formAction: ["'none'"],
-        frameAncestors: ["'none'"],
-      },
-    },
-    referrerPolicy: { policy: 'no-referrer' },
-    // The legacy twin of frame-ancestors 'none', for browsers that ignore CSP.
-    xFrameOptions: { action: 'deny' },
-    crossOriginEmbedderPolicy: false,
-    strictTransportSecurity: false,
-  });
+  sendSecurityHeaders(app);
   answerErrorsInShape(app, log);
 
   const datagramsQuerySchema = datagramsQuery(deps.historySize);
 
   app.get('/', async (req, reply) => {
     const query = pageQuery.safeParse(req.query);
-    if (!query.success) return reply.code(400).send(badRequest(query.error));
+    if (!query.success) return sendAnswer(reply, badRequest(query.error));
     const q = query.data.q ?? '';
     const senders: SenderView[] = [];
     await urgentViewsInParts(deps.tracker, PAGE_SENDER_LIMIT, deps.now, (part) => senders.push(...part), q);
@@ -146,11 +126,11 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
   });
   app.get<{ Params: { source: string } }>('/senders/:source', async (req, reply) => {
     const params = senderParams.safeParse(req.params);
-    if (!params.success) return reply.code(400).send(badRequest(params.error));
+    if (!params.success) return sendAnswer(reply, badRequest(params.error));
     const nowMs = deps.now();
     const sender = deps.tracker.view(params.data.source, nowMs);
     if (sender === undefined) {
-      return reply.code(404).send({ error: 'not_found', parameter: 'source', message: 'unknown sender' });
+      return sendAnswer(reply, errorAnswer('not_found', 'unknown sender', 'source'));
     }
     const incidents = await deps.incidents(sender.source, SENDER_PAGE_INCIDENTS);
     const html = renderSenderPage({
@@ -173,7 +153,7 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
   app.get('/api/status', () => deps.status());
   app.get('/api/senders', async (req, reply) => {
     const query = sendersQuery.safeParse(req.query);
-    if (!query.success) return reply.code(400).send(badRequest(query.error));
+    if (!query.success) return sendAnswer(reply, badRequest(query.error));
     const { cursor, ...rest } = query.data;
     const page = await pageInParts(
       deps.tracker,
@@ -192,27 +172,27 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
   });
   app.get<{ Params: { source: string } }>('/api/senders/:source', (req, reply) => {
     const params = senderParams.safeParse(req.params);
-    if (!params.success) return reply.code(400).send(badRequest(params.error));
+    if (!params.success) return sendAnswer(reply, badRequest(params.error));
     const nowMs = deps.now();
     const view = deps.tracker.view(params.data.source, nowMs);
     if (view === undefined) {
-      return reply.code(404).send({ error: 'not_found', parameter: 'source', message: 'unknown sender' });
+      return sendAnswer(reply, errorAnswer('not_found', 'unknown sender', 'source'));
     }
     return toApiSender(view);
   });
   app.get<{ Params: { source: string } }>('/api/senders/:source/incidents', async (req, reply) => {
     const params = senderParams.safeParse(req.params);
-    if (!params.success) return reply.code(400).send(badRequest(params.error));
+    if (!params.success) return sendAnswer(reply, badRequest(params.error));
     const query = incidentsQuery.safeParse(req.query);
-    if (!query.success) return reply.code(400).send(badRequest(query.error));
+    if (!query.success) return sendAnswer(reply, badRequest(query.error));
     if (deps.tracker.view(params.data.source, deps.now()) === undefined) {
-      return reply.code(404).send({ error: 'not_found', parameter: 'source', message: 'unknown sender' });
+      return sendAnswer(reply, errorAnswer('not_found', 'unknown sender', 'source'));
     }
     return (await deps.incidents(params.data.source, query.data.limit)).map(toApiIncident);
   });
   app.get('/api/datagrams', (req, reply) => {
     const query = datagramsQuerySchema.safeParse(req.query);
-    if (!query.success) return reply.code(400).send(badRequest(query.error));
+    if (!query.success) return sendAnswer(reply, badRequest(query.error));
     return deps.history.recent(query.data.limit, query.data.source).map(toApiReceived);
   });
   const openapi = openApiDocument(deps.version, deps.historySize);
@@ -223,14 +203,14 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
     if (req.method === 'HEAD')
       return reply.type('text/event-stream').header('cache-control', 'no-cache').send();
     reply.hijack();
-    // helmet sets its headers on reply.raw in onRequest, so they survive hijack() (tested in
+    // The security headers are set on reply.raw in onRequest, so they survive hijack() (tested in
     // tests/unit/page.test.ts); headers set on the fastify reply would not: copy any there are.
     for (const [name, value] of Object.entries(reply.getHeaders())) {
       if (value !== undefined) reply.raw.setHeader(name, value);
     }
     if (!deps.hub.attach(reply.raw, acceptsGzip(req.headers['accept-encoding']))) {
-      const body: ApiError = { error: 'too_many_clients', message: 'SSE_MAX_CLIENTS reached' };
-      reply.raw.writeHead(503, {
+      const { status, body } = errorAnswer('too_many_clients', 'SSE_MAX_CLIENTS reached');
+      reply.raw.writeHead(status, {
         'content-type': 'application/json; charset=utf-8',
         'retry-after': RETRY_AFTER_SECONDS,
       });
@@ -247,28 +227,29 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
     bodyLimit: WRITE_BODY_LIMIT_BYTES,
     onRequest: async (req: FastifyRequest, reply: FastifyReply) => {
       const verdict = deps.admin(req.headers.authorization);
-      if (!verdict.ok)
-        return reply.code(verdict.status).header('www-authenticate', 'Bearer').send(verdict.body);
+      if (!verdict.ok) return sendAnswer(reply.header('www-authenticate', 'Bearer'), verdict);
     },
   };
   app.get('/api/silences', () => deps.maintenance.list().map(toApiSilence));
   app.post('/api/silences', adminOnly, (req, reply) => {
     // Each silence is checked against every sender whenever the silences change: their number is bounded.
     if (deps.maintenance.list().length >= MAX_SILENCES) {
-      return reply.code(409).send({
-        error: 'too_many_silences',
-        parameter: 'sources',
-        message: `${MAX_SILENCES} silences at most: remove one, or cover more senders with one glob`,
-      });
+      return sendAnswer(
+        reply,
+        errorAnswer(
+          'too_many_silences',
+          `${MAX_SILENCES} silences at most: remove one, or cover more senders with one glob`,
+          'sources',
+        ),
+      );
     }
     const nowMs = deps.now();
     const input = parseSilenceInput(req.body, nowMs);
     if (!input.ok) {
-      return reply.code(400).send({
-        error: 'bad_request',
-        parameter: input.parameter,
-        message: `${input.parameter}: ${input.message}`,
-      });
+      return sendAnswer(
+        reply,
+        errorAnswer('bad_request', `${input.parameter}: ${input.message}`, input.parameter),
+      );
     }
     const silence = deps.maintenance.add(input.value, nowMs);
     log.info(
@@ -285,25 +266,28 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
   });
   app.delete<{ Params: { id: string } }>('/api/silences/:id', adminOnly, (req, reply) => {
     if (!deps.maintenance.remove(req.params.id, deps.now())) {
-      return reply.code(404).send({ error: 'not_found', parameter: 'id', message: 'no such silence' });
+      return sendAnswer(reply, errorAnswer('not_found', 'no such silence', 'id'));
     }
     log.info({ event: 'silence', action: 'removed', id: req.params.id }, `silence ${req.params.id} removed`);
     return reply.code(204).send();
   });
   app.delete<{ Params: { source: string } }>('/api/senders/:source', adminOnly, (req, reply) => {
     const params = senderParams.safeParse(req.params);
-    if (!params.success) return reply.code(400).send(badRequest(params.error));
+    if (!params.success) return sendAnswer(reply, badRequest(params.error));
     const { source } = params.data;
     const outcome = deps.forgetSender(source);
     if (outcome === 'unknown') {
-      return reply.code(404).send({ error: 'not_found', parameter: 'source', message: 'unknown sender' });
+      return sendAnswer(reply, errorAnswer('not_found', 'unknown sender', 'source'));
     }
     if (outcome === 'declared') {
-      return reply.code(409).send({
-        error: 'declared',
-        parameter: 'source',
-        message: 'a declared sender: take it out of EXPECTED_SENDERS or SENDERS_FILE',
-      });
+      return sendAnswer(
+        reply,
+        errorAnswer(
+          'declared',
+          'a declared sender: take it out of EXPECTED_SENDERS or SENDERS_FILE',
+          'source',
+        ),
+      );
     }
     log.info({ event: 'evict', source, reason: 'forgotten' }, `sender ${source} forgotten`);
     return reply.code(204).send();
