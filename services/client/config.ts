@@ -261,7 +261,7 @@ export const clientEnv = {
     secret(
       custom(
         '',
-        'a comma-separated list of http(s) URLs',
+        'a comma-separated list of distinct http(s) URLs',
         'Webhook targets (JSON POST per notification; Slack and Mattermost incoming webhooks work as they are). Secret: prefer the _FILE form',
         parseWebhookUrls,
       ),
@@ -498,7 +498,9 @@ function webhookTargets(
   const all = parseWebhookUrls(env.NOTIFY_WEBHOOK_URLS ?? '', fileText);
   // A file named and holding no URL (a secret created empty) would turn notifications off unsaid.
   if (all === undefined || all.length === values.notifyWebhookUrls.length) {
-    return problem('a file of at least one http(s) URL, one per line (blank lines and # comments ignored)');
+    return problem(
+      'a file of at least one http(s) URL, one per line (blank lines and # comments ignored), none of them twice, nor in NOTIFY_WEBHOOK_URLS',
+    );
   }
   return all;
 }

@@ -117,7 +117,7 @@ export const logEvents = {
   state_file_error: event('state_file_error', { file: z.string() }),
   notify: event('notify', {
     target: z.string().describe('scheme://host:port of the target: never its path, which may hold a secret'),
-    outcome: z.enum(['sent', 'failed', 'given_up', 'dropped']),
+    outcome: z.enum(['sent', 'failed', 'given_up', 'dropped', 'moved']),
     id: z.string().optional(),
     source: z.string().optional(),
     notification: notifyEventSchema.optional(),

@@ -87,7 +87,7 @@ describe('server config', () => {
           }),
         ),
       ).toEqual([
-        `invalid configuration: NOTIFY_WEBHOOK_URLS_FILE=${JSON.stringify(empty)}: expected a file of at least one http(s) URL, one per line (blank lines and # comments ignored)`,
+        `invalid configuration: NOTIFY_WEBHOOK_URLS_FILE=${JSON.stringify(empty)}: expected a file of at least one http(s) URL, one per line (blank lines and # comments ignored), none of them twice, nor in NOTIFY_WEBHOOK_URLS`,
       ]);
       const one = join(dir, 'one');
       writeFileSync(one, '# the chat\nhttps://hooks.example/b\n');

@@ -567,6 +567,42 @@ describe('the notifier, on a fake clock', () => {
     expect(statusOf(b.url)).toEqual(['sent', 'sent']);
   });
 
+  it('hands the queue of a URL changed in place (its secret rotated) to the new URL, which is told what waits', async () => {
+    // One host: the old secret's path is refused (503), the new one's answers.
+    const took: string[] = [];
+    const server = createServer((req, res) => {
+      req.resume().on('end', () => {
+        if (req.url === '/new-secret') took.push(req.url);
+        res.writeHead(req.url === '/new-secret' ? 200 : 503).end();
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => new Promise((resolve) => server.close(resolve)));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const old = { url: new URL(`${base}/old-secret`), label: base };
+    const rotated = { url: new URL(`${base}/new-secret`), label: base };
+    const names = new Map([
+      [queueKey(old.url), 'old'],
+      [queueKey(rotated.url), 'rotated'],
+      [queueKey(nowhere.url), 'nowhere'],
+    ]);
+    const w = world();
+    w.start({ webhooks: [old, nowhere] });
+    w.change('s', 'up');
+    w.change('s', 'down');
+    const rows = () =>
+      w.db
+        .prepare('SELECT target, status FROM outbox ORDER BY seq')
+        .all()
+        .map((r) => `${names.get(String(r.target)) ?? r.target}:${r.status}`);
+    expect(rows()).toEqual(['old:pending', 'nowhere:pending']);
+
+    await w.restart({ webhooks: [rotated, nowhere] });
+    w.t += 3_600_000; // past any retry's backoff
+    await expect.poll(() => took, { timeout: 5000 }).toEqual(['/new-secret']);
+    await expect.poll(rows, { timeout: 5000 }).toEqual(['rotated:sent', 'nowhere:pending']);
+  });
+
   it("moves the rows an older release queued by label to the URL's own queue at the start", async () => {
     const dataDir = freshDataDir();
     const w = world(dataDir);

@@ -37,7 +37,7 @@ import {
   type ResolvedState,
   webhookBody,
 } from './payload.js';
-import { keyHost, queueKey, type WebhookTarget } from './targets.js';
+import { keyHost, queueKey, queuesMovedInPlace, type WebhookTarget } from './targets.js';
 import { postWebhook } from './webhook.js';
 
 export interface NotifierConfig {
@@ -171,15 +171,25 @@ export function startNotifier(deps: NotifierDeps): Notifier {
   /** Per target, rows dropped or given up kept at most, besides those pruned by age. */
   const finishedKept = Math.max(config.queueMax, FINISHED_KEPT_AT_LEAST);
   // A release before schema 4 queued by label: the URL that has the label now takes its rows, as
-  // that release would have sent them to it. Then the rows
-  // left for a URL the configuration no longer names: nothing would ever send them, and they would
-  // stay for good. Given up, each queue's in one line.
+  // that release would have sent them to it. A URL changed in place (its secret rotated) takes the
+  // old one's. Then the rows left for a URL the configuration no longer names: nothing would ever
+  // send them, and they would stay for good. Given up, each queue's in one line.
   const unconfigured = atomically(db, () => {
     for (const q of queues) outbox.retarget(q.target.label, q.key);
-    return outbox.giveUpUnconfigured(
-      queues.map((q) => q.key),
-      now(),
+    const keys = queues.map((q) => q.key);
+    const moves = queuesMovedInPlace(
+      outbox.orphaned(keys),
+      keys.filter((k) => !outbox.used(k)),
     );
+    for (const [from, to] of moves) {
+      const count = outbox.retarget(from, to);
+      const target = labelOfKey.get(to) ?? keyHost(to);
+      log.warn(
+        { event: 'notify', target, outcome: 'moved', count },
+        `${count} notifications for a URL no longer configured go to ${target}, the one new URL on its host`,
+      );
+    }
+    return outbox.giveUpUnconfigured(keys, now());
   });
   for (const [key, count] of unconfigured) {
     // The key's host part only: which of a host's URLs it was is not the log's to say.

@@ -25,7 +25,7 @@ export const MAX_TARGETS = 64;
  * hold a comma);
  * blank items and lines starting with `#` are skipped. Empty text gives [].
  * undefined: an item is not an absolute http(s) URL with a host, contains
- * white space or a fragment, or there are more than MAX_TARGETS.
+ * white space or a fragment, is there twice, or there are more than MAX_TARGETS.
  */
 export function parseWebhookUrls(text: string, fileText = ''): WebhookTarget[] | undefined {
   return parseTargets([...items(text, /[,\n]/), ...items(fileText, '\n')], (url) => url.hash === '');
@@ -65,6 +65,30 @@ export function queueKey(url: URL): string {
   return `${targetLabel(url)}#${createHash('sha256').update(url.href).digest('hex').slice(0, 12)}`;
 }
 
+/**
+ * The queues that follow a URL changed in place (a webhook's secret
+ * rotated): on a host where exactly one queue waits for a URL the
+ * configuration no longer names and exactly one configured URL has never
+ * had a queue, the new URL takes the old one's. Anything else is not a
+ * change in place that can be told apart from a removal (two URLs on one
+ * host, one removed: the other's queue is its own), and moves nothing.
+ * Returns [from, to] pairs of queue keys.
+ */
+export function queuesMovedInPlace(
+  orphaned: readonly string[],
+  unused: readonly string[],
+): Array<[from: string, to: string]> {
+  const byHost = (keys: readonly string[]) => Map.groupBy(keys, keyHost);
+  const fresh = byHost(unused);
+  const moves: Array<[string, string]> = [];
+  for (const [host, from] of byHost(orphaned)) {
+    const to = fresh.get(host);
+    if (from.length === 1 && to?.length === 1 && from[0] !== undefined && to[0] !== undefined)
+      moves.push([from[0], to[0]]);
+  }
+  return moves;
+}
+
 /** What a queue key (or a label) says of its URL that is safe to log: scheme, host and port. */
 export function keyHost(key: string): string {
   return key.replace(/#[^#]*$/, '');
@@ -87,9 +111,12 @@ function parseTargets(list: readonly string[], accept: (url: URL) => boolean): W
   if (list.length > MAX_TARGETS) return undefined;
   const targets: WebhookTarget[] = [];
   const seen = new Map<string, number>();
+  const urls = new Set<string>();
   for (const item of list) {
     const url = parseHttpUrl(item);
-    if (url === undefined || !accept(url)) return undefined;
+    // A URL twice is a slip: it would be told everything twice, or (one queue per URL) once under two names.
+    if (url === undefined || !accept(url) || urls.has(url.href)) return undefined;
+    urls.add(url.href);
     const base = targetLabel(url);
     const n = (seen.get(base) ?? 0) + 1;
     seen.set(base, n);

@@ -60,6 +60,10 @@ export interface Outbox {
    * how many per target.
    */
   giveUpUnconfigured(configured: readonly string[], atMs: number): Map<string, number>;
+  /** The targets with rows waiting that are not in `configured`. */
+  orphaned(configured: readonly string[]): string[];
+  /** Whether the target has ever had a row (one kept: sent rows stay 7 days). */
+  used(target: string): boolean;
   /**
    * Moves every row of target `from` to target `to` (a row `to` holds
    * already, by id, stays where it is); returns how many moved.
@@ -119,6 +123,7 @@ export function openOutbox(db: DatabaseSync): Outbox {
      WHERE status = 'pending' AND target = ?`,
   );
   const retarget = sql('UPDATE OR IGNORE outbox SET target = ? WHERE target = ?');
+  const used = sql('SELECT 1 FROM outbox WHERE target = ? LIMIT 1');
   const last = sql('SELECT * FROM outbox WHERE source = ? ORDER BY seq DESC LIMIT 1');
   const prune = sql(`DELETE FROM outbox WHERE status <> 'pending' AND done_at < ?`);
   const trimFinished = sql(
@@ -173,6 +178,8 @@ export function openOutbox(db: DatabaseSync): Outbox {
       });
       return given;
     },
+    orphaned: (configured) => unconfigured.all(JSON.stringify(configured)).map((r) => String(r.target)),
+    used: (target) => used.get(target) !== undefined,
     retarget: (from, to) => Number(retarget.run(to, from).changes),
     last(source) {
       const r = last.get(source);
