@@ -319,7 +319,7 @@ export const clientEnv = {
     secret(
       custom(
         '',
-        'a comma-separated list of http(s) base URLs',
+        'a comma-separated list of distinct http(s) base URLs',
         'Alertmanagers to push alerts to (`/api/v2/alerts`), as Prometheus does',
         parseAlertmanagerUrls,
       ),

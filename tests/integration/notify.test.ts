@@ -28,7 +28,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { toApiSender } from '../../services/client/http/api.js';
 import type { WebhookBody } from '../../services/client/notify/payload.js';
-import { queueKey } from '../../services/client/notify/targets.js';
+import { queueKey } from '../../services/client/notify/queues.js';
 import { encodedBeat } from '../support/builders.js';
 import { type ComposeFixture, type LogRecord, upCompose } from '../support/compose.js';
 import { eventually } from '../support/udp.js';

@@ -8,6 +8,8 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
 import pino from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createHttpClient, type HttpClient } from '../../services/client/notify/http-client.js';
@@ -18,8 +20,9 @@ import {
   type NotifierConfig,
   startNotifier,
 } from '../../services/client/notify/notifier.js';
-import { queueKey } from '../../services/client/notify/targets.js';
-import { openStateFile, type StateFile } from '../../services/client/store/state-file.js';
+import { queueKey } from '../../services/client/notify/queues.js';
+import { MIGRATIONS } from '../../services/client/store/schema.js';
+import { openStateFile, STATE_FILE_NAME, type StateFile } from '../../services/client/store/state-file.js';
 import type { SenderState, SenderView, StateChange } from '../../services/client/tracking/tracker.js';
 import { dnsStub, lookupVia } from '../support/dns-stub.js';
 import { startForwardProxy } from '../support/forward-proxy.js';
@@ -596,33 +599,65 @@ describe('the notifier, on a fake clock', () => {
         .all()
         .map((r) => `${names.get(String(r.target)) ?? r.target}:${r.status}`);
     expect(rows()).toEqual(['old:pending', 'nowhere:pending']);
+    // The old URL refused it once: its retry waits out a backoff on the test's clock, which stands still.
+    const attempts = () =>
+      Number(
+        (
+          w.db.prepare('SELECT attempts FROM outbox WHERE target = ?').get(queueKey(old.url)) as {
+            attempts: number;
+          }
+        ).attempts,
+      );
+    await expect.poll(attempts, { timeout: 5000 }).toBe(1);
 
     await w.restart({ webhooks: [rotated, nowhere] });
-    w.t += 3_600_000; // past any retry's backoff
+    // Handed over, it is due at once: the new URL earned no backoff.
     await expect.poll(() => took, { timeout: 5000 }).toEqual(['/new-secret']);
     await expect.poll(rows, { timeout: 5000 }).toEqual(['rotated:sent', 'nowhere:pending']);
   });
 
-  it("moves the rows an older release queued by label to the URL's own queue at the start", async () => {
+  it("moves the rows an older release queued by label to the URL's own queue, at the first start only", async () => {
+    // A state file of schema 3, as that release left it: the first URL of a host queued by its label,
+    // the second by `#2`, and a removed one's rows too.
     const dataDir = freshDataDir();
-    const w = world(dataDir);
-    const other = { url: new URL('http://127.0.0.1:9/other'), label: 'http://127.0.0.1:9#2' };
-    const insert = w.db.prepare(
+    const old = new DatabaseSync(join(dataDir, STATE_FILE_NAME));
+    old.exec(`${MIGRATIONS.slice(0, 3).join(';')}; PRAGMA user_version = 3`);
+    const insert = old.prepare(
       `INSERT INTO outbox (id, target, source, event, body, created_at, next_attempt_at, status)
        VALUES (?, ?, 's', 'down', '{}', ?, ?, 'pending')`,
     );
-    // As schema 3 wrote them: the first URL of a host by its label, the second by `#2`, a removed one's too.
+    const other = { url: new URL('http://127.0.0.1:9/other'), label: 'http://127.0.0.1:9#2' };
     insert.run('n1', nowhere.label, T0, T0);
     insert.run('n1', other.label, T0, T0);
     insert.run('n1', 'http://127.0.0.3:9', T0, T0);
+    old.close();
+    const w = world(dataDir);
     w.start({ webhooks: [nowhere, other] });
-    const rows = w.db.prepare('SELECT target, status FROM outbox ORDER BY seq').all();
-    expect(rows).toEqual([
+    const rows = () => w.db.prepare('SELECT target, status FROM outbox ORDER BY seq').all();
+    expect(rows()).toEqual([
       { target: queueKey(nowhere.url), status: 'pending' },
       { target: queueKey(other.url), status: 'pending' },
       { target: 'http://127.0.0.3:9', status: 'given_up' },
     ]);
     expect(w.notifier?.last('s')?.target).toBe('http://127.0.0.3:9');
+    // Later, a URL that has the removed one's label takes none of its rows: they were never its.
+    const third = { url: new URL('http://127.0.0.3:9/third'), label: 'http://127.0.0.3:9' };
+    await w.restart({ webhooks: [nowhere, other, third] });
+    expect(rows()).toContainEqual({ target: 'http://127.0.0.3:9', status: 'given_up' });
+  });
+
+  it('hands over no queue to a URL configured before, however long it has been quiet (no row of its own kept)', async () => {
+    const quiet = { url: new URL('http://127.0.0.1:9/quiet'), label: 'http://127.0.0.1:9#2' };
+    const w = world();
+    w.start({ webhooks: [nowhere] });
+    w.change('s', 'up');
+    w.change('s', 'down');
+    // quiet joins and is told nothing (nothing changes), then nowhere is removed: its queue is not quiet's.
+    await w.restart({ webhooks: [nowhere, quiet] });
+    await w.restart({ webhooks: [{ ...quiet, label: 'http://127.0.0.1:9' }] });
+    expect(w.db.prepare('SELECT target, status FROM outbox ORDER BY seq').all()).toEqual([
+      { target: queueKey(nowhere.url), status: 'given_up' },
+    ]);
   });
 
   it('keeps at most FINISHED_KEPT_AT_LEAST (or NOTIFY_QUEUE_MAX) finished rows of a target, however many a full queue drops', () => {

@@ -3,8 +3,6 @@ import {
   MAX_TARGETS,
   parseAlertmanagerUrls,
   parseWebhookUrls,
-  queueKey,
-  queuesMovedInPlace,
 } from '../../services/client/notify/targets.js';
 
 const SLACK = 'https://hooks.slack.com/services/T000/B000/XXXXSECRETXXXX';
@@ -34,44 +32,12 @@ describe('webhook targets', () => {
     ]);
   });
 
-  it("names each URL's queue by its label's host part and the URL, not by its place in the list", () => {
-    const other = SLACK.replace('XXXX', 'YYYY');
-    const [a, b] = parseWebhookUrls(`${SLACK}\n${other}`) ?? [];
-    const [b2, a2] = parseWebhookUrls(`${other}\n${SLACK}`) ?? [];
-    if (a === undefined || b === undefined || a2 === undefined || b2 === undefined) throw new Error('parsed');
-    expect(queueKey(a.url)).toBe(queueKey(a2.url));
-    expect(queueKey(b.url)).toBe(queueKey(b2.url));
-    expect(queueKey(a.url)).not.toBe(queueKey(b.url));
-    expect(queueKey(a.url)).toMatch(/^https:\/\/hooks\.slack\.com#[0-9a-f]{12}$/);
-    for (const secret of ['SECRET', 'T000', 'services']) expect(queueKey(a.url)).not.toContain(secret);
-  });
-
   it('refuses a URL listed twice, in the variable, the file or across both', () => {
     expect(parseWebhookUrls(`${SLACK},${SLACK}`)).toBeUndefined();
     expect(parseWebhookUrls('', `${SLACK}\n${SLACK}`)).toBeUndefined();
     expect(parseWebhookUrls(SLACK, SLACK)).toBeUndefined();
     // Written apart, the same URL: the parser's own form is what counts.
     expect(parseWebhookUrls('HTTPS://hooks.slack.com:443/x,https://hooks.slack.com/x')).toBeUndefined();
-  });
-
-  it('moves a queue to the URL that replaced its own on a host, and only when that is the one reading', () => {
-    const key = (path: string, host = 'https://hooks.slack.com') => queueKey(new URL(`${host}${path}`));
-    // One gone, one new on the host: a secret rotated.
-    expect(queuesMovedInPlace([key('/old')], [key('/new')])).toEqual([[key('/old'), key('/new')]]);
-    // One gone, none new (the other URL on the host has its own queue): a removal.
-    expect(queuesMovedInPlace([key('/old')], [])).toEqual([]);
-    // Two gone, or two new: which went where cannot be told.
-    expect(queuesMovedInPlace([key('/a'), key('/b')], [key('/new')])).toEqual([]);
-    expect(queuesMovedInPlace([key('/old')], [key('/n1'), key('/n2')])).toEqual([]);
-    // Hosts apart: each on its own; another host's new URL takes nothing.
-    const sink = 'http://sink:9000';
-    expect(
-      queuesMovedInPlace([key('/old'), key('/x', sink)], [key('/new'), key('/y', 'http://other')]),
-    ).toEqual([[key('/old'), key('/new')]]);
-    // An older release's label is a queue of its host too.
-    expect(queuesMovedInPlace(['https://hooks.slack.com#2'], [key('/new')])).toEqual([
-      ['https://hooks.slack.com#2', key('/new')],
-    ]);
   });
 
   it('reads the file form: one per line (a comma is part of its URL), blank lines and # comments skipped', () => {

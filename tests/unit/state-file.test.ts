@@ -268,7 +268,7 @@ describe('the state file', () => {
     [
       SCHEMA_VERSION,
       `${MIGRATIONS.join(';')}; DROP TABLE notified; PRAGMA user_version = ${SCHEMA_VERSION}`,
-      /and it holds incidents, monitor_runs, outbox, senders, silences$/,
+      /and it holds incidents, monitor_runs, outbox, senders, silences, webhook_queues$/,
     ],
   ])(
     "refuses another program's database (schema version %i), names it, and writes nothing to it",

@@ -37,7 +37,8 @@ import {
   type ResolvedState,
   webhookBody,
 } from './payload.js';
-import { keyHost, queueKey, queuesMovedInPlace, type WebhookTarget } from './targets.js';
+import { keyHost, queueKey, queuesMovedInPlace } from './queues.js';
+import type { WebhookTarget } from './targets.js';
 import { postWebhook } from './webhook.js';
 
 export interface NotifierConfig {
@@ -148,6 +149,8 @@ export function startNotifier(deps: NotifierDeps): Notifier {
     key: queueKey(target.url),
   }));
   const labelOfKey = new Map(queues.map((q) => [q.key, q.target.label]));
+  /** A queue as logs, metrics and the API name it: a configured URL's label; another's host part only. */
+  const queueName = (key: string): string => labelOfKey.get(key) ?? keyHost(key);
   /** The queues being drained, by key. */
   const busy = new Set<string>();
   /** Per queue, the outbox rows whose attempt is in flight: never dropped by a full queue meanwhile. */
@@ -170,30 +173,32 @@ export function startNotifier(deps: NotifierDeps): Notifier {
   const hasWebhooks = config.webhooks.length > 0;
   /** Per target, rows dropped or given up kept at most, besides those pruned by age. */
   const finishedKept = Math.max(config.queueMax, FINISHED_KEPT_AT_LEAST);
-  // A release before schema 4 queued by label: the URL that has the label now takes its rows, as
-  // that release would have sent them to it. A URL changed in place (its secret rotated) takes the
-  // old one's. Then the rows left for a URL the configuration no longer names: nothing would ever
-  // send them, and they would stay for good. Given up, each queue's in one line.
-  const unconfigured = atomically(db, () => {
-    for (const q of queues) outbox.retarget(q.target.label, q.key);
-    const keys = queues.map((q) => q.key);
+  // What the configuration changed since the last start, in one unit with its record. A release
+  // before schema 4 queued by label: the URL that has the label now takes its rows, as that release
+  // would have sent them to it (once). A URL changed in place takes its old queue. The rows left for
+  // a URL the configuration no longer names would never be sent and would stay for good: given up.
+  const keys = queues.map((q) => q.key);
+  const { handedOver, givenUp } = atomically(db, () => {
+    const last = outbox.lastConfigured();
+    if (last.byLabel) for (const q of queues) outbox.retarget(q.target.label, q.key);
     const moves = queuesMovedInPlace(
-      outbox.orphaned(keys),
-      keys.filter((k) => !outbox.used(k)),
+      [...outbox.orphaned(keys).keys()],
+      keys.filter((k) => !last.keys.has(k)),
     );
-    for (const [from, to] of moves) {
-      const count = outbox.retarget(from, to);
-      const target = labelOfKey.get(to) ?? keyHost(to);
-      log.warn(
-        { event: 'notify', target, outcome: 'moved', count },
-        `${count} notifications for a URL no longer configured go to ${target}, the one new URL on its host`,
-      );
-    }
-    return outbox.giveUpUnconfigured(keys, now());
+    const handedOver = moves.map(([from, to]) => ({ to, count: outbox.handOver(from, to, now()) }));
+    const givenUp = outbox.giveUpUnconfigured(keys, now());
+    outbox.recordConfigured(keys);
+    return { handedOver, givenUp };
   });
-  for (const [key, count] of unconfigured) {
-    // The key's host part only: which of a host's URLs it was is not the log's to say.
-    const target = keyHost(key);
+  for (const { to, count } of handedOver) {
+    const target = queueName(to);
+    log.warn(
+      { event: 'notify', target, outcome: 'moved', count },
+      `${count} notifications waiting for a URL no longer configured go to ${target}, the one new URL on its host`,
+    );
+  }
+  for (const [key, count] of givenUp) {
+    const target = queueName(key);
     log.warn(
       { event: 'notify', target, outcome: 'given_up', count, error: 'target no longer configured' },
       `${count} notifications for ${target} given up: the target is no longer configured`,
@@ -712,8 +717,7 @@ export function startNotifier(deps: NotifierDeps): Notifier {
     },
     last(source) {
       const l = outbox.last(source);
-      // A configured URL's queue by its label, as logs and metrics name it; another's by its host part.
-      return l && { ...l, target: labelOfKey.get(l.target) ?? keyHost(l.target) };
+      return l && { ...l, target: queueName(l.target) };
     },
     stats,
     tick(nowMs) {

@@ -7,7 +7,6 @@
  * these return undefined for any bad item (the caller reports the variable);
  * nothing here ever puts the text it was given into a message.
  */
-import { createHash } from 'node:crypto';
 
 export interface WebhookTarget {
   /** The full URL, secret included: only ever handed to fetch. */
@@ -51,47 +50,6 @@ export function parseProxyUrl(text: string): WebhookTarget | null | undefined {
   const url = parseHttpUrl(item);
   if (url === undefined || url.pathname !== '/' || url.search !== '' || url.hash !== '') return undefined;
   return { url, label: targetLabel(url) };
-}
-
-/**
- * The name of a webhook's queue (the outbox's `target`): its label's host
- * part and a digest of the whole URL, `https://hooks.slack.com#3f9a0c51d2e4`.
- * It follows the URL, not its place in the list: two URLs on one host keep
- * their own queues when they swap places or the first is removed (a label's
- * `#2` would hand one's queue to the other). 48 bits of SHA-256 tell a
- * list's URLs apart and say nothing of a secret path.
- */
-export function queueKey(url: URL): string {
-  return `${targetLabel(url)}#${createHash('sha256').update(url.href).digest('hex').slice(0, 12)}`;
-}
-
-/**
- * The queues that follow a URL changed in place (a webhook's secret
- * rotated): on a host where exactly one queue waits for a URL the
- * configuration no longer names and exactly one configured URL has never
- * had a queue, the new URL takes the old one's. Anything else is not a
- * change in place that can be told apart from a removal (two URLs on one
- * host, one removed: the other's queue is its own), and moves nothing.
- * Returns [from, to] pairs of queue keys.
- */
-export function queuesMovedInPlace(
-  orphaned: readonly string[],
-  unused: readonly string[],
-): Array<[from: string, to: string]> {
-  const byHost = (keys: readonly string[]) => Map.groupBy(keys, keyHost);
-  const fresh = byHost(unused);
-  const moves: Array<[string, string]> = [];
-  for (const [host, from] of byHost(orphaned)) {
-    const to = fresh.get(host);
-    if (from.length === 1 && to?.length === 1 && from[0] !== undefined && to[0] !== undefined)
-      moves.push([from[0], to[0]]);
-  }
-  return moves;
-}
-
-/** What a queue key (or a label) says of its URL that is safe to log: scheme, host and port. */
-export function keyHost(key: string): string {
-  return key.replace(/#[^#]*$/, '');
 }
 
 /** The safe part of a URL: scheme, host and port (the default port left out). */

@@ -9,6 +9,7 @@
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { atomically } from './atomically.js';
 import { dropOrder, type WaitingRow } from './drop-order.js';
+import { QUEUES_BY_LABEL } from './schema.js';
 
 export type OutboxStatus = 'pending' | 'sent' | 'given_up' | 'dropped';
 
@@ -60,15 +61,25 @@ export interface Outbox {
    * how many per target.
    */
   giveUpUnconfigured(configured: readonly string[], atMs: number): Map<string, number>;
-  /** The targets with rows waiting that are not in `configured`. */
-  orphaned(configured: readonly string[]): string[];
-  /** Whether the target has ever had a row (one kept: sent rows stay 7 days). */
-  used(target: string): boolean;
+  /** The targets with rows waiting that are not in `configured`, and how many wait for each. */
+  orphaned(configured: readonly string[]): Map<string, number>;
   /**
    * Moves every row of target `from` to target `to` (a row `to` holds
    * already, by id, stays where it is); returns how many moved.
    */
   retarget(from: string, to: string): number;
+  /**
+   * Hands the queue of `from` to `to`, a URL new in the configuration: its
+   * rows move (the sent ones too: what a target was last sent of a sender
+   * is what a full queue's drop order judges by), and those waiting are due
+   * at once, free of the backoff `from`'s failures earned. Returns how many
+   * waiting rows moved.
+   */
+  handOver(from: string, to: string, atMs: number): number;
+  /** The queues configured at the last start, and whether the outbox's queues are still named by label (schema 3's). */
+  lastConfigured(): { keys: Set<string>; byLabel: boolean };
+  /** Records the queues configured now, for the next start. */
+  recordConfigured(keys: readonly string[]): void;
   /** The newest notification of a sender on any target. */
   last(source: string): LastNotification | null;
   /** Removes finished rows older than `beforeMs`. */
@@ -123,7 +134,10 @@ export function openOutbox(db: DatabaseSync): Outbox {
      WHERE status = 'pending' AND target = ?`,
   );
   const retarget = sql('UPDATE OR IGNORE outbox SET target = ? WHERE target = ?');
-  const used = sql('SELECT 1 FROM outbox WHERE target = ? LIMIT 1');
+  const pendingDueAt = sql(`UPDATE outbox SET next_attempt_at = ? WHERE target = ? AND status = 'pending'`);
+  const configuredKeys = sql('SELECT key FROM webhook_queues');
+  const forgetConfigured = sql('DELETE FROM webhook_queues');
+  const addConfigured = sql('INSERT INTO webhook_queues (key) VALUES (?)');
   const last = sql('SELECT * FROM outbox WHERE source = ? ORDER BY seq DESC LIMIT 1');
   const prune = sql(`DELETE FROM outbox WHERE status <> 'pending' AND done_at < ?`);
   const trimFinished = sql(
@@ -178,9 +192,28 @@ export function openOutbox(db: DatabaseSync): Outbox {
       });
       return given;
     },
-    orphaned: (configured) => unconfigured.all(JSON.stringify(configured)).map((r) => String(r.target)),
-    used: (target) => used.get(target) !== undefined,
+    orphaned: (configured) =>
+      new Map(unconfigured.all(JSON.stringify(configured)).map((r) => [String(r.target), Number(r.n)])),
     retarget: (from, to) => Number(retarget.run(to, from).changes),
+    handOver(from, to, atMs) {
+      return atomically(db, () => {
+        const before = this.pending(to);
+        retarget.run(to, from);
+        pendingDueAt.run(atMs, to);
+        return this.pending(to) - before;
+      });
+    },
+    lastConfigured() {
+      const keys = new Set(configuredKeys.all().map((r) => String(r.key)));
+      const byLabel = keys.delete(QUEUES_BY_LABEL);
+      return { keys, byLabel };
+    },
+    recordConfigured(keys) {
+      atomically(db, () => {
+        forgetConfigured.run();
+        for (const key of keys) addConfigured.run(key);
+      });
+    },
     last(source) {
       const r = last.get(source);
       if (r === undefined) return null;

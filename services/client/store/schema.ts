@@ -4,6 +4,9 @@
  * a time, each in its own transaction; a file newer than this code is
  * refused (an older monitor must not write into a newer file).
  */
+/** The mark in webhook_queues of an outbox whose queues are named by label (schema 3): never a key (`scheme://…`). */
+export const QUEUES_BY_LABEL = 'queues by label';
+
 export const MIGRATIONS: readonly string[] = [
   // 1: senders, their state changes (incidents) and the monitor's own runs.
   `CREATE TABLE senders (
@@ -69,11 +72,15 @@ export const MIGRATIONS: readonly string[] = [
   // here on (sender-codec.ts reads the 64-bit floats of older rows too): a
   // release before it would refuse such a row, so it is told the file is newer.
   `SELECT 1;`,
-  // 4: no table changes. outbox.target names a webhook's queue by its URL
-  // (targets.ts queueKey), no longer by its label; the notifier moves the
-  // rows of an older release to the new names at its start. A release
-  // before it would give those rows up as no longer configured.
-  `SELECT 1;`,
+  // 4: outbox.target names a webhook's queue by its URL (notify/queues.ts
+  // queueKey), no longer by its label, and webhook_queues holds the queues
+  // configured at the last start (a queue new since then may take one whose
+  // URL changed in place). A file with an outbox of an older release is
+  // marked QUEUES_BY_LABEL there: its rows move to their URLs' keys at the
+  // next start, once. A release before it would give them up as no longer
+  // configured.
+  `CREATE TABLE webhook_queues (key TEXT PRIMARY KEY) STRICT;
+   INSERT INTO webhook_queues (key) SELECT '${QUEUES_BY_LABEL}' WHERE EXISTS (SELECT 1 FROM outbox);`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
