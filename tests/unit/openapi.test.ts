@@ -47,7 +47,7 @@ describe('the OpenAPI document', () => {
 
   it('gives every operation the errors any request may get, as its default answer', () => {
     for (const [name, op] of operations()) {
-      expect(op.responses.default?.description, name).toMatch(/408 .* 431 .* 503 .* 500 /);
+      expect(op.responses.default?.description, name).toMatch(/400 .* 408 .* 413 .* 431 .* 500 .* 503 /);
     }
   });
 

@@ -16,6 +16,8 @@ interface ErrorCodeSpec {
   when: string;
   /** The code of any error of its status that comes with none (Fastify's, Node's parser's): one per status. */
   generic?: true;
+  /** Any request may get it, whatever its route: Node's parser's refusals, a stop, a failure. */
+  anyRequest?: true;
 }
 
 export const ERROR_CODES = {
@@ -23,6 +25,7 @@ export const ERROR_CODES = {
     status: 400,
     when: 'a bad query, path or body; a body that is not JSON; not HTTP at all',
     generic: true,
+    anyRequest: true,
   },
   unauthorized: { status: 401, when: 'a write without the admin token' },
   writes_disabled: { status: 403, when: 'a write, with no admin token configured' },
@@ -31,6 +34,7 @@ export const ERROR_CODES = {
     status: 408,
     when: `the request did not arrive whole within ${REQUEST_TIMEOUT_MS / 1000} s`,
     generic: true,
+    anyRequest: true,
   },
   declared: { status: 409, when: 'removing a declared sender' },
   too_many_silences: { status: 409, when: `one silence more than the ${MAX_SILENCES} in force at most` },
@@ -38,6 +42,7 @@ export const ERROR_CODES = {
     status: 413,
     when: `a write's body over ${WRITE_BODY_LIMIT_BYTES / 1024} KiB; chunk extensions over Node's limit`,
     generic: true,
+    anyRequest: true,
   },
   uri_too_long: {
     status: 414,
@@ -49,13 +54,24 @@ export const ERROR_CODES = {
     when: "a write's body that is not `application/json`",
     generic: true,
   },
-  headers_too_large: { status: 431, when: "the request line and headers over Node's limit", generic: true },
+  headers_too_large: {
+    status: 431,
+    when: "the request line and headers over Node's limit",
+    generic: true,
+    anyRequest: true,
+  },
   internal_error: {
     status: 500,
     when: 'the monitor failed; the answer never says why, and its log has the cause (`http_error`)',
     generic: true,
+    anyRequest: true,
   },
-  unavailable: { status: 503, when: 'a request that arrives while the monitor stops', generic: true },
+  unavailable: {
+    status: 503,
+    when: 'a request that arrives while the monitor stops',
+    generic: true,
+    anyRequest: true,
+  },
   too_many_clients: { status: 503, when: 'one more event stream than `SSE_MAX_CLIENTS`' },
 } as const satisfies Record<string, ErrorCodeSpec>;
 

@@ -18,7 +18,7 @@ import {
   silenceSchema,
   statusSchema,
 } from './api.js';
-import { ERROR_CODES, type ErrorCode } from './error-codes.js';
+import { ERROR_CODE_NAMES, ERROR_CODES, type ErrorCode } from './error-codes.js';
 
 const json = (schema: z.ZodType) => z.toJSONSchema(schema, { io: 'output', unrepresentable: 'any' });
 const ok = (description: string, schema: z.ZodType) => ({
@@ -66,13 +66,7 @@ const writeRefusals = {
   ...failure('unsupported_media_type'),
 };
 /** Any request may get these, whatever its route. */
-const ANY_REQUEST_ERRORS: ErrorCode[] = [
-  'bad_request',
-  'request_timeout',
-  'headers_too_large',
-  'unavailable',
-  'internal_error',
-];
+const ANY_REQUEST_ERRORS = ERROR_CODE_NAMES.filter((code) => 'anyRequest' in ERROR_CODES[code]);
 const anyOtherError = ok(
   `Any other error: ${ANY_REQUEST_ERRORS.map((code) => `${ERROR_CODES[code].status} ${describeCode(code)}`).join('. ')}`,
   errorSchema,
