@@ -1,6 +1,6 @@
 /** The monitor's configuration: environment variables, parsed once at start-up. */
 import { parseTarget, targetKey } from '../shared/beacon/targets.js';
-import { readConfigFile } from '../shared/config-file.js';
+import { readConfigText } from '../shared/config-file.js';
 import { parseDuration } from '../shared/duration.js';
 import {
   boolean,
@@ -488,10 +488,10 @@ function webhookTargets(
   };
   let fileText: string;
   try {
-    fileText = readConfigFile(values.notifyWebhookUrlsFile, {
+    fileText = readConfigText(values.notifyWebhookUrlsFile, {
       maxBytes: MAX_WEBHOOK_URLS_FILE_BYTES,
       kind: 'a file of webhook URLs',
-    }).toString('utf8');
+    });
   } catch (err) {
     return problem(`a readable file (${(err as Error).message})`);
   }

@@ -14,26 +14,36 @@ interface Setting {
   value: string | number;
 }
 
-export function bindFailure(err: unknown, where: { host: Setting; port: Setting }): unknown {
+type Where = { host: Setting; port: Setting };
+
+/** Per errno code: the setting at fault, and what it should have been. */
+const PROBLEMS: Readonly<Record<string, { setting: keyof Where; expected: (where: Where) => string }>> = {
+  EADDRINUSE: {
+    setting: 'port',
+    expected: (where) => `a port nothing else has bound on ${where.host.value} (EADDRINUSE: in use)`,
+  },
+  EACCES: {
+    setting: 'port',
+    expected: () => 'a port this user may bind, 1024 or above (EACCES: permission denied)',
+  },
+  EADDRNOTAVAIL: {
+    setting: 'host',
+    expected: () => 'an address of this host, or 0.0.0.0 or :: for all (EADDRNOTAVAIL)',
+  },
+  EAFNOSUPPORT: {
+    setting: 'host',
+    expected: () =>
+      'an address of a family this host supports, e.g. 0.0.0.0 where there is no IPv6 (EAFNOSUPPORT: address family not supported)',
+  },
+};
+
+export function bindFailure(err: unknown, where: Where): unknown {
   const code = (err as NodeJS.ErrnoException | null)?.code;
-  const problem =
-    code === 'EADDRINUSE'
-      ? {
-          ...where.port,
-          expected: `a port nothing else has bound on ${where.host.value} (EADDRINUSE: in use)`,
-        }
-      : code === 'EACCES'
-        ? { ...where.port, expected: 'a port this user may bind, 1024 or above (EACCES: permission denied)' }
-        : code === 'EADDRNOTAVAIL'
-          ? { ...where.host, expected: 'an address of this host, or 0.0.0.0 or :: for all (EADDRNOTAVAIL)' }
-          : code === 'EAFNOSUPPORT'
-            ? {
-                ...where.host,
-                expected:
-                  'an address of a family this host supports, e.g. 0.0.0.0 where there is no IPv6 (EAFNOSUPPORT: address family not supported)',
-              }
-            : null;
-  if (problem === null) return err;
-  const { variable, value, expected } = problem;
-  return Object.assign(new ConfigError([{ variable, value: String(value), expected }]), { code });
+  const problem = code !== undefined && Object.hasOwn(PROBLEMS, code) ? PROBLEMS[code] : undefined;
+  if (problem === undefined) return err;
+  const { variable, value } = where[problem.setting];
+  return Object.assign(
+    new ConfigError([{ variable, value: String(value), expected: problem.expected(where) }]),
+    { code },
+  );
 }

@@ -13,7 +13,7 @@
  */
 import { closeSync, constants, fstatSync, openSync, readSync, type Stats } from 'node:fs';
 
-export interface FileCap {
+interface FileCap {
   /** The most the file may hold. */
   maxBytes: number;
   /** What the file is, for the message: `a key file`. */
@@ -78,4 +78,12 @@ export function readConfigFile(path: string, cap: FileCap): Buffer {
   } finally {
     closeSync(fd);
   }
+}
+
+/** readConfigFile()'s bytes as UTF-8 text; the bytes, which may be a secret, are zeroed once decoded. */
+export function readConfigText(path: string, cap: FileCap): string {
+  const bytes = readConfigFile(path, cap);
+  const text = bytes.toString('utf8');
+  bytes.fill(0);
+  return text;
 }

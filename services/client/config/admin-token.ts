@@ -5,7 +5,7 @@
  * the start with one line naming the variable. The guard that checks a
  * request against the token is http/admin-auth.ts's.
  */
-import { readConfigFile } from '../../shared/config-file.js';
+import { readConfigText } from '../../shared/config-file.js';
 import { ConfigError } from '../../shared/env.js';
 
 /** A token shorter than this is refused: it could be guessed. */
@@ -18,9 +18,7 @@ export function readAdminToken(path: string): string | null {
   if (path === '') return null;
   let token: string;
   try {
-    token = readConfigFile(path, { maxBytes: MAX_ADMIN_TOKEN_FILE_BYTES, kind: 'a token file' })
-      .toString('utf8')
-      .trim();
+    token = readConfigText(path, { maxBytes: MAX_ADMIN_TOKEN_FILE_BYTES, kind: 'a token file' }).trim();
   } catch (err) {
     throw new ConfigError([
       { variable: 'ADMIN_TOKEN_FILE', value: path, expected: `a readable file (${(err as Error).message})` },

@@ -10,7 +10,7 @@ import { isIP } from 'node:net';
 import { extname } from 'node:path';
 import { Lexer, parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { readConfigFile } from '../../shared/config-file.js';
+import { readConfigText } from '../../shared/config-file.js';
 import { parseDuration } from '../../shared/duration.js';
 import { list } from '../../shared/env.js';
 import { canonicalIp } from '../../shared/ip-address.js';
@@ -315,9 +315,7 @@ export function parseSendersFile(text: string, fileName: string): DeclaredSender
 export function readSendersFile(path: string): DeclaredSender[] {
   let text: string;
   try {
-    text = readConfigFile(path, { maxBytes: MAX_SENDERS_FILE_BYTES, kind: 'a senders file' }).toString(
-      'utf8',
-    );
+    text = readConfigText(path, { maxBytes: MAX_SENDERS_FILE_BYTES, kind: 'a senders file' });
   } catch (err) {
     throw new Error(`SENDERS_FILE ${path}: cannot read it: ${oneLine((err as Error).message)}`);
   }

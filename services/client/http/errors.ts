@@ -36,10 +36,8 @@ const SERVER_ERROR_MESSAGE = 'the monitor failed to answer: its log has the caus
 export function answerTo(err: { statusCode?: number; message: string }): ErrorAnswer {
   const given = err.statusCode;
   const status = given !== undefined && given >= 400 && given <= 599 ? given : 500;
-  return {
-    status,
-    body: { error: codeOfStatus(status), message: status >= 500 ? SERVER_ERROR_MESSAGE : err.message },
-  };
+  // Its own status kept: one with no code of its own answers its class's code.
+  return { ...errorAnswer(codeOfStatus(status), status >= 500 ? SERVER_ERROR_MESSAGE : err.message), status };
 }
 
 /** Sends an error's answer. */

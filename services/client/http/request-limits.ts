@@ -21,7 +21,7 @@ export const REQUEST_TIMEOUT_MS = 10_000;
  * than the 60 s idle timeout of the usual proxies and load balancers, so that
  * it is they that close a connection, never the monitor while they send on it.
  */
-export const KEEP_ALIVE_TIMEOUT_MS = 72_000;
+const KEEP_ALIVE_TIMEOUT_MS = 72_000;
 /** A write's body at most (a silence: a glob, a time and a comment). */
 export const WRITE_BODY_LIMIT_BYTES = 16 * 1024;
 /** A path parameter's length at most, as the router takes it (Fastify's default): a 414 beyond. */

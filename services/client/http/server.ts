@@ -44,6 +44,8 @@ import { acceptsGzip, type EventHub } from './sse.js';
 
 /** State changes listed on a sender's page. */
 const SENDER_PAGE_INCIDENTS = 100;
+/** The 404 of a sender the monitor does not track, on the page and in the API. */
+const UNKNOWN_SENDER = errorAnswer('not_found', 'unknown sender', 'source');
 
 export interface HttpDeps {
   version: string;
@@ -130,7 +132,7 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
     const nowMs = deps.now();
     const sender = deps.tracker.view(params.data.source, nowMs);
     if (sender === undefined) {
-      return sendAnswer(reply, errorAnswer('not_found', 'unknown sender', 'source'));
+      return sendAnswer(reply, UNKNOWN_SENDER);
     }
     const incidents = await deps.incidents(sender.source, SENDER_PAGE_INCIDENTS);
     const html = renderSenderPage({
@@ -176,7 +178,7 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
     const nowMs = deps.now();
     const view = deps.tracker.view(params.data.source, nowMs);
     if (view === undefined) {
-      return sendAnswer(reply, errorAnswer('not_found', 'unknown sender', 'source'));
+      return sendAnswer(reply, UNKNOWN_SENDER);
     }
     return toApiSender(view);
   });
@@ -186,7 +188,7 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
     const query = incidentsQuery.safeParse(req.query);
     if (!query.success) return sendAnswer(reply, badRequest(query.error));
     if (deps.tracker.view(params.data.source, deps.now()) === undefined) {
-      return sendAnswer(reply, errorAnswer('not_found', 'unknown sender', 'source'));
+      return sendAnswer(reply, UNKNOWN_SENDER);
     }
     return (await deps.incidents(params.data.source, query.data.limit)).map(toApiIncident);
   });
@@ -277,7 +279,7 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
     const { source } = params.data;
     const outcome = deps.forgetSender(source);
     if (outcome === 'unknown') {
-      return sendAnswer(reply, errorAnswer('not_found', 'unknown sender', 'source'));
+      return sendAnswer(reply, UNKNOWN_SENDER);
     }
     if (outcome === 'declared') {
       return sendAnswer(

@@ -63,11 +63,8 @@ export interface Outbox {
   giveUpUnconfigured(configured: readonly string[], atMs: number): Map<string, number>;
   /** The targets with rows waiting that are not in `configured`, and how many wait for each. */
   orphaned(configured: readonly string[]): Map<string, number>;
-  /**
-   * Moves every row of target `from` to target `to` (a row `to` holds
-   * already, by id, stays where it is); returns how many moved.
-   */
-  retarget(from: string, to: string): number;
+  /** Moves every row of target `from` to target `to` (a row `to` holds already, by id, stays where it is). */
+  retarget(from: string, to: string): void;
   /**
    * Hands the queue of `from` to `to`, a URL new in the configuration: its
    * rows move (the sent ones too: what a target was last sent of a sender
@@ -183,22 +180,19 @@ export function openOutbox(db: DatabaseSync): Outbox {
       return Number(drop.run(atMs, JSON.stringify(dropOrder(rows, excess, sending, lastTold))).changes);
     },
     giveUpUnconfigured(configured, atMs) {
-      const given = new Map<string, number>();
-      atomically(db, () => {
-        for (const r of unconfigured.all(JSON.stringify(configured))) {
-          giveUpTarget.run(atMs, String(r.target));
-          given.set(String(r.target), Number(r.n));
-        }
+      return atomically(db, () => {
+        const given = this.orphaned(configured);
+        for (const target of given.keys()) giveUpTarget.run(atMs, target);
+        return given;
       });
-      return given;
     },
     orphaned: (configured) =>
       new Map(unconfigured.all(JSON.stringify(configured)).map((r) => [String(r.target), Number(r.n)])),
-    retarget: (from, to) => Number(retarget.run(to, from).changes),
+    retarget: (from, to) => void retarget.run(to, from),
     handOver(from, to, atMs) {
       return atomically(db, () => {
         const before = this.pending(to);
-        retarget.run(to, from);
+        this.retarget(from, to);
         pendingDueAt.run(atMs, to);
         return this.pending(to) - before;
       });
