@@ -646,6 +646,27 @@ describe('the notifier, on a fake clock', () => {
     expect(rows()).toContainEqual({ target: 'http://127.0.0.3:9', status: 'given_up' });
   });
 
+  it('gives up, at the first start on an older file, the rows of a URL removed then: no queue is new there', async () => {
+    const dataDir = freshDataDir();
+    const old = new DatabaseSync(join(dataDir, STATE_FILE_NAME));
+    old.exec(`${MIGRATIONS.slice(0, 3).join(';')}; PRAGMA user_version = 3`);
+    const insert = old.prepare(
+      `INSERT INTO outbox (id, target, source, event, body, created_at, next_attempt_at, status)
+       VALUES (?, ?, 's', 'down', '{}', ?, ?, 'pending')`,
+    );
+    // Two URLs on one host, as schema 3 queued them (the second with a backlog of its own); the
+    // second is removed at the upgrade.
+    insert.run('n1', nowhere.label, T0, T0);
+    insert.run('n2', `${nowhere.label}#2`, T0, T0);
+    old.close();
+    const w = world(dataDir);
+    w.start({ webhooks: [nowhere] });
+    expect(w.db.prepare('SELECT target, status FROM outbox ORDER BY seq').all()).toEqual([
+      { target: queueKey(nowhere.url), status: 'pending' },
+      { target: `${nowhere.label}#2`, status: 'given_up' },
+    ]);
+  });
+
   it('hands over no queue to a URL configured before, however long it has been quiet (no row of its own kept)', async () => {
     const quiet = { url: new URL('http://127.0.0.1:9/quiet'), label: 'http://127.0.0.1:9#2' };
     const w = world();

@@ -181,10 +181,10 @@ export function startNotifier(deps: NotifierDeps): Notifier {
   const { handedOver, givenUp } = atomically(db, () => {
     const last = outbox.lastConfigured();
     if (last.byLabel) for (const q of queues) outbox.retarget(q.target.label, q.key);
-    const moves = queuesMovedInPlace(
-      [...outbox.orphaned(keys).keys()],
-      keys.filter((k) => !last.keys.has(k)),
-    );
+    // At the first start on an older file no queue was recorded, so none is new: that release gave
+    // up what waited for a URL no longer configured, and so does this start.
+    const added = last.byLabel ? [] : keys.filter((k) => !last.keys.has(k));
+    const moves = queuesMovedInPlace([...outbox.orphaned(keys).keys()], added);
     const handedOver = moves.map(([from, to]) => ({ to, count: outbox.handOver(from, to, now()) }));
     const givenUp = outbox.giveUpUnconfigured(keys, now());
     outbox.recordConfigured(keys);
