@@ -167,6 +167,20 @@ describe('the notifier, on a fake clock', () => {
     return w;
   }
 
+  /** The data directory of a state file of schema 3, as that release left it: sender `s`'s `down` waiting, per [id, target]. */
+  function schema3File(rows: ReadonlyArray<[id: string, target: string]>): string {
+    const dataDir = freshDataDir();
+    const old = new DatabaseSync(join(dataDir, STATE_FILE_NAME));
+    old.exec(`${MIGRATIONS.slice(0, 3).join(';')}; PRAGMA user_version = 3`);
+    const insert = old.prepare(
+      `INSERT INTO outbox (id, target, source, event, body, created_at, next_attempt_at, status)
+       VALUES (?, ?, 's', 'down', '{}', ?, ?, 'pending')`,
+    );
+    for (const [id, target] of rows) insert.run(id, target, T0, T0);
+    old.close();
+    return dataDir;
+  }
+
   /** A world started with its notifier and sender `s` up (first seen: nothing told). */
   function senderUp() {
     const w = world();
@@ -619,19 +633,14 @@ describe('the notifier, on a fake clock', () => {
   it("moves the rows an older release queued by label to the URL's own queue, at the first start only", async () => {
     // A state file of schema 3, as that release left it: the first URL of a host queued by its label,
     // the second by `#2`, and a removed one's rows too.
-    const dataDir = freshDataDir();
-    const old = new DatabaseSync(join(dataDir, STATE_FILE_NAME));
-    old.exec(`${MIGRATIONS.slice(0, 3).join(';')}; PRAGMA user_version = 3`);
-    const insert = old.prepare(
-      `INSERT INTO outbox (id, target, source, event, body, created_at, next_attempt_at, status)
-       VALUES (?, ?, 's', 'down', '{}', ?, ?, 'pending')`,
-    );
     const other = { url: new URL('http://127.0.0.1:9/other'), label: 'http://127.0.0.1:9#2' };
-    insert.run('n1', nowhere.label, T0, T0);
-    insert.run('n1', other.label, T0, T0);
-    insert.run('n1', 'http://127.0.0.3:9', T0, T0);
-    old.close();
-    const w = world(dataDir);
+    const w = world(
+      schema3File([
+        ['n1', nowhere.label],
+        ['n1', other.label],
+        ['n1', 'http://127.0.0.3:9'],
+      ]),
+    );
     w.start({ webhooks: [nowhere, other] });
     const rows = () => w.db.prepare('SELECT target, status FROM outbox ORDER BY seq').all();
     expect(rows()).toEqual([
@@ -647,19 +656,14 @@ describe('the notifier, on a fake clock', () => {
   });
 
   it('gives up, at the first start on an older file, the rows of a URL removed then: no queue is new there', async () => {
-    const dataDir = freshDataDir();
-    const old = new DatabaseSync(join(dataDir, STATE_FILE_NAME));
-    old.exec(`${MIGRATIONS.slice(0, 3).join(';')}; PRAGMA user_version = 3`);
-    const insert = old.prepare(
-      `INSERT INTO outbox (id, target, source, event, body, created_at, next_attempt_at, status)
-       VALUES (?, ?, 's', 'down', '{}', ?, ?, 'pending')`,
-    );
     // Two URLs on one host, as schema 3 queued them (the second with a backlog of its own); the
     // second is removed at the upgrade.
-    insert.run('n1', nowhere.label, T0, T0);
-    insert.run('n2', `${nowhere.label}#2`, T0, T0);
-    old.close();
-    const w = world(dataDir);
+    const w = world(
+      schema3File([
+        ['n1', nowhere.label],
+        ['n2', `${nowhere.label}#2`],
+      ]),
+    );
     w.start({ webhooks: [nowhere] });
     expect(w.db.prepare('SELECT target, status FROM outbox ORDER BY seq').all()).toEqual([
       { target: queueKey(nowhere.url), status: 'pending' },
