@@ -26,6 +26,7 @@ import {
 } from '../shared/env.js';
 import { parseKeyFileSpec } from '../shared/keys.js';
 import { EMPTY_OR_SOURCE_ID, SOURCE_ID_RULE } from '../shared/protocol.js';
+import { notifyOnEventSchema } from '../shared/vocabulary.js';
 import {
   type DeclaredSender,
   expectedSendersField,
@@ -34,7 +35,6 @@ import {
 } from './config/declared-senders.js';
 import { parseCidr } from './ingest/allowlist.js';
 import { RECORD_OVERHEAD } from './ingest/classified-batch.js';
-import { type NotifyEvent, notifyEventSchema } from './notify/payload.js';
 import {
   MAX_TARGETS,
   parseAlertmanagerUrls,
@@ -275,10 +275,9 @@ export const clientEnv = {
     'NOTIFY_ON',
     list(
       'down,never_seen,up',
-      `a comma-separated list of ${notifyEventSchema.options.filter((e) => e !== 'flapping' && e !== 'reminder').join(', ')}`,
+      `a comma-separated list of ${notifyOnEventSchema.options.join(', ')}`,
       'Which transitions notify; `up` only after a problem was notified, and `stopped` after one whether listed or not (its incident closes)',
-      (item) =>
-        ['down', 'never_seen', 'up', 'late', 'stopped'].includes(item) ? (item as NotifyEvent) : undefined,
+      (item) => notifyOnEventSchema.safeParse(item).data,
       5,
     ),
   ),

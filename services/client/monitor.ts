@@ -32,6 +32,7 @@ import { type PreparedReceiver, prepareReceiver } from './ingest/receiver.js';
 import { createReplayGuard } from './ingest/replay.js';
 import { createMaintenance } from './notify/maintenance.js';
 import { startNotifier } from './notify/notifier.js';
+import type { TestSubject } from './notify/payload.js';
 import { peerSigner, startPeerBeacon } from './peers/peer-beacon.js';
 import { createChangeCounts } from './publish/change-counts.js';
 import { createStateChangeSink } from './publish/state-changes.js';
@@ -344,6 +345,15 @@ async function assembleMonitor(
     lastNotification: (source) => notifier.last(source),
     maintenance,
     admin: adminGuard(options.adminToken ?? null),
+    testNotification: async (source) => {
+      let subject: TestSubject | null = null;
+      if (source !== null) {
+        const view = tracker.view(source, now());
+        if (view === undefined) return 'unknown_sender';
+        subject = { source, displayName: view.displayName, state: view.state, sinceMs: view.stateSinceMs };
+      }
+      return notifier.hasTargets ? notifier.test(subject) : 'no_targets';
+    },
     forgetSender: (source) => {
       if (tracker.isDeclared(source)) return 'declared';
       if (!tracker.forgetSender(source)) return 'unknown';

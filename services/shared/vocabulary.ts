@@ -51,7 +51,11 @@ export const clientExceptionReasonSchema = z.enum([
 ]);
 export type ClientExceptionReason = z.infer<typeof clientExceptionReasonSchema>;
 
-/** What a notification says happened: a transition, or `flapping`, or a `reminder` while down. */
+/**
+ * What a notification says happened: a transition, or `flapping`, or a
+ * `reminder` while down; or `test`, one an operator asked for to see that
+ * the targets get through (POST /api/notifications/test).
+ */
 export const notifyEventSchema = z.enum([
   'down',
   'never_seen',
@@ -60,8 +64,15 @@ export const notifyEventSchema = z.enum([
   'stopped',
   'flapping',
   'reminder',
+  'test',
 ]);
 export type NotifyEvent = z.infer<typeof notifyEventSchema>;
+/** The transitions NOTIFY_ON may list. */
+export const notifyOnEventSchema = notifyEventSchema.extract(['down', 'never_seen', 'up', 'late', 'stopped']);
+export type NotifyOnEvent = z.infer<typeof notifyOnEventSchema>;
+/** What a sender's notification may be: every event but an operator's `test`. */
+export const senderNotifyEventSchema = notifyEventSchema.exclude(['test']);
+export type SenderNotifyEvent = z.infer<typeof senderNotifyEventSchema>;
 /** The notifications that open (or go on with) an incident: a later `up` answers them. */
 export const PROBLEM_EVENTS: ReadonlySet<string> = new Set<NotifyEvent>([
   'down',

@@ -7,7 +7,8 @@
  * incident; a failing webhook is retried with backoff until it answers; a
  * monitor SIGKILLed with a notification pending sends it after its restart;
  * a silenced sender notifies nothing; a flapping sender gives one `flapping`
- * notice and then holds its peace.
+ * notice and then holds its peace; an operator's test notification reaches
+ * the sink at once and is not tried again.
  *
  * One compose project for all scenarios, in sequence. Each scenario has a
  * sender of its own (a server replica, or a sender on the host), so none
@@ -15,9 +16,9 @@
  * before each. FLAP_THRESHOLD=3 within FLAP_WINDOW=30s is on for all of
  * them: the changes into or out of `down` count (with NOTIFY_ON's default,
  * `late` is not told), so a server that goes down and up twice within a
- * window would be flapping. The flapping scenario runs first and takes
- * longer than the window, and the outage scenario waits for the window
- * anyway.
+ * window would be flapping. The test notification, which changes no state,
+ * runs first; then the flapping scenario, which takes longer than the
+ * window, and the outage scenario waits for the window anyway.
  */
 import { randomBytes } from 'node:crypto';
 import { createSocket } from 'node:dgram';
@@ -265,6 +266,81 @@ describe('notifications (issue 11): webhooks through the outbox, retries, restar
       await fx?.down();
       if (tokenDir !== '') await rm(tokenDir, { recursive: true, force: true });
     }
+  });
+
+  it('POST /api/notifications/test with the token: the sink gets one `test` about the sender named, at once, and the answer says it took it; not retried when it fails', async () => {
+    // A sender of its own (the other scenarios count the notify lines of theirs), beating once from the host.
+    const src = 'test-subject';
+    const udpPort = Number(
+      (await fx.compose('port', '--protocol', 'udp', 'client', '5000')).trim().split(':').pop(),
+    );
+    const socket = createSocket('udp4');
+    await new Promise<void>((resolve, reject) =>
+      socket.send(encodedBeat(0, { source: src, intervalMs: 60_000 }), udpPort, '127.0.0.1', (err) =>
+        err ? reject(err) : resolve(),
+      ),
+    );
+    socket.close();
+    await eventually(async () => expect((await sender(src)).state).toBe('up'), 5000, 100);
+    const url = `${fx.clientUrl}/api/notifications/test`;
+    const post = (body?: object) =>
+      fetch(url, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${token}`,
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        signal: AbortSignal.timeout(10_000),
+      });
+    expect((await fetch(url, { method: 'POST', signal: AbortSignal.timeout(5000) })).status).toBe(401);
+    await clearSink();
+    const res = await post({ source: src });
+    expect(res.status).toBe(200);
+    const answer = (await res.json()) as { id: string; sent: number; failed: number; targets: unknown[] };
+    expect(answer).toMatchObject({
+      sent: 1,
+      failed: 0,
+      targets: [{ target: TARGET, kind: 'webhook', ok: true, status: 200, error: null }],
+    });
+    // Answered after the sink took it: it is there already, once, in a notification's shape.
+    const got = (await sink('GET', '/_sink/requests').then((r) => r.json())) as SinkRequest[];
+    expect(got).toHaveLength(1);
+    expect(got[0]?.path).toBe(HOOK_PATH);
+    expect(got[0]?.headers['idempotency-key']).toBe(answer.id);
+    expect(got[0]?.body).toMatchObject({
+      id: answer.id,
+      event: 'test',
+      reason: 'test',
+      source: src,
+      from: null,
+      to: 'up',
+      incidentKey: null,
+      monitor: MONITOR,
+      statusUrl: `${PUBLIC_URL}/senders/${encodeURIComponent(src)}`,
+    });
+    expect(await notifyLines((l) => l.id === answer.id)).toMatchObject([
+      { outcome: 'sent', notification: 'test', target: TARGET, attempt: 1, source: src },
+    ]);
+
+    // The sink failing: the answer says so, and nothing is tried again.
+    await clearSink();
+    await failSink(10_000, 503);
+    const failedRes = await post();
+    expect(failedRes.status).toBe(200);
+    const failed = (await failedRes.json()) as { id: string };
+    expect(failed).toMatchObject({ sent: 0, failed: 1, targets: [{ ok: false, status: 503 }] });
+    await sleep(BACKOFF_BASE_MS + DELIVERY_PERIOD_MS + DELIVERY_TOLERANCE_MS);
+    expect((await hooks()).map((h) => h.body.id)).toEqual([failed.id]);
+    await failSink(0);
+    await clearSink();
+    // Forgotten, so that it never goes down during the other scenarios.
+    const forgotten = await fetch(`${fx.clientUrl}/api/senders/${src}`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${token}` },
+      signal: AbortSignal.timeout(5000),
+    });
+    expect(forgotten.status).toBe(204);
   });
 
   it(`a flapping sender (FLAP_THRESHOLD=${FLAP_THRESHOLD}, FLAP_WINDOW=30s): down, up and down told, then exactly one \`flapping\` notification, then nothing for it during the window, not even its last \`down\``, async () => {

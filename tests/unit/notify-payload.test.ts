@@ -6,8 +6,12 @@ import {
   incidentKey,
   type Notification,
   notifyEventSchema,
+  TEST_ALERT_NAME,
+  testAlert,
+  testWebhookBody,
   webhookBody,
 } from '../../services/client/notify/payload.js';
+import { senderNotifyEventSchema } from '../../services/shared/vocabulary.js';
 
 const MIN = 60_000;
 /** 2026-03-01T12:00:03Z */
@@ -85,7 +89,7 @@ describe('webhook body', () => {
     expect(text({ event: 'reminder', atMs: T + 120 * MIN })).toBe(
       '`billing` is still DOWN after 2 h: no beat for 3 intervals (missed_3) since 12:00:03 UTC, seen by monitor-a.',
     );
-    for (const event of notifyEventSchema.options) {
+    for (const event of senderNotifyEventSchema.options) {
       const t = text({ event });
       expect(t.split('. ').length, t).toBe(1);
       expect(t.endsWith('.')).toBe(true);
@@ -168,5 +172,90 @@ describe('Alertmanager alert', () => {
 
   it('leaves out an empty monitor label', () => {
     expect(alertmanagerAlert({ ...input, monitor: '' }).labels).not.toHaveProperty('monitor');
+  });
+});
+
+describe('a test notification', () => {
+  const billing = {
+    source: 'billing',
+    displayName: 'Billing API',
+    state: 'up' as const,
+    sinceMs: T - 5 * MIN,
+  };
+
+  it("has a notification's fields, event and reason `test`, and no transition or incident", () => {
+    expect(testWebhookBody('t-1', null, T, ctx)).toEqual({
+      id: 't-1',
+      event: 'test',
+      source: null,
+      displayName: null,
+      from: null,
+      to: null,
+      reason: 'test',
+      at: '2026-03-01T12:00:03.000Z',
+      since: '2026-03-01T12:00:03.000Z',
+      monitor: 'monitor-a',
+      statusUrl: 'https://status.example',
+      text: 'Test notification from monitor-a: its notifications reach you here.',
+      incidentKey: null,
+    });
+    expect(notifyEventSchema.safeParse('test').success).toBe(true);
+    expect(senderNotifyEventSchema.safeParse('test').success).toBe(false);
+  });
+
+  it('names the sender asked for: its state, since when, and its page', () => {
+    const body = testWebhookBody('t-2', billing, T, ctx);
+    expect(body).toMatchObject({
+      source: 'billing',
+      displayName: 'Billing API',
+      to: 'up',
+      since: '2026-03-01T11:55:03.000Z',
+      statusUrl: 'https://status.example/senders/billing',
+      text: 'Test notification from monitor-a, about Billing API (`billing`) (UP now): its notifications reach you here.',
+    });
+  });
+
+  it('never lets a sender id or the monitor name talk to the chat', () => {
+    const text = testWebhookBody('t-3', { ...billing, source: '<!channel>', displayName: null }, T, {
+      ...ctx,
+      monitor: '@all',
+    }).text;
+    expect(text).not.toContain('<!channel>');
+    expect(text).not.toMatch(/@all/);
+  });
+
+  it('is an alert of its own name, one per test, that ends by itself', () => {
+    const alert = testAlert({
+      id: 't-4',
+      subject: billing,
+      monitor: 'pair-a',
+      severity: 'critical',
+      statusUrl: 'https://status.example/',
+      resendIntervalMs: MIN,
+      nowMs: T,
+    });
+    expect(TEST_ALERT_NAME).not.toBe(ALERT_NAME);
+    expect(alert.labels).toEqual({
+      alertname: TEST_ALERT_NAME,
+      test_id: 't-4',
+      source: 'billing',
+      monitor: 'pair-a',
+      severity: 'critical',
+    });
+    expect(alert.startsAt).toBe('2026-03-01T12:00:03.000Z');
+    expect(alert.endsAt).toBe('2026-03-01T12:04:03.000Z');
+    expect(alert.generatorURL).toBe('https://status.example/senders/billing');
+    const none = testAlert({
+      id: 't-5',
+      subject: null,
+      monitor: '',
+      severity: '',
+      statusUrl: 'https://status.example/',
+      resendIntervalMs: MIN,
+      nowMs: T,
+    });
+    expect(none.labels).toEqual({ alertname: TEST_ALERT_NAME, test_id: 't-5' });
+    expect(none.generatorURL).toBe('https://status.example');
+    expect(none.annotations.summary).toBe('Test alert from the monitor');
   });
 });

@@ -13,6 +13,7 @@ import {
 } from '../../shared/vocabulary.js';
 import type { Received } from '../ingest/history.js';
 import type { Silence } from '../notify/silences.js';
+import { TEST_TARGET_KINDS, type TestNotification } from '../notify/test-notification.js';
 import type { IncidentRow } from '../store/state-file.js';
 import { countersOf } from '../tracking/sender.js';
 import type { SenderSummary, SenderView } from '../tracking/tracker.js';
@@ -218,6 +219,53 @@ export function toApiSilence(s: Silence): z.infer<typeof silenceSchema> {
     until: iso(s.until) as string,
     comment: s.comment,
     createdAt: iso(s.createdAtMs) as string,
+  };
+}
+
+/** POST /api/notifications/test: no body, or one naming a tracked sender for the test to be about. */
+export const testNotificationInput = z
+  .strictObject({
+    source: senderParams.shape.source
+      .optional()
+      .describe(
+        "a tracked sender the test is about: its id, state and page, so that a receiver's routing by source is tried too",
+      ),
+  })
+  .optional();
+
+export const testNotificationSchema = z.object({
+  id: z
+    .string()
+    .describe("the test's id: the webhooks' `id` and `Idempotency-Key`, the alert's `test_id` label"),
+  at: z.string(),
+  source: z.string().nullable().describe('the sender named, or null'),
+  sent: z.number().int().describe('targets that took it (a 2xx answer)'),
+  failed: z.number().int(),
+  targets: z.array(
+    z.object({
+      target: z.string().describe('scheme://host[:port]: never the secret part of the URL'),
+      kind: z.enum(TEST_TARGET_KINDS),
+      ok: z.boolean(),
+      status: z
+        .number()
+        .int()
+        .nullable()
+        .describe('the HTTP status answered; null: none (network error, timeout)'),
+      error: z.string().nullable(),
+      ms: z.number(),
+    }),
+  ),
+});
+
+export function toApiTestNotification(t: TestNotification): z.infer<typeof testNotificationSchema> {
+  const sent = t.tries.filter((x) => x.ok).length;
+  return {
+    id: t.id,
+    at: iso(t.atMs) as string,
+    source: t.source,
+    sent,
+    failed: t.tries.length - sent,
+    targets: t.tries.map((x) => ({ ...x })),
   };
 }
 

@@ -38,6 +38,7 @@ export const ERROR_CODES = {
   },
   declared: { status: 409, when: 'removing a declared sender' },
   too_many_silences: { status: 409, when: `one silence more than the ${MAX_SILENCES} in force at most` },
+  no_targets: { status: 409, when: 'a test notification, with no webhook or Alertmanager configured' },
   body_too_large: {
     status: 413,
     when: `a write's body over ${WRITE_BODY_LIMIT_BYTES / 1024} KiB; chunk extensions over Node's limit`,

@@ -17,6 +17,8 @@ import {
   sendersQuery,
   silenceSchema,
   statusSchema,
+  testNotificationInput,
+  testNotificationSchema,
 } from './api.js';
 import { ERROR_CODE_NAMES, ERROR_CODES, type ErrorCode } from './error-codes.js';
 
@@ -169,6 +171,26 @@ export function openApiDocument(version: string, historySize: number) {
             ...writeRefusals,
             ...unknown,
             ...pathTooLong,
+          }),
+        },
+      },
+      '/api/notifications/test': {
+        post: {
+          summary:
+            'Try every webhook and Alertmanager once, now, with a test notification; the answer says how each took it (needs Authorization: Bearer <admin token>)',
+          requestBody: {
+            required: false,
+            content: { 'application/json': { schema: json(testNotificationInput.unwrap()) } },
+          },
+          responses: responses({
+            200: ok('How each target took it', testNotificationSchema),
+            ...failure('bad_request', '`parameter` names the field rejected'),
+            ...writeRefusals,
+            ...failure('not_found', 'the `source` named is not tracked'),
+            ...failure(
+              'no_targets',
+              'set NOTIFY_WEBHOOK_URLS, NOTIFY_WEBHOOK_URLS_FILE or ALERTMANAGER_URLS',
+            ),
           }),
         },
       },

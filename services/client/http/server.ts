@@ -14,6 +14,7 @@ import type { Logger } from 'pino';
 import type { History } from '../ingest/history.js';
 import { MAX_SILENCES, type Maintenance } from '../notify/maintenance.js';
 import { parseSilenceInput } from '../notify/silences.js';
+import type { TestNotification } from '../notify/test-notification.js';
 import type { LastNotification } from '../store/outbox.js';
 import type { IncidentRow } from '../store/state-file.js';
 import type { SenderView, Tracker } from '../tracking/tracker.js';
@@ -26,10 +27,12 @@ import {
   type Status,
   senderParams,
   sendersQuery,
+  testNotificationInput,
   toApiIncident,
   toApiReceived,
   toApiSender,
   toApiSilence,
+  toApiTestNotification,
 } from './api.js';
 import { errorAnswer } from './error-codes.js';
 import { answerErrorsInShape, errorShapeOptions, RETRY_AFTER_SECONDS, sendAnswer } from './errors.js';
@@ -64,6 +67,8 @@ export interface HttpDeps {
   maintenance: Maintenance;
   /** Checks the Authorization header of a write. */
   admin(authorization: string | undefined): AdminVerdict;
+  /** A test notification to every target, about the sender named if any (POST /api/notifications/test). */
+  testNotification(source: string | null): Promise<TestNotification | 'unknown_sender' | 'no_targets'>;
   /** Forgets a sender everywhere (DELETE /api/senders/:source); a declared one stays. */
   forgetSender(source: string): 'forgotten' | 'declared' | 'unknown';
   ready(): boolean;
@@ -272,6 +277,22 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
     }
     log.info({ event: 'silence', action: 'removed', id: req.params.id }, `silence ${req.params.id} removed`);
     return reply.code(204).send();
+  });
+  app.post('/api/notifications/test', adminOnly, async (req, reply) => {
+    const input = testNotificationInput.safeParse(req.body);
+    if (!input.success) return sendAnswer(reply, badRequest(input.error));
+    const outcome = await deps.testNotification(input.data?.source ?? null);
+    if (outcome === 'unknown_sender') return sendAnswer(reply, UNKNOWN_SENDER);
+    if (outcome === 'no_targets') {
+      return sendAnswer(
+        reply,
+        errorAnswer(
+          'no_targets',
+          'nothing to test: set NOTIFY_WEBHOOK_URLS, NOTIFY_WEBHOOK_URLS_FILE or ALERTMANAGER_URLS',
+        ),
+      );
+    }
+    return toApiTestNotification(outcome);
   });
   app.delete<{ Params: { source: string } }>('/api/senders/:source', adminOnly, (req, reply) => {
     const params = senderParams.safeParse(req.params);

@@ -18,7 +18,7 @@
 import { randomUUID } from 'node:crypto';
 import type { DatabaseSync } from 'node:sqlite';
 import type { Logger } from 'pino';
-import { PROBLEM_EVENTS } from '../../shared/vocabulary.js';
+import { PROBLEM_EVENTS, type SenderNotifyEvent } from '../../shared/vocabulary.js';
 import { atomically } from '../store/atomically.js';
 import { type NotifiedRow, openNotifiedTable } from '../store/notified.js';
 import { type LastNotification, type OutboxRow, openOutbox } from '../store/outbox.js';
@@ -29,22 +29,25 @@ import { createFlapDetector } from './flapping.js';
 import { createHttpClient, type HttpClient } from './http-client.js';
 import {
   ALERT_LIFETIME_RESENDS,
+  ALERT_SEVERITY,
   alertmanagerAlert,
   eventOfChange,
   incidentKey,
   type Notification,
-  type NotifyEvent,
+  type PayloadContext,
   type ResolvedState,
+  type TestSubject,
   webhookBody,
 } from './payload.js';
 import { keyHost, queueKey, queuesMovedInPlace } from './queues.js';
 import type { WebhookTarget } from './targets.js';
-import { postWebhook } from './webhook.js';
+import { sendTestNotification, type TestNotification } from './test-notification.js';
+import { type PostOptions, postWebhook } from './webhook.js';
 
 export interface NotifierConfig {
   webhooks: readonly WebhookTarget[];
   alertmanagers: readonly WebhookTarget[];
-  notifyOn: readonly NotifyEvent[];
+  notifyOn: readonly SenderNotifyEvent[];
   repeatMs: number | null;
   maxAgeMs: number;
   timeoutMs: number;
@@ -82,6 +85,10 @@ export interface Notifier {
   tick(nowMs: number): void;
   /** A sender the monitor stopped tracking (evicted): nothing more is said or remembered about it. */
   forget(source: string): void;
+  /** Whether any webhook or Alertmanager is configured. */
+  readonly hasTargets: boolean;
+  /** A test notification to every target, now, once (test-notification.ts); naming a sender if given. */
+  test(subject: TestSubject | null): Promise<TestNotification>;
   stop(): Promise<void>;
 }
 
@@ -205,6 +212,13 @@ export function startNotifier(deps: NotifierDeps): Notifier {
     );
   }
   const http = deps.http ?? createHttpClient({ proxyUrl: config.proxyUrl });
+  /** How every POST goes out: webhooks, Alertmanager pushes and tests alike. */
+  const postOptions: PostOptions = {
+    timeoutMs: config.timeoutMs,
+    userAgent: config.userAgent,
+    dispatcher: http.dispatcher,
+  };
+  const payload: PayloadContext = { monitor: config.monitor, statusUrl: config.statusUrl };
   let stopped = false;
   /**
    * Senders whose state may not have been told: whose change a silence held
@@ -232,7 +246,7 @@ export function startNotifier(deps: NotifierDeps): Notifier {
    * view is built afresh on each read).
    */
   function notification(
-    event: NotifyEvent,
+    event: SenderNotifyEvent,
     c: StateChange,
     key: string,
     previous: NotifiedRow | null,
@@ -260,7 +274,7 @@ export function startNotifier(deps: NotifierDeps): Notifier {
 
   /** The incident key: an up or reminder carries the one of the problem it answers (previous). */
   function keyFor(
-    event: NotifyEvent,
+    event: SenderNotifyEvent,
     source: string,
     previous: NotifiedRow | null,
     v: SenderView | undefined,
@@ -284,7 +298,7 @@ export function startNotifier(deps: NotifierDeps): Notifier {
    */
   function told(
     previous: NotifiedRow | null,
-    event: NotifyEvent,
+    event: SenderNotifyEvent,
     key: string,
     v: SenderView | undefined,
   ): boolean {
@@ -301,14 +315,15 @@ export function startNotifier(deps: NotifierDeps): Notifier {
    * told, and `stopped` is told whenever it does, listed or not: a sender
    * told down that signs off must not leave its receivers' incident open.
    */
-  function wanted(event: NotifyEvent, previous: NotifiedRow | null): boolean {
+  function wanted(event: SenderNotifyEvent, previous: NotifiedRow | null): boolean {
     if (!mayTell(event)) return false;
     if (event === 'up') return answers(previous);
     if (event === 'stopped') return config.notifyOn.includes('stopped') || answers(previous);
     return true;
   }
   /** Whether `event` can be told at all, whatever was told before (no need to look that up otherwise). */
-  const mayTell = (event: NotifyEvent): boolean => event === 'stopped' || config.notifyOn.includes(event);
+  const mayTell = (event: SenderNotifyEvent): boolean =>
+    event === 'stopped' || config.notifyOn.includes(event);
 
   /**
    * Whether a change counts towards flapping: it enters or leaves a state
@@ -368,7 +383,7 @@ export function startNotifier(deps: NotifierDeps): Notifier {
         target: q.key,
         source: n.source,
         event: n.event,
-        body: JSON.stringify(webhookBody(n, { monitor: config.monitor, statusUrl: config.statusUrl })),
+        body: JSON.stringify(webhookBody(n, payload)),
         createdAtMs: now(),
       })),
     );
@@ -445,11 +460,7 @@ export function startNotifier(deps: NotifierDeps): Notifier {
   async function attempt(target: WebhookTarget, row: OutboxRow): Promise<void> {
     const s = statsOf(target.label);
     const attemptNo = row.attempts + 1;
-    const outcome = await postWebhook(target, JSON.parse(row.body) as object, row.id, {
-      timeoutMs: config.timeoutMs,
-      userAgent: config.userAgent,
-      dispatcher: http.dispatcher,
-    });
+    const outcome = await postWebhook(target, JSON.parse(row.body) as object, row.id, postOptions);
     // Stopped meanwhile: the state file may be closed. The row stays pending and is sent after the restart.
     if (stopped) return;
     const atMs = now();
@@ -606,7 +617,7 @@ export function startNotifier(deps: NotifierDeps): Notifier {
         sinceMs: f.sinceMs,
         monitor: config.alertMonitor,
         statusUrl: config.statusUrl,
-        severity: 'critical',
+        severity: ALERT_SEVERITY,
         resolvedAtMs: f.resolvedAtMs,
         resendIntervalMs: config.alertResendMs,
         nowMs,
@@ -615,11 +626,7 @@ export function startNotifier(deps: NotifierDeps): Notifier {
     const outcomes = await Promise.all(
       config.alertmanagers.map(async (target) => {
         const s = statsOf(target.label);
-        const outcome = await postAlerts(target.url, alerts as object[], {
-          timeoutMs: config.timeoutMs,
-          userAgent: config.userAgent,
-          dispatcher: http.dispatcher,
-        });
+        const outcome = await postAlerts(target.url, alerts as object[], postOptions);
         // Stopped meanwhile (its lookup cancelled, perhaps): nothing to count, and the restart pushes again.
         if (stopped) return false;
         const base = { event: 'notify', target: target.label, alerts: alerts.length };
@@ -736,6 +743,24 @@ export function startNotifier(deps: NotifierDeps): Notifier {
       toCatchUp.delete(source);
       flaps.forget(source);
       notified.delete(source);
+    },
+    hasTargets: hasWebhooks || config.alertmanagers.length > 0,
+    test(subject) {
+      return sendTestNotification(
+        {
+          webhooks: config.webhooks,
+          alertmanagers: config.alertmanagers,
+          payload,
+          alertMonitor: config.alertMonitor,
+          severity: ALERT_SEVERITY,
+          alertResendMs: config.alertResendMs,
+          post: postOptions,
+          log,
+        },
+        randomUUID(),
+        subject,
+        now(),
+      );
     },
     async stop() {
       stopped = true;

@@ -6,7 +6,12 @@
  */
 import { createHash } from 'node:crypto';
 import { fmtDuration } from '../../shared/duration.js';
-import { type NotifyEvent, notifyEventSchema, type SenderState } from '../../shared/vocabulary.js';
+import {
+  type NotifyEvent,
+  notifyEventSchema,
+  type SenderNotifyEvent,
+  type SenderState,
+} from '../../shared/vocabulary.js';
 
 /**
  * Why a notification is sent. A closed set: the webhook body's `event`, the
@@ -14,15 +19,15 @@ import { type NotifyEvent, notifyEventSchema, type SenderState } from '../../sha
  * - `down`: missed its beats; `never_seen`: a declared sender never showed up;
  * - `up`, `late`, `stopped` (it said bye): the state it changed to;
  * - `flapping`: too many changes in the window, the next ones are held back;
- * - `reminder`: still down after the reminder interval.
+ * - `reminder`: still down after the reminder interval;
+ * - `test`: asked for by an operator (testWebhookBody), not about a change.
  */
 export { type NotifyEvent, notifyEventSchema };
-export const NOTIFY_EVENTS: readonly NotifyEvent[] = notifyEventSchema.options;
 
 export interface Notification {
   /** Unique per notification: the webhook's Idempotency-Key, so a retried delivery can be recognised. */
   id: string;
-  event: NotifyEvent;
+  event: SenderNotifyEvent;
   source: string;
   displayName: string | null;
   from: SenderState | null;
@@ -64,8 +69,42 @@ export interface WebhookBody
   text: string;
 }
 
+/**
+ * The body of a test notification: a notification's fields, with `event`
+ * `test`, `reason` `test`, and neither a transition nor an incident. It names
+ * a sender when the operator named one (so that a receiver's routing by
+ * source is tried too), and otherwise none.
+ */
+export interface TestWebhookBody {
+  id: string;
+  event: 'test';
+  /** The sender named, or null. */
+  source: string | null;
+  displayName: string | null;
+  from: null;
+  /** The named sender's state now, or null. */
+  to: SenderState | null;
+  reason: 'test';
+  at: string;
+  /** When the named sender entered its state; `at` when none is named. */
+  since: string;
+  monitor: string;
+  /** The named sender's page, or the status page. */
+  statusUrl: string;
+  text: string;
+  incidentKey: null;
+}
+
+/** A tracked sender a test notification names. */
+export interface TestSubject {
+  source: string;
+  displayName: string | null;
+  state: SenderState;
+  sinceMs: number;
+}
+
 /** The notification a state change gives, or null (a change to `pending` is never notified). */
-export function eventOfChange(change: { to: SenderState; reason: string }): NotifyEvent | null {
+export function eventOfChange(change: { to: SenderState; reason: string }): SenderNotifyEvent | null {
   switch (change.to) {
     case 'down':
       return change.reason === 'never_seen' ? 'never_seen' : 'down';
@@ -122,6 +161,40 @@ export function webhookBody(n: Notification, ctx: PayloadContext): WebhookBody {
     text: notificationText(n, ctx.monitor),
     incidentKey: n.incidentKey,
   };
+}
+
+export function testWebhookBody(
+  id: string,
+  subject: TestSubject | null,
+  atMs: number,
+  ctx: PayloadContext,
+): TestWebhookBody {
+  const at = new Date(atMs).toISOString();
+  return {
+    id,
+    event: 'test',
+    source: subject?.source ?? null,
+    displayName: subject?.displayName ?? null,
+    from: null,
+    to: subject?.state ?? null,
+    reason: 'test',
+    at,
+    since: subject === null ? at : new Date(subject.sinceMs).toISOString(),
+    monitor: ctx.monitor,
+    statusUrl:
+      subject === null ? ctx.statusUrl.replace(/\/+$/, '') : senderPageUrl(ctx.statusUrl, subject.source),
+    text: testText(subject, ctx.monitor),
+    incidentKey: null,
+  };
+}
+
+/** E.g. "Test notification from monitor-a, about `billing` (UP now): its notifications reach you here." */
+export function testText(subject: TestSubject | null, monitor: string): string {
+  const about =
+    subject === null
+      ? ''
+      : `, about ${chatName(subject.source, subject.displayName)} (${subject.state.toUpperCase()} now)`;
+  return `Test notification from ${chatText(monitor)}${about}: its notifications reach you here.`;
 }
 
 /**
@@ -260,6 +333,8 @@ export interface PostableAlert {
 }
 
 export const ALERT_NAME = 'UdpSenderDown';
+/** The `severity` label of every alert, as routing trees expect it. */
+export const ALERT_SEVERITY = 'critical';
 /** A firing alert ends this many resend intervals after its push unless pushed again (as Prometheus does). */
 export const ALERT_LIFETIME_RESENDS = 4;
 
@@ -291,5 +366,43 @@ export function alertmanagerAlert(a: AlertInput): PostableAlert {
     startsAt: since,
     endsAt: new Date(endsAtMs).toISOString(),
     generatorURL: senderPageUrl(a.statusUrl, a.source),
+  };
+}
+
+/** The alert of a test (POST /api/notifications/test): its own name, so that it is never taken for a sender's. */
+export const TEST_ALERT_NAME = 'UdpMonitorTest';
+
+/**
+ * A test alert: the labels a sender's alert has (`monitor`, `severity`, and
+ * `source` when the operator named one), the name `UdpMonitorTest`, and the
+ * test's id as `test_id`, so that each test is an alert of its own, notified
+ * anew rather than folded into the one before. It ends by itself when a
+ * firing alert not pushed again would (ALERT_LIFETIME_RESENDS intervals).
+ */
+export function testAlert(t: {
+  id: string;
+  subject: TestSubject | null;
+  monitor: string;
+  severity: string;
+  statusUrl: string;
+  resendIntervalMs: number;
+  nowMs: number;
+}): PostableAlert {
+  const labels: Record<string, string> = { alertname: TEST_ALERT_NAME, test_id: t.id };
+  if (t.subject !== null) labels.source = t.subject.source;
+  if (t.monitor !== '') labels.monitor = t.monitor;
+  if (t.severity !== '') labels.severity = t.severity;
+  const endsAt = new Date(t.nowMs + ALERT_LIFETIME_RESENDS * t.resendIntervalMs).toISOString();
+  const about = t.subject === null ? '' : ` about ${t.subject.source} (${t.subject.state} now)`;
+  return {
+    labels,
+    annotations: {
+      summary: `Test alert from ${t.monitor === '' ? 'the monitor' : t.monitor}${about}`,
+      description: `Asked for by an operator (POST /api/notifications/test) to see that alerts reach their receivers; it ends by itself at ${endsAt}.`,
+    },
+    startsAt: new Date(t.nowMs).toISOString(),
+    endsAt,
+    generatorURL:
+      t.subject === null ? t.statusUrl.replace(/\/+$/, '') : senderPageUrl(t.statusUrl, t.subject.source),
   };
 }
