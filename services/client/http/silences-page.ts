@@ -1,8 +1,9 @@
 /**
- * The silences page: what is under maintenance until when, and a form to
- * add or end a silence. The form is sent by /static/silences.js with the
- * admin token typed in by the operator, as an Authorization header; the
- * token is never stored in the page, the browser or a cookie.
+ * The silences page: what is under maintenance until when, a form to add
+ * or end a silence, and one to send a test notification to every target.
+ * The forms are sent by /static/silences.js with the admin token typed in
+ * by the operator, as an Authorization header; the token is never stored in
+ * the page, the browser or a cookie.
  */
 import { fmtDuration } from '../../shared/duration.js';
 import type { Silence } from '../notify/silences.js';
@@ -31,6 +32,7 @@ export function renderSilencesPage({
 <p><a href="/">all senders</a></p>
 </header>
 <main>
+<p><label>Admin token, for the changes below (sent with each, then cleared; never stored) <input id="token" type="password" autocomplete="off"></label></p>
 <section aria-labelledby="active-h">
 <h2 id="active-h">In force</h2>
 <p>A silenced sender shows <b>maintenance</b>: its downtime counts as planned and it notifies nobody.</p>
@@ -47,10 +49,19 @@ export function renderSilencesPage({
 <p><label>Senders (glob: <code>*</code> any run, <code>?</code> one character) <input name="sources" required maxlength="256" placeholder="backup-*"></label></p>
 <p><label>For or until (<code>2h</code>, or an ISO time) <input name="until" required placeholder="2h"></label></p>
 <p><label>Comment <input name="comment" maxlength="500" placeholder="nightly maintenance"></label></p>
-<p><label>Admin token <input name="token" type="password" required autocomplete="off"></label></p>
 <p><button type="submit">Silence</button> <output id="result" role="status"></output></p>
 </form>
 <noscript><p>Adding and ending silences needs JavaScript here, or the API: <code>POST /api/silences</code> with <code>Authorization: Bearer &lt;token&gt;</code>.</p></noscript>
+</section>
+<section aria-labelledby="test-h">
+<h2 id="test-h">Test the notifications</h2>
+<p>Sends a test notification to every webhook and Alertmanager, now and once, and shows how each took it.</p>
+<form id="test-notify">
+<p><label>About a sender (optional) <input name="source" maxlength="64" placeholder="billing"></label></p>
+<p><button type="submit">Send a test</button> <output id="test-result" role="status"></output></p>
+</form>
+<ul id="test-targets"></ul>
+<noscript><p>Or with the API: <code>POST /api/notifications/test</code> with <code>Authorization: Bearer &lt;token&gt;</code>.</p></noscript>
 </section>
 </main>
 </body>

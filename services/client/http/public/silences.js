@@ -1,18 +1,18 @@
-// The silences form: sends the admin token typed in as a Bearer header and
-// forgets it (the field is cleared); nothing is stored. Network strings are
-// set as text only.
-const form = document.getElementById('add-silence');
-const result = document.getElementById('result');
-const tokenField = form.elements.namedItem('token');
+// The silences page's forms: each sends the admin token typed in as a Bearer
+// header and forgets it (the field is cleared); nothing is stored. Network
+// strings are set as text only.
+const tokenField = document.getElementById('token');
+const silenceForm = document.getElementById('add-silence');
+const silenceResult = document.getElementById('result');
+const testForm = document.getElementById('test-notify');
+const testResult = document.getElementById('test-result');
+const testTargets = document.getElementById('test-targets');
 
-function say(text) {
-  result.textContent = text;
-}
-
-async function call(method, path, body) {
+/** Sends one write; its answer when it succeeded, else null, with why said in `output`. */
+async function call(output, method, path, body) {
   const token = tokenField.value;
   if (token === '') {
-    say('Type the admin token first.');
+    output.textContent = 'Type the admin token first.';
     return null;
   }
   const res = await fetch(path, {
@@ -23,32 +23,48 @@ async function call(method, path, body) {
     },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
-  if (res.ok) return res;
+  if (res.ok) {
+    tokenField.value = '';
+    return res;
+  }
   const answer = await res.json().catch(() => ({ message: res.statusText }));
-  say(`${res.status}: ${answer.message ?? 'refused'}`);
+  output.textContent = `${res.status}: ${answer.message ?? 'refused'}`;
   return null;
 }
 
-form.addEventListener('submit', async (event) => {
+silenceForm.addEventListener('submit', async (event) => {
   event.preventDefault();
-  const data = new FormData(form);
-  const res = await call('POST', '/api/silences', {
+  const data = new FormData(silenceForm);
+  const res = await call(silenceResult, 'POST', '/api/silences', {
     sources: data.get('sources'),
     until: data.get('until'),
     comment: data.get('comment') ?? '',
   });
-  if (res !== null) {
-    tokenField.value = '';
-    location.reload();
-  }
+  if (res !== null) location.reload();
 });
 
 for (const button of document.querySelectorAll('button.end')) {
   button.addEventListener('click', async () => {
-    const res = await call('DELETE', `/api/silences/${encodeURIComponent(button.dataset.id)}`);
-    if (res !== null) {
-      tokenField.value = '';
-      location.reload();
-    }
+    const res = await call(silenceResult, 'DELETE', `/api/silences/${encodeURIComponent(button.dataset.id)}`);
+    if (res !== null) location.reload();
   });
 }
+
+testForm.addEventListener('submit', async (event) => {
+  event.preventDefault();
+  testTargets.replaceChildren();
+  const source = new FormData(testForm).get('source');
+  testResult.textContent = 'Sending…';
+  const res = await call(testResult, 'POST', '/api/notifications/test', source ? { source } : undefined);
+  if (res === null) return;
+  const answer = await res.json();
+  testResult.textContent = `${answer.sent} of ${answer.targets.length} took it.`;
+  testTargets.replaceChildren(
+    ...answer.targets.map((t) => {
+      const item = document.createElement('li');
+      item.className = t.ok ? 'sent' : 'failed';
+      item.textContent = `${t.kind} ${t.target}: ${t.ok ? `sent (HTTP ${t.status}, ${t.ms} ms)` : `failed: ${t.error}`}`;
+      return item;
+    }),
+  );
+});
