@@ -1,8 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { toApiListed } from '../../services/client/http/api.js';
 import {
-  PART_SENDERS,
+  FIRST_PART_SENDERS,
+  MAX_PART_SENDERS,
+  MIN_PART_SENDERS,
+  PART_MS,
+  type PartPace,
   pageInParts,
+  partPace,
   urgentSummariesInParts,
   urgentViewsInParts,
 } from '../../services/client/http/senders-in-parts.js';
@@ -14,6 +19,10 @@ import {
 } from '../../services/client/tracking/tracker.js';
 import { mainTurns } from '../../services/shared/turns.js';
 import { T0, TRACKER_OPTIONS, trackedBeat } from '../support/builders.js';
+
+/** Parts of a fixed size, whatever they take: the tests below count parts. */
+const PART_SENDERS = 100;
+const fixedPace: PartPace = { size: () => PART_SENDERS, record: () => {} };
 
 /** 350 senders n000..n349, every seventh said bye; all heard once at T0. */
 function tracked(): Tracker {
@@ -42,7 +51,7 @@ describe('a page of senders built in parts', () => {
         return tracker.page(q, at);
       },
     };
-    const page = await pageInParts(counted, query, () => nowMs);
+    const page = await pageInParts(counted, query, () => nowMs, fixedPace);
     return { senders: JSON.parse(page.chunks.join('')) as unknown, next: page.next, calls };
   };
 
@@ -93,12 +102,15 @@ describe('the most urgent senders built in parts (the scrape, the page and its s
         });
         views.push(part.map((v) => v.source));
       },
+      undefined,
+      fixedPace,
     );
     await urgentSummariesInParts(
       tracker,
       250,
       () => nowMs,
       (part) => summaries.push(...part),
+      fixedPace,
     );
     expect(views.map((part) => part.length)).toEqual([PART_SENDERS, PART_SENDERS, 50]);
     expect(views.flat()).toEqual(want.map((v) => v.source));
@@ -119,6 +131,8 @@ describe('the most urgent senders built in parts (the scrape, the page and its s
         if (got.length === 0) tracker.forgetSender(late);
         got.push(...part.map((v) => v.source));
       },
+      undefined,
+      fixedPace,
     );
     expect(got).toEqual(chosen.filter((source) => source !== late));
 
@@ -129,6 +143,7 @@ describe('the most urgent senders built in parts (the scrape, the page and its s
       () => nowMs,
       (part) => matching.push(...part.map((v) => v.source)),
       '3',
+      fixedPace,
     );
     expect(matching).toEqual(tracker.urgentSources(1000, '3'));
     expect(matching.length).toBeGreaterThan(PART_SENDERS);
@@ -143,5 +158,52 @@ describe('the most urgent senders built in parts (the scrape, the page and its s
       (part) => parts.push(part),
     );
     expect(parts).toEqual([]);
+  });
+});
+
+describe("a kind of view's pace: parts sized to take PART_MS", () => {
+  it('starts at FIRST_PART_SENDERS, then sizes parts from what the ones before took', () => {
+    const pace = partPace();
+    expect(pace.size()).toBe(FIRST_PART_SENDERS);
+    // 100 senders in 0.25 ms: 400 a ms, half-weighted with the first guess (100 a ms).
+    pace.record(100, 0.25);
+    expect(pace.size()).toBe(Math.round(((100 + 400) / 2) * PART_MS));
+    for (let i = 0; i < 20; i++) pace.record(300, 1);
+    expect(pace.size()).toBe(300);
+  });
+
+  it('shrinks after a slow part, for a while only, and stays within its bounds', () => {
+    const pace = partPace();
+    for (let i = 0; i < 20; i++) pace.record(300, 1);
+    pace.record(300, 30); // a collection in the middle of it
+    expect(pace.size()).toBe(Math.round((300 + 10) / 2));
+    pace.record(150, 0.5);
+    expect(pace.size()).toBe(Math.floor((155 + 300) / 2)); // 227.5 less a hair: what is left of the first guess
+    for (let i = 0; i < 20; i++) pace.record(1000, 0.1);
+    expect(pace.size()).toBe(MAX_PART_SENDERS);
+    for (let i = 0; i < 20; i++) pace.record(10, 100);
+    expect(pace.size()).toBe(MIN_PART_SENDERS);
+    pace.record(0, 0); // an empty part tells nothing
+    expect(pace.size()).toBe(MIN_PART_SENDERS);
+  });
+
+  it('builds a view in the parts its pace asks for, and tells the pace what each took', async () => {
+    const tracker = tracked();
+    const sizes = [40, 200, 500];
+    const recorded: number[] = [];
+    const pace: PartPace = {
+      size: () => sizes[recorded.length] ?? 1,
+      record: (senders) => recorded.push(senders),
+    };
+    const parts: number[] = [];
+    await urgentSummariesInParts(
+      tracker,
+      300,
+      () => T0 + 1500,
+      (part) => parts.push(part.length),
+      pace,
+    );
+    expect(parts).toEqual([40, 200, 60]);
+    expect(recorded).toEqual([40, 200, 60]);
   });
 });

@@ -1,8 +1,10 @@
 /**
- * The views of many senders, built a part of PART_SENDERS senders at a time,
- * a part a step of the main thread's turns (shared/turns.ts): a page of GET
- * /api/senders, and the most urgent senders of a scrape, of the status page
- * and of its live snapshot.
+ * The views of many senders, built a part at a time, a part a step of the
+ * main thread's turns (shared/turns.ts): a page of GET /api/senders, and the
+ * most urgent senders of a scrape, of the status page and of its live
+ * snapshot. A part holds as many senders as its kind of view builds in
+ * about PART_MS (partPace): the first of a process 100, then what the
+ * parts before showed.
  *
  * At 50,000 senders a page of 1,000 took ~12 ms to build and serialize in
  * one go, and held the loop, the tracking of every beat included, as long:
@@ -19,8 +21,48 @@ import { inTurns } from '../../shared/turns.js';
 import type { SenderQuery, SenderSummary, SenderView, Tracker } from '../tracking/tracker.js';
 import { toApiListed } from './api.js';
 
-/** Senders built and serialized per part (~1 ms). */
-export const PART_SENDERS = 100;
+/** How long a part should take to build (and serialize): a step of the main thread's turns. */
+export const PART_MS = 1;
+/** A part's senders before its kind's pace is known, and at least and at most. */
+export const FIRST_PART_SENDERS = 100;
+export const MIN_PART_SENDERS = 10;
+export const MAX_PART_SENDERS = 500;
+
+/**
+ * How many senders a kind of view builds in PART_MS, learned from its parts.
+ *
+ * Each step is a round of the main thread's turns: the other jobs' steps
+ * and the batches' handlings come between two of a view's parts. With
+ * parts of a fixed 100 senders, a scrape of 1,000 took ten rounds; at
+ * 50,000 senders that was ~22–24 ms of a slow scrape's ~27 ms, when the
+ * parts' own work is some 5 ms warm (docs/PERFORMANCE.md). Sized to
+ * PART_MS, a warm part of a scrape holds some 200 senders: a step lasts
+ * what it was meant to, and a scrape takes half the rounds.
+ */
+export interface PartPace {
+  /** Senders the next part should hold. */
+  size(): number;
+  /** A part of `senders` took `ms` to build. */
+  record(senders: number, ms: number): void;
+}
+
+export function partPace(): PartPace {
+  let perMs = FIRST_PART_SENDERS / PART_MS;
+  return {
+    size: () => Math.min(MAX_PART_SENDERS, Math.max(MIN_PART_SENDERS, Math.round(perMs * PART_MS))),
+    record(senders, ms) {
+      if (senders === 0) return;
+      // Half the new pace, half the old: one part slowed by a collection shrinks the next ones for a while only.
+      perMs = (perMs + senders / Math.max(ms, 0.01)) / 2;
+    },
+  };
+}
+
+/** Each kind of view's pace: their senders cost differently (a summary, a view with its bar, a page's JSON). */
+const PACES = { page: partPace(), summaries: partPace(), views: partPace() };
+
+/** The clock a part is timed by. */
+const stepClock = () => performance.now();
 
 /**
  * A JSON array serialized a part at a time: each part's items in a chunk
@@ -59,17 +101,20 @@ export async function pageInParts(
   tracker: Pick<Tracker, 'page'>,
   query: SenderQuery,
   now: () => number,
+  pace: PartPace = PACES.page,
 ): Promise<SendersPage> {
   const array = jsonArrayInParts();
   let left = query.limit;
   let after = query.after;
   let next: string | null = null;
   await inTurns(() => {
+    const began = stepClock();
     const part = tracker.page(
-      { ...query, limit: Math.min(PART_SENDERS, left), ...(after === undefined ? {} : { after }) },
+      { ...query, limit: Math.min(pace.size(), left), ...(after === undefined ? {} : { after }) },
       now(),
     );
     array.add(part.views.map(toApiListed));
+    pace.record(part.views.length, stepClock() - began);
     left -= part.views.length;
     next = part.next;
     if (next === null || left === 0) return true;
@@ -91,12 +136,14 @@ export function urgentSummariesInParts(
   limit: number,
   now: () => number,
   take: (part: SenderSummary[]) => void,
+  pace: PartPace = PACES.summaries,
 ): Promise<void> {
   return sourcesInParts(
     tracker.urgentSources(limit),
     now,
     (source, nowMs) => tracker.summary(source, nowMs),
     take,
+    pace,
   );
 }
 
@@ -110,12 +157,14 @@ export function urgentViewsInParts(
   now: () => number,
   take: (part: SenderView[]) => void,
   q?: string,
+  pace: PartPace = PACES.views,
 ): Promise<void> {
   return sourcesInParts(
     tracker.urgentSources(limit, q),
     now,
     (source, nowMs) => tracker.view(source, nowMs),
     take,
+    pace,
   );
 }
 
@@ -124,18 +173,21 @@ async function sourcesInParts<T>(
   now: () => number,
   build: (source: string, nowMs: number) => T | undefined,
   take: (part: T[]) => void,
+  pace: PartPace,
 ): Promise<void> {
   let at = 0;
   if (sources.length === 0) return;
   await inTurns(() => {
+    const began = stepClock();
     const part: T[] = [];
     const nowMs = now();
-    for (const source of sources.slice(at, at + PART_SENDERS)) {
-      const built = build(source, nowMs);
+    const end = Math.min(sources.length, at + pace.size());
+    for (; at < end; at++) {
+      const built = build(sources[at] as string, nowMs);
       if (built !== undefined) part.push(built);
     }
     take(part);
-    at += PART_SENDERS;
+    pace.record(part.length, stepClock() - began);
     return at >= sources.length;
   });
 }
