@@ -278,7 +278,7 @@ export const clientEnv = {
       `a comma-separated list of ${notifyOnEventSchema.options.join(', ')}`,
       'Which transitions notify; `up` only after a problem was notified, and `stopped` after one whether listed or not (its incident closes)',
       (item) => notifyOnEventSchema.safeParse(item).data,
-      5,
+      notifyOnEventSchema.options.length,
     ),
   ),
   notifyRepeat: fromEnv(

@@ -345,14 +345,15 @@ async function assembleMonitor(
     lastNotification: (source) => notifier.last(source),
     maintenance,
     admin: adminGuard(options.adminToken ?? null),
-    testNotification: async (source) => {
+    testNotification: async ({ source, target }) => {
       let subject: TestSubject | null = null;
       if (source !== null) {
         const view = tracker.view(source, now());
         if (view === undefined) return 'unknown_sender';
         subject = { source, displayName: view.displayName, state: view.state, sinceMs: view.stateSinceMs };
       }
-      return notifier.hasTargets ? notifier.test(subject) : 'no_targets';
+      if (!notifier.hasTargets) return 'no_targets';
+      return (await notifier.test(subject, target)) ?? 'unknown_target';
     },
     forgetSender: (source) => {
       if (tracker.isDeclared(source)) return 'declared';

@@ -159,13 +159,56 @@ describe('POST /api/notifications/test', () => {
     const unknown = await test(m, { source: 'nobody' });
     expect(unknown.status).toBe(404);
     expect(await unknown.json()).toMatchObject({ error: 'not_found', parameter: 'source' });
-    for (const body of [{ source: 5 }, { source: '' }, { source: 'billing', extra: 1 }, null]) {
+    for (const body of [{ source: 5 }, { source: '' }, { source: 'billing', extra: 1 }, { target: '' }]) {
       const refused = await test(m, body);
       expect(refused.status, JSON.stringify(body)).toBe(400);
       expect(await refused.json()).toMatchObject({ error: 'bad_request' });
     }
+    const notAnObject = await test(m, null);
+    expect(notAnObject.status).toBe(400);
+    expect(((await notAnObject.json()) as { message: string }).message).toMatch(/^body: /);
     // None of the refused ones tried a target.
     expect(s.requests()).toHaveLength(1);
+  });
+
+  it('tries only the targets with the label asked for; a label no target has is a 404', async () => {
+    const one = await sink();
+    const two = await sink();
+    const { m } = await monitorWith({ NOTIFY_WEBHOOK_URLS: `${one.url}/hook/a,${two.url}/hook/b` });
+    const label = `http://127.0.0.1:${two.port}`;
+    const res = await test(m, { target: label });
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as Answer).targets.map((t) => t.target)).toEqual([label]);
+    expect(one.requests()).toEqual([]);
+    expect(two.requests()).toHaveLength(1);
+    const none = await test(m, { target: 'http://elsewhere:9000' });
+    expect(none.status).toBe(404);
+    expect(await none.json()).toMatchObject({ error: 'not_found', parameter: 'target' });
+    expect(one.requests()).toEqual([]);
+    expect(two.requests()).toHaveLength(1);
+  });
+
+  it('logs nothing of a try the monitor stopped under (it says nothing about the target)', async () => {
+    // Stopped here, so neither goes on the cleanup list (a second stop or close would throw).
+    const slow = await startWebhookSink({ host: '127.0.0.1' });
+    const logs = captureLogs('client');
+    const m = await startLoopbackMonitor(
+      logs.logger,
+      { NOTIFY_WEBHOOK_URLS: `${slow.url}/hook`, NOTIFY_TIMEOUT: '30s' },
+      { adminToken: TOKEN },
+    );
+    try {
+      slow.hangFor(60_000);
+      const asked = test(m).catch((err: unknown) => err);
+      await eventually(() => expect(slow.requests()).toHaveLength(1));
+      await m.monitor.stop();
+      await asked; // its connection closed by the stop
+    } finally {
+      // The sink gone, the try ends (a network error): after the stop, so no line.
+      await slow.close();
+    }
+    await new Promise((r) => setTimeout(r, 300));
+    expect(logs.events('notify')).toEqual([]);
   });
 
   it('is a write: 401 without the token, 403 with none configured; 409 with no target to try', async () => {

@@ -222,7 +222,7 @@ export function toApiSilence(s: Silence): z.infer<typeof silenceSchema> {
   };
 }
 
-/** POST /api/notifications/test: no body, or one naming a tracked sender for the test to be about. */
+/** POST /api/notifications/test: no body, or one naming a tracked sender, or one target, or both. */
 export const testNotificationInput = z
   .strictObject({
     source: senderParams.shape.source
@@ -230,8 +230,20 @@ export const testNotificationInput = z
       .describe(
         "a tracked sender the test is about: its id, state and page, so that a receiver's routing by source is tried too",
       ),
+    target: z
+      .string()
+      .min(1)
+      .max(300)
+      .optional()
+      .describe(
+        'only the target(s) with this label, as the answer and the log name them: scheme://host[:port], #2 after it for the second URL on one host',
+      ),
   })
   .optional();
+/** The answers of POST /api/notifications/test that have nothing to try. */
+export const NO_TARGETS_MESSAGE =
+  'nothing to test: set NOTIFY_WEBHOOK_URLS, NOTIFY_WEBHOOK_URLS_FILE or ALERTMANAGER_URLS';
+export const UNKNOWN_TARGET_MESSAGE = 'no target has this label (see the answer of a test to all of them)';
 
 export const testNotificationSchema = z.object({
   id: z
@@ -299,10 +311,10 @@ export const errorSchema = z.object({
 });
 export type ApiError = z.infer<typeof errorSchema>;
 
-/** A 400 naming the first bad parameter. */
-export function badRequest(error: z.ZodError): ErrorAnswer {
+/** A 400 naming the first bad parameter; `whole` names what was refused as a whole (the query, a body). */
+export function badRequest(error: z.ZodError, whole = 'query'): ErrorAnswer {
   const issue = error.issues[0];
   const parameter =
     issue?.path[0] !== undefined ? String(issue.path[0]) : (issue as { keys?: string[] })?.keys?.[0];
-  return errorAnswer('bad_request', `${parameter ?? 'query'}: ${issue?.message ?? 'invalid'}`, parameter);
+  return errorAnswer('bad_request', `${parameter ?? whole}: ${issue?.message ?? 'invalid'}`, parameter);
 }

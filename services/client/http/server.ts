@@ -23,6 +23,7 @@ import {
   badRequest,
   datagramsQuery,
   incidentsQuery,
+  NO_TARGETS_MESSAGE,
   pageQuery,
   type Status,
   senderParams,
@@ -33,6 +34,7 @@ import {
   toApiSender,
   toApiSilence,
   toApiTestNotification,
+  UNKNOWN_TARGET_MESSAGE,
 } from './api.js';
 import { errorAnswer } from './error-codes.js';
 import { answerErrorsInShape, errorShapeOptions, RETRY_AFTER_SECONDS, sendAnswer } from './errors.js';
@@ -67,8 +69,14 @@ export interface HttpDeps {
   maintenance: Maintenance;
   /** Checks the Authorization header of a write. */
   admin(authorization: string | undefined): AdminVerdict;
-  /** A test notification to every target, about the sender named if any (POST /api/notifications/test). */
-  testNotification(source: string | null): Promise<TestNotification | 'unknown_sender' | 'no_targets'>;
+  /**
+   * A test notification to every target, or to those labelled `target`, about the sender named if any
+   * (POST /api/notifications/test).
+   */
+  testNotification(ask: {
+    source: string | null;
+    target: string | null;
+  }): Promise<TestNotification | 'unknown_sender' | 'unknown_target' | 'no_targets'>;
   /** Forgets a sender everywhere (DELETE /api/senders/:source); a declared one stays. */
   forgetSender(source: string): 'forgotten' | 'declared' | 'unknown';
   ready(): boolean;
@@ -280,18 +288,16 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
   });
   app.post('/api/notifications/test', adminOnly, async (req, reply) => {
     const input = testNotificationInput.safeParse(req.body);
-    if (!input.success) return sendAnswer(reply, badRequest(input.error));
-    const outcome = await deps.testNotification(input.data?.source ?? null);
+    if (!input.success) return sendAnswer(reply, badRequest(input.error, 'body'));
+    const outcome = await deps.testNotification({
+      source: input.data?.source ?? null,
+      target: input.data?.target ?? null,
+    });
     if (outcome === 'unknown_sender') return sendAnswer(reply, UNKNOWN_SENDER);
-    if (outcome === 'no_targets') {
-      return sendAnswer(
-        reply,
-        errorAnswer(
-          'no_targets',
-          'nothing to test: set NOTIFY_WEBHOOK_URLS, NOTIFY_WEBHOOK_URLS_FILE or ALERTMANAGER_URLS',
-        ),
-      );
+    if (outcome === 'unknown_target') {
+      return sendAnswer(reply, errorAnswer('not_found', UNKNOWN_TARGET_MESSAGE, 'target'));
     }
+    if (outcome === 'no_targets') return sendAnswer(reply, errorAnswer('no_targets', NO_TARGETS_MESSAGE));
     return toApiTestNotification(outcome);
   });
   app.delete<{ Params: { source: string } }>('/api/senders/:source', adminOnly, (req, reply) => {

@@ -32,7 +32,7 @@ export function renderSilencesPage({
 <p><a href="/">all senders</a></p>
 </header>
 <main>
-<p><label>Admin token, for the changes below (sent with each, then cleared; never stored) <input id="token" type="password" autocomplete="off"></label></p>
+<p><label>Admin token, for the changes below (sent with each, cleared once one is made, never stored) <input id="token" type="password" autocomplete="off"></label></p>
 <section aria-labelledby="active-h">
 <h2 id="active-h">In force</h2>
 <p>A silenced sender shows <b>maintenance</b>: its downtime counts as planned and it notifies nobody.</p>

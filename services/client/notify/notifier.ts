@@ -87,8 +87,12 @@ export interface Notifier {
   forget(source: string): void;
   /** Whether any webhook or Alertmanager is configured. */
   readonly hasTargets: boolean;
-  /** A test notification to every target, now, once (test-notification.ts); naming a sender if given. */
-  test(subject: TestSubject | null): Promise<TestNotification>;
+  /**
+   * A test notification to every target, or to those labelled `only`, now,
+   * once (test-notification.ts); naming a sender if given. Null when `only`
+   * names no target.
+   */
+  test(subject: TestSubject | null, only: string | null): Promise<TestNotification | null>;
   stop(): Promise<void>;
 }
 
@@ -745,7 +749,7 @@ export function startNotifier(deps: NotifierDeps): Notifier {
       notified.delete(source);
     },
     hasTargets: hasWebhooks || config.alertmanagers.length > 0,
-    test(subject) {
+    test(subject, only) {
       return sendTestNotification(
         {
           webhooks: config.webhooks,
@@ -756,9 +760,11 @@ export function startNotifier(deps: NotifierDeps): Notifier {
           alertResendMs: config.alertResendMs,
           post: postOptions,
           log,
+          stopped: () => stopped,
         },
         randomUUID(),
         subject,
+        only,
         now(),
       );
     },

@@ -70,30 +70,25 @@ export interface WebhookBody
 }
 
 /**
- * The body of a test notification: a notification's fields, with `event`
- * `test`, `reason` `test`, and neither a transition nor an incident. It names
- * a sender when the operator named one (so that a receiver's routing by
- * source is tried too), and otherwise none.
+ * The body of a test notification: a notification's fields, the same keys,
+ * with `event` and `reason` `test`, and neither a transition nor an
+ * incident (`from` and `incidentKey` null). It names a sender when the
+ * operator named one (so that a receiver's routing by source is tried
+ * too), and otherwise none (`source`, `displayName` and `to` null).
  */
-export interface TestWebhookBody {
-  id: string;
+export type TestWebhookBody = Omit<
+  WebhookBody,
+  'event' | 'source' | 'from' | 'to' | 'reason' | 'incidentKey'
+> & {
   event: 'test';
   /** The sender named, or null. */
   source: string | null;
-  displayName: string | null;
   from: null;
   /** The named sender's state now, or null. */
   to: SenderState | null;
   reason: 'test';
-  at: string;
-  /** When the named sender entered its state; `at` when none is named. */
-  since: string;
-  monitor: string;
-  /** The named sender's page, or the status page. */
-  statusUrl: string;
-  text: string;
   incidentKey: null;
-}
+};
 
 /** A tracked sender a test notification names. */
 export interface TestSubject {
@@ -140,9 +135,14 @@ export function incidentKey(
     .slice(0, 32);
 }
 
+/** The status page: PUBLIC_URL without a trailing slash. */
+export function statusPageUrl(statusUrl: string): string {
+  return statusUrl.replace(/\/+$/, '');
+}
+
 /** The sender's page: `${statusUrl}/senders/${encodeURIComponent(source)}`. */
 export function senderPageUrl(statusUrl: string, source: string): string {
-  return `${statusUrl.replace(/\/+$/, '')}/senders/${encodeURIComponent(source)}`;
+  return `${statusPageUrl(statusUrl)}/senders/${encodeURIComponent(source)}`;
 }
 
 export function webhookBody(n: Notification, ctx: PayloadContext): WebhookBody {
@@ -181,8 +181,7 @@ export function testWebhookBody(
     at,
     since: subject === null ? at : new Date(subject.sinceMs).toISOString(),
     monitor: ctx.monitor,
-    statusUrl:
-      subject === null ? ctx.statusUrl.replace(/\/+$/, '') : senderPageUrl(ctx.statusUrl, subject.source),
+    statusUrl: subject === null ? statusPageUrl(ctx.statusUrl) : senderPageUrl(ctx.statusUrl, subject.source),
     text: testText(subject, ctx.monitor),
     incidentKey: null,
   };
@@ -403,6 +402,6 @@ export function testAlert(t: {
     startsAt: new Date(t.nowMs).toISOString(),
     endsAt,
     generatorURL:
-      t.subject === null ? t.statusUrl.replace(/\/+$/, '') : senderPageUrl(t.statusUrl, t.subject.source),
+      t.subject === null ? statusPageUrl(t.statusUrl) : senderPageUrl(t.statusUrl, t.subject.source),
   };
 }

@@ -11,7 +11,9 @@
  * answer says whether it got through), it is not counted in the
  * notifications' metrics (an alert on failed deliveries stays about real
  * ones), and it tells a receiver nothing about any incident. Each try is a
- * `notify` log line, `notification: "test"`.
+ * `notify` log line, `notification: "test"`. A try the monitor's stop
+ * overtakes (its name lookup cancelled, say) is not logged: it says
+ * nothing about the target.
  */
 import type { Logger } from 'pino';
 import { postAlerts } from './alertmanager.js';
@@ -54,14 +56,33 @@ export interface TestDeps {
   alertResendMs: number;
   post: PostOptions;
   log: Logger;
+  /** Whether the monitor is stopping. */
+  stopped(): boolean;
 }
 
+/**
+ * The targets a test tries: all of them, or those labelled `only` (as the
+ * log and the answer name them; a webhook and an Alertmanager on one host
+ * share a label). None when `only` names no target.
+ */
+export function testTargets(
+  deps: Pick<TestDeps, 'webhooks' | 'alertmanagers'>,
+  only: string | null,
+): { webhooks: WebhookTarget[]; alertmanagers: WebhookTarget[] } {
+  const pick = (list: readonly WebhookTarget[]) => list.filter((t) => only === null || t.label === only);
+  return { webhooks: pick(deps.webhooks), alertmanagers: pick(deps.alertmanagers) };
+}
+
+/** Null when `only` names no configured target. */
 export async function sendTestNotification(
   deps: TestDeps,
   id: string,
   subject: TestSubject | null,
+  only: string | null,
   atMs: number,
-): Promise<TestNotification> {
+): Promise<TestNotification | null> {
+  const targets = testTargets(deps, only);
+  if (targets.webhooks.length + targets.alertmanagers.length === 0) return null;
   const body = testWebhookBody(id, subject, atMs, deps.payload);
   const alert = testAlert({
     id,
@@ -86,6 +107,7 @@ export async function sendTestNotification(
       error: outcome.ok ? null : outcome.error,
       ms: Math.round(outcome.ms),
     };
+    if (deps.stopped()) return result;
     const line = {
       event: 'notify',
       target: target.label,
@@ -95,6 +117,7 @@ export async function sendTestNotification(
       attempt: 1,
       status: outcome.status,
       ms: result.ms,
+      ...(kind === 'alertmanager' ? { alerts: 1 } : {}),
     };
     if (outcome.ok) deps.log.info({ ...line, outcome: 'sent' }, `test notification sent to ${target.label}`);
     else
@@ -105,8 +128,10 @@ export async function sendTestNotification(
     return result;
   };
   const tries = await Promise.all([
-    ...deps.webhooks.map((t) => tryOne(t, 'webhook', () => postWebhook(t, body, id, deps.post))),
-    ...deps.alertmanagers.map((t) => tryOne(t, 'alertmanager', () => postAlerts(t.url, [alert], deps.post))),
+    ...targets.webhooks.map((t) => tryOne(t, 'webhook', () => postWebhook(t, body, id, deps.post))),
+    ...targets.alertmanagers.map((t) =>
+      tryOne(t, 'alertmanager', () => postAlerts(t.url, [alert], deps.post)),
+    ),
   ]);
   return { id, atMs, source: subject?.source ?? null, tries };
 }

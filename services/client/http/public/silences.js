@@ -15,14 +15,20 @@ async function call(output, method, path, body) {
     output.textContent = 'Type the admin token first.';
     return null;
   }
-  const res = await fetch(path, {
-    method,
-    headers: {
-      authorization: `Bearer ${token}`,
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-    },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
+  let res;
+  try {
+    res = await fetch(path, {
+      method,
+      headers: {
+        authorization: `Bearer ${token}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch {
+    output.textContent = 'The monitor did not answer: try again.';
+    return null;
+  }
   if (res.ok) {
     tokenField.value = '';
     return res;
@@ -52,10 +58,22 @@ for (const button of document.querySelectorAll('button.end')) {
 
 testForm.addEventListener('submit', async (event) => {
   event.preventDefault();
+  // One test at a time: each is an alert of its own in Alertmanager, so a second click would page twice.
+  const button = testForm.querySelector('button[type="submit"]');
+  if (button.disabled) return;
+  button.disabled = true;
   testTargets.replaceChildren();
   const source = new FormData(testForm).get('source');
   testResult.textContent = 'Sending…';
-  const res = await call(testResult, 'POST', '/api/notifications/test', source ? { source } : undefined);
+  try {
+    await sendTest(source ? { source } : undefined);
+  } finally {
+    button.disabled = false;
+  }
+});
+
+async function sendTest(body) {
+  const res = await call(testResult, 'POST', '/api/notifications/test', body);
   if (res === null) return;
   const answer = await res.json();
   testResult.textContent = `${answer.sent} of ${answer.targets.length} took it.`;
@@ -67,4 +85,4 @@ testForm.addEventListener('submit', async (event) => {
       return item;
     }),
   );
-});
+}
