@@ -20,7 +20,12 @@ import { adminGuard } from './http/admin-auth.js';
 import { type Status, toApiReceived, toApiSender } from './http/api.js';
 import { monitorMetrics } from './http/metrics.js';
 import { PAGE_DATAGRAM_ROWS, PAGE_SENDER_LIMIT } from './http/page.js';
-import { jsonArrayInParts, urgentSummariesInParts, urgentViewsInParts } from './http/senders-in-parts.js';
+import {
+  jsonArrayInParts,
+  urgentSummariesInParts,
+  urgentViewsInParts,
+  VIEW_PACES,
+} from './http/senders-in-parts.js';
 import { buildHttp, closeHttp } from './http/server.js';
 import { createEventHub, JsonText } from './http/sse.js';
 import { createHistory } from './ingest/history.js';
@@ -438,8 +443,13 @@ async function assembleMonitor(
   const snapshot = (): void => {
     snapshotting = true;
     const array = jsonArrayInParts();
-    const building = urgentViewsInParts(tracker, PAGE_SENDER_LIMIT, now, (part) =>
-      array.add(part.map(toApiSender)),
+    const building = urgentViewsInParts(
+      tracker,
+      PAGE_SENDER_LIMIT,
+      now,
+      (part) => array.add(part.map(toApiSender)),
+      undefined,
+      VIEW_PACES.snapshot,
     );
     // A throw is not caught: as in a timer, it ends the process.
     void building

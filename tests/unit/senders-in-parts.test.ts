@@ -7,9 +7,11 @@ import {
   PART_MS,
   type PartPace,
   pageInParts,
+  pagePace,
   partPace,
   urgentSummariesInParts,
   urgentViewsInParts,
+  VIEW_PACES,
 } from '../../services/client/http/senders-in-parts.js';
 import {
   createTracker,
@@ -162,37 +164,42 @@ describe('the most urgent senders built in parts (the scrape, the page and its s
 });
 
 describe("a kind of view's pace: parts sized to take PART_MS", () => {
-  it('starts at FIRST_PART_SENDERS, then sizes parts from what the ones before took', () => {
+  it('starts at FIRST_PART_SENDERS, grows by half what a faster part showed, and shrinks at once', () => {
     const pace = partPace();
     expect(pace.size()).toBe(FIRST_PART_SENDERS);
-    // 100 senders in 0.25 ms: 400 a ms, half-weighted with the first guess (100 a ms).
+    // 100 senders in 0.25 ms: 400 a ms; half-way from 100.
     pace.record(100, 0.25);
-    expect(pace.size()).toBe(Math.round(((100 + 400) / 2) * PART_MS));
-    for (let i = 0; i < 20; i++) pace.record(300, 1);
-    expect(pace.size()).toBe(300);
+    expect(pace.size()).toBe(((100 + 400) / 2) * PART_MS);
+    // 200 in 1 ms: slower than the pace said, so that at once.
+    pace.record(200, 1);
+    expect(pace.size()).toBe(200);
+    // A part slowed by a collection: the next one is as small as that showed.
+    pace.record(200, 4);
+    expect(pace.size()).toBe(50);
+    pace.record(50, 0.25);
+    expect(pace.size()).toBe((50 + 200) / 2);
   });
 
-  it('shrinks after a slow part, for a while only, and stays within its bounds', () => {
+  it('stays within MIN_PART_SENDERS and MAX_PART_SENDERS, and learns nothing from an empty part', () => {
     const pace = partPace();
-    for (let i = 0; i < 20; i++) pace.record(300, 1);
-    pace.record(300, 30); // a collection in the middle of it
-    expect(pace.size()).toBe(Math.round((300 + 10) / 2));
-    pace.record(150, 0.5);
-    expect(pace.size()).toBe(Math.floor((155 + 300) / 2)); // 227.5 less a hair: what is left of the first guess
-    for (let i = 0; i < 20; i++) pace.record(1000, 0.1);
+    for (let i = 0; i < 5; i++) pace.record(1000, 0.1);
     expect(pace.size()).toBe(MAX_PART_SENDERS);
-    for (let i = 0; i < 20; i++) pace.record(10, 100);
+    // Bounded inside too: one slow part after many fast ones is not averaged with a pace past the cap.
+    pace.record(MAX_PART_SENDERS, 2 * PART_MS);
+    expect(pace.size()).toBe(MAX_PART_SENDERS / 2);
+    pace.record(10, 100);
     expect(pace.size()).toBe(MIN_PART_SENDERS);
-    pace.record(0, 0); // an empty part tells nothing
+    pace.record(0, 0);
     expect(pace.size()).toBe(MIN_PART_SENDERS);
   });
 
-  it('builds a view in the parts its pace asks for, and tells the pace what each took', async () => {
+  it('builds a view in the parts its pace asks for, and teaches it only with full parts', async () => {
     const tracker = tracked();
     const sizes = [40, 200, 500];
+    let asked = 0;
     const recorded: number[] = [];
     const pace: PartPace = {
-      size: () => sizes[recorded.length] ?? 1,
+      size: () => sizes[asked++] ?? 1,
       record: (senders) => recorded.push(senders),
     };
     const parts: number[] = [];
@@ -204,6 +211,20 @@ describe("a kind of view's pace: parts sized to take PART_MS", () => {
       pace,
     );
     expect(parts).toEqual([40, 200, 60]);
-    expect(recorded).toEqual([40, 200, 60]);
+    // The last part, 60 of the 500 asked for, is mostly its fixed cost: not recorded.
+    expect(recorded).toEqual([40, 200]);
+
+    asked = 0;
+    recorded.length = 0;
+    const page = await pageInParts(tracker, { limit: 100 }, () => T0 + 1500, pace);
+    expect(JSON.parse(page.chunks.join('')) as unknown[]).toHaveLength(100);
+    // 40, then 60 (all that was left of the 100 asked for, not the 200 the pace said).
+    expect(recorded).toEqual([40]);
+  });
+
+  it('gives a page with heartbeat bars a pace of its own', () => {
+    expect(pagePace({ heartbeats: true })).toBe(VIEW_PACES.pageWithBars);
+    expect(pagePace({})).toBe(VIEW_PACES.page);
+    expect(new Set(Object.values(VIEW_PACES)).size).toBe(Object.keys(VIEW_PACES).length);
   });
 });

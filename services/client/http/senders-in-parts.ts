@@ -26,7 +26,8 @@ export const PART_MS = 1;
 /** A part's senders before its kind's pace is known, and at least and at most. */
 export const FIRST_PART_SENDERS = 100;
 export const MIN_PART_SENDERS = 10;
-export const MAX_PART_SENDERS = 500;
+/** Warm, a scrape's part of 1 ms held 180–230 senders; cold code (~20 µs a sender) makes this ~5 ms. */
+export const MAX_PART_SENDERS = 250;
 
 /**
  * How many senders a kind of view builds in PART_MS, learned from its parts.
@@ -37,29 +38,56 @@ export const MAX_PART_SENDERS = 500;
  * 50,000 senders that was ~22–24 ms of a slow scrape's ~27 ms, when the
  * parts' own work is some 5 ms warm (docs/PERFORMANCE.md). Sized to
  * PART_MS, a warm part of a scrape holds some 200 senders: a step lasts
- * what it was meant to, and a scrape takes half the rounds.
+ * what it was meant to, and a scrape takes about half the rounds.
+ *
+ * A part slower than the pace says shrinks the next one at once to what it
+ * showed (code V8 let go of, a collection); a faster one grows it by half
+ * the difference. Only full parts teach it: a view's last part, or a page
+ * of a few senders, is mostly the part's fixed cost.
  */
 export interface PartPace {
   /** Senders the next part should hold. */
   size(): number;
-  /** A part of `senders` took `ms` to build. */
+  /** A full part of `senders` (what size() asked for) took `ms` to build. */
   record(senders: number, ms: number): void;
 }
 
 export function partPace(): PartPace {
+  const bound = (perMs: number) =>
+    Math.min(MAX_PART_SENDERS / PART_MS, Math.max(MIN_PART_SENDERS / PART_MS, perMs));
   let perMs = FIRST_PART_SENDERS / PART_MS;
   return {
-    size: () => Math.min(MAX_PART_SENDERS, Math.max(MIN_PART_SENDERS, Math.round(perMs * PART_MS))),
+    size: () => Math.round(perMs * PART_MS),
     record(senders, ms) {
       if (senders === 0) return;
-      // Half the new pace, half the old: one part slowed by a collection shrinks the next ones for a while only.
-      perMs = (perMs + senders / Math.max(ms, 0.01)) / 2;
+      const shown = senders / Math.max(ms, 0.001);
+      perMs = bound(Math.min(shown, (perMs + shown) / 2));
     },
   };
 }
 
-/** Each kind of view's pace: their senders cost differently (a summary, a view with its bar, a page's JSON). */
-const PACES = { page: partPace(), summaries: partPace(), views: partPace() };
+/**
+ * Each kind of view's pace: their senders cost differently. They are the
+ * process's, not a monitor's: what they measure is how fast this process's
+ * code (which V8 optimizes once for all) builds each kind.
+ */
+export const VIEW_PACES = {
+  /** A page of GET /api/senders: summaries, serialized. */
+  page: partPace(),
+  /** The same with the heartbeat bars (`heartbeats=true`): twice the JSON. */
+  pageWithBars: partPace(),
+  /** A scrape's most urgent senders: summaries, written as metric series. */
+  summaries: partPace(),
+  /** The status page's senders: views with their bars, kept as objects for the HTML. */
+  views: partPace(),
+  /** The page's live snapshot: the same views, converted and serialized. */
+  snapshot: partPace(),
+};
+
+/** A page's pace: with the bars, a sender is twice the JSON. */
+export function pagePace(query: Pick<SenderQuery, 'heartbeats'>): PartPace {
+  return query.heartbeats === true ? VIEW_PACES.pageWithBars : VIEW_PACES.page;
+}
 
 /** The clock a part is timed by. */
 const stepClock = () => performance.now();
@@ -101,7 +129,7 @@ export async function pageInParts(
   tracker: Pick<Tracker, 'page'>,
   query: SenderQuery,
   now: () => number,
-  pace: PartPace = PACES.page,
+  pace: PartPace = pagePace(query),
 ): Promise<SendersPage> {
   const array = jsonArrayInParts();
   let left = query.limit;
@@ -109,12 +137,13 @@ export async function pageInParts(
   let next: string | null = null;
   await inTurns(() => {
     const began = stepClock();
+    const size = pace.size();
     const part = tracker.page(
-      { ...query, limit: Math.min(pace.size(), left), ...(after === undefined ? {} : { after }) },
+      { ...query, limit: Math.min(size, left), ...(after === undefined ? {} : { after }) },
       now(),
     );
     array.add(part.views.map(toApiListed));
-    pace.record(part.views.length, stepClock() - began);
+    if (part.views.length === size) pace.record(size, stepClock() - began);
     left -= part.views.length;
     next = part.next;
     if (next === null || left === 0) return true;
@@ -136,7 +165,7 @@ export function urgentSummariesInParts(
   limit: number,
   now: () => number,
   take: (part: SenderSummary[]) => void,
-  pace: PartPace = PACES.summaries,
+  pace: PartPace = VIEW_PACES.summaries,
 ): Promise<void> {
   return sourcesInParts(
     tracker.urgentSources(limit),
@@ -157,7 +186,7 @@ export function urgentViewsInParts(
   now: () => number,
   take: (part: SenderView[]) => void,
   q?: string,
-  pace: PartPace = PACES.views,
+  pace: PartPace = VIEW_PACES.views,
 ): Promise<void> {
   return sourcesInParts(
     tracker.urgentSources(limit, q),
@@ -181,13 +210,15 @@ async function sourcesInParts<T>(
     const began = stepClock();
     const part: T[] = [];
     const nowMs = now();
-    const end = Math.min(sources.length, at + pace.size());
+    const size = pace.size();
+    const end = Math.min(sources.length, at + size);
+    const full = end - at === size;
     for (; at < end; at++) {
       const built = build(sources[at] as string, nowMs);
       if (built !== undefined) part.push(built);
     }
     take(part);
-    pace.record(part.length, stepClock() - began);
+    if (full) pace.record(size, stepClock() - began);
     return at >= sources.length;
   });
 }
