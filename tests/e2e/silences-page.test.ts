@@ -100,6 +100,16 @@ describe('the silences page in Chromium', () => {
     await page.fill('#test-notify input[name="source"]', 'nobody');
     await page.click('#test-notify button[type="submit"]');
     await page.locator('#test-result', { hasText: /^404: unknown sender$/ }).waitFor({ timeout: 5000 });
+    await page.fill('#test-notify input[name="source"]', '');
+    await page.fill('#test-notify input[name="target"]', 'http://elsewhere:9000');
+    await page.click('#test-notify button[type="submit"]');
+    await page.locator('#test-result', { hasText: /^404: no configured target/ }).waitFor({ timeout: 5000 });
     expect(sink?.requests()).toEqual([]);
+
+    // Its own label: that target only.
+    await page.fill('#test-notify input[name="target"]', `http://127.0.0.1:${sink?.port}`);
+    await page.click('#test-notify button[type="submit"]');
+    await page.locator('#test-result', { hasText: '1 of 1 took it.' }).waitFor({ timeout: 5000 });
+    expect(sink?.requests()).toHaveLength(1);
   });
 });

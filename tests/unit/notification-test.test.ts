@@ -4,15 +4,13 @@
  * each took it, nothing put in the outbox, retried or counted.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { testNotificationSchema } from '../../services/client/http/api.js';
+import { testNotificationSchema } from '../../services/client/http/api.js';
 import { TEST_ALERT_NAME, testWebhookBody } from '../../services/client/notify/payload.js';
 import { startAlertmanager } from '../support/alertmanager.js';
 import { captureLogs } from '../support/log-capture.js';
 import { type LoopbackMonitor, startLoopbackMonitor } from '../support/monitor.js';
 import { beat, eventually, sendUdp } from '../support/udp.js';
 import { startWebhookSink } from '../support/webhook-sink.js';
-
-type Answer = ReturnType<typeof testNotificationSchema.parse>;
 
 const TOKEN = 'd'.repeat(20) + 'e'.repeat(20);
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -57,7 +55,7 @@ describe('POST /api/notifications/test', () => {
     bad.failFor(60_000, 503);
     const res = await test(m);
     expect(res.status).toBe(200);
-    const answer = (await res.json()) as Answer;
+    const answer = testNotificationSchema.parse(await res.json());
     expect(answer.id).toMatch(UUID);
     expect(answer).toMatchObject({ source: null, sent: 1, failed: 1 });
     const label = (url: string) => `http://127.0.0.1:${new URL(url).port}`;
@@ -142,7 +140,7 @@ describe('POST /api/notifications/test', () => {
 
     const res = await test(m, { source: 'billing' });
     expect(res.status).toBe(200);
-    const answer = (await res.json()) as Answer;
+    const answer = testNotificationSchema.parse(await res.json());
     expect(answer).toMatchObject({ source: 'billing', sent: 1, failed: 0 });
     expect(s.requests().map((r) => r.body)).toEqual([
       expect.objectContaining({
@@ -178,7 +176,7 @@ describe('POST /api/notifications/test', () => {
     const label = `http://127.0.0.1:${two.port}`;
     const res = await test(m, { target: label });
     expect(res.status).toBe(200);
-    expect(((await res.json()) as Answer).targets.map((t) => t.target)).toEqual([label]);
+    expect(testNotificationSchema.parse(await res.json()).targets.map((t) => t.target)).toEqual([label]);
     expect(one.requests()).toEqual([]);
     expect(two.requests()).toHaveLength(1);
     const none = await test(m, { target: 'http://elsewhere:9000' });
@@ -242,7 +240,7 @@ describe('POST /api/notifications/test, to the real Alertmanager', () => {
         headers: { authorization: `Bearer ${TOKEN}` },
       });
       expect(res.status).toBe(200);
-      const answer = (await res.json()) as Answer;
+      const answer = testNotificationSchema.parse(await res.json());
       expect(answer).toMatchObject({ sent: 1, failed: 0 });
       expect(answer.targets).toMatchObject([{ kind: 'alertmanager', ok: true, status: 200 }]);
       // Alertmanager took it: it is in its list at once.

@@ -243,7 +243,8 @@ export const testNotificationInput = z
 /** The answers of POST /api/notifications/test that have nothing to try. */
 export const NO_TARGETS_MESSAGE =
   'nothing to test: set NOTIFY_WEBHOOK_URLS, NOTIFY_WEBHOOK_URLS_FILE or ALERTMANAGER_URLS';
-export const UNKNOWN_TARGET_MESSAGE = 'no target has this label (see the answer of a test to all of them)';
+export const UNKNOWN_TARGET_MESSAGE =
+  'no configured target has this label: the labels are the `target` of the notify log lines and of udp_monitor_notifications_*_total';
 
 export const testNotificationSchema = z.object({
   id: z

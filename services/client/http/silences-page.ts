@@ -55,9 +55,10 @@ export function renderSilencesPage({
 </section>
 <section aria-labelledby="test-h">
 <h2 id="test-h">Test the notifications</h2>
-<p>Sends a test notification to every webhook and Alertmanager, now and once, and shows how each took it.</p>
+<p>Sends a test notification to every webhook and Alertmanager (or to one), now and once, and shows how each took it.</p>
 <form id="test-notify">
 <p><label>About a sender (optional) <input name="source" maxlength="64" placeholder="billing"></label></p>
+<p><label>Only the target (optional: its label, as the log names it) <input name="target" maxlength="300" placeholder="https://hooks.slack.com#2"></label></p>
 <p><button type="submit">Send a test</button> <output id="test-result" role="status"></output></p>
 </form>
 <ul id="test-targets"></ul>

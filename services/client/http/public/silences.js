@@ -63,10 +63,15 @@ testForm.addEventListener('submit', async (event) => {
   if (button.disabled) return;
   button.disabled = true;
   testTargets.replaceChildren();
-  const source = new FormData(testForm).get('source');
+  const data = new FormData(testForm);
+  const ask = {};
+  for (const name of ['source', 'target']) {
+    const value = data.get(name);
+    if (value) ask[name] = value;
+  }
   testResult.textContent = 'Sending…';
   try {
-    await sendTest(source ? { source } : undefined);
+    await sendTest(Object.keys(ask).length === 0 ? undefined : ask);
   } finally {
     button.disabled = false;
   }
@@ -75,7 +80,11 @@ testForm.addEventListener('submit', async (event) => {
 async function sendTest(body) {
   const res = await call(testResult, 'POST', '/api/notifications/test', body);
   if (res === null) return;
-  const answer = await res.json();
+  const answer = await res.json().catch(() => null);
+  if (answer === null) {
+    testResult.textContent = 'The answer was cut off: try again.';
+    return;
+  }
   testResult.textContent = `${answer.sent} of ${answer.targets.length} took it.`;
   testTargets.replaceChildren(
     ...answer.targets.map((t) => {
