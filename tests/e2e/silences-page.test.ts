@@ -105,11 +105,30 @@ describe('the silences page in Chromium', () => {
     await page.click('#test-notify button[type="submit"]');
     await page.locator('#test-result', { hasText: /^404: no configured target/ }).waitFor({ timeout: 5000 });
     expect(sink?.requests()).toEqual([]);
+  });
 
-    // Its own label: that target only.
-    await page.fill('#test-notify input[name="target"]', `http://127.0.0.1:${sink?.port}`);
-    await page.click('#test-notify button[type="submit"]');
-    await page.locator('#test-result', { hasText: '1 of 1 took it.' }).waitFor({ timeout: 5000 });
-    expect(sink?.requests()).toHaveLength(1);
+  it('tries only the target named in its field', async () => {
+    // A second monitor, with two webhooks: the test goes to the one named.
+    const other = await startWebhookSink({ host: '127.0.0.1' });
+    const two = await startLoopbackMonitor(
+      clientLogs.logger,
+      { NOTIFY_WEBHOOK_URLS: `${sink?.url}/hook/secret,${other.url}/hook/other` },
+      { adminToken: TOKEN },
+    );
+    try {
+      const { page } = tab;
+      await page.goto(`${two.base}/silences`);
+      sink?.clear();
+      await page.fill('#token', TOKEN);
+      // Pasted with spaces around it, as labels copied from a log line often are.
+      await page.fill('#test-notify input[name="target"]', ` http://127.0.0.1:${other.port} `);
+      await page.click('#test-notify button[type="submit"]');
+      await page.locator('#test-result', { hasText: '1 of 1 took it.' }).waitFor({ timeout: 5000 });
+      expect(other.requests()).toHaveLength(1);
+      expect(sink?.requests()).toEqual([]);
+    } finally {
+      await two.monitor.stop();
+      await other.close();
+    }
   });
 });

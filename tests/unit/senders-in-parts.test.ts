@@ -167,28 +167,32 @@ describe("a kind of view's pace: parts sized to take PART_MS", () => {
   it('starts at FIRST_PART_SENDERS, grows by half what a faster part showed, and shrinks at once', () => {
     const pace = partPace();
     expect(pace.size()).toBe(FIRST_PART_SENDERS);
-    // 100 senders in 0.25 ms: 400 a ms; half-way from 100.
-    pace.record(100, 0.25);
-    expect(pace.size()).toBe(((100 + 400) / 2) * PART_MS);
-    // 200 in 1 ms: slower than the pace said, so that at once.
-    pace.record(200, 1);
-    expect(pace.size()).toBe(200);
+    // 100 senders in 0.5 ms: 200 a ms, faster than the pace said: half-way from 100.
+    pace.record(100, 0.5);
+    expect(pace.size()).toBe(((100 + 200) / 2) * PART_MS);
+    // 150 in 1.5 ms: 100 a ms, slower: that at once.
+    pace.record(150, 1.5);
+    expect(pace.size()).toBe(100);
     // A part slowed by a collection: the next one is as small as that showed.
-    pace.record(200, 4);
-    expect(pace.size()).toBe(50);
-    pace.record(50, 0.25);
-    expect(pace.size()).toBe((50 + 200) / 2);
+    pace.record(100, 4);
+    expect(pace.size()).toBe(25);
+    pace.record(25, 0.2);
+    expect(pace.size()).toBe((25 + 125) / 2);
   });
 
   it('stays within MIN_PART_SENDERS and MAX_PART_SENDERS, and learns nothing from an empty part', () => {
     const pace = partPace();
     for (let i = 0; i < 5; i++) pace.record(1000, 0.1);
     expect(pace.size()).toBe(MAX_PART_SENDERS);
-    // Bounded inside too: one slow part after many fast ones is not averaged with a pace past the cap.
+    // A slower part: its pace, at once.
     pace.record(MAX_PART_SENDERS, 2 * PART_MS);
     expect(pace.size()).toBe(MAX_PART_SENDERS / 2);
     pace.record(10, 100);
     expect(pace.size()).toBe(MIN_PART_SENDERS);
+    // Bounded inside at the floor too: half-way from 10 a ms, not from the 0.1 the part showed.
+    pace.record(10, 0.1);
+    expect(pace.size()).toBe((MIN_PART_SENDERS + 100) / 2);
+    pace.record(10, 100);
     pace.record(0, 0);
     expect(pace.size()).toBe(MIN_PART_SENDERS);
   });
@@ -220,6 +224,21 @@ describe("a kind of view's pace: parts sized to take PART_MS", () => {
     expect(JSON.parse(page.chunks.join('')) as unknown[]).toHaveLength(100);
     // 40, then 60 (all that was left of the 100 asked for, not the 200 the pace said).
     expect(recorded).toEqual([40]);
+
+    // A page cut short because the senders ran out: 40, 200, then 110 of the 500 asked for.
+    asked = 0;
+    recorded.length = 0;
+    const all = await pageInParts(tracker, { limit: 1000 }, () => T0 + 1500, pace);
+    expect(JSON.parse(all.chunks.join('')) as unknown[]).toHaveLength(350);
+    expect(recorded).toEqual([40, 200]);
+
+    // A filtered page teaches nothing: its parts pass over the senders that do not match.
+    asked = 0;
+    recorded.length = 0;
+    await pageInParts(tracker, { limit: 1000, state: 'stopped' }, () => T0 + 1500, pace);
+    await pageInParts(tracker, { limit: 1000, q: 'n1' }, () => T0 + 1500, pace);
+    expect(asked).toBeGreaterThan(0);
+    expect(recorded).toEqual([]);
   });
 
   it('gives a page with heartbeat bars a pace of its own', () => {

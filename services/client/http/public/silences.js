@@ -66,8 +66,8 @@ testForm.addEventListener('submit', async (event) => {
   const data = new FormData(testForm);
   const ask = {};
   for (const name of ['source', 'target']) {
-    const value = data.get(name);
-    if (value) ask[name] = value;
+    const value = (data.get(name) ?? '').trim();
+    if (value !== '') ask[name] = value;
   }
   testResult.textContent = 'Sending…';
   try {
