@@ -278,7 +278,7 @@ export function toApiTestNotification(t: TestNotification): z.infer<typeof testN
     source: t.source,
     sent,
     failed: t.tries.length - sent,
-    targets: t.tries.map((x) => ({ ...x })),
+    targets: t.tries,
   };
 }
 

@@ -41,7 +41,7 @@ import {
 } from './payload.js';
 import { keyHost, queueKey, queuesMovedInPlace } from './queues.js';
 import type { WebhookTarget } from './targets.js';
-import { sendTestNotification, type TestNotification } from './test-notification.js';
+import { sendTestNotification, type TestDeps, type TestNotification } from './test-notification.js';
 import { type PostOptions, postWebhook } from './webhook.js';
 
 export interface NotifierConfig {
@@ -223,6 +223,17 @@ export function startNotifier(deps: NotifierDeps): Notifier {
     dispatcher: http.dispatcher,
   };
   const payload: PayloadContext = { monitor: config.monitor, statusUrl: config.statusUrl };
+  const testDeps: TestDeps = {
+    webhooks: config.webhooks,
+    alertmanagers: config.alertmanagers,
+    payload,
+    alertMonitor: config.alertMonitor,
+    severity: ALERT_SEVERITY,
+    alertResendMs: config.alertResendMs,
+    post: postOptions,
+    log,
+    stopped: () => stopped,
+  };
   let stopped = false;
   /**
    * Senders whose state may not have been told: whose change a silence held
@@ -750,23 +761,7 @@ export function startNotifier(deps: NotifierDeps): Notifier {
     },
     hasTargets: hasWebhooks || config.alertmanagers.length > 0,
     test(subject, only) {
-      return sendTestNotification(
-        {
-          webhooks: config.webhooks,
-          alertmanagers: config.alertmanagers,
-          payload,
-          alertMonitor: config.alertMonitor,
-          severity: ALERT_SEVERITY,
-          alertResendMs: config.alertResendMs,
-          post: postOptions,
-          log,
-          stopped: () => stopped,
-        },
-        randomUUID(),
-        subject,
-        only,
-        now(),
-      );
+      return sendTestNotification(testDeps, randomUUID(), subject, only, now());
     },
     async stop() {
       stopped = true;

@@ -145,6 +145,11 @@ export function senderPageUrl(statusUrl: string, source: string): string {
   return `${statusPageUrl(statusUrl)}/senders/${encodeURIComponent(source)}`;
 }
 
+/** Where a test links to: the named sender's page, or the status page. */
+function testPageUrl(statusUrl: string, subject: TestSubject | null): string {
+  return subject === null ? statusPageUrl(statusUrl) : senderPageUrl(statusUrl, subject.source);
+}
+
 export function webhookBody(n: Notification, ctx: PayloadContext): WebhookBody {
   return {
     id: n.id,
@@ -181,7 +186,7 @@ export function testWebhookBody(
     at,
     since: subject === null ? at : new Date(subject.sinceMs).toISOString(),
     monitor: ctx.monitor,
-    statusUrl: subject === null ? statusPageUrl(ctx.statusUrl) : senderPageUrl(ctx.statusUrl, subject.source),
+    statusUrl: testPageUrl(ctx.statusUrl, subject),
     text: testText(subject, ctx.monitor),
     incidentKey: null,
   };
@@ -345,13 +350,24 @@ export const ALERT_LIFETIME_RESENDS = 4;
  * so the alerts of a monitor that died expire by themselves; a resolved one
  * ends at resolvedAtMs.
  */
+/** An alert's labels: `own`, then `monitor` and `severity` unless empty (an empty value leaves the label out). */
+function alertLabels(own: Record<string, string>, monitor: string, severity: string): Record<string, string> {
+  const labels = { ...own };
+  if (monitor !== '') labels.monitor = monitor;
+  if (severity !== '') labels.severity = severity;
+  return labels;
+}
+
+/** When a firing alert pushed at `nowMs` ends unless pushed again. */
+function firingEndsAtMs(nowMs: number, resendIntervalMs: number): number {
+  return nowMs + ALERT_LIFETIME_RESENDS * resendIntervalMs;
+}
+
 export function alertmanagerAlert(a: AlertInput): PostableAlert {
-  const labels: Record<string, string> = { alertname: ALERT_NAME, source: a.source };
-  if (a.monitor !== '') labels.monitor = a.monitor;
-  if (a.severity !== '') labels.severity = a.severity;
+  const labels = alertLabels({ alertname: ALERT_NAME, source: a.source }, a.monitor, a.severity);
   const name = a.displayName === null ? a.source : `${a.displayName} (${a.source})`;
   const since = new Date(a.sinceMs).toISOString();
-  const endsAtMs = a.resolvedAtMs ?? a.nowMs + ALERT_LIFETIME_RESENDS * a.resendIntervalMs;
+  const endsAtMs = a.resolvedAtMs ?? firingEndsAtMs(a.nowMs, a.resendIntervalMs);
   const is = a.state === 'forgotten' ? 'is no longer watched' : `is ${a.state}`;
   return {
     labels,
@@ -387,11 +403,16 @@ export function testAlert(t: {
   resendIntervalMs: number;
   nowMs: number;
 }): PostableAlert {
-  const labels: Record<string, string> = { alertname: TEST_ALERT_NAME, test_id: t.id };
-  if (t.subject !== null) labels.source = t.subject.source;
-  if (t.monitor !== '') labels.monitor = t.monitor;
-  if (t.severity !== '') labels.severity = t.severity;
-  const endsAt = new Date(t.nowMs + ALERT_LIFETIME_RESENDS * t.resendIntervalMs).toISOString();
+  const labels = alertLabels(
+    {
+      alertname: TEST_ALERT_NAME,
+      test_id: t.id,
+      ...(t.subject === null ? {} : { source: t.subject.source }),
+    },
+    t.monitor,
+    t.severity,
+  );
+  const endsAt = new Date(firingEndsAtMs(t.nowMs, t.resendIntervalMs)).toISOString();
   const about = t.subject === null ? '' : ` about ${t.subject.source} (${t.subject.state} now)`;
   return {
     labels,
@@ -401,7 +422,6 @@ export function testAlert(t: {
     },
     startsAt: new Date(t.nowMs).toISOString(),
     endsAt,
-    generatorURL:
-      t.subject === null ? statusPageUrl(t.statusUrl) : senderPageUrl(t.statusUrl, t.subject.source),
+    generatorURL: testPageUrl(t.statusUrl, t.subject),
   };
 }

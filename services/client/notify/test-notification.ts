@@ -65,7 +65,7 @@ export interface TestDeps {
  * log and the answer name them; a webhook and an Alertmanager on one host
  * share a label). None when `only` names no target.
  */
-export function testTargets(
+function testTargets(
   deps: Pick<TestDeps, 'webhooks' | 'alertmanagers'>,
   only: string | null,
 ): { webhooks: WebhookTarget[]; alertmanagers: WebhookTarget[] } {
