@@ -8,7 +8,7 @@
 
 import { createSocket } from 'node:dgram';
 import { copyFileSync, mkdirSync } from 'node:fs';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { loadClientConfig } from '../../services/client/config.js';
 import { type Monitor, startMonitor } from '../../services/client/monitor.js';
 import { type Beacon, startBeacon } from '../../services/shared/beacon/beacon.js';
@@ -16,6 +16,7 @@ import { humanTimestamp } from '../../services/shared/protocol.js';
 import { type ChromiumSession, launchChromium } from '../support/browser.js';
 import { captureLogs } from '../support/log-capture.js';
 import { freshDataDir } from '../support/monitor.js';
+import { setUpSuite } from '../support/suite-setup.js';
 import { beat, sendUdp } from '../support/udp.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -31,27 +32,19 @@ describe('status page picture', () => {
   const beacons: Beacon[] = [];
   const plain = createSocket('udp4');
 
-  // A set-up failure (no Chromium, say) fails the test rather than skipping it.
-  let setupError: unknown;
-  beforeAll(async () => {
-    try {
-      browser = await launchChromium();
-      monitor = await startMonitor(
-        loadClientConfig({
-          UDP_HOST: '127.0.0.1',
-          UDP_PORT: '0',
-          HTTP_HOST: '127.0.0.1',
-          HTTP_PORT: '0',
-          DATA_DIR: freshDataDir(),
-        }),
-        clientLogs.logger,
-      );
-    } catch (err) {
-      setupError = err;
-    }
-  });
-  beforeEach(() => {
-    if (setupError !== undefined) throw setupError;
+  // A set-up failure (no Chromium, say) fails every test rather than skipping them.
+  setUpSuite(async () => {
+    browser = await launchChromium();
+    monitor = await startMonitor(
+      loadClientConfig({
+        UDP_HOST: '127.0.0.1',
+        UDP_PORT: '0',
+        HTTP_HOST: '127.0.0.1',
+        HTTP_PORT: '0',
+        DATA_DIR: freshDataDir(),
+      }),
+      clientLogs.logger,
+    );
   });
 
   afterAll(async () => {

@@ -4,10 +4,11 @@
  * added and ended through the page, a test notification sent from it, and
  * the admin token cleared after each, never kept.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { type ChromiumSession, launchChromium, type WatchedPage } from '../support/browser.js';
 import { captureLogs } from '../support/log-capture.js';
 import { type LoopbackMonitor, startLoopbackMonitor } from '../support/monitor.js';
+import { setUpSuite } from '../support/suite-setup.js';
 import { startWebhookSink, type WebhookSink } from '../support/webhook-sink.js';
 
 const TOKEN = 'f'.repeat(20) + 'g'.repeat(20);
@@ -21,24 +22,16 @@ describe('the silences page in Chromium', () => {
   let base: string;
 
   // A set-up failure (no Chromium, say) fails every test rather than skipping them.
-  let setupError: unknown;
-  beforeAll(async () => {
-    try {
-      sink = await startWebhookSink({ host: '127.0.0.1' });
-      m = await startLoopbackMonitor(
-        clientLogs.logger,
-        { NOTIFY_WEBHOOK_URLS: `${sink.url}/hook/secret` },
-        { adminToken: TOKEN },
-      );
-      base = m.base;
-      browser = await launchChromium();
-      tab = await browser.open();
-    } catch (err) {
-      setupError = err;
-    }
-  });
-  beforeEach(() => {
-    if (setupError !== undefined) throw setupError;
+  setUpSuite(async () => {
+    sink = await startWebhookSink({ host: '127.0.0.1' });
+    m = await startLoopbackMonitor(
+      clientLogs.logger,
+      { NOTIFY_WEBHOOK_URLS: `${sink.url}/hook/secret` },
+      { adminToken: TOKEN },
+    );
+    base = m.base;
+    browser = await launchChromium();
+    tab = await browser.open();
   });
   afterAll(async () => {
     await browser?.close();

@@ -4,13 +4,14 @@
  * text, a beacon's bye, a monitor restart, and the page without JavaScript.
  */
 import { mkdirSync } from 'node:fs';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { type ClientConfig, loadClientConfig } from '../../services/client/config.js';
 import { type Monitor, startMonitor } from '../../services/client/monitor.js';
 import { startBeacon } from '../../services/shared/beacon/beacon.js';
 import { type ChromiumSession, launchChromium, type WatchedPage, within } from '../support/browser.js';
 import { captureLogs } from '../support/log-capture.js';
 import { freshDataDir } from '../support/monitor.js';
+import { setUpSuite } from '../support/suite-setup.js';
 import { beat, sendUdp } from '../support/udp.js';
 
 const ENV = {
@@ -64,25 +65,17 @@ describe('status page in Chromium', () => {
   const live = (w: WatchedPage) => w.page.locator('#conn[data-state="live"]').waitFor({ timeout: 5000 });
 
   // A set-up failure (no Chromium, say) fails every test rather than skipping them.
-  let setupError: unknown;
-  beforeAll(async () => {
-    try {
-      browser = await launchChromium();
-      config = loadClientConfig(ENV);
-      monitor = await startMonitor(config, clientLogs.logger);
-      base = `http://127.0.0.1:${monitor.http.port}`;
-      tab = await browser.open();
-      await tab.page.goto(`${base}/`);
-      await live(tab);
-      await tab.page.evaluate(() => {
-        window.__sameDocument = 'loaded once';
-      });
-    } catch (err) {
-      setupError = err;
-    }
-  });
-  beforeEach(() => {
-    if (setupError !== undefined) throw setupError;
+  setUpSuite(async () => {
+    browser = await launchChromium();
+    config = loadClientConfig(ENV);
+    monitor = await startMonitor(config, clientLogs.logger);
+    base = `http://127.0.0.1:${monitor.http.port}`;
+    tab = await browser.open();
+    await tab.page.goto(`${base}/`);
+    await live(tab);
+    await tab.page.evaluate(() => {
+      window.__sameDocument = 'loaded once';
+    });
   });
 
   afterAll(async () => {

@@ -12,12 +12,13 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { parseLogLine } from '../../services/shared/log-schema.js';
 import { type Datagram, encodeDatagram } from '../../services/shared/protocol.js';
 import { datagram } from '../support/builders.js';
 import { type ComposeFixture, REPO_ROOT, upCompose } from '../support/compose.js';
 import { schemaProblems } from '../support/log-lines.js';
+import { setUpSuite } from '../support/suite-setup.js';
 import { eventually, sendUdp } from '../support/udp.js';
 
 const run = promisify(execFile);
@@ -58,7 +59,7 @@ describe('authenticated datagrams: docker-compose.auth.yml', () => {
   let fx: ComposeFixture;
   let clientAddress = '';
 
-  beforeAll(async () => {
+  setUpSuite(async () => {
     fx = await upCompose({
       overrides: [OVERRIDE],
       environment: { AUTH_SECRETS_DIR: dir, BEACON_INTERVAL: '1s', MARK_INTERVAL: '1s' },

@@ -5,9 +5,10 @@
  * compose project, the checks in sequence.
  */
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import type { toApiSenderSummary } from '../../services/client/http/api.js';
 import { type ComposeFixture, type LogRecord, upCompose } from '../support/compose.js';
+import { setUpSuite } from '../support/suite-setup.js';
 import { eventually, untilDown, untilSender } from '../support/udp.js';
 
 const INTERVAL_MS = 1000;
@@ -50,7 +51,7 @@ describe('faults (issue 5): kill -9, network cut, SIGTERM', () => {
       (l) => l.event === 'state' && l.source === source && ms(l.time) >= sinceMs,
     );
 
-  beforeAll(async () => {
+  setUpSuite(async () => {
     fx = await upCompose({
       environment: { BEACON_INTERVAL: '1s', MARK_INTERVAL: '1s' },
     });

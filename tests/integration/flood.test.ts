@@ -22,7 +22,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { CLIENT_CONTAINER } from '../support/compose.js';
 import {
   type ClientProcess,
@@ -36,6 +36,7 @@ import {
 import { expectedOutcomes, FLOOD_KIND_NAMES, type FloodKind, type Outcome } from '../support/flood-mix.js';
 import type { SenderConfig, SenderReport } from '../support/flood-sender.js';
 import { expectSchemaValid } from '../support/log-lines.js';
+import { setUpSuite } from '../support/suite-setup.js';
 
 const MIN_COUNT = 1_000_000;
 const COUNT = (() => {
@@ -98,7 +99,7 @@ describe(`flood: ${COUNT.toLocaleString('en')} datagrams against the running mon
   let probe: Probe | undefined;
   let base = '';
 
-  beforeAll(async () => {
+  setUpSuite(async () => {
     const keyFile = join(dir, 'flood-k1.key');
     writeFileSync(keyFile, `${randomBytes(48).toString('base64')}\n`, { mode: 0o600 });
     client = await startClientProcess(dir, {

@@ -4,8 +4,9 @@
  * status page and API showing it, the logs honouring their schema, a
  * malformed datagram reported, and a clean stop.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { type ComposeFixture, upCompose } from '../support/compose.js';
+import { setUpSuite } from '../support/suite-setup.js';
 import { eventually, sendUdp } from '../support/udp.js';
 
 interface ApiDatagram {
@@ -17,7 +18,7 @@ interface ApiDatagram {
 
 describe('foundation: docker compose up', () => {
   let fx: ComposeFixture;
-  beforeAll(async () => {
+  setUpSuite(async () => {
     fx = await upCompose({ environment: { BEACON_INTERVAL: '1s', MARK_INTERVAL: '1s' } });
   });
   afterAll(async () => {

@@ -9,11 +9,12 @@ import { execFile } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { SOCKET_THREAD_NAME } from '../../services/client/ingest/receiver.js';
 import { WRITER_NICE, WRITER_THREAD_NAME } from '../../services/client/store/state-writer.js';
 import { POOL_THREAD_NAME, V8_HELPER_THREAD_NAME } from '../../services/shared/thread-priority.js';
 import { CLIENT_CONTAINER, type ComposeFixture, REPO_ROOT, upCompose } from '../support/compose.js';
+import { setUpSuite } from '../support/suite-setup.js';
 import { PID_BY_COMMAND_LINE, type ThreadNice, threadsScript } from '../support/threads-script.js';
 
 const SERVICES = [
@@ -168,7 +169,7 @@ interface ProcessInfo {
 
 describe('hardening (issue 5): docker inspect and the view from inside', () => {
   let fx: ComposeFixture;
-  beforeAll(async () => {
+  setUpSuite(async () => {
     fx = await upCompose({
       environment: { BEACON_INTERVAL: '1s', MAIN_THREAD_NICE: String(MAIN_THREAD_NICE) },
     });

@@ -8,10 +8,11 @@
  * it is ended the way its stream would end, by ending `docker logs -f`.
  */
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { type ComposeFixture, upCompose } from '../support/compose.js';
 import { schemaProblems } from '../support/log-lines.js';
 import { readmeCommands, startRecipe } from '../support/recipes.js';
+import { setUpSuite } from '../support/suite-setup.js';
 import { beat, eventually, sendUdp } from '../support/udp.js';
 
 const LOG_RECIPE = /\bdocker (?:compose )?logs\b.*\|\s*jq\b/;
@@ -29,7 +30,7 @@ describe('README log recipes, run as written', () => {
   let fx: ComposeFixture;
   let clientAddress = '';
 
-  beforeAll(async () => {
+  setUpSuite(async () => {
     fx = await upCompose({ environment: { BEACON_INTERVAL: '1s', MARK_INTERVAL: '1s' } });
     clientAddress = await fx.ipAddress('client');
     // The beacon's beats are in the client's log before any recipe reads it.

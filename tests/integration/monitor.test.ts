@@ -8,9 +8,10 @@
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import type { toApiSenderSummary } from '../../services/client/http/api.js';
 import { type ComposeFixture, type LogRecord, upCompose } from '../support/compose.js';
+import { setUpSuite } from '../support/suite-setup.js';
 import { eventually, untilDown, untilSender } from '../support/udp.js';
 
 const INTERVAL_MS = 1000;
@@ -59,7 +60,7 @@ describe('monitor semantics (issue 3): docker compose stop, kill, start, scale',
     );
   const transitions = (events: LogRecord[]) => events.map((e) => `${e.from}->${e.to}:${e.reason}`);
 
-  beforeAll(async () => {
+  setUpSuite(async () => {
     fx = await upCompose({
       environment: {
         BEACON_INTERVAL: '1s',

@@ -26,12 +26,13 @@ import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import type { toApiSender } from '../../services/client/http/api.js';
 import type { WebhookBody } from '../../services/client/notify/payload.js';
 import { queueKey } from '../../services/client/notify/queues.js';
 import { encodedBeat } from '../support/builders.js';
 import { type ComposeFixture, type LogRecord, upCompose } from '../support/compose.js';
+import { setUpSuite } from '../support/suite-setup.js';
 import { eventually } from '../support/udp.js';
 import type { SinkRequest } from '../support/webhook-sink.js';
 
@@ -204,7 +205,7 @@ describe('notifications (issue 11): webhooks through the outbox, retries, restar
       100,
     );
 
-  beforeAll(async () => {
+  setUpSuite(async () => {
     tokenDir = await mkdtemp(join(tmpdir(), 'udpts-notify-'));
     token = randomBytes(24).toString('hex');
     const tokenFile = join(tokenDir, 'admin-token');

@@ -12,10 +12,11 @@
  */
 import { createSocket } from 'node:dgram';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import type { Status, toApiIncident, toApiSenderSummary } from '../../services/client/http/api.js';
 import { encodedBeat } from '../support/builders.js';
 import { type ComposeFixture, type LogRecord, upCompose } from '../support/compose.js';
+import { setUpSuite } from '../support/suite-setup.js';
 import { eventually, untilDown, untilSender } from '../support/udp.js';
 
 // What /api/senders lists (summaries; a sender of its own has its heartbeat bar too, unused here).
@@ -117,7 +118,7 @@ describe('the state file (issue 10): restarts, kills, compose down, declared and
   const udpPort = async () =>
     Number((await fx.compose('port', '--protocol', 'udp', 'client', '5000')).trim().split(':').pop());
 
-  beforeAll(async () => {
+  setUpSuite(async () => {
     fx = await upCompose({
       environment: {
         BEACON_INTERVAL: '1s',

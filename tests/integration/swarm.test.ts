@@ -15,9 +15,9 @@
  * The swarm is the engine's: initialised here (and left at the end) only
  * when the engine is not in one yet; an engine that already manages a swarm
  * is used as it is and stays in it. The stack, its volumes and its secrets
- * are removed in every path. No Docker engine: beforeAll throws and every
- * test fails. Traffic goes only to 127.0.0.1 and to the stack's containers
- * (from inside them, through `docker exec`).
+ * are removed in every path. No Docker engine: the set-up throws, and every
+ * test fails with its error (setUpSuite). Traffic goes only to 127.0.0.1
+ * and to the stack's containers (from inside them, through `docker exec`).
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -26,11 +26,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import type { toApiSenderSummary } from '../../services/client/http/api.js';
 import { incidentKey, type WebhookBody } from '../../services/client/notify/payload.js';
 import { encodedBeat } from '../support/builders.js';
 import { containerLogRecords, REPO_ROOT } from '../support/compose.js';
+import { setUpSuite } from '../support/suite-setup.js';
 import { eventually, sendUdp } from '../support/udp.js';
 import type { SinkRequest } from '../support/webhook-sink.js';
 
@@ -245,7 +246,7 @@ describe('Docker Swarm (deploy/swarm/stack.yml): two monitors that watch the bea
     return m;
   };
 
-  beforeAll(async () => {
+  setUpSuite(async () => {
     const began = Date.now();
     // No engine: this throws, and so every test fails.
     const swarm = JSON.parse(await docker('info', '--format', '{{json .Swarm}}')) as {
