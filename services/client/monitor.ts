@@ -175,7 +175,8 @@ async function assembleMonitor(
   const hub = createEventHub({ maxClients: config.sseMaxClients, maxSamples: PAGE_DATAGRAM_ROWS });
   opened.push(() => hub.close());
   const limiter = createLogLimiter(config.exceptionLogLimit);
-  const maintenance = createMaintenance(openSilencesTable(store.db), tracker, startedAtMs);
+  const maintenance = createMaintenance(openSilencesTable(store.db), tracker, now);
+  opened.push(async () => maintenance.stop());
   const notifier = startNotifier({
     db: store.db,
     config: {
@@ -526,6 +527,7 @@ async function assembleMonitor(
       stopping = true;
       clearInterval(liveness);
       clearInterval(mark);
+      maintenance.stop();
       // Its streams finished first: the server then finds their connections idle and closes them.
       await hub.close();
       await Promise.all([receiver.stop(), closeHttp(app, options.httpCloseGraceMs)]);

@@ -204,8 +204,11 @@ export const statusSchema = z.object({
     .describe("the monitor's own downtime between its runs, newest first: senders' uptime there is unknown"),
 });
 
+/** A silence's id, as the monitor makes them: a UUID. */
+export const silenceId = z.uuid();
+
 export const silenceSchema = z.object({
-  id: z.string(),
+  id: silenceId,
   sources: z.string().describe('a glob over sender ids: * any run, ? one character'),
   until: z.string(),
   comment: z.string(),

@@ -28,6 +28,7 @@ import {
   type Status,
   senderParams,
   sendersQuery,
+  silenceId,
   testNotificationInput,
   toApiIncident,
   toApiReceived,
@@ -246,7 +247,9 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
     },
   };
   app.get('/api/silences', () => deps.maintenance.list().map(toApiSilence));
-  app.post('/api/silences', adminOnly, (req, reply) => {
+  // A write is answered once every sender shows it (Maintenance.marked(): the marks are made a step at
+  // a time), so the page and the API read after it agree with it.
+  app.post('/api/silences', adminOnly, async (req, reply) => {
     // Each silence is checked against every sender whenever the silences change: their number is bounded.
     if (deps.maintenance.list().length >= MAX_SILENCES) {
       return sendAnswer(
@@ -277,13 +280,17 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
       },
       `silence ${silence.id} added for ${silence.sources}`,
     );
+    await deps.maintenance.marked();
     return reply.code(201).send(toApiSilence(silence));
   });
-  app.delete<{ Params: { id: string } }>('/api/silences/:id', adminOnly, (req, reply) => {
-    if (!deps.maintenance.remove(req.params.id, deps.now())) {
+  app.delete<{ Params: { id: string } }>('/api/silences/:id', adminOnly, async (req, reply) => {
+    // Not a silence's id (a UUID): no such silence either.
+    const id = silenceId.safeParse(req.params.id);
+    if (!id.success || !deps.maintenance.remove(id.data)) {
       return sendAnswer(reply, errorAnswer('not_found', 'no such silence', 'id'));
     }
-    log.info({ event: 'silence', action: 'removed', id: req.params.id }, `silence ${req.params.id} removed`);
+    log.info({ event: 'silence', action: 'removed', id: id.data }, `silence ${id.data} removed`);
+    await deps.maintenance.marked();
     return reply.code(204).send();
   });
   app.post('/api/notifications/test', adminOnly, async (req, reply) => {

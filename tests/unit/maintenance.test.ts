@@ -1,0 +1,119 @@
+/**
+ * Silences mark their senders a step at a time (notify/maintenance.ts): a
+ * change never holds the main thread for a whole pass over every sender
+ * and every silence, a change during a pass starts it over, and marked()
+ * says when every sender shows the silences as they are.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { createMaintenance, type Maintenance } from '../../services/client/notify/maintenance.js';
+import { openSilencesTable } from '../../services/client/store/silences.js';
+import { openStateFile, type StateFile } from '../../services/client/store/state-file.js';
+import { createTracker } from '../../services/client/tracking/tracker.js';
+import { createTurns, TURN_MS } from '../../services/shared/turns.js';
+import { T0, TRACKER_OPTIONS, trackedBeat } from '../support/builders.js';
+import { freshDataDir } from '../support/monitor.js';
+
+const SENDERS = 2000;
+const HOUR = 3_600_000;
+
+const files: StateFile[] = [];
+const passes: Maintenance[] = [];
+afterEach(() => {
+  for (const m of passes.splice(0)) m.stop();
+  for (const f of files.splice(0)) f.close(null);
+});
+
+/** A tracker with SENDERS senders `a-0`... and `b-0`... (half each), and its maintenance. */
+function setUp() {
+  const tracker = createTracker({ ...TRACKER_OPTIONS, maxSenders: SENDERS });
+  for (let i = 0; i < SENDERS; i++) {
+    tracker.observe(trackedBeat({ source: `${i % 2 === 0 ? 'a' : 'b'}-${i}`, seq: 0, sentAtMs: T0 }));
+  }
+  const file = openStateFile(freshDataDir());
+  files.push(file);
+  // Every look at the clock finds the step's millisecond over: a step marks the fewest senders it may,
+  // and a turn runs one step. The turns run when the test says.
+  let clockMs = 0;
+  const clock = () => (clockMs += 10);
+  const deferred: Array<() => void> = [];
+  const turns = createTurns(TURN_MS, { now: clock, defer: (run) => deferred.push(run) });
+  const maintenance = createMaintenance(openSilencesTable(file.db), tracker, () => T0, { turns, clock });
+  passes.push(maintenance);
+  const inMaintenance = (prefix = '') =>
+    [...tracker.all()].filter((s) => s.maintenance && s.source.startsWith(prefix)).length;
+  /** Runs the turn deferred, if any; false when none was. */
+  const turn = () => {
+    const run = deferred.shift();
+    run?.();
+    return run !== undefined;
+  };
+  /** Every turn, until no step is left; how many it took. */
+  const allTurns = async () => {
+    let n = 0;
+    while (turn()) n++;
+    await maintenance.marked();
+    return n;
+  };
+  return { tracker, maintenance, inMaintenance, turn, allTurns };
+}
+
+describe('silences mark their senders a step at a time', () => {
+  /** Senders of SENDERS whose number starts with 1, among the odd (b-) ones. */
+  const b1 = [...Array(SENDERS).keys()].filter((i) => i % 2 === 1 && `${i}`.startsWith('1')).length;
+
+  it('marks a step a turn, and marked() resolves once every sender is marked', async () => {
+    const { maintenance, inMaintenance, turn, allTurns } = setUp();
+    await allTurns(); // the pass of the start: no silence yet
+    maintenance.add({ sources: 'a-*', untilMs: T0 + HOUR, comment: '' }, T0);
+    expect(inMaintenance()).toBe(0);
+    turn();
+    const afterOneTurn = inMaintenance();
+    expect(afterOneTurn).toBeGreaterThan(0);
+    expect(afterOneTurn).toBeLessThan(SENDERS / 2);
+    // 64 senders a step (the clock looked at every 64th): at least SENDERS / 64 turns in all.
+    expect(await allTurns()).toBeGreaterThanOrEqual(SENDERS / 64 - 1);
+    expect(inMaintenance('a-')).toBe(SENDERS / 2);
+    expect(inMaintenance('b-')).toBe(0);
+  });
+
+  it('starts a pass over when the silences change during it', async () => {
+    const { maintenance, inMaintenance, turn, allTurns } = setUp();
+    await allTurns();
+    const silence = maintenance.add({ sources: 'a-*', untilMs: T0 + HOUR, comment: '' }, T0);
+    for (let i = 0; i < 5; i++) turn();
+    expect(inMaintenance()).toBeGreaterThan(0);
+    // Removed half-way: the senders the pass marked already are unmarked too.
+    expect(maintenance.remove(silence.id)).toBe(true);
+    await allTurns();
+    expect(inMaintenance()).toBe(0);
+
+    maintenance.add({ sources: 'a-*', untilMs: T0 + HOUR, comment: '' }, T0);
+    for (let i = 0; i < 5; i++) turn();
+    // Added half-way: the senders the pass went by already are marked by it too.
+    maintenance.add({ sources: 'b-1*', untilMs: T0 + HOUR, comment: '' }, T0);
+    await allTurns();
+    expect(inMaintenance('a-')).toBe(SENDERS / 2);
+    expect(inMaintenance('b-')).toBe(b1);
+  });
+
+  it('covering() answers from the silences at once, whatever the pass has marked', async () => {
+    const { maintenance, inMaintenance, allTurns } = setUp();
+    await allTurns();
+    maintenance.add({ sources: 'b-*', untilMs: T0 + HOUR, comment: '' }, T0);
+    expect(inMaintenance()).toBe(0);
+    expect(maintenance.covering(`b-${SENDERS - 1}`, T0)?.sources).toBe('b-*');
+    expect(maintenance.covering('a-0', T0)).toBeNull();
+  });
+
+  it('a stop ends the pass under way', async () => {
+    const { maintenance, inMaintenance, turn, allTurns } = setUp();
+    await allTurns();
+    maintenance.add({ sources: '*', untilMs: T0 + HOUR, comment: '' }, T0);
+    turn();
+    maintenance.stop();
+    expect(await allTurns()).toBeLessThanOrEqual(1);
+    const marked = inMaintenance();
+    expect(marked).toBeGreaterThan(0);
+    expect(marked).toBeLessThan(SENDERS);
+  });
+});
