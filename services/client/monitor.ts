@@ -204,6 +204,21 @@ async function assembleMonitor(
     silencesGeneration: () => maintenance.generation,
   });
   opened.push(() => notifier.stop());
+  // UNDECLARED_SENDERS=ignore refuses the datagrams of senders nobody declared: one kept from an earlier run
+  // (or taken off the list) could never beat again, and would go down and notify. It is forgotten at start.
+  if (config.undeclaredSenders === 'ignore') {
+    const undeclared = [...tracker.all()]
+      .map((s) => s.source)
+      .filter((source) => !tracker.isDeclared(source));
+    for (const source of undeclared) {
+      tracker.forgetSender(source);
+      notifier.forget(source);
+      logger.warn(
+        { event: 'evict', source, reason: 'undeclared' },
+        `sender ${source} forgotten: nobody declared it, and UNDECLARED_SENDERS=ignore refuses its datagrams`,
+      );
+    }
+  }
   /** A state change since the page's last snapshot: the next tick sends one. */
   let changedSinceSnapshot = false;
   const changeCounts = createChangeCounts();

@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import {
   clientExceptionReasonSchema,
+  evictReasonSchema,
   notifyEventSchema,
   receivedKindSchema,
   SENDER_STATES,
@@ -101,7 +102,7 @@ export const logEvents = {
   suppressed: event('suppressed', { reason: clientExceptionReasonSchema, suppressed: z.number().int() }),
   state: event('state', { source: z.string(), from: state.nullable(), to: state, reason: z.string() }),
   restart: event('restart', { source: z.string(), boot: z.string() }),
-  evict: event('evict', { source: z.string(), reason: z.string() }),
+  evict: event('evict', { source: z.string(), reason: evictReasonSchema }),
   overrun: event('overrun', {
     dropped: z.number().int(),
     queueDrops: z.number().int(),

@@ -84,3 +84,11 @@ export const PROBLEM_EVENTS: ReadonlySet<string> = new Set<NotifyEvent>([
 /** Why the beacon logged an `exception` event. */
 export const serverExceptionReasonSchema = z.enum(['dns_error', 'send_error', 'socket_error']);
 export type ServerExceptionReason = z.infer<typeof serverExceptionReasonSchema>;
+
+/**
+ * Why a sender was forgotten (an `evict` event): MAX_SENDERS made room, an
+ * operator forgot it, the state file held it under an id no longer valid, or
+ * UNDECLARED_SENDERS=ignore refuses its datagrams, so it could never beat again.
+ */
+export const evictReasonSchema = z.enum(['max_senders', 'forgotten', 'invalid_id', 'undeclared']);
+export type EvictReason = z.infer<typeof evictReasonSchema>;

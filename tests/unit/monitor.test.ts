@@ -2,7 +2,7 @@ import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Monitor } from '../../services/client/monitor.js';
 import { captureLogs } from '../support/log-capture.js';
-import { startLoopbackMonitor } from '../support/monitor.js';
+import { freshDataDir, startLoopbackMonitor } from '../support/monitor.js';
 import { beat, eventually, sendUdp } from '../support/udp.js';
 
 // The real monitor, in-process, on loopback ports chosen by the kernel.
@@ -169,6 +169,33 @@ describe('stop', () => {
     } finally {
       silent.destroy();
       half.destroy();
+    }
+  });
+});
+
+describe('UNDECLARED_SENDERS=ignore', () => {
+  it('forgets at start the senders nobody declared that an earlier run tracked: they could never beat again', async () => {
+    const dataDir = freshDataDir();
+    const declared = { DATA_DIR: dataDir, EXPECTED_SENDERS: 'billing=30s' };
+    const first = await startLoopbackMonitor(captureLogs('client').logger, declared);
+    try {
+      await sendUdp(first.monitor.udp.port, [beat(0, { source: 'stray' }), beat(0, { source: 'billing' })]);
+      await eventually(() => {
+        for (const source of ['stray', 'billing'])
+          expect(first.monitor.tracker.view(source, Date.now())?.state).toBe('up');
+      });
+    } finally {
+      await first.monitor.stop();
+    }
+    const logs = captureLogs('client');
+    const again = await startLoopbackMonitor(logs.logger, { ...declared, UNDECLARED_SENDERS: 'ignore' });
+    try {
+      // Kept, it would go down (and notify) while it beats on, every datagram of it refused.
+      expect(again.monitor.tracker.view('stray', Date.now())).toBeUndefined();
+      expect(again.monitor.tracker.view('billing', Date.now())?.state).toBe('up');
+      expect(logs.events('evict')).toMatchObject([{ source: 'stray', reason: 'undeclared', level: 'warn' }]);
+    } finally {
+      await again.monitor.stop();
     }
   });
 });
