@@ -846,6 +846,25 @@ describe('the notifier, on a fake clock', () => {
       await expect.poll(() => am.bodies.at(-1)).toEqual([]);
     });
 
+    it('sends a resolution that came while a push was in flight: that push still said firing', async () => {
+      const { am, w } = await alerting();
+      w.change('a', 'up');
+      w.change('a', 'down');
+      await expect.poll(() => sources(am.bodies.at(-1) ?? [])).toEqual(['a']);
+      am.answer.delayMs = 300;
+      const from = am.bodies.length;
+      // A push in flight: the receiver has its body (a firing) and answers 300 ms later.
+      await expect.poll(() => am.bodies.length > from && am.load.inFlight === 1).toBe(true);
+      w.change('a', 'up');
+      type Alert = { labels: { source: string }; endsAt: string };
+      const ended = () =>
+        am.bodies
+          .slice(from)
+          .flatMap((b) => b as Alert[])
+          .some((x) => x.labels.source === 'a' && Date.parse(x.endsAt) <= w.t);
+      await expect.poll(ended, { timeout: 5000 }).toBe(true);
+    });
+
     it('lets a resolution no Alertmanager takes go once Alertmanager has ended its alert itself, and keeps MAX_RESOLVED_ALERTS at most', async () => {
       const { am, w } = await alerting();
       am.answer.status = 500;

@@ -618,9 +618,10 @@ export function startNotifier(deps: NotifierDeps): Notifier {
     letGoOfOldResolutions(nowMs);
     // Silenced senders are left out; a silenced one's resolution is not sent either (Alertmanager
     // ends its alert at endsAt).
-    const pushed: Array<[string, FiringAlert]> = [];
+    // Each with whether this push ends it: a resolution that comes while the push is in flight was not in it.
+    const pushed: Array<[string, FiringAlert, boolean]> = [];
     for (const [source, f] of firing) {
-      if (!deps.silenced(source, nowMs)) pushed.push([source, f]);
+      if (!deps.silenced(source, nowMs)) pushed.push([source, f, f.resolvedAtMs !== null]);
       else if (f.resolvedAtMs !== null) firing.delete(source);
     }
     const alerts = pushed.map(([source, f]) =>
@@ -659,10 +660,10 @@ export function startNotifier(deps: NotifierDeps): Notifier {
       }),
     );
     // Resolved alerts are forgotten once every Alertmanager took their end; until then they are
-    // sent again with it (an entry replaced meanwhile, by a new down, stays).
+    // sent again with it (an entry replaced meanwhile, by a new down, stays; one resolved meanwhile
+    // goes with the next push).
     if (outcomes.every(Boolean)) {
-      for (const [source, f] of pushed)
-        if (f.resolvedAtMs !== null && firing.get(source) === f) firing.delete(source);
+      for (const [source, f, ended] of pushed) if (ended && firing.get(source) === f) firing.delete(source);
     }
   }
 
