@@ -212,7 +212,7 @@ async function assembleMonitor(
       .filter((source) => !tracker.isDeclared(source));
     for (const source of undeclared) {
       tracker.forgetSender(source);
-      notifier.forget(source);
+      notifier.forget(source, 'undeclared');
       logger.warn(
         { event: 'evict', source, reason: 'undeclared' },
         `sender ${source} forgotten: nobody declared it, and UNDECLARED_SENDERS=ignore refuses its datagrams`,
@@ -251,7 +251,7 @@ async function assembleMonitor(
     limiter,
     logger,
     stateChanged,
-    senderEvicted: notifier.forget,
+    senderEvicted: (source) => notifier.forget(source, 'max_senders'),
     // Converted for the page only while someone is watching, and only the rows a batch sends.
     publish: (entry) => {
       if (hub.clients > 0) hub.publish('datagram', () => toApiReceived(entry));
@@ -380,7 +380,7 @@ async function assembleMonitor(
       if (tracker.isDeclared(source)) return 'declared';
       if (!tracker.forgetSender(source)) return 'unknown';
       // Its row and its incidents go with the state file's next write (the tracker's removals).
-      notifier.forget(source);
+      notifier.forget(source, 'forgotten');
       return 'forgotten';
     },
     ready: () => receiver.bound() && app.server.listening,

@@ -573,7 +573,8 @@ describe('the notifier, on a fake clock', () => {
     answering.add('/b');
     w.t += 3_600_000; // past any retry's backoff
     await expect.poll(() => [...took].sort(), { timeout: 5000 }).toEqual(['/a', '/b']);
-    expect(statusOf(b.url)).toEqual(['sent']);
+    // The receiver has the request before the monitor has its answer (and writes it down).
+    await expect.poll(() => statusOf(b.url), { timeout: 5000 }).toEqual(['sent']);
 
     // /a stops answering: its up waits when /a is removed, and is given up; /b's goes on.
     answering.delete('/a');
@@ -581,7 +582,7 @@ describe('the notifier, on a fake clock', () => {
     await w.restart({ webhooks: [{ ...b, label: base }] });
     await expect.poll(() => [...took].sort(), { timeout: 5000 }).toEqual(['/a', '/b', '/b']);
     expect(statusOf(a.url)).toEqual(['sent', 'given_up']);
-    expect(statusOf(b.url)).toEqual(['sent', 'sent']);
+    await expect.poll(() => statusOf(b.url), { timeout: 5000 }).toEqual(['sent', 'sent']);
   });
 
   it('hands the queue of a URL changed in place (its secret rotated) to the new URL, which is told what waits', async () => {
@@ -872,7 +873,7 @@ describe('the notifier, on a fake clock', () => {
       for (let i = 0; i < n; i++) {
         w.change(`s${i}`, 'up');
         w.change(`s${i}`, 'down');
-        w.notifier?.forget(`s${i}`);
+        w.notifier?.forget(`s${i}`, 'max_senders');
         w.views.delete(`s${i}`);
       }
       const last = () => (am.bodies.at(-1) ?? []) as unknown[];
@@ -888,16 +889,25 @@ describe('the notifier, on a fake clock', () => {
       w.change('a', 'down');
       await expect.poll(() => sources(am.bodies.at(-1) ?? [])).toEqual(['a']);
       const pushed = am.bodies.length;
-      w.notifier?.forget('a');
+      w.notifier?.forget('a', 'max_senders');
       w.views.delete('a');
       await expect.poll(() => am.bodies.at(-1)).toEqual([]);
-      // Between the two, a push that ends it: endsAt now, not resend x 4 later.
+      // Between the two, a push that ends it: endsAt now, not resend x 4 later, saying why.
+      type Alert = {
+        labels: { source: string };
+        endsAt: string;
+        annotations: { summary: string; description: string };
+      };
       const ended = am.bodies
         .slice(pushed)
-        .flatMap((b) => b as Array<{ labels: { source: string }; endsAt: string }>)
+        .flatMap((b) => b as Alert[])
         .filter((a) => a.labels.source === 'a');
       expect(ended.length).toBeGreaterThan(0);
       expect(Date.parse(ended[0]?.endsAt ?? '')).toBe(w.t);
+      expect(ended[0]?.annotations.summary).toBe('a is no longer watched');
+      expect(ended[0]?.annotations.description).toContain(
+        'let go to make room: MAX_SENDERS reached (max_senders)',
+      );
     });
   });
 
@@ -918,7 +928,7 @@ describe('the notifier, on a fake clock', () => {
     w.change('a', 'up');
     w.change('a', 'down');
     expect(w.db.prepare('SELECT source FROM notified').all()).toHaveLength(1);
-    w.notifier?.forget('a');
+    w.notifier?.forget('a', 'forgotten');
     expect(w.db.prepare('SELECT source FROM notified').all()).toEqual([]);
   });
 });

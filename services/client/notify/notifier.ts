@@ -18,7 +18,7 @@
 import { randomUUID } from 'node:crypto';
 import type { DatabaseSync } from 'node:sqlite';
 import type { Logger } from 'pino';
-import { PROBLEM_EVENTS, type SenderNotifyEvent } from '../../shared/vocabulary.js';
+import { type EvictReason, PROBLEM_EVENTS, type SenderNotifyEvent } from '../../shared/vocabulary.js';
 import { atomically } from '../store/atomically.js';
 import { type NotifiedRow, openNotifiedTable } from '../store/notified.js';
 import { type LastNotification, type OutboxRow, openOutbox } from '../store/outbox.js';
@@ -83,8 +83,12 @@ export interface Notifier {
   readonly stats: ReadonlyMap<string, TargetStats>;
   /** Liveness-clock work: reminders, flapping that settled, silences that ended. */
   tick(nowMs: number): void;
-  /** A sender the monitor stopped tracking (evicted): nothing more is said or remembered about it. */
-  forget(source: string): void;
+  /**
+   * A sender the monitor stopped tracking (`why`: evicted, forgotten by an
+   * operator, not declared): its alert ends now, saying why, and nothing
+   * more is said or remembered about it.
+   */
+  forget(source: string, why: EvictReason): void;
   /** Whether any webhook or Alertmanager is configured. */
   readonly hasTargets: boolean;
   /**
@@ -753,9 +757,9 @@ export function startNotifier(deps: NotifierDeps): Notifier {
         if (config.alertmanagers.length > 0) push();
       }
     },
-    forget(source) {
+    forget(source, why) {
       // Its alert ends now (pushed with its end, then let go), rather than at the endsAt of the last push.
-      if (resolve(source, now(), 'forgotten', 'forgotten')) push();
+      if (resolve(source, now(), 'forgotten', why)) push();
       toCatchUp.delete(source);
       flaps.forget(source);
       notified.delete(source);

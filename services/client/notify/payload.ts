@@ -271,6 +271,10 @@ export function reasonText(reason: string): string {
       return 'first beat';
     case 'forgotten':
       return 'forgotten by an operator';
+    case 'max_senders':
+      return 'let go to make room: MAX_SENDERS reached';
+    case 'undeclared':
+      return 'not declared, and UNDECLARED_SENDERS=ignore refuses its datagrams';
     default:
       return 'state changed';
   }
@@ -297,7 +301,7 @@ function escapeChat(text: string): string {
 
 // --- Alertmanager -------------------------------------------------------------
 
-/** What ends an alert: the state the sender changed to, or `forgotten` (an operator let it go). */
+/** What ends an alert: the state the sender changed to, or `forgotten` (no longer tracked: the reason says why). */
 export type ResolvedState = SenderState | 'forgotten';
 
 export interface AlertInput {
