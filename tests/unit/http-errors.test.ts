@@ -63,6 +63,7 @@ describe('errors the server answers itself', () => {
       '/api/silences',
       post('text/xml', '<a/>'),
     ],
+    ['a plain-text body', 415, 'unsupported_media_type', '/api/silences', post('text/plain', 'x')],
     ['a body over 16 KiB', 413, 'body_too_large', '/api/silences', post('application/json', overLimit)],
     [
       'a DELETE with a body over 16 KiB',

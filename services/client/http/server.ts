@@ -120,6 +120,9 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
   });
   sendSecurityHeaders(app);
   answerErrorsInShape(app, log);
+  // Writes take JSON only: Fastify's own text/plain parser would let such a body through to the route's
+  // schema (a 400) instead of the 415 the API promises.
+  app.removeContentTypeParser('text/plain');
 
   const datagramsQuerySchema = datagramsQuery(deps.historySize);
 
