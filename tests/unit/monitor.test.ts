@@ -199,3 +199,29 @@ describe('UNDECLARED_SENDERS=ignore', () => {
     }
   });
 });
+
+describe('a MAX_SENDERS lowered since the last run', () => {
+  it('evicts at start the longest-silent senders it leaves no room for, each with an evict line', async () => {
+    const dataDir = freshDataDir();
+    const first = await startLoopbackMonitor(captureLogs('client').logger, { DATA_DIR: dataDir });
+    try {
+      for (const source of ['oldest', 'middle', 'newest']) {
+        await sendUdp(first.monitor.udp.port, [beat(0, { source })]);
+        await eventually(() => expect(first.monitor.tracker.view(source, Date.now())?.state).toBe('up'));
+      }
+    } finally {
+      await first.monitor.stop();
+    }
+    const logs = captureLogs('client');
+    const again = await startLoopbackMonitor(logs.logger, { DATA_DIR: dataDir, MAX_SENDERS: '2' });
+    try {
+      expect(again.monitor.tracker.view('oldest', Date.now())).toBeUndefined();
+      expect([...again.monitor.tracker.all()].map((s) => s.source).sort()).toEqual(['middle', 'newest']);
+      expect(logs.events('evict')).toMatchObject([
+        { source: 'oldest', reason: 'max_senders', level: 'warn' },
+      ]);
+    } finally {
+      await again.monitor.stop();
+    }
+  });
+});

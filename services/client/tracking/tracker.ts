@@ -194,8 +194,13 @@ export interface Tracker {
    * Declares senders that must be there: a new one is listed `pending` from
    * `nowMs`, and is `down` (never_seen) at nowMs + interval + grace without
    * a datagram. A known one takes the declared interval, grace and name.
+   * Returns the undeclared senders evicted to keep within MAX_SENDERS (one
+   * lowered since the state file was written).
    */
-  declare(declared: ReadonlyArray<{ source: string; kind: SenderKind } & Declaration>, nowMs: number): void;
+  declare(
+    declared: ReadonlyArray<{ source: string; kind: SenderKind } & Declaration>,
+    nowMs: number,
+  ): string[];
   isDeclared(source: string): boolean;
   /** Forgets a sender and its row in the state file, declared or not; false if there is none. */
   forgetSender(source: string): boolean;
@@ -927,7 +932,7 @@ export function createTracker(options: TrackerOptions): Tracker {
   function declare(
     declared: ReadonlyArray<{ source: string; kind: SenderKind } & Declaration>,
     nowMs: number,
-  ): void {
+  ): string[] {
     // What is no longer declared is an ordinary sender again; one never heard from is forgotten.
     const now = new Set(declared.map((d) => d.source));
     for (const sender of [...senders.values()]) {
@@ -960,8 +965,15 @@ export function createTracker(options: TrackerOptions): Tracker {
         );
       changed(sender);
     }
-    // Declared senders are kept whatever MAX_SENDERS says; undeclared ones make room.
-    while (senders.size > maxSenders && evictLongestSilent() !== null) {}
+    // Declared senders are kept whatever MAX_SENDERS says; undeclared ones make room (a MAX_SENDERS
+    // lowered since the file was written too).
+    const evicted: string[] = [];
+    while (senders.size > maxSenders) {
+      const source = evictLongestSilent();
+      if (source === null) break;
+      evicted.push(source);
+    }
+    return evicted;
   }
 
   /**
