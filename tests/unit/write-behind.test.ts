@@ -165,6 +165,38 @@ describe('the state file write-behind', () => {
     await wb.stop();
   });
 
+  it("writes each state change in the transaction of its sender's row, in a storm of more than SLICE_ROWS too", async () => {
+    start(200, 3_600_000);
+    beatAll(200, 0);
+    await second(200, 1);
+    writes = [];
+    // All 200 sign off at once, and a reader of incidents asks for them at once.
+    nowMs += 10;
+    for (let i = 0; i < 200; i++) {
+      const bye = trackedBeat({
+        source: `s-${i}`,
+        seq: 2,
+        kind: 'bye',
+        sentAtMs: nowMs,
+        receivedAtMs: nowMs,
+      });
+      wb.changes(tracker.observe(bye).changes);
+    }
+    const flushed = wb.flush();
+    await vi.advanceTimersByTimeAsync(0);
+    await flushed;
+    for (let turn = 0; turn < 100 && writes.flatMap((w) => w.incidents).length < 200; turn++)
+      await vi.advanceTimersToNextTimerAsync();
+    expect(writes.flatMap((w) => w.incidents.map((i) => i.to))).toEqual(Array(200).fill('stopped'));
+    // Never an incident without its sender's row: a crash between two writes loses both or neither.
+    for (const w of writes) {
+      const rows = new Set(w.senders.map((r) => r.source));
+      expect(w.incidents.filter((i) => !rows.has(i.source))).toEqual([]);
+      expect(w.senders.length).toBeLessThanOrEqual(SLICE_ROWS);
+    }
+    await wb.stop();
+  });
+
   it('writes a large sync in slices, each its own transaction', async () => {
     start(1000, 1000);
     beatAll(1000, 0);

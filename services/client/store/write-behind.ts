@@ -192,29 +192,49 @@ export function startWriteBehind(
 
   /**
    * Takes one write's worth off the queues: at most SLICE_ROWS senders and
-   * SLICE_INCIDENTS incidents: the pending incidents and evictions, the
-   * senders whose state changed, then (while sync credit lasts) the
-   * longest-waiting others. `incidents`: no senders (for a reader of
-   * incidents); `everything`: all of it (a clean stop).
+   * SLICE_INCIDENTS incidents: the pending incidents, each with its sender's
+   * row (a state change and its sender's record go in one transaction, so a
+   * crash never brings a sender back as it was before a change its incidents
+   * record), as many as their rows fit; the evictions; the other senders
+   * whose state changed; then (while sync credit lasts) the longest-waiting
+   * others. `incidents`: the incidents and their senders only (for a reader
+   * of incidents); `everything`: all of it (a clean stop).
    */
   function takeSlice(mode: 'slice' | 'incidents' | 'everything'): Slice {
     collect();
     const everything = mode === 'everything';
     const youngSince = options.now() - ONE_SHOT_MS;
-    const rows = everything ? Number.POSITIVE_INFINITY : mode === 'incidents' ? 0 : SLICE_ROWS;
+    const rows = everything ? Number.POSITIVE_INFINITY : SLICE_ROWS;
     const slice: Slice = { batch: [], stateChanged: [], removed: [...removed], incidents: [], synced: 0 };
-    for (const source of stateChanged) {
-      if (slice.batch.length >= rows) break;
+    const inSlice = new Set<string>();
+    /** A sender whose state changed, off that queue: its row goes with this write (a one-shot's later). */
+    const takeChanged = (source: string) => {
+      inSlice.add(source);
       slice.stateChanged.push(source);
       const sender = waiting.get(source);
       if (sender !== undefined && (everything || !isOneShot(sender, youngSince))) slice.batch.push(sender);
+    };
+    const maxIncidents = everything ? Number.POSITIVE_INFINITY : SLICE_INCIDENTS;
+    let taken = 0;
+    for (; taken < Math.min(maxIncidents, incidents.length); taken++) {
+      const { source } = incidents[taken] as IncidentRow;
+      if (!stateChanged.has(source) || inSlice.has(source)) continue;
+      if (slice.batch.length >= rows) break;
+      takeChanged(source);
     }
-    for (const sender of waiting.values()) {
-      if (slice.batch.length >= rows || (!everything && slice.synced >= credit)) break;
-      if (stateChanged.has(sender.source)) continue; // in this batch already, or a one-shot
-      if (!everything && isOneShot(sender, youngSince)) continue;
-      slice.batch.push(sender);
-      slice.synced++;
+    const queuedBefore = incidents.length;
+    if (mode !== 'incidents') {
+      for (const source of stateChanged) {
+        if (slice.batch.length >= rows) break;
+        if (!inSlice.has(source)) takeChanged(source);
+      }
+      for (const sender of waiting.values()) {
+        if (slice.batch.length >= rows || (!everything && slice.synced >= credit)) break;
+        if (stateChanged.has(sender.source)) continue; // in this batch already, or a one-shot
+        if (!everything && isOneShot(sender, youngSince)) continue;
+        slice.batch.push(sender);
+        slice.synced++;
+      }
     }
     // A sender's first_beat goes with its first row (no other incident of it is queued: one would have
     // taken it), or once it is no one-shot: ONE_SHOT_MS old (in the order they came), or heard again (wait()).
@@ -229,7 +249,9 @@ export function startWriteBehind(
         incidents.push(first);
       }
     }
-    slice.incidents = incidents.splice(0, everything ? incidents.length : SLICE_INCIDENTS);
+    // Every incident queued before went: the first beats queued just now go too.
+    if (taken === queuedBefore) taken = Math.min(maxIncidents, incidents.length);
+    slice.incidents = incidents.splice(0, taken);
     // Off the queues now: a sender that changes again while this is written is queued again, at the back.
     for (const sender of slice.batch) waiting.delete(sender.source);
     for (const source of slice.stateChanged) stateChanged.delete(source);
@@ -288,11 +310,12 @@ export function startWriteBehind(
   }
 
   /**
-   * Hands a slice to the sink. Once it is written, `then` learns whether
-   * more is due and how long the slice took to encode here (not after a
-   * failure: the next interval retries).
+   * Hands a slice to the sink, and returns how many incidents it carries.
+   * Once it is written, `then` learns whether more is due and how long the
+   * slice took to encode here (not after a failure: the next interval
+   * retries).
    */
-  function send(mode: 'slice' | 'incidents', then: (more: boolean, encodeMs: number) => void): void {
+  function send(mode: 'slice' | 'incidents', then: (more: boolean, encodeMs: number) => void): number {
     const slice = takeSlice(mode);
     const full = slice.batch.length >= SLICE_ROWS;
     const started = performance.now();
@@ -315,6 +338,7 @@ export function startWriteBehind(
         putBack(slice, err, performance.now() - started);
       },
     );
+    return slice.incidents.length;
   }
 
   /**
@@ -389,8 +413,7 @@ export function startWriteBehind(
         }
         if (left <= 0 || incidents.length === 0) return;
         const failuresBefore = stats.failures;
-        left -= Math.min(incidents.length, SLICE_INCIDENTS);
-        send('incidents', () => {});
+        left -= send('incidents', () => {});
         await writing;
         if (stats.failures !== failuresBefore) return; // the reader gets what the file has
       }
