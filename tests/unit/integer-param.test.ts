@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { datagramsQuery } from '../../services/client/http/api.js';
 import { integerParam } from '../../services/client/http/integer-param.js';
 import type { Monitor } from '../../services/client/monitor.js';
 import { captureLogs } from '../support/log-capture.js';
@@ -70,5 +71,16 @@ describe('integer query parameters served by the monitor', () => {
 
   it.each(ROUTES)('%s takes a limit in decimal digits', async (route) => {
     for (const text of ['1', '07']) expect((await fetch(`${base}${route}?limit=${text}`)).status).toBe(200);
+  });
+});
+
+describe('GET /api/datagrams answers 1,000 datagrams at most', () => {
+  it('whatever HISTORY_SIZE keeps: one answer is serialized in one go', () => {
+    const query = datagramsQuery(100_000);
+    expect(query.safeParse({ limit: '1000' }).success).toBe(true);
+    expect(query.safeParse({ limit: '1001' }).success).toBe(false);
+    // A smaller history bounds it first.
+    expect(datagramsQuery(500).safeParse({ limit: '501' }).success).toBe(false);
+    expect(datagramsQuery(500).parse({})).toEqual({ limit: 100 });
   });
 });

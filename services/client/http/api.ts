@@ -22,12 +22,21 @@ import { integerParam } from './integer-param.js';
 
 const iso = (ms: number | null) => (ms === null ? null : isoTime(ms));
 
+/**
+ * Datagrams one answer lists at most, whatever HISTORY_SIZE keeps (up to
+ * 100,000): an answer is built and serialized in one go on the main thread,
+ * and one of 100,000 is ~29 MB, 80-120 ms of JSON.stringify alone
+ * (measured on the 2-core machine), longer than any step of the views.
+ */
+export const MAX_DATAGRAMS_ANSWER = 1000;
+
 export function datagramsQuery(historySize: number) {
+  const max = Math.min(historySize, MAX_DATAGRAMS_ANSWER);
   return z
     .object({
-      limit: integerParam({ min: 1, max: historySize })
+      limit: integerParam({ min: 1, max })
         .default(Math.min(100, historySize))
-        .describe('How many recent datagrams, newest first'),
+        .describe(`How many recent datagrams, newest first (at most ${max})`),
       source: z
         .string()
         .min(1)
