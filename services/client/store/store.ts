@@ -58,9 +58,7 @@ export function openStore(
     dropInvalidIds(file, invalid, logger);
     file.beginRun(startedAtMs);
     const lastAliveMs = file.previousRun?.aliveAtMs ?? startedAtMs;
-    // A changed sender reached the previous run's file within about syncMs (twice that, and a second, for
-    // a run that fell behind): a beat heard in that time before its last write may be missing from its record.
-    tracker.restore(stored, { monitorStartMs: startedAtMs, lastAliveMs, recordLagMs: 2 * syncMs + 1000 });
+    tracker.restore(stored, { monitorStartMs: startedAtMs, lastAliveMs });
     logger.info(
       {
         event: 'state_file',

@@ -19,21 +19,6 @@ export function downAtMs(lateAt: number, intervalMs: number, downAfterMisses: nu
   return lateAt + (downAfterMisses - 1) * intervalMs;
 }
 
-/**
- * Whether a beat is expected to arrive in (fromMs, untilMs]: beat k (k >= 1)
- * at lastArrival + k intervals. None without an interval.
- */
-export function beatDueBetween(
-  lastArrivalMs: number,
-  intervalMs: number,
-  fromMs: number,
-  untilMs: number,
-): boolean {
-  if (!(intervalMs > 0)) return false;
-  const k = Math.max(1, Math.floor((fromMs - lastArrivalMs) / intervalMs) + 1);
-  return lastArrivalMs + k * intervalMs <= untilMs;
-}
-
 /** Expected beats overdue at `nowMs`: the k-th is overdue at lateAt + (k - 1) intervals. */
 export function overdueBeats(nowMs: number, lateAtMs: number, intervalMs: number): number {
   return nowMs < lateAtMs ? 0 : Math.floor((nowMs - lateAtMs) / intervalMs) + 1;

@@ -27,7 +27,6 @@ import { SENDER_STATES, type SenderKind, type SenderState, STATE_URGENCY } from 
 import { type HeartbeatMark, heartbeatList, pushMark, replaceNewestMark } from './heartbeats.js';
 import { nextJitter } from './jitter.js';
 import {
-  beatDueBetween,
   downAtMs,
   inferInterval,
   lateAtMs,
@@ -183,12 +182,6 @@ export interface RestoreOptions {
   monitorStartMs: number;
   /** Until when the previous run was alive (its uptime crediting ends there; the gap is unknown). */
   lastAliveMs: number;
-  /**
-   * How far behind lastAliveMs a stored record may be (the previous run
-   * wrote a changed sender within about this long): a beat it heard then
-   * may be missing from the record, and counts as unseen. Default 0.
-   */
-  recordLagMs?: number;
 }
 
 export interface Tracker {
@@ -352,8 +345,6 @@ export function createTracker(options: TrackerOptions): Tracker {
   const blindTimes: Array<{ fromMs: number; untilMs: number }> = [];
   /** Blind times let go so far: blindTimes[0] is the one after them. */
   let blindLetGo = 0;
-  /** Since when this run knows nothing of its senders but their records: the previous run's last sign of life, less the records' lag (restore()). */
-  let awayFromMs = Number.NEGATIVE_INFINITY;
   /**
    * The senders changed since the last takeDirty(), each once (its `dirty`
    * flag), in dirty[dirtyHead, dirtyCount); a forgotten one is skipped. The
@@ -962,13 +953,7 @@ export function createTracker(options: TrackerOptions): Tracker {
         continue;
       }
       caughtUp(sender).declaration = declaration;
-      // Never heard from: down at its declaration + interval + grace, by the declaration as it is now (a
-      // floor a restart set stays: listening() moves a deadline the monitor's time away passed over).
-      if (sender.state === 'pending')
-        sender.notBeforeMs = Math.max(
-          sender.notBeforeMs,
-          sender.stateSinceMs + d.intervalMs + graceOf(sender),
-        );
+      if (sender.state === 'pending') sender.notBeforeMs = nowMs + d.intervalMs + graceOf(sender);
       changed(sender);
     }
     // Declared senders are kept whatever MAX_SENDERS says; undeclared ones make room (a MAX_SENDERS
@@ -983,62 +968,24 @@ export function createTracker(options: TrackerOptions): Tracker {
   }
 
   /**
-   * Whether the monitor's time away, from its previous run's last sign of
-   * life (less the lag of its records: restore()) until `untilMs`, may have hidden what decides the
-   * sender's next deadline: a beat of it due then (for one that beats on a
-   * schedule); its deadline falling then (a declared sender never heard from:
-   * it may have started then); anything, for one stopped (it comes back on no
-   * schedule). A restart that hid nothing of a sender leaves its deadlines
-   * where they were, so a monitor that restarts more often than a sender
-   * beats never puts off its `late` and `down` (a sender's own restart just
-   * then is the one thing it cannot see).
-   */
-  function awayMayHide(sender: Sender, untilMs: number): boolean {
-    switch (sender.state) {
-      case 'down':
-        return false;
-      case 'stopped':
-        return true;
-      case 'pending':
-        return sender.notBeforeMs <= untilMs;
-      default:
-        return beatDueBetween(
-          sender.lastSentMs + sender.baseDelayMs,
-          intervalOf(sender),
-          awayFromMs,
-          untilMs,
-        );
-    }
-  }
-
-  /**
    * A restart: every stored sender comes back with its state. Its uptime is
    * credited as it was up to when the previous run was last alive; the gap
    * until the socket is bound (listening()) is unknown, the time this start
-   * takes to load included. Where that gap may have hidden a beat of it
-   * (awayMayHide), its next deadline is at least this start + interval +
-   * grace: the monitor's absence is not the sender's fault; where it hid
-   * nothing, its deadlines stay as the previous run left them.
+   * takes to load included. Its next deadline is at least this start +
+   * interval + grace: the monitor's absence is not the sender's fault.
    */
-  function restore(
-    stored: readonly Sender[],
-    { monitorStartMs, lastAliveMs, recordLagMs = 0 }: RestoreOptions,
-  ): void {
-    const lastAlive = Math.min(lastAliveMs, monitorStartMs);
-    awayFromMs = lastAlive - recordLagMs;
+  function restore(stored: readonly Sender[], { monitorStartMs, lastAliveMs }: RestoreOptions): void {
     const ordered = [...stored].sort((a, b) => a.lastSeenMs - b.lastSeenMs);
     for (const sender of ordered) {
       if (senders.has(sender.source)) continue;
-      creditUptime(sender.uptime, lastAlive);
+      creditUptime(sender.uptime, Math.min(lastAliveMs, monitorStartMs));
       // Unobserved until listening(), from when it is as its state says (and silences).
-      setAvailability(sender.uptime, 'unknown', lastAlive);
-      // Not stored: a restored record has none, so this sets it to this start, from the sender's last
-      // beat (the previous run may have heard beats it had not written yet: none is charged as lost).
-      // The stored floor was the previous run's, by the interval it had then: where the time away may
-      // have hidden a beat, this start's replaces it.
-      const hid = awayMayHide(sender, monitorStartMs);
-      if (hid) sender.notBeforeMs = 0;
-      unobserved(sender, 0, monitorStartMs, hid);
+      setAvailability(sender.uptime, 'unknown', Math.min(lastAliveMs, monitorStartMs));
+      // Not stored: a restored record has none, so this sets it (and the deadline floor) to this start,
+      // from the sender's last beat: the previous run may have heard beats it had not written yet. The
+      // stored floor was the previous run's, by the interval it had then: this start's replaces it.
+      sender.notBeforeMs = 0;
+      unobserved(sender, 0, monitorStartMs);
       enter(sender);
       if (inTimings(sender)) timings.add(sender.delayLastMs, sender.jitterMs);
     }
@@ -1048,19 +995,17 @@ export function createTracker(options: TrackerOptions): Tracker {
    * The socket is bound: the monitor observes from now on. Reading a large
    * state file takes a while, so a sender not heard from yet gets its
    * deadline from now, not from the moment loading began: a restored one
-   * whose beat the time away may have hidden (awayMayHide, until now) at now
-   * + interval + grace by its declaration as it is now (the configuration
-   * may have changed its interval since the floor restore() set), the time
-   * until now unobserved; a declared one new to the file (pending) is down
-   * at now + interval + grace at the earliest. A restored sender's uptime
-   * counts from now, as its state says.
+   * at now + interval + grace by its declaration as it is now (the
+   * configuration may have changed its interval since the floor restore()
+   * set), the time until now unobserved; a declared one never heard from
+   * (pending) is down at now + interval + grace at the earliest. A restored
+   * sender's uptime counts from now, as its state says.
    */
   function listening(nowMs: number): void {
     for (const sender of senders.values()) {
       if (caughtUp(sender).unobservedUntilMs !== 0) {
-        const hid = awayMayHide(sender, nowMs);
-        if (hid) sender.notBeforeMs = 0;
-        unobserved(sender, sender.unobservedFromMs, nowMs, hid);
+        sender.notBeforeMs = 0;
+        unobserved(sender, sender.unobservedFromMs, nowMs);
         setAvailability(sender.uptime, sender.maintenance ? 'planned' : AVAILABILITY[sender.state], nowMs);
       } else if (sender.state === 'pending') {
         sender.notBeforeMs = Math.max(sender.notBeforeMs, nowMs + intervalOf(sender) + graceOf(sender));
@@ -1070,14 +1015,14 @@ export function createTracker(options: TrackerOptions): Tracker {
 
   /**
    * Nothing the sender sent that arrived from `fromMs` (0: since its last
-   * beat) until `untilMs` was observed: not charged as lost, and (`floor`)
-   * no deadline before untilMs + interval + grace. One that overlaps the latest such
+   * beat) until `untilMs` was observed: not charged as lost, and no deadline
+   * before untilMs + interval + grace. One that overlaps the latest such
    * time since the sender's last beat (overruns seen at consecutive checks)
    * extends it; one after it, with the monitor reading all in between,
    * starts anew, and the beats of the one before are counted now: the
    * beats due in between are charged.
    */
-  function unobserved(sender: Sender, fromMs: number, untilMs: number, floor = true): void {
+  function unobserved(sender: Sender, fromMs: number, untilMs: number): void {
     if (!unobservedSinceLastBeat(sender)) {
       sender.excusedEarlier = 0;
       sender.unobservedFromMs = fromMs;
@@ -1089,7 +1034,7 @@ export function createTracker(options: TrackerOptions): Tracker {
     }
     sender.unobservedUntilMs = Math.max(sender.unobservedUntilMs, untilMs);
     const interval = intervalOf(sender);
-    if (floor && sender.state !== 'down' && interval > 0) {
+    if (sender.state !== 'down' && interval > 0) {
       sender.notBeforeMs = Math.max(sender.notBeforeMs, untilMs + interval + graceOf(sender));
     }
   }
