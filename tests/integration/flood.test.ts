@@ -45,8 +45,13 @@ const COUNT = (() => {
   return process.env.CI ? Math.max(asked, MIN_COUNT) : asked;
 })();
 const SEED = Number(process.env.FLOOD_SEED ?? 20261124);
-/** Sending stops after this long even if COUNT was not reached (and the test then fails). */
-const SEND_BUDGET_MS = 75_000;
+/**
+ * Sending stops after this long even if COUNT was not reached (and the test
+ * then fails): a stall detector, not a speed bound (the sender waits while
+ * the monitor drains; a CI run sends the million in ~15 s). The speed is the
+ * benchmark's to measure.
+ */
+const SEND_BUDGET_MS = 180_000;
 /**
  * Resident memory of the monitor process, at most: its container's memory
  * limit, with the child run on the heap that container gives it
@@ -69,7 +74,8 @@ const HOT_SOURCES = 800;
 const HOT_SHARE = 0.75;
 const MAX_DATAGRAM_BYTES = 1232;
 const HEALTH_EVERY_MS = 200;
-const HEALTH_LIMIT_MS = 1000;
+/** The image's HEALTHCHECK --timeout: a /healthz answer slower than this fails the container's check. */
+const HEALTH_LIMIT_MS = 3000;
 /**
  * Datagrams dropped (by the kernel or at the socket thread's queue), at most
  * this share of those sent. By design none is: the sender waits while the
@@ -254,7 +260,7 @@ describe(`flood: ${COUNT.toLocaleString('en')} datagrams against the running mon
       expect(report.sendErrors).toBe(0);
       expect(report.stoppedBy).toBe('count');
       expect(report.sent).toBe(COUNT);
-      // /healthz answered 200 within 1 s at every poll, and polls really happened throughout.
+      // /healthz answered 200 within the healthcheck's timeout at every poll, and polls really happened throughout.
       expect(health.filter((h) => h.status !== 200 || h.ms >= HEALTH_LIMIT_MS)).toEqual([]);
       expect(health.length).toBeGreaterThanOrEqual(Math.floor((report.elapsedMs / HEALTH_EVERY_MS) * 0.5));
       // Memory stayed under the ceiling.
@@ -285,6 +291,8 @@ describe(`flood: ${COUNT.toLocaleString('en')} datagrams against the running mon
       expect(log.last).toMatchObject({ event: 'stopped' });
       expect(logWritten).toBeGreaterThan(0);
       expect(logWritten).toBeLessThanOrEqual(logFileBytes);
+      // Read from the metrics (NaN: the series is missing, which must fail rather than weaken the check).
+      expect(Number.isInteger(logDropped)).toBe(true);
       if (logDropped === 0) expect(log.verifiedReadable).toBe(last.totals.accepted);
       else expect(log.verifiedReadable).toBeLessThanOrEqual(last.totals.accepted);
       // Every kind of the mix was part of it.
