@@ -166,9 +166,13 @@ function containerOf(task: SwarmTask): string {
  * that failed is replaced by Swarm (the stack's restart_policy, condition
  * `any`), as in production: the engine sometimes fails a start for a moment
  * (moby/moby#48783, "unable to remount dir as readonly" on the secrets'
- * tmpfs). It is logged, and if the replicas are not healthy by the deadline
- * its error is in the failure.
+ * tmpfs). That one is logged, and if the replicas are not healthy by the
+ * deadline its error is in the failure; a task failed for any other reason
+ * ends the wait with its error.
  */
+/** The engine failing a task's start for a moment (moby/moby#48783), the one failure healthyTasks waits out. */
+const ENGINE_START_FAILURE = /unable to remount dir as readonly/;
+
 async function healthyTasks(
   service: string,
   count: number,
@@ -187,8 +191,10 @@ async function healthyTasks(
     for (const t of list) {
       if (t.Status.State !== 'failed' || failed.has(t.ID)) continue;
       const line = `${service} slot ${t.Slot}: failed: ${t.Status.Err ?? ''}`;
+      // Only the engine's own known failure is waited out; any other (the service exiting, say) is ours.
+      if (!ENGINE_START_FAILURE.test(t.Status.Err ?? '')) throw new Error(line);
       failed.set(t.ID, line);
-      console.log(`${line} (Swarm replaces it)`);
+      console.log(`${line} (the engine's moby/moby#48783: Swarm replaces it)`);
     }
     const up = running(list);
     const healthy: SwarmTask[] = [];

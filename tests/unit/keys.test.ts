@@ -15,6 +15,7 @@ import {
 } from '../../services/shared/keys.js';
 import { parseLogLine } from '../../services/shared/log-schema.js';
 import { MIN_KEY_BYTES } from '../../services/shared/signing.js';
+import { validLogRecords } from '../support/log-lines.js';
 
 const run = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, '..', '..');
@@ -216,14 +217,14 @@ describe('start-up fails closed', () => {
   it('client: REQUIRE_AUTH=true without any key', async () => {
     const r = await start('client', { REQUIRE_AUTH: 'true' });
     expect(r.code).toBe(1);
-    const out = lines(r.stdout).map((l) => JSON.parse(l));
+    const out = validLogRecords(lines(r.stdout));
     expect(out).toEqual([expect.objectContaining({ event: 'config_error', variable: 'AUTH_KEY_FILES' })]);
   }, 20_000);
 
   it('server: a missing key file in AUTH_KEY_FILE', async () => {
     const r = await start('server', { AUTH_KEY_FILE: `k1=${join(dir, 'server-missing.key')}` });
     expect(r.code).toBe(1);
-    const out = lines(r.stdout).map((l) => JSON.parse(l));
+    const out = validLogRecords(lines(r.stdout));
     expect(out).toEqual([
       expect.objectContaining({
         event: 'config_error',

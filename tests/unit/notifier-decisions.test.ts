@@ -10,7 +10,6 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
-import pino from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createHttpClient, type HttpClient } from '../../services/client/notify/http-client.js';
 import {
@@ -26,10 +25,12 @@ import { openStateFile, STATE_FILE_NAME, type StateFile } from '../../services/c
 import type { SenderState, SenderView, StateChange } from '../../services/client/tracking/tracker.js';
 import { dnsStub, lookupVia } from '../support/dns-stub.js';
 import { startForwardProxy } from '../support/forward-proxy.js';
+import { captureLogs } from '../support/log-capture.js';
 import { freshDataDir } from '../support/monitor.js';
 
 const T0 = Date.parse('2026-12-05T06:00:00Z');
-const logger = pino({ level: 'silent' });
+// Every line the notifier writes is checked against the log schema (after each test).
+const logger = captureLogs('client', 'debug').logger;
 const nowhere = { url: new URL('http://127.0.0.1:9/hook'), label: 'http://127.0.0.1:9' };
 
 const config = (over: Partial<NotifierConfig> = {}): NotifierConfig => ({
