@@ -242,16 +242,23 @@ async function assembleMonitor(
       changedSinceSnapshot = true;
     },
   ]);
+  const replay =
+    keyring.size > 0
+      ? createReplayGuard({
+          window: config.replayWindow,
+          maxClockSkewMs: config.maxClockSkewMs,
+          maxSources: config.maxSenders,
+          maxBoots: 4,
+        })
+      : null;
+  // The boots the previous run tracked: its restart locks out no sender whose clock drifted meanwhile.
+  if (replay !== null) {
+    for (const s of tracker.all())
+      if (s.kind === 'protocol' && s.firstSeenMs !== null)
+        replay.seed(s.source, s.boot, s.sequence.highest, s.baseDelayMs);
+  }
   const ingest = createIngest({
-    replay:
-      keyring.size > 0
-        ? createReplayGuard({
-            window: config.replayWindow,
-            maxClockSkewMs: config.maxClockSkewMs,
-            maxSources: config.maxSenders,
-            maxBoots: 4,
-          })
-        : null,
+    replay,
     tracker,
     history,
     ignoreUndeclared: config.undeclaredSenders === 'ignore',

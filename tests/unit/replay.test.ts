@@ -109,3 +109,43 @@ describe('replay guard', () => {
     expect(g.check('a', 'b1', 0, NOW - SKEW - 1, NOW)).toBe('clock_skew');
   });
 });
+
+describe('replay guard seeded from the state file (a monitor restart)', () => {
+  // A sender whose clock is 45 s behind: its datagrams arrive 45 s after the sentAt they carry.
+  const DRIFT = 45_000;
+
+  it('accepts the next datagram of a boot it tracked, as late as its datagrams were, however far its clock drifted', () => {
+    const g = guard();
+    g.seed('s', 'b1', 100, DRIFT);
+    expect(g.check('s', 'b1', 101, NOW - DRIFT, NOW)).toBe('ok');
+    // Then as any boot: each seq once.
+    expect(g.check('s', 'b1', 101, NOW - DRIFT, NOW)).toBe('replay');
+    expect(g.check('s', 'b1', 102, NOW - DRIFT + 1000, NOW + 1000)).toBe('ok');
+    // Unseeded, the same drift is refused as the first datagram of a boot.
+    expect(guard().check('s', 'b1', 101, NOW - DRIFT, NOW)).toBe('clock_skew');
+  });
+
+  it('refuses what the previous run had (a seq up to its highest), and a datagram later than its delay allows', () => {
+    const g = guard();
+    g.seed('s', 'b1', 100, DRIFT);
+    expect(g.check('s', 'b1', 100, NOW - DRIFT, NOW)).toBe('replay');
+    expect(g.check('s', 'b1', 37, NOW - DRIFT, NOW)).toBe('replay');
+    // Sent while the monitor was away and replayed an hour later: newer, but an hour late.
+    expect(g.check('s', 'b1', 150, NOW - DRIFT - 3_600_000, NOW)).toBe('clock_skew');
+    expect(g.check('s', 'b1', 150, NOW - DRIFT - SKEW, NOW)).toBe('ok');
+  });
+
+  it('judges a new boot of a seeded sender by the receiver clock, as ever', () => {
+    const g = guard();
+    g.seed('s', 'b1', 100, DRIFT);
+    expect(g.check('s', 'b2', 0, NOW - DRIFT, NOW)).toBe('clock_skew');
+    expect(g.check('s', 'b2', 0, NOW, NOW)).toBe('ok');
+  });
+
+  it('keeps maxSources seeds at most', () => {
+    const g = guard({ maxSources: 2 });
+    for (const source of ['a', 'b', 'c']) g.seed(source, 'b1', 10, DRIFT);
+    expect(g.check('a', 'b1', 11, NOW - DRIFT, NOW)).toBe('ok');
+    expect(g.check('c', 'b1', 11, NOW - DRIFT, NOW)).toBe('clock_skew');
+  });
+});
