@@ -310,7 +310,7 @@ export const clientEnv = {
       10_000,
       1,
       1_000_000,
-      'Undelivered notifications kept per target; beyond it some are dropped and counted: reminders first, then an incident not yet sent and over (its problems with the `up` that ends it), then the oldest, an `up` of a told problem last',
+      'Undelivered notifications kept per target; beyond it some are dropped and counted: reminders first, then an incident not yet sent and over (its problems with the `up` or `stopped` that ends it), then the oldest, the end (`up`, `stopped`) of a told problem last',
     ),
   ),
   alertmanagerUrls: fromEnv(

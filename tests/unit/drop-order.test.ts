@@ -40,8 +40,17 @@ describe('dropOrder', () => {
     expect(drop(['a:down', 'a:up'], 5, new Set([1]))).toEqual([2]);
   });
 
-  it('drops an incident that ends other than up (stopped) only as the oldest rows go', () => {
-    expect(drop(['a:down', 'a:stopped', 'b:up'], 1)).toEqual([1]);
+  it('drops an unheard incident that ends in stopped (a bye after the down) whole, as one that ends in up', () => {
+    expect(drop(['a:down', 'a:stopped', 'b:up'], 1)).toEqual([1, 2]);
+  });
+
+  it('keeps a stopped that ends an incident the receiver has until last, as an up; a plain stopped is any row', () => {
+    // a was told down: its stopped closes that incident. c's stopped follows nothing: an ordinary row.
+    const aToldDown = new Map([['a', 'down']]);
+    expect(drop(['a:stopped', 'b:down', 'c:stopped'], 2, none, aToldDown)).toEqual([2, 3]);
+    expect(drop(['a:stopped', 'b:down', 'c:stopped'], 3, none, aToldDown)).toEqual([1, 2, 3]);
+    // The same, its down among the waiting rows and on its way.
+    expect(drop(['a:down', 'a:stopped', 'b:down'], 1, new Set([1]))).toEqual([3]);
   });
 
   it('then the other rows oldest first, and an up whose incident was told last', () => {

@@ -5,12 +5,12 @@
  * each of their senders.
  *   1. reminders (the incident they repeat was told);
  *   2. an incident the receiver has not heard of and that is over: its
- *      problems (and reminders) and the `up` that ends it, all together, so
- *      the receiver never gets the recovery of an outage it was not told of,
- *      and is left where it was, with the sender up;
- *   3. the other rows oldest first, but `up`;
- *   4. last, an `up` whose incident the receiver has: dropped, it would leave
- *      that incident open.
+ *      problems (and reminders) and the `up` or `stopped` that ends it, all
+ *      together, so the receiver never gets the end of an outage it was not
+ *      told of, and is left where it was, with the sender up (or signed off);
+ *   3. the other rows oldest first, but the ends of incidents (an `up`, a
+ *      `stopped` after a problem);
+ *   4. last, those ends: dropped, one would leave its incident open.
  * An incident goes whole, so more rows than asked may go.
  */
 import { PROBLEM_EVENTS } from '../../shared/vocabulary.js';
@@ -39,11 +39,12 @@ export function dropOrder(
     if (dropped.size < excess) dropped.add(r.seq);
   };
   for (const r of droppable) if (r.event === 'reminder') take(r);
-  for (const incident of unheardIncidents(rows, sending, told)) {
+  const { incidents, ends } = incidentsOf(rows, sending, told);
+  for (const incident of incidents) {
     if (dropped.size >= excess) break;
     for (const r of incident) dropped.add(r.seq);
   }
-  for (const r of droppable) if (r.event !== 'up') take(r);
+  for (const r of droppable) if (!ends.has(r.seq)) take(r);
   for (const r of droppable) take(r);
   return [...dropped];
 }
@@ -51,15 +52,18 @@ export function dropOrder(
 /**
  * Per sender, in the order its rows would be sent: each run of problems
  * that begins where the receiver knows of no problem (its last word an `up`,
- * or nothing) and ends with an `up`, with the reminders among them; none of
- * them being sent. Ordered by their first row.
+ * or nothing) and ends with an `up` or a `stopped`, with the reminders among
+ * them; none of them being sent (`incidents`, ordered by their first row).
+ * And every row that ends an incident (`ends`): an `up`, or a `stopped`
+ * after a problem.
  */
-function unheardIncidents(
+function incidentsOf(
   rows: readonly WaitingRow[],
   sending: ReadonlySet<number>,
   told: ReadonlyMap<string, string>,
-): WaitingRow[][] {
+): { incidents: WaitingRow[][]; ends: Set<number> } {
   const incidents: WaitingRow[][] = [];
+  const ends = new Set<number>();
   /** Per sender: what the receiver will know by the row at hand, and the unheard incident so far. */
   const state = new Map<string, { known: string | null; run: WaitingRow[] | null }>();
   for (const r of rows) {
@@ -68,6 +72,9 @@ function unheardIncidents(
       s = { known: told.get(r.source) ?? null, run: null };
       state.set(r.source, s);
     }
+    const endsIncident =
+      r.event === 'up' || (r.event === 'stopped' && s.known !== null && PROBLEM_EVENTS.has(s.known));
+    if (endsIncident) ends.add(r.seq);
     if (sending.has(r.seq)) {
       // On its way: the receiver may have it.
       s.run = null;
@@ -78,7 +85,7 @@ function unheardIncidents(
       if (s.run !== null) s.run.push(r);
       else if (s.known === null || !PROBLEM_EVENTS.has(s.known)) s.run = [r];
       s.known = r.event;
-    } else if (r.event === 'up' && s.run !== null) {
+    } else if (endsIncident && s.run !== null) {
       incidents.push([...s.run, r]);
       s.run = null;
       s.known = r.event;
@@ -87,5 +94,5 @@ function unheardIncidents(
       s.known = r.event;
     }
   }
-  return incidents.sort((a, b) => (a[0]?.seq ?? 0) - (b[0]?.seq ?? 0));
+  return { incidents: incidents.sort((a, b) => (a[0]?.seq ?? 0) - (b[0]?.seq ?? 0)), ends };
 }
