@@ -164,7 +164,7 @@ async function assembleMonitor(
   // none expects beats from itself. And a record of its own name (a release before 13bc84e beat to itself when
   // its peers were listed by IP address) would go down for good now that it no longer does.
   const isSelf = (d: { source: string; kind: string }) => d.kind === 'protocol' && d.source === monitorName;
-  const evictedAtStart = tracker.declare(
+  const letGoAtStart = tracker.declare(
     config.declared.filter((d) => !isSelf(d)),
     startedAtMs,
   );
@@ -204,13 +204,11 @@ async function assembleMonitor(
     silencesGeneration: () => maintenance.generation,
   });
   opened.push(() => notifier.stop());
-  // A MAX_SENDERS lowered since the file was written: the senders it left no room for, as any eviction.
-  for (const source of evictedAtStart) {
-    notifier.forget(source, 'max_senders');
-    logger.warn(
-      { event: 'evict', source, reason: 'max_senders' },
-      `sender ${source} evicted: MAX_SENDERS reached`,
-    );
+  // Declared senders taken off the list before they were heard from, and the senders a MAX_SENDERS lowered
+  // since the file was written left no room for: let go as any eviction, their alerts ended.
+  for (const { source, reason } of letGoAtStart) {
+    notifier.forget(source, reason);
+    logger.warn({ event: 'evict', source, reason }, `sender ${source} let go at start (${reason})`);
   }
   // UNDECLARED_SENDERS=ignore refuses the datagrams of senders nobody declared: one kept from an earlier run
   // (or taken off the list) could never beat again, and would go down and notify. It is forgotten at start.

@@ -87,8 +87,9 @@ export type ServerExceptionReason = z.infer<typeof serverExceptionReasonSchema>;
 
 /**
  * Why a sender was forgotten (an `evict` event): MAX_SENDERS made room, an
- * operator forgot it, the state file held it under an id no longer valid, or
- * UNDECLARED_SENDERS=ignore refuses its datagrams, so it could never beat again.
+ * operator forgot it, the state file held it under an id no longer valid,
+ * UNDECLARED_SENDERS=ignore refuses its datagrams (so it could never beat
+ * again), or it was taken off the declared senders before it was heard from.
  */
-export const evictReasonSchema = z.enum(['max_senders', 'forgotten', 'invalid_id', 'undeclared']);
+export const evictReasonSchema = z.enum(['max_senders', 'forgotten', 'invalid_id', 'undeclared', 'unlisted']);
 export type EvictReason = z.infer<typeof evictReasonSchema>;

@@ -225,3 +225,23 @@ describe('a MAX_SENDERS lowered since the last run', () => {
     }
   });
 });
+
+describe('a declared sender taken off the list before it was heard from', () => {
+  it('is let go at start with an evict line (unlisted), as the notifications are told', async () => {
+    const dataDir = freshDataDir();
+    const first = await startLoopbackMonitor(captureLogs('client').logger, {
+      DATA_DIR: dataDir,
+      EXPECTED_SENDERS: 'kept=1h,gone=1h',
+    });
+    await first.monitor.stop();
+    const logs = captureLogs('client');
+    const again = await startLoopbackMonitor(logs.logger, { DATA_DIR: dataDir, EXPECTED_SENDERS: 'kept=1h' });
+    try {
+      expect(again.monitor.tracker.view('gone', Date.now())).toBeUndefined();
+      expect(again.monitor.tracker.view('kept', Date.now())?.state).toBe('pending');
+      expect(logs.events('evict')).toMatchObject([{ source: 'gone', reason: 'unlisted', level: 'warn' }]);
+    } finally {
+      await again.monitor.stop();
+    }
+  });
+});

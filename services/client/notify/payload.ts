@@ -275,6 +275,8 @@ export function reasonText(reason: string): string {
       return 'let go to make room: MAX_SENDERS reached';
     case 'undeclared':
       return 'not declared, and UNDECLARED_SENDERS=ignore refuses its datagrams';
+    case 'unlisted':
+      return 'taken off the declared senders before it was heard from';
     default:
       return 'state changed';
   }

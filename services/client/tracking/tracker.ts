@@ -23,7 +23,13 @@
  * heap (docs/PERFORMANCE.md). It grows by sequenceWindow/8 bytes and by
  * heartbeatSlots bytes.
  */
-import { SENDER_STATES, type SenderKind, type SenderState, STATE_URGENCY } from '../../shared/vocabulary.js';
+import {
+  type EvictReason,
+  SENDER_STATES,
+  type SenderKind,
+  type SenderState,
+  STATE_URGENCY,
+} from '../../shared/vocabulary.js';
 import { type HeartbeatMark, heartbeatList, pushMark, replaceNewestMark } from './heartbeats.js';
 import { nextJitter } from './jitter.js';
 import {
@@ -193,13 +199,14 @@ export interface Tracker {
    * Declares senders that must be there: a new one is listed `pending` from
    * `nowMs`, and is `down` (never_seen) at nowMs + interval + grace without
    * a datagram. A known one takes the declared interval, grace and name.
-   * Returns the undeclared senders evicted to keep within MAX_SENDERS (one
-   * lowered since the state file was written).
+   * Returns the senders it let go: declared ones taken off the list before
+   * they were heard from (`unlisted`), and undeclared ones evicted to keep
+   * within MAX_SENDERS (one lowered since the state file was written).
    */
   declare(
     declared: ReadonlyArray<{ source: string; kind: SenderKind } & Declaration>,
     nowMs: number,
-  ): string[];
+  ): Array<{ source: string; reason: EvictReason }>;
   isDeclared(source: string): boolean;
   /** Forgets a sender and its row in the state file, declared or not; false if there is none. */
   forgetSender(source: string): boolean;
@@ -929,14 +936,18 @@ export function createTracker(options: TrackerOptions): Tracker {
   function declare(
     declared: ReadonlyArray<{ source: string; kind: SenderKind } & Declaration>,
     nowMs: number,
-  ): string[] {
+  ): Array<{ source: string; reason: EvictReason }> {
+    const letGo: Array<{ source: string; reason: EvictReason }> = [];
     // What is no longer declared is an ordinary sender again; one never heard from is forgotten.
     const now = new Set(declared.map((d) => d.source));
     for (const sender of [...senders.values()]) {
       if (sender.declaration === null || now.has(sender.source)) continue;
       caughtUp(sender).declaration = null;
       changed(sender);
-      if (sender.firstSeenMs === null) forget(sender);
+      if (sender.firstSeenMs === null) {
+        forget(sender);
+        letGo.push({ source: sender.source, reason: 'unlisted' });
+      }
     }
     for (const d of declared) {
       const declaration: Declaration = {
@@ -958,13 +969,12 @@ export function createTracker(options: TrackerOptions): Tracker {
     }
     // Declared senders are kept whatever MAX_SENDERS says; undeclared ones make room (a MAX_SENDERS
     // lowered since the file was written too).
-    const evicted: string[] = [];
     while (senders.size > maxSenders) {
       const source = evictLongestSilent();
       if (source === null) break;
-      evicted.push(source);
+      letGo.push({ source, reason: 'max_senders' });
     }
-    return evicted;
+    return letGo;
   }
 
   /**
