@@ -1,8 +1,8 @@
 import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Monitor } from '../../services/client/monitor.js';
-import { captureLogs } from '../support/log-capture.js';
-import { freshDataDir, startLoopbackMonitor } from '../support/monitor.js';
+import { type CapturedLogs, captureLogs } from '../support/log-capture.js';
+import { freshDataDir, type LoopbackMonitor, startLoopbackMonitor } from '../support/monitor.js';
 import { beat, eventually, sendUdp } from '../support/udp.js';
 
 // The real monitor, in-process, on loopback ports chosen by the kernel.
@@ -173,49 +173,59 @@ describe('stop', () => {
   });
 });
 
-describe('UNDECLARED_SENDERS=ignore', () => {
-  it('forgets at start the senders nobody declared that an earlier run tracked: they could never beat again', async () => {
-    const dataDir = freshDataDir();
-    const declared = { DATA_DIR: dataDir, EXPECTED_SENDERS: 'billing=30s' };
-    const first = await startLoopbackMonitor(captureLogs('client').logger, declared);
-    try {
-      await sendUdp(first.monitor.udp.port, [beat(0, { source: 'stray' }), beat(0, { source: 'billing' })]);
-      await eventually(() => {
-        for (const source of ['stray', 'billing'])
-          expect(first.monitor.tracker.view(source, Date.now())?.state).toBe('up');
-      });
-    } finally {
-      await first.monitor.stop();
-    }
-    const logs = captureLogs('client');
-    const again = await startLoopbackMonitor(logs.logger, { ...declared, UNDECLARED_SENDERS: 'ignore' });
+/**
+ * A monitor run on a fresh state file with `before` (and `during` it), stopped, then started again on
+ * that file with `after`: what the second start made of the first run's senders.
+ */
+async function startedAgain(
+  before: Record<string, string>,
+  during: (m: LoopbackMonitor) => Promise<void>,
+  after: Record<string, string>,
+): Promise<{ again: LoopbackMonitor; logs: CapturedLogs }> {
+  const dataDir = freshDataDir();
+  const first = await startLoopbackMonitor(captureLogs('client').logger, { ...before, DATA_DIR: dataDir });
+  try {
+    await during(first);
+  } finally {
+    await first.monitor.stop();
+  }
+  const logs = captureLogs('client');
+  return { again: await startLoopbackMonitor(logs.logger, { ...after, DATA_DIR: dataDir }), logs };
+}
+
+/** Beats from each of `sources`, one after the other, each seen up before the next. */
+async function heardFrom(m: LoopbackMonitor, sources: readonly string[]): Promise<void> {
+  for (const source of sources) {
+    await sendUdp(m.monitor.udp.port, [beat(0, { source })]);
+    await eventually(() => expect(m.monitor.tracker.view(source, Date.now())?.state).toBe('up'));
+  }
+}
+
+describe('what a start lets go of the senders the state file kept', () => {
+  const stateOf = (m: LoopbackMonitor, source: string) => m.monitor.tracker.view(source, Date.now())?.state;
+
+  it('UNDECLARED_SENDERS=ignore: the senders nobody declared that an earlier run tracked (they could never beat again)', async () => {
+    const declared = { EXPECTED_SENDERS: 'billing=30s' };
+    const { again, logs } = await startedAgain(declared, (m) => heardFrom(m, ['stray', 'billing']), {
+      ...declared,
+      UNDECLARED_SENDERS: 'ignore',
+    });
     try {
       // Kept, it would go down (and notify) while it beats on, every datagram of it refused.
-      expect(again.monitor.tracker.view('stray', Date.now())).toBeUndefined();
-      expect(again.monitor.tracker.view('billing', Date.now())?.state).toBe('up');
+      expect(stateOf(again, 'stray')).toBeUndefined();
+      expect(stateOf(again, 'billing')).toBe('up');
       expect(logs.events('evict')).toMatchObject([{ source: 'stray', reason: 'undeclared', level: 'warn' }]);
     } finally {
       await again.monitor.stop();
     }
   });
-});
 
-describe('a MAX_SENDERS lowered since the last run', () => {
-  it('evicts at start the longest-silent senders it leaves no room for, each with an evict line', async () => {
-    const dataDir = freshDataDir();
-    const first = await startLoopbackMonitor(captureLogs('client').logger, { DATA_DIR: dataDir });
+  it('a MAX_SENDERS lowered since the last run: the longest-silent senders it leaves no room for', async () => {
+    const { again, logs } = await startedAgain({}, (m) => heardFrom(m, ['oldest', 'middle', 'newest']), {
+      MAX_SENDERS: '2',
+    });
     try {
-      for (const source of ['oldest', 'middle', 'newest']) {
-        await sendUdp(first.monitor.udp.port, [beat(0, { source })]);
-        await eventually(() => expect(first.monitor.tracker.view(source, Date.now())?.state).toBe('up'));
-      }
-    } finally {
-      await first.monitor.stop();
-    }
-    const logs = captureLogs('client');
-    const again = await startLoopbackMonitor(logs.logger, { DATA_DIR: dataDir, MAX_SENDERS: '2' });
-    try {
-      expect(again.monitor.tracker.view('oldest', Date.now())).toBeUndefined();
+      expect(stateOf(again, 'oldest')).toBeUndefined();
       expect([...again.monitor.tracker.all()].map((s) => s.source).sort()).toEqual(['middle', 'newest']);
       expect(logs.events('evict')).toMatchObject([
         { source: 'oldest', reason: 'max_senders', level: 'warn' },
@@ -224,21 +234,14 @@ describe('a MAX_SENDERS lowered since the last run', () => {
       await again.monitor.stop();
     }
   });
-});
 
-describe('a declared sender taken off the list before it was heard from', () => {
-  it('is let go at start with an evict line (unlisted), as the notifications are told', async () => {
-    const dataDir = freshDataDir();
-    const first = await startLoopbackMonitor(captureLogs('client').logger, {
-      DATA_DIR: dataDir,
-      EXPECTED_SENDERS: 'kept=1h,gone=1h',
+  it('a declared sender taken off the list before it was heard from (unlisted)', async () => {
+    const { again, logs } = await startedAgain({ EXPECTED_SENDERS: 'kept=1h,gone=1h' }, async () => {}, {
+      EXPECTED_SENDERS: 'kept=1h',
     });
-    await first.monitor.stop();
-    const logs = captureLogs('client');
-    const again = await startLoopbackMonitor(logs.logger, { DATA_DIR: dataDir, EXPECTED_SENDERS: 'kept=1h' });
     try {
-      expect(again.monitor.tracker.view('gone', Date.now())).toBeUndefined();
-      expect(again.monitor.tracker.view('kept', Date.now())?.state).toBe('pending');
+      expect(stateOf(again, 'gone')).toBeUndefined();
+      expect(stateOf(again, 'kept')).toBe('pending');
       expect(logs.events('evict')).toMatchObject([{ source: 'gone', reason: 'unlisted', level: 'warn' }]);
     } finally {
       await again.monitor.stop();
