@@ -403,7 +403,7 @@ describe('the notifier, on a fake clock', () => {
     expect(w.told('s').map((n) => n.event)).toEqual(['down', 'flapping', 'down']);
   });
 
-  it('tells every down of a plain-text sender (its key names no incident), with NOTIFY_ON=down', () => {
+  it('tells every down of a plain-text sender whose last arrival is not known (its key names no incident), with NOTIFY_ON=down', () => {
     const w = world();
     w.start({ notifyOn: ['down'] });
     w.views.set('10.0.0.5', {
@@ -418,6 +418,37 @@ describe('the notifier, on a fake clock', () => {
       w.change('10.0.0.5', to);
     }
     expect(w.told('10.0.0.5').map((n) => n.event)).toEqual(['down', 'down', 'down']);
+  });
+
+  it('gives each incident of a plain-text sender a key of its own, named by its last arrival, its up the same', () => {
+    const w = world();
+    w.start();
+    // Its view as it is, with its last arrival moved on.
+    const text = (lastSeenMs: number) =>
+      w.views.set('10.0.0.5', {
+        ...w.views.get('10.0.0.5'),
+        boot: null,
+        lastSeq: null,
+        lastSeenMs,
+        displayName: null,
+        maintenance: false,
+      } as unknown as SenderView);
+    text(w.t);
+    w.change('10.0.0.5', 'up', null);
+    for (let incident = 0; incident < 2; incident++) {
+      w.t += 60_000;
+      text(w.t - 30_000); // its last datagram, before it went down
+      w.change('10.0.0.5', 'down');
+      w.t += 60_000;
+      text(w.t);
+      w.change('10.0.0.5', 'up');
+    }
+    const told = w.told('10.0.0.5');
+    expect(told.map((n) => n.event)).toEqual(['down', 'up', 'down', 'up']);
+    const [down1, up1, down2, up2] = told.map((n) => n.incidentKey);
+    expect(up1).toBe(down1);
+    expect(up2).toBe(down2);
+    expect(down2).not.toBe(down1);
   });
 
   it('tells at the first tick after a restart a down that a silence held back and that ended while the monitor was stopped', async () => {

@@ -130,6 +130,17 @@ describe('events and incident keys', () => {
     // A fixed value: a change here splits incidents between monitors of different versions.
     expect(key).toMatchInlineSnapshot(`"c1c63c6e7230e46c1ec7a41dd6ce11a8"`);
   });
+
+  it("names a plain-text sender's incident by its last arrival; a protocol sender's key ignores it", () => {
+    const text = incidentKey('10.0.0.5', null, null, 'down', 1_000);
+    expect(incidentKey('10.0.0.5', null, null, 'down', 1_000)).toBe(text);
+    expect(incidentKey('10.0.0.5', null, null, 'down', 2_000)).not.toBe(text);
+    expect(incidentKey('10.0.0.5', null, null, 'down')).not.toBe(text);
+    // The seq names a protocol sender's incident, as it always did: the key of a version before is kept.
+    expect(incidentKey('billing', 'boot-1', 41, 'down', 1_000)).toBe(
+      incidentKey('billing', 'boot-1', 41, 'down'),
+    );
+  });
 });
 
 describe('Alertmanager alert', () => {

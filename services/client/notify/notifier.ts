@@ -305,15 +305,16 @@ export function startNotifier(deps: NotifierDeps): Notifier {
       v?.boot ?? null,
       v?.lastSeq ?? null,
       event === 'never_seen' ? 'never_seen' : 'down',
+      v?.lastSeenMs ?? null,
     );
   }
 
   /**
    * What was last told of the sender was this event of this incident: a
    * change seen again (a restart that lost the state file's last write) has
-   * nothing new to say. A key names one incident only where the last beat
-   * does (a protocol sender's boot and seq) or for never_seen; a plain-text
-   * sender's key is the same for every incident, so each of its changes is told.
+   * nothing new to say. A key names one incident where the last beat does (a
+   * protocol sender's boot and seq, a plain-text sender's last arrival) or
+   * for never_seen.
    */
   function told(
     previous: NotifiedRow | null,
@@ -322,7 +323,7 @@ export function startNotifier(deps: NotifierDeps): Notifier {
     v: SenderView | undefined,
   ): boolean {
     if (previous === null || previous.event !== event || previous.incidentKey !== key) return false;
-    return event === 'never_seen' || (v?.lastSeq ?? null) !== null;
+    return event === 'never_seen' || (v?.lastSeq ?? null) !== null || (v?.lastSeenMs ?? null) !== null;
   }
   /** `up` answers a problem that was told; with nothing told, there is nothing to answer. */
   const answers = (previous: NotifiedRow | null): boolean =>

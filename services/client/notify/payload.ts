@@ -122,17 +122,20 @@ export function eventOfChange(change: { to: SenderState; reason: string }): Send
  * The first 32 hex characters of the sha256 of the JSON array
  * `["udp-time-service/incident/v1", source, boot, lastSeq, kind]` (no
  * spaces; null for a missing boot or seq), so other tools can compute it too.
+ * A plain-text sender has no boot nor seq: its last datagram's arrival at
+ * this monitor (`lastSeenMs`, milliseconds) names its incident, appended to
+ * the array; one key per incident, but not the same at two monitors.
  */
 export function incidentKey(
   source: string,
   boot: string | null,
   lastSeq: number | null,
   kind: 'down' | 'never_seen',
+  lastSeenMs: number | null = null,
 ): string {
-  return createHash('sha256')
-    .update(JSON.stringify(['udp-time-service/incident/v1', source, boot, lastSeq, kind]))
-    .digest('hex')
-    .slice(0, 32);
+  const named = ['udp-time-service/incident/v1', source, boot, lastSeq, kind];
+  if (lastSeq === null && lastSeenMs !== null) named.push(lastSeenMs);
+  return createHash('sha256').update(JSON.stringify(named)).digest('hex').slice(0, 32);
 }
 
 /** The status page: PUBLIC_URL without a trailing slash. */
