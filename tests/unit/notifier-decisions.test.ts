@@ -362,6 +362,29 @@ describe('the notifier, on a fake clock', () => {
     expect(up?.incidentKey).toBe(down?.incidentKey);
   });
 
+  it('keeps flapping inside the incident it interrupts: the notice, where it settles and the up that ends it share its key', () => {
+    const w = senderUp();
+    let seq = 7;
+    for (const to of ['down', 'up', 'down', 'up', 'down'] as const) {
+      w.t += 100;
+      // Beats came before each up: a new incident opens with a new last beat.
+      if (to === 'up') w.views.set('s', { ...(w.views.get('s') as SenderView), lastSeq: ++seq });
+      w.change('s', to);
+    }
+    expect(w.told('s').map((n) => n.event)).toEqual(['down', 'up', 'down', 'flapping']);
+    w.tick(11); // quiet for FLAP_WINDOW: it settled, down
+    w.t += 1000;
+    w.views.set('s', { ...(w.views.get('s') as SenderView), lastSeq: ++seq });
+    w.change('s', 'up');
+    const told = w.told('s');
+    expect(told.map((n) => n.event)).toEqual(['down', 'up', 'down', 'flapping', 'down', 'up']);
+    const [first, firstUp, ...second] = told.map((n) => n.incidentKey);
+    expect(firstUp).toBe(first);
+    // One incident from its second down to the up that ends it: nothing left open.
+    expect(new Set(second).size).toBe(1);
+    expect(second[0]).not.toBe(first);
+  });
+
   it('tells where a sender that was flapping at a restart settled, a window after the start', async () => {
     const w = senderUp();
     for (const to of ['down', 'up', 'down', 'up', 'down'] as const) {

@@ -291,15 +291,24 @@ export function startNotifier(deps: NotifierDeps): Notifier {
     };
   }
 
-  /** The incident key: an up or reminder carries the one of the problem it answers (previous). */
+  /**
+   * The incident key. An incident is open from the first problem told until
+   * an up or a stopped answers it: whatever is told meanwhile (a reminder, a
+   * flapping notice, the state a flapping sender settles in, a down after a
+   * late) goes on with its key, and the answer closes it. A problem told with
+   * none open opens one, named by the sender's last beat.
+   */
   function keyFor(
     event: SenderNotifyEvent,
     source: string,
     previous: NotifiedRow | null,
     v: SenderView | undefined,
   ): string {
-    if (event === 'up' || event === 'reminder' || (event === 'stopped' && answers(previous)))
-      return previous?.incidentKey ?? incidentKey(source, null, null, 'down');
+    const goesOn =
+      event === 'up' ||
+      event === 'reminder' ||
+      (answers(previous) && (event === 'stopped' || PROBLEM_EVENTS.has(event)));
+    if (goesOn) return previous?.incidentKey ?? incidentKey(source, null, null, 'down');
     return incidentKey(
       source,
       v?.boot ?? null,
@@ -445,7 +454,8 @@ export function startNotifier(deps: NotifierDeps): Notifier {
     if (flap === 'ongoing') return [];
     if (flap === 'started') {
       const v = deps.view(c.source);
-      return [tell(notification('flapping', c, keyFor('down', c.source, null, v), null, v))];
+      const key = keyFor('flapping', c.source, notified.get(c.source), v);
+      return [tell(notification('flapping', c, key, null, v))];
     }
     // `up` only after a notified problem; a sender new to the monitor (from null) has none: no lookup.
     if (isFirstSight(c) || !mayTell(event)) return [];
