@@ -474,6 +474,22 @@ describe('the notifier, on a fake clock', () => {
     expect(down2).not.toBe(down1);
   });
 
+  it('with up not in NOTIFY_ON, tells every outage, each a new incident', () => {
+    const w = world();
+    w.start({ notifyOn: ['down'] });
+    w.change('s', 'up');
+    for (let lastSeq = 8; lastSeq < 11; lastSeq++) {
+      w.t += 60_000; // far apart: no flapping
+      w.change('s', 'down');
+      w.t += 60_000;
+      w.views.set('s', { ...(w.views.get('s') as SenderView), lastSeq });
+      w.change('s', 'up');
+    }
+    const told = w.told('s');
+    expect(told.map((n) => n.event)).toEqual(['down', 'down', 'down']);
+    expect(new Set(told.map((n) => n.incidentKey)).size).toBe(3);
+  });
+
   it('tells at the first tick after a restart a down that a silence held back and that ended while the monitor was stopped', async () => {
     const w = senderUp();
     w.silence('s', true);

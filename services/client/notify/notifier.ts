@@ -292,11 +292,13 @@ export function startNotifier(deps: NotifierDeps): Notifier {
   }
 
   /**
-   * The incident key. An incident is open from the first problem told until
-   * an up or a stopped answers it: whatever is told meanwhile (a reminder, a
-   * flapping notice, the state a flapping sender settles in, a down after a
-   * late) goes on with its key, and the answer closes it. A problem told with
-   * none open opens one, named by the sender's last beat.
+   * The incident key. A problem opens an incident, named by the sender's
+   * last beat; an up or a stopped answers it with its key, and a reminder
+   * repeats it. A flapping notice goes on with the incident open when it
+   * starts, and the problem a flapping sender settles in with the
+   * flapping's. (Not every problem goes on with the one told before: with
+   * `up` not in NOTIFY_ON, an outage that came back is never answered, and
+   * the next one, a new last beat, is a new incident.)
    */
   function keyFor(
     event: SenderNotifyEvent,
@@ -307,7 +309,8 @@ export function startNotifier(deps: NotifierDeps): Notifier {
     const goesOn =
       event === 'up' ||
       event === 'reminder' ||
-      (answers(previous) && (event === 'stopped' || PROBLEM_EVENTS.has(event)));
+      (answers(previous) && (event === 'stopped' || event === 'flapping')) ||
+      (previous?.event === 'flapping' && PROBLEM_EVENTS.has(event));
     if (goesOn) return previous?.incidentKey ?? incidentKey(source, null, null, 'down');
     return incidentKey(
       source,
