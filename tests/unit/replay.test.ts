@@ -135,6 +135,13 @@ describe('replay guard seeded from the state file (a monitor restart)', () => {
     expect(g.check('s', 'b1', 150, NOW - DRIFT - SKEW, NOW)).toBe('ok');
   });
 
+  it("accepts a seeded boot's datagram on time by the receiver clock too: a clock set right while the monitor was away", () => {
+    const g = guard();
+    g.seed('s', 'b1', 100, DRIFT);
+    // NTP put the sender's clock right: its datagrams are no longer 45 s late.
+    expect(g.check('s', 'b1', 101, NOW, NOW)).toBe('ok');
+  });
+
   it('judges a new boot of a seeded sender by the receiver clock, as ever', () => {
     const g = guard();
     g.seed('s', 'b1', 100, DRIFT);

@@ -8,7 +8,8 @@
  * A monitor's restart does not forget the boots it tracked: each is seeded
  * from the state file (seed()) with its highest seq and the delay its
  * datagrams had, the sender's clock offset included. Its next datagram is
- * accepted if it is newer and as late as they were, give or take
+ * accepted if it is newer and as late as they were, or on time by the
+ * receiver's clock (a clock set right meanwhile), give or take
  * `maxClockSkewMs`: a sender whose clock drifted while the monitor watched
  * it is not locked out by the monitor's restart, and a datagram captured
  * before the restart is still a replay.
@@ -48,14 +49,17 @@ export function createReplayGuard(options: ReplayOptions): ReplayGuard {
       let boots = sources.get(source);
       let window = boots?.get(boot);
       if (window === undefined) {
+        // Written so that NaN (an unparseable time) fails each check instead of passing it.
+        const onTime = Math.abs(sentAtMs - nowMs) <= options.maxClockSkewMs;
         const known = seeded.get(source);
         if (known?.boot === boot) {
           if (seq <= known.highestSeq) return 'replay';
-          // As late as its datagrams were (its clock's offset included), not as the receiver's clock says.
-          if (!(Math.abs(nowMs - sentAtMs - known.delayMs) <= options.maxClockSkewMs)) return 'clock_skew';
+          // As late as its datagrams were (its clock's offset included), or on time by the receiver's
+          // clock (a clock set right since, the sender's or the receiver's).
+          if (!(onTime || Math.abs(nowMs - sentAtMs - known.delayMs) <= options.maxClockSkewMs))
+            return 'clock_skew';
           seeded.delete(source);
-        } else if (!(Math.abs(sentAtMs - nowMs) <= options.maxClockSkewMs)) {
-          // Written so that NaN (an unparseable time) fails the check instead of passing it.
+        } else if (!onTime) {
           return 'clock_skew';
         }
         window = createSequenceWindow(options.window);
