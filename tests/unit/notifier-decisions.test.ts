@@ -474,6 +474,22 @@ describe('the notifier, on a fake clock', () => {
     expect(down2).not.toBe(down1);
   });
 
+  it('catches up what a silence held back when it ends after a restart, a stopped too: the silences say who is silenced', async () => {
+    const notifyOn: NotifierConfig['notifyOn'] = ['down', 'up', 'stopped'];
+    const w = world();
+    w.start({ notifyOn });
+    w.change('s', 'up');
+    w.silence('s', true);
+    w.change('s', 'stopped'); // signed off during the maintenance window: held back
+    // The monitor restarts inside the window: its senders' marks (views' maintenance) are not made yet.
+    await w.restart({ notifyOn });
+    w.tick(1);
+    expect(w.told('s')).toEqual([]);
+    w.silence('s', false);
+    w.tick(1);
+    expect(w.told('s').map((n) => n.event)).toEqual(['stopped']);
+  });
+
   it('with up not in NOTIFY_ON, tells every outage, each a new incident', () => {
     const w = world();
     w.start({ notifyOn: ['down'] });

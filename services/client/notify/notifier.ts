@@ -547,6 +547,7 @@ export function startNotifier(deps: NotifierDeps): Notifier {
 
   // Down senders, silenced or not: a silenced one is left out of the pushes until its silence ends.
   const firing = new Map<string, FiringAlert>();
+  const startedAtMs = now();
   for (const v of deps.views()) {
     if (v.state === 'down')
       firing.set(v.source, {
@@ -555,8 +556,9 @@ export function startNotifier(deps: NotifierDeps): Notifier {
         resolvedAtMs: null,
         resolvedTo: null,
       });
-    // Under a silence, or down (one that ended while the monitor was stopped held it back): caught up.
-    if (v.maintenance || v.state === 'down') toCatchUp.add(v.source);
+    // Under a silence (asked of the silences: the senders' marks may not be made yet), or down (one that
+    // ended while the monitor was stopped held it back): caught up.
+    if (v.state === 'down' || deps.silenced(v.source, startedAtMs)) toCatchUp.add(v.source);
   }
   // Told a problem, and changed since (a state newer than what was told: a view older than it is one
   // the state file's last write did not reach): a silence that ended while the monitor was stopped
