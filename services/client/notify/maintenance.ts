@@ -4,8 +4,11 @@
  * (O(senders x silences)), a step of about a millisecond at a time on the
  * main thread's turns (shared/turns.ts), so that no operator's change holds
  * the datagram path: at 50,000 senders and 1,000 silences a pass is
- * 0.7-3.8 s of work (docs/PERFORMANCE.md). A change during a pass starts it
- * over. A sender new to the monitor is checked on its first change.
+ * 0.7-3.8 s of work (docs/PERFORMANCE.md). A pass marks each sender by the
+ * silences as they are when it comes to it; a change during a pass is
+ * followed by one more pass once it ends, so passes always end, however
+ * often the silences change. A sender new to the monitor is checked on its
+ * first change.
  *
  * The marks are what the status page, the API and the uptime show; whether
  * a sender notifies is asked of the silences themselves (covering()), so a
@@ -24,10 +27,8 @@ import { activeSilence, type Silence } from './silences.js';
  */
 export const MAX_SILENCES = 1000;
 
-/** How long a step of a pass may take, at most (and one sender at least). */
+/** How long a step of a pass may take, at most (and one sender more: the clock is looked at after each). */
 const STEP_MS = 1;
-/** Senders marked between two looks at the clock. */
-const CLOCK_EVERY = 64;
 
 export interface Maintenance {
   list(): readonly Silence[];
@@ -41,7 +42,12 @@ export interface Maintenance {
   tick(nowMs: number): Silence[];
   /** Counts every change to the silences (added, removed, ended): who held back for one can look again when it moves. */
   readonly generation: number;
-  /** Resolves once every sender is marked by the silences as they are now (the pass under way, if any, is done). */
+  /**
+   * Resolves once every sender is marked by the silences as they are now: at
+   * the end of the first pass that begins after this call (or of the one
+   * under way, if the silences did not change since it began). Rejects if a
+   * pass failed.
+   */
   marked(): Promise<void>;
   /** Ends the pass under way, if any (the monitor stops). */
   stop(): void;
@@ -62,40 +68,60 @@ export function createMaintenance(
 ): Maintenance {
   let silences: Silence[] = table.list();
   let generation = 0;
-  /** The pass under way: where it is, and whether a change since asks it to start over. */
-  let pass: { senders: Iterator<Sender>; restart: boolean } | null = null;
-  let done: Promise<void> = Promise.resolve();
+  /** The pass under way (the silences' generation when it began), and whether another is to follow it. */
+  let pass: { senders: Iterator<Sender>; generation: number } | null = null;
+  let again = false;
+  /** Who waits for the marks of a generation: settled when a pass begun at it or later ends. */
+  let waiting: Array<{ generation: number; resolve(): void; reject(err: unknown): void }> = [];
   let stopped = false;
+
+  function settle(upTo: number, err: unknown = null): void {
+    const still: typeof waiting = [];
+    for (const w of waiting) {
+      if (err !== null) w.reject(err);
+      else if (w.generation <= upTo) w.resolve();
+      else still.push(w);
+    }
+    waiting = still;
+  }
 
   function step(): boolean {
     const current = pass as NonNullable<typeof pass>;
     if (stopped) return true;
-    if (current.restart) {
-      current.restart = false;
-      current.senders = tracker.all();
-    }
     const atMs = now();
     const until = pace.clock() + STEP_MS;
-    for (let n = 1; ; n++) {
+    for (;;) {
       const next = current.senders.next();
-      if (next.done === true) {
-        pass = null;
-        return true;
-      }
+      if (next.done === true) return true;
       const { source } = next.value;
       tracker.setMaintenance(source, activeSilence(silences, source, atMs) !== null, atMs);
-      if (n % CLOCK_EVERY === 0 && pace.clock() >= until) return false;
+      if (pace.clock() >= until) return false;
     }
+  }
+
+  function startPass(): void {
+    const current = { senders: tracker.all(), generation };
+    pass = current;
+    again = false;
+    inTurns(step, pace.turns).then(
+      () => {
+        pass = null;
+        if (stopped) return settle(Number.POSITIVE_INFINITY);
+        settle(current.generation);
+        if (again) startPass();
+      },
+      (err: unknown) => {
+        // A pass that failed leaves no pass under way: the next change starts one anew.
+        pass = null;
+        settle(current.generation, err);
+      },
+    );
   }
 
   function remark(): void {
     generation++;
-    if (pass !== null) {
-      pass.restart = true;
-      return;
-    }
-    pass = { senders: tracker.all(), restart: false };
-    done = inTurns(step, pace.turns);
+    if (pass !== null) again = true;
+    else startPass();
   }
   table.expire(now());
   silences = table.list();
@@ -139,7 +165,12 @@ export function createMaintenance(
     get generation() {
       return generation;
     },
-    marked: () => done,
+    marked() {
+      if (pass === null || stopped) return Promise.resolve();
+      const { promise, resolve, reject } = Promise.withResolvers<void>();
+      waiting.push({ generation, resolve, reject });
+      return promise;
+    },
     stop() {
       stopped = true;
     },
