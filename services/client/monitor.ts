@@ -164,10 +164,6 @@ async function assembleMonitor(
   // none expects beats from itself. And a record of its own name (a release before 13bc84e beat to itself when
   // its peers were listed by IP address) would go down for good now that it no longer does.
   const isSelf = (d: { source: string; kind: string }) => d.kind === 'protocol' && d.source === monitorName;
-  const letGoAtStart = tracker.declare(
-    config.declared.filter((d) => !isSelf(d)),
-    startedAtMs,
-  );
   const selfRecord = tracker.view(monitorName, startedAtMs);
   if (selfRecord !== undefined && isSelf(selfRecord)) tracker.forgetSender(monitorName);
   const history = createHistory(config.historySize);
@@ -204,8 +200,13 @@ async function assembleMonitor(
     silencesGeneration: () => maintenance.generation,
   });
   opened.push(() => notifier.stop());
-  // Declared senders taken off the list before they were heard from, and the senders a MAX_SENDERS lowered
-  // since the file was written left no room for: let go as any eviction, their alerts ended.
+  // The declarations, once the notifications know every stored sender (its alert firing, its incident
+  // told): those taken off the list before they were heard from, and the senders a MAX_SENDERS lowered
+  // since the file was written left no room for, are let go as any eviction, their alerts ended.
+  const letGoAtStart = tracker.declare(
+    config.declared.filter((d) => !isSelf(d)),
+    startedAtMs,
+  );
   for (const { source, reason } of letGoAtStart) {
     notifier.forget(source, reason);
     logger.warn({ event: 'evict', source, reason }, `sender ${source} let go at start (${reason})`);

@@ -1,6 +1,7 @@
 import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Monitor } from '../../services/client/monitor.js';
+import { startAlertmanager } from '../support/alertmanager.js';
 import { type CapturedLogs, captureLogs } from '../support/log-capture.js';
 import { freshDataDir, type LoopbackMonitor, startLoopbackMonitor } from '../support/monitor.js';
 import { beat, eventually, sendUdp } from '../support/udp.js';
@@ -232,6 +233,29 @@ describe('what a start lets go of the senders the state file kept', () => {
       ]);
     } finally {
       await again.monitor.stop();
+    }
+  });
+
+  it('ends at once, at the real Alertmanager, the alert of a sender let go at start', async () => {
+    const am = await startAlertmanager();
+    try {
+      // Resent every minute: an alert left to lapse would stay active for four.
+      const alerting = { ALERTMANAGER_URLS: am.url, ALERT_RESEND_INTERVAL: '1m' };
+      const { again } = await startedAgain(
+        { ...alerting, EXPECTED_SENDERS: 'gone=1s' },
+        async () => {
+          // Never heard from: down (never_seen) 2 s after the start, its alert firing.
+          await eventually(async () => expect(await am.alerts('?active=true')).toHaveLength(1), 10_000);
+        },
+        alerting,
+      );
+      try {
+        await eventually(async () => expect(await am.alerts('?active=true')).toEqual([]), 10_000);
+      } finally {
+        await again.monitor.stop();
+      }
+    } finally {
+      await am.stop();
     }
   });
 
