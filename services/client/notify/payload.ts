@@ -7,6 +7,8 @@
 import { createHash } from 'node:crypto';
 import { fmtDuration } from '../../shared/duration.js';
 import {
+  type EvictReason,
+  evictReasonSchema,
   type NotifyEvent,
   notifyEventSchema,
   type SenderNotifyEvent,
@@ -252,11 +254,22 @@ export function notificationText(n: Notification, monitor: string): string {
   }
 }
 
+/** Why a sender is no longer tracked, in words: one for each evict reason. */
+const EVICTED_BECAUSE: Readonly<Record<EvictReason, string>> = {
+  forgotten: 'forgotten by an operator',
+  max_senders: 'let go to make room: MAX_SENDERS reached',
+  invalid_id: 'its id is no longer valid',
+  undeclared: 'not declared, and UNDECLARED_SENDERS=ignore refuses its datagrams',
+  unlisted: 'taken off the declared senders before it was heard from',
+};
+
 /** A reason code in words. */
 export function reasonText(reason: string): string {
   const missed = /^missed_(\d+)$/.exec(reason);
   if (missed !== null)
     return missed[1] === '1' ? 'no beat for 1 interval' : `no beat for ${missed[1]} intervals`;
+  const evicted = evictReasonSchema.safeParse(reason);
+  if (evicted.success) return EVICTED_BECAUSE[evicted.data];
   switch (reason) {
     case 'never_seen':
       return 'never heard from';
@@ -272,14 +285,6 @@ export function reasonText(reason: string): string {
       return 'restarted';
     case 'first_beat':
       return 'first beat';
-    case 'forgotten':
-      return 'forgotten by an operator';
-    case 'max_senders':
-      return 'let go to make room: MAX_SENDERS reached';
-    case 'undeclared':
-      return 'not declared, and UNDECLARED_SENDERS=ignore refuses its datagrams';
-    case 'unlisted':
-      return 'taken off the declared senders before it was heard from';
     default:
       return 'state changed';
   }
