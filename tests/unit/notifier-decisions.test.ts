@@ -490,6 +490,44 @@ describe('the notifier, on a fake clock', () => {
     expect(w.told('s').map((n) => n.event)).toEqual(['stopped']);
   });
 
+  it('with up not in NOTIFY_ON, an outage after a flapping that settled up is a new incident', () => {
+    const w = world();
+    w.start({ notifyOn: ['down'] });
+    w.change('s', 'up');
+    let seq = 7;
+    for (const to of ['down', 'up', 'down', 'up'] as const) {
+      w.t += 100;
+      if (to === 'up') w.views.set('s', { ...(w.views.get('s') as SenderView), lastSeq: ++seq });
+      w.change('s', to);
+    }
+    w.tick(11); // settled up: not told
+    expect(w.told('s').map((n) => n.event)).toEqual(['down', 'down', 'flapping']);
+    w.t += 3_600_000;
+    w.change('s', 'down');
+    const told = w.told('s');
+    expect(told.map((n) => n.event)).toEqual(['down', 'down', 'flapping', 'down']);
+    expect(told[3]?.incidentKey).not.toBe(told[2]?.incidentKey);
+  });
+
+  it('with up not in NOTIFY_ON, catches up a second outage a silence held back: not taken for the first', () => {
+    const w = world();
+    w.start({ notifyOn: ['down'] });
+    w.change('s', 'up');
+    w.t += 60_000;
+    w.change('s', 'down');
+    w.t += 60_000;
+    w.views.set('s', { ...(w.views.get('s') as SenderView), lastSeq: 8 });
+    w.change('s', 'up'); // not told
+    w.silence('s', true);
+    w.t += 60_000;
+    w.change('s', 'down'); // held back
+    w.silence('s', false);
+    w.tick(1);
+    const told = w.told('s');
+    expect(told.map((n) => n.event)).toEqual(['down', 'down']);
+    expect(told[1]?.incidentKey).not.toBe(told[0]?.incidentKey);
+  });
+
   it('with up not in NOTIFY_ON, tells every outage, each a new incident', () => {
     const w = world();
     w.start({ notifyOn: ['down'] });

@@ -294,23 +294,28 @@ export function startNotifier(deps: NotifierDeps): Notifier {
   /**
    * The incident key. A problem opens an incident, named by the sender's
    * last beat; an up or a stopped answers it with its key, and a reminder
-   * repeats it. A flapping notice goes on with the incident open when it
-   * starts, and the problem a flapping sender settles in with the
-   * flapping's. (Not every problem goes on with the one told before: with
-   * `up` not in NOTIFY_ON, an outage that came back is never answered, and
-   * the next one, a new last beat, is a new incident.)
+   * repeats it. A flapping notice goes on with a problem told within the
+   * flapping window before it (the incident it interrupts), and the problem
+   * a flapping sender settles in (`settling`) with the flapping's. Nothing
+   * else goes on with what was told before: with `up` not in NOTIFY_ON an
+   * outage that came back is never answered, and the next one, or the next
+   * flapping, is a new incident.
    */
   function keyFor(
     event: SenderNotifyEvent,
     source: string,
     previous: NotifiedRow | null,
     v: SenderView | undefined,
+    { atMs = now(), settling = false }: { atMs?: number; settling?: boolean } = {},
   ): string {
+    const interrupted =
+      event === 'flapping' && answers(previous) && atMs - (previous?.atMs ?? 0) <= config.flapWindowMs;
     const goesOn =
       event === 'up' ||
       event === 'reminder' ||
-      (answers(previous) && (event === 'stopped' || event === 'flapping')) ||
-      (previous?.event === 'flapping' && PROBLEM_EVENTS.has(event));
+      (event === 'stopped' && answers(previous)) ||
+      interrupted ||
+      (settling && previous?.event === 'flapping' && PROBLEM_EVENTS.has(event));
     if (goesOn) return previous?.incidentKey ?? incidentKey(source, null, null, 'down');
     return incidentKey(
       source,
@@ -384,10 +389,10 @@ export function startNotifier(deps: NotifierDeps): Notifier {
 
   /**
    * What the sender is now, told if it was not: after a silence held its
-   * changes back, or once its flapping settled. null: nothing to say, or a
-   * silence covers it (it is held for when the silences change).
+   * changes back, or once its flapping settled (`settling`). null: nothing
+   * to say, or a silence covers it (it is held for when the silences change).
    */
-  function catchUp(source: string, nowMs: number): Notification | null {
+  function catchUp(source: string, nowMs: number, settling = false): Notification | null {
     const v = deps.view(source);
     // Flapping: it is told where it settles, once it does (flaps.tick()).
     if (v === undefined || flaps.isFlapping(source, nowMs)) return null;
@@ -399,12 +404,14 @@ export function startNotifier(deps: NotifierDeps): Notifier {
     const event = eventOfChange(change);
     const previous = notified.get(source);
     if (event === null || !wanted(event, previous)) return null;
-    // What the receivers were last told is what the sender is: nothing to say. (Told up, and down
-    // here: a restart that lost the write of that up sees the sender as it was before it, and tells
-    // the down again. If the sender lives, that is a repeat its next beat answers; were it dead, saying
-    // nothing would leave the receivers with its up for good.)
-    if (event !== 'up' && previous?.event === event) return null;
-    return tell(notification(event, change, keyFor(event, source, previous, v), previous, v));
+    // What the receivers were last told is what the sender is, this very incident: nothing to say. (Told
+    // up, and down here: a restart that lost the write of that up sees the sender as it was before it,
+    // and tells the down again. If the sender lives, that is a repeat its next beat answers; were it
+    // dead, saying nothing would leave the receivers with its up for good. And a down of another outage
+    // than the one told, its up not told, is news.)
+    const key = keyFor(event, source, previous, v, { atMs: nowMs, settling });
+    if (event !== 'up' && told(previous, event, key, v)) return null;
+    return tell(notification(event, change, key, previous, v));
   }
 
   function enqueue(list: readonly Notification[]): void {
@@ -457,7 +464,7 @@ export function startNotifier(deps: NotifierDeps): Notifier {
     if (flap === 'ongoing') return [];
     if (flap === 'started') {
       const v = deps.view(c.source);
-      const key = keyFor('flapping', c.source, notified.get(c.source), v);
+      const key = keyFor('flapping', c.source, notified.get(c.source), v, { atMs: c.atMs });
       return [tell(notification('flapping', c, key, null, v))];
     }
     // `up` only after a notified problem; a sender new to the monitor (from null) has none: no lookup.
@@ -705,7 +712,7 @@ export function startNotifier(deps: NotifierDeps): Notifier {
       if (n !== null) list.push(n);
     };
     // Stable again: say where it settled, if that was not said (a silence may hold it back still).
-    for (const source of flaps.tick(nowMs)) add(catchUp(source, nowMs));
+    for (const source of flaps.tick(nowMs)) add(catchUp(source, nowMs, true));
     const generation = deps.silencesGeneration();
     if (generation !== caughtUpGeneration) {
       caughtUpGeneration = generation;
