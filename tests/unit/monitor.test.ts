@@ -1,4 +1,5 @@
-import { connect, type Socket } from 'node:net';
+import { createServer } from 'node:http';
+import { type AddressInfo, connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Monitor } from '../../services/client/monitor.js';
 import { startAlertmanager } from '../support/alertmanager.js';
@@ -256,6 +257,43 @@ describe('what a start lets go of the senders the state file kept', () => {
       }
     } finally {
       await am.stop();
+    }
+  });
+
+  it('pushes a sender let go at start to Alertmanager only as ended, never as firing again', async () => {
+    type Alert = { labels: { source: string }; endsAt: string };
+    const pushes: Alert[][] = [];
+    const sink = createServer((req, res) => {
+      let body = '';
+      req.on('data', (chunk) => {
+        body += chunk;
+      });
+      req.on('end', () => {
+        pushes.push(JSON.parse(body) as Alert[]);
+        res.writeHead(200).end();
+      });
+    });
+    await new Promise<void>((resolve) => sink.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(sink.address() as AddressInfo).port}/`;
+    try {
+      const { again } = await startedAgain(
+        { EXPECTED_SENDERS: 'gone=1s' },
+        // Never heard from: down (never_seen) 2 s after the start.
+        (m) =>
+          eventually(() => expect(m.monitor.tracker.view('gone', Date.now())?.state).toBe('down'), 10_000),
+        { ALERTMANAGER_URLS: url, ALERT_RESEND_INTERVAL: '1m' },
+      );
+      try {
+        await eventually(() => expect(pushes.flat().some((a) => a.labels.source === 'gone')).toBe(true));
+        // Ended: an endsAt already past. Firing, it would end four resend intervals on.
+        const checkedAt = Date.now();
+        const gone = pushes.flat().filter((a) => a.labels.source === 'gone');
+        expect(gone.filter((a) => Date.parse(a.endsAt) > checkedAt)).toEqual([]);
+      } finally {
+        await again.monitor.stop();
+      }
+    } finally {
+      await new Promise((resolve) => sink.close(resolve));
     }
   });
 

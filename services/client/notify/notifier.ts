@@ -703,7 +703,8 @@ export function startNotifier(deps: NotifierDeps): Notifier {
     for (const q of queues) outbox.trimFinished(q.key, finishedKept);
   }, 3_600_000);
   pruneTimer.unref();
-  if (firing.size > 0) push();
+  // After the start has let go of the senders it lets go (monitor.ts: their ends go with this push).
+  if (firing.size > 0) queueMicrotask(push);
 
   /** Once a second: what flapping that settled and silences that changed leave to tell, and the reminders due. */
   function catchUpAndRemind(nowMs: number): void {
