@@ -37,7 +37,7 @@ import { type PreparedReceiver, prepareReceiver } from './ingest/receiver.js';
 import { createReplayGuard } from './ingest/replay.js';
 import { createMaintenance } from './notify/maintenance.js';
 import { startNotifier } from './notify/notifier.js';
-import type { TestSubject } from './notify/payload.js';
+import { reasonText, type TestSubject } from './notify/payload.js';
 import { peerSigner, startPeerBeacon } from './peers/peer-beacon.js';
 import { createChangeCounts } from './publish/change-counts.js';
 import { createStateChangeSink } from './publish/state-changes.js';
@@ -207,24 +207,21 @@ async function assembleMonitor(
     config.declared.filter((d) => !isSelf(d)),
     startedAtMs,
   );
+  // UNDECLARED_SENDERS=ignore refuses the datagrams of senders nobody declared: one kept from an earlier run
+  // (or taken off the list) could never beat again, and would go down and notify. It is let go too.
+  if (config.undeclaredSenders === 'ignore') {
+    for (const { source } of [...tracker.all()]) {
+      if (tracker.isDeclared(source)) continue;
+      tracker.forgetSender(source);
+      letGoAtStart.push({ source, reason: 'undeclared' });
+    }
+  }
   for (const { source, reason } of letGoAtStart) {
     notifier.forget(source, reason);
-    logger.warn({ event: 'evict', source, reason }, `sender ${source} let go at start (${reason})`);
-  }
-  // UNDECLARED_SENDERS=ignore refuses the datagrams of senders nobody declared: one kept from an earlier run
-  // (or taken off the list) could never beat again, and would go down and notify. It is forgotten at start.
-  if (config.undeclaredSenders === 'ignore') {
-    const undeclared = [...tracker.all()]
-      .map((s) => s.source)
-      .filter((source) => !tracker.isDeclared(source));
-    for (const source of undeclared) {
-      tracker.forgetSender(source);
-      notifier.forget(source, 'undeclared');
-      logger.warn(
-        { event: 'evict', source, reason: 'undeclared' },
-        `sender ${source} forgotten: nobody declared it, and UNDECLARED_SENDERS=ignore refuses its datagrams`,
-      );
-    }
+    logger.warn(
+      { event: 'evict', source, reason },
+      `sender ${source} let go at start: ${reasonText(reason)}`,
+    );
   }
   /** A state change since the page's last snapshot: the next tick sends one. */
   let changedSinceSnapshot = false;
