@@ -81,6 +81,14 @@ export const PROBLEM_EVENTS: ReadonlySet<string> = new Set<NotifyEvent>([
   'flapping',
 ]);
 
+/**
+ * Whether `event`, told after `before` (what was last told of the sender;
+ * null: nothing), ends an incident: an `up`, or a `stopped` after a problem.
+ */
+export function endsIncident(event: string, before: string | null): boolean {
+  return event === 'up' || (event === 'stopped' && before !== null && PROBLEM_EVENTS.has(before));
+}
+
 /** Why the beacon logged an `exception` event. */
 export const serverExceptionReasonSchema = z.enum(['dns_error', 'send_error', 'socket_error']);
 export type ServerExceptionReason = z.infer<typeof serverExceptionReasonSchema>;

@@ -18,7 +18,12 @@
 import { randomUUID } from 'node:crypto';
 import type { DatabaseSync } from 'node:sqlite';
 import type { Logger } from 'pino';
-import { type EvictReason, PROBLEM_EVENTS, type SenderNotifyEvent } from '../../shared/vocabulary.js';
+import {
+  type EvictReason,
+  endsIncident,
+  PROBLEM_EVENTS,
+  type SenderNotifyEvent,
+} from '../../shared/vocabulary.js';
 import { atomically } from '../store/atomically.js';
 import { type NotifiedRow, openNotifiedTable } from '../store/notified.js';
 import { type LastNotification, type OutboxRow, openOutbox } from '../store/outbox.js';
@@ -272,8 +277,7 @@ export function startNotifier(deps: NotifierDeps): Notifier {
     v: SenderView | undefined,
   ): Notification {
     return {
-      fromSinceMs:
-        event === 'up' || (event === 'stopped' && answers(previous)) ? (previous?.atMs ?? null) : null,
+      fromSinceMs: endsIncident(event, previous?.event ?? null) ? (previous?.atMs ?? null) : null,
       flap:
         event === 'flapping'
           ? { changes: flaps.changesInWindow(c.source, c.atMs), windowMs: config.flapWindowMs }
@@ -311,9 +315,8 @@ export function startNotifier(deps: NotifierDeps): Notifier {
     const interrupted =
       event === 'flapping' && answers(previous) && atMs - (previous?.atMs ?? 0) <= config.flapWindowMs;
     const goesOn =
-      event === 'up' ||
+      endsIncident(event, previous?.event ?? null) ||
       event === 'reminder' ||
-      (event === 'stopped' && answers(previous)) ||
       interrupted ||
       (settling && previous?.event === 'flapping' && PROBLEM_EVENTS.has(event));
     if (goesOn) return previous?.incidentKey ?? incidentKey(source, null, null, 'down');

@@ -13,7 +13,7 @@
  *   4. last, those ends: dropped, one would leave its incident open.
  * An incident goes whole, so more rows than asked may go.
  */
-import { PROBLEM_EVENTS } from '../../shared/vocabulary.js';
+import { endsIncident, PROBLEM_EVENTS } from '../../shared/vocabulary.js';
 
 export interface WaitingRow {
   seq: number;
@@ -72,9 +72,8 @@ function incidentsOf(
       s = { known: told.get(r.source) ?? null, run: null };
       state.set(r.source, s);
     }
-    const endsIncident =
-      r.event === 'up' || (r.event === 'stopped' && s.known !== null && PROBLEM_EVENTS.has(s.known));
-    if (endsIncident) ends.add(r.seq);
+    const closes = endsIncident(r.event, s.known);
+    if (closes) ends.add(r.seq);
     if (sending.has(r.seq)) {
       // On its way: the receiver may have it.
       s.run = null;
@@ -85,7 +84,7 @@ function incidentsOf(
       if (s.run !== null) s.run.push(r);
       else if (s.known === null || !PROBLEM_EVENTS.has(s.known)) s.run = [r];
       s.known = r.event;
-    } else if (endsIncident && s.run !== null) {
+    } else if (closes && s.run !== null) {
       incidents.push([...s.run, r]);
       s.run = null;
       s.known = r.event;
