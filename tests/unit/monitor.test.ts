@@ -177,13 +177,15 @@ describe('stop', () => {
 
 /**
  * A monitor run on a fresh state file with `before` (and `during` it), stopped, then started again on
- * that file with `after`: what the second start made of the first run's senders.
+ * that file with `after`: `check` looks at what the second start made of the first run's senders, and
+ * the second monitor is stopped whatever it finds.
  */
 async function startedAgain(
   before: Record<string, string>,
   during: (m: LoopbackMonitor) => Promise<void>,
   after: Record<string, string>,
-): Promise<{ again: LoopbackMonitor; logs: CapturedLogs }> {
+  check: (again: LoopbackMonitor, logs: CapturedLogs) => Promise<void>,
+): Promise<void> {
   const dataDir = freshDataDir();
   const first = await startLoopbackMonitor(captureLogs('client').logger, { ...before, DATA_DIR: dataDir });
   try {
@@ -192,7 +194,12 @@ async function startedAgain(
     await first.monitor.stop();
   }
   const logs = captureLogs('client');
-  return { again: await startLoopbackMonitor(logs.logger, { ...after, DATA_DIR: dataDir }), logs };
+  const again = await startLoopbackMonitor(logs.logger, { ...after, DATA_DIR: dataDir });
+  try {
+    await check(again, logs);
+  } finally {
+    await again.monitor.stop();
+  }
 }
 
 /** Beats from each of `sources`, one after the other, each seen up before the next. */
@@ -208,33 +215,39 @@ describe('what a start lets go of the senders the state file kept', () => {
 
   it('UNDECLARED_SENDERS=ignore: the senders nobody declared that an earlier run tracked (they could never beat again)', async () => {
     const declared = { EXPECTED_SENDERS: 'billing=30s' };
-    const { again, logs } = await startedAgain(declared, (m) => heardFrom(m, ['stray', 'billing']), {
-      ...declared,
-      UNDECLARED_SENDERS: 'ignore',
-    });
-    try {
-      // Kept, it would go down (and notify) while it beats on, every datagram of it refused.
-      expect(stateOf(again, 'stray')).toBeUndefined();
-      expect(stateOf(again, 'billing')).toBe('up');
-      expect(logs.events('evict')).toMatchObject([{ source: 'stray', reason: 'undeclared', level: 'warn' }]);
-    } finally {
-      await again.monitor.stop();
-    }
+    await startedAgain(
+      declared,
+      (m) => heardFrom(m, ['stray', 'billing']),
+      {
+        ...declared,
+        UNDECLARED_SENDERS: 'ignore',
+      },
+      async (again, logs) => {
+        // Kept, it would go down (and notify) while it beats on, every datagram of it refused.
+        expect(stateOf(again, 'stray')).toBeUndefined();
+        expect(stateOf(again, 'billing')).toBe('up');
+        expect(logs.events('evict')).toMatchObject([
+          { source: 'stray', reason: 'undeclared', level: 'warn' },
+        ]);
+      },
+    );
   });
 
   it('a MAX_SENDERS lowered since the last run: the longest-silent senders it leaves no room for', async () => {
-    const { again, logs } = await startedAgain({}, (m) => heardFrom(m, ['oldest', 'middle', 'newest']), {
-      MAX_SENDERS: '2',
-    });
-    try {
-      expect(stateOf(again, 'oldest')).toBeUndefined();
-      expect([...again.monitor.tracker.all()].map((s) => s.source).sort()).toEqual(['middle', 'newest']);
-      expect(logs.events('evict')).toMatchObject([
-        { source: 'oldest', reason: 'max_senders', level: 'warn' },
-      ]);
-    } finally {
-      await again.monitor.stop();
-    }
+    await startedAgain(
+      {},
+      (m) => heardFrom(m, ['oldest', 'middle', 'newest']),
+      {
+        MAX_SENDERS: '2',
+      },
+      async (again, logs) => {
+        expect(stateOf(again, 'oldest')).toBeUndefined();
+        expect([...again.monitor.tracker.all()].map((s) => s.source).sort()).toEqual(['middle', 'newest']);
+        expect(logs.events('evict')).toMatchObject([
+          { source: 'oldest', reason: 'max_senders', level: 'warn' },
+        ]);
+      },
+    );
   });
 
   it('ends at once, at the real Alertmanager, the alert of a sender let go at start', async () => {
@@ -242,19 +255,17 @@ describe('what a start lets go of the senders the state file kept', () => {
     try {
       // Resent every minute: an alert left to lapse would stay active for four.
       const alerting = { ALERTMANAGER_URLS: am.url, ALERT_RESEND_INTERVAL: '1m' };
-      const { again } = await startedAgain(
+      await startedAgain(
         { ...alerting, EXPECTED_SENDERS: 'gone=1s' },
         async () => {
           // Never heard from: down (never_seen) 2 s after the start, its alert firing.
           await eventually(async () => expect(await am.alerts('?active=true')).toHaveLength(1), 10_000);
         },
         alerting,
+        async () => {
+          await eventually(async () => expect(await am.alerts('?active=true')).toEqual([]), 10_000);
+        },
       );
-      try {
-        await eventually(async () => expect(await am.alerts('?active=true')).toEqual([]), 10_000);
-      } finally {
-        await again.monitor.stop();
-      }
     } finally {
       await am.stop();
     }
@@ -276,37 +287,37 @@ describe('what a start lets go of the senders the state file kept', () => {
     await new Promise<void>((resolve) => sink.listen(0, '127.0.0.1', resolve));
     const url = `http://127.0.0.1:${(sink.address() as AddressInfo).port}/`;
     try {
-      const { again } = await startedAgain(
+      await startedAgain(
         { EXPECTED_SENDERS: 'gone=1s' },
         // Never heard from: down (never_seen) 2 s after the start.
         (m) =>
           eventually(() => expect(m.monitor.tracker.view('gone', Date.now())?.state).toBe('down'), 10_000),
         { ALERTMANAGER_URLS: url, ALERT_RESEND_INTERVAL: '1m' },
+        async () => {
+          await eventually(() => expect(pushes.flat().some((a) => a.labels.source === 'gone')).toBe(true));
+          // Ended: an endsAt already past. Firing, it would end four resend intervals on.
+          const checkedAt = Date.now();
+          const gone = pushes.flat().filter((a) => a.labels.source === 'gone');
+          expect(gone.filter((a) => Date.parse(a.endsAt) > checkedAt)).toEqual([]);
+        },
       );
-      try {
-        await eventually(() => expect(pushes.flat().some((a) => a.labels.source === 'gone')).toBe(true));
-        // Ended: an endsAt already past. Firing, it would end four resend intervals on.
-        const checkedAt = Date.now();
-        const gone = pushes.flat().filter((a) => a.labels.source === 'gone');
-        expect(gone.filter((a) => Date.parse(a.endsAt) > checkedAt)).toEqual([]);
-      } finally {
-        await again.monitor.stop();
-      }
     } finally {
       await new Promise((resolve) => sink.close(resolve));
     }
   });
 
   it('a declared sender taken off the list before it was heard from (unlisted)', async () => {
-    const { again, logs } = await startedAgain({ EXPECTED_SENDERS: 'kept=1h,gone=1h' }, async () => {}, {
-      EXPECTED_SENDERS: 'kept=1h',
-    });
-    try {
-      expect(stateOf(again, 'gone')).toBeUndefined();
-      expect(stateOf(again, 'kept')).toBe('pending');
-      expect(logs.events('evict')).toMatchObject([{ source: 'gone', reason: 'unlisted', level: 'warn' }]);
-    } finally {
-      await again.monitor.stop();
-    }
+    await startedAgain(
+      { EXPECTED_SENDERS: 'kept=1h,gone=1h' },
+      async () => {},
+      {
+        EXPECTED_SENDERS: 'kept=1h',
+      },
+      async (again, logs) => {
+        expect(stateOf(again, 'gone')).toBeUndefined();
+        expect(stateOf(again, 'kept')).toBe('pending');
+        expect(logs.events('evict')).toMatchObject([{ source: 'gone', reason: 'unlisted', level: 'warn' }]);
+      },
+    );
   });
 });
