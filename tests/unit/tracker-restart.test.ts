@@ -6,13 +6,22 @@ import { declaredSender, T0, TRACKER_OPTIONS, takeDirtyLists, trackedBeat } from
 const OPTIONS: TrackerOptions = TRACKER_OPTIONS;
 const SHAPE = { sequenceWindow: OPTIONS.sequenceWindow, heartbeatSlots: OPTIONS.heartbeatSlots };
 
-/** What the state file hands the next run: every record through the codec. */
-function restarted(before: Tracker, monitorStartMs: number, lastAliveMs: number): Tracker {
+/**
+ * What the state file hands the next run after a clean stop at lastAliveMs
+ * (every record written then, through the codec, knowing all the monitor had
+ * heard), listening at `listenMs` (null: the test calls listening() itself).
+ */
+function restarted(
+  before: Tracker,
+  monitorStartMs: number,
+  lastAliveMs: number,
+  listenMs: number | null = monitorStartMs,
+): Tracker {
   const after = createTracker(OPTIONS);
-  after.restore(
-    [...before.all()].map((s) => fromRow(toRow(s), SHAPE)),
-    { monitorStartMs, lastAliveMs },
-  );
+  const stored = [...before.all()].map((s) => fromRow(toRow(s), SHAPE));
+  const recordedUntilMs = new Map(stored.map((s) => [s.source, lastAliveMs]));
+  after.restore(stored, { monitorStartMs, lastAliveMs, recordedUntilMs });
+  if (listenMs !== null) after.listening(listenMs);
   return after;
 }
 
@@ -44,6 +53,7 @@ describe('tracker: a monitor restart', () => {
       [...before.all()].map((s) => fromRow(toRow(s), SHAPE)),
       { monitorStartMs: T0 + 600_000, lastAliveMs: T0 + 2000 },
     );
+    after.listening(T0 + 600_000);
     // It may have come back while the monitor was away: its beat has until start + 1 s + 1 s of grace to show.
     expect(changes(after, T0 + 601_999)).toEqual([]);
     expect(changes(after, T0 + 602_000)).toEqual(['a:stopped->down:not_back@602000']);
@@ -65,7 +75,7 @@ describe('tracker: a monitor restart', () => {
     const before = createTracker(OPTIONS);
     before.observe(trackedBeat({ seq: 0 })); // 1 s interval, grace 1 s
     const start = T0 + 600_000;
-    const after = restarted(before, start, T0 + 500);
+    const after = restarted(before, start, T0 + 500, null);
     // Loading took 3 s: listening from start + 3 s, the first deadline is 2 s after that.
     after.listening(start + 3000);
     expect(changes(after, start + 4999)).toEqual([]);
@@ -80,20 +90,22 @@ describe('tracker: a monitor restart', () => {
     before.declare([declaredSender('a', 3_600_000)], T0);
     before.observe(trackedBeat({ seq: 0, intervalMs: 3_600_000 })); // its last beat
     const start = T0 + 10_000;
-    const after = restarted(before, start, start - 1000);
-    // The operator now declares 10 s (grace 5 s): late at listening + 15 s, down two intervals later.
+    const after = restarted(before, start, start - 1000, null);
+    // The operator now declares 10 s (grace 5 s): its beat due at +10 s fell in the monitor's absence, and
+    // it is late at listening + 15 s; down once the beats due at +20, +30 and +40 s are missed, + grace.
     after.declare([declaredSender('a', 10_000)], start);
     after.listening(start + 500);
     expect(changes(after, start + 15_499)).toEqual([]);
     expect(changes(after, start + 15_500)).toEqual([`a:up->late:no_beat@${10_000 + 15_500}`]);
-    expect(changes(after, start + 35_500)).toEqual([`a:late->down:missed_3@${10_000 + 35_500}`]);
+    expect(changes(after, start + 34_999)).toEqual([]);
+    expect(changes(after, start + 35_000)).toEqual([`a:late->down:missed_3@${10_000 + 35_000}`]);
   });
 
   it('gives a declared sender new to the file its interval + grace from when the socket is bound', () => {
     const before = createTracker(OPTIONS);
     before.declare([declaredSender('old', 1000)], T0);
     const start = T0 + 100_000;
-    const after = restarted(before, start, T0 + 1000);
+    const after = restarted(before, start, T0 + 1000, null);
     after.declare([declaredSender('old', 1000), declaredSender('new', 1000)], start);
     // Loading 50,000 senders and binding took 3 s: neither is down before listening + 1 s + 1 s.
     after.listening(start + 3000);
@@ -155,7 +167,7 @@ describe('tracker: a monitor restart', () => {
     for (let seq = 0; seq <= 9; seq++) before.observe(trackedBeat({ seq }));
     before.tick(T0 + 20_000); // down by then
     const start = T0 + 20_000;
-    const after = restarted(before, start, start);
+    const after = restarted(before, start, start, null);
     expect(after.view('a', start)?.state).toBe('down');
     const atStart = after.view('a', start)?.uptime.h1;
     // 30 s to read the file: neither up nor down, whatever its stored state.

@@ -34,6 +34,9 @@ const recordSchema = z.object({
   intervalMs: finite,
   baseDelayMs: finite,
   notBeforeMs: finite,
+  // Since 2026-12-06; a row of an older release has neither.
+  listenFloorMs: finite.default(0),
+  hiddenUntilMs: finite.default(0),
   missedMarks: count,
   received: count,
   lost: z.number().int(),
@@ -102,6 +105,8 @@ export function toRow(s: Sender): StoredSenderRow {
     intervalMs: s.intervalMs,
     baseDelayMs: s.baseDelayMs,
     notBeforeMs: s.notBeforeMs,
+    listenFloorMs: s.listenFloorMs,
+    hiddenUntilMs: s.hiddenUntilMs,
     missedMarks: s.missedMarks,
     ...countersOf(s),
     delayLastMs: s.delayLastMs,

@@ -19,6 +19,22 @@ export function downAtMs(lateAt: number, intervalMs: number, downAfterMisses: nu
   return lateAt + (downAfterMisses - 1) * intervalMs;
 }
 
+/**
+ * Beats due to arrive in (afterMs, untilMs]: beat k (k >= 1) at
+ * lastArrivalMs + k intervals. None without an interval.
+ */
+export function beatsDueBetween(
+  lastArrivalMs: number,
+  intervalMs: number,
+  afterMs: number,
+  untilMs: number,
+): number {
+  if (!(intervalMs > 0) || untilMs <= afterMs) return 0;
+  const first = Math.max(1, Math.floor((afterMs - lastArrivalMs) / intervalMs) + 1);
+  const last = Math.floor((untilMs - lastArrivalMs) / intervalMs);
+  return Math.max(0, last - first + 1);
+}
+
 /** Expected beats overdue at `nowMs`: the k-th is overdue at lateAt + (k - 1) intervals. */
 export function overdueBeats(nowMs: number, lateAtMs: number, intervalMs: number): number {
   return nowMs < lateAtMs ? 0 : Math.floor((nowMs - lateAtMs) / intervalMs) + 1;

@@ -71,8 +71,27 @@ export interface Sender extends SenderCounters, SilenceLinks<Sender> {
   intervalMs: number;
   /** Minimum one-way delay of the current boot (0 for text). */
   baseDelayMs: number;
-  /** Floor of the next late deadline (a restarted monitor's start + interval + grace); 0 for none. */
+  /**
+   * Floor of the next late deadline (and so of down): a blind time's end +
+   * interval + grace, or the beats a monitor restart hid, one interval each
+   * (tracker.ts absent()); for a declared sender never heard from, its
+   * declaration + interval + grace. 0 for none.
+   */
   notBeforeMs: number;
+  /**
+   * Floor of the late and down deadlines a monitor restart sets where its
+   * absence may have hidden the sender's beats: listening + interval +
+   * grace. 0 for none. Stored: with DOWN_AFTER_MISSES=1 one not yet watched
+   * through stands at the next start (tracker.ts absent()).
+   */
+  listenFloorMs: number;
+  /**
+   * The latest monitor restart that moved the sender's deadlines: its
+   * listening time (0 for none). Beats due until then were counted as
+   * hidden: the next restart counts from there at the earliest, so none is
+   * counted twice.
+   */
+  hiddenUntilMs: number;
   /**
    * The monitor's latest absence or blindness since the sender's last beat,
    * on the monitor's clock: from its restart (or from a time before which it
@@ -132,6 +151,8 @@ const FIGURES = [
   'intervalMs',
   'baseDelayMs',
   'notBeforeMs',
+  'listenFloorMs',
+  'hiddenUntilMs',
   'unobservedFromMs',
   'unobservedUntilMs',
   'delayLastMs',
@@ -182,6 +203,8 @@ class SenderRecord implements Sender {
   declare intervalMs: number;
   declare baseDelayMs: number;
   declare notBeforeMs: number;
+  declare listenFloorMs: number;
+  declare hiddenUntilMs: number;
   declare unobservedFromMs: number;
   declare unobservedUntilMs: number;
   declare delayLastMs: number;

@@ -33,6 +33,7 @@ import {
 import { type HeartbeatMark, heartbeatList, pushMark, replaceNewestMark } from './heartbeats.js';
 import { nextJitter } from './jitter.js';
 import {
+  beatsDueBetween,
   downAtMs,
   inferInterval,
   lateAtMs,
@@ -184,10 +185,19 @@ export interface SenderQuery {
 
 /** What a restart hands back: a stored sender, as the snapshot codec made it. */
 export interface RestoreOptions {
-  /** When this monitor started: the floor of every deadline is start + interval + grace. */
+  /** When this monitor started. */
   monitorStartMs: number;
   /** Until when the previous run was alive (its uptime crediting ends there; the gap is unknown). */
   lastAliveMs: number;
+  /**
+   * Per source, until when its record knew everything the previous run had
+   * heard (the row's `updated_at`: the write's time, or earlier if datagrams
+   * still waited to be handled then). Beats due before it and not in the
+   * record were missed while the monitor watched; those due after it were
+   * hidden by its absence (listening()). A source not in it (a file of an
+   * older release, a row written before its run listened): 0, all of them hidden.
+   */
+  recordedUntilMs?: ReadonlyMap<string, number>;
 }
 
 export interface Tracker {
@@ -352,6 +362,8 @@ export function createTracker(options: TrackerOptions): Tracker {
   const blindTimes: Array<{ fromMs: number; untilMs: number }> = [];
   /** Blind times let go so far: blindTimes[0] is the one after them. */
   let blindLetGo = 0;
+  /** The senders restore() put back, each with until when its record was complete (RestoreOptions), until listening(). */
+  const restoredRecords = new Map<Sender, number>();
   /**
    * The senders changed since the last takeDirty(), each once (its `dirty`
    * flag), in dirty[dirtyHead, dirtyCount); a forgotten one is skipped. The
@@ -444,7 +456,11 @@ export function createTracker(options: TrackerOptions): Tracker {
   function evaluate(sender: Sender, nowMs: number): StateChange | null {
     if (sender.state === 'stopped') {
       if (stoppedTimeoutMs === 0) return null;
-      const notBackAt = Math.max(sender.stateSinceMs + stoppedTimeoutMs, sender.notBeforeMs);
+      const notBackAt = Math.max(
+        sender.stateSinceMs + stoppedTimeoutMs,
+        sender.notBeforeMs,
+        sender.listenFloorMs,
+      );
       if (nowMs < notBackAt) return null;
       // The beats it did not send while stopped were not expected: missed are only those due from now on.
       const lateAt = lateAtOf(sender);
@@ -454,12 +470,12 @@ export function createTracker(options: TrackerOptions): Tracker {
     const interval = intervalOf(sender);
     if (interval <= 0) return null;
     if (sender.state === 'pending') {
-      // Never heard from: down once start + interval + grace has passed (notBeforeMs).
-      return nowMs >= sender.notBeforeMs
-        ? transition(sender, 'down', 'never_seen', sender.notBeforeMs)
-        : null;
+      // Never heard from: down once its declaration + interval + grace has passed (notBeforeMs).
+      const neverSeenAt = Math.max(sender.notBeforeMs, sender.listenFloorMs);
+      return nowMs >= neverSeenAt ? transition(sender, 'down', 'never_seen', neverSeenAt) : null;
     }
-    const lateAt = lateAtOf(sender);
+    const ownLateAt = lateAtOf(sender);
+    const lateAt = Math.max(ownLateAt, sender.listenFloorMs);
     if (nowMs < lateAt) return null;
     const overdue = overdueBeats(nowMs, lateAt, interval);
     if (overdue > sender.missedMarks) {
@@ -468,7 +484,7 @@ export function createTracker(options: TrackerOptions): Tracker {
       changed(sender);
     }
     if (sender.state === 'down') return null;
-    const downAt = downAtMs(lateAt, interval, downAfterMisses);
+    const downAt = Math.max(downAtMs(ownLateAt, interval, downAfterMisses), sender.listenFloorMs);
     if (nowMs >= downAt) return transition(sender, 'down', downReason, downAt);
     if (sender.state === 'up') return transition(sender, 'late', 'no_beat', lateAt);
     return null;
@@ -964,7 +980,10 @@ export function createTracker(options: TrackerOptions): Tracker {
         continue;
       }
       caughtUp(sender).declaration = declaration;
-      if (sender.state === 'pending') sender.notBeforeMs = nowMs + d.intervalMs + graceOf(sender);
+      // Never heard from: down at its declaration + interval + grace, by the declaration as it is now. Not
+      // from now: a start must not put it off (listening() gives it what the monitor's absence took).
+      if (sender.state === 'pending')
+        sender.notBeforeMs = sender.stateSinceMs + d.intervalMs + graceOf(sender);
       changed(sender);
     }
     // Declared senders are kept whatever MAX_SENDERS says; undeclared ones make room (a MAX_SENDERS
@@ -978,61 +997,124 @@ export function createTracker(options: TrackerOptions): Tracker {
   }
 
   /**
-   * A restart: every stored sender comes back with its state. Its uptime is
-   * credited as it was up to when the previous run was last alive; the gap
-   * until the socket is bound (listening()) is unknown, the time this start
-   * takes to load included. Its next deadline is at least this start +
-   * interval + grace: the monitor's absence is not the sender's fault.
+   * A restart: every stored sender comes back with its state and its
+   * deadlines. Its uptime is credited as it was up to when the previous run
+   * was last alive; the gap until the socket is bound (listening()) is
+   * unknown, the time this start takes to load included, and nothing it
+   * sent then is charged as lost.
    */
-  function restore(stored: readonly Sender[], { monitorStartMs, lastAliveMs }: RestoreOptions): void {
+  function restore(
+    stored: readonly Sender[],
+    { monitorStartMs, lastAliveMs, recordedUntilMs }: RestoreOptions,
+  ): void {
     const ordered = [...stored].sort((a, b) => a.lastSeenMs - b.lastSeenMs);
     for (const sender of ordered) {
       if (senders.has(sender.source)) continue;
       creditUptime(sender.uptime, Math.min(lastAliveMs, monitorStartMs));
       // Unobserved until listening(), from when it is as its state says (and silences).
       setAvailability(sender.uptime, 'unknown', Math.min(lastAliveMs, monitorStartMs));
-      // Not stored: a restored record has none, so this sets it (and the deadline floor) to this start,
-      // from the sender's last beat: the previous run may have heard beats it had not written yet. The
-      // stored floor was the previous run's, by the interval it had then: this start's replaces it.
-      sender.notBeforeMs = 0;
-      unobserved(sender, 0, monitorStartMs);
+      // Since its last beat: the previous run may have heard beats it had not written yet.
+      unobserved(sender, 0, monitorStartMs, false);
+      restoredRecords.set(sender, recordedUntilMs?.get(sender.source) ?? 0);
       enter(sender);
       if (inTimings(sender)) timings.add(sender.delayLastMs, sender.jitterMs);
     }
   }
 
   /**
-   * The socket is bound: the monitor observes from now on. Reading a large
-   * state file takes a while, so a sender not heard from yet gets its
-   * deadline from now, not from the moment loading began: a restored one
-   * at now + interval + grace by its declaration as it is now (the
-   * configuration may have changed its interval since the floor restore()
-   * set), the time until now unobserved; a declared one never heard from
-   * (pending) is down at now + interval + grace at the earliest. A restored
-   * sender's uptime counts from now, as its state says.
+   * The socket is bound: the monitor observes from now on. A restored
+   * sender takes in the monitor's absence (absent()), by its declaration as
+   * it is now; a declared one new to the file (pending) is down at now +
+   * interval + grace at the earliest (reading a large file takes a while).
+   * A restored sender's uptime counts from now, as its state says.
    */
   function listening(nowMs: number): void {
     for (const sender of senders.values()) {
-      if (caughtUp(sender).unobservedUntilMs !== 0) {
-        sender.notBeforeMs = 0;
-        unobserved(sender, sender.unobservedFromMs, nowMs);
+      const recordedUntil = restoredRecords.get(sender);
+      if (recordedUntil !== undefined) {
+        unobserved(caughtUp(sender), sender.unobservedFromMs, nowMs, false);
+        absent(sender, recordedUntil, nowMs);
         setAvailability(sender.uptime, sender.maintenance ? 'planned' : AVAILABILITY[sender.state], nowMs);
       } else if (sender.state === 'pending') {
         sender.notBeforeMs = Math.max(sender.notBeforeMs, nowMs + intervalOf(sender) + graceOf(sender));
       }
     }
+    restoredRecords.clear();
+  }
+
+  /**
+   * When a sender is down if nothing comes: its state's deadline as
+   * evaluate() judges it, but for a restart's floor; null for none (down
+   * already, stopped with no timeout, no interval known).
+   */
+  function deadlineOf(sender: Sender): number | null {
+    const interval = intervalOf(sender);
+    switch (sender.state) {
+      case 'down':
+        return null;
+      case 'stopped':
+        return stoppedTimeoutMs === 0
+          ? null
+          : Math.max(sender.stateSinceMs + stoppedTimeoutMs, sender.notBeforeMs);
+      case 'pending':
+        return interval > 0 ? sender.notBeforeMs : null;
+      default:
+        return interval > 0 ? downAtMs(lateAtOf(sender), interval, downAfterMisses) : null;
+    }
+  }
+
+  /**
+   * The monitor was away from `recordedUntilMs` (until when the sender's
+   * record knew all it had heard) until `listenMs`. Only what it may have
+   * hidden moves the sender's deadlines, so a monitor restarted often (an
+   * hourly deploy, a crash loop) still finds a dead sender down once it
+   * watches for an interval + grace:
+   * - a sender whose deadline fell before its record ended was due down
+   *   while the monitor watched: nothing moves (the next tick marks it);
+   * - otherwise each beat due in the absence (and the grace before it) is
+   *   not counted as missed: its late and down deadlines move one interval
+   *   each. The move is stored (notBeforeMs), so the next restart adds to
+   *   it, from its own record's end;
+   * - and its late and down (never_seen, not_back) are no earlier than
+   *   listening + interval + grace (listenFloorMs): a sender that started,
+   *   restarted or came back while the monitor was away beats by then on a
+   *   schedule of its own.
+   * That floor lasts one run: with DOWN_AFTER_MISSES of 2 or more, a sender
+   * that restarted while the monitor was away shows its new boot before its
+   * old schedule's deadline anyway (unless it had missed all but one beat
+   * before). With 1, a run that ends before its floor (shorter than an
+   * interval + grace) may not have seen the new boot yet, and the next
+   * absence may hide its beat: the floor stands at the next start, and
+   * its deadline with it, until a run watches through it.
+   */
+  function absent(sender: Sender, recordedUntilMs: number, listenMs: number): void {
+    const floorStands = downAfterMisses === 1 && sender.listenFloorMs > recordedUntilMs;
+    if (!floorStands) sender.listenFloorMs = 0;
+    const deadline = deadlineOf(sender);
+    if (deadline === null || (deadline < recordedUntilMs && !floorStands)) return;
+    const interval = intervalOf(sender);
+    if (sender.state === 'up' || sender.state === 'late') {
+      // One due within the grace before the record ended may have come after it. But not before where the
+      // previous restart's count ended: a run shorter than the grace would count its beats twice.
+      const afterMs = Math.max(recordedUntilMs - graceOf(sender), sender.hiddenUntilMs);
+      const hidden = beatsDueBetween(sender.lastSentMs + sender.baseDelayMs, interval, afterMs, listenMs);
+      if (hidden > 0) sender.notBeforeMs = lateAtOf(sender) + hidden * interval;
+    }
+    sender.hiddenUntilMs = listenMs;
+    sender.listenFloorMs = listenMs + interval + graceOf(sender);
+    changed(sender);
   }
 
   /**
    * Nothing the sender sent that arrived from `fromMs` (0: since its last
-   * beat) until `untilMs` was observed: not charged as lost, and no deadline
-   * before untilMs + interval + grace. One that overlaps the latest such
+   * beat) until `untilMs` was observed: not charged as lost, and (`floor`:
+   * a blind time) no deadline before untilMs + interval + grace. One that overlaps the latest such
    * time since the sender's last beat (overruns seen at consecutive checks)
    * extends it; one after it, with the monitor reading all in between,
    * starts anew, and the beats of the one before are counted now: the
    * beats due in between are charged.
    */
-  function unobserved(sender: Sender, fromMs: number, untilMs: number): void {
+  function unobserved(sender: Sender, fromMs: number, untilMs: number, floor = true): void {
     if (!unobservedSinceLastBeat(sender)) {
       sender.excusedEarlier = 0;
       sender.unobservedFromMs = fromMs;
@@ -1044,7 +1126,7 @@ export function createTracker(options: TrackerOptions): Tracker {
     }
     sender.unobservedUntilMs = Math.max(sender.unobservedUntilMs, untilMs);
     const interval = intervalOf(sender);
-    if (sender.state !== 'down' && interval > 0) {
+    if (floor && sender.state !== 'down' && interval > 0) {
       sender.notBeforeMs = Math.max(sender.notBeforeMs, untilMs + interval + graceOf(sender));
     }
   }
@@ -1118,6 +1200,11 @@ export function createTracker(options: TrackerOptions): Tracker {
     return view;
   }
 
+  /** A floor of the late deadline as an expected arrival (0: none). */
+  function floorOf(sender: Sender, floorMs: number): number {
+    return floorMs === 0 ? 0 : floorMs - graceOf(sender);
+  }
+
   function toSummary(sender: Sender, nowMs: number): SenderSummary {
     caughtUp(sender);
     const seen = sender.firstSeenMs !== null;
@@ -1142,9 +1229,10 @@ export function createTracker(options: TrackerOptions): Tracker {
           : seen
             ? Math.max(
                 expectedAtMs(sender),
-                sender.notBeforeMs === 0 ? 0 : sender.notBeforeMs - graceOf(sender),
+                floorOf(sender, sender.notBeforeMs),
+                floorOf(sender, sender.listenFloorMs),
               )
-            : sender.notBeforeMs - graceOf(sender),
+            : Math.max(sender.notBeforeMs, sender.listenFloorMs) - graceOf(sender),
       ...countersOf(sender),
       delay: {
         lastMs: sender.delayLastMs,
