@@ -152,7 +152,13 @@ async function assembleMonitor(
     ...shape,
   });
   // Before the socket opens: every known sender is back, every declared one listed.
-  const store = openStore(config.dataDir, tracker, shape, logger, now, config.stateSyncMs);
+  // Until when a row the state file writes knows everything the monitor heard: the last liveness
+  // check's time (drops before it are blind times already: overrun.ts), or the start of a blind time
+  // not every sender has taken in yet. 0 until the socket is bound: a row written before knows nothing new.
+  let checkedUntilMs = 0;
+  const store = openStore(config.dataDir, tracker, shape, logger, now, config.stateSyncMs, () =>
+    Math.min(checkedUntilMs, tracker.blindSinceMs()),
+  );
   // A start that fails before the monitor observed anything leaves the file as it found it: a run it
   // recorded would count the time before it as watched (senders credited with uptime nobody saw).
   let observing = false;
@@ -496,6 +502,7 @@ async function assembleMonitor(
     // or in the kernel for one, is not missing. Read before the drop counts (overrun.ts).
     const judgedUntilMs = Math.min(nowMs, receiver.heardUntil());
     overruns.check(nowMs, judgedUntilMs);
+    checkedUntilMs = judgedUntilMs;
     judgementLagMs = nowMs - judgedUntilMs;
     judge(judgedUntilMs);
     const second = ++ticks % snapshotEvery === 0;
@@ -557,6 +564,10 @@ async function assembleMonitor(
       // Its streams finished first: the server then finds their connections idle and closes them.
       await hub.close();
       await Promise.all([receiver.stop(), closeHttp(app, options.httpCloseGraceMs)]);
+      // Everything the socket read is handled: the last write knows all until it closed.
+      const closedAtMs = Math.min(now(), receiver.heardUntil());
+      overruns.check(closedAtMs, closedAtMs);
+      checkedUntilMs = closedAtMs;
       // A bye to the peers first: they see a planned stop, not a death (after a fatal error, none).
       await peers?.stop(how);
       await notifier.stop();

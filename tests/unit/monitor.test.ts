@@ -2,6 +2,7 @@ import { createServer } from 'node:http';
 import { type AddressInfo, connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Monitor } from '../../services/client/monitor.js';
+import { openStateFile } from '../../services/client/store/state-file.js';
 import { startAlertmanager } from '../support/alertmanager.js';
 import { type CapturedLogs, captureLogs } from '../support/log-capture.js';
 import { freshDataDir, type LoopbackMonitor, startLoopbackMonitor } from '../support/monitor.js';
@@ -319,5 +320,30 @@ describe('what a start lets go of the senders the state file kept', () => {
         expect(logs.events('evict')).toMatchObject([{ source: 'gone', reason: 'unlisted', level: 'warn' }]);
       },
     );
+  });
+});
+
+describe('the state file a run leaves', () => {
+  it("stores with each sender's row until when it had heard everything: at a clean stop, its stop", async () => {
+    const dataDir = freshDataDir();
+    const m = await startLoopbackMonitor(captureLogs('client').logger, { DATA_DIR: dataDir });
+    let stoppingAt = 0;
+    try {
+      await heardFrom(m, ['a']);
+    } finally {
+      stoppingAt = Date.now();
+      await m.monitor.stop();
+    }
+    const stoppedAt = Date.now();
+    const file = openStateFile(dataDir);
+    try {
+      // A start takes the beats due after it as hidden by its absence, and those before it as missed.
+      const [row] = [...file.eachSender()];
+      expect(row?.source).toBe('a');
+      expect(row?.recordedUntilMs).toBeGreaterThanOrEqual(stoppingAt);
+      expect(row?.recordedUntilMs).toBeLessThanOrEqual(stoppedAt);
+    } finally {
+      file.close(null);
+    }
   });
 });

@@ -85,6 +85,7 @@ describe('the state file', () => {
       removed: [],
       incidents: [{ source: 'a', from: null, to: 'up', reason: 'first_beat', atMs: T0 }],
       atMs: T0 + 9000,
+      recordedUntilMs: T0 + 9000,
     });
     first.close(T0 + 9500);
 
@@ -145,11 +146,20 @@ describe('the state file', () => {
       removed: [],
       incidents: [],
       atMs: T0,
+      recordedUntilMs: T0,
     });
     first.close(T0 + 1000);
     const logs = captureLogs('client');
     const again = createTracker({ maxSenders: 10, lateGraceMs: null, downAfterMisses: 3, ...SHAPE });
-    const store = openStore(d, again, SHAPE, logs.logger, () => T0 + 2000, 1000);
+    const store = openStore(
+      d,
+      again,
+      SHAPE,
+      logs.logger,
+      () => T0 + 2000,
+      1000,
+      () => 0,
+    );
     expect([...again.all()].map((x) => x.source)).toEqual(['ok']);
     expect(logs.events('evict')).toMatchObject([
       { level: 'warn', source: '.', reason: 'invalid_id' },
@@ -170,20 +180,39 @@ describe('the state file', () => {
         to: i % 2 === 0 ? ('stopped' as const) : ('up' as const),
         reason: i % 2 === 0 ? 'bye' : 'beat',
         atMs: fromMs + i,
+        recordedUntilMs: fromMs + i,
       }));
     // Beat, bye, beat, ...: a change per datagram.
-    f.write({ senders: [], removed: [], incidents: changes('flip', INCIDENTS_PER_SENDER + 5, T0), atMs: T0 });
-    f.write({ senders: [], removed: [], incidents: changes('other', 3, T0), atMs: T0 });
+    f.write({
+      senders: [],
+      removed: [],
+      incidents: changes('flip', INCIDENTS_PER_SENDER + 5, T0),
+      atMs: T0,
+      recordedUntilMs: T0,
+    });
+    f.write({ senders: [], removed: [], incidents: changes('other', 3, T0), atMs: T0, recordedUntilMs: T0 });
     const kept = f.incidents('flip', 2000);
     expect(kept).toHaveLength(INCIDENTS_PER_SENDER);
     expect(kept[0]?.atMs).toBe(T0 + INCIDENTS_PER_SENDER + 4);
     expect(kept.at(-1)?.atMs).toBe(T0 + 5);
     // Trimmed again once 100 more were written (each trim walks the 1,000): 1,099 at most between.
-    f.write({ senders: [], removed: [], incidents: changes('flip', 94, T0 + 5000), atMs: T0 });
+    f.write({
+      senders: [],
+      removed: [],
+      incidents: changes('flip', 94, T0 + 5000),
+      atMs: T0,
+      recordedUntilMs: T0,
+    });
     expect(f.incidents('flip', 2000)).toHaveLength(INCIDENTS_PER_SENDER + 94);
-    f.write({ senders: [], removed: [], incidents: changes('flip', 1, T0 + 6000), atMs: T0 });
+    f.write({
+      senders: [],
+      removed: [],
+      incidents: changes('flip', 1, T0 + 6000),
+      atMs: T0,
+      recordedUntilMs: T0,
+    });
     expect(f.incidents('flip', 2000)).toHaveLength(INCIDENTS_PER_SENDER);
-    f.write({ senders: [], removed: ['flip'], incidents: [], atMs: T0 + 1 });
+    f.write({ senders: [], removed: ['flip'], incidents: [], atMs: T0 + 1, recordedUntilMs: T0 + 1 });
     expect(f.incidents('flip', 10)).toEqual([]);
     expect(f.incidents('other', 10)).toHaveLength(3);
   });
@@ -224,11 +253,23 @@ describe('the state file', () => {
     f.beginRun(T0);
     const tracker = createTracker({ maxSenders: 1, lateGraceMs: null, downAfterMisses: 3, ...SHAPE });
     tracker.observe(trackedBeat({ source: 'a' }));
-    f.write({ senders: takeDirtyLists(tracker).changed.map(toRow), removed: [], incidents: [], atMs: T0 });
+    f.write({
+      senders: takeDirtyLists(tracker).changed.map(toRow),
+      removed: [],
+      incidents: [],
+      atMs: T0,
+      recordedUntilMs: T0,
+    });
     tracker.observe(trackedBeat({ source: 'b', seq: 1 }));
     const dirty = takeDirtyLists(tracker);
     expect(dirty.removed).toEqual(['a']);
-    f.write({ senders: dirty.changed.map(toRow), removed: dirty.removed, incidents: [], atMs: T0 + 1000 });
+    f.write({
+      senders: dirty.changed.map(toRow),
+      removed: dirty.removed,
+      incidents: [],
+      atMs: T0 + 1000,
+      recordedUntilMs: T0 + 1000,
+    });
     expect([...f.eachSender()].map((r) => r.source)).toEqual(['b']);
   });
 
@@ -312,6 +353,7 @@ describe('the state file', () => {
       removed: [],
       incidents: [],
       atMs: T0,
+      recordedUntilMs: T0,
     });
     const [row] = [...f.eachSender()];
     expect(() => fromRow(row as NonNullable<typeof row>, SHAPE)).toThrow(/^sender "x": declaration: /);
@@ -325,12 +367,21 @@ describe('the state file', () => {
     for (const source of ['a', 'b', 'c']) good.observe(trackedBeat({ source }));
     const rows = [...good.all()].map(toRow);
     rows[1] = { ...(rows[1] as (typeof rows)[number]), record: '{"kind":"protocol"}' };
-    f.write({ senders: rows, removed: [], incidents: [], atMs: T0 });
+    f.write({ senders: rows, removed: [], incidents: [], atMs: T0, recordedUntilMs: T0 });
     files.splice(files.indexOf(f), 1);
     f.close(T0 + 1000);
 
     const tracker = createTracker({ ...TRACKER_OPTIONS, ...SHAPE });
-    const start = () => openStore(d, tracker, SHAPE, captureLogs('client').logger, () => T0 + 2000, 1000);
+    const start = () =>
+      openStore(
+        d,
+        tracker,
+        SHAPE,
+        captureLogs('client').logger,
+        () => T0 + 2000,
+        1000,
+        () => 0,
+      );
     expect(start).toThrow(StateFileError);
     expect(start).toThrow(/holds a record this monitor cannot read \(sender "b": declaration: /);
     expect(tracker.stateCounts().up).toBe(0);
@@ -423,6 +474,7 @@ describe('the state file', () => {
         removed: [],
         incidents: [{ source: 'a', from: null, to: 'up', reason: 'first_beat', atMs: T0 }],
         atMs: T0 + 1000,
+        recordedUntilMs: T0 + 1000,
       });
       expect(ms).toBeGreaterThan(0);
       // It runs below every other thread of the process (Linux: field 19 of /proc/self/task/TID/stat is the nice value).
@@ -436,6 +488,7 @@ describe('the state file', () => {
         removed: [],
         incidents: [{ source: 'b', from: null, to: null as unknown as 'up', reason: 'x', atMs: T0 }],
         atMs: T0 + 2000,
+        recordedUntilMs: T0 + 2000,
       });
       await expect(refused).rejects.toThrow(/NOT NULL/);
       expect([...f.eachSender()].map((r) => r.source)).toEqual(['a']);
@@ -444,7 +497,13 @@ describe('the state file', () => {
       await thread.close();
     }
     // The thread let go of the file: the store's own last write and clean close go through.
-    f.write({ senders: [b as NonNullable<typeof b>], removed: [], incidents: [], atMs: T0 + 3000 });
+    f.write({
+      senders: [b as NonNullable<typeof b>],
+      removed: [],
+      incidents: [],
+      atMs: T0 + 3000,
+      recordedUntilMs: T0 + 3000,
+    });
     f.close(T0 + 3000);
     const again = open(d);
     expect([...again.eachSender()].map((r) => r.source)).toEqual(['a', 'b']);

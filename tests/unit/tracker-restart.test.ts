@@ -345,3 +345,17 @@ describe('tracker: plain-text senders', () => {
     expect(t.view('10.0.0.6', T0 + 6500)).toMatchObject({ state: 'up', lost: 4, received: 3 });
   });
 });
+
+describe('tracker: what a record encoded now may not know', () => {
+  it('is a blind time some sender has not taken in yet: from its start, until a liveness pass took it to every sender', () => {
+    const tracker = createTracker(OPTIONS);
+    tracker.observe(trackedBeat({ seq: 0 }));
+    tracker.observe(trackedBeat({ source: 'b', seq: 0 }));
+    expect(tracker.blindSinceMs()).toBe(Number.POSITIVE_INFINITY);
+    tracker.blind(T0 + 500, T0 + 900);
+    tracker.blind(T0 + 200, T0 + 1000);
+    expect(tracker.blindSinceMs()).toBe(T0 + 200);
+    tracker.tick(T0 + 1000);
+    expect(tracker.blindSinceMs()).toBe(Number.POSITIVE_INFINITY);
+  });
+});

@@ -29,6 +29,8 @@ describe('the state file write-behind', () => {
   let wb: WriteBehind;
   let writes: StateWrite[];
   let nowMs: number;
+  /** The receiver's heardUntil(): every datagram that arrived before it has been handled. */
+  let heardUntilMs: number;
   /** Writes the sink refuses from now on (a full disk), as the writer thread would report them. */
   let refuse = 0;
   /** The next write this says yes to is held (a writer thread waiting on a busy file) until the test settles it. */
@@ -70,6 +72,7 @@ describe('the state file write-behind', () => {
       intervalMs: 1000,
       syncMs,
       now: () => nowMs,
+      heardUntil: () => heardUntilMs,
       rowsAtStart: stored.map((s) => s.source),
     });
   }
@@ -104,6 +107,7 @@ describe('the state file write-behind', () => {
     });
     dir = mkdtempSync(join(tmpdir(), 'udpts-wb-'));
     nowMs = T0;
+    heardUntilMs = Number.POSITIVE_INFINITY;
     refuse = 0;
     holdIf = null;
     held = null;
@@ -224,6 +228,37 @@ describe('the state file write-behind', () => {
     // Reopened, the file has them all.
     const again = openStateFile(dir);
     expect([...again.eachSender()]).toHaveLength(30);
+    again.close(null);
+  });
+
+  it('stores with each row until when it knew all the monitor had heard: the write, or the oldest datagram not yet handled', async () => {
+    start(2, 1000);
+    beatAll(2, 0);
+    nowMs += 1000;
+    beatAll(2, 1);
+    // Datagrams that arrived 300 ms ago wait on a socket thread still: the rows cannot know them.
+    heardUntilMs = nowMs - 300;
+    await vi.advanceTimersByTimeAsync(1000);
+    const recordedUntil = (f: StateFile) =>
+      new Map([...f.eachSender()].map((r) => [r.source, r.recordedUntilMs]));
+    expect(recordedUntil(file)).toEqual(
+      new Map([
+        ['s-0', nowMs - 300],
+        ['s-1', nowMs - 300],
+      ]),
+    );
+    // Nothing waits: as far as the write's own time (a clean stop's last write).
+    heardUntilMs = Number.POSITIVE_INFINITY;
+    nowMs += 1000;
+    beatAll(2, 2);
+    await wb.stop();
+    const again = openStateFile(dir);
+    expect(recordedUntil(again)).toEqual(
+      new Map([
+        ['s-0', nowMs],
+        ['s-1', nowMs],
+      ]),
+    );
     again.close(null);
   });
   it('closes the file as no clean stop when its last write fails: the run was last alive at its last write that went through', async () => {

@@ -39,6 +39,11 @@ export interface StoredSenderRow {
   uptime: Uint8Array;
 }
 
+/** A stored sender as read back: its row, and until when the row knew all the monitor had heard (`updated_at`). */
+export interface ReadSenderRow extends StoredSenderRow {
+  recordedUntilMs: number;
+}
+
 export interface IncidentRow {
   source: string;
   from: SenderState | null;
@@ -59,6 +64,13 @@ export interface StateWrite {
   removed: readonly string[];
   incidents: readonly IncidentRow[];
   atMs: number;
+  /**
+   * Until when the senders' rows know everything the monitor had heard: the
+   * oldest arrival not yet handled when they were encoded (at most atMs),
+   * 0 before the monitor listened. Stored as each row's `updated_at`: a
+   * restart takes the beats due after it as hidden by its absence.
+   */
+  recordedUntilMs: number;
 }
 
 export interface StateFile {
@@ -73,7 +85,7 @@ export interface StateFile {
    * blobs for the collector to copy (0.2 s of the monitor's start at 50,000
    * senders; docs/PERFORMANCE.md).
    */
-  eachSender(): IterableIterator<StoredSenderRow>;
+  eachSender(): IterableIterator<ReadSenderRow>;
   /** Records this run's start: call once, after reading, before the first write. */
   beginRun(atMs: number): void;
   /** This run's id in the file (-1 before beginRun), for a writer on another connection (state-writer.ts). */
@@ -198,7 +210,7 @@ function stateFile(db: DatabaseSync, path: string): StateFile {
     abandoned: db.prepare('DELETE FROM monitor_runs WHERE id = ?'),
     incidents: db.prepare('SELECT * FROM incidents WHERE source = ? ORDER BY id DESC LIMIT ?'),
     runs: db.prepare('SELECT * FROM monitor_runs ORDER BY id DESC LIMIT ?'),
-    senders: db.prepare('SELECT source, record, sequence, heartbeats, uptime FROM senders'),
+    senders: db.prepare('SELECT source, record, sequence, heartbeats, uptime, updated_at FROM senders'),
   };
   const run = (name: string) => statements[name] as StatementSync;
   let writer: StateWriter | null = null;
@@ -222,6 +234,7 @@ function stateFile(db: DatabaseSync, path: string): StateFile {
           sequence: r.sequence as Uint8Array,
           heartbeats: r.heartbeats as Uint8Array,
           uptime: r.uptime as Uint8Array,
+          recordedUntilMs: Number(r.updated_at),
         };
       }
     },

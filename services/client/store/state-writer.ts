@@ -72,11 +72,12 @@ export function createStateWriter(db: DatabaseSync, runId: number): StateWriter 
   /** Per source, incidents written since its last trim. */
   const sinceTrim = new Map<string, number>();
   return {
-    write({ senders, removed, incidents, atMs }) {
+    write({ senders, removed, incidents, atMs, recordedUntilMs }) {
       // Not atomically() (store/atomically.ts): this file imports no module of ours at run time.
       db.exec('BEGIN');
       try {
-        for (const s of senders) upsert.run(s.source, s.record, s.sequence, s.heartbeats, s.uptime, atMs);
+        for (const s of senders)
+          upsert.run(s.source, s.record, s.sequence, s.heartbeats, s.uptime, recordedUntilMs);
         for (const i of incidents) incident.run(i.source, i.from, i.to, i.reason, i.atMs);
         for (const i of incidents) {
           const n = (sinceTrim.get(i.source) ?? 0) + 1;

@@ -44,21 +44,26 @@ export function openStore(
   now: () => number,
   /** STATE_SYNC_INTERVAL: every changed sender reaches the file within about this long. */
   syncMs: number,
+  /** A time before which every datagram that reached the monitor has been handled (0 before it listens). */
+  heardUntil: () => number,
 ): Store {
   const startedAtMs = now();
   const file: StateFile = openStateFile(dataDir);
   const stored: Sender[] = [];
+  const recordedUntilMs = new Map<string, number>();
   try {
     // Every record is read and checked before anything is written to the file.
     const invalid: string[] = [];
     for (const row of file.eachSender()) {
-      if (SOURCE_ID.test(row.source)) stored.push(fromRow(row, shape));
-      else invalid.push(row.source);
+      if (SOURCE_ID.test(row.source)) {
+        stored.push(fromRow(row, shape));
+        recordedUntilMs.set(row.source, row.recordedUntilMs);
+      } else invalid.push(row.source);
     }
     dropInvalidIds(file, invalid, logger);
     file.beginRun(startedAtMs);
     const lastAliveMs = file.previousRun?.aliveAtMs ?? startedAtMs;
-    tracker.restore(stored, { monitorStartMs: startedAtMs, lastAliveMs });
+    tracker.restore(stored, { monitorStartMs: startedAtMs, lastAliveMs, recordedUntilMs });
     logger.info(
       {
         event: 'state_file',
@@ -81,6 +86,7 @@ export function openStore(
     intervalMs: 1000,
     syncMs,
     now,
+    heardUntil,
     rowsAtStart: stored.map((s) => s.source),
   });
   return {

@@ -99,6 +99,13 @@ export interface WriteBehindOptions {
   /** Every changed sender is written within about this long (STATE_SYNC_INTERVAL). */
   syncMs: number;
   now: () => number;
+  /**
+   * A time before which every datagram that reached the monitor has been
+   * handled (the receiver's heardUntil(); 0 before it listens): the rows a
+   * write encodes know everything until then, or until their write, if that
+   * is earlier.
+   */
+  heardUntil: () => number;
   /** The sources the file has rows of when the write-behind starts (the store read them to restore them). */
   rowsAtStart?: Iterable<string>;
 }
@@ -261,12 +268,17 @@ export function startWriteBehind(
   }
 
   function encode(slice: Slice): StateWrite {
+    const atMs = options.now();
+    // Taken before the rows: nothing is handled while they are encoded, and a datagram read meanwhile
+    // arrived after it.
+    const recordedUntilMs = Math.min(atMs, options.heardUntil());
     // Even with nothing to write, the run's alive time moves on: a later start measures its gap from it.
     return {
       senders: slice.batch.map(toRow),
       removed: slice.removed,
       incidents: slice.incidents,
-      atMs: options.now(),
+      atMs,
+      recordedUntilMs,
     };
   }
 

@@ -236,6 +236,11 @@ export interface Tracker {
    */
   blind(fromMs: number, untilMs: number): void;
   /**
+   * The earliest start of a blind time some sender may not have taken in
+   * yet (+Infinity: none): a record encoded now may not know of it.
+   */
+  blindSinceMs(): number;
+  /**
    * For the state file: visits each record changed since the last call,
    * once, and returns the sources forgotten since and not tracked again (a
    * new record of a source is changed from its start). The changed are visited,
@@ -1150,6 +1155,12 @@ export function createTracker(options: TrackerOptions): Tracker {
     }
   }
 
+  function blindSinceMs(): number {
+    let since = Number.POSITIVE_INFINITY;
+    for (const time of blindTimes) since = Math.min(since, time.fromMs);
+    return since;
+  }
+
   /** Every sender has taken in the blind times before `seen`. */
   function letGoBlindTimes(seen: number): void {
     if (seen <= blindLetGo) return;
@@ -1338,6 +1349,7 @@ export function createTracker(options: TrackerOptions): Tracker {
     restore,
     listening,
     blind,
+    blindSinceMs,
     markDirty(sender) {
       if (senders.get(sender.source) === sender) changed(sender);
     },
