@@ -152,9 +152,9 @@ async function assembleMonitor(
     ...shape,
   });
   // Before the socket opens: every known sender is back, every declared one listed.
-  // Until when a row the state file writes knows everything the monitor heard: the last liveness
-  // check's time (drops before it are blind times already: overrun.ts), or the start of a blind time
-  // not every sender has taken in yet. 0 until the socket is bound: a row written before knows nothing new.
+  // Until when the tracker knows everything the monitor heard, for the state file's watermark: the last
+  // liveness check's time (drops before it are blind times already: overrun.ts), or the start of a
+  // blind time not every sender has taken in yet. 0 until the socket is bound.
   let checkedUntilMs = 0;
   const store = openStore(config.dataDir, tracker, shape, logger, now, config.stateSyncMs, () =>
     Math.min(checkedUntilMs, tracker.blindSinceMs()),

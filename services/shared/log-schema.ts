@@ -113,6 +113,7 @@ export const logEvents = {
     senders: z.number().int(),
     monitorDownMs: z.number().nullable(),
     cleanStop: z.boolean().nullable(),
+    recordedUntil: z.iso.datetime().nullable(),
   }),
   store_error: event('store_error', { file: z.string(), err }),
   state_file_error: event('state_file_error', { file: z.string() }),

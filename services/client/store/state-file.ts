@@ -65,10 +65,11 @@ export interface StateWrite {
   incidents: readonly IncidentRow[];
   atMs: number;
   /**
-   * Until when the senders' rows know everything the monitor had heard: the
-   * oldest arrival not yet handled when they were encoded (at most atMs),
-   * 0 before the monitor listened. Stored as each row's `updated_at`: a
-   * restart takes the beats due after it as hidden by its absence.
+   * The file's watermark once this write is in: every change the monitor
+   * made to a sender before it (every datagram it heard before it, every
+   * blind time) is in the file (write-behind.ts watermark()). Stored as the
+   * run's `recorded_until` (never moved back) and as the `updated_at` of
+   * the rows written.
    */
   recordedUntilMs: number;
 }
@@ -79,6 +80,8 @@ export interface StateFile {
   readonly db: DatabaseSync;
   /** The run before this one, if the file has one. */
   readonly previousRun: MonitorRun | null;
+  /** The file's watermark when it was opened (StateWrite.recordedUntilMs): the latest any run wrote, 0 for none. */
+  readonly recordedUntilMs: number;
   /**
    * The stored senders, one row at a time: a start that turns each into a
    * record as it comes (store.ts) holds no array of 50,000 rows and their
@@ -226,6 +229,10 @@ function stateFile(db: DatabaseSync, path: string): StateFile {
     path,
     db,
     previousRun,
+    recordedUntilMs: Number(
+      (db.prepare('SELECT MAX(recorded_until) AS until FROM monitor_runs').get() as { until: unknown })
+        .until ?? 0,
+    ),
     *eachSender() {
       for (const r of run('senders').iterate()) {
         yield {

@@ -66,7 +66,9 @@ export function createStateWriter(db: DatabaseSync, runId: number): StateWriter 
   const incident = db.prepare(
     'INSERT INTO incidents (source, from_state, to_state, reason, at) VALUES (?, ?, ?, ?, ?)',
   );
-  const alive = db.prepare('UPDATE monitor_runs SET alive_at = ? WHERE id = ?');
+  const alive = db.prepare(
+    'UPDATE monitor_runs SET alive_at = ?, recorded_until = MAX(recorded_until, ?) WHERE id = ?',
+  );
   const prune = db.prepare('DELETE FROM incidents WHERE at < ?');
   let prunedAtMs = 0;
   /** Per source, incidents written since its last trim. */
@@ -92,7 +94,7 @@ export function createStateWriter(db: DatabaseSync, runId: number): StateWriter 
           removeIncidents.run(source);
           sinceTrim.delete(source);
         }
-        alive.run(atMs, runId);
+        alive.run(atMs, recordedUntilMs, runId);
         if (atMs - prunedAtMs >= PRUNE_EVERY_MS) {
           prune.run(atMs - INCIDENT_RETENTION_MS);
           prunedAtMs = atMs;

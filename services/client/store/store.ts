@@ -44,7 +44,7 @@ export function openStore(
   now: () => number,
   /** STATE_SYNC_INTERVAL: every changed sender reaches the file within about this long. */
   syncMs: number,
-  /** A time before which every datagram that reached the monitor has been handled (0 before it listens). */
+  /** A time before which the tracker knows everything the monitor heard (WriteBehindOptions.heardUntil). */
   heardUntil: () => number,
 ): Store {
   const startedAtMs = now();
@@ -57,7 +57,9 @@ export function openStore(
     for (const row of file.eachSender()) {
       if (SOURCE_ID.test(row.source)) {
         stored.push(fromRow(row, shape));
-        recordedUntilMs.set(row.source, row.recordedUntilMs);
+        // The row knew everything until its own write, and until the file's watermark: a change after
+        // its write and before the watermark would have written it again.
+        recordedUntilMs.set(row.source, Math.max(row.recordedUntilMs, file.recordedUntilMs));
       } else invalid.push(row.source);
     }
     dropInvalidIds(file, invalid, logger);
@@ -71,6 +73,7 @@ export function openStore(
         senders: stored.length,
         monitorDownMs: file.previousRun === null ? null : Math.max(0, startedAtMs - lastAliveMs),
         cleanStop: file.previousRun === null ? null : file.previousRun.stoppedAtMs !== null,
+        recordedUntil: file.recordedUntilMs > 0 ? new Date(file.recordedUntilMs).toISOString() : null,
       },
       `state file ${file.path}: ${stored.length} senders restored`,
     );

@@ -100,10 +100,10 @@ export interface WriteBehindOptions {
   syncMs: number;
   now: () => number;
   /**
-   * A time before which every datagram that reached the monitor has been
-   * handled (the receiver's heardUntil(); 0 before it listens): the rows a
-   * write encodes know everything until then, or until their write, if that
-   * is earlier.
+   * A time before which the tracker knows everything the monitor heard:
+   * every datagram that arrived before it handled, every drop counted as a
+   * blind time and taken in (monitor.ts; 0 before it listens). The file's
+   * watermark is never later (watermark()).
    */
   heardUntil: () => number;
   /** The sources the file has rows of when the write-behind starts (the store read them to restore them). */
@@ -113,6 +113,8 @@ export interface WriteBehindOptions {
 /** What one write took off the queues: put back if the write fails. */
 interface Slice {
   batch: Sender[];
+  /** Per sender of the batch, since when it had a change not in the file (unwrittenSince). */
+  since: number[];
   stateChanged: string[];
   removed: string[];
   incidents: IncidentRow[];
@@ -139,6 +141,14 @@ export function startWriteBehind(
    * removal at all: `removed` is bounded by the rows, not by the flood.
    */
   const inFile = new Set<string>(options.rowsAtStart);
+  /**
+   * Per waiting source, a time its oldest change not in the file came after:
+   * the collection before the one that took it (drainedAtMs then). In
+   * ascending order (putBack() sorts again), for watermark().
+   */
+  let unwrittenSince = new Map<string, number>();
+  /** When a collection last took every changed sender from the tracker: every change before it is waiting, or written. */
+  let drainedAtMs = options.now();
   /** The sources of the write in flight, which may have rows once it commits. */
   let inFlight: ReadonlySet<string> = new Set();
   const incidents: IncidentRow[] = [];
@@ -160,11 +170,14 @@ export function startWriteBehind(
    */
   function collect(limit = Number.POSITIVE_INFINITY): boolean {
     let taken = 0;
+    const startedAtMs = options.now();
     const evicted = tracker.takeDirty((sender) => {
       taken++;
       wait(sender);
     }, limit);
+    if (taken < limit) drainedAtMs = startedAtMs;
     for (const source of evicted) {
+      unwrittenSince.delete(source);
       waiting.delete(source);
       stateChanged.delete(source);
       firstBeats.delete(source);
@@ -189,6 +202,7 @@ export function startWriteBehind(
    */
   function wait(sender: Sender): void {
     if (waiting.get(sender.source) !== sender) waiting.set(sender.source, sender);
+    if (!unwrittenSince.has(sender.source)) unwrittenSince.set(sender.source, drainedAtMs);
     removed.delete(sender.source);
     // Heard from twice (or declared): no one-shot, its first beat goes now.
     if (sender.received > 1 || sender.declaration !== null) queueFirstBeat(sender.source);
@@ -212,7 +226,14 @@ export function startWriteBehind(
     const everything = mode === 'everything';
     const youngSince = options.now() - ONE_SHOT_MS;
     const rows = everything ? Number.POSITIVE_INFINITY : SLICE_ROWS;
-    const slice: Slice = { batch: [], stateChanged: [], removed: [...removed], incidents: [], synced: 0 };
+    const slice: Slice = {
+      batch: [],
+      since: [],
+      stateChanged: [],
+      removed: [...removed],
+      incidents: [],
+      synced: 0,
+    };
     const inSlice = new Set<string>();
     /** A sender whose state changed, off that queue: its row goes with this write (a one-shot's later). */
     const takeChanged = (source: string) => {
@@ -260,24 +281,41 @@ export function startWriteBehind(
     if (taken === queuedBefore) taken = Math.min(maxIncidents, incidents.length);
     slice.incidents = incidents.splice(0, taken);
     // Off the queues now: a sender that changes again while this is written is queued again, at the back.
-    for (const sender of slice.batch) waiting.delete(sender.source);
+    for (const sender of slice.batch) {
+      waiting.delete(sender.source);
+      slice.since.push(unwrittenSince.get(sender.source) ?? drainedAtMs);
+      unwrittenSince.delete(sender.source);
+    }
     for (const source of slice.stateChanged) stateChanged.delete(source);
     removed.clear();
     credit = Math.max(0, credit - slice.synced);
     return slice;
   }
 
+  /**
+   * The file's watermark once the slice taken last is in: every change of a
+   * sender before it is in the file. Not past the last full collection
+   * (changes since may still be in the tracker), the oldest change still
+   * waiting, nor what the tracker knows of what the monitor heard.
+   */
+  function watermark(): number {
+    const oldestWaiting = unwrittenSince.values().next();
+    return Math.min(
+      drainedAtMs,
+      oldestWaiting.done === true ? Number.POSITIVE_INFINITY : oldestWaiting.value,
+      options.heardUntil(),
+      options.now(),
+    );
+  }
+
   function encode(slice: Slice): StateWrite {
-    const atMs = options.now();
-    // Taken before the rows: nothing is handled while they are encoded, and a datagram read meanwhile
-    // arrived after it.
-    const recordedUntilMs = Math.min(atMs, options.heardUntil());
+    const recordedUntilMs = watermark();
     // Even with nothing to write, the run's alive time moves on: a later start measures its gap from it.
     return {
       senders: slice.batch.map(toRow),
       removed: slice.removed,
       incidents: slice.incidents,
-      atMs,
+      atMs: options.now(),
       recordedUntilMs,
     };
   }
@@ -290,6 +328,13 @@ export function startWriteBehind(
     // Back through the tracker, which takes a record only while it is still the source's own: one
     // forgotten meanwhile has its removal queued already, and must not be written after it.
     for (const sender of slice.batch) tracker.markDirty(sender);
+    // Their changes are not in the file still, since when they were.
+    const since = new Map(unwrittenSince);
+    slice.batch.forEach((sender, i) => {
+      const at = slice.since[i] as number;
+      since.set(sender.source, Math.min(since.get(sender.source) ?? at, at));
+    });
+    unwrittenSince = new Map([...since].sort((a, b) => a[1] - b[1]));
     for (const source of slice.stateChanged) stateChanged.add(source);
     // Removed again since only if it did not come back meanwhile.
     for (const source of slice.removed) if (!waiting.has(source)) removed.add(source);
