@@ -1,17 +1,19 @@
 import { describe, expect, it } from 'vitest';
 import { fromRow, toRow } from '../../services/client/store/sender-codec.js';
 import type { StoredSenderRow } from '../../services/client/store/state-file.js';
-import { createTracker, type StateChange, type Tracker } from '../../services/client/tracking/tracker.js';
+import { createTracker, type StateChange } from '../../services/client/tracking/tracker.js';
 import { T0, TRACKER_OPTIONS, trackedBeat } from '../support/builders.js';
 import { pick, prng, type Random } from '../support/prng.js';
 
-// A sender and a monitor that restarts, simulated on a fake clock: the
-// monitor's runs write their records as the state file does (a state change
-// at once, the rest every few seconds, and everything at a clean stop; a
-// crash loses what came after the last write), and each run starts from the
-// previous run's file. The sender beats on its own schedule whatever the
-// monitor does, restarts itself at times (a new boot on a new schedule,
-// perhaps while the monitor is away), or dies.
+// A sender and a monitor that restarts, simulated on a fake clock. The
+// monitor's runs write their records as the state file does: a changed
+// sender's row (and only a changed one) at once for a state change and every
+// few seconds otherwise, each write moving the file's watermark; everything
+// at a clean stop; a crash loses what came after the last write. Each run
+// starts from the file the runs before it left. The sender beats on its own
+// schedule whatever the monitor does: it restarts itself at times (a new
+// boot on a new schedule, perhaps while the monitor is away), says bye and
+// comes back, starts after it was declared, or dies.
 
 const SHAPE = {
   sequenceWindow: TRACKER_OPTIONS.sequenceWindow,
@@ -19,34 +21,46 @@ const SHAPE = {
 };
 const STEP_MS = 100;
 const TICK_MS = 1000;
+const SOURCE = 'a';
 
 interface Run {
   startMs: number;
   stopMs: number;
-  /** A clean stop writes everything at stopMs; a crash leaves the last periodic write. */
+  /** A clean stop writes everything at stopMs; a crash loses what changed since the last write. */
   clean: boolean;
 }
 
-interface Beat {
+interface Datagram {
+  kind: 'beat' | 'bye';
   boot: string;
   seq: number;
   sentAtMs: number;
   delayMs: number;
 }
 
+/** A boot of the sender: beats every interval from startMs until endMs, then a bye if it says one. */
+interface Boot {
+  startMs: number;
+  endMs: number;
+  bye: boolean;
+}
+
 interface Scenario {
   intervalMs: number;
   downAfterMisses: number;
+  stoppedTimeoutMs?: number;
+  /** Declared (EXPECTED_SENDERS) at every start. */
+  declared?: boolean;
   runs: Run[];
-  beats: Beat[];
-  /** How often a run writes its records. */
+  datagrams: Datagram[];
+  /** How often a run writes its changed records. */
   syncMs: number;
 }
 
-/** What a run leaves in the state file. */
+/** The state file as the runs leave it: a row per sender with its write's time, and the watermark. */
 interface StoredFile {
-  rows: StoredSenderRow[];
-  recordedUntilMs: number;
+  rows: Map<string, { row: StoredSenderRow; writtenAtMs: number }>;
+  watermarkMs: number;
   aliveAtMs: number;
 }
 
@@ -55,76 +69,85 @@ type Seen = StateChange & { seenAtMs: number };
 
 /** Every change the runs made. */
 function play(s: Scenario): Seen[] {
-  const options = { ...TRACKER_OPTIONS, downAfterMisses: s.downAfterMisses };
+  const options = {
+    ...TRACKER_OPTIONS,
+    downAfterMisses: s.downAfterMisses,
+    stoppedTimeoutMs: s.stoppedTimeoutMs ?? 0,
+  };
+  const declaration = { source: SOURCE, kind: 'protocol' as const, intervalMs: s.intervalMs };
   const seen: Seen[] = [];
-  let file: StoredFile | null = null;
+  const file: StoredFile = { rows: new Map(), watermarkMs: 0, aliveAtMs: T0 };
   let next = 0;
   for (const run of s.runs) {
-    const tracker: Tracker = createTracker(options);
-    const previous = file as StoredFile | null;
-    if (previous !== null) {
-      const stored = previous.rows.map((row) => fromRow(row, SHAPE));
-      const recordedUntilMs = new Map(stored.map((sender) => [sender.source, previous.recordedUntilMs]));
-      tracker.restore(stored, {
-        monitorStartMs: run.startMs,
-        lastAliveMs: previous.aliveAtMs,
-        recordedUntilMs,
-      });
-    }
+    const tracker = createTracker(options);
+    const stored = [...file.rows.values()].map(({ row }) => fromRow(row, SHAPE));
+    // As store.ts reads it: until the later of the row's write and the file's watermark.
+    const recordedUntilMs = new Map(
+      [...file.rows].map(([source, { writtenAtMs }]) => [source, Math.max(writtenAtMs, file.watermarkMs)]),
+    );
+    tracker.restore(stored, { monitorStartMs: run.startMs, lastAliveMs: file.aliveAtMs, recordedUntilMs });
+    if (s.declared) tracker.declare([{ ...declaration, graceMs: null, displayName: null }], run.startMs);
     tracker.listening(run.startMs);
-    // Beats that arrived while the monitor was away are lost to it.
-    while (next < s.beats.length && arrival(s.beats[next] as Beat) < run.startMs) next++;
+    // Datagrams that arrived while the monitor was away are lost to it.
+    while (next < s.datagrams.length && arrival(s.datagrams[next] as Datagram) < run.startMs) next++;
     const write = (atMs: number) => {
-      file = { rows: [...tracker.all()].map(toRow), recordedUntilMs: atMs, aliveAtMs: atMs };
+      tracker.takeDirty((sender) => file.rows.set(sender.source, { row: toRow(sender), writtenAtMs: atMs }));
+      file.watermarkMs = Math.max(file.watermarkMs, atMs);
+      file.aliveAtMs = atMs;
     };
-    let lastWrite: StoredFile | null = file;
     for (let t = run.startMs; t <= run.stopMs; t += STEP_MS) {
       const changesBefore = seen.length;
-      while (next < s.beats.length && arrival(s.beats[next] as Beat) <= t) {
-        const b = s.beats[next++] as Beat;
+      while (next < s.datagrams.length && arrival(s.datagrams[next] as Datagram) <= t) {
+        const d = s.datagrams[next++] as Datagram;
         const o = tracker.observe(
           trackedBeat({
-            boot: b.boot,
-            seq: b.seq,
+            source: SOURCE,
+            kind: d.kind,
+            boot: d.boot,
+            seq: d.seq,
             intervalMs: s.intervalMs,
-            sentAtMs: b.sentAtMs,
-            receivedAtMs: arrival(b),
+            sentAtMs: d.sentAtMs,
+            receivedAtMs: arrival(d),
           }),
         );
         for (const c of o.changes) seen.push({ ...c, seenAtMs: t });
       }
       if ((t - run.startMs) % TICK_MS === 0)
         for (const c of tracker.tick(t)) seen.push({ ...c, seenAtMs: t });
-      // A state change is written at once (within 100 ms), everything else every syncMs.
-      if (seen.length > changesBefore || (t - run.startMs) % s.syncMs === 0) {
-        write(t);
-        lastWrite = file;
-      }
+      // A state change is written at once (within 100 ms), every other change every syncMs.
+      if (seen.length > changesBefore || (t - run.startMs) % s.syncMs === 0) write(t);
     }
     if (run.clean) write(run.stopMs);
-    else file = lastWrite;
   }
   return seen;
 }
 
-const arrival = (b: Beat) => b.sentAtMs + b.delayMs;
+const arrival = (d: Datagram) => d.sentAtMs + d.delayMs;
 
-/** Beats from T0 until `untilMs` on one schedule, a new boot on a new one at each of `restartsAt`. */
-function beatsOf(intervalMs: number, untilMs: number, restartsAt: number[], random: Random): Beat[] {
-  const beats: Beat[] = [];
-  const starts = [T0, ...restartsAt].sort((a, b) => a - b);
-  starts.forEach((from, i) => {
-    const to = starts[i + 1] ?? untilMs;
-    for (let seq = 0; from + seq * intervalMs < to; seq++) {
-      beats.push({
+/** The datagrams of `boots`, each beating every `intervalMs` from its start. */
+function datagramsOf(intervalMs: number, boots: Boot[], random: Random): Datagram[] {
+  const datagrams: Datagram[] = [];
+  boots.forEach(({ startMs, endMs, bye }, i) => {
+    const delay = () => Math.floor(random() * 50);
+    let seq = 0;
+    for (; startMs + seq * intervalMs < endMs; seq++) {
+      datagrams.push({
+        kind: 'beat',
         boot: `boot-${i}`,
         seq,
-        sentAtMs: from + seq * intervalMs,
-        delayMs: Math.floor(random() * 50),
+        sentAtMs: startMs + seq * intervalMs,
+        delayMs: delay(),
       });
     }
+    if (bye) datagrams.push({ kind: 'bye', boot: `boot-${i}`, seq, sentAtMs: endMs, delayMs: delay() });
   });
-  return beats;
+  return datagrams.sort((a, b) => arrival(a) - arrival(b));
+}
+
+/** Boots from `fromMs` until `untilMs`, one after the other, a new one at each of `restartsAt`. */
+function bootsOf(fromMs: number, untilMs: number, restartsAt: number[]): Boot[] {
+  const starts = [fromMs, ...restartsAt].sort((a, b) => a - b);
+  return starts.map((startMs, i) => ({ startMs, endMs: starts[i + 1] ?? untilMs, bye: false }));
 }
 
 /** Runs from T0 until `untilMs`: each up for `up()` ms, then away for `away()` ms. */
@@ -139,89 +162,96 @@ function runsOf(untilMs: number, up: () => number, away: () => number, clean: ()
 }
 
 const round = (ms: number) => Math.round(ms / STEP_MS) * STEP_MS;
+const downs = (changes: Seen[]) => changes.filter((c) => c.to === 'down');
 
 describe('tracker: a monitor that restarts again and again', () => {
-  it('finds an hourly sender that died down, though it never runs an hour (the floor of each start is not carried on)', () => {
+  it('finds an hourly sender that died down, though the monitor never runs its 3 intervals + grace', () => {
     const hour = 3_600_000;
     const minute = 60_000;
-    // Runs of 50 minutes, 1 minute apart, clean stops: before, each start gave every sender
-    // start + interval + grace again, and this sender was never judged at all.
+    // Runs of 100 minutes, 1 minute apart, clean stops: before, each start gave every sender start +
+    // interval + grace again, and N - 1 intervals more, and this sender was never judged at all.
     const runs = runsOf(
       T0 + 24 * hour,
-      () => 50 * minute,
+      () => 100 * minute,
       () => minute,
       () => true,
     );
-    const beats = beatsOf(hour, T0 + 1, [], () => 0); // one beat at T0, then nothing
-    const downs = play({ intervalMs: hour, downAfterMisses: 3, runs, beats, syncMs: 5000 }).filter(
-      (c) => c.to === 'down',
+    const datagrams = datagramsOf(hour, [{ startMs: T0, endMs: T0 + 1, bye: false }], () => 0);
+    const [down, ...more] = downs(
+      play({ intervalMs: hour, downAfterMisses: 3, runs, datagrams, syncMs: 5000 }),
     );
-    expect(downs).toHaveLength(1);
-    // Three of its beats fell in no absence of the monitor (+ grace): beats due at 1, 2 and 3 h would make
-    // it down at 3.5 h. The absences hid some of them, and each start's floor held it until the next start.
-    // Its beats due at 1, 2 and 3 h would make it down at 3.5 h; the absences (and the grace before each)
-    // hid some of them, and each start's floor (listening + 1.5 h) held it until the next start.
-    const down = downs[0] as Seen;
-    expect((down.atMs - T0) / hour).toBe(6.5);
-    expect((down.seenAtMs - T0) / hour).toBeLessThan(7.5);
+    expect(more).toEqual([]);
+    // Its beat due at 3 h fell in the absence from 3:21 to 3:22 (within the grace before it): the start
+    // at 3:22 gives it until it listens + 1 h + 30 min of grace, and judges it then.
+    expect(((down as Seen).atMs - T0) / minute).toBe(292);
+    expect(((down as Seen).seenAtMs - T0) / minute).toBe(292);
   });
 
-  it('finds a declared sender that never started down, though the monitor restarts every half interval', () => {
+  it('finds a declared sender that never started down, once a run watches its interval + grace', () => {
     const minute = 60_000;
-    const options = { ...TRACKER_OPTIONS };
-    let tracker = createTracker(options);
-    tracker.declare(
-      [{ source: 'x', kind: 'protocol', intervalMs: 10 * minute, graceMs: null, displayName: null }],
-      T0,
+    // Every 20 minutes a start, 10 s away: each run watches longer than 10 min + 5 min of grace.
+    const runs = runsOf(
+      T0 + 120 * minute,
+      () => 20 * minute - 10_000,
+      () => 10_000,
+      () => true,
     );
-    tracker.listening(T0);
-    const changes: Seen[] = [];
-    for (let start = T0; start < T0 + 60 * minute; start += 5 * minute) {
-      if (start > T0) {
-        const stopMs = start - 10_000;
-        const stored = [...tracker.all()].map((s) => fromRow(toRow(s), SHAPE));
-        tracker = createTracker(options);
-        tracker.restore(stored, {
-          monitorStartMs: start,
-          lastAliveMs: stopMs,
-          recordedUntilMs: new Map([['x', stopMs]]),
-        });
-        tracker.declare(
-          [{ source: 'x', kind: 'protocol', intervalMs: 10 * minute, graceMs: null, displayName: null }],
-          start,
-        );
-        tracker.listening(start);
-      }
-      for (let t = start; t < start + 5 * minute - 10_000; t += 1000)
-        for (const c of tracker.tick(t)) changes.push({ ...c, seenAtMs: t });
-    }
-    // Its deadline, its declaration + 10 min + 5 min of grace, fell in the run from 10 min, which its
-    // floor (listening + 15 min) held: the start at 20 min finds it passed while the monitor watched.
+    const changes = play({
+      intervalMs: 10 * minute,
+      downAfterMisses: 3,
+      declared: true,
+      runs,
+      datagrams: [],
+      syncMs: 5000,
+    });
     expect(changes.map((c) => `${c.from}->${c.to}:${c.reason}`)).toEqual(['pending->down:never_seen']);
+    // At its own deadline, its declaration + interval + grace: no start put it off.
     expect(((changes[0] as Seen).atMs - T0) / minute).toBe(15);
-    expect(((changes[0] as Seen).seenAtMs - T0) / minute).toBe(20);
   });
 
   for (const downAfterMisses of [1, 2, 3]) {
-    it(`never marks a live sender down, whatever the restarts of either (DOWN_AFTER_MISSES=${downAfterMisses}, 1,000 schedules)`, () => {
+    it(`never marks a live sender down, whatever the restarts of either (DOWN_AFTER_MISSES=${downAfterMisses}, 1,500 schedules)`, () => {
       const falseDowns: string[] = [];
-      for (let seed = 1; seed <= 1000; seed++) {
+      for (let seed = 1; seed <= 1500; seed++) {
         const random = prng(seed * 7919 + downAfterMisses);
         const intervalMs = pick(random, [1000, 5000, 10_000, 30_000]);
         const untilMs = T0 + 40 * intervalMs;
-        const restartsAt = Array.from({ length: Math.floor(random() * 4) }, () =>
-          round(T0 + intervalMs + random() * 38 * intervalMs),
-        );
+        const kind = pick(random, ['restarts', 'bye', 'declared'] as const);
         const runs = runsOf(
           untilMs,
           () => round(500 + random() * 4 * intervalMs),
           () => round(100 + random() * 2 * intervalMs),
           () => random() < 0.6,
         );
-        const beats = beatsOf(intervalMs, untilMs, restartsAt, random);
-        const changes = play({ intervalMs, downAfterMisses, runs, beats, syncMs: 2000 });
-        for (const c of changes.filter((c) => c.to === 'down'))
-          falseDowns.push(`seed ${seed}: ${c.reason} at +${c.atMs - T0} ms`);
+        const at = () => round(T0 + intervalMs + random() * 36 * intervalMs);
+        let boots: Boot[];
+        if (kind === 'restarts') {
+          boots = bootsOf(T0, untilMs, Array.from({ length: Math.floor(random() * 4) }, at));
+        } else if (kind === 'bye') {
+          // A bye while the monitor listens (one its absence hid is not known: the sender is judged by
+          // its schedule), then back on a new boot within STOPPED_TIMEOUT (3 intervals) less an interval.
+          const run = pick(random, runs);
+          const byeAt = round(run.startMs + random() * Math.max(0, run.stopMs - run.startMs - 500));
+          const backAt = round(byeAt + intervalMs * (0.2 + random() * 1.8));
+          boots = [
+            { startMs: T0, endMs: byeAt, bye: true },
+            { startMs: backAt, endMs: untilMs, bye: false },
+          ];
+        } else {
+          // Declared at T0, started within its first interval.
+          boots = bootsOf(round(T0 + random() * intervalMs), untilMs, []);
+        }
+        const changes = play({
+          intervalMs,
+          downAfterMisses,
+          stoppedTimeoutMs: 3 * intervalMs,
+          declared: kind === 'declared',
+          runs,
+          datagrams: datagramsOf(intervalMs, boots, random),
+          syncMs: 2000,
+        });
+        for (const c of downs(changes))
+          falseDowns.push(`seed ${seed} (${kind}): ${c.reason} at +${c.atMs - T0} ms`);
       }
       expect(falseDowns).toEqual([]);
     });
@@ -246,16 +276,14 @@ describe('tracker: a monitor that restarts again and again', () => {
         const last = runs[runs.length - 1] as Run;
         const judgedFromMs = last.stopMs + round(100 + random() * intervalMs);
         runs.push({ startMs: judgedFromMs, stopMs: untilMs, clean: true });
-        const beats = beatsOf(intervalMs, diesAtMs, [], random);
-        const downs = play({ intervalMs, downAfterMisses, runs, beats, syncMs: 2000 }).filter(
-          (c) => c.to === 'down',
-        );
+        const datagrams = datagramsOf(intervalMs, bootsOf(T0, diesAtMs, []), random);
+        const found = downs(play({ intervalMs, downAfterMisses, runs, datagrams, syncMs: 2000 }));
         // Its last beat, then N missed beats and grace; or, where a start's absence may have hidden one, N
         // intervals and grace after the long run listened.
         const missesMs = downAfterMisses * intervalMs + graceMs;
         const boundMs = Math.max(diesAtMs + missesMs, judgedFromMs + missesMs);
-        if (downs.length !== 1 || (downs[0] as StateChange).atMs > boundMs)
-          late.push(`seed ${seed}: ${downs.map((c) => c.atMs - T0).join(',') || 'never'} > ${boundMs - T0}`);
+        if (found.length !== 1 || (found[0] as Seen).atMs > boundMs)
+          late.push(`seed ${seed}: ${found.map((c) => c.atMs - T0).join(',') || 'never'} > ${boundMs - T0}`);
       }
       expect(late).toEqual([]);
     });

@@ -34,9 +34,10 @@ const recordSchema = z.object({
   intervalMs: finite,
   baseDelayMs: finite,
   notBeforeMs: finite,
-  // Since 2026-12-06; a row of an older release has neither.
+  // Since 2026-12-06; a row of an older release has none of them.
   listenFloorMs: finite.default(0),
   hiddenUntilMs: finite.default(0),
+  hiddenBeats: count.default(0),
   missedMarks: count,
   received: count,
   lost: z.number().int(),
@@ -107,6 +108,7 @@ export function toRow(s: Sender): StoredSenderRow {
     notBeforeMs: s.notBeforeMs,
     listenFloorMs: s.listenFloorMs,
     hiddenUntilMs: s.hiddenUntilMs,
+    hiddenBeats: s.hiddenBeats,
     missedMarks: s.missedMarks,
     ...countersOf(s),
     delayLastMs: s.delayLastMs,

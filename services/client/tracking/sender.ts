@@ -73,25 +73,25 @@ export interface Sender extends SenderCounters, SilenceLinks<Sender> {
   baseDelayMs: number;
   /**
    * Floor of the next late deadline (and so of down): a blind time's end +
-   * interval + grace, or the beats a monitor restart hid, one interval each
-   * (tracker.ts absent()); for a declared sender never heard from, its
+   * interval + grace; for a declared sender never heard from, its
    * declaration + interval + grace. 0 for none.
    */
   notBeforeMs: number;
   /**
    * Floor of the late and down deadlines a monitor restart sets where its
    * absence may have hidden the sender's beats: listening + interval +
-   * grace. 0 for none. Stored: with DOWN_AFTER_MISSES=1 one not yet watched
-   * through stands at the next start (tracker.ts absent()).
+   * grace. 0 for none. Stored: it may stand at the next start (tracker.ts
+   * awayFrom()). Not cleared by a beat: the next deadline is later anyway.
    */
   listenFloorMs: number;
   /**
-   * The latest monitor restart that moved the sender's deadlines: its
-   * listening time (0 for none). Beats due until then were counted as
-   * hidden: the next restart counts from there at the earliest, so none is
-   * counted twice.
+   * The latest monitor restart that counted the sender's hidden beats: its
+   * listening time (0 for none). The next restart counts from there at the
+   * earliest, so no beat is counted twice.
    */
   hiddenUntilMs: number;
+  /** Beats due since the latest one that monitor restarts hid: not counted as missed. Stored. */
+  hiddenBeats: number;
   /**
    * The monitor's latest absence or blindness since the sender's last beat,
    * on the monitor's clock: from its restart (or from a time before which it
@@ -138,7 +138,7 @@ export interface SenderShape {
 /**
  * The figures of a record that are not small integers (times since the
  * epoch, delays, jitter). A plain object keeps each such field as a heap
- * number of its own (V8 boxes a double field): 15 per sender, 750,000 at
+ * number of its own (V8 boxes a double field): 17 per sender, 850,000 at
  * 50,000 senders, for every full collection to trace. A record keeps them
  * in a Float64Array at the head of its one buffer instead, behind accessors
  * of the same names (firstSeenMs's null is NaN there).
@@ -221,6 +221,7 @@ class SenderRecord implements Sender {
   state: SenderState;
   reason: string;
   missedMarks = 0;
+  hiddenBeats = 0;
   slowBeats = 0;
   excusedEarlier = 0;
   received = 0;

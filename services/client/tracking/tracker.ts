@@ -191,11 +191,10 @@ export interface RestoreOptions {
   lastAliveMs: number;
   /**
    * Per source, until when its record knew everything the previous run had
-   * heard (the row's `updated_at`: the write's time, or earlier if datagrams
-   * still waited to be handled then). Beats due before it and not in the
-   * record were missed while the monitor watched; those due after it were
-   * hidden by its absence (listening()). A source not in it (a file of an
-   * older release, a row written before its run listened): 0, all of them hidden.
+   * heard (store.ts: the later of the state file's watermark and the row's
+   * own write). Beats due before it and not in the record were missed
+   * while the monitor watched; those due after it were hidden by its
+   * absence (awayFrom(), absent()). A source not in it: 0, all of them hidden.
    */
   recordedUntilMs?: ReadonlyMap<string, number>;
 }
@@ -361,14 +360,15 @@ export function createTracker(options: TrackerOptions): Tracker {
    * that came before a pass began are let go when it ends; beyond
    * MAX_BLIND_TIMES (passes held up) every sender takes them in at once.
    * A record the state file took earlier (takeDirty) and encodes later may
-   * miss a blind time that came in between: only its deadline floor
-   * (notBeforeMs) is stored, and a restore floors it anew (restore()).
+   * miss a blind time that came in between: the file's watermark stops at
+   * the start of one not every sender has taken in (blindSinceMs()), so a
+   * restart takes the beats due since as hidden by its absence.
    */
   const blindTimes: Array<{ fromMs: number; untilMs: number }> = [];
   /** Blind times let go so far: blindTimes[0] is the one after them. */
   let blindLetGo = 0;
-  /** The senders restore() put back, each with until when its record was complete (RestoreOptions), until listening(). */
-  const restoredRecords = new Map<Sender, number>();
+  /** The senders restore() put back, each with since when its absence may have hidden a beat (awayFrom()), until listening(). */
+  const restoredRecords = new Map<Sender, number | null>();
   /**
    * The senders changed since the last takeDirty(), each once (its `dirty`
    * flag), in dirty[dirtyHead, dirtyCount); a forgotten one is skipped. The
@@ -424,9 +424,17 @@ export function createTracker(options: TrackerOptions): Tracker {
     return sender.lastSentMs + sender.baseDelayMs + intervalOf(sender);
   }
 
-  /** When the sender is late: its next beat's expected arrival + grace, not before its floor (notBeforeMs). */
+  /**
+   * When the sender is late: its next beat's expected arrival + grace,
+   * after the beats monitor restarts hid (hiddenBeats), and not before its
+   * floor (notBeforeMs).
+   */
   function lateAtOf(sender: Sender): number {
-    return lateAtMs(expectedAtMs(sender), graceOf(sender), sender.notBeforeMs);
+    return lateAtMs(
+      expectedAtMs(sender) + sender.hiddenBeats * intervalOf(sender),
+      graceOf(sender),
+      sender.notBeforeMs,
+    );
   }
 
   function transition(sender: Sender, to: SenderState, reason: string, atMs: number): StateChange {
@@ -460,12 +468,9 @@ export function createTracker(options: TrackerOptions): Tracker {
    */
   function evaluate(sender: Sender, nowMs: number): StateChange | null {
     if (sender.state === 'stopped') {
-      if (stoppedTimeoutMs === 0) return null;
-      const notBackAt = Math.max(
-        sender.stateSinceMs + stoppedTimeoutMs,
-        sender.notBeforeMs,
-        sender.listenFloorMs,
-      );
+      const ownNotBackAt = ownDeadlineOf(sender);
+      if (ownNotBackAt === null) return null;
+      const notBackAt = Math.max(ownNotBackAt, sender.listenFloorMs);
       if (nowMs < notBackAt) return null;
       // The beats it did not send while stopped were not expected: missed are only those due from now on.
       const lateAt = lateAtOf(sender);
@@ -578,6 +583,12 @@ export function createTracker(options: TrackerOptions): Tracker {
     }
   }
 
+  /** The send time of the sender's latest beat (text: its arrival): the beats a restart hid were before it. */
+  function lastBeat(sender: Sender, sentAtMs: number): void {
+    sender.lastSentMs = sentAtMs;
+    sender.hiddenBeats = 0;
+  }
+
   /** Starts the timing of a boot at its first datagram: no jitter sample yet. */
   function startTiming(sender: Sender, beat: Beat, delayMs: number): void {
     recordDelay(sender, delayMs);
@@ -585,7 +596,7 @@ export function createTracker(options: TrackerOptions): Tracker {
     sender.lastTransitMs = delayMs;
     sender.baseDelayMs = delayMs;
     sender.slowBeats = 0;
-    sender.lastSentMs = beat.sentAtMs;
+    lastBeat(sender, beat.sentAtMs);
     sender.intervalMs = beat.intervalMs;
     sender.missedMarks = 0;
   }
@@ -850,7 +861,7 @@ export function createTracker(options: TrackerOptions): Tracker {
         markArrival(sender, gap, beat.kind);
         sampleTiming(sender, delayMs);
         rebaseAfterStep(sender, delayMs);
-        sender.lastSentMs = beat.sentAtMs;
+        lastBeat(sender, beat.sentAtMs);
         sender.intervalMs = beat.intervalMs;
         // A floor (restart, blind) stays: a beat that waited in the monitor's queue must not lift it.
         o.changes =
@@ -904,7 +915,7 @@ export function createTracker(options: TrackerOptions): Tracker {
     if (inTimings(sender)) {
       // Heard through the protocol until now: its beats' times were the sender's clock; text is timed on ours.
       timings.remove(sender.delayLastMs, sender.jitterMs);
-      sender.lastSentMs = sender.lastSeenMs;
+      lastBeat(sender, sender.lastSeenMs);
       sender.baseDelayMs = 0;
     }
     sender.kind = 'text';
@@ -914,7 +925,7 @@ export function createTracker(options: TrackerOptions): Tracker {
       sender.firstSeenMs = receivedAtMs;
       sender.notBeforeMs = 0;
       touch(sender, receivedAtMs);
-      sender.lastSentMs = receivedAtMs;
+      lastBeat(sender, receivedAtMs);
       pushMark(sender.heartbeats, 'received');
       transition(sender, 'up', 'first_beat', receivedAtMs);
       o.changes = [
@@ -947,7 +958,7 @@ export function createTracker(options: TrackerOptions): Tracker {
     gaps.push(gapMs);
     if (gaps.length > TEXT_GAPS_KEPT) gaps.shift();
     sender.intervalMs = inferInterval(gaps) ?? 0;
-    sender.lastSentMs = receivedAtMs;
+    lastBeat(sender, receivedAtMs);
     touch(sender, receivedAtMs);
     const changes = overdue === null ? null : [overdue];
     o.changes = arrive(sender, 'beat', 'beat', receivedAtMs, changes) ?? NO_CHANGES;
@@ -1020,7 +1031,7 @@ export function createTracker(options: TrackerOptions): Tracker {
       setAvailability(sender.uptime, 'unknown', Math.min(lastAliveMs, monitorStartMs));
       // Since its last beat: the previous run may have heard beats it had not written yet.
       unobserved(sender, 0, monitorStartMs, false);
-      restoredRecords.set(sender, recordedUntilMs?.get(sender.source) ?? 0);
+      restoredRecords.set(sender, awayFrom(sender, recordedUntilMs?.get(sender.source) ?? 0));
       enter(sender);
       if (inTimings(sender)) timings.add(sender.delayLastMs, sender.jitterMs);
     }
@@ -1035,10 +1046,10 @@ export function createTracker(options: TrackerOptions): Tracker {
    */
   function listening(nowMs: number): void {
     for (const sender of senders.values()) {
-      const recordedUntil = restoredRecords.get(sender);
-      if (recordedUntil !== undefined) {
+      const awayFromMs = restoredRecords.get(sender);
+      if (awayFromMs !== undefined) {
         unobserved(caughtUp(sender), sender.unobservedFromMs, nowMs, false);
-        absent(sender, recordedUntil, nowMs);
+        if (awayFromMs !== null) absent(sender, awayFromMs, nowMs);
         setAvailability(sender.uptime, sender.maintenance ? 'planned' : AVAILABILITY[sender.state], nowMs);
       } else if (sender.state === 'pending') {
         sender.notBeforeMs = Math.max(sender.notBeforeMs, nowMs + intervalOf(sender) + graceOf(sender));
@@ -1048,11 +1059,11 @@ export function createTracker(options: TrackerOptions): Tracker {
   }
 
   /**
-   * When a sender is down if nothing comes: its state's deadline as
-   * evaluate() judges it, but for a restart's floor; null for none (down
-   * already, stopped with no timeout, no interval known).
+   * When a sender is down if nothing comes, by its own record: null for
+   * never (down already, stopped with no timeout, no interval known). Not
+   * the floor a restart sets (listenFloorMs): evaluate() takes the later.
    */
-  function deadlineOf(sender: Sender): number | null {
+  function ownDeadlineOf(sender: Sender): number | null {
     const interval = intervalOf(sender);
     switch (sender.state) {
       case 'down':
@@ -1069,43 +1080,56 @@ export function createTracker(options: TrackerOptions): Tracker {
   }
 
   /**
-   * The monitor was away from `recordedUntilMs` (until when the sender's
-   * record knew all it had heard) until `listenMs`. Only what it may have
-   * hidden moves the sender's deadlines, so a monitor restarted often (an
-   * hourly deploy, a crash loop) still finds a dead sender down once it
-   * watches for an interval + grace:
-   * - a sender whose deadline fell before its record ended was due down
-   *   while the monitor watched: nothing moves (the next tick marks it);
-   * - otherwise each beat due in the absence (and the grace before it) is
-   *   not counted as missed: its late and down deadlines move one interval
-   *   each. The move is stored (notBeforeMs), so the next restart adds to
-   *   it, from its own record's end;
-   * - and its late and down (never_seen, not_back) are no earlier than
-   *   listening + interval + grace (listenFloorMs): a sender that started,
-   *   restarted or came back while the monitor was away beats by then on a
-   *   schedule of its own.
-   * That floor lasts one run: with DOWN_AFTER_MISSES of 2 or more, a sender
-   * that restarted while the monitor was away shows its new boot before its
-   * old schedule's deadline anyway (unless it had missed all but one beat
-   * before). With 1, a run that ends before its floor (shorter than an
-   * interval + grace) may not have seen the new boot yet, and the next
-   * absence may hide its beat: the floor stands at the next start, and
-   * its deadline with it, until a run watches through it.
+   * A restored sender, by its record and the configuration it was written
+   * with (before declare() brings the one of this start): since when the
+   * monitor's absence may have hidden what decides its deadlines, or null
+   * where it hid nothing (restore() keeps it until listening()).
+   * - The record knew everything the previous run had heard until
+   *   `recordedUntilMs` (the state file's watermark). A sender that was due
+   *   down before then, floor included, was due while the monitor watched:
+   *   null, and the first tick marks it, dated at its deadline. So a monitor
+   *   restarted more often than a sender beats (an hourly deploy, a crash
+   *   loop) still finds it dead.
+   * - A restart's floor (listenFloorMs) stands at the next start while no
+   *   run has watched through it: a sender that started, came back or
+   *   restarted (on a new schedule) while the monitor was away may not have
+   *   shown yet, its beats in the absences since. So a monitor whose runs
+   *   never last an interval + grace cannot tell a dead sender from such a
+   *   one, and finds neither down; one run that long is enough.
    */
-  function absent(sender: Sender, recordedUntilMs: number, listenMs: number): void {
-    const floorStands = downAfterMisses === 1 && sender.listenFloorMs > recordedUntilMs;
-    if (!floorStands) sender.listenFloorMs = 0;
-    const deadline = deadlineOf(sender);
-    if (deadline === null || (deadline < recordedUntilMs && !floorStands)) return;
+  function awayFrom(sender: Sender, recordedUntilMs: number): number | null {
+    const floorStands = sender.listenFloorMs > recordedUntilMs;
+    const deadline = ownDeadlineOf(sender);
+    const dueAt = deadline === null ? null : Math.max(deadline, floorStands ? sender.listenFloorMs : 0);
+    sender.listenFloorMs = 0;
+    return dueAt === null || dueAt < recordedUntilMs ? null : recordedUntilMs;
+  }
+
+  /**
+   * The monitor was away from `awayFromMs` until `listenMs`, and may have
+   * hidden a beat that would have decided the sender's deadlines:
+   * - each beat due in the absence (and the grace before it: one due then
+   *   may have come after the record ended), counted from where the
+   *   previous restart's count ended (hiddenUntilMs) at the earliest, is not
+   *   counted as missed: hiddenBeats, stored, moves late and down one
+   *   interval each until the sender beats again;
+   * - and its late and down (never_seen, not_back) are no earlier than
+   *   listening + interval + grace (listenFloorMs, stored: awayFrom()): a
+   *   sender that started, restarted or came back while the monitor was
+   *   away beats by then on a schedule of its own.
+   */
+  function absent(sender: Sender, awayFromMs: number, listenMs: number): void {
     const interval = intervalOf(sender);
     if (sender.state === 'up' || sender.state === 'late') {
-      // One due within the grace before the record ended may have come after it. But not before where the
-      // previous restart's count ended: a run shorter than the grace would count its beats twice.
-      const afterMs = Math.max(recordedUntilMs - graceOf(sender), sender.hiddenUntilMs);
-      const hidden = beatsDueBetween(sender.lastSentMs + sender.baseDelayMs, interval, afterMs, listenMs);
-      if (hidden > 0) sender.notBeforeMs = lateAtOf(sender) + hidden * interval;
+      const afterMs = Math.max(awayFromMs - graceOf(sender), sender.hiddenUntilMs);
+      sender.hiddenBeats += beatsDueBetween(
+        sender.lastSentMs + sender.baseDelayMs,
+        interval,
+        afterMs,
+        listenMs,
+      );
+      sender.hiddenUntilMs = listenMs;
     }
-    sender.hiddenUntilMs = listenMs;
     sender.listenFloorMs = listenMs + interval + graceOf(sender);
     changed(sender);
   }
