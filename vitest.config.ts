@@ -1,5 +1,9 @@
 import { defineConfig } from 'vitest/config';
 
+/** Hook timeouts of the projects with suite set-ups (tests/support/suite-setup.ts reads them through `provide`). */
+const INTEGRATION_HOOK_MS = 600_000;
+const E2E_HOOK_MS = 120_000;
+
 // One run, three projects: pure/in-process unit tests, compose-based
 // integration tests (real Docker engine) and browser end-to-end tests.
 // In CI a JSON report is written so .ci/run can print the totals.
@@ -31,7 +35,8 @@ export default defineConfig({
           // One compose project at a time: 2 cores, one Docker engine.
           fileParallelism: false,
           testTimeout: 240_000,
-          hookTimeout: 600_000,
+          hookTimeout: INTEGRATION_HOOK_MS,
+          provide: { hookTimeoutMs: INTEGRATION_HOOK_MS },
         },
       },
       {
@@ -41,7 +46,8 @@ export default defineConfig({
           sequence: { groupOrder: 2 },
           fileParallelism: false,
           testTimeout: 60_000,
-          hookTimeout: 120_000,
+          hookTimeout: E2E_HOOK_MS,
+          provide: { hookTimeoutMs: E2E_HOOK_MS },
         },
       },
     ],
