@@ -563,11 +563,12 @@ async function assembleMonitor(
       maintenance.stop();
       // Its streams finished first: the server then finds their connections idle and closes them.
       await hub.close();
+      // What the tracker knows of what the monitor heard, for the last write's watermark: read while the
+      // socket threads still answer (stopped, they vouch for everything), their drops counted.
+      const heardUntilMs = Math.min(now(), receiver.heardUntil());
+      overruns.check(now(), heardUntilMs);
+      checkedUntilMs = heardUntilMs;
       await Promise.all([receiver.stop(), closeHttp(app, options.httpCloseGraceMs)]);
-      // Everything the socket read is handled: the last write knows all until it closed.
-      const closedAtMs = Math.min(now(), receiver.heardUntil());
-      overruns.check(closedAtMs, closedAtMs);
-      checkedUntilMs = closedAtMs;
       // A bye to the peers first: they see a planned stop, not a death (after a fatal error, none).
       await peers?.stop(how);
       await notifier.stop();

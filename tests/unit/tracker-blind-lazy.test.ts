@@ -31,11 +31,25 @@ function blindBoth(pair: Pair, fromMs: number, untilMs: number, nowMs: number, f
   pair.lazy.blind(fromMs, untilMs);
 }
 
-/** The rows of the records takeDirty() visits, and the sources it returns. */
-function dirtyRows(tracker: Tracker): unknown {
-  const rows: unknown[] = [];
-  const removed = tracker.takeDirty((sender) => rows.push(toRow(sender)));
+/** The rows of the records takeDirty() visits, by source, and the sources it returns. */
+function dirtyRows(tracker: Tracker): { rows: Map<string, unknown>; removed: string[] } {
+  const rows = new Map<string, unknown>();
+  const removed = tracker.takeDirty((sender) => rows.set(sender.source, toRow(sender)));
   return { rows, removed };
+}
+
+/**
+ * The changed senders as the state file takes them: the same rows where both have one. Not the same
+ * senders: one that takes in a blind time which moves its floor is changed then (the file's watermark
+ * passes the blind time once it is written), an eager one at once, a lazy one when it is next touched,
+ * perhaps after a take of the eager one's.
+ */
+function expectSameRows(lazy: Tracker, eager: Tracker, at: string): void {
+  const fromLazy = dirtyRows(lazy);
+  const fromEager = dirtyRows(eager);
+  expect(fromLazy.removed, at).toEqual(fromEager.removed);
+  for (const [source, row] of fromLazy.rows)
+    if (fromEager.rows.has(source)) expect(row, `${at}: ${source}`).toEqual(fromEager.rows.get(source));
 }
 
 function walk(seed: number, steps: number, force: Force): void {
@@ -117,7 +131,7 @@ function walk(seed: number, steps: number, force: Force): void {
       const look = random();
       if (look < 0.4) expect(pair.lazy.view(source, nowMs), at).toEqual(pair.eager.view(source, nowMs));
       else if (look < 0.8) {
-        expect(dirtyRows(pair.lazy), at).toEqual(dirtyRows(pair.eager));
+        expectSameRows(pair.lazy, pair.eager, at);
         dirtyRows(unblind);
       } else expect([...pair.lazy.all()].map(toRow), at).toEqual([...pair.eager.all()].map(toRow));
     }

@@ -358,4 +358,15 @@ describe('tracker: what a record encoded now may not know', () => {
     tracker.tick(T0 + 1000);
     expect(tracker.blindSinceMs()).toBe(Number.POSITIVE_INFINITY);
   });
+
+  it('has a silent sender whose floor a blind time moved written again: the watermark passes the blind time once it is', () => {
+    const tracker = createTracker(OPTIONS);
+    tracker.observe(trackedBeat({ seq: 0 }));
+    takeDirtyLists(tracker);
+    tracker.tick(T0 + 500); // nothing due: nothing changed
+    expect(takeDirtyLists(tracker).changed).toEqual([]);
+    tracker.blind(T0 + 600, T0 + 1500);
+    tracker.tick(T0 + 1500);
+    expect(takeDirtyLists(tracker).changed.map((s) => [s.source, s.notBeforeMs - T0])).toEqual([['a', 3500]]);
+  });
 });

@@ -84,8 +84,12 @@ export const MIGRATIONS: readonly string[] = [
   // 5: monitor_runs.recorded_until, the file's watermark: every change of a
   // sender the run made before it is in the file (write-behind.ts). A
   // restart takes the beats due after it as hidden by its absence, those
-  // due before it as missed (tracker.ts awayFrom()). 0: nothing known.
-  `ALTER TABLE monitor_runs ADD COLUMN recorded_until INTEGER NOT NULL DEFAULT 0;`,
+  // due before it as missed (tracker.ts awayFrom()). 0: nothing known. A
+  // row's updated_at is the watermark of the write that wrote it from here
+  // on: an older release's (its write's time, datagrams still queued then
+  // unknown) is no such bound, and is 0 now.
+  `ALTER TABLE monitor_runs ADD COLUMN recorded_until INTEGER NOT NULL DEFAULT 0;
+   UPDATE senders SET updated_at = 0;`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

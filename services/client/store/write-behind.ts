@@ -147,7 +147,10 @@ export function startWriteBehind(
    * ascending order (putBack() sorts again), for watermark().
    */
   let unwrittenSince = new Map<string, number>();
-  /** When a collection last took every changed sender from the tracker: every change before it is waiting, or written. */
+  /**
+   * When a collection last took every changed sender from the tracker: every
+   * change of a datagram that arrived before it is waiting, or written.
+   */
   let drainedAtMs = options.now();
   /** The sources of the write in flight, which may have rows once it commits. */
   let inFlight: ReadonlySet<string> = new Set();
@@ -164,18 +167,15 @@ export function startWriteBehind(
   const stats: WriteBehindStats = { writes: 0, failures: 0, incidentsDropped: 0, lastWriteMs: 0 };
 
   /**
-   * Takes the changed senders from the tracker (at most `limit` of them):
-   * true when it took fewer. (A forgotten sender's place counts against
-   * the limit too; what it leaves is taken by the next collection.)
+   * Takes the changed senders from the tracker (at most `limit` of them, a
+   * forgotten sender's place counted too): true when none is left.
    */
   function collect(limit = Number.POSITIVE_INFINITY): boolean {
-    let taken = 0;
-    const startedAtMs = options.now();
-    const evicted = tracker.takeDirty((sender) => {
-      taken++;
-      wait(sender);
-    }, limit);
-    if (taken < limit) drainedAtMs = startedAtMs;
+    // A change the tracker has is of a datagram that arrived before what it knows of: on its clock.
+    const startedAtMs = Math.min(options.now(), options.heardUntil());
+    const evicted = tracker.takeDirty(wait, limit);
+    const drained = tracker.changedQueued === 0;
+    if (drained) drainedAtMs = Math.max(drainedAtMs, startedAtMs);
     for (const source of evicted) {
       unwrittenSince.delete(source);
       waiting.delete(source);
@@ -185,7 +185,7 @@ export function startWriteBehind(
     }
     // (Usually none queued: a one-shot's first beat waits in firstBeats.)
     if (evicted.length > 0 && incidents.length > 0) forgetIncidents(new Set(evicted));
-    return taken < limit;
+    return drained;
   }
 
   /** Evicted senders' history goes with them: those of their incidents still queued too (the writer deletes those in the file). */
@@ -327,10 +327,11 @@ export function startWriteBehind(
     logger.error({ event: 'store_error', file: file.path, err }, 'state file write failed; retrying');
     // Back through the tracker, which takes a record only while it is still the source's own: one
     // forgotten meanwhile has its removal queued already, and must not be written after it.
-    for (const sender of slice.batch) tracker.markDirty(sender);
-    // Their changes are not in the file still, since when they were.
+    // Their changes are not in the file still, since when they were (those still tracked: a forgotten
+    // one's removal is queued, and it would hold the watermark back for good).
     const since = new Map(unwrittenSince);
     slice.batch.forEach((sender, i) => {
+      if (!tracker.markDirty(sender)) return;
       const at = slice.since[i] as number;
       since.set(sender.source, Math.min(since.get(sender.source) ?? at, at));
     });

@@ -20,17 +20,20 @@ export function downAtMs(lateAt: number, intervalMs: number, downAfterMisses: nu
 }
 
 /**
- * Beats due to arrive in (afterMs, untilMs]: beat k (k >= 1) at
- * lastArrivalMs + k intervals. None without an interval.
+ * Beats due to arrive from `fromMs` (`from`: 'at' it, or only 'after' it)
+ * until `untilMs` (inclusive): beat k (k >= 1) at lastArrivalMs + k
+ * intervals. None without an interval.
  */
 export function beatsDueBetween(
   lastArrivalMs: number,
   intervalMs: number,
-  afterMs: number,
+  fromMs: number,
   untilMs: number,
+  from: 'at' | 'after',
 ): number {
-  if (!(intervalMs > 0) || untilMs <= afterMs) return 0;
-  const first = Math.max(1, Math.floor((afterMs - lastArrivalMs) / intervalMs) + 1);
+  if (!(intervalMs > 0)) return 0;
+  const since = (fromMs - lastArrivalMs) / intervalMs;
+  const first = Math.max(1, from === 'at' ? Math.ceil(since) : Math.floor(since) + 1);
   const last = Math.floor((untilMs - lastArrivalMs) / intervalMs);
   return Math.max(0, last - first + 1);
 }

@@ -74,7 +74,8 @@ export interface Sender extends SenderCounters, SilenceLinks<Sender> {
   /**
    * Floor of the next late deadline (and so of down): a blind time's end +
    * interval + grace; for a declared sender never heard from, its
-   * declaration + interval + grace. 0 for none.
+   * declaration (or, declared at this start, the moment the monitor
+   * listened) + interval + grace. 0 for none.
    */
   notBeforeMs: number;
   /**

@@ -223,7 +223,11 @@ export interface Tracker {
   setMaintenance(source: string, on: boolean, atMs: number): void;
   /** Puts back senders a previous run stored; call before any datagram. */
   restore(senders: readonly Sender[], options: RestoreOptions): void;
-  /** The socket is bound: senders not heard from yet (restored, or declared and pending) get their deadlines from now. O(senders), once. */
+  /**
+   * The socket is bound: a restored sender takes in the monitor's absence
+   * (what it may have hidden moves its deadlines), a declared one new to
+   * the file is down at now + interval + grace at the earliest. O(senders), once.
+   */
   listening(nowMs: number): void;
   /**
    * The monitor itself lost datagrams (its queue or the kernel's receive
@@ -249,8 +253,8 @@ export interface Tracker {
    * longest-changed are visited; the rest wait for the next call.
    */
   takeDirty(visit: (sender: Sender) => void, limit?: number): string[];
-  /** Hands a record back to the next takeDirty() (the state file did not take it yet). */
-  markDirty(sender: Sender): void;
+  /** Hands a record back to the next takeDirty() (the state file did not take it yet); false if it is not tracked any more. */
+  markDirty(sender: Sender): boolean;
   /** Every record, for a full write of the state file. */
   all(): IterableIterator<Sender>;
   /** Every protocol sender heard from, by its latest one-way delay and by its jitter: kept as they change, read in O(1). */
@@ -421,7 +425,7 @@ export function createTracker(options: TrackerOptions): Tracker {
    * text: the latest arrival plus the interval.
    */
   function expectedAtMs(sender: Sender): number {
-    return sender.lastSentMs + sender.baseDelayMs + intervalOf(sender);
+    return lastArrivalOf(sender) + intervalOf(sender);
   }
 
   /**
@@ -619,7 +623,7 @@ export function createTracker(options: TrackerOptions): Tracker {
 
   /** Whether the latest unobserved time ended after the sender's last beat arrived (with the boot's best delay). */
   function unobservedSinceLastBeat(sender: Sender): boolean {
-    return sender.unobservedUntilMs > sender.lastSentMs + sender.baseDelayMs;
+    return sender.unobservedUntilMs > lastArrivalOf(sender);
   }
 
   /**
@@ -631,12 +635,18 @@ export function createTracker(options: TrackerOptions): Tracker {
    * earlier would have arrived while the monitor was reading all.
    */
   function beatsDueIn(sender: Sender, fromMs: number, untilMs: number): number {
-    const interval = intervalOf(sender);
-    if (interval <= 0) return 0;
-    const lastArrivalMs = sender.lastSentMs + sender.baseDelayMs;
-    const last = Math.floor((untilMs - lastArrivalMs) / interval);
-    const first = Math.max(1, Math.ceil((fromMs - graceOf(sender) - lastArrivalMs) / interval));
-    return Math.max(0, last - first + 1);
+    return beatsDueBetween(
+      lastArrivalOf(sender),
+      intervalOf(sender),
+      fromMs - graceOf(sender),
+      untilMs,
+      'at',
+    );
+  }
+
+  /** When the sender's latest beat arrived, with the boot's best delay (text: when it arrived). */
+  function lastArrivalOf(sender: Sender): number {
+    return sender.lastSentMs + sender.baseDelayMs;
   }
 
   /** A protocol sender heard from: in the timing histograms (its delay and jitter are samples). */
@@ -863,7 +873,7 @@ export function createTracker(options: TrackerOptions): Tracker {
         rebaseAfterStep(sender, delayMs);
         lastBeat(sender, beat.sentAtMs);
         sender.intervalMs = beat.intervalMs;
-        // A floor (restart, blind) stays: a beat that waited in the monitor's queue must not lift it.
+        // A floor (a blind time's) stays: a beat that waited in the monitor's queue must not lift it.
         o.changes =
           arrive(sender, beat.kind, 'beat', nowMs, overdue === null ? null : [overdue]) ?? NO_CHANGES;
         return o;
@@ -1098,10 +1108,9 @@ export function createTracker(options: TrackerOptions): Tracker {
    *   one, and finds neither down; one run that long is enough.
    */
   function awayFrom(sender: Sender, recordedUntilMs: number): number | null {
-    const floorStands = sender.listenFloorMs > recordedUntilMs;
     const deadline = ownDeadlineOf(sender);
-    const dueAt = deadline === null ? null : Math.max(deadline, floorStands ? sender.listenFloorMs : 0);
-    sender.listenFloorMs = 0;
+    // The floor is kept (a write before listening() must not lose it): one watched through is past anyway.
+    const dueAt = deadline === null ? null : Math.max(deadline, sender.listenFloorMs);
     return dueAt === null || dueAt < recordedUntilMs ? null : recordedUntilMs;
   }
 
@@ -1121,13 +1130,11 @@ export function createTracker(options: TrackerOptions): Tracker {
   function absent(sender: Sender, awayFromMs: number, listenMs: number): void {
     const interval = intervalOf(sender);
     if (sender.state === 'up' || sender.state === 'late') {
-      const afterMs = Math.max(awayFromMs - graceOf(sender), sender.hiddenUntilMs);
-      sender.hiddenBeats += beatsDueBetween(
-        sender.lastSentMs + sender.baseDelayMs,
-        interval,
-        afterMs,
-        listenMs,
-      );
+      // From where the previous restart's count ended, not again.
+      const counted = sender.hiddenUntilMs >= awayFromMs - graceOf(sender);
+      sender.hiddenBeats += counted
+        ? beatsDueBetween(lastArrivalOf(sender), interval, sender.hiddenUntilMs, listenMs, 'after')
+        : beatsDueIn(sender, awayFromMs, listenMs);
       sender.hiddenUntilMs = listenMs;
     }
     sender.listenFloorMs = listenMs + interval + graceOf(sender);
@@ -1156,7 +1163,10 @@ export function createTracker(options: TrackerOptions): Tracker {
     sender.unobservedUntilMs = Math.max(sender.unobservedUntilMs, untilMs);
     const interval = intervalOf(sender);
     if (floor && sender.state !== 'down' && interval > 0) {
-      sender.notBeforeMs = Math.max(sender.notBeforeMs, untilMs + interval + graceOf(sender));
+      const notBeforeMs = Math.max(sender.notBeforeMs, untilMs + interval + graceOf(sender));
+      // Written, silent sender or not: the file's watermark passes the blind time once every sender took it in.
+      if (notBeforeMs !== sender.notBeforeMs) changed(sender);
+      sender.notBeforeMs = notBeforeMs;
     }
   }
 
@@ -1235,11 +1245,6 @@ export function createTracker(options: TrackerOptions): Tracker {
     return view;
   }
 
-  /** A floor of the late deadline as an expected arrival (0: none). */
-  function floorOf(sender: Sender, floorMs: number): number {
-    return floorMs === 0 ? 0 : floorMs - graceOf(sender);
-  }
-
   function toSummary(sender: Sender, nowMs: number): SenderSummary {
     caughtUp(sender);
     const seen = sender.firstSeenMs !== null;
@@ -1258,16 +1263,11 @@ export function createTracker(options: TrackerOptions): Tracker {
       lastSeenMs: seen ? sender.lastSeenMs : null,
       lastSeq: seen && sender.kind === 'protocol' ? sender.sequence.highest : null,
       intervalMs: interval > 0 ? interval : null,
+      // When it is late, less the grace: its next beat's expected arrival after those hidden, or a floor.
       expectedAtMs:
         interval <= 0 || sender.state === 'stopped'
           ? null
-          : seen
-            ? Math.max(
-                expectedAtMs(sender),
-                floorOf(sender, sender.notBeforeMs),
-                floorOf(sender, sender.listenFloorMs),
-              )
-            : Math.max(sender.notBeforeMs, sender.listenFloorMs) - graceOf(sender),
+          : Math.max(seen ? lateAtOf(sender) : sender.notBeforeMs, sender.listenFloorMs) - graceOf(sender),
       ...countersOf(sender),
       delay: {
         lastMs: sender.delayLastMs,
@@ -1375,7 +1375,9 @@ export function createTracker(options: TrackerOptions): Tracker {
     blind,
     blindSinceMs,
     markDirty(sender) {
-      if (senders.get(sender.source) === sender) changed(sender);
+      if (senders.get(sender.source) !== sender) return false;
+      changed(sender);
+      return true;
     },
     takeDirty(visit, limit = Number.POSITIVE_INFINITY) {
       // Not those a visit changes again: they were put after `end`.
