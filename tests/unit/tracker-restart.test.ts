@@ -116,6 +116,28 @@ describe('tracker: a monitor restart', () => {
     ]);
   });
 
+  it('keeps the beats a restart hid as time: a declaration changed at a later start does not scale them', () => {
+    const minute = 60_000;
+    const before = createTracker(OPTIONS);
+    before.declare([declaredSender('a', minute)], T0);
+    before.observe(trackedBeat({ seq: 0, intervalMs: minute })); // its last beat
+    // Away from +4 s to +10 min: its beats due at 1 to 10 min were hidden (10 min), its floor 11.5 min.
+    const first = restarted(before, T0 + 10 * minute, T0 + 4000, null);
+    first.declare([declaredSender('a', minute)], T0 + 10 * minute);
+    first.listening(T0 + 10 * minute);
+    // Stopped cleanly at 10 min 50 s, started again with a declared interval of 1 h (grace 30 min).
+    const second = restarted(first, T0 + 650_000, T0 + 650_000, null);
+    second.declare([declaredSender('a', 60 * minute)], T0 + 650_000);
+    second.listening(T0 + 650_000);
+    // Late at its floor (listening + 1 h + 30 min); down 2 intervals after its last beat + 1 h + 30 min +
+    // the 10 min hidden: at 3 h 40 min (as ten hidden beats of 1 h, at 11 h 30 min).
+    expect(changes(second, T0 + 650_000 + 90 * minute)).toEqual([
+      `a:up->late:no_beat@${650_000 + 90 * minute}`,
+    ]);
+    expect(changes(second, T0 + 220 * minute - 1)).toEqual([]);
+    expect(changes(second, T0 + 220 * minute)).toEqual([`a:late->down:missed_3@${220 * minute}`]);
+  });
+
   it("keeps the restart's floor where it is later than the sender's own deadline, and lets a beat after the restart clear it", () => {
     const before = createTracker(OPTIONS);
     before.observe(trackedBeat({ seq: 0, intervalMs: 60_000 })); // late at T0 + 90 s

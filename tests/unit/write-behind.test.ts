@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { fromRow } from '../../services/client/store/sender-codec.js';
+import { fromRow, toRow } from '../../services/client/store/sender-codec.js';
 import { openStateFile, type StateFile, type StateWrite } from '../../services/client/store/state-file.js';
 import {
   SLICE_ROWS,
@@ -12,7 +12,7 @@ import {
   type WriteBehind,
 } from '../../services/client/store/write-behind.js';
 import { createTracker, type Tracker } from '../../services/client/tracking/tracker.js';
-import { T0, TRACKER_OPTIONS, trackedBeat } from '../support/builders.js';
+import { T0, TRACKER_OPTIONS, takeDirtyLists, trackedBeat } from '../support/builders.js';
 
 const SHAPE = {
   sequenceWindow: TRACKER_OPTIONS.sequenceWindow,
@@ -73,6 +73,7 @@ describe('the state file write-behind', () => {
       syncMs,
       now: () => nowMs,
       heardUntil: () => heardUntilMs,
+      openedWatermarkMs: file.recordedUntilMs,
       rowsAtStart: stored.map((s) => s.source),
     });
   }
@@ -279,6 +280,42 @@ describe('the state file write-behind', () => {
     expect(again.recordedUntilMs).toBe(nowMs - 300);
     expect([...again.eachSender()].map((row) => row.recordedUntilMs)).toContain(nowMs - 300);
     again.close(null);
+  });
+
+  it("holds a restarted run's watermark at the file's until the rows it restored and changed are written again", async () => {
+    // A run that crashed: 100 senders written at +1 s, the file's watermark +1 s, no clean stop.
+    const before = createTracker(TRACKER_OPTIONS);
+    for (let i = 0; i < 100; i++) before.observe(trackedBeat({ source: `s-${i}`, seq: 0, receivedAtMs: T0 }));
+    const crashed = openStateFile(dir);
+    crashed.beginRun(T0);
+    crashed.write({
+      senders: takeDirtyLists(before).changed.map(toRow),
+      removed: [],
+      incidents: [],
+      atMs: T0 + 1000,
+      recordedUntilMs: T0 + 1000,
+    });
+    crashed.close(null);
+    nowMs = T0 + 60_000;
+    start(100, 30_000);
+    // Listening: the restart's absence moves every restored sender's deadlines, which changes them all.
+    tracker.listening(nowMs);
+    const watermark = () =>
+      Number((file.db.prepare('SELECT MAX(recorded_until) AS w FROM monitor_runs').get() as { w: number }).w);
+    for (let s = 1; s <= 90; s++) {
+      nowMs += 1000;
+      await vi.advanceTimersByTimeAsync(1000);
+      await turnsDone();
+      // Written again: with the restart's floor.
+      const unwritten = [...file.eachSender()].filter(
+        (row) => fromRow(row, SHAPE).listenFloorMs === 0,
+      ).length;
+      // Rows still as the crashed run left them: the file knows no further than it did.
+      if (unwritten > 0) expect(watermark(), `second ${s}: ${unwritten} rows unwritten`).toBe(T0 + 1000);
+    }
+    // Every one written again (a share of the waiting ones each second): the watermark moves on.
+    expect([...file.eachSender()].filter((row) => fromRow(row, SHAPE).listenFloorMs === 0)).toEqual([]);
+    expect(watermark()).toBeGreaterThan(T0 + 60_000);
   });
 
   it("stores a clean stop's watermark as its stop: everything is written then", async () => {

@@ -37,7 +37,7 @@ const recordSchema = z.object({
   // Since 2026-12-06; a row of an older release has none of them.
   listenFloorMs: finite.default(0),
   hiddenUntilMs: finite.default(0),
-  hiddenBeats: count.default(0),
+  hiddenMs: finite.default(0),
   missedMarks: count,
   received: count,
   lost: z.number().int(),
@@ -108,7 +108,7 @@ export function toRow(s: Sender): StoredSenderRow {
     notBeforeMs: s.notBeforeMs,
     listenFloorMs: s.listenFloorMs,
     hiddenUntilMs: s.hiddenUntilMs,
-    hiddenBeats: s.hiddenBeats,
+    hiddenMs: s.hiddenMs,
     missedMarks: s.missedMarks,
     ...countersOf(s),
     delayLastMs: s.delayLastMs,

@@ -90,6 +90,7 @@ export function openStore(
     syncMs,
     now,
     heardUntil,
+    openedWatermarkMs: file.recordedUntilMs,
     rowsAtStart: stored.map((s) => s.source),
   });
   return {

@@ -106,6 +106,12 @@ export interface WriteBehindOptions {
    * watermark is never later (watermark()).
    */
   heardUntil: () => number;
+  /**
+   * The file's watermark when it was opened (StateFile.recordedUntilMs): the
+   * rows restored from it know no further, and until they are written
+   * again, neither does the file.
+   */
+  openedWatermarkMs: number;
   /** The sources the file has rows of when the write-behind starts (the store read them to restore them). */
   rowsAtStart?: Iterable<string>;
 }
@@ -151,7 +157,7 @@ export function startWriteBehind(
    * When a collection last took every changed sender from the tracker: every
    * change of a datagram that arrived before it is waiting, or written.
    */
-  let drainedAtMs = options.now();
+  let drainedAtMs = Math.min(options.now(), options.openedWatermarkMs);
   /** The sources of the write in flight, which may have rows once it commits. */
   let inFlight: ReadonlySet<string> = new Set();
   const incidents: IncidentRow[] = [];

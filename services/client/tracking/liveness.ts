@@ -7,8 +7,9 @@
 /**
  * The sender is `late` from max(expected arrival + grace, notBefore) on.
  * `notBeforeMs` is the floor a blind time of the monitor sets (its end +
- * interval + grace): its own blindness is not the sender's fault. 0 for no
- * floor. (Numbers, not an object: this runs for every datagram.)
+ * interval + grace: its own blindness is not the sender's fault), or a
+ * declared sender's first deadline. 0 for no floor. (Numbers, not an
+ * object: this runs for every datagram.)
  */
 export function lateAtMs(expectedAtMs: number, graceMs: number, notBeforeMs: number): number {
   return Math.max(expectedAtMs + graceMs, notBeforeMs);

@@ -82,7 +82,7 @@ export interface Sender extends SenderCounters, SilenceLinks<Sender> {
    * Floor of the late and down deadlines a monitor restart sets where its
    * absence may have hidden the sender's beats: listening + interval +
    * grace. 0 for none. Stored: it may stand at the next start (tracker.ts
-   * awayFrom()). Not cleared by a beat: the next deadline is later anyway.
+   * awayFrom()). A beat clears it: the sender has shown.
    */
   listenFloorMs: number;
   /**
@@ -91,8 +91,12 @@ export interface Sender extends SenderCounters, SilenceLinks<Sender> {
    * earliest, so no beat is counted twice.
    */
   hiddenUntilMs: number;
-  /** Beats due since the latest one that monitor restarts hid: not counted as missed. Stored. */
-  hiddenBeats: number;
+  /**
+   * The beats due since the latest one that monitor restarts hid, as time:
+   * their intervals, as they were (a declaration changed since does not
+   * scale them). Late and down come that much later. Stored; 0 once it beats.
+   */
+  hiddenMs: number;
   /**
    * The monitor's latest absence or blindness since the sender's last beat,
    * on the monitor's clock: from its restart (or from a time before which it
@@ -139,7 +143,7 @@ export interface SenderShape {
 /**
  * The figures of a record that are not small integers (times since the
  * epoch, delays, jitter). A plain object keeps each such field as a heap
- * number of its own (V8 boxes a double field): 17 per sender, 850,000 at
+ * number of its own (V8 boxes a double field): 18 per sender, 900,000 at
  * 50,000 senders, for every full collection to trace. A record keeps them
  * in a Float64Array at the head of its one buffer instead, behind accessors
  * of the same names (firstSeenMs's null is NaN there).
@@ -154,6 +158,7 @@ const FIGURES = [
   'notBeforeMs',
   'listenFloorMs',
   'hiddenUntilMs',
+  'hiddenMs',
   'unobservedFromMs',
   'unobservedUntilMs',
   'delayLastMs',
@@ -206,6 +211,7 @@ class SenderRecord implements Sender {
   declare notBeforeMs: number;
   declare listenFloorMs: number;
   declare hiddenUntilMs: number;
+  declare hiddenMs: number;
   declare unobservedFromMs: number;
   declare unobservedUntilMs: number;
   declare delayLastMs: number;
@@ -222,7 +228,6 @@ class SenderRecord implements Sender {
   state: SenderState;
   reason: string;
   missedMarks = 0;
-  hiddenBeats = 0;
   slowBeats = 0;
   excusedEarlier = 0;
   received = 0;

@@ -12,7 +12,7 @@
  * remembered as dirty until the state file takes them (takeDirty).
  *
  * Memory per sender, with the defaults (sequenceWindow 1024, heartbeatSlots
- * 50): one buffer (sender.ts) of the record's 15 figures 120 B, the uptime
+ * 50): one buffer (sender.ts) of the record's 18 figures 144 B, the uptime
  * buckets 672 B, the sequence bitmap 128 B and the heartbeat bar 50 B; the
  * sender record, its four views on that buffer and array headers ~700 B;
  * the Map entry, and the source and boot strings (at most 64 characters
@@ -430,15 +430,11 @@ export function createTracker(options: TrackerOptions): Tracker {
 
   /**
    * When the sender is late: its next beat's expected arrival + grace,
-   * after the beats monitor restarts hid (hiddenBeats), and not before its
+   * after the beats monitor restarts hid (hiddenMs), and not before its
    * floor (notBeforeMs).
    */
   function lateAtOf(sender: Sender): number {
-    return lateAtMs(
-      expectedAtMs(sender) + sender.hiddenBeats * intervalOf(sender),
-      graceOf(sender),
-      sender.notBeforeMs,
-    );
+    return lateAtMs(expectedAtMs(sender) + sender.hiddenMs, graceOf(sender), sender.notBeforeMs);
   }
 
   function transition(sender: Sender, to: SenderState, reason: string, atMs: number): StateChange {
@@ -587,10 +583,11 @@ export function createTracker(options: TrackerOptions): Tracker {
     }
   }
 
-  /** The send time of the sender's latest beat (text: its arrival): the beats a restart hid were before it. */
+  /** The send time of the sender's latest beat (text: its arrival): the beats a restart hid were before it, and it has shown. */
   function lastBeat(sender: Sender, sentAtMs: number): void {
     sender.lastSentMs = sentAtMs;
-    sender.hiddenBeats = 0;
+    sender.hiddenMs = 0;
+    sender.listenFloorMs = 0;
   }
 
   /** Starts the timing of a boot at its first datagram: no jitter sample yet. */
@@ -1063,6 +1060,7 @@ export function createTracker(options: TrackerOptions): Tracker {
         setAvailability(sender.uptime, sender.maintenance ? 'planned' : AVAILABILITY[sender.state], nowMs);
       } else if (sender.state === 'pending') {
         sender.notBeforeMs = Math.max(sender.notBeforeMs, nowMs + intervalOf(sender) + graceOf(sender));
+        changed(sender);
       }
     }
     restoredRecords.clear();
@@ -1120,8 +1118,8 @@ export function createTracker(options: TrackerOptions): Tracker {
    * - each beat due in the absence (and the grace before it: one due then
    *   may have come after the record ended), counted from where the
    *   previous restart's count ended (hiddenUntilMs) at the earliest, is not
-   *   counted as missed: hiddenBeats, stored, moves late and down one
-   *   interval each until the sender beats again;
+   *   counted as missed: late and down come one interval later for each
+   *   (hiddenMs, stored) until the sender beats again;
    * - and its late and down (never_seen, not_back) are no earlier than
    *   listening + interval + grace (listenFloorMs, stored: awayFrom()): a
    *   sender that started, restarted or came back while the monitor was
@@ -1132,9 +1130,10 @@ export function createTracker(options: TrackerOptions): Tracker {
     if (sender.state === 'up' || sender.state === 'late') {
       // From where the previous restart's count ended, not again.
       const counted = sender.hiddenUntilMs >= awayFromMs - graceOf(sender);
-      sender.hiddenBeats += counted
+      const hidden = counted
         ? beatsDueBetween(lastArrivalOf(sender), interval, sender.hiddenUntilMs, listenMs, 'after')
         : beatsDueIn(sender, awayFromMs, listenMs);
+      sender.hiddenMs += hidden * interval;
       sender.hiddenUntilMs = listenMs;
     }
     sender.listenFloorMs = listenMs + interval + graceOf(sender);
