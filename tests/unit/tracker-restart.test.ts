@@ -352,6 +352,19 @@ describe('tracker: plain-text senders', () => {
     expect(t.view(key, T0 + 180_000)).toMatchObject({ received: 4, intervalMs: 60_000 });
   });
 
+  it('holds a key that goes on as plain text after a restart to what the restart hid: no down invented', () => {
+    const before = createTracker(OPTIONS);
+    const key = '10.0.0.9';
+    before.observe(trackedBeat({ source: key, seq: 0, receivedAtMs: T0, sentAtMs: T0, intervalMs: 60_000 }));
+    // Away from +4 s to +10 min: its beats due at 1 to 10 min hidden; late no earlier than +11.5 min.
+    const after = restarted(before, T0 + 600_000, T0 + 4000);
+    expect(after.tick(T0 + 640_000)).toEqual([]);
+    // Its first datagram since is plain text, within the time the restart gave it.
+    const text = after.observeText(key, T0 + 650_000);
+    expect(text.changes).toEqual([]);
+    expect(after.view(key, T0 + 650_000)).toMatchObject({ state: 'up', kind: 'text' });
+  });
+
   it('counts the intervals a gap covers as lost, and comes back up', () => {
     const t = createTracker(OPTIONS);
     t.declare(

@@ -37,7 +37,7 @@ const recordSchema = z.object({
   // Since 2026-12-06; a row of an older release has none of them.
   listenFloorMs: finite.default(0),
   hiddenUntilMs: finite.default(0),
-  hiddenMs: finite.default(0),
+  hiddenMs: z.number().min(0).max(Number.MAX_SAFE_INTEGER).default(0),
   missedMarks: count,
   received: count,
   lost: z.number().int(),

@@ -921,8 +921,10 @@ export function createTracker(options: TrackerOptions): Tracker {
     if (sender.textGapsMs === null) sender.textGapsMs = [];
     if (inTimings(sender)) {
       // Heard through the protocol until now: its beats' times were the sender's clock; text is timed on ours.
+      // Its last beat is the same one (not lastBeat(): what a restart hid and its floor stay until this
+      // datagram is judged against them, below).
       timings.remove(sender.delayLastMs, sender.jitterMs);
-      lastBeat(sender, sender.lastSeenMs);
+      sender.lastSentMs = sender.lastSeenMs;
       sender.baseDelayMs = 0;
     }
     sender.kind = 'text';
