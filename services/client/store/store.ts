@@ -57,8 +57,8 @@ export function openStore(
     for (const row of file.eachSender()) {
       if (SOURCE_ID.test(row.source)) {
         stored.push(fromRow(row, shape));
-        // The row knew everything until its own write, and until the file's watermark: a change after
-        // its write and before the watermark would have written it again.
+        // The row knew everything until the watermark of the write that wrote it (updated_at), and until
+        // the file's: a change after that write and before the file's watermark would have written it again.
         recordedUntilMs.set(row.source, Math.max(row.recordedUntilMs, file.recordedUntilMs));
       } else invalid.push(row.source);
     }
