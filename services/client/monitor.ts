@@ -450,6 +450,17 @@ async function assembleMonitor(
       );
     },
   );
+  /**
+   * How far the monitor has heard everything: what the socket threads have read and handed over (read
+   * before their drop counts: overrun.ts), the drops since taken as a blind time. The liveness tick
+   * judges up to it, and the state file's watermark goes no further (checkedUntilMs).
+   */
+  const heardThrough = (nowMs: number): number => {
+    const untilMs = Math.min(nowMs, receiver.heardUntil());
+    overruns.check(nowMs, untilMs);
+    checkedUntilMs = untilMs;
+    return untilMs;
+  };
   // A pass over 50,000 senders takes ~10 ms (and ~25 ms when it credits uptime): it runs a
   // step at a time, between the socket threads' batches, timers and requests (shared/turns.ts).
   let judging = false;
@@ -499,10 +510,8 @@ async function assembleMonitor(
     const nowMs = now();
     maintenance.tick(nowMs);
     // Silence is judged only up to what was read and handled: a beat still waiting on a socket thread,
-    // or in the kernel for one, is not missing. Read before the drop counts (overrun.ts).
-    const judgedUntilMs = Math.min(nowMs, receiver.heardUntil());
-    overruns.check(nowMs, judgedUntilMs);
-    checkedUntilMs = judgedUntilMs;
+    // or in the kernel for one, is not missing.
+    const judgedUntilMs = heardThrough(nowMs);
     judgementLagMs = nowMs - judgedUntilMs;
     judge(judgedUntilMs);
     const second = ++ticks % snapshotEvery === 0;
@@ -563,11 +572,9 @@ async function assembleMonitor(
       maintenance.stop();
       // Its streams finished first: the server then finds their connections idle and closes them.
       await hub.close();
-      // What the tracker knows of what the monitor heard, for the last write's watermark: read while the
-      // socket threads still answer (stopped, they vouch for everything), their drops counted.
-      const heardUntilMs = Math.min(now(), receiver.heardUntil());
-      overruns.check(now(), heardUntilMs);
-      checkedUntilMs = heardUntilMs;
+      // For the last write's watermark: read while the socket threads still answer (stopped, they vouch
+      // for everything).
+      heardThrough(now());
       await Promise.all([receiver.stop(), closeHttp(app, options.httpCloseGraceMs)]);
       // A bye to the peers first: they see a planned stop, not a death (after a fatal error, none).
       await peers?.stop(how);

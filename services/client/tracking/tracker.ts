@@ -467,23 +467,20 @@ export function createTracker(options: TrackerOptions): Tracker {
    * 'missed' once (also while down).
    */
   function evaluate(sender: Sender, nowMs: number): StateChange | null {
-    if (sender.state === 'stopped') {
-      const ownNotBackAt = ownDeadlineOf(sender);
-      if (ownNotBackAt === null) return null;
-      const notBackAt = Math.max(ownNotBackAt, sender.listenFloorMs);
-      if (nowMs < notBackAt) return null;
+    if (sender.state === 'stopped' || sender.state === 'pending') {
+      // Stopped: down once not back by STOPPED_TIMEOUT; never heard from: by its declaration + interval + grace.
+      const ownDeadline = ownDeadlineOf(sender);
+      if (ownDeadline === null) return null;
+      const downAt = Math.max(ownDeadline, sender.listenFloorMs);
+      if (nowMs < downAt) return null;
+      if (sender.state === 'pending') return transition(sender, 'down', 'never_seen', downAt);
       // The beats it did not send while stopped were not expected: missed are only those due from now on.
       const lateAt = lateAtOf(sender);
-      sender.missedMarks = Math.max(sender.missedMarks, overdueBeats(notBackAt, lateAt, intervalOf(sender)));
-      return transition(sender, 'down', 'not_back', notBackAt);
+      sender.missedMarks = Math.max(sender.missedMarks, overdueBeats(downAt, lateAt, intervalOf(sender)));
+      return transition(sender, 'down', 'not_back', downAt);
     }
     const interval = intervalOf(sender);
     if (interval <= 0) return null;
-    if (sender.state === 'pending') {
-      // Never heard from: down once its declaration + interval + grace has passed (notBeforeMs).
-      const neverSeenAt = Math.max(sender.notBeforeMs, sender.listenFloorMs);
-      return nowMs >= neverSeenAt ? transition(sender, 'down', 'never_seen', neverSeenAt) : null;
-    }
     const ownLateAt = lateAtOf(sender);
     const lateAt = Math.max(ownLateAt, sender.listenFloorMs);
     if (nowMs < lateAt) return null;
