@@ -55,7 +55,7 @@ export interface IngestDeps {
 export interface Ingest {
   /** One datagram, classified on a socket thread. */
   readable(datagram: Classified): void;
-  /** A socket-level error (not tied to one datagram). */
+  /** A socket-level error, or a datagram whose handling threw (a bug). */
   socketError(err: Error): void;
   stats: IngestStats;
 }
@@ -233,7 +233,11 @@ export function createIngest(deps: IngestDeps): Ingest {
     },
     socketError(err) {
       count('socket_error');
-      logger.error({ event: 'exception', reason: 'socket_error', err }, 'socket error');
+      // Rate-limited like rejected datagrams: a socket that keeps failing, or a datagram's handling that
+      // throws for each of a flood (a bug, with its stack in `err`), must not flood the log.
+      if (limiter.allow('socket_error')) {
+        logger.error({ event: 'exception', reason: 'socket_error', err }, 'socket error');
+      }
     },
   };
 }
