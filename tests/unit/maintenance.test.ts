@@ -126,6 +126,37 @@ describe('silences mark their senders a step at a time', () => {
     expect(inMaintenance('b-')).toBe(b1);
   });
 
+  it('a pass that fails answers its waiters with the error, and the pass a change during it asked for runs', async () => {
+    const { tracker, maintenance, inMaintenance, turn, allTurns } = setUp();
+    await allTurns();
+    maintenance.add({ sources: 'a-*', untilMs: T0 + HOUR, comment: '' }, T0);
+    for (let i = 0; i < 5; i++) turn();
+    const first = maintenance.marked().then(
+      () => 'marked',
+      (err: Error) => err.message,
+    );
+    // Added during the pass: it asks for one more.
+    maintenance.add({ sources: 'b-1*', untilMs: T0 + HOUR, comment: '' }, T0);
+    const second = maintenance.marked().then(
+      () => 'marked',
+      (err: Error) => err.message,
+    );
+    // The pass under way fails at its next sender.
+    const setMaintenance = tracker.setMaintenance;
+    let failures = 1;
+    tracker.setMaintenance = (source, on, atMs) => {
+      if (failures-- > 0) throw new Error('marking failed');
+      setMaintenance(source, on, atMs);
+    };
+    turn();
+    await settled();
+    expect(await first).toBe('marking failed');
+    await allTurns();
+    expect(await second).toBe('marked');
+    expect(inMaintenance('a-')).toBe(SENDERS / 2);
+    expect(inMaintenance('b-')).toBe(b1);
+  });
+
   it('covering() answers from the silences at once, whatever the pass has marked', async () => {
     const { maintenance, inMaintenance, allTurns } = setUp();
     await allTurns();

@@ -45,8 +45,8 @@ export interface Maintenance {
   /**
    * Resolves once every sender is marked by the silences as they are now: at
    * the end of the first pass that begins after this call (or of the one
-   * under way, if the silences did not change since it began). Rejects if a
-   * pass failed.
+   * under way, if the silences did not change since it began). Rejects if
+   * that pass failed.
    */
   marked(): Promise<void>;
   /** Ends the pass under way, if any (the monitor stops). */
@@ -75,12 +75,13 @@ export function createMaintenance(
   let waiting: Array<{ generation: number; resolve(): void; reject(err: unknown): void }> = [];
   let stopped = false;
 
+  /** Answers who waited for the marks of a generation up to `upTo`: the pass that ended, or failed (`err`). */
   function settle(upTo: number, err: unknown = null): void {
     const still: typeof waiting = [];
     for (const w of waiting) {
-      if (err !== null) w.reject(err);
-      else if (w.generation <= upTo) w.resolve();
-      else still.push(w);
+      if (w.generation > upTo) still.push(w);
+      else if (err !== null) w.reject(err);
+      else w.resolve();
     }
     waiting = still;
   }
@@ -111,9 +112,11 @@ export function createMaintenance(
         if (again) startPass();
       },
       (err: unknown) => {
-        // A pass that failed leaves no pass under way: the next change starts one anew.
+        // A pass that failed leaves no pass under way: the next change starts one anew. A change made
+        // during it still gets the pass that was to follow (and who waits for that one's marks, its answer).
         pass = null;
         settle(current.generation, err);
+        if (again) startPass();
       },
     );
   }
