@@ -480,6 +480,8 @@ describe('Docker Swarm (deploy/swarm/stack.yml): two monitors that watch the bea
   it('a killed beacon: each monitor sends its own `down`, both with the same incidentKey, so a receiver can keep one', async () => {
     const killedAt = Date.now();
     await docker('kill', beacon);
+    // The beacon may still beat while the kill command runs: its deadlines count from after it returns.
+    const killReturnedAt = Date.now();
     const downs = await eventually(
       async () => {
         const found = (await hooks()).filter((h) => h.body.event === 'down' && h.body.source === BEACON);
@@ -490,7 +492,7 @@ describe('Docker Swarm (deploy/swarm/stack.yml): two monitors that watch the bea
       200,
     );
     timings.beaconKillToBothHooks = Math.max(...downs.map((h) => h.at)) - killedAt;
-    for (const h of downs) expect(h.at - killedAt).toBeLessThanOrEqual(KILL_TO_HOOK_MAX_MS);
+    for (const h of downs) expect(h.at - killReturnedAt).toBeLessThanOrEqual(KILL_TO_HOOK_MAX_MS);
     expect(downs.map((h) => h.body.monitor).sort()).toEqual(['monitor-1', 'monitor-2']);
     expect(new Set(downs.map((h) => h.body.id)).size).toBe(2);
     for (const h of downs) {
@@ -528,7 +530,7 @@ describe('Docker Swarm (deploy/swarm/stack.yml): two monitors that watch the bea
       200,
     );
     timings.monitorKillToHook = hook.at - killedAt;
-    expect(hook.at - killedAt).toBeLessThanOrEqual(KILL_TO_HOOK_MAX_MS);
+    expect(hook.at - killReturnedAt).toBeLessThanOrEqual(KILL_TO_HOOK_MAX_MS);
     expect(hook.path).toBe('/hook');
     expect(hook.headers['idempotency-key']).toBe(hook.body.id);
     expect(hook.body).toMatchObject({ event: 'down', source: deadName, monitor: 'monitor-1', to: 'down' });
