@@ -46,12 +46,33 @@ describe('foundation: docker compose up', () => {
   });
 
   it('logs JSON lines that match the schema, one readable event per datagram shown', async () => {
-    const shown = await fx.getJson<ApiDatagram[]>('/api/datagrams?limit=500');
-    const lines = await fx.logRecords('client');
-    const readable = lines.filter((l) => l.event === 'readable' && l.kind === 'beat');
-    const readableSeqs = new Set(readable.map((l) => `${l.source}/${l.seq}`));
-    for (const d of shown.filter((x) => x.kind === 'beat'))
-      expect(readableSeqs.has(`${d.source}/${d.seq}`)).toBe(true);
+    const shown = await eventually(
+      async () => {
+        const beats = (await fx.getJson<ApiDatagram[]>('/api/datagrams?limit=500')).filter(
+          (d) => d.kind === 'beat',
+        );
+        expect(beats.length).toBeGreaterThanOrEqual(3);
+        return beats;
+      },
+      30_000,
+      250,
+    );
+    // The log reaches `docker logs` a little after the API shows the datagram.
+    await eventually(
+      async () => {
+        const lines = await fx.logRecords('client');
+        const readable = new Map<string, number>();
+        for (const l of lines.filter((x) => x.event === 'readable' && x.kind === 'beat')) {
+          const key = `${l.source}/${l.seq}`;
+          readable.set(key, (readable.get(key) ?? 0) + 1);
+        }
+        expect(shown.map((d) => [`${d.source}/${d.seq}`, readable.get(`${d.source}/${d.seq}`)])).toEqual(
+          shown.map((d) => [`${d.source}/${d.seq}`, 1]),
+        );
+      },
+      10_000,
+      250,
+    );
     expect((await fx.logRecords('server')).some((l) => l.event === 'send')).toBe(true);
   });
 
