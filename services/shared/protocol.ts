@@ -103,6 +103,19 @@ function clipped(s: string, max: number): string {
 /** Characters of a rejected datagram's `v` kept in the detail (an attacker chooses it, up to a whole datagram). */
 const VERSION_DETAIL_CHARS = 32;
 
+/**
+ * A rejected `v` as the detail shows it: a JSON scalar as written, an array
+ * or an object by its brackets alone. Never serialised: JSON.parse takes an
+ * array nested 18,000 deep (36 KB, inside MAX_DATAGRAM_BYTES' range), and
+ * JSON.stringify of it overflows the stack, which would end the socket
+ * thread.
+ */
+function versionText(version: unknown): string {
+  if (version === undefined) return 'missing';
+  if (typeof version === 'object' && version !== null) return Array.isArray(version) ? '[…]' : '{…}';
+  return JSON.stringify(version);
+}
+
 function reject(reason: RejectReason, detail: string, text: string | null = null): Decoded {
   return { ok: false, reason, detail, text };
 }
@@ -149,10 +162,7 @@ export function decodeDatagram(bytes: Buffer, options: DecodeOptions): Decoded {
   }
   const version = (json as { v?: unknown }).v;
   if (version !== PROTOCOL_VERSION) {
-    return reject(
-      'unsupported_version',
-      `v=${clipped(JSON.stringify(version) ?? 'missing', VERSION_DETAIL_CHARS)}`,
-    );
+    return reject('unsupported_version', `v=${clipped(versionText(version), VERSION_DETAIL_CHARS)}`);
   }
   const parsed = datagramSchema.safeParse(json);
   if (!parsed.success) {

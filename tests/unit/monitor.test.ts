@@ -352,3 +352,25 @@ describe('the state file a run leaves', () => {
     }
   });
 });
+
+describe('a datagram nested deeper than a serialiser can go', () => {
+  it('is rejected and counted, and the monitor hears on', async () => {
+    const logs = captureLogs('client');
+    const m = await startLoopbackMonitor(logs.logger, { MAX_DATAGRAM_BYTES: '65507' });
+    let died: Error | null = null;
+    void m.monitor.died.then((err) => {
+      died = err;
+    });
+    try {
+      // 30,000 levels, 60 KB: JSON.parse takes it, JSON.stringify of it overflows the stack.
+      const deep = `{"v":${'['.repeat(30_000)}${']'.repeat(30_000)}}`;
+      await sendUdp(m.monitor.udp.port, [deep]);
+      await heardFrom(m, ['after-it']);
+      expect(logs.events('exception')).toMatchObject([{ reason: 'unsupported_version', detail: 'v=[…]' }]);
+      expect(m.monitor.ingest.stats.exceptions.get('unsupported_version')).toBe(1);
+      expect(died).toBeNull();
+    } finally {
+      await m.monitor.stop();
+    }
+  });
+});

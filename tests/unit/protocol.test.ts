@@ -56,6 +56,25 @@ describe('encode/decode', () => {
     const r = decodeDatagram(bytes({ ...beat, v: 'v'.repeat(1000) }), open);
     expect(!r.ok && [r.reason, r.detail]).toEqual(['unsupported_version', `v="${'v'.repeat(31)}…`]);
   });
+  it('rejects JSON nested deeper than serialising it allows, without a throw, in any field', () => {
+    // 30,000 levels (60 KB): JSON.parse takes it; JSON.stringify of it overflows the stack.
+    const deep = `${'['.repeat(30_000)}${']'.repeat(30_000)}`;
+    const big = { ...open, maxBytes: 65_507 };
+    const raw = (json: string) => Buffer.from(json);
+    expect(decodeDatagram(raw(`{"v":${deep}}`), big)).toEqual({
+      ok: false,
+      reason: 'unsupported_version',
+      detail: 'v=[…]',
+      text: null,
+    });
+    const inObject = decodeDatagram(raw(`{"v":{"x":${deep}}}`), big);
+    expect(!inObject.ok && [inObject.reason, inObject.detail]).toEqual(['unsupported_version', 'v={…}']);
+    const json = JSON.stringify({ ...beat, kind: null });
+    const inField = decodeDatagram(raw(json.replace('"kind":null', `"kind":${deep}`)), big);
+    expect(!inField.ok && inField.reason).toBe('schema');
+    const unknown = decodeDatagram(raw(json.replace('"kind":null', `"kind":"beat","extra":${deep}`)), big);
+    expect(unknown.ok).toBe(true);
+  });
   it('shows text with its trailing white space taken off, every kind of it', () => {
     for (const space of [' ', '\t', '\n', '\r', '\v', '\f', '\u00a0', '\u2028', '\u3000', '\ufeff'])
       expect(previewText(Buffer.from(`hello ${space}world${space.repeat(3)}`))).toBe(`hello ${space}world`);

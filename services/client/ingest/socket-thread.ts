@@ -222,7 +222,14 @@ async function run(options: SocketThreadOptions): Promise<void> {
       pollEndAwaited = true;
       setImmediate(endOfPoll); // right after this poll of the loop
     }
-    queue(message, remote, receivedAtMs, arrivedFromMs);
+    try {
+      queue(message, remote, receivedAtMs, arrivedFromMs);
+    } catch (err) {
+      // A datagram the classifier cannot take (a bug: no input should throw) is reported as an error,
+      // counted and rate-limited there. Uncaught, it would end the thread, and the monitor with it.
+      const e = err as Error;
+      post({ type: 'error', message: `a datagram could not be classified: ${e.message}`, code: null });
+    }
     coalescing.handled();
   }
 
