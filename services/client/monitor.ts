@@ -192,6 +192,7 @@ async function assembleMonitor(
       alertResendMs: config.alertResendInterval,
       flapThreshold: config.flapThreshold,
       flapWindowMs: config.flapWindow,
+      maxSenders: config.maxSenders,
       monitor: monitorName,
       alertMonitor: config.alertMonitorLabel === '' ? monitorName : config.alertMonitorLabel,
       statusUrl: config.publicUrl ?? `http://${hostname()}:${config.httpPort}`,

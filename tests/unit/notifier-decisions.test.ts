@@ -44,6 +44,7 @@ const config = (over: Partial<NotifierConfig> = {}): NotifierConfig => ({
   alertResendMs: 60_000,
   flapThreshold: 3,
   flapWindowMs: 10_000,
+  maxSenders: 1000,
   monitor: 'm',
   alertMonitor: 'm',
   statusUrl: 'http://m',

@@ -6,7 +6,7 @@ const MIN = 60 * S;
 const T0 = 10 * 60 * MIN;
 
 /** Threshold 5 in 10 min: the 6th change within 10 minutes is flapping. */
-const detector = () => createFlapDetector({ threshold: 5, windowMs: 10 * MIN });
+const detector = () => createFlapDetector({ threshold: 5, windowMs: 10 * MIN, maxSources: 1000 });
 
 function recordAll(d: ReturnType<typeof detector>, source: string, times: number[]): FlapVerdict[] {
   return times.map((t) => d.record(source, t));
@@ -156,8 +156,8 @@ describe('flap detection', () => {
   });
 
   it('refuses nonsense options', () => {
-    expect(() => createFlapDetector({ threshold: 0, windowMs: MIN })).toThrow(RangeError);
-    expect(() => createFlapDetector({ threshold: 3, windowMs: 0 })).toThrow(RangeError);
+    expect(() => createFlapDetector({ threshold: 0, windowMs: MIN, maxSources: 10 })).toThrow(RangeError);
+    expect(() => createFlapDetector({ threshold: 3, windowMs: 0, maxSources: 10 })).toThrow(RangeError);
     expect(() => createFlapDetector({ threshold: 3, windowMs: MIN, maxSources: 0 })).toThrow(RangeError);
   });
 });

@@ -10,6 +10,8 @@
  * Memory: at most threshold + 1 timestamps per sender, and at most
  * `maxSources` senders; beyond it the least recently changed sender is
  * forgotten (an evicted flapping sender is then never reported by tick()).
+ * The notifier gives MAX_SENDERS and forgets a sender here when the tracker
+ * does, so no sender it tracks is ever made room for.
  */
 
 export type FlapVerdict = 'normal' | 'started' | 'ongoing';
@@ -19,8 +21,8 @@ export interface FlapOptions {
   threshold: number;
   /** The sliding window, and the quiet time after which a flapping sender is stable (> 0). */
   windowMs: number;
-  /** Senders remembered at most (LRU); default 100,000. */
-  maxSources?: number;
+  /** Senders remembered at most (LRU). */
+  maxSources: number;
 }
 
 export interface FlapDetector {
@@ -53,10 +55,8 @@ interface Entry {
   flapping: boolean;
 }
 
-export const DEFAULT_MAX_FLAP_SOURCES = 100_000;
-
 export function createFlapDetector(options: FlapOptions): FlapDetector {
-  const { threshold, windowMs, maxSources = DEFAULT_MAX_FLAP_SOURCES } = options;
+  const { threshold, windowMs, maxSources } = options;
   if (!(Number.isInteger(threshold) && threshold >= 1)) {
     throw new RangeError(`threshold must be an integer >= 1, got ${threshold}`);
   }

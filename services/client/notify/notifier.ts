@@ -60,6 +60,8 @@ export interface NotifierConfig {
   alertResendMs: number;
   flapThreshold: number;
   flapWindowMs: number;
+  /** MAX_SENDERS: the senders whose changes the flap detector keeps, at most. */
+  maxSenders: number;
   /** This monitor, as the webhook's `monitor` field names it. */
   monitor: string;
   /** The Alertmanager `monitor` label: the same on redundant monitors, so Alertmanager sees one alert. */
@@ -152,7 +154,13 @@ export function startNotifier(deps: NotifierDeps): Notifier {
   const log = deps.logger.child({ component: 'notify' });
   const outbox = openOutbox(db);
   const notified = openNotifiedTable(db);
-  const flaps = createFlapDetector({ threshold: config.flapThreshold, windowMs: config.flapWindowMs });
+  // One entry for each tracked sender at most (a sender forgotten is forgotten here too): none that flaps
+  // is ever made room for, whatever MAX_SENDERS is, or its settling would never be told.
+  const flaps = createFlapDetector({
+    threshold: config.flapThreshold,
+    windowMs: config.flapWindowMs,
+    maxSources: config.maxSenders,
+  });
   const stats = new Map<string, TargetStats>();
   const statsOf = (label: string): TargetStats => {
     let s = stats.get(label);
