@@ -306,8 +306,12 @@ describe('hardening (issue 5): docker inspect and the view from inside', () => {
        console.log(JSON.stringify([...paths, ...onPath].filter((p) => fs.existsSync(p))));`,
       ]);
       expect(JSON.parse(npm)).toEqual([]);
-      // Not found, rather than failing for another reason (a container not running would fail too).
-      await expect(fx.exec(service, ['npm', '--version'])).rejects.toThrow(/executable file not found/);
+      // Not found, rather than failing for another reason (a container not running would fail too). The
+      // runtime says so on docker exec's stdout, with exit code 126.
+      await expect(fx.exec(service, ['npm', '--version'])).rejects.toMatchObject({
+        code: 126,
+        stdout: expect.stringContaining('"npm": executable file not found'),
+      });
     },
   );
 
