@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { afterEach, describe, expect, it } from 'vitest';
-import { openOutbox } from '../../services/client/store/outbox.js';
+import { openOutbox, PRUNE_OUTBOX_SQL } from '../../services/client/store/outbox.js';
 import { MIGRATIONS, SCHEMA_VERSION } from '../../services/client/store/schema.js';
 import { fromRow, toRow } from '../../services/client/store/sender-codec.js';
 import {
@@ -14,6 +14,7 @@ import {
 } from '../../services/client/store/state-file.js';
 import {
   INCIDENTS_PER_SENDER,
+  PRUNE_INCIDENTS_SQL,
   startWriterThread,
   WRITER_NICE,
 } from '../../services/client/store/state-writer.js';
@@ -70,6 +71,22 @@ describe('the state file', () => {
     expect(db.prepare('PRAGMA journal_mode').get()).toEqual({ journal_mode: 'wal' });
     expect(db.prepare('PRAGMA user_version').get()).toEqual({ user_version: SCHEMA_VERSION });
     db.close();
+  });
+
+  it('prunes incidents and finished notifications by age through an index, not by reading every row', () => {
+    const f = open(dir());
+    const plan = (statement: string) =>
+      f.db
+        .prepare(`EXPLAIN QUERY PLAN ${statement}`)
+        .all(0)
+        .map((row) => String(row.detail));
+    expect(plan(PRUNE_INCIDENTS_SQL)).toEqual([
+      expect.stringMatching(/^SEARCH incidents USING .*INDEX incidents_by_at \(at<\?\)$/),
+    ]);
+    expect(plan(PRUNE_OUTBOX_SQL)).toEqual([
+      expect.stringMatching(/^SEARCH outbox USING INDEX outbox_by_done_at \(done_at<\?\)$/),
+    ]);
+    f.close(null);
   });
 
   it('keeps senders, incidents and runs across a close and a reopen', () => {

@@ -13,6 +13,9 @@ import { QUEUES_BY_LABEL } from './schema.js';
 
 export type OutboxStatus = 'pending' | 'sent' | 'given_up' | 'dropped';
 
+/** Rows done and older than the bound go: through outbox_by_done_at (schema 6). */
+export const PRUNE_OUTBOX_SQL = `DELETE FROM outbox WHERE status <> 'pending' AND done_at < ?`;
+
 export interface OutboxEntry {
   id: string;
   target: string;
@@ -136,7 +139,7 @@ export function openOutbox(db: DatabaseSync): Outbox {
   const forgetConfigured = sql('DELETE FROM webhook_queues');
   const addConfigured = sql('INSERT INTO webhook_queues (key) VALUES (?)');
   const last = sql('SELECT * FROM outbox WHERE source = ? ORDER BY seq DESC LIMIT 1');
-  const prune = sql(`DELETE FROM outbox WHERE status <> 'pending' AND done_at < ?`);
+  const prune = sql(PRUNE_OUTBOX_SQL);
   const trimFinished = sql(
     `DELETE FROM outbox WHERE target = ? AND status IN ('dropped', 'given_up') AND seq <= (
        SELECT seq FROM outbox WHERE target = ? AND status IN ('dropped', 'given_up') ORDER BY seq DESC LIMIT 1 OFFSET ?)`,

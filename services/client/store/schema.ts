@@ -90,6 +90,14 @@ export const MIGRATIONS: readonly string[] = [
   // unknown) is no such bound, and is 0 now.
   `ALTER TABLE monitor_runs ADD COLUMN recorded_until INTEGER NOT NULL DEFAULT 0;
    UPDATE senders SET updated_at = 0;`,
+  // 6: the hourly prunes by age find their rows through an index, in time
+  // with what they delete, instead of reading the whole table inside their
+  // write transaction (incidents: up to 1,000 per sender; the outbox: every
+  // notification of the last 7 days), which held the other connection's
+  // writes, on the main thread, waiting. Pending outbox rows have no done_at
+  // (NULL): the prune's `done_at < ?` never takes them.
+  `CREATE INDEX incidents_by_at ON incidents (at);
+   CREATE INDEX outbox_by_done_at ON outbox (done_at);`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

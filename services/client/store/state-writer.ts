@@ -40,6 +40,8 @@ export const INCIDENTS_PER_SENDER = 1000;
 /** A sender's incidents are trimmed to INCIDENTS_PER_SENDER once this many more were written (each trim walks its 1,000). */
 const TRIM_AFTER = 100;
 const PRUNE_EVERY_MS = 3_600_000;
+/** The prune by age: through incidents_by_at (schema 6). */
+export const PRUNE_INCIDENTS_SQL = 'DELETE FROM incidents WHERE at < ?';
 /** How long a write waits for the store's connection (a migration, its last write) to let go. */
 export const BUSY_TIMEOUT_MS = 5000;
 
@@ -69,7 +71,7 @@ export function createStateWriter(db: DatabaseSync, runId: number): StateWriter 
   const alive = db.prepare(
     'UPDATE monitor_runs SET alive_at = ?, recorded_until = MAX(recorded_until, ?) WHERE id = ?',
   );
-  const prune = db.prepare('DELETE FROM incidents WHERE at < ?');
+  const prune = db.prepare(PRUNE_INCIDENTS_SQL);
   let prunedAtMs = 0;
   /** Per source, incidents written since its last trim. */
   const sinceTrim = new Map<string, number>();
