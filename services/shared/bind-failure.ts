@@ -1,8 +1,10 @@
 /**
  * A socket that cannot be bound is a configuration problem, and says which
  * setting: the port is taken (EADDRINUSE) or privileged (EACCES), the
- * address is not one of this host's (EADDRNOTAVAIL), or its family is not
- * one this host has (EAFNOSUPPORT: an IPv6 address where IPv6 is off).
+ * address is not one of this host's (EADDRNOTAVAIL), cannot be bound as
+ * given (EINVAL: a link-local IPv6 address without its interface), or its
+ * family is not one this host has (EAFNOSUPPORT: an IPv6 address where
+ * IPv6 is off).
  * Such a failure becomes a ConfigError (one `config_error` line naming the
  * variable, no stack trace), keeping the error's `code`; any other error is
  * left as it is.
@@ -29,6 +31,12 @@ const PROBLEMS: Readonly<Record<string, { setting: keyof Where; expected: (where
   EADDRNOTAVAIL: {
     setting: 'host',
     expected: () => 'an address of this host, or 0.0.0.0 or :: for all (EADDRNOTAVAIL)',
+  },
+  // Linux's answer for a link-local IPv6 address without its interface (fe80::1), or with one it has not.
+  EINVAL: {
+    setting: 'host',
+    expected: () =>
+      'an address this host can bind; a link-local IPv6 address needs its interface, e.g. fe80::1%eth0 (EINVAL: invalid argument)',
   },
   EAFNOSUPPORT: {
     setting: 'host',

@@ -1,3 +1,4 @@
+import { createSocket } from 'node:dgram';
 import { describe, expect, it } from 'vitest';
 import { bindFailure } from '../../services/shared/bind-failure.js';
 import { ConfigError } from '../../services/shared/env.js';
@@ -35,6 +36,25 @@ describe('bindFailure', () => {
     expect(err).toMatchObject({ code: 'EAFNOSUPPORT', name: 'ConfigError' });
     expect((err as ConfigError).message).toBe(
       'invalid configuration: HTTP_HOST="::1": expected an address of a family this host supports, e.g. 0.0.0.0 where there is no IPv6 (EAFNOSUPPORT: address family not supported)',
+    );
+  });
+
+  it('makes EINVAL (a link-local IPv6 address without its interface) a ConfigError naming the HOST variable, as a real bind gives it', async () => {
+    const failure = await new Promise<NodeJS.ErrnoException>((resolve) => {
+      const socket = createSocket('udp6');
+      socket.once('error', (err) => {
+        socket.close();
+        resolve(err);
+      });
+      socket.bind(0, 'fe80::1');
+    });
+    const err = bindFailure(failure, {
+      host: { variable: 'UDP_HOST', value: 'fe80::1' },
+      port: { variable: 'UDP_PORT', value: 0 },
+    });
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).message).toBe(
+      'invalid configuration: UDP_HOST="fe80::1": expected an address this host can bind; a link-local IPv6 address needs its interface, e.g. fe80::1%eth0 (EINVAL: invalid argument)',
     );
   });
 
