@@ -498,7 +498,7 @@ function webhookTargets(
   // A file named and holding no URL (a secret created empty) would turn notifications off unsaid.
   if (all === undefined || all.length === values.notifyWebhookUrls.length) {
     return problem(
-      'a file of at least one http(s) URL, one per line (blank lines and # comments ignored), none of them twice, nor in NOTIFY_WEBHOOK_URLS',
+      `a file of at least one http(s) URL, one per line (blank lines and # comments ignored), none of them twice, nor in NOTIFY_WEBHOOK_URLS, and at most ${MAX_TARGETS} URLs with those of NOTIFY_WEBHOOK_URLS`,
     );
   }
   return all;

@@ -87,7 +87,27 @@ describe('server config', () => {
           }),
         ),
       ).toEqual([
-        `invalid configuration: NOTIFY_WEBHOOK_URLS_FILE=${JSON.stringify(empty)}: expected a file of at least one http(s) URL, one per line (blank lines and # comments ignored), none of them twice, nor in NOTIFY_WEBHOOK_URLS`,
+        `invalid configuration: NOTIFY_WEBHOOK_URLS_FILE=${JSON.stringify(empty)}: expected a file of at least one http(s) URL, one per line (blank lines and # comments ignored), none of them twice, nor in NOTIFY_WEBHOOK_URLS, and at most 64 URLs with those of NOTIFY_WEBHOOK_URLS`,
+      ]);
+      // 40 and 30: each list is within the bound, both together are not.
+      const thirty = join(dir, 'thirty');
+      writeFileSync(
+        thirty,
+        Array.from({ length: 30 }, (_, i) => `https://hooks.example/file-${i}\n`).join(''),
+      );
+      expect(
+        problems(() =>
+          loadClientConfig({
+            NOTIFY_WEBHOOK_URLS_FILE: thirty,
+            NOTIFY_WEBHOOK_URLS: Array.from({ length: 40 }, (_, i) => `https://hooks.example/env-${i}`).join(
+              ',',
+            ),
+          }),
+        ),
+      ).toEqual([
+        expect.stringMatching(
+          /NOTIFY_WEBHOOK_URLS_FILE=.*at most 64 URLs with those of NOTIFY_WEBHOOK_URLS$/,
+        ),
       ]);
       const one = join(dir, 'one');
       writeFileSync(one, '# the chat\nhttps://hooks.example/b\n');
