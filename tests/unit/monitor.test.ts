@@ -115,6 +115,23 @@ describe('monitor in-process', () => {
     const unknown = await get('/api/datagrams?colour=red');
     expect(unknown.status).toBe(400);
     expect(await unknown.json()).toMatchObject({ parameter: 'colour' });
+    // The API routes that take no parameter refuse any.
+    for (const path of [
+      '/api/status',
+      '/api/senders/test-sender',
+      '/api/silences',
+      '/api/openapi.json',
+      '/api/events',
+    ]) {
+      const res = await get(`${path}?colour=red`);
+      expect({ path, status: res.status, body: await res.json() }).toMatchObject({
+        path,
+        status: 400,
+        body: { error: 'bad_request', parameter: 'colour' },
+      });
+    }
+    // Pages and the scrape take what they know and leave the rest (a link's tracking parameter).
+    for (const path of ['/', '/metrics']) expect((await get(`${path}?colour=red`)).status).toBe(200);
   });
 
   it('writes a mark event every MARK_INTERVAL with seconds since the last datagram', async () => {

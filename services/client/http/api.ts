@@ -70,6 +70,9 @@ export const sendersQuery = z
   })
   .strict();
 
+/** An API route that takes no query parameters. */
+export const noQuery = z.strictObject({});
+
 /** GET /: the status page, optionally with its search box's text. */
 export const pageQuery = z.object({
   q: z.string().max(64).optional().describe('Only senders whose source or name contains this text'),

@@ -23,7 +23,7 @@ interface ErrorCodeSpec {
 export const ERROR_CODES = {
   bad_request: {
     status: 400,
-    when: 'a bad query, path or body; a body that is not JSON; not HTTP at all',
+    when: 'a bad query, path or body (an API route refuses a query parameter it does not take); a body that is not JSON; not HTTP at all',
     generic: true,
     anyRequest: true,
   },

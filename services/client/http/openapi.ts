@@ -85,7 +85,7 @@ export function openApiDocument(version: string, historySize: number) {
       '/api/status': {
         get: {
           summary: 'Totals and per-state counts',
-          responses: responses({ 200: ok('Status', statusSchema) }),
+          responses: responses({ 200: ok('Status', statusSchema), ...badQuery }),
         },
       },
       '/api/senders': {
@@ -136,7 +136,7 @@ export function openApiDocument(version: string, historySize: number) {
       '/api/silences': {
         get: {
           summary: 'Silences in force',
-          responses: responses({ 200: ok('Silences', z.array(silenceSchema)) }),
+          responses: responses({ 200: ok('Silences', z.array(silenceSchema)), ...badQuery }),
         },
         post: {
           summary: 'Add a silence (needs Authorization: Bearer <admin token>)',
@@ -207,6 +207,7 @@ export function openApiDocument(version: string, historySize: number) {
           summary: 'Live updates (Server-Sent Events: datagram, state, mark, senders, counts)',
           responses: responses({
             200: { description: 'text/event-stream; gzip-compressed when Accept-Encoding takes gzip' },
+            ...badQuery,
             ...failure('too_many_clients', 'Retry-After says when to try again'),
           }),
         },

@@ -24,6 +24,7 @@ import {
   datagramsQuery,
   incidentsQuery,
   NO_TARGETS_MESSAGE,
+  noQuery,
   pageQuery,
   type Status,
   senderParams,
@@ -125,6 +126,14 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
   app.removeContentTypeParser('text/plain');
 
   const datagramsQuerySchema = datagramsQuery(deps.historySize);
+  // An API route without parameters refuses any, as those with parameters refuse one they do not know:
+  // a typo is a 400 naming it, not a silently different answer. (Pages and /metrics take what they know.)
+  const takesNoQuery = {
+    preHandler: async (req: FastifyRequest, reply: FastifyReply) => {
+      const query = noQuery.safeParse(req.query);
+      if (!query.success) return sendAnswer(reply, badRequest(query.error));
+    },
+  };
 
   app.get('/', async (req, reply) => {
     const query = pageQuery.safeParse(req.query);
@@ -169,7 +178,7 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
     if (req.headers['if-none-match'] === file.etag) return reply.code(304).send();
     return reply.send(file.body);
   });
-  app.get('/api/status', () => deps.status());
+  app.get('/api/status', takesNoQuery, () => deps.status());
   app.get('/api/senders', async (req, reply) => {
     const query = sendersQuery.safeParse(req.query);
     if (!query.success) return sendAnswer(reply, badRequest(query.error));
@@ -189,7 +198,7 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
     }
     return reply.type('application/json; charset=utf-8').send(Readable.from(page.chunks));
   });
-  app.get<{ Params: { source: string } }>('/api/senders/:source', (req, reply) => {
+  app.get<{ Params: { source: string } }>('/api/senders/:source', takesNoQuery, (req, reply) => {
     const params = senderParams.safeParse(req.params);
     if (!params.success) return sendAnswer(reply, badRequest(params.error));
     const nowMs = deps.now();
@@ -215,8 +224,8 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
     return deps.history.recent(query.data.limit, query.data.source).map(toApiReceived);
   });
   const openapi = openApiDocument(deps.version, deps.historySize);
-  app.get('/api/openapi.json', () => openapi);
-  app.get('/api/events', (req, reply) => {
+  app.get('/api/openapi.json', takesNoQuery, () => openapi);
+  app.get('/api/events', takesNoQuery, (req, reply) => {
     // A HEAD gets the stream's headers and no stream: it takes no client slot, and writes to it
     // would be dropped anyway (no headers would ever leave).
     if (req.method === 'HEAD')
@@ -249,7 +258,7 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
       if (!verdict.ok) return sendAnswer(reply.header('www-authenticate', 'Bearer'), verdict);
     },
   };
-  app.get('/api/silences', () => deps.maintenance.list().map(toApiSilence));
+  app.get('/api/silences', takesNoQuery, () => deps.maintenance.list().map(toApiSilence));
   // A write is answered once every sender shows it (Maintenance.marked(): the marks are made a step at
   // a time), so the page and the API read after it agree with it.
   app.post('/api/silences', adminOnly, async (req, reply) => {
