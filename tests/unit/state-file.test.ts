@@ -187,6 +187,41 @@ describe('the state file', () => {
     expect([...open(d).eachSender()].map((r) => r.source)).toEqual(['ok']);
   });
 
+  it('refuses to start on a sender stored under an id no release writes (a damaged row), and writes nothing', () => {
+    for (const bad of ['', 'two words', 'x'.repeat(65), 'caf\u00e9']) {
+      const d = dir();
+      const tracker = createTracker({ maxSenders: 10, lateGraceMs: null, downAfterMisses: 3, ...SHAPE });
+      tracker.observe(trackedBeat({ source: 'ok', seq: 0 }));
+      const [row] = takeDirtyLists(tracker).changed.map(toRow);
+      const first = open(d);
+      first.beginRun(T0);
+      first.write({
+        senders: [row as NonNullable<typeof row>, { ...(row as NonNullable<typeof row>), source: bad }],
+        removed: [],
+        incidents: [],
+        atMs: T0,
+        recordedUntilMs: T0,
+      });
+      first.close(T0 + 1000);
+      const start = () =>
+        openStore(
+          d,
+          createTracker({ ...TRACKER_OPTIONS, ...SHAPE }),
+          SHAPE,
+          captureLogs('client').logger,
+          () => T0 + 2000,
+          1000,
+          () => 0,
+        );
+      expect(start).toThrow(StateFileError);
+      expect(start).toThrow(`holds a sender whose id is not one a monitor writes (${JSON.stringify(bad)})`);
+      const again = open(d);
+      expect(again.runs(10)).toHaveLength(1);
+      expect([...again.eachSender()].map((r) => r.source).sort()).toEqual([bad, 'ok'].sort());
+      again.close(null);
+    }
+  });
+
   it("keeps a sender's newest INCIDENTS_PER_SENDER incidents, and none of a sender removed", () => {
     const f = open(dir());
     f.beginRun(T0);

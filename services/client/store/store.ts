@@ -60,7 +60,13 @@ export function openStore(
         // The row knew everything until the watermark of the write that wrote it (updated_at), and until
         // the file's: a change after that write and before the file's watermark would have written it again.
         recordedUntilMs.set(row.source, Math.max(row.recordedUntilMs, file.recordedUntilMs));
-      } else invalid.push(row.source);
+      } else if (ONCE_VALID_IDS.has(row.source)) invalid.push(row.source);
+      // No release ever wrote it (ids were always 1 to 64 printable ASCII characters): a damaged row.
+      else
+        throw new StateFileError(
+          file.path,
+          `holds a sender whose id is not one a monitor writes (${JSON.stringify(row.source.slice(0, 80))})`,
+        );
     }
     dropInvalidIds(file, invalid, logger);
     file.beginRun(startedAtMs);
@@ -117,6 +123,9 @@ export function openStore(
     abandon: () => writeBehind.abandon(),
   };
 }
+
+/** Ids earlier releases took and this one does not: their senders leave the file at the start. */
+const ONCE_VALID_IDS: ReadonlySet<string> = new Set(['.', '..']);
 
 /**
  * Senders stored under an id no longer valid (`.` and `..`, which a URL's
