@@ -2,6 +2,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
+import type { Logger } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openOutbox, PRUNE_OUTBOX_SQL } from '../../services/client/store/outbox.js';
 import { MIGRATIONS, SCHEMA_VERSION } from '../../services/client/store/schema.js';
@@ -19,7 +20,7 @@ import {
   WRITER_NICE,
 } from '../../services/client/store/state-writer.js';
 import { openStore } from '../../services/client/store/store.js';
-import { createTracker } from '../../services/client/tracking/tracker.js';
+import { createTracker, type Tracker } from '../../services/client/tracking/tracker.js';
 import { T0, TRACKER_OPTIONS, takeDirtyLists, trackedBeat } from '../support/builders.js';
 import { captureLogs } from '../support/log-capture.js';
 
@@ -31,6 +32,19 @@ function threadNiceValues(): number[] {
     // After the command in parentheses: state is field 3, nice field 19.
     return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
   });
+}
+
+/** The store of `d` opened as a restart at T0 + 2 s opens it (1 s sync, nothing heard yet). */
+function storeAtRestart(d: string, tracker: Tracker, logger: Logger = captureLogs('client').logger) {
+  return openStore(
+    d,
+    tracker,
+    SHAPE,
+    logger,
+    () => T0 + 2000,
+    1000,
+    () => 0,
+  );
 }
 
 describe('the state file', () => {
@@ -168,15 +182,7 @@ describe('the state file', () => {
     first.close(T0 + 1000);
     const logs = captureLogs('client');
     const again = createTracker({ maxSenders: 10, lateGraceMs: null, downAfterMisses: 3, ...SHAPE });
-    const store = openStore(
-      d,
-      again,
-      SHAPE,
-      logs.logger,
-      () => T0 + 2000,
-      1000,
-      () => 0,
-    );
+    const store = storeAtRestart(d, again, logs.logger);
     expect([...again.all()].map((x) => x.source)).toEqual(['ok']);
     expect(logs.events('evict')).toMatchObject([
       { level: 'warn', source: '.', reason: 'invalid_id' },
@@ -203,16 +209,7 @@ describe('the state file', () => {
         recordedUntilMs: T0,
       });
       first.close(T0 + 1000);
-      const start = () =>
-        openStore(
-          d,
-          createTracker({ ...TRACKER_OPTIONS, ...SHAPE }),
-          SHAPE,
-          captureLogs('client').logger,
-          () => T0 + 2000,
-          1000,
-          () => 0,
-        );
+      const start = () => storeAtRestart(d, createTracker({ ...TRACKER_OPTIONS, ...SHAPE }));
       expect(start).toThrow(StateFileError);
       expect(start).toThrow(`holds a sender whose id is not one a monitor writes (${JSON.stringify(bad)})`);
       const again = open(d);
@@ -424,16 +421,7 @@ describe('the state file', () => {
     f.close(T0 + 1000);
 
     const tracker = createTracker({ ...TRACKER_OPTIONS, ...SHAPE });
-    const start = () =>
-      openStore(
-        d,
-        tracker,
-        SHAPE,
-        captureLogs('client').logger,
-        () => T0 + 2000,
-        1000,
-        () => 0,
-      );
+    const start = () => storeAtRestart(d, tracker);
     expect(start).toThrow(StateFileError);
     expect(start).toThrow(/holds a record this monitor cannot read \(sender "b": declaration: /);
     expect(tracker.stateCounts().up).toBe(0);
