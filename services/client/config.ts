@@ -209,6 +209,15 @@ export const clientEnv = {
     'SSE_MAX_CLIENTS',
     integer(100, 1, 10_000, 'Live-update (Server-Sent Events) connections at most'),
   ),
+  httpMaxConnections: fromEnv(
+    'HTTP_MAX_CONNECTIONS',
+    integer(
+      256,
+      2,
+      100_000,
+      'HTTP connections open at once, live updates included (more than SSE_MAX_CLIENTS); one more is closed at once and counted',
+    ),
+  ),
   logBufferBytes: fromEnv(
     'LOG_BUFFER_BYTES',
     bytes(
@@ -442,6 +451,14 @@ export function loadClientConfig(env: Record<string, string | undefined>): Clien
       variable: 'UDP_QUEUE_BYTES',
       value: env.UDP_QUEUE_BYTES,
       expected: `at least UDP_WORKERS x (MAX_DATAGRAM_BYTES + ${RECORD_OVERHEAD}) = ${least}, so that each socket thread's share holds the largest datagram accepted`,
+    });
+  }
+  // Live updates may not take every connection: a scrape, a health check and the page itself need one.
+  if (values.httpMaxConnections <= values.sseMaxClients) {
+    problems.push({
+      variable: 'HTTP_MAX_CONNECTIONS',
+      value: env.HTTP_MAX_CONNECTIONS,
+      expected: `more than SSE_MAX_CLIENTS (${values.sseMaxClients}), so that live updates leave connections for the rest`,
     });
   }
   if (values.requireAuth && values.keyFiles.length === 0) {

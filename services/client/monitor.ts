@@ -58,6 +58,8 @@ export interface MonitorOptions {
   tickMs?: number;
   /** Time an HTTP client has to send a whole request (REQUEST_TIMEOUT_MS when absent). */
   httpRequestTimeoutMs?: number;
+  /** How long an answer being sent may wait for its client (tests shorten it). */
+  httpResponseIdleMs?: number;
   /** How long a stop lets HTTP requests in flight finish (CLOSE_GRACE_MS when absent). */
   httpCloseGraceMs?: number;
 }
@@ -350,6 +352,7 @@ async function assembleMonitor(
 
   /** How far behind the clock the latest liveness tick judged (set by it, below). */
   let judgementLagMs = 0;
+  let httpConnectionsRefused = 0;
   const metrics = monitorMetrics({
     ingest: ingest.stats,
     senders: (take) => urgentSummariesInParts(tracker, config.metricsSenderSeries, now, take),
@@ -368,6 +371,7 @@ async function assembleMonitor(
     logLinesDropped: log.dropped,
     logBytesWritten: log.written,
     sseClients: () => hub.clients,
+    httpConnectionsRefused: () => httpConnectionsRefused,
     recvBufferBytes: granted,
   });
 
@@ -405,6 +409,11 @@ async function assembleMonitor(
     now,
     logger,
     requestTimeoutMs: options.httpRequestTimeoutMs,
+    maxConnections: config.httpMaxConnections,
+    connectionRefused: () => {
+      httpConnectionsRefused++;
+    },
+    responseIdleMs: options.httpResponseIdleMs,
   });
   opened.push(() => closeHttp(app, options.httpCloseGraceMs));
   await app.listen({ port: config.httpPort, host: config.httpHost }).catch((err: unknown) =>

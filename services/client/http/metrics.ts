@@ -56,6 +56,8 @@ export interface MetricsSource {
   logLinesDropped(): number;
   logBytesWritten(): number;
   sseClients(): number;
+  /** Connections closed at once because HTTP_MAX_CONNECTIONS were open. */
+  httpConnectionsRefused(): number;
   recvBufferBytes: number;
 }
 
@@ -241,6 +243,11 @@ export function monitorMetrics(source: MetricsSource): MonitorMetrics {
   );
   gauge('recv_buffer_bytes', 'Socket receive buffer granted by the kernel', () => source.recvBufferBytes);
   gauge('sse_clients', 'Connected live-update clients', source.sseClients);
+  total(
+    'http_connections_refused_total',
+    'HTTP connections closed at once because HTTP_MAX_CONNECTIONS were open',
+    source.httpConnectionsRefused,
+  );
 
   new Gauge({
     name: `${PREFIX}senders`,

@@ -6,10 +6,15 @@
  *   connection, not sending a silence. The timer stops once the request is
  *   in: an answer that lasts (the event stream, /api/events) is not cut;
  * - an idle keep-alive connection, between two requests: KEEP_ALIVE_TIMEOUT_MS;
- * - no socket inactivity timeout (Fastify's `connectionTimeout` stays 0):
- *   the two above bound what a client sends, the event stream bounds its
- *   readers itself (one too far behind is cut off, sse.ts), and such a
- *   timeout would have to outlast the stream's keep-alive comments anyway;
+ * - no socket inactivity timeout while a request is handled (Fastify's
+ *   `connectionTimeout` stays 0): the two above bound what a client sends,
+ *   and an answer may take a while to make (a silence waits for its marks);
+ * - an answer that is being sent, RESPONSE_IDLE_MS without the client
+ *   taking any of it: the connection is closed. A client that asks and
+ *   never reads would otherwise hold its answer's bytes for good, and enough
+ *   of them all the memory. (The event stream bounds its readers itself:
+ *   one too far behind is cut off, sse.ts.) With HTTP_MAX_CONNECTIONS
+ *   connections at most, what clients hold is bounded by configuration;
  * - a path parameter of MAX_PATH_PARAM_LENGTH characters at most (a 414).
  */
 import type { ServerOptions } from 'node:http';
@@ -22,6 +27,8 @@ export const REQUEST_TIMEOUT_MS = 10_000;
  * it is they that close a connection, never the monitor while they send on it.
  */
 const KEEP_ALIVE_TIMEOUT_MS = 72_000;
+/** How long an answer being sent may wait for its client to take any of it. */
+export const RESPONSE_IDLE_MS = 30_000;
 /** A write's body at most (a silence: a glob, a time and a comment). */
 export const WRITE_BODY_LIMIT_BYTES = 16 * 1024;
 /** A path parameter's length at most, as the router takes it (Fastify's default): a 414 beyond. */

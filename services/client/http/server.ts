@@ -43,7 +43,12 @@ import { answerErrorsInShape, errorShapeOptions, RETRY_AFTER_SECONDS, sendAnswer
 import type { MonitorMetrics } from './metrics.js';
 import { openApiDocument } from './openapi.js';
 import { PAGE_SENDER_LIMIT, renderPage, renderSenderPage } from './page.js';
-import { REQUEST_TIMEOUT_MS, serverLimits, WRITE_BODY_LIMIT_BYTES } from './request-limits.js';
+import {
+  REQUEST_TIMEOUT_MS,
+  RESPONSE_IDLE_MS,
+  serverLimits,
+  WRITE_BODY_LIMIT_BYTES,
+} from './request-limits.js';
 import { sendSecurityHeaders } from './security-headers.js';
 import { pageInParts, urgentViewsInParts } from './senders-in-parts.js';
 import { renderSilencesPage } from './silences-page.js';
@@ -86,6 +91,12 @@ export interface HttpDeps {
   logger: Logger;
   /** Time a client has to send a whole request (REQUEST_TIMEOUT_MS when absent). */
   requestTimeoutMs?: number;
+  /** HTTP_MAX_CONNECTIONS: connections open at once, event streams included; a new one beyond is closed. */
+  maxConnections: number;
+  /** A connection closed at once because maxConnections were open. */
+  connectionRefused(): void;
+  /** How long an answer being sent may wait for its client to take any of it (RESPONSE_IDLE_MS when absent). */
+  responseIdleMs?: number;
 }
 
 const PUBLIC_DIR = join(import.meta.dirname, 'public');
@@ -118,6 +129,15 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
     logger: false,
     ...serverLimits(requestTimeoutMs),
     ...errorShapeOptions(log, requestTimeoutMs),
+  });
+  // What clients can hold is bounded: so many connections, each with one answer that it takes in time.
+  app.server.maxConnections = deps.maxConnections;
+  app.server.on('drop', () => deps.connectionRefused());
+  const responseIdleMs = deps.responseIdleMs ?? RESPONSE_IDLE_MS;
+  app.addHook('onSend', async (_req, reply) => {
+    // From the moment the answer goes out (the time it took to make is not the client's). Once it is
+    // sent, Node sets the keep-alive timeout in its place. The event stream is hijacked: never here.
+    reply.raw.setTimeout(responseIdleMs, () => reply.raw.destroy());
   });
   sendSecurityHeaders(app);
   answerErrorsInShape(app, log);
