@@ -491,6 +491,33 @@ describe('the notifier, on a fake clock', () => {
     expect(w.told('s').map((n) => n.event)).toEqual(['stopped']);
   });
 
+  it('tells the late and the stopped a silence held back when the silence ended while the monitor was stopped, once', async () => {
+    const notifyOn: NotifierConfig['notifyOn'] = ['down', 'up', 'late', 'stopped'];
+    const w = world();
+    w.start({ notifyOn });
+    w.change('l', 'up');
+    w.change('s', 'up');
+    w.silence('l', true);
+    w.silence('s', true);
+    w.change('l', 'late');
+    w.change('s', 'stopped');
+    w.tick(1);
+    expect([...w.told('l'), ...w.told('s')]).toEqual([]);
+    // Stopped; both silences end meanwhile; the senders are as they were.
+    w.silence('l', false);
+    w.silence('s', false);
+    await w.restart({ notifyOn });
+    w.tick(1);
+    expect([w.told('l').map((n) => n.event), w.told('s').map((n) => n.event)]).toEqual([
+      ['late'],
+      ['stopped'],
+    ]);
+    // Told now: the next restart has nothing to say of them.
+    await w.restart({ notifyOn });
+    w.tick(1);
+    expect([w.told('l').length, w.told('s').length]).toEqual([1, 1]);
+  });
+
   it('with up not in NOTIFY_ON, an outage after a flapping that settled up is a new incident', () => {
     const w = world();
     w.start({ notifyOn: ['down'] });

@@ -565,7 +565,6 @@ export function startNotifier(deps: NotifierDeps): Notifier {
 
   // Down senders, silenced or not: a silenced one is left out of the pushes until its silence ends.
   const firing = new Map<string, FiringAlert>();
-  const startedAtMs = now();
   for (const v of deps.views()) {
     if (v.state === 'down')
       firing.set(v.source, {
@@ -574,12 +573,14 @@ export function startNotifier(deps: NotifierDeps): Notifier {
         resolvedAtMs: null,
         resolvedTo: null,
       });
-    // Down (one that ended while the monitor was stopped held it back), or late or stopped under a silence
-    // (asked of the silences: the senders' marks may not be made yet), so held back: caught up. An up held
-    // back is one told a problem before (below). Only those states are asked about: the start does not
-    // check every sender against every silence (seconds at 50,000 senders and 1,000 silences).
-    const heldBack = v.state === 'late' || v.state === 'stopped';
-    if (v.state === 'down' || (heldBack && deps.silenced(v.source, startedAtMs))) toCatchUp.add(v.source);
+    // Down, or late or stopped where NOTIFY_ON tells them: a silence may have held it back (one under a
+    // silence still waits for its end; one that ended while the monitor was stopped is told now), and
+    // catchUp() says only what was not said. An up held back is one told a problem before (below). Only
+    // those states are looked at: the start does not check every sender against every silence (seconds at
+    // 50,000 senders and 1,000 silences).
+    const mayBeHeldBack =
+      v.state === 'down' || ((v.state === 'late' || v.state === 'stopped') && mayTell(v.state));
+    if (mayBeHeldBack) toCatchUp.add(v.source);
   }
   // Told a problem, and changed since (a state newer than what was told: a view older than it is one
   // the state file's last write did not reach): a silence that ended while the monitor was stopped
