@@ -353,6 +353,7 @@ async function assembleMonitor(
   /** How far behind the clock the latest liveness tick judged (set by it, below). */
   let judgementLagMs = 0;
   let httpConnectionsRefused = 0;
+  let httpResponsesCut = 0;
   const metrics = monitorMetrics({
     ingest: ingest.stats,
     senders: (take) => urgentSummariesInParts(tracker, config.metricsSenderSeries, now, take),
@@ -372,6 +373,7 @@ async function assembleMonitor(
     logBytesWritten: log.written,
     sseClients: () => hub.clients,
     httpConnectionsRefused: () => httpConnectionsRefused,
+    httpResponsesCut: () => httpResponsesCut,
     recvBufferBytes: granted,
   });
 
@@ -409,9 +411,13 @@ async function assembleMonitor(
     now,
     logger,
     requestTimeoutMs: options.httpRequestTimeoutMs,
-    maxConnections: config.httpMaxConnections,
+    // The live updates are bounded on their own (SSE_MAX_CLIENTS): the rest keep HTTP_MAX_CONNECTIONS.
+    maxConnections: config.httpMaxConnections + config.sseMaxClients,
     connectionRefused: () => {
       httpConnectionsRefused++;
+    },
+    responseCut: () => {
+      httpResponsesCut++;
     },
     responseIdleMs: options.httpResponseIdleMs,
   });

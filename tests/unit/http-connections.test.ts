@@ -1,6 +1,7 @@
 /**
  * What HTTP clients can hold of the monitor is bounded (request-limits.ts):
- * HTTP_MAX_CONNECTIONS connections, and an answer its client takes none of
+ * HTTP_MAX_CONNECTIONS connections besides the live updates' SSE_MAX_CLIENTS,
+ * one answer at a time on each, and an answer its client takes none of
  * within the idle time is closed. Real sockets on loopback, the real monitor.
  */
 import { connect, type Socket } from 'node:net';
@@ -28,73 +29,114 @@ async function opened(port: number): Promise<Socket> {
   return socket;
 }
 
-/** Resolves with the bytes the socket received once the other end has closed it. */
-function closedBy(socket: Socket): Promise<number> {
-  let bytes = 0;
-  socket.on('data', (chunk: Buffer) => {
-    bytes += chunk.length;
-  });
-  socket.on('error', () => {});
-  return new Promise((resolve) => socket.once('close', () => resolve(bytes)));
+/** The next bytes the socket receives, as text. */
+function firstData(socket: Socket): Promise<string> {
+  return new Promise((resolve) => socket.once('data', (chunk: Buffer) => resolve(chunk.toString('latin1'))));
 }
 
+/** Everything the socket receives from now on, once the other end has closed it. */
+function untilClosed(socket: Socket): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+  socket.on('error', () => {});
+  return new Promise((resolve) => socket.once('close', () => resolve(Buffer.concat(chunks))));
+}
+
+const get = (path: string, last = false) =>
+  `GET ${path} HTTP/1.1\r\nhost: x\r\n${last ? 'connection: close\r\n' : ''}\r\n`;
+/** The status lines of the answers in what a connection received (each right after the body before it). */
+const statuses = (received: Buffer) => received.toString('latin1').match(/HTTP\/1\.1 \d{3}/g) ?? [];
+
 describe('HTTP connections', () => {
-  it('closes one more than HTTP_MAX_CONNECTIONS at once, counts it, and takes connections again once one ends', async () => {
+  it('closes one connection more than HTTP_MAX_CONNECTIONS and the live updates at once, counts it, and closes the idle ones so that the next try gets in', async () => {
     const { monitor, base } = await startLoopbackMonitor(captureLogs('client').logger, {
-      HTTP_MAX_CONNECTIONS: '3',
+      HTTP_MAX_CONNECTIONS: '2',
       SSE_MAX_CLIENTS: '1',
     });
     monitors.push(monitor);
     const port = monitor.http.port;
-    const held = [await opened(port), await opened(port), await opened(port)];
+    // Three connections: a live-update stream, and two kept alive after an answer each (idle).
+    const stream = await opened(port);
+    const streamed = firstData(stream);
+    stream.write(get('/api/events'));
+    expect(await streamed).toMatch(/^HTTP\/1\.1 200 /);
+    const idle = [await opened(port), await opened(port)];
+    for (const socket of idle) {
+      const answered = firstData(socket);
+      socket.write(get('/healthz'));
+      expect(await answered).toMatch(/^HTTP\/1\.1 200 /);
+    }
+    const idleClosed = idle.map(untilClosed);
+
+    // One more: closed by the monitor, unanswered (its request is never read; answered, it would close
+    // after its answer).
     const refused = await opened(port);
-    // Closed by the monitor, unanswered: its request is never read.
-    refused.write('GET /healthz HTTP/1.1\r\nhost: x\r\n\r\n');
-    expect(await closedBy(refused)).toBe(0);
-    // One of the three ends: a scrape gets a connection, and finds the refusal counted.
-    const ended = closedBy(held[0] as Socket);
-    held[0]?.end();
-    await ended;
-    const metrics = await eventually(async () => {
-      const res = await fetch(`${base}/metrics`, { headers: { connection: 'close' } });
-      expect(res.status).toBe(200);
-      return res.text();
-    });
+    const refusedGot = untilClosed(refused);
+    refused.write(get('/healthz', true));
+    expect((await refusedGot).length).toBe(0);
+    // The idle ones went with it; the stream goes on.
+    expect((await Promise.all(idleClosed)).map((b) => b.length)).toEqual([0, 0]);
+    expect((await firstData(stream)).length).toBeGreaterThan(0);
+    const metrics = await (await fetch(`${base}/metrics`, { headers: { connection: 'close' } })).text();
     expect(metrics).toMatch(/^udp_monitor_http_connections_refused_total 1$/m);
   });
 
-  it('closes an answer its client takes none of within the idle time; one it takes is whole', async () => {
+  it('answers one request at a time on a connection: one pipelined behind it gets a 429', async () => {
+    const { monitor } = await startLoopbackMonitor(captureLogs('client').logger);
+    monitors.push(monitor);
+    const socket = await opened(monitor.http.port);
+    const received = untilClosed(socket);
+    // Three at once; the last asks for the connection to close after its answer.
+    socket.write(get('/api/status') + get('/api/status') + get('/api/status', true));
+    expect(statuses(await received)).toEqual(['HTTP/1.1 200', 'HTTP/1.1 429', 'HTTP/1.1 429']);
+    // Asked one after the other, each is answered.
+    const again = await opened(monitor.http.port);
+    for (const last of [false, true]) {
+      const answered = last ? untilClosed(again) : firstData(again).then((t) => Buffer.from(t, 'latin1'));
+      again.write(get('/healthz', last));
+      expect(statuses(await answered)).toEqual(['HTTP/1.1 200']);
+    }
+  });
+
+  it('closes an answer its client takes none of within the idle time, and counts it', async () => {
+    const SENDERS = 10_000;
     const { monitor, base } = await startLoopbackMonitor(
       captureLogs('client').logger,
-      { HISTORY_SIZE: '1000' },
+      { METRICS_SENDER_SERIES: String(SENDERS), MAX_SENDERS: String(SENDERS) },
       { httpResponseIdleMs: 500 },
     );
     monitors.push(monitor);
-    // 1,000 senders: a page of them with their heartbeat bars is about a megabyte.
-    const sources = Array.from({ length: 1000 }, (_, i) => `sender-${String(i).padStart(4, '0')}`);
-    await sendUdp(
-      monitor.udp.port,
-      sources.map((source) => beat(0, { source })),
-    );
-    await eventually(() => expect(monitor.tracker.size).toBe(1000));
-    const path = '/api/senders?limit=1000&heartbeats=true';
-    const whole = await (await fetch(base + path)).text();
-    expect(JSON.parse(whole)).toHaveLength(1000);
+    // 10,000 senders beating hourly (none goes late meanwhile), in batches the receive buffer takes.
+    for (let from = 0; from < SENDERS; from += 500) {
+      await sendUdp(
+        monitor.udp.port,
+        Array.from({ length: 500 }, (_, i) =>
+          beat(0, { source: `sender-${String(from + i).padStart(5, '0')}`, intervalMs: 3_600_000 }),
+        ),
+      );
+      await eventually(() => expect(monitor.tracker.size).toBe(from + 500));
+    }
+    // Their series make a scrape of megabytes: more than the kernel's buffers on both ends hold.
+    const whole = (await (await fetch(`${base}/metrics`)).text()).length;
+    expect(whole).toBeGreaterThan(8 * 1024 * 1024);
 
-    // Ten such answers asked at once on one connection, and none of them read: more than the kernel's
-    // buffers on both ends take.
     const reader = await opened(monitor.http.port);
     reader.pause();
-    reader.write(`GET ${path} HTTP/1.1\r\nhost: x\r\n\r\n`.repeat(10));
-    // Three idle times with nothing taken; the monitor serves others meanwhile.
-    await new Promise((resolve) => setTimeout(resolve, 1500));
-    expect((await fetch(`${base}/healthz`)).status).toBe(200);
-    // Read now: what the kernel held, then the end the monitor gave it. (Not cut, the connection would
-    // stay open after all ten answers, kept alive, and this would wait for ever.)
-    const received = closedBy(reader);
+    reader.write(get('/metrics', true));
+    // Cut once the client took nothing for the idle time; the monitor serves on meanwhile.
+    await eventually(
+      async () =>
+        expect(await (await fetch(`${base}/metrics`)).text()).toMatch(
+          /^udp_monitor_http_responses_cut_total 1$/m,
+        ),
+      10_000,
+      250,
+    );
+    // What the kernel held of it, then the end the monitor gave it: never the whole answer.
+    const received = untilClosed(reader);
     reader.resume();
-    const bytes = await received;
+    const bytes = (await received).length;
     expect(bytes).toBeGreaterThan(0);
-    expect(bytes).toBeLessThan(10 * whole.length);
+    expect(bytes).toBeLessThan(whole);
   });
 });

@@ -74,6 +74,13 @@ describe('errors the server answers itself', () => {
     ],
     ['a path parameter over 100 characters', 414, 'uri_too_long', `/api/senders/${'x'.repeat(101)}`, {}],
     ['a malformed percent-encoding', 400, 'bad_request', '/api/senders/%E0%A4%A', {}],
+    [
+      'a write with a query parameter',
+      400,
+      'bad_request',
+      '/api/silences?colour=red',
+      post('application/json', '{"sources":"x","until":"1h"}'),
+    ],
     ['a path with no route', 404, 'not_found', '/no-such-page', {}],
     ['a method with no route', 404, 'not_found', '/api/status', { method: 'PUT' }],
   ] as const)(

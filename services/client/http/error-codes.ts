@@ -55,6 +55,12 @@ export const ERROR_CODES = {
     when: "a write's body that is not `application/json`",
     generic: true,
   },
+  too_many_requests: {
+    status: 429,
+    when: 'a request pipelined behind one whose answer is not sent yet, on the same connection (one answer at a time)',
+    generic: true,
+    anyRequest: true,
+  },
   headers_too_large: {
     status: 431,
     when: "the request line and headers over Node's limit",

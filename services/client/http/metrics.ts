@@ -58,6 +58,8 @@ export interface MetricsSource {
   sseClients(): number;
   /** Connections closed at once because HTTP_MAX_CONNECTIONS were open. */
   httpConnectionsRefused(): number;
+  /** Answers closed because their client took none of them for 30 s. */
+  httpResponsesCut(): number;
   recvBufferBytes: number;
 }
 
@@ -247,6 +249,11 @@ export function monitorMetrics(source: MetricsSource): MonitorMetrics {
     'http_connections_refused_total',
     'HTTP connections closed at once because HTTP_MAX_CONNECTIONS were open',
     source.httpConnectionsRefused,
+  );
+  total(
+    'http_responses_cut_total',
+    'HTTP answers closed because their client took none of them for 30 s',
+    source.httpResponsesCut,
   );
 
   new Gauge({
