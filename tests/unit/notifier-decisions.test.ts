@@ -518,6 +518,44 @@ describe('the notifier, on a fake clock', () => {
     expect([w.told('l').length, w.told('s').length]).toEqual([1, 1]);
   });
 
+  it('tells where a flapping sender settled however many other senders changed meanwhile, past MAX_SENDERS (declared ones are kept beyond it)', () => {
+    const w = world();
+    w.start({ maxSenders: 2 });
+    w.change('f', 'up');
+    let seq = 7;
+    for (const to of ['down', 'up', 'down', 'up', 'down'] as const) {
+      w.t += 100;
+      if (to === 'up') w.views.set('f', { ...(w.views.get('f') as SenderView), lastSeq: ++seq });
+      w.change('f', to);
+    }
+    expect(w.told('f').map((n) => n.event)).toEqual(['down', 'up', 'down', 'flapping']);
+    // Three others go down meanwhile: more senders with changes than MAX_SENDERS.
+    for (const other of ['a', 'b', 'c']) {
+      w.change(other, 'up');
+      w.change(other, 'down');
+    }
+    w.tick(11); // quiet for FLAP_WINDOW: it settled, down
+    expect(w.told('f').map((n) => n.event)).toEqual(['down', 'up', 'down', 'flapping', 'down']);
+  });
+
+  it('does not tell again after a restart a stopped it told as the end of a problem', async () => {
+    const notifyOn: NotifierConfig['notifyOn'] = ['down', 'up', 'late', 'stopped'];
+    const w = world();
+    w.start({ notifyOn });
+    w.change('s', 'up');
+    w.t += 1000;
+    w.change('s', 'late');
+    w.t += 1000;
+    w.views.set('s', { ...(w.views.get('s') as SenderView), lastSeq: 8 });
+    w.change('s', 'stopped'); // its bye: the late's incident ends
+    const [late, stopped] = w.told('s');
+    expect([late?.event, stopped?.event]).toEqual(['late', 'stopped']);
+    expect(stopped?.incidentKey).toBe(late?.incidentKey);
+    await w.restart({ notifyOn });
+    w.tick(1);
+    expect(w.told('s').map((n) => n.event)).toEqual(['late', 'stopped']);
+  });
+
   it('with up not in NOTIFY_ON, an outage after a flapping that settled up is a new incident', () => {
     const w = world();
     w.start({ notifyOn: ['down'] });

@@ -10,8 +10,9 @@
  * Memory: at most threshold + 1 timestamps per sender, and at most
  * `maxSources` senders; beyond it the least recently changed sender is
  * forgotten (an evicted flapping sender is then never reported by tick()).
- * The notifier gives MAX_SENDERS and forgets a sender here when the tracker
- * does, so no sender it tracks is ever made room for.
+ * The notifier gives MAX_SENDERS and room for every declared sender, and
+ * forgets a sender here when the tracker does, so no sender it tracks is
+ * ever made room for.
  */
 
 export type FlapVerdict = 'normal' | 'started' | 'ongoing';

@@ -24,6 +24,7 @@ import {
   PROBLEM_EVENTS,
   type SenderNotifyEvent,
 } from '../../shared/vocabulary.js';
+import { MAX_DECLARED_SENDERS } from '../config/declared-senders.js';
 import { atomically } from '../store/atomically.js';
 import { type NotifiedRow, openNotifiedTable } from '../store/notified.js';
 import { type LastNotification, type OutboxRow, openOutbox } from '../store/outbox.js';
@@ -60,7 +61,7 @@ export interface NotifierConfig {
   alertResendMs: number;
   flapThreshold: number;
   flapWindowMs: number;
-  /** MAX_SENDERS: the senders whose changes the flap detector keeps, at most. */
+  /** MAX_SENDERS: with the declared senders (kept beyond it), the senders the flap detector keeps. */
   maxSenders: number;
   /** This monitor, as the webhook's `monitor` field names it. */
   monitor: string;
@@ -159,7 +160,8 @@ export function startNotifier(deps: NotifierDeps): Notifier {
   const flaps = createFlapDetector({
     threshold: config.flapThreshold,
     windowMs: config.flapWindowMs,
-    maxSources: config.maxSenders,
+    // Declared senders are kept beyond MAX_SENDERS (tracker.ts): room for them all too.
+    maxSources: config.maxSenders + MAX_DECLARED_SENDERS,
   });
   const stats = new Map<string, TargetStats>();
   const statsOf = (label: string): TargetStats => {
@@ -415,6 +417,16 @@ export function startNotifier(deps: NotifierDeps): Notifier {
     const event = eventOfChange(change);
     const previous = notified.get(source);
     if (event === null || !wanted(event, previous)) return null;
+    // This very state was told, since it began (under whatever key it was told: a stopped that ended a
+    // problem's incident, a late a flapping settled in): nothing to say. Not a flapping notice: where the
+    // sender settles is told after it.
+    if (
+      previous !== null &&
+      previous.event !== 'flapping' &&
+      previous.state === v.state &&
+      previous.atMs >= v.stateSinceMs
+    )
+      return null;
     // What the receivers were last told is what the sender is, this very incident: nothing to say. (Told
     // up, and down here: a restart that lost the write of that up sees the sender as it was before it,
     // and tells the down again. If the sender lives, that is a repeat its next beat answers; were it
