@@ -212,9 +212,11 @@ function spawnThread(
         break;
       case 'error':
         // After the datagrams read before it, as the thread saw them.
-        turns.push(() =>
-          handlers.exception(Object.assign(new Error(message.message), { code: message.code ?? undefined })),
-        );
+        turns.push(() => {
+          const err = Object.assign(new Error(message.message), { code: message.code ?? undefined });
+          if (message.stack !== undefined) err.stack = message.stack;
+          handlers.exception(err);
+        });
         break;
       case 'bind-error':
         reject(new BindError(message.message, message.code ?? undefined));

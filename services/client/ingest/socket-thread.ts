@@ -71,7 +71,8 @@ export type SocketThreadMessage =
   | { type: 'ready'; address: string; port: number; family: string; recvBufferBytes: number }
   | { type: 'bind-error'; message: string; code: string | null }
   | { type: 'batch'; batch: ClassifiedBatch }
-  | { type: 'error'; message: string; code: string | null }
+  /** `stack`: where it was thrown on this thread, when it was (the main thread's error takes it). */
+  | { type: 'error'; message: string; code: string | null; stack?: string }
   | { type: 'closed' }
   /** Its code is loaded and it waits for `bind`. */
   | { type: 'loaded' };
@@ -228,7 +229,8 @@ async function run(options: SocketThreadOptions): Promise<void> {
       // A datagram the classifier cannot take (a bug: no input should throw) is reported as an error,
       // counted and rate-limited there. Uncaught, it would end the thread, and the monitor with it.
       const e = err as Error;
-      post({ type: 'error', message: `a datagram could not be classified: ${e.message}`, code: null });
+      const message = `a datagram could not be classified: ${e.message}`;
+      post({ type: 'error', message, code: null, ...(e.stack === undefined ? {} : { stack: e.stack }) });
     }
     coalescing.handled();
   }
