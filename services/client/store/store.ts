@@ -60,7 +60,7 @@ export function openStore(
         // The row knew everything until the watermark of the write that wrote it (updated_at), and until
         // the file's: a change after that write and before the file's watermark would have written it again.
         recordedUntilMs.set(row.source, Math.max(row.recordedUntilMs, file.recordedUntilMs));
-      } else if (ONCE_VALID_IDS.has(row.source)) invalid.push(row.source);
+      } else if (EARLIER_ID.test(row.source)) invalid.push(row.source);
       // No release ever wrote it (ids were always 1 to 64 printable ASCII characters): a damaged row.
       else
         throw new StateFileError(
@@ -124,8 +124,11 @@ export function openStore(
   };
 }
 
-/** Ids earlier releases took and this one does not: their senders leave the file at the start. */
-const ONCE_VALID_IDS: ReadonlySet<string> = new Set(['.', '..']);
+/**
+ * An id as releases before SOURCE_ID took it (1 to 64 printable ASCII characters): one that passes this
+ * and not SOURCE_ID (`.`, `..`) was valid once, and its sender leaves the file at the start.
+ */
+const EARLIER_ID = /^[\x21-\x7e]{1,64}$/;
 
 /**
  * Senders stored under an id no longer valid (`.` and `..`, which a URL's
