@@ -544,7 +544,7 @@ async function assembleMonitor(
     for (const { reason, suppressed } of limiter.rollover()) {
       logger.warn(
         { event: 'suppressed', reason, suppressed },
-        `${suppressed} more ${reason} datagrams not logged`,
+        `${suppressed} more ${reason} exceptions not logged`,
       );
     }
     const nowMs = now();

@@ -33,7 +33,7 @@ describe('socket errors', () => {
     return { logs, limiter, ingest };
   }
 
-  it('counts every one, logs the first of each window, and says how many it held back', () => {
+  it('counts every one, logs the first of each window, and keeps how many it held back for the mark', () => {
     const { logs, limiter, ingest } = ingestWithLimit(3);
     for (let i = 0; i < 50; i++) ingest.socketError(new Error(`handling failed ${i}`));
 
