@@ -81,6 +81,8 @@ export interface Monitor {
   stop(how?: { planned: boolean }): Promise<void>;
 }
 
+/** How often liveness is judged: a sender is late or down at most this long after its threshold. */
+export const LIVENESS_TICK_MS = 250;
 /** Length of each sender's heartbeat bar. */
 const HEARTBEAT_SLOTS = 50;
 /** The monitor's own downtimes the status lists. */
@@ -453,7 +455,7 @@ async function assembleMonitor(
   // second (it ticks "last heard" by itself), and at the next tick after a
   // state change (a new sender shows at once) once none is being built, the
   // most urgent senders first.
-  const tickMs = options.tickMs ?? 250;
+  const tickMs = options.tickMs ?? LIVENESS_TICK_MS;
   const snapshotEvery = Math.max(1, Math.round(1000 / tickMs));
   let ticks = 0;
   const overruns = createOverrunWatch(
