@@ -40,11 +40,15 @@ describe('bindFailure', () => {
   });
 
   it('makes EINVAL (a link-local IPv6 address without its interface) a ConfigError naming the HOST variable, as a real bind gives it', async () => {
-    const failure = await new Promise<NodeJS.ErrnoException>((resolve) => {
+    const failure = await new Promise<NodeJS.ErrnoException>((resolve, reject) => {
       const socket = createSocket('udp6');
       socket.once('error', (err) => {
         socket.close();
         resolve(err);
+      });
+      socket.once('listening', () => {
+        socket.close();
+        reject(new Error('fe80::1 without an interface was bound'));
       });
       socket.bind(0, 'fe80::1');
     });

@@ -381,6 +381,7 @@ describe('a datagram nested deeper than a serialiser can go', () => {
     try {
       // 30,000 levels, 60 KB: JSON.parse takes it, JSON.stringify of it overflows the stack.
       const deep = `{"v":${'['.repeat(30_000)}${']'.repeat(30_000)}}`;
+      expect(() => JSON.stringify(JSON.parse(deep))).toThrow(RangeError);
       await sendUdp(m.monitor.udp.port, [deep]);
       await heardFrom(m, ['after-it']);
       expect(logs.events('exception')).toMatchObject([{ reason: 'unsupported_version', detail: 'v=[…]' }]);

@@ -59,6 +59,7 @@ describe('encode/decode', () => {
   it('rejects JSON nested deeper than serialising it allows, without a throw, in any field', () => {
     // 30,000 levels (60 KB): JSON.parse takes it; JSON.stringify of it overflows the stack.
     const deep = `${'['.repeat(30_000)}${']'.repeat(30_000)}`;
+    expect(() => JSON.stringify(JSON.parse(deep))).toThrow(RangeError);
     const big = { ...open, maxBytes: 65_507 };
     const raw = (json: string) => Buffer.from(json);
     expect(decodeDatagram(raw(`{"v":${deep}}`), big)).toEqual({
