@@ -128,10 +128,16 @@ describe('faults (issue 5): kill -9, network cut, SIGTERM', () => {
     const { firstSeen } = await untilDown(sender, 15_000);
     timings.disconnectToLate = (firstSeen.late ?? Number.NaN) - disconnectedAt;
     timings.disconnectToDown = (firstSeen.down ?? Number.NaN) - disconnectedAt;
-    expect(transitions(await stateEvents(disconnectedAt))).toEqual([
-      'up->late:no_beat',
-      `late->down:missed_${DOWN_AFTER_MISSES}`,
-    ]);
+    // The log reaches `docker logs` a little after the API shows the state.
+    await eventually(
+      async () =>
+        expect(transitions(await stateEvents(disconnectedAt))).toEqual([
+          'up->late:no_beat',
+          `late->down:missed_${DOWN_AFTER_MISSES}`,
+        ]),
+      10_000,
+      200,
+    );
 
     // The seq the beacon's next beat will carry: every beat of the outage is below it.
     const probe = await fx.exec('server', [

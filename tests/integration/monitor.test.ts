@@ -140,8 +140,16 @@ describe('monitor semantics (issue 3): docker compose stop, kill, start, scale',
     const lastBeatMs = ms(lastBeat?.sentAt);
     expect(Math.abs(ms(after.expectedAt) - lastBeatMs - INTERVAL_MS)).toBeLessThan(50);
 
-    const events = await stateEvents(source, killedAt);
-    expect(transitions(events)).toEqual(['up->late:no_beat', `late->down:missed_${DOWN_AFTER_MISSES}`]);
+    // The log reaches `docker logs` a little after the API shows the state.
+    const events = await eventually(
+      async () => {
+        const found = await stateEvents(source, killedAt);
+        expect(transitions(found)).toEqual(['up->late:no_beat', `late->down:missed_${DOWN_AFTER_MISSES}`]);
+        return found;
+      },
+      10_000,
+      200,
+    );
     const [late, down] = events.map((e) => ms(e.time)) as [number, number];
     timings.killToLate = late - killedAt;
     timings.lastBeatToLate = late - lastBeatMs;

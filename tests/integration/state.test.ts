@@ -200,8 +200,16 @@ describe('the state file (issue 10): restarts, kills, compose down, declared and
     ]);
     expect([ms(toLate?.at), ms(toDown?.at)]).toEqual([lateAt, downAt]);
 
-    const after = stateLines(await validRecords('client'), ip).filter((l) => ms(l.time) >= killedAt);
-    expect(transitions(after)).toEqual(['up->late:no_beat', `late->down:missed_${DOWN_AFTER_MISSES}`]);
+    // The log reaches `docker logs` a little after the API shows the state.
+    const after = await eventually(
+      async () => {
+        const found = stateLines(await validRecords('client'), ip).filter((l) => ms(l.time) >= killedAt);
+        expect(transitions(found)).toEqual(['up->late:no_beat', `late->down:missed_${DOWN_AFTER_MISSES}`]);
+        return found;
+      },
+      10_000,
+      200,
+    );
     const [lateLine, downLine] = after.map((l) => ms(l.time)) as [number, number];
     expect(lateLine - lateAt).toBeGreaterThanOrEqual(0);
     expect(lateLine - lateAt).toBeLessThanOrEqual(LOG_TOLERANCE_MS);
