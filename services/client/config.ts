@@ -215,7 +215,7 @@ export const clientEnv = {
       256,
       1,
       100_000,
-      'HTTP connections open at once besides the SSE_MAX_CLIENTS live updates; one more is closed at once (idle keep-alive ones with it) and counted',
+      'HTTP connections open at once, with SSE_MAX_CLIENTS more for the live updates (one limit of both together); one more is closed at once (idle keep-alive ones with it) and counted',
     ),
   ),
   logBufferBytes: fromEnv(

@@ -413,7 +413,7 @@ async function assembleMonitor(
     now,
     logger,
     requestTimeoutMs: options.httpRequestTimeoutMs,
-    // The live updates are bounded on their own (SSE_MAX_CLIENTS): the rest keep HTTP_MAX_CONNECTIONS.
+    // Room for SSE_MAX_CLIENTS live updates besides HTTP_MAX_CONNECTIONS: one limit of both together.
     maxConnections: config.httpMaxConnections + config.sseMaxClients,
     connectionRefused: () => {
       httpConnectionsRefused++;

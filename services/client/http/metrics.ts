@@ -14,6 +14,7 @@ import { SENDER_STATES } from '../../shared/vocabulary.js';
 import type { SocketThreadStats } from '../ingest/receiver.js';
 import type { TimingHistograms } from '../tracking/timing-counts.js';
 import type { SenderSummary } from '../tracking/tracker.js';
+import { RESPONSE_IDLE_MS } from './request-limits.js';
 import { senderSeriesText } from './sender-series.js';
 import { renderTimingHistograms } from './timing-histograms.js';
 
@@ -56,9 +57,9 @@ export interface MetricsSource {
   logLinesDropped(): number;
   logBytesWritten(): number;
   sseClients(): number;
-  /** Connections closed at once because HTTP_MAX_CONNECTIONS were open. */
+  /** Connections closed at once because HTTP_MAX_CONNECTIONS + SSE_MAX_CLIENTS were open. */
   httpConnectionsRefused(): number;
-  /** Answers closed because their client took none of them for 30 s. */
+  /** Answers closed because their client took none of them for RESPONSE_IDLE_MS. */
   httpResponsesCut(): number;
   recvBufferBytes: number;
 }
@@ -247,12 +248,12 @@ export function monitorMetrics(source: MetricsSource): MonitorMetrics {
   gauge('sse_clients', 'Connected live-update clients', source.sseClients);
   total(
     'http_connections_refused_total',
-    'HTTP connections closed at once because HTTP_MAX_CONNECTIONS were open',
+    'HTTP connections closed at once because HTTP_MAX_CONNECTIONS + SSE_MAX_CLIENTS were open',
     source.httpConnectionsRefused,
   );
   total(
     'http_responses_cut_total',
-    'HTTP answers closed because their client took none of them for 30 s',
+    `HTTP answers closed because their client took none of them for ${RESPONSE_IDLE_MS / 1000} s`,
     source.httpResponsesCut,
   );
 

@@ -10,11 +10,8 @@
  *   `connectionTimeout` stays 0): the two above bound what a client sends,
  *   and an answer may take a while to make (a silence waits for its marks);
  * - an answer that is being sent, RESPONSE_IDLE_MS without the client
- *   taking any of it: the connection is closed. A client that asks and
- *   never reads would otherwise hold its answer's bytes for good, and enough
- *   of them all the memory. (The event stream bounds its readers itself:
- *   one too far behind is cut off, sse.ts.) With HTTP_MAX_CONNECTIONS
- *   connections at most, what clients hold is bounded by configuration;
+ *   taking any of it: the connection is closed (client-bounds.ts, with the
+ *   bounds on connections and on answers per connection);
  * - a path parameter of MAX_PATH_PARAM_LENGTH characters at most (a 414).
  */
 import type { ServerOptions } from 'node:http';

@@ -38,6 +38,7 @@ import {
   toApiTestNotification,
   UNKNOWN_TARGET_MESSAGE,
 } from './api.js';
+import { boundWhatClientsHold, type ClientBounds } from './client-bounds.js';
 import { errorAnswer } from './error-codes.js';
 import { answerErrorsInShape, errorShapeOptions, RETRY_AFTER_SECONDS, sendAnswer } from './errors.js';
 import type { MonitorMetrics } from './metrics.js';
@@ -59,7 +60,7 @@ const SENDER_PAGE_INCIDENTS = 100;
 /** The 404 of a sender the monitor does not track, on the page and in the API. */
 const UNKNOWN_SENDER = errorAnswer('not_found', 'unknown sender', 'source');
 
-export interface HttpDeps {
+export interface HttpDeps extends Omit<ClientBounds, 'responseIdleMs'> {
   version: string;
   historySize: number;
   /** MARK_INTERVAL: a longer silence shows as a "waiting…" separator on the page. */
@@ -91,12 +92,6 @@ export interface HttpDeps {
   logger: Logger;
   /** Time a client has to send a whole request (REQUEST_TIMEOUT_MS when absent). */
   requestTimeoutMs?: number;
-  /** Connections open at once, event streams included; a new one beyond is closed. */
-  maxConnections: number;
-  /** A connection closed at once because maxConnections were open. */
-  connectionRefused(): void;
-  /** An answer closed because its client took none of it for responseIdleMs. */
-  responseCut(): void;
   /** How long an answer being sent may wait for its client to take any of it (RESPONSE_IDLE_MS when absent). */
   responseIdleMs?: number;
 }
@@ -132,41 +127,9 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
     ...serverLimits(requestTimeoutMs),
     ...errorShapeOptions(log, requestTimeoutMs),
   });
-  // What clients can hold is bounded: so many connections, each with one answer that it takes in time.
-  app.server.maxConnections = deps.maxConnections;
-  app.server.on('drop', () => {
-    deps.connectionRefused();
-    // Connections kept alive and idle count too: they go, so that the next try (a health check's) gets in.
-    app.server.closeIdleConnections();
-  });
-  const responseIdleMs = deps.responseIdleMs ?? RESPONSE_IDLE_MS;
-  app.addHook('onSend', async (_req, reply) => {
-    // From the moment the answer goes out (the time it took to make is not the client's). Once it is
-    // sent, Node sets the keep-alive timeout in its place. The event stream is hijacked: never here.
-    // (A client that pipelines its next request before this answer is out leaves the timer armed while
-    // that one is made: past it, the connection is closed. Browsers and the usual clients never pipeline.)
-    reply.raw.setTimeout(responseIdleMs, () => {
-      deps.responseCut();
-      reply.raw.destroy();
-    });
-  });
   sendSecurityHeaders(app);
   answerErrorsInShape(app, log);
-  // One answer at a time per connection. Node reads every request a client pipelines in one packet and
-  // hands each on at once: answered, each would be made and held until the client takes the ones before
-  // it, so one connection could hold any number of answers. A request that comes while the connection's
-  // answer before it is still being sent is refused, in a few bytes. (Browsers and the usual clients
-  // never pipeline.)
-  const answering = new WeakSet<object>();
-  app.addHook('onRequest', async (req, reply) => {
-    const connection = req.raw.socket;
-    if (answering.has(connection)) {
-      return sendAnswer(reply, errorAnswer('too_many_requests', 'one answer at a time on a connection'));
-    }
-    answering.add(connection);
-    // Sent, or its connection gone (a live-update stream holds it while it lasts).
-    reply.raw.once('close', () => answering.delete(connection));
-  });
+  boundWhatClientsHold(app, { ...deps, responseIdleMs: deps.responseIdleMs ?? RESPONSE_IDLE_MS });
   // Writes take JSON only: Fastify's own text/plain parser would let such a body through to the route's
   // schema (a 400) instead of the 415 the API promises.
   app.removeContentTypeParser('text/plain');
