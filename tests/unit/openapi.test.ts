@@ -33,7 +33,7 @@ describe('the OpenAPI document', () => {
 
   it.each([
     ['POST /api/silences', ['201', '400', '401', '403', '409', '413', '415', 'default']],
-    ['DELETE /api/silences/{id}', ['204', '401', '403', '404', '413', '414', '415', 'default']],
+    ['DELETE /api/silences/{id}', ['204', '400', '401', '403', '404', '413', '414', '415', 'default']],
     ['POST /api/notifications/test', ['200', '400', '401', '403', '404', '409', '413', '415', 'default']],
     [
       'DELETE /api/senders/{source}',

@@ -157,7 +157,7 @@ export function openApiDocument(version: string, historySize: number) {
           },
           responses: responses({
             201: ok('The silence', silenceSchema),
-            ...failure('bad_request', '`parameter` names the field rejected'),
+            ...failure('bad_request', '`parameter` names the field or the query parameter rejected'),
             ...writeRefusals,
             ...failure('too_many_silences', 'End one, or cover more senders with one glob'),
           }),
@@ -169,6 +169,7 @@ export function openApiDocument(version: string, historySize: number) {
           parameters: [pathParameter('id')],
           responses: responses({
             204: { description: 'ended' },
+            ...badQuery,
             ...writeRefusals,
             ...unknown,
             ...pathTooLong,
@@ -185,7 +186,7 @@ export function openApiDocument(version: string, historySize: number) {
           },
           responses: responses({
             200: ok('How each target took it', testNotificationSchema),
-            ...failure('bad_request', '`parameter` names the field rejected'),
+            ...failure('bad_request', '`parameter` names the field or the query parameter rejected'),
             ...writeRefusals,
             ...failure(
               'not_found',
