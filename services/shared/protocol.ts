@@ -18,6 +18,10 @@ const idString = z
   .max(64)
   .regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces');
 
+/** 1 to 64 printable ASCII characters without spaces. */
+const PRINTABLE = String.raw`[\x21-\x7e]{1,64}`;
+/** An id as above, as releases before SOURCE_ID took a sender's: `.` and `..` too. */
+export const PRINTABLE_ID = new RegExp(`^${PRINTABLE}$`);
 /**
  * A sender's id (`source`), wherever one is written: in a datagram, in
  * BEACON_SOURCE, EXPECTED_SENDERS, SENDERS_FILE and MONITOR_NAME. An id as
@@ -25,7 +29,7 @@ const idString = z
  * browsers and HTTP clients take out of `/senders/<id>` before asking, so
  * such a sender's page could never be reached.
  */
-export const SOURCE_ID = /^(?!\.\.?$)[\x21-\x7e]{1,64}$/;
+export const SOURCE_ID = new RegExp(`^(?!\\.\\.?$)${PRINTABLE}$`);
 /** For a setting whose empty value means the host name. */
 export const EMPTY_OR_SOURCE_ID = new RegExp(`^$|${SOURCE_ID.source}`);
 /** What SOURCE_ID asks, for error messages. */

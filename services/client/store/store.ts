@@ -4,7 +4,7 @@
  * tracker.restore), and keeps the file up to date behind the tracker.
  */
 import type { Logger } from 'pino';
-import { SOURCE_ID } from '../../shared/protocol.js';
+import { PRINTABLE_ID, SOURCE_ID } from '../../shared/protocol.js';
 import type { Sender, SenderShape } from '../tracking/sender.js';
 import type { Tracker } from '../tracking/tracker.js';
 import { atomically } from './atomically.js';
@@ -60,7 +60,10 @@ export function openStore(
         // The row knew everything until the watermark of the write that wrote it (updated_at), and until
         // the file's: a change after that write and before the file's watermark would have written it again.
         recordedUntilMs.set(row.source, Math.max(row.recordedUntilMs, file.recordedUntilMs));
-      } else if (EARLIER_ID.test(row.source)) invalid.push(row.source);
+      } else if (PRINTABLE_ID.test(row.source)) {
+        // Valid once (`.`, `..`): the sender leaves the file.
+        invalid.push(row.source);
+      }
       // No release ever wrote it (ids were always 1 to 64 printable ASCII characters): a damaged row.
       else
         throw new StateFileError(
@@ -123,12 +126,6 @@ export function openStore(
     abandon: () => writeBehind.abandon(),
   };
 }
-
-/**
- * An id as releases before SOURCE_ID took it (1 to 64 printable ASCII characters): one that passes this
- * and not SOURCE_ID (`.`, `..`) was valid once, and its sender leaves the file at the start.
- */
-const EARLIER_ID = /^[\x21-\x7e]{1,64}$/;
 
 /**
  * Senders stored under an id no longer valid (`.` and `..`, which a URL's
