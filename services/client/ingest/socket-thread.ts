@@ -229,8 +229,13 @@ async function run(options: SocketThreadOptions): Promise<void> {
       // A datagram the classifier cannot take (a bug: no input should throw) is reported as an error,
       // counted and rate-limited there. Uncaught, it would end the thread, and the monitor with it.
       const e = err as Error;
-      const message = `a datagram could not be classified: ${e.message}`;
-      post({ type: 'error', message, code: null, ...(e.stack === undefined ? {} : { stack: e.stack }) });
+      const detail = `a datagram could not be classified: ${e.message}`;
+      post({
+        type: 'error',
+        message: detail,
+        code: null,
+        ...(e.stack === undefined ? {} : { stack: e.stack }),
+      });
     }
     coalescing.handled();
   }
