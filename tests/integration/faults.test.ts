@@ -8,6 +8,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import type { toApiSenderSummary } from '../../services/client/http/api.js';
 import { type ComposeFixture, type LogRecord, upCompose } from '../support/compose.js';
+import { transitions, untilLogged } from '../support/log-lines.js';
 import { setUpSuite } from '../support/suite-setup.js';
 import { eventually, untilDown, untilSender } from '../support/udp.js';
 
@@ -45,7 +46,6 @@ describe('faults (issue 5): kill -9, network cut, SIGTERM', () => {
       30_000,
       200,
     );
-  const transitions = (events: LogRecord[]) => events.map((e) => `${e.from}->${e.to}:${e.reason}`);
   const stateEvents = async (sinceMs: number) =>
     (await fx.logRecords('client')).filter(
       (l) => l.event === 'state' && l.source === source && ms(l.time) >= sinceMs,
@@ -128,15 +128,10 @@ describe('faults (issue 5): kill -9, network cut, SIGTERM', () => {
     const { firstSeen } = await untilDown(sender, 15_000);
     timings.disconnectToLate = (firstSeen.late ?? Number.NaN) - disconnectedAt;
     timings.disconnectToDown = (firstSeen.down ?? Number.NaN) - disconnectedAt;
-    // The log reaches `docker logs` a little after the API shows the state.
-    await eventually(
-      async () =>
-        expect(transitions(await stateEvents(disconnectedAt))).toEqual([
-          'up->late:no_beat',
-          `late->down:missed_${DOWN_AFTER_MISSES}`,
-        ]),
-      10_000,
-      200,
+    await untilLogged(
+      () => stateEvents(disconnectedAt),
+      (found) =>
+        expect(transitions(found)).toEqual(['up->late:no_beat', `late->down:missed_${DOWN_AFTER_MISSES}`]),
     );
 
     // The seq the beacon's next beat will carry: every beat of the outage is below it.

@@ -6,6 +6,7 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { type ComposeFixture, upCompose } from '../support/compose.js';
+import { untilLogged } from '../support/log-lines.js';
 import { setUpSuite } from '../support/suite-setup.js';
 import { eventually, sendUdp } from '../support/udp.js';
 
@@ -57,10 +58,9 @@ describe('foundation: docker compose up', () => {
       30_000,
       250,
     );
-    // The log reaches `docker logs` a little after the API shows the datagram.
-    await eventually(
-      async () => {
-        const lines = await fx.logRecords('client');
+    await untilLogged(
+      () => fx.logRecords('client'),
+      (lines) => {
         const readable = new Map<string, number>();
         for (const l of lines.filter((x) => x.event === 'readable' && x.kind === 'beat')) {
           const key = `${l.source}/${l.seq}`;
@@ -70,8 +70,6 @@ describe('foundation: docker compose up', () => {
           shown.map((d) => [`${d.source}/${d.seq}`, 1]),
         );
       },
-      10_000,
-      250,
     );
     expect((await fx.logRecords('server')).some((l) => l.event === 'send')).toBe(true);
   });

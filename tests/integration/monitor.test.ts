@@ -12,6 +12,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { toApiSenderSummary } from '../../services/client/http/api.js';
 import { LIVENESS_TICK_MS } from '../../services/client/monitor.js';
 import { type ComposeFixture, type LogRecord, upCompose } from '../support/compose.js';
+import { transitions, untilLogged } from '../support/log-lines.js';
 import { setUpSuite } from '../support/suite-setup.js';
 import { eventually, untilDown, untilSender } from '../support/udp.js';
 
@@ -63,7 +64,6 @@ describe('monitor semantics (issue 3): docker compose stop, kill, start, scale',
     (await fx.logRecords('client')).filter(
       (l) => l.event === 'state' && l.source === src && ms(l.time) >= sinceMs,
     );
-  const transitions = (events: LogRecord[]) => events.map((e) => `${e.from}->${e.to}:${e.reason}`);
 
   setUpSuite(async () => {
     fx = await upCompose({
@@ -140,15 +140,10 @@ describe('monitor semantics (issue 3): docker compose stop, kill, start, scale',
     const lastBeatMs = ms(lastBeat?.sentAt);
     expect(Math.abs(ms(after.expectedAt) - lastBeatMs - INTERVAL_MS)).toBeLessThan(50);
 
-    // The log reaches `docker logs` a little after the API shows the state.
-    const events = await eventually(
-      async () => {
-        const found = await stateEvents(source, killedAt);
-        expect(transitions(found)).toEqual(['up->late:no_beat', `late->down:missed_${DOWN_AFTER_MISSES}`]);
-        return found;
-      },
-      10_000,
-      200,
+    const events = await untilLogged(
+      () => stateEvents(source, killedAt),
+      (found) =>
+        expect(transitions(found)).toEqual(['up->late:no_beat', `late->down:missed_${DOWN_AFTER_MISSES}`]),
     );
     const [late, down] = events.map((e) => ms(e.time)) as [number, number];
     timings.killToLate = late - killedAt;

@@ -14,8 +14,10 @@ import { createSocket } from 'node:dgram';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Status, toApiIncident, toApiSenderSummary } from '../../services/client/http/api.js';
+import { LIVENESS_TICK_MS } from '../../services/client/monitor.js';
 import { encodedBeat } from '../support/builders.js';
 import { type ComposeFixture, type LogRecord, upCompose } from '../support/compose.js';
+import { transitions, untilLogged } from '../support/log-lines.js';
 import { setUpSuite } from '../support/suite-setup.js';
 import { eventually, untilDown, untilSender } from '../support/udp.js';
 
@@ -33,7 +35,7 @@ const DOWN_AFTER_MISSES = 3;
 const LATE_AFTER_MS = INTERVAL_MS + GRACE_MS;
 const DOWN_AFTER_MS = LATE_AFTER_MS + (DOWN_AFTER_MISSES - 1) * INTERVAL_MS;
 /** The monitor evaluates liveness every 250 ms: a change is dated at its threshold and logged on the next tick. */
-const TICK_MS = 250;
+const TICK_MS = LIVENESS_TICK_MS;
 /** A `state` line's time after its threshold, at most: one tick, plus scheduling slack. */
 const LOG_TOLERANCE_MS = TICK_MS + 250;
 /** A beat's delay over the best of its boot, on loopback between containers, at most. */
@@ -62,7 +64,6 @@ const LOAD_COUNT = 300;
 const LOAD_MAX_MS = 10_000;
 
 const ms = (iso: unknown) => Date.parse(String(iso));
-const transitions = (events: LogRecord[]) => events.map((e) => `${e.from}->${e.to}:${e.reason}`);
 const incidentText = (i: ApiIncident) => `${i.from}->${i.to}:${i.reason}`;
 
 /**
@@ -166,16 +167,15 @@ describe('the state file (issue 10): restarts, kills, compose down, declared and
       expect(d.text).toMatch(/^[A-Z][a-z]{2} [A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d \d{4}$/);
     }
 
-    // The log reaches `docker logs` a little after the API counts the datagram.
-    const { lines, fromIt } = await eventually(
+    const { lines, fromIt } = await untilLogged(
       async () => {
         const all = await validRecords('client');
-        const found = all.filter((l) => l.from === ip || String(l.from).startsWith(`${ip}:`));
-        expect(found.length).toBeGreaterThanOrEqual(up.received);
-        return { lines: all, fromIt: found };
+        return {
+          lines: all,
+          fromIt: all.filter((l) => l.from === ip || String(l.from).startsWith(`${ip}:`)),
+        };
       },
-      10_000,
-      200,
+      (found) => expect(found.fromIt.length).toBeGreaterThanOrEqual(up.received),
     );
     expect(fromIt.filter((l) => l.event !== 'readable')).toEqual([]);
     // 25 bytes: the 24 characters of asctime and its newline (the API shows the text without it).
@@ -200,15 +200,10 @@ describe('the state file (issue 10): restarts, kills, compose down, declared and
     ]);
     expect([ms(toLate?.at), ms(toDown?.at)]).toEqual([lateAt, downAt]);
 
-    // The log reaches `docker logs` a little after the API shows the state.
-    const after = await eventually(
-      async () => {
-        const found = stateLines(await validRecords('client'), ip).filter((l) => ms(l.time) >= killedAt);
-        expect(transitions(found)).toEqual(['up->late:no_beat', `late->down:missed_${DOWN_AFTER_MISSES}`]);
-        return found;
-      },
-      10_000,
-      200,
+    const after = await untilLogged(
+      async () => stateLines(await validRecords('client'), ip).filter((l) => ms(l.time) >= killedAt),
+      (found) =>
+        expect(transitions(found)).toEqual(['up->late:no_beat', `late->down:missed_${DOWN_AFTER_MISSES}`]),
     );
     const [lateLine, downLine] = after.map((l) => ms(l.time)) as [number, number];
     expect(lateLine - lateAt).toBeGreaterThanOrEqual(0);

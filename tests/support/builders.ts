@@ -84,3 +84,11 @@ export function takeDirtyLists(tracker: Pick<Tracker, 'takeDirty'>): {
   const removed = tracker.takeDirty((sender) => changed.push(sender));
   return { changed, removed };
 }
+
+/**
+ * JSON text nested `depth` arrays deep: JSON.parse takes it, and at 30,000 (60 KB) JSON.stringify of
+ * what it gives overflows the stack (the tests check that first).
+ */
+export function deeplyNested(depth = 30_000): string {
+  return `${'['.repeat(depth)}${']'.repeat(depth)}`;
+}

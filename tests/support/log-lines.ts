@@ -6,6 +6,7 @@
  */
 import { expect } from 'vitest';
 import { parseLogLine } from '../../services/shared/log-schema.js';
+import { eventually } from './udp.js';
 
 /** One log line, checked against the log schema, its fields looked up by name. */
 export type LogRecord = Record<string, unknown> & { event?: string; time?: string };
@@ -43,4 +44,24 @@ export function validLogRecords(lines: readonly string[]): LogRecord[] {
   const parsed = lines.map(parseLogLine);
   expectSchemaValid(problemsOf(parsed), lines.length);
   return parsed.flatMap((p) => (p.ok ? [p.value as LogRecord] : []));
+}
+
+/** Each `state` line's change, as `from->to:reason` (`null->up:first_beat` for a sender new to the monitor). */
+export const transitions = (events: readonly LogRecord[]): string[] =>
+  events.map((e) => `${e.from}->${e.to}:${e.reason}`);
+
+/**
+ * `read` (lines from `docker logs`) again until `check` passes on them, at most 10 s: the log reaches
+ * Docker a little after the API shows what its lines say. Returns what passed.
+ */
+export function untilLogged<T>(read: () => Promise<T>, check: (found: T) => void): Promise<T> {
+  return eventually(
+    async () => {
+      const found = await read();
+      check(found);
+      return found;
+    },
+    10_000,
+    200,
+  );
 }

@@ -11,6 +11,9 @@ export interface RawConnection {
   received(): string;
   /** How long the connection was open when the server closed it; null if still open after `waitMs`. */
   closedWithin(waitMs: number): Promise<number | null>;
+  /** Stops taking what the server sends (the kernel's buffers fill, then the server waits); resume() takes it again. */
+  pause(): void;
+  resume(): void;
   destroy(): void;
 }
 
@@ -41,6 +44,8 @@ export function openRaw(port: number): Promise<RawConnection> {
           clearTimeout(timer);
           return closedAfterMs;
         },
+        pause: () => socket.pause(),
+        resume: () => socket.resume(),
         destroy: () => socket.destroy(),
       }),
     );

@@ -1,51 +1,32 @@
 /**
- * What HTTP clients can hold of the monitor is bounded (request-limits.ts):
- * HTTP_MAX_CONNECTIONS connections besides the live updates' SSE_MAX_CLIENTS,
- * one answer at a time on each, and an answer its client takes none of
- * within the idle time is closed. Real sockets on loopback, the real monitor.
+ * What HTTP clients can hold of the monitor is bounded (client-bounds.ts):
+ * HTTP_MAX_CONNECTIONS + SSE_MAX_CLIENTS connections, one answer at a time
+ * on each, and an answer its client takes none of within the idle time is
+ * closed. Real sockets on loopback, the real monitor.
  */
-import { connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Monitor } from '../../services/client/monitor.js';
 import { captureLogs } from '../support/log-capture.js';
 import { startLoopbackMonitor } from '../support/monitor.js';
+import { openRaw, type RawConnection, responsesIn } from '../support/raw-http.js';
 import { beat, eventually, sendUdp } from '../support/udp.js';
 
 const monitors: Monitor[] = [];
-const sockets: Socket[] = [];
+const connections: RawConnection[] = [];
 afterEach(async () => {
-  for (const s of sockets.splice(0)) s.destroy();
+  for (const c of connections.splice(0)) c.destroy();
   for (const m of monitors.splice(0)) await m.stop();
 });
 
-/** A TCP connection to the monitor's HTTP port, once connected. */
-async function opened(port: number): Promise<Socket> {
-  const socket = connect(port, '127.0.0.1');
-  sockets.push(socket);
-  await new Promise<void>((resolve, reject) => {
-    socket.once('connect', resolve);
-    socket.once('error', reject);
-  });
-  return socket;
-}
-
-/** The next bytes the socket receives, as text. */
-function firstData(socket: Socket): Promise<string> {
-  return new Promise((resolve) => socket.once('data', (chunk: Buffer) => resolve(chunk.toString('latin1'))));
-}
-
-/** Everything the socket receives from now on, once the other end has closed it. */
-function untilClosed(socket: Socket): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  socket.on('data', (chunk: Buffer) => chunks.push(chunk));
-  socket.on('error', () => {});
-  return new Promise((resolve) => socket.once('close', () => resolve(Buffer.concat(chunks))));
+async function opened(port: number): Promise<RawConnection> {
+  const connection = await openRaw(port);
+  connections.push(connection);
+  return connection;
 }
 
 const get = (path: string, last = false) =>
   `GET ${path} HTTP/1.1\r\nhost: x\r\n${last ? 'connection: close\r\n' : ''}\r\n`;
-/** The status lines of the answers in what a connection received (each right after the body before it). */
-const statuses = (received: Buffer) => received.toString('latin1').match(/HTTP\/1\.1 \d{3}/g) ?? [];
+const statuses = (connection: RawConnection) => responsesIn(connection.received()).map((r) => r.status);
 
 describe('HTTP connections', () => {
   it('closes one connection more than HTTP_MAX_CONNECTIONS and the live updates at once, counts it, and closes the idle ones so that the next try gets in', async () => {
@@ -57,26 +38,24 @@ describe('HTTP connections', () => {
     const port = monitor.http.port;
     // Three connections: a live-update stream, and two kept alive after an answer each (idle).
     const stream = await opened(port);
-    const streamed = firstData(stream);
     stream.write(get('/api/events'));
-    expect(await streamed).toMatch(/^HTTP\/1\.1 200 /);
+    await eventually(() => expect(stream.received()).toMatch(/^HTTP\/1\.1 200 /));
     const idle = [await opened(port), await opened(port)];
-    for (const socket of idle) {
-      const answered = firstData(socket);
-      socket.write(get('/healthz'));
-      expect(await answered).toMatch(/^HTTP\/1\.1 200 /);
+    for (const connection of idle) {
+      connection.write(get('/healthz'));
+      await eventually(() => expect(statuses(connection)).toEqual([200]));
     }
-    const idleClosed = idle.map(untilClosed);
 
     // One more: closed by the monitor, unanswered (its request is never read; answered, it would close
     // after its answer).
     const refused = await opened(port);
-    const refusedGot = untilClosed(refused);
     refused.write(get('/healthz', true));
-    expect((await refusedGot).length).toBe(0);
+    expect(await refused.closedWithin(5000)).not.toBeNull();
+    expect(refused.received()).toBe('');
     // The idle ones went with it; the stream goes on.
-    expect((await Promise.all(idleClosed)).map((b) => b.length)).toEqual([0, 0]);
-    expect((await firstData(stream)).length).toBeGreaterThan(0);
+    for (const connection of idle) expect(await connection.closedWithin(5000)).not.toBeNull();
+    const streamedBefore = stream.received().length;
+    await eventually(() => expect(stream.received().length).toBeGreaterThan(streamedBefore));
     const metrics = await (await fetch(`${base}/metrics`, { headers: { connection: 'close' } })).text();
     expect(metrics).toMatch(/^udp_monitor_http_connections_refused_total 1$/m);
   });
@@ -84,18 +63,18 @@ describe('HTTP connections', () => {
   it('answers one request at a time on a connection: one pipelined behind it gets a 429', async () => {
     const { monitor } = await startLoopbackMonitor(captureLogs('client').logger);
     monitors.push(monitor);
-    const socket = await opened(monitor.http.port);
-    const received = untilClosed(socket);
+    const pipelined = await opened(monitor.http.port);
     // Three at once; the last asks for the connection to close after its answer.
-    socket.write(get('/api/status') + get('/api/status') + get('/api/status', true));
-    expect(statuses(await received)).toEqual(['HTTP/1.1 200', 'HTTP/1.1 429', 'HTTP/1.1 429']);
+    pipelined.write(get('/api/status') + get('/api/status') + get('/api/status', true));
+    expect(await pipelined.closedWithin(5000)).not.toBeNull();
+    expect(statuses(pipelined)).toEqual([200, 429, 429]);
     // Asked one after the other, each is answered.
-    const again = await opened(monitor.http.port);
-    for (const last of [false, true]) {
-      const answered = last ? untilClosed(again) : firstData(again).then((t) => Buffer.from(t, 'latin1'));
-      again.write(get('/healthz', last));
-      expect(statuses(await answered)).toEqual(['HTTP/1.1 200']);
-    }
+    const oneByOne = await opened(monitor.http.port);
+    oneByOne.write(get('/api/status'));
+    await eventually(() => expect(statuses(oneByOne)).toEqual([200]));
+    oneByOne.write(get('/api/status', true));
+    expect(await oneByOne.closedWithin(5000)).not.toBeNull();
+    expect(statuses(oneByOne)).toEqual([200, 200]);
   });
 
   it('closes an answer its client takes none of within the idle time, and counts it', async () => {
@@ -133,10 +112,9 @@ describe('HTTP connections', () => {
       250,
     );
     // What the kernel held of it, then the end the monitor gave it: never the whole answer.
-    const received = untilClosed(reader);
     reader.resume();
-    const bytes = (await received).length;
-    expect(bytes).toBeGreaterThan(0);
-    expect(bytes).toBeLessThan(whole);
+    expect(await reader.closedWithin(5000)).not.toBeNull();
+    expect(reader.received().length).toBeGreaterThan(0);
+    expect(reader.received().length).toBeLessThan(whole);
   });
 });

@@ -3,6 +3,7 @@ import { createHistory } from '../../services/client/ingest/history.js';
 import { createLogLimiter } from '../../services/client/ingest/log-limiter.js';
 import { createIngest } from '../../services/client/ingest/pipeline.js';
 import { createTracker } from '../../services/client/tracking/tracker.js';
+import { TRACKER_OPTIONS } from '../support/builders.js';
 import { captureLogs } from '../support/log-capture.js';
 
 // The errors the socket threads hand over (a socket's, or a datagram's handling that threw) go through
@@ -14,13 +15,7 @@ describe('socket errors', () => {
     const limiter = createLogLimiter(limit);
     const ingest = createIngest({
       replay: null,
-      tracker: createTracker({
-        maxSenders: 10,
-        lateGraceMs: null,
-        downAfterMisses: 3,
-        sequenceWindow: 64,
-        heartbeatSlots: 10,
-      }),
+      tracker: createTracker(TRACKER_OPTIONS),
       history: createHistory(10),
       ignoreUndeclared: false,
       self: null,

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Monitor } from '../../services/client/monitor.js';
 import { openStateFile } from '../../services/client/store/state-file.js';
 import { startAlertmanager } from '../support/alertmanager.js';
+import { deeplyNested } from '../support/builders.js';
 import { type CapturedLogs, captureLogs } from '../support/log-capture.js';
 import { freshDataDir, type LoopbackMonitor, startLoopbackMonitor } from '../support/monitor.js';
 import { beat, eventually, sendUdp } from '../support/udp.js';
@@ -379,9 +380,9 @@ describe('a datagram nested deeper than a serialiser can go', () => {
       died = err;
     });
     try {
-      // 30,000 levels, 60 KB: JSON.parse takes it, JSON.stringify of it overflows the stack.
-      const deep = `{"v":${'['.repeat(30_000)}${']'.repeat(30_000)}}`;
-      expect(() => JSON.stringify(JSON.parse(deep))).toThrow(RangeError);
+      const nested = deeplyNested();
+      expect(() => JSON.stringify(JSON.parse(nested))).toThrow(RangeError);
+      const deep = `{"v":${nested}}`;
       await sendUdp(m.monitor.udp.port, [deep]);
       await heardFrom(m, ['after-it']);
       expect(logs.events('exception')).toMatchObject([{ reason: 'unsupported_version', detail: 'v=[…]' }]);

@@ -8,6 +8,7 @@ import {
   previewText,
 } from '../../services/shared/protocol.js';
 import { signPayload } from '../../services/shared/signing.js';
+import { deeplyNested } from '../support/builders.js';
 
 const open: DecodeOptions = { maxBytes: 1232, keyring: new Map(), requireAuth: false };
 const beat: Datagram = {
@@ -57,8 +58,7 @@ describe('encode/decode', () => {
     expect(!r.ok && [r.reason, r.detail]).toEqual(['unsupported_version', `v="${'v'.repeat(31)}…`]);
   });
   it('rejects JSON nested deeper than serialising it allows, without a throw, in any field', () => {
-    // 30,000 levels (60 KB): JSON.parse takes it; JSON.stringify of it overflows the stack.
-    const deep = `${'['.repeat(30_000)}${']'.repeat(30_000)}`;
+    const deep = deeplyNested();
     expect(() => JSON.stringify(JSON.parse(deep))).toThrow(RangeError);
     const big = { ...open, maxBytes: 65_507 };
     const raw = (json: string) => Buffer.from(json);
