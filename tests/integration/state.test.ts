@@ -167,16 +167,12 @@ describe('the state file (issue 10): restarts, kills, compose down, declared and
       expect(d.text).toMatch(/^[A-Z][a-z]{2} [A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d \d{4}$/);
     }
 
-    const { lines, fromIt } = await untilLogged(
-      async () => {
-        const all = await validRecords('client');
-        return {
-          lines: all,
-          fromIt: all.filter((l) => l.from === ip || String(l.from).startsWith(`${ip}:`)),
-        };
-      },
-      (found) => expect(found.fromIt.length).toBeGreaterThanOrEqual(up.received),
+    const fromIp = (l: LogRecord) => l.from === ip || String(l.from).startsWith(`${ip}:`);
+    const lines = await untilLogged(
+      () => validRecords('client'),
+      (all) => expect(all.filter(fromIp).length).toBeGreaterThanOrEqual(up.received),
     );
+    const fromIt = lines.filter(fromIp);
     expect(fromIt.filter((l) => l.event !== 'readable')).toEqual([]);
     // 25 bytes: the 24 characters of asctime and its newline (the API shows the text without it).
     for (const l of fromIt)

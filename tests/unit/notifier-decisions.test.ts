@@ -33,6 +33,9 @@ const T0 = Date.parse('2026-12-05T06:00:00Z');
 const logger = captureLogs('client', 'debug').logger;
 const nowhere = { url: new URL('http://127.0.0.1:9/hook'), label: 'http://127.0.0.1:9' };
 
+/** NOTIFY_ON with a late and a stopped told too. */
+const TOLD_LATE_AND_STOPPED: NotifierConfig['notifyOn'] = ['down', 'up', 'late', 'stopped'];
+
 const config = (over: Partial<NotifierConfig> = {}): NotifierConfig => ({
   webhooks: [nowhere],
   alertmanagers: [],
@@ -140,6 +143,19 @@ describe('the notifier, on a fake clock', () => {
         } as SenderView);
         const c: StateChange = { source, from, to, reason, atMs: w.t };
         w.notifier?.changes([c]);
+      },
+      /** A beat came: the sender's last seq one on (a later problem is a new incident). */
+      beatAgain(source: string) {
+        const v = w.views.get(source) as SenderView;
+        w.views.set(source, { ...v, lastSeq: (v.lastSeq ?? 0) + 1 });
+      },
+      /** The sender changes to each state in turn, 100 ms apart, a beat coming before each up. */
+      flap(source: string, tos: readonly SenderState[]) {
+        for (const to of tos) {
+          w.t += 100;
+          if (to === 'up') w.beatAgain(source);
+          w.change(source, to);
+        }
       },
       /** The liveness clock's once-a-second work, for `seconds`. */
       tick(seconds: number) {
@@ -250,7 +266,7 @@ describe('the notifier, on a fake clock', () => {
     w.change('s', 'down');
     w.silence('s', true);
     w.tick(5);
-    w.views.set('s', { ...(w.views.get('s') as SenderView), lastSeq: 8 });
+    w.beatAgain('s');
     w.change('s', 'up');
     w.tick(5);
     expect(w.told('s').map((n) => n.event)).toEqual(['down']);
@@ -338,7 +354,7 @@ describe('the notifier, on a fake clock', () => {
     expect(w.db.prepare('SELECT COUNT(*) AS n FROM notified').get()).toEqual({ n: 0 });
     await w.restart(); // with a webhook
     w.tick(1);
-    w.views.set('s', { ...(w.views.get('s') as SenderView), lastSeq: 8 });
+    w.beatAgain('s');
     w.change('s', 'up');
     expect(w.told('s').map((n) => n.event)).toEqual(['down', 'up']);
   });
@@ -365,17 +381,12 @@ describe('the notifier, on a fake clock', () => {
 
   it('keeps flapping inside the incident it interrupts: the notice, where it settles and the up that ends it share its key', () => {
     const w = senderUp();
-    let seq = 7;
-    for (const to of ['down', 'up', 'down', 'up', 'down'] as const) {
-      w.t += 100;
-      // Beats came before each up: a new incident opens with a new last beat.
-      if (to === 'up') w.views.set('s', { ...(w.views.get('s') as SenderView), lastSeq: ++seq });
-      w.change('s', to);
-    }
+    // Beats came before each up: a new incident opens with a new last beat.
+    w.flap('s', ['down', 'up', 'down', 'up', 'down']);
     expect(w.told('s').map((n) => n.event)).toEqual(['down', 'up', 'down', 'flapping']);
     w.tick(11); // quiet for FLAP_WINDOW: it settled, down
     w.t += 1000;
-    w.views.set('s', { ...(w.views.get('s') as SenderView), lastSeq: ++seq });
+    w.beatAgain('s');
     w.change('s', 'up');
     const told = w.told('s');
     expect(told.map((n) => n.event)).toEqual(['down', 'up', 'down', 'flapping', 'down', 'up']);
@@ -492,7 +503,7 @@ describe('the notifier, on a fake clock', () => {
   });
 
   it('tells the late and the stopped a silence held back when the silence ended while the monitor was stopped, once', async () => {
-    const notifyOn: NotifierConfig['notifyOn'] = ['down', 'up', 'late', 'stopped'];
+    const notifyOn = TOLD_LATE_AND_STOPPED;
     const w = world();
     w.start({ notifyOn });
     w.change('l', 'up');
@@ -522,12 +533,7 @@ describe('the notifier, on a fake clock', () => {
     const w = world();
     w.start({ maxSenders: 2 });
     w.change('f', 'up');
-    let seq = 7;
-    for (const to of ['down', 'up', 'down', 'up', 'down'] as const) {
-      w.t += 100;
-      if (to === 'up') w.views.set('f', { ...(w.views.get('f') as SenderView), lastSeq: ++seq });
-      w.change('f', to);
-    }
+    w.flap('f', ['down', 'up', 'down', 'up', 'down']);
     expect(w.told('f').map((n) => n.event)).toEqual(['down', 'up', 'down', 'flapping']);
     // Three others go down meanwhile: more senders with changes than MAX_SENDERS.
     for (const other of ['a', 'b', 'c']) {
@@ -539,14 +545,14 @@ describe('the notifier, on a fake clock', () => {
   });
 
   it('does not tell again after a restart a stopped it told as the end of a problem', async () => {
-    const notifyOn: NotifierConfig['notifyOn'] = ['down', 'up', 'late', 'stopped'];
+    const notifyOn = TOLD_LATE_AND_STOPPED;
     const w = world();
     w.start({ notifyOn });
     w.change('s', 'up');
     w.t += 1000;
     w.change('s', 'late');
     w.t += 1000;
-    w.views.set('s', { ...(w.views.get('s') as SenderView), lastSeq: 8 });
+    w.beatAgain('s');
     w.change('s', 'stopped'); // its bye: the late's incident ends
     const [late, stopped] = w.told('s');
     expect([late?.event, stopped?.event]).toEqual(['late', 'stopped']);
@@ -560,12 +566,7 @@ describe('the notifier, on a fake clock', () => {
     const w = world();
     w.start({ notifyOn: ['down'] });
     w.change('s', 'up');
-    let seq = 7;
-    for (const to of ['down', 'up', 'down', 'up'] as const) {
-      w.t += 100;
-      if (to === 'up') w.views.set('s', { ...(w.views.get('s') as SenderView), lastSeq: ++seq });
-      w.change('s', to);
-    }
+    w.flap('s', ['down', 'up', 'down', 'up']);
     w.tick(11); // settled up: not told
     expect(w.told('s').map((n) => n.event)).toEqual(['down', 'down', 'flapping']);
     w.t += 3_600_000;
@@ -582,7 +583,7 @@ describe('the notifier, on a fake clock', () => {
     w.t += 60_000;
     w.change('s', 'down');
     w.t += 60_000;
-    w.views.set('s', { ...(w.views.get('s') as SenderView), lastSeq: 8 });
+    w.beatAgain('s');
     w.change('s', 'up'); // not told
     w.silence('s', true);
     w.t += 60_000;

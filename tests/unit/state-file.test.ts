@@ -12,6 +12,7 @@ import {
   STATE_FILE_NAME,
   type StateFile,
   StateFileError,
+  type StoredSenderRow,
 } from '../../services/client/store/state-file.js';
 import {
   INCIDENTS_PER_SENDER,
@@ -32,6 +33,14 @@ function threadNiceValues(): number[] {
     // After the command in parentheses: state is field 3, nice field 19.
     return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
   });
+}
+
+/** The file a run left in `d`: begun at T0, `rows` written at T0, stopped cleanly at T0 + 1 s. */
+function leftBehind(d: string, rows: StoredSenderRow[]): void {
+  const file = openStateFile(d);
+  file.beginRun(T0);
+  file.write({ senders: rows, removed: [], incidents: [], atMs: T0, recordedUntilMs: T0 });
+  file.close(T0 + 1000);
 }
 
 /** The store of `d` opened as a restart at T0 + 2 s opens it (1 s sync, nothing heard yet). */
@@ -170,16 +179,7 @@ describe('the state file', () => {
     const d = dir();
     const tracker = createTracker({ maxSenders: 10, lateGraceMs: null, downAfterMisses: 3, ...SHAPE });
     for (const source of ['.', '..', 'ok']) tracker.observe(trackedBeat({ source, seq: 0 }));
-    const first = open(d);
-    first.beginRun(T0);
-    first.write({
-      senders: takeDirtyLists(tracker).changed.map(toRow),
-      removed: [],
-      incidents: [],
-      atMs: T0,
-      recordedUntilMs: T0,
-    });
-    first.close(T0 + 1000);
+    leftBehind(d, takeDirtyLists(tracker).changed.map(toRow));
     const logs = captureLogs('client');
     const again = createTracker({ maxSenders: 10, lateGraceMs: null, downAfterMisses: 3, ...SHAPE });
     const store = storeAtRestart(d, again, logs.logger);
@@ -198,17 +198,8 @@ describe('the state file', () => {
       const d = dir();
       const tracker = createTracker({ maxSenders: 10, lateGraceMs: null, downAfterMisses: 3, ...SHAPE });
       tracker.observe(trackedBeat({ source: 'ok', seq: 0 }));
-      const [row] = takeDirtyLists(tracker).changed.map(toRow);
-      const first = open(d);
-      first.beginRun(T0);
-      first.write({
-        senders: [row as NonNullable<typeof row>, { ...(row as NonNullable<typeof row>), source: bad }],
-        removed: [],
-        incidents: [],
-        atMs: T0,
-        recordedUntilMs: T0,
-      });
-      first.close(T0 + 1000);
+      const row = takeDirtyLists(tracker).changed.map(toRow)[0] as StoredSenderRow;
+      leftBehind(d, [row, { ...row, source: bad }]);
       const start = () => storeAtRestart(d, createTracker({ ...TRACKER_OPTIONS, ...SHAPE }));
       expect(start).toThrow(StateFileError);
       expect(start).toThrow(`holds a sender whose id is not one a monitor writes (${JSON.stringify(bad)})`);

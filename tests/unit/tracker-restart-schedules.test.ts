@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { fromRow, toRow } from '../../services/client/store/sender-codec.js';
 import type { StoredSenderRow } from '../../services/client/store/state-file.js';
 import { createTracker, type StateChange } from '../../services/client/tracking/tracker.js';
-import { T0, TRACKER_OPTIONS, trackedBeat } from '../support/builders.js';
+import { declaredSender, T0, TRACKER_OPTIONS, trackedBeat } from '../support/builders.js';
 import { pick, prng, type Random } from '../support/prng.js';
 
 // A sender and a monitor that restarts, simulated on a fake clock. The
@@ -74,7 +74,6 @@ function play(s: Scenario): Seen[] {
     downAfterMisses: s.downAfterMisses,
     stoppedTimeoutMs: s.stoppedTimeoutMs ?? 0,
   };
-  const declaration = { source: SOURCE, kind: 'protocol' as const, intervalMs: s.intervalMs };
   const seen: Seen[] = [];
   const file: StoredFile = { rows: new Map(), watermarkMs: 0, aliveAtMs: T0 };
   let next = 0;
@@ -86,7 +85,7 @@ function play(s: Scenario): Seen[] {
       [...file.rows].map(([source, { writtenAtMs }]) => [source, Math.max(writtenAtMs, file.watermarkMs)]),
     );
     tracker.restore(stored, { monitorStartMs: run.startMs, lastAliveMs: file.aliveAtMs, recordedUntilMs });
-    if (s.declared) tracker.declare([{ ...declaration, graceMs: null, displayName: null }], run.startMs);
+    if (s.declared) tracker.declare([declaredSender(SOURCE, s.intervalMs)], run.startMs);
     tracker.listening(run.startMs);
     // Datagrams that arrived while the monitor was away are lost to it.
     while (next < s.datagrams.length && arrival(s.datagrams[next] as Datagram) < run.startMs) next++;
@@ -176,7 +175,7 @@ describe('tracker: a monitor that restarts again and again', () => {
       () => minute,
       () => true,
     );
-    const datagrams = datagramsOf(hour, [{ startMs: T0, endMs: T0 + 1, bye: false }], () => 0);
+    const datagrams = datagramsOf(hour, bootsOf(T0, T0 + 1, []), () => 0);
     const [down, ...more] = downs(
       play({ intervalMs: hour, downAfterMisses: 3, runs, datagrams, syncMs: 5000 }),
     );

@@ -101,6 +101,9 @@ describe('the state file write-behind', () => {
   }
 
   const rowsOf = (ws: StateWrite[]) => ws.flatMap((w) => w.senders.map((s) => s.source));
+  /** The file's watermark, as a start reads it: the latest any run recorded. */
+  const watermark = () =>
+    Number((file.db.prepare('SELECT MAX(recorded_until) AS w FROM monitor_runs').get() as { w: number }).w);
 
   beforeEach(() => {
     vi.useFakeTimers({
@@ -234,16 +237,6 @@ describe('the state file write-behind', () => {
 
   it('moves the file watermark only as far as every change before it is in the file: the senders still waiting hold it back', async () => {
     start(200, 10_000);
-    const recordedUntil = () =>
-      Number(
-        (
-          file.db
-            .prepare('SELECT recorded_until AS until FROM monitor_runs WHERE id = ?')
-            .get(file.runId) as {
-            until: number;
-          }
-        ).until,
-      );
     const inFile = () => new Map([...file.eachSender()].map((row) => [row.source, fromRow(row, SHAPE)]));
     const stale: string[] = [];
     let seq = 0;
@@ -255,24 +248,24 @@ describe('the state file write-behind', () => {
       heardUntilMs = s >= 9 && s <= 11 ? nowMs + 1000 - 1500 : Number.POSITIVE_INFINITY;
       await second(200, ++seq);
       await turnsDone();
-      const watermark = recordedUntil();
-      if (watermark > heardUntilMs) stale.push(`second ${s}: watermark past what the tracker knows`);
+      const markMs = watermark();
+      if (markMs > heardUntilMs) stale.push(`second ${s}: watermark past what the tracker knows`);
       // Every sender beats at each whole second: its latest beat before the watermark must be in its row.
-      const latestBefore = T0 + (Math.ceil((watermark - T0) / 1000) - 1) * 1000;
+      const latestBefore = T0 + (Math.ceil((markMs - T0) / 1000) - 1) * 1000;
       const rows = inFile();
       for (const sender of tracker.all()) {
         const row = rows.get(sender.source);
         if (latestBefore >= T0 && !(row !== undefined && row.lastSeenMs >= latestBefore))
           stale.push(
-            `second ${s}: ${sender.source} beat at +${latestBefore - T0}, its row at +${(row?.lastSeenMs ?? T0) - T0}, watermark +${watermark - T0}`,
+            `second ${s}: ${sender.source} beat at +${latestBefore - T0}, its row at +${(row?.lastSeenMs ?? T0) - T0}, watermark +${markMs - T0}`,
           );
       }
     }
     expect(stale).toEqual([]);
     // Every sender beats every second and is written within about the 10 s sync (a share of the waiting
     // ones each second): the watermark lags by about that, not more.
-    expect(recordedUntil()).toBeGreaterThan(T0);
-    expect(nowMs - recordedUntil()).toBeLessThanOrEqual(15_000);
+    expect(watermark()).toBeGreaterThan(T0);
+    expect(nowMs - watermark()).toBeLessThanOrEqual(15_000);
     // What the tracker knows of what the monitor heard holds it back too.
     heardUntilMs = nowMs - 300;
     await wb.stop();
@@ -300,8 +293,6 @@ describe('the state file write-behind', () => {
     start(100, 30_000);
     // Listening: the restart's absence moves every restored sender's deadlines, which changes them all.
     tracker.listening(nowMs);
-    const watermark = () =>
-      Number((file.db.prepare('SELECT MAX(recorded_until) AS w FROM monitor_runs').get() as { w: number }).w);
     let secondsWithRowsUnwritten = 0;
     for (let s = 1; s <= 90; s++) {
       nowMs += 1000;
