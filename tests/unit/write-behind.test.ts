@@ -10,9 +10,11 @@ import {
   type StateSink,
   startWriteBehind,
   type WriteBehind,
+  withPutBack,
 } from '../../services/client/store/write-behind.js';
 import { createTracker, type Tracker } from '../../services/client/tracking/tracker.js';
 import { T0, TRACKER_OPTIONS, takeDirtyLists, trackedBeat } from '../support/builders.js';
+import { prng } from '../support/prng.js';
 
 const SHAPE = {
   sequenceWindow: TRACKER_OPTIONS.sequenceWindow,
@@ -622,5 +624,35 @@ describe('the state file write-behind', () => {
     // A later change of s-3 takes its first beat along, in order.
     expect(file.incidents('s-3', 10).map((i) => i.to)).toEqual(['stopped', 'up']);
     await wb.stop();
+  });
+});
+
+describe('a refused write puts its senders back among those waiting', () => {
+  it('keeps the times in ascending order, each source once at its earlier time, as sorting them all does', () => {
+    const random = prng(12);
+    for (let round = 0; round < 500; round++) {
+      const times = Array.from({ length: Math.floor(random() * 40) }, () => Math.floor(random() * 50)).sort(
+        (a, b) => a - b,
+      );
+      const waiting = new Map(times.map((at, i) => [`w-${i}`, at] as [string, number]));
+      // Some of the slice's sources changed again meanwhile (waiting at a later time), some not.
+      const back = Array.from(
+        { length: Math.floor(random() * 10) },
+        (_, i) =>
+          [random() < 0.3 && times.length > i ? `w-${i}` : `b-${i}`, Math.floor(random() * 50)] as [
+            string,
+            number,
+          ],
+      );
+      const sortedAll = new Map(waiting);
+      for (const [source, at] of back) sortedAll.set(source, Math.min(sortedAll.get(source) ?? at, at));
+      const merged = withPutBack(
+        waiting,
+        back.map(([source, at]) => [source, at]),
+      );
+      const values = [...merged.values()];
+      expect(values).toEqual([...values].sort((a, b) => a - b));
+      expect(new Map([...merged].sort())).toEqual(new Map([...sortedAll].sort()));
+    }
   });
 });

@@ -150,7 +150,7 @@ export function startWriteBehind(
   /**
    * Per waiting source, a time its oldest change not in the file came after:
    * the collection before the one that took it (drainedAtMs then). In
-   * ascending order (putBack() sorts again), for watermark().
+   * ascending order (putBack() merges its slice back in order), for watermark().
    */
   let unwrittenSince = new Map<string, number>();
   /**
@@ -302,27 +302,28 @@ export function startWriteBehind(
    * The file's watermark once the slice taken last is in: every change of a
    * sender before it is in the file. Not past the last full collection
    * (changes since may still be in the tracker), the oldest change still
-   * waiting, nor what the tracker knows of what the monitor heard.
+   * waiting, what the tracker knows of what the monitor heard, nor the
+   * write's own time `atMs`.
    */
-  function watermark(): number {
+  function watermark(atMs: number): number {
     const oldestWaiting = unwrittenSince.values().next();
     return Math.min(
       drainedAtMs,
       oldestWaiting.done === true ? Number.POSITIVE_INFINITY : oldestWaiting.value,
       options.heardUntil(),
-      options.now(),
+      atMs,
     );
   }
 
   function encode(slice: Slice): StateWrite {
-    const recordedUntilMs = watermark();
+    const atMs = options.now();
     // Even with nothing to write, the run's alive time moves on: a later start measures its gap from it.
     return {
       senders: slice.batch.map(toRow),
       removed: slice.removed,
       incidents: slice.incidents,
-      atMs: options.now(),
-      recordedUntilMs,
+      atMs,
+      recordedUntilMs: watermark(atMs),
     };
   }
 
@@ -335,13 +336,11 @@ export function startWriteBehind(
     // forgotten meanwhile has its removal queued already, and must not be written after it.
     // Their changes are not in the file still, since when they were (those still tracked: a forgotten
     // one's removal is queued, and it would hold the watermark back for good).
-    const since = new Map(unwrittenSince);
+    const back: Array<[string, number]> = [];
     slice.batch.forEach((sender, i) => {
-      if (!tracker.markDirty(sender)) return;
-      const at = slice.since[i] as number;
-      since.set(sender.source, Math.min(since.get(sender.source) ?? at, at));
+      if (tracker.markDirty(sender)) back.push([sender.source, slice.since[i] as number]);
     });
-    unwrittenSince = new Map([...since].sort((a, b) => a[1] - b[1]));
+    unwrittenSince = withPutBack(unwrittenSince, back);
     for (const source of slice.stateChanged) stateChanged.add(source);
     // Removed again since only if it did not come back meanwhile.
     for (const source of slice.removed) if (!waiting.has(source)) removed.add(source);
@@ -503,4 +502,33 @@ export function startWriteBehind(
       file.abandon();
     },
   };
+}
+
+/**
+ * `waiting` (in ascending order of time) with the entries of `back` among
+ * them, still in ascending order: a source in both keeps the earlier time.
+ * Sorts `back` (one write's slice) and merges, instead of sorting them all.
+ */
+export function withPutBack(
+  waiting: ReadonlyMap<string, number>,
+  back: Array<[string, number]>,
+): Map<string, number> {
+  for (const entry of back) entry[1] = Math.min(entry[1], waiting.get(entry[0]) ?? entry[1]);
+  back.sort((a, b) => a[1] - b[1]);
+  const comingBack = new Set(back.map(([source]) => source));
+  const merged = new Map<string, number>();
+  let next = 0;
+  for (const [source, at] of waiting) {
+    if (comingBack.has(source)) continue;
+    for (; next < back.length && (back[next] as [string, number])[1] < at; next++) {
+      const [b, bAt] = back[next] as [string, number];
+      merged.set(b, bAt);
+    }
+    merged.set(source, at);
+  }
+  for (; next < back.length; next++) {
+    const [b, bAt] = back[next] as [string, number];
+    merged.set(b, bAt);
+  }
+  return merged;
 }
