@@ -158,6 +158,22 @@ describe('tracker: a monitor restart', () => {
     expect(changes(after, T0 + 60_000)).toEqual([]);
   });
 
+  it('says when a restored sender not heard yet will have shown itself if it lives: the bind + interval + grace', () => {
+    const before = createTracker(OPTIONS);
+    before.observe(trackedBeat({ seq: 0 })); // 1 s interval, grace 1 s
+    expect(changes(before, T0 + 10_000)).toEqual(['a:up->down:missed_3@4000']);
+    const start = T0 + 600_000;
+    const after = restarted(before, start, T0 + 10_000, null);
+    // Before the socket is bound, nobody can have shown: no time yet.
+    expect(after.showsByMs('a')).toBe(Number.POSITIVE_INFINITY);
+    after.listening(start + 3000);
+    expect(after.showsByMs('a')).toBe(start + 3000 + 2000);
+    // Heard: what the run sees of it is its own.
+    after.observe(trackedBeat({ seq: 1, sentAtMs: start + 3500, receivedAtMs: start + 3500 }));
+    expect(after.showsByMs('a')).toBeNull();
+    expect(after.showsByMs('never-tracked')).toBeNull();
+  });
+
   it('charges no loss for the beats sent while the monitor itself was away, but does for later ones', () => {
     const before = createTracker(OPTIONS);
     for (let seq = 0; seq <= 5; seq++) before.observe(trackedBeat({ seq }));

@@ -230,6 +230,14 @@ export interface Tracker {
    */
   listening(nowMs: number): void;
   /**
+   * When a sender this run has not heard yet will have shown itself if it
+   * lives: the socket's bind + its interval + grace (+Infinity before the
+   * bind). null once it has been heard since the bind, and for a sender not
+   * tracked. What a restored record says (down, say) may be out of date
+   * until then: the sender may have come back while the monitor was away.
+   */
+  showsByMs(source: string): number | null;
+  /**
    * The monitor itself lost datagrams (its queue or the kernel's receive
    * buffer was full) that arrived from `fromMs` (0: any time) until
    * `untilMs`: whatever any sender sent that arrived then is unknown, not
@@ -1050,7 +1058,11 @@ export function createTracker(options: TrackerOptions): Tracker {
    * interval + grace at the earliest (reading a large file takes a while).
    * A restored sender's uptime counts from now, as its state says.
    */
+  /** When the socket was bound (listening()); null before. */
+  let listeningAtMs: number | null = null;
+
   function listening(nowMs: number): void {
+    listeningAtMs = nowMs;
     for (const sender of senders.values()) {
       const awayFromMs = restoredRecords.get(sender);
       if (awayFromMs !== undefined) {
@@ -1370,6 +1382,13 @@ export function createTracker(options: TrackerOptions): Tracker {
     },
     restore,
     listening,
+    showsByMs(source) {
+      const sender = senders.get(source);
+      if (sender === undefined) return null;
+      if (listeningAtMs === null) return Number.POSITIVE_INFINITY;
+      if (sender.lastSeenMs >= listeningAtMs) return null;
+      return listeningAtMs + intervalOf(sender) + graceOf(sender);
+    },
     blind,
     blindSinceMs,
     markDirty(sender) {
