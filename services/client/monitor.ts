@@ -209,6 +209,8 @@ async function assembleMonitor(
     views: () => tracker.views(now()),
     silenced: (source, atMs) => maintenance.covering(source, atMs) !== null,
     silencesGeneration: () => maintenance.generation,
+    showsBy: (source) => tracker.showsByMs(source),
+    previousRunAliveMs: store.previousRunAliveMs,
   });
   opened.push(() => notifier.stop());
   // The declarations, once the notifications know every stored sender (its alert firing, its incident

@@ -100,6 +100,8 @@ describe('the notifier, on a fake clock', () => {
       views: new Map<string, SenderView>(),
       silenced: new Set<string>(),
       generation: 0,
+      /** Senders this run has not heard yet, and when they will have shown themselves (Tracker.showsByMs). */
+      showsBy: new Map<string, number>(),
       notifier: null as Notifier | null,
       start(over: Partial<NotifierConfig> = {}, http?: HttpClient): Notifier {
         const n = startNotifier({
@@ -112,14 +114,17 @@ describe('the notifier, on a fake clock', () => {
           views: () => [...w.views.values()],
           silenced: (source) => w.silenced.has(source),
           silencesGeneration: () => w.generation,
+          showsBy: (source) => w.showsBy.get(source) ?? null,
+          previousRunAliveMs: file.previousRun?.aliveAtMs ?? null,
         });
         w.notifier = n;
         return n;
       },
-      /** The monitor stops (its notifier and file) and starts again on the same file. */
-      async restart(over: Partial<NotifierConfig> = {}): Promise<Notifier> {
+      /** The monitor stops (its notifier and file) and starts again on the same file, `awayMs` later. */
+      async restart(over: Partial<NotifierConfig> = {}, awayMs = 0): Promise<Notifier> {
         await w.notifier?.stop();
         file.close(w.t);
+        w.t += awayMs;
         file = openStateFile(dataDir);
         file.beginRun(w.t);
         return w.start(over);
@@ -359,7 +364,7 @@ describe('the notifier, on a fake clock', () => {
     expect(w.told('s').map((n) => n.event)).toEqual(['down', 'up']);
   });
 
-  it('tells the up a silence held back when the silence ended while the monitor was stopped', async () => {
+  it('tells the up a silence held back when the silence ended while the monitor was stopped, at the first tick', async () => {
     const w = senderUp();
     w.t += 5000;
     w.change('s', 'down');
@@ -372,6 +377,8 @@ describe('the notifier, on a fake clock', () => {
     // Stopped; the silence ends meanwhile; the sender stays up.
     w.silence('s', false);
     w.views.set('s', { ...(w.views.get('s') as SenderView), maintenance: false });
+    // Not heard by the new run yet: its up is told all the same (the record holds a beat after the down).
+    w.showsBy.set('s', w.t + 60_000);
     await w.restart();
     w.tick(1);
     const [down, up] = w.told('s');
@@ -623,6 +630,42 @@ describe('the notifier, on a fake clock', () => {
     // And a down told before the stop is not told again at the start.
     await w.restart();
     w.tick(1);
+    expect(w.told('s')).toHaveLength(1);
+  });
+
+  it('holds a catch-up at a restart until the sender has had the time to show itself: one back by then is not told down', async () => {
+    const w = senderUp();
+    w.silence('s', true);
+    w.change('s', 'down');
+    await w.restart({}, 600_000);
+    w.silence('s', false); // ended meanwhile
+    w.generation = 0;
+    w.showsBy.set('s', w.t + 3000); // the bind + interval + grace
+    w.tick(2);
+    expect(w.told('s')).toEqual([]);
+    // It came back while the monitor was away: its first beat is heard, and nothing was to be said.
+    w.showsBy.delete('s');
+    w.beatAgain('s');
+    w.change('s', 'up');
+    w.tick(5);
+    expect(w.told('s')).toEqual([]);
+  });
+
+  it('tells the down a restart holds back once the sender has had the time to show itself and did not', async () => {
+    const w = senderUp();
+    w.silence('s', true);
+    w.change('s', 'down');
+    await w.restart({}, 600_000);
+    w.silence('s', false);
+    w.generation = 0;
+    const showsBy = w.t + 3000;
+    w.showsBy.set('s', showsBy);
+    w.tick(2);
+    expect(w.told('s')).toEqual([]);
+    w.tick(1);
+    expect(w.t).toBe(showsBy);
+    expect(w.told('s').map((n) => n.event)).toEqual(['down']);
+    w.tick(5);
     expect(w.told('s')).toHaveLength(1);
   });
 
@@ -1005,6 +1048,68 @@ describe('the notifier, on a fake clock', () => {
       w.silence('a', false);
       w.tick(1);
       await expect.poll(() => sources(am.bodies.at(-1) ?? [])).toEqual(['a']);
+    });
+
+    /** A world whose sender `a` is down, pushed as firing (resends far apart: pushes come from changes and ticks). */
+    async function downPushed() {
+      const am = await receiver();
+      cleanups.push(am.close);
+      const w = world();
+      const over = { webhooks: [], alertmanagers: [am.target], alertResendMs: 60_000 };
+      w.start(over);
+      w.change('a', 'up');
+      w.change('a', 'down');
+      await expect.poll(() => sources(am.bodies.at(-1) ?? [])).toEqual(['a']);
+      return { am, w, over };
+    }
+    /** Whether a body fires `source` (an alert whose end is still to come). */
+    const fires = (body: unknown, source: string, nowMs: number) =>
+      (body as Array<{ labels: { source: string }; endsAt: string }>).some(
+        (x) => x.labels.source === source && Date.parse(x.endsAt) > nowMs,
+      );
+    /** Until the notifier's pushes are answered (a push, then a round trip of the receiver's). */
+    const settled = () => new Promise((resolve) => setTimeout(resolve, 200));
+
+    it("after an absence longer than an alert's lifetime, pages no sender stored down that came back meanwhile", async () => {
+      const { am, w, over } = await downPushed();
+      const before = am.bodies.length;
+      // Away for 10 resend intervals: the alert ended at Alertmanager 4 after the last push.
+      w.showsBy.set('a', w.t + 600_000 + 3000);
+      await w.restart(over, 600_000);
+      await settled();
+      w.tick(2);
+      await settled();
+      expect(am.bodies.slice(before).filter((b) => fires(b, 'a', w.t))).toEqual([]);
+      // Its beat: back, and never pushed (Alertmanager ended its alert; a resolution would be news to it).
+      w.showsBy.delete('a');
+      w.beatAgain('a');
+      w.change('a', 'up');
+      w.tick(5);
+      await settled();
+      expect(am.bodies.slice(before).flatMap(sources)).not.toContain('a');
+    });
+
+    it("after an absence longer than an alert's lifetime, pushes a sender still down once it has had the time to show itself", async () => {
+      const { am, w, over } = await downPushed();
+      const before = am.bodies.length;
+      const showsBy = w.t + 600_000 + 3000;
+      w.showsBy.set('a', showsBy);
+      await w.restart(over, 600_000);
+      w.tick(2);
+      await settled();
+      expect(am.bodies.slice(before).filter((b) => fires(b, 'a', w.t))).toEqual([]);
+      w.tick(1);
+      expect(w.t).toBe(showsBy);
+      await expect.poll(() => am.bodies.slice(before).some((b) => fires(b, 'a', w.t))).toBe(true);
+    });
+
+    it('after an absence shorter than that, pushes a sender stored down at once: Alertmanager still fires it', async () => {
+      const { am, w, over } = await downPushed();
+      const before = am.bodies.length;
+      // Away 2 resend intervals: the last push's alert fires until 4 after it.
+      w.showsBy.set('a', w.t + 120_000 + 3000);
+      await w.restart(over, 120_000);
+      await expect.poll(() => am.bodies.slice(before).some((b) => fires(b, 'a', w.t))).toBe(true);
     });
 
     it('says what ended an alert: a sender that signed off is stopped, not up', async () => {

@@ -285,6 +285,59 @@ describe('notifications, in-process against a real HTTP sink', () => {
 });
 
 describe('Alertmanager, the real one', () => {
+  it('pages no sender stored down that came back while the monitor was away longer than its alert lived', async () => {
+    const am = await startAlertmanager();
+    // Beside the real Alertmanager, a sink that keeps every push the monitor makes.
+    const pushes = await startWebhookSink({ host: '127.0.0.1' });
+    const env = {
+      ALERTMANAGER_URLS: `${am.url},${pushes.url}/am`,
+      ALERT_RESEND_INTERVAL: '1s',
+      DATA_DIR: freshDataDir(),
+      ...FAST,
+    };
+    const monitors: LoopbackMonitor[] = [];
+    const stops: Array<{ stop(): unknown }> = [];
+    try {
+      const first = await startLoopbackMonitor(captureLogs('client').logger, env);
+      monitors.push(first);
+      await sendUdp(first.monitor.udp.port, [beat(0, { source: 'db-2', intervalMs: 300 })]);
+      await eventually(async () => expect(await am.alerts('?active=true')).toHaveLength(1), 10_000);
+      await first.monitor.stop();
+      // Away until Alertmanager has ended the alert by itself (4 resend intervals after the last push).
+      await eventually(async () => expect(await am.alerts('?active=true')).toEqual([]), 10_000);
+      pushes.clear();
+      const second = await startLoopbackMonitor(captureLogs('client').logger, env);
+      monitors.push(second);
+      // Back meanwhile: it beats to the monitor as soon as the monitor listens.
+      const sender = startBeacon(
+        {
+          intervalMs: 300,
+          targets: [{ host: '127.0.0.1', port: second.monitor.udp.port }],
+          source: 'db-2',
+          boot: 'b2',
+          signer: null,
+          sendBye: false,
+        },
+        captureLogs('server').logger,
+      );
+      stops.push(sender);
+      await eventually(() => expect(second.monitor.tracker.view('db-2', Date.now())?.state).toBe('up'), 5000);
+      // Pushes go on every resend interval: two more, and none of them, nor any before, said db-2.
+      await eventually(() => expect(pushes.requests().length).toBeGreaterThanOrEqual(2), 5000);
+      const said = pushes
+        .requests()
+        .flatMap((r) => r.body as Array<{ labels: { source: string } }>)
+        .map((a) => a.labels.source);
+      expect(said).not.toContain('db-2');
+      expect(await am.alerts('?active=true')).toEqual([]);
+    } finally {
+      for (const s of stops) await s.stop();
+      for (const m of monitors) await m.monitor.stop();
+      await pushes.close();
+      await am.stop();
+    }
+  });
+
   it('gets the down sender as an alert with its labels, resolved when it returns; two monitors give one', async () => {
     const am = await startAlertmanager();
     const monitors: LoopbackMonitor[] = [];

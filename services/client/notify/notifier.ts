@@ -121,9 +121,23 @@ export interface NotifierDeps {
   silenced(source: string, nowMs: number): boolean;
   /** Moves whenever the silences change (Maintenance.generation). */
   silencesGeneration(): number;
+  /**
+   * When a sender this run has not heard yet will have shown itself if it
+   * lives (Tracker.showsByMs); null once heard. Until then its record may be
+   * out of date: it may have come back while the monitor was away.
+   */
+  showsBy(source: string): number | null;
+  /** The previous run's last sign of life (the state file's), null without one: how long Alertmanager went without pushes. */
+  previousRunAliveMs: number | null;
   /** The connections notifications go out on: createHttpClient()'s unless given (tests: a stub DNS). */
   http?: HttpClient;
 }
+
+/**
+ * When to look again at a sender that shows itself by `showsBy`: then, or at
+ * the next tick before the socket is bound (+Infinity: its time is not known yet).
+ */
+const lookAgainAt = (showsBy: number, nowMs: number): number => (Number.isFinite(showsBy) ? showsBy : nowMs);
 
 /** A sender new to the monitor, up: decide() returns at once for it. */
 const isFirstSight = (c: StateChange): boolean => c.from === null && c.to === 'up';
@@ -262,6 +276,9 @@ export function startNotifier(deps: NotifierDeps): Notifier {
    */
   const toCatchUp = new Set<string>();
   let caughtUpGeneration = Number.NaN;
+  /** Senders whose catch-up waits for them to show themselves (catchUp()), and the earliest time one has. */
+  const notShownYet = new Set<string>();
+  let notShownUntilMs = Number.POSITIVE_INFINITY;
   // Told flapping, and changed within a window: flapping still, until quiet for a window after its last
   // change. Quiet for longer (it settled, in a state not told perhaps, while this or an earlier run
   // went on), it is no longer flapping: caught up at the first tick, below.
@@ -403,7 +420,9 @@ export function startNotifier(deps: NotifierDeps): Notifier {
   /**
    * What the sender is now, told if it was not: after a silence held its
    * changes back, or once its flapping settled (`settling`). null: nothing
-   * to say, or a silence covers it (it is held for when the silences change).
+   * to say, or a silence covers it (it is held for when the silences change),
+   * or a problem of a sender this run has not heard yet (held until it has
+   * had the time to show itself).
    */
   function catchUp(source: string, nowMs: number, settling = false): Notification | null {
     const v = deps.view(source);
@@ -417,6 +436,15 @@ export function startNotifier(deps: NotifierDeps): Notifier {
     const event = eventOfChange(change);
     const previous = notified.get(source);
     if (event === null || !wanted(event, previous)) return null;
+    // A problem, and the sender not heard by this run yet: its record (down, say, after a silence that ended
+    // while the monitor was away) may be out of date, the sender back since. Told, if still so, once it has
+    // had the time to show itself. (An up is so: the record holds a beat after what was told.)
+    const showsBy = event === 'up' ? null : deps.showsBy(source);
+    if (showsBy !== null && showsBy > nowMs) {
+      notShownYet.add(source);
+      notShownUntilMs = Math.min(notShownUntilMs, lookAgainAt(showsBy, nowMs));
+      return null;
+    }
     // This very state was told, since it began (under whatever key it was told: a stopped that ended a
     // problem's incident, a late a flapping settled in): nothing to say. Not a flapping notice: where the
     // sender settles is told after it.
@@ -577,14 +605,32 @@ export function startNotifier(deps: NotifierDeps): Notifier {
 
   // Down senders, silenced or not: a silenced one is left out of the pushes until its silence ends.
   const firing = new Map<string, FiringAlert>();
+  /**
+   * Restored down senders whose alert Alertmanager may have ended by itself
+   * while the monitor was away (its last push was more than the alert's
+   * lifetime ago), not pushed by this run yet. Pushed now, such an alert
+   * fires anew: a page. So each waits until its sender has had the time to
+   * show itself (deps.showsBy): one that came back while the monitor was
+   * away beats by then, and is never pushed; one that does not is down as
+   * this run sees it, and is pushed then. (After a shorter absence the
+   * alert still fires at Alertmanager, and a push at once only keeps it.)
+   */
+  const unpushedLapsed = new Set<string>();
+  /** When the earliest held of them will have shown itself (+Infinity: none held): tick() pushes then. */
+  let heldUntilMs = Number.POSITIVE_INFINITY;
+  const alertsLapsed =
+    deps.previousRunAliveMs === null ||
+    now() >= deps.previousRunAliveMs + (ALERT_LIFETIME_RESENDS - 1) * config.alertResendMs;
   for (const v of deps.views()) {
-    if (v.state === 'down')
+    if (v.state === 'down') {
       firing.set(v.source, {
         sinceMs: v.stateSinceMs,
         reason: v.reason,
         resolvedAtMs: null,
         resolvedTo: null,
       });
+      if (alertsLapsed) unpushedLapsed.add(v.source);
+    }
     // Down, or late or stopped where NOTIFY_ON tells them: a silence may have held it back (one under a
     // silence still waits for its end; one that ended while the monitor was stopped is told now), and
     // catchUp() says only what was not said. An up held back is one told a problem before (below). Only
@@ -674,10 +720,26 @@ export function startNotifier(deps: NotifierDeps): Notifier {
     // ends its alert at endsAt).
     // Each with whether this push ends it: a resolution that comes while the push is in flight was not in it.
     const pushed: Array<[string, FiringAlert, boolean]> = [];
+    let nextHeldMs = Number.POSITIVE_INFINITY;
     for (const [source, f] of firing) {
+      if (unpushedLapsed.has(source)) {
+        // Back (or let go) before this run pushed it: Alertmanager, whose alert ended, hears nothing of it.
+        if (f.resolvedAtMs !== null) {
+          unpushedLapsed.delete(source);
+          firing.delete(source);
+          continue;
+        }
+        const showsBy = deps.showsBy(source);
+        if (showsBy !== null && showsBy > nowMs) {
+          nextHeldMs = Math.min(nextHeldMs, lookAgainAt(showsBy, nowMs));
+          continue;
+        }
+        unpushedLapsed.delete(source);
+      }
       if (!deps.silenced(source, nowMs)) pushed.push([source, f, f.resolvedAtMs !== null]);
       else if (f.resolvedAtMs !== null) firing.delete(source);
     }
+    heldUntilMs = nextHeldMs;
     const alerts = pushed.map(([source, f]) =>
       alertmanagerAlert({
         source,
@@ -741,6 +803,13 @@ export function startNotifier(deps: NotifierDeps): Notifier {
     };
     // Stable again: say where it settled, if that was not said (a silence may hold it back still).
     for (const source of flaps.tick(nowMs)) add(catchUp(source, nowMs, true));
+    // Had the time to show themselves: told what they are now, if that was not said.
+    if (nowMs >= notShownUntilMs) {
+      notShownUntilMs = Number.POSITIVE_INFINITY;
+      const due = [...notShownYet];
+      notShownYet.clear();
+      for (const source of due) add(catchUp(source, nowMs)); // (one still to show is added back, with its time)
+    }
     const generation = deps.silencesGeneration();
     if (generation !== caughtUpGeneration) {
       caughtUpGeneration = generation;
@@ -800,6 +869,11 @@ export function startNotifier(deps: NotifierDeps): Notifier {
     stats,
     tick(nowMs) {
       if (hasWebhooks) atomically(db, () => catchUpAndRemind(nowMs));
+      // A held alert's sender has had the time to show itself: pushed now if still down.
+      if (nowMs >= heldUntilMs && config.alertmanagers.length > 0) {
+        heldUntilMs = Number.POSITIVE_INFINITY;
+        push();
+      }
       // The silences changed (one ended, say): the firing set is pushed now, with the senders they
       // no longer cover, rather than at the next resend.
       const generation = deps.silencesGeneration();
@@ -812,6 +886,7 @@ export function startNotifier(deps: NotifierDeps): Notifier {
       // Its alert ends now (pushed with its end, then let go), rather than at the endsAt of the last push.
       if (resolve(source, now(), 'forgotten', why)) push();
       toCatchUp.delete(source);
+      notShownYet.delete(source);
       flaps.forget(source);
       notified.delete(source);
     },

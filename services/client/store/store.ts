@@ -26,6 +26,8 @@ export interface Store {
   /** The open state file, for the other tables that live in it (outbox, silences, notified). */
   readonly db: StateFile['db'];
   readonly writeBehind: WriteBehind;
+  /** The previous run's last sign of life (its last write, or its clean stop); null on a new file. */
+  readonly previousRunAliveMs: number | null;
   /** Newest first, the state changes still on their way to the file included. */
   incidents(source: string, limit: number): Promise<IncidentRow[]>;
   /** The monitor's own downtime between its runs, newest first. */
@@ -106,6 +108,7 @@ export function openStore(
     path: file.path,
     db: file.db,
     writeBehind,
+    previousRunAliveMs: file.previousRun?.aliveAtMs ?? null,
     async incidents(source, limit) {
       // State changes of the last 100 ms may still be on their way to the file: a reader sees them too.
       await writeBehind.flush(source);
