@@ -602,6 +602,32 @@ describe('the notifier, on a fake clock', () => {
     expect(told[1]?.incidentKey).not.toBe(told[0]?.incidentKey);
   });
 
+  it('ends a told outage with its up before a second one a silence held back: no incident left open', () => {
+    const w = senderUp();
+    w.t += 60_000;
+    w.change('s', 'down');
+    w.silence('s', true);
+    w.t += 60_000;
+    w.beatAgain('s');
+    w.change('s', 'up'); // held back
+    w.t += 60_000;
+    w.change('s', 'down'); // held back
+    w.silence('s', false);
+    w.tick(1);
+    const told = w.told('s');
+    expect(told.map((n) => n.event)).toEqual(['down', 'up', 'down']);
+    const [first, back, second] = told;
+    expect(back?.incidentKey).toBe(first?.incidentKey);
+    expect(second?.incidentKey).not.toBe(first?.incidentKey);
+    // When it came back is not known: told now, as an up from down, without how long the outage lasted.
+    const body = JSON.parse(
+      String(w.db.prepare("SELECT body FROM outbox WHERE source = 's' AND event = 'up'").get()?.body),
+    ) as { from: string; at: string; text: string };
+    expect(body.from).toBe('down');
+    expect(Date.parse(body.at)).toBe(w.t);
+    expect(body.text).toBe('`s` is back UP, was down (beat), seen by m.');
+  });
+
   it('with up not in NOTIFY_ON, tells every outage, each a new incident', () => {
     const w = world();
     w.start({ notifyOn: ['down'] });

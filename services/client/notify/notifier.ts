@@ -28,7 +28,7 @@ import { MAX_DECLARED_SENDERS } from '../config/declared-senders.js';
 import { atomically } from '../store/atomically.js';
 import { type NotifiedRow, openNotifiedTable } from '../store/notified.js';
 import { type LastNotification, type OutboxRow, openOutbox } from '../store/outbox.js';
-import type { SenderView, StateChange } from '../tracking/tracker.js';
+import type { SenderState, SenderView, StateChange } from '../tracking/tracker.js';
 import { postAlerts } from './alertmanager.js';
 import { BACKOFF_DEFAULTS, nextAttemptAtMs } from './backoff.js';
 import { createFlapDetector } from './flapping.js';
@@ -419,23 +419,24 @@ export function startNotifier(deps: NotifierDeps): Notifier {
 
   /**
    * What the sender is now, told if it was not: after a silence held its
-   * changes back, or once its flapping settled (`settling`). null: nothing
+   * changes back, or once its flapping settled (`settling`); after the up
+   * it came back with, when that is a new incident. None: nothing
    * to say, or a silence covers it (it is held for when the silences change),
    * or a problem of a sender this run has not heard yet (held until it has
    * had the time to show itself).
    */
-  function catchUp(source: string, nowMs: number, settling = false): Notification | null {
+  function catchUp(source: string, nowMs: number, settling = false): Notification[] {
     const v = deps.view(source);
     // Flapping: it is told where it settles, once it does (flaps.tick()).
-    if (v === undefined || flaps.isFlapping(source, nowMs)) return null;
+    if (v === undefined || flaps.isFlapping(source, nowMs)) return [];
     if (deps.silenced(source, nowMs)) {
       toCatchUp.add(source);
-      return null;
+      return [];
     }
     const change: StateChange = { source, from: null, to: v.state, reason: v.reason, atMs: nowMs };
     const event = eventOfChange(change);
     const previous = notified.get(source);
-    if (event === null || !wanted(event, previous)) return null;
+    if (event === null || !wanted(event, previous)) return [];
     // A problem, and the sender not heard by this run yet: its record (down, say, after a silence that ended
     // while the monitor was away) may be out of date, the sender back since. Told, if still so, once it has
     // had the time to show itself. (An up is so: the record holds a beat after what was told.)
@@ -443,7 +444,7 @@ export function startNotifier(deps: NotifierDeps): Notifier {
     if (showsBy !== null && showsBy > nowMs) {
       notShownYet.add(source);
       notShownUntilMs = Math.min(notShownUntilMs, lookAgainAt(showsBy, nowMs));
-      return null;
+      return [];
     }
     // This very state was told, since it began (under whatever key it was told: a stopped that ended a
     // problem's incident, a late a flapping settled in): nothing to say. Not a flapping notice: where the
@@ -454,15 +455,45 @@ export function startNotifier(deps: NotifierDeps): Notifier {
       previous.state === v.state &&
       previous.atMs >= v.stateSinceMs
     )
-      return null;
+      return [];
     // What the receivers were last told is what the sender is, this very incident: nothing to say. (Told
     // up, and down here: a restart that lost the write of that up sees the sender as it was before it,
     // and tells the down again. If the sender lives, that is a repeat its next beat answers; were it
     // dead, saying nothing would leave the receivers with its up for good. And a down of another outage
     // than the one told, its up not told, is news.)
     const key = keyFor(event, source, previous, v, { atMs: nowMs, settling });
-    if (event !== 'up' && told(previous, event, key, v)) return null;
-    return tell(notification(event, change, key, previous, v));
+    if (event !== 'up' && told(previous, event, key, v)) return [];
+    // A new incident while the one told is open: the sender came back in between (its last beat moved
+    // on), its up held back. That up is told first, or the receivers' incident would stay open for good.
+    const reopens =
+      event !== 'up' && previous !== null && key !== previous.incidentKey && wanted('up', previous);
+    const back = reopens ? [tell(backUp(source, previous, v, nowMs))] : [];
+    return [...back, tell(notification(event, change, key, previous, v))];
+  }
+
+  /**
+   * The up that ends the incident `previous` told, for a sender that came
+   * back at a time not known (a silence held it back): told now, how long
+   * the problem lasted not said.
+   */
+  function backUp(
+    source: string,
+    previous: NotifiedRow,
+    v: SenderView | undefined,
+    nowMs: number,
+  ): Notification {
+    const change: StateChange = {
+      source,
+      from: previous.state as SenderState,
+      to: 'up',
+      reason: 'beat',
+      atMs: nowMs,
+    };
+    return {
+      ...notification('up', change, previous.incidentKey, previous, v),
+      sinceMs: nowMs,
+      fromSinceMs: null,
+    };
   }
 
   function enqueue(list: readonly Notification[]): void {
@@ -798,9 +829,7 @@ export function startNotifier(deps: NotifierDeps): Notifier {
   /** Once a second: what flapping that settled and silences that changed leave to tell, and the reminders due. */
   function catchUpAndRemind(nowMs: number): void {
     const list: Notification[] = [];
-    const add = (n: Notification | null) => {
-      if (n !== null) list.push(n);
-    };
+    const add = (told: readonly Notification[]) => list.push(...told);
     // Stable again: say where it settled, if that was not said (a silence may hold it back still).
     for (const source of flaps.tick(nowMs)) add(catchUp(source, nowMs, true));
     // Had the time to show themselves: told what they are now, if that was not said.
