@@ -120,16 +120,37 @@ function versionText(version: unknown): string {
   return JSON.stringify(version);
 }
 
-function reject(reason: RejectReason, detail: string, text: string | null = null): Decoded {
+function reject(
+  reason: RejectReason,
+  detail: string,
+  text: string | null = null,
+): { ok: false; reason: RejectReason; detail: string; text: string | null } {
   return { ok: false, reason, detail, text };
 }
 
+/** A datagram's JSON payload, its size and signature checked (unwrapDatagram()), for decodePayload(). */
+export type Unwrapped =
+  | { ok: true; payload: Buffer; keyId: string | null }
+  | { ok: false; reason: RejectReason; detail: string; text: string | null };
+
 /**
- * bytes -> datagram | reason. Order matters: size first (no work on
- * oversize input), then the signature (no parsing of unauthenticated input
- * when a MAC is present or required), then JSON, then the schema.
+ * bytes -> datagram | reason: unwrapDatagram(), then decodePayload(). The
+ * two halves may run on different threads (the socket thread unwraps; the
+ * JSON is decoded on whichever of the two threads has the time:
+ * client/ingest/decode-split.ts).
  */
 export function decodeDatagram(bytes: Buffer, options: DecodeOptions): Decoded {
+  const unwrapped = unwrapDatagram(bytes, options);
+  return unwrapped.ok ? decodePayload(unwrapped.payload, unwrapped.keyId) : unwrapped;
+}
+
+/**
+ * The first half: bytes -> a JSON payload | reason. Order matters: size
+ * first (no work on oversize input), then the signature (no parsing of
+ * unauthenticated input when a MAC is present or required), then whether
+ * it is JSON at all (plain text otherwise).
+ */
+export function unwrapDatagram(bytes: Buffer, options: DecodeOptions): Unwrapped {
   if (bytes.length > options.maxBytes) {
     return reject('oversize', `${bytes.length} bytes > limit ${options.maxBytes}`);
   }
@@ -155,6 +176,11 @@ export function decodeDatagram(bytes: Buffer, options: DecodeOptions): Decoded {
   if (payload[0] !== OPEN_BRACE) {
     return reject('not_json', 'not a JSON object: shown as text', previewText(payload));
   }
+  return { ok: true, payload, keyId };
+}
+
+/** The second half: a payload unwrapDatagram() let through -> datagram | reason (JSON, then the schema). */
+export function decodePayload(payload: Buffer, keyId: string | null): Decoded {
   let json: unknown;
   try {
     json = JSON.parse(payload.toString('utf8'));
