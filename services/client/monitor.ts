@@ -62,6 +62,8 @@ export interface MonitorOptions {
   httpResponseIdleMs?: number;
   /** How long a stop lets HTTP requests in flight finish (CLOSE_GRACE_MS when absent). */
   httpCloseGraceMs?: number;
+  /** The socket threads' HAND_OVER_BUSY_SHARE unless given (tests: 0 has the tracking thread decode every JSON datagram). */
+  handOverBusyShare?: number;
 }
 
 export interface Monitor {
@@ -114,6 +116,7 @@ export async function startMonitor(
       requireAuth: config.requireAuth,
       allowFrom: config.allowFrom,
     },
+    ...(options.handOverBusyShare === undefined ? {} : { handOverBusyShare: options.handOverBusyShare }),
   });
   /**
    * What the start has opened so far: closed last-first if it fails before
@@ -372,6 +375,7 @@ async function assembleMonitor(
     socketThreads: () => receiver.stats(),
     queueDrops: () => receiver.queueDrops(),
     socketWakeups: () => receiver.wakeups(),
+    decodedOnMain: () => receiver.decodedOnMain(),
     judgementLagMs: () => judgementLagMs,
     logLinesDropped: log.dropped,
     logBytesWritten: log.written,

@@ -8,6 +8,8 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { createBatchWriter, readBatch } from '../../services/client/ingest/classified-batch.js';
+import { type Classified, classify, classifyFramed, frame } from '../../services/client/ingest/classify.js';
 import {
   type Datagram,
   type DecodeOptions,
@@ -333,6 +335,28 @@ describe(`decoder and verifier properties (${RUNS} runs each)`, () => {
             assert.equal(verifyMac(key, payload, otherMac), otherMac.equals(mac));
           },
         ),
+        params,
+      );
+    },
+    TIMEOUT,
+  );
+
+  it(
+    'the split decode: framed on a socket thread, handed over in a batch and decoded on the tracking thread, a datagram classifies as it does whole',
+    () => {
+      const remote = { address: '192.0.2.7', family: 'IPv4', port: 40_000, size: 0 } as const;
+      fc.assert(
+        fc.property(fc.array(bytesArb, { minLength: 1, maxLength: 3 }), optionsArb, (datagrams, decode) => {
+          const o = { decode, allow: null };
+          const writer = createBatchWriter(datagrams.length);
+          for (const [i, b] of datagrams.entries()) writer.add(frame(b, remote, i, o));
+          const decoded: Classified[] = [];
+          readBatch(writer.take(), (c) => decoded.push(c.outcome === 'framed' ? classifyFramed(c) : c));
+          assert.deepEqual(
+            decoded,
+            datagrams.map((b, i) => classify(b, remote, i, o)),
+          );
+        }),
         params,
       );
     },

@@ -12,7 +12,7 @@ import {
   SOCKET_THREAD_NAME,
 } from '../../services/client/ingest/receiver.js';
 import { STATE_FILE_NAME, StateFileError } from '../../services/client/store/state-file.js';
-import { encodedBeat } from '../support/builders.js';
+import { deeplyNested, encodedBeat } from '../support/builders.js';
 import { holdThread, threadIdsNamed } from '../support/hold-thread.js';
 import { captureLogs } from '../support/log-capture.js';
 import { freshDataDir, type LoopbackMonitor, startLoopbackMonitor } from '../support/monitor.js';
@@ -157,6 +157,47 @@ describe('the socket threads', () => {
   afterEach(async () => {
     await m?.monitor.stop();
     m = null;
+  });
+
+  it('hand their JSON over undecoded while busy: the main thread decodes it, each outcome as the socket thread would', async () => {
+    const logs = captureLogs('client');
+    // A share of 0: every JSON datagram is handed over, as by a thread busy all the time.
+    m = await startLoopbackMonitor(logs.logger, { MAX_DATAGRAM_BYTES: '65507' }, { handOverBusyShare: 0 });
+    let died: Error | null = null;
+    void m.monitor.died.then((err) => {
+      died = err;
+    });
+    const deep = `{"v":${deeplyNested()}}`;
+    const json = [
+      encodedBeat(0, { source: 'handed' }),
+      encodedBeat(1, { source: 'handed' }),
+      '{"v":1,',
+      '{"v":2}',
+      '{"v":1,"kind":"x"}',
+      deep,
+    ];
+    await sendUdp(m.monitor.udp.port, [...json, 'plain words']);
+    await eventually(() => expect(m?.monitor.ingest.stats.datagrams).toBe(7), 5000, 50);
+    expect(await metric(m, 'udp_monitor_datagrams_decoded_on_main_thread_total')).toBe(json.length);
+    expect(
+      logs
+        .events('readable')
+        .filter((l) => l.source === 'handed')
+        .map((l) => [l.kind, l.seq]),
+    ).toEqual([
+      ['beat', 0],
+      ['beat', 1],
+    ]);
+    expect(m.monitor.tracker.view('handed', Date.now())).toMatchObject({ state: 'up', lastSeq: 1 });
+    expect(logs.events('exception').map((l) => [l.reason, l.detail])).toEqual([
+      ['malformed_json', expect.any(String)],
+      ['unsupported_version', 'v=2'],
+      ['schema', expect.stringMatching(/^kind: /)],
+      ['unsupported_version', 'v=[…]'],
+    ]);
+    expect(logs.events('readable').filter((l) => l.kind === 'text')).toHaveLength(1);
+    expect(died).toBeNull();
+    expect(logs.schemaProblems()).toEqual([]);
   });
 
   it('go on reading while the main thread is held, so a small kernel buffer overflows nowhere', async () => {

@@ -52,6 +52,8 @@ export interface MetricsSource {
   socketThreads(): Promise<SocketThreadStats>;
   queueDrops(): number;
   socketWakeups(): number;
+  /** JSON datagrams a busy socket thread handed over undecoded, decoded on the main thread. */
+  decodedOnMain(): number;
   /** How far behind the clock silence was judged at the latest liveness tick (read-through.ts, the watermark). */
   judgementLagMs(): number;
   logLinesDropped(): number;
@@ -174,6 +176,11 @@ export function monitorMetrics(source: MetricsSource): MonitorMetrics {
     'socket_wakeups_total',
     'Datagrams that found a socket thread idle: each woke it, and let the next ones gather for UDP_COALESCE',
     source.socketWakeups,
+  );
+  total(
+    'datagrams_decoded_on_main_thread_total',
+    'JSON datagrams a busy socket thread handed over undecoded, so the main thread decoded and validated them (the socket thread keeps room to read)',
+    source.decodedOnMain,
   );
   gauge(
     'judgement_lag_seconds',

@@ -1,18 +1,24 @@
 /**
  * Classified datagrams, from a socket thread to the tracking thread, in
  * columns: the numbers of a batch in one transferred Float64Array, its
- * strings in one array. A postMessage of one object per datagram would cost
- * the receiving thread a property-by-property copy of each; this costs a
- * column read.
+ * strings in one array, and the payloads of framed datagrams (their JSON
+ * not decoded yet) one after another in one transferred byte array. A
+ * postMessage of one object per datagram would cost the receiving thread a
+ * property-by-property copy of each; this costs a column read.
  */
 import type { ClientExceptionReason } from '../../shared/vocabulary.js';
-import type { Classified } from './classify.js';
+import type { Classified, FramedDatagram } from './classify.js';
 
-/** receivedAtMs, port, size, family (4|6), outcome, seq, sentAtMs, intervalMs, flags. */
+/**
+ * receivedAtMs, port, size, family (4|6), outcome, then by outcome: accepted
+ * seq, sentAtMs, intervalMs, flags; framed the payload's offset and length.
+ */
 const NUMBERS = 9;
-/** address, then by outcome: accepted source, boot, text, sentAt; rejected reason, detail, text; text text. */
+/** address, then by outcome: accepted source, boot, text, sentAt; rejected reason, detail, text; text text; framed keyId. */
 const STRINGS = 5;
-const OUTCOME = { accepted: 0, rejected: 1, text: 2 } as const;
+const OUTCOME = { accepted: 0, rejected: 1, text: 2, framed: 3 } as const;
+/** The payload bytes a batch starts with room for, when it has a framed datagram (it grows as needed). */
+const PAYLOAD_BYTES = 16 * 1024;
 const BYE = 1;
 const VERIFIED = 2;
 
@@ -27,11 +33,20 @@ export interface ClassifiedBatch {
   count: number;
   numbers: Float64Array;
   strings: Array<string | null>;
+  /** The framed datagrams' payloads; null when the batch has none. */
+  payloads: Uint8Array | null;
+}
+
+/** The buffers a batch's postMessage transfers (moved, not copied). */
+export function transferables(batch: ClassifiedBatch): ArrayBuffer[] {
+  const moved = [batch.numbers.buffer as ArrayBuffer];
+  if (batch.payloads !== null) moved.push(batch.payloads.buffer as ArrayBuffer);
+  return moved;
 }
 
 /** Fills one batch of at most `capacity` datagrams; take() hands it over and starts the next. */
 export interface BatchWriter {
-  add(c: Classified): void;
+  add(c: Classified | FramedDatagram): void;
   readonly count: number;
   readonly full: boolean;
   take(): ClassifiedBatch;
@@ -41,6 +56,21 @@ export function createBatchWriter(capacity: number): BatchWriter {
   let numbers = new Float64Array(capacity * NUMBERS);
   let strings: Array<string | null> = [];
   let count = 0;
+  let payloads: Uint8Array | null = null;
+  let payloadBytes = 0;
+  /** `payload` after the others; its offset. */
+  function append(payload: Buffer): number {
+    const needed = payloadBytes + payload.length;
+    if (payloads === null || needed > payloads.length) {
+      const grown = new Uint8Array(Math.max(PAYLOAD_BYTES, needed, 2 * (payloads?.length ?? 0)));
+      if (payloads !== null) grown.set(payloads.subarray(0, payloadBytes));
+      payloads = grown;
+    }
+    payloads.set(payload, payloadBytes);
+    const offset = payloadBytes;
+    payloadBytes = needed;
+    return offset;
+  }
   return {
     add(c) {
       const n = count * NUMBERS;
@@ -55,6 +85,10 @@ export function createBatchWriter(capacity: number): BatchWriter {
         numbers[n + 7] = c.intervalMs;
         numbers[n + 8] = (c.kind === 'bye' ? BYE : 0) | (c.verified ? VERIFIED : 0);
         strings.push(c.address, c.source, c.boot, c.text, c.sentAt);
+      } else if (c.outcome === 'framed') {
+        numbers[n + 5] = append(c.payload);
+        numbers[n + 6] = c.payload.length;
+        strings.push(c.address, c.keyId, null, null, null);
       } else if (c.outcome === 'rejected') {
         strings.push(c.address, c.reason, c.detail, c.text, null);
       } else {
@@ -70,18 +104,20 @@ export function createBatchWriter(capacity: number): BatchWriter {
     },
     take() {
       // Transferred as it is: the unused tail costs nothing to move.
-      const batch = { count, numbers, strings };
+      const batch = { count, numbers, strings, payloads };
       numbers = new Float64Array(capacity * NUMBERS);
       strings = [];
       count = 0;
+      payloads = null;
+      payloadBytes = 0;
       return batch;
     },
   };
 }
 
-/** Each datagram of a batch, in order. */
-export function readBatch(batch: ClassifiedBatch, each: (c: Classified) => void): void {
-  const { numbers, strings } = batch;
+/** Each datagram of a batch, in order (a framed one's payload a view of the batch's bytes). */
+export function readBatch(batch: ClassifiedBatch, each: (c: Classified | FramedDatagram) => void): void {
+  const { numbers, strings, payloads } = batch;
   for (let i = 0; i < batch.count; i++) {
     const n = i * NUMBERS;
     const s = i * STRINGS;
@@ -107,6 +143,15 @@ export function readBatch(batch: ClassifiedBatch, each: (c: Classified) => void)
         text: strings[s + 3] as string,
         verified: (flags & VERIFIED) !== 0,
         sentAt: strings[s + 4] as string,
+      });
+    } else if (outcome === OUTCOME.framed) {
+      // A batch with a framed datagram has its payloads.
+      const bytes = payloads as Uint8Array;
+      each({
+        ...arrival,
+        outcome: 'framed',
+        payload: Buffer.from(bytes.buffer, bytes.byteOffset + (numbers[n + 5] as number), numbers[n + 6]),
+        keyId: strings[s + 1] ?? null,
       });
     } else if (outcome === OUTCOME.rejected) {
       each({

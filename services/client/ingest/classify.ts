@@ -1,13 +1,16 @@
 /**
  * The first half of a datagram's path, the half that needs no sender's
- * state: allowlist -> decode (size, MAC, JSON, schema). It runs on the
- * socket threads (socket-thread.ts), so the thread that tracks and serves
- * HTTP is handed datagrams already decoded and validated. (Their `readable`
- * line is formatted there too, where it is written: a line made here would
- * cost more to hand over than to make, measured in docs/PERFORMANCE.md.)
+ * state: allowlist -> unwrap (size, MAC, JSON or text) -> decode (JSON,
+ * schema). The socket threads (socket-thread.ts) frame every datagram
+ * (allowlist and unwrap: frame()) and decode its JSON too
+ * (classifyFramed()) while they have the time; a thread that is busy hands
+ * the JSON over undecoded, and the tracking thread decodes it
+ * (decode-split.ts). (The `readable` line is formatted where it is written,
+ * on the tracking thread: a line made here would cost more to hand over
+ * than to make, measured in docs/PERFORMANCE.md.)
  */
 import type { RemoteInfo } from 'node:dgram';
-import { type DecodeOptions, decodeDatagram } from '../../shared/protocol.js';
+import { type Decoded, type DecodeOptions, decodePayload, unwrapDatagram } from '../../shared/protocol.js';
 import type { ClientExceptionReason } from '../../shared/vocabulary.js';
 import { type Cidr, createAllowlist } from './allowlist.js';
 
@@ -50,6 +53,14 @@ export interface TextDatagram extends Arrival {
 
 export type Classified = AcceptedDatagram | RejectedDatagram | TextDatagram;
 
+/** A JSON datagram framed (allowed, its size and signature checked), its JSON not decoded yet: classifyFramed(). */
+export interface FramedDatagram extends Arrival {
+  outcome: 'framed';
+  payload: Buffer;
+  /** The key id whose MAC verified; null: unsigned. */
+  keyId: string | null;
+}
+
 export interface ClassifyOptions {
   decode: DecodeOptions;
   allow: ((address: string) => boolean) | null;
@@ -64,11 +75,8 @@ export interface ClassifierSettings {
   allowFrom: Cidr[];
 }
 
-/** classify() bound to its settings. */
-export function createClassifier(
-  settings: ClassifierSettings,
-): (bytes: Buffer, remote: RemoteInfo, receivedAtMs: number) => Classified {
-  const options: ClassifyOptions = {
+function optionsOf(settings: ClassifierSettings): ClassifyOptions {
+  return {
     decode: {
       maxBytes: settings.maxBytes,
       keyring: new Map(settings.keys.map(([id, key]) => [id, Buffer.from(key)])),
@@ -76,15 +84,42 @@ export function createClassifier(
     },
     allow: createAllowlist(settings.allowFrom),
   };
+}
+
+/** classify() bound to its settings. */
+export function createClassifier(
+  settings: ClassifierSettings,
+): (bytes: Buffer, remote: RemoteInfo, receivedAtMs: number) => Classified {
+  const options = optionsOf(settings);
   return (bytes, remote, receivedAtMs) => classify(bytes, remote, receivedAtMs, options);
 }
 
+/** frame() bound to its settings. */
+export function createFramer(
+  settings: ClassifierSettings,
+): (bytes: Buffer, remote: RemoteInfo, receivedAtMs: number) => Classified | FramedDatagram {
+  const options = optionsOf(settings);
+  return (bytes, remote, receivedAtMs) => frame(bytes, remote, receivedAtMs, options);
+}
+
+/** A datagram, whole: frame(), then classifyFramed() for a JSON one. */
 export function classify(
   bytes: Buffer,
   remote: RemoteInfo,
   receivedAtMs: number,
   o: ClassifyOptions,
 ): Classified {
+  const framed = frame(bytes, remote, receivedAtMs, o);
+  return framed.outcome === 'framed' ? classifyFramed(framed) : framed;
+}
+
+/** Allowlist and unwrap: a datagram refused or plain text is classified; a JSON one is framed. */
+export function frame(
+  bytes: Buffer,
+  remote: RemoteInfo,
+  receivedAtMs: number,
+  o: ClassifyOptions,
+): Classified | FramedDatagram {
   const arrival: Arrival = {
     receivedAtMs,
     address: remote.address,
@@ -101,13 +136,22 @@ export function classify(
       text: null,
     };
   }
-  const decoded = decodeDatagram(bytes, o.decode);
-  if (!decoded.ok) {
-    const { reason, detail, text } = decoded;
-    return reason === 'not_json'
-      ? { ...arrival, outcome: 'text', text }
-      : { ...arrival, outcome: 'rejected', reason, detail, text };
-  }
+  const unwrapped = unwrapDatagram(bytes, o.decode);
+  if (!unwrapped.ok) return refused(arrival, unwrapped);
+  return { ...arrival, outcome: 'framed', payload: unwrapped.payload, keyId: unwrapped.keyId };
+}
+
+/** A framed datagram's JSON decoded and validated. Needs no settings: frame() applied them. */
+export function classifyFramed(f: FramedDatagram): Classified {
+  const arrival: Arrival = {
+    receivedAtMs: f.receivedAtMs,
+    address: f.address,
+    family: f.family,
+    port: f.port,
+    size: f.size,
+  };
+  const decoded = decodePayload(f.payload, f.keyId);
+  if (!decoded.ok) return refused(arrival, decoded);
   const d = decoded.datagram;
   return {
     ...arrival,
@@ -122,4 +166,12 @@ export function classify(
     text: d.text,
     verified: decoded.keyId !== null,
   };
+}
+
+/** Not a protocol datagram: plain text (not JSON), or rejected with its reason. */
+function refused(arrival: Arrival, r: Extract<Decoded, { ok: false }>): RejectedDatagram | TextDatagram {
+  const { reason, detail, text } = r;
+  return reason === 'not_json'
+    ? { ...arrival, outcome: 'text', text }
+    : { ...arrival, outcome: 'rejected', reason, detail, text };
 }

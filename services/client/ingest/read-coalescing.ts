@@ -32,14 +32,21 @@ export interface ReadCoalescing {
   handled(): void;
 }
 
-/** The thread's own: Node's loop idle time, and Atomics.wait on a cell no one writes. */
-export function threadClock(): CoalescingClock {
+/**
+ * The thread's own: Node's loop idle time, and Atomics.wait on a cell no one
+ * writes; with the time it slept so (decode-split.ts counts it as free).
+ */
+export function threadClock(): CoalescingClock & { sleptMs(): number } {
   const cell = new Int32Array(new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT));
+  let sleptMs = 0;
   return {
     idleMs: () => performance.nodeTiming.idleTime,
     sleep: (ms) => {
+      const fromMs = performance.now();
       Atomics.wait(cell, 0, 0, ms);
+      sleptMs += performance.now() - fromMs;
     },
+    sleptMs: () => sleptMs,
   };
 }
 

@@ -2,7 +2,8 @@
  * The UDP socket: bound and read on threads of its own (socket-thread.ts),
  * `threads` of them sharing the port with SO_REUSEPORT (the kernel spreads
  * senders across them by address and port), each datagram classified there
- * (classify.ts), and every datagram (readable) and every socket error
+ * (classify.ts) or, by a busy thread, framed there and decoded here
+ * (decode-split.ts), and every datagram (readable) and every socket error
  * (exception) handed to the caller on the main thread, in the order each
  * thread read them, in turns of at most TURN_MS (shared/turns.ts). Nothing
  * else.
@@ -10,7 +11,8 @@
 import { MessageChannel, Worker } from 'node:worker_threads';
 import { mainTurns, type Turns } from '../../shared/turns.js';
 import { readBatch } from './classified-batch.js';
-import type { Classified, ClassifierSettings } from './classify.js';
+import { type Classified, type ClassifierSettings, classifyFramed } from './classify.js';
+import { HAND_OVER_BUSY_SHARE } from './decode-split.js';
 import type {
   SocketThreadCommand,
   SocketThreadMessage,
@@ -30,6 +32,8 @@ export interface ReceiverOptions {
   /** UDP_COALESCE: how long a datagram that found a socket thread idle lets the next ones gather. */
   coalesceMs: number;
   classifier: ClassifierSettings;
+  /** HAND_OVER_BUSY_SHARE unless given (tests: 0 has the tracking thread decode every JSON datagram). */
+  handOverBusyShare?: number;
 }
 
 export interface ReceiverHandlers {
@@ -55,6 +59,8 @@ export interface Receiver {
   queueDrops(): number;
   /** Datagrams that found a socket thread idle (each a wake-up, then UDP_COALESCE of gathering), since start. */
   wakeups(): number;
+  /** JSON datagrams a busy socket thread handed over undecoded, decoded on the main thread, since start (decode-split.ts). */
+  decodedOnMain(): number;
   /**
    * Silence is not judged past it: a time the oldest datagram read and not
    * yet handed to the caller arrived no earlier than, or, if earlier, the
@@ -79,6 +85,8 @@ interface SocketThread {
   /** As of its latest batch (every drop is followed by a batch: it drops only while one waits). */
   dropped(): number;
   wakeups(): number;
+  /** JSON datagrams of its decoded here: it was busy (decode-split.ts). */
+  decodedOnMain(): number;
   heardUntil(): number;
   /** Resolved with the answer to this request (answers come in the order asked). */
   stats(): Promise<SocketThreadStats>;
@@ -168,11 +176,17 @@ function spawnThread(
   // It does not hold the process open (the worker does, while it runs).
   statsPort.unref();
 
+  let decodedOnMain = 0;
   // Counted as handled only once handled: till then its datagrams hold the watermark back.
   function handleBatch(message: Extract<SocketThreadMessage, { type: 'batch' }>): void {
     readBatch(message.batch, (datagram) => {
       try {
-        handlers.readable(datagram);
+        if (datagram.outcome !== 'framed') handlers.readable(datagram);
+        else {
+          // Handed over undecoded by a busy socket thread (decode-split.ts): decoded here.
+          decodedOnMain++;
+          handlers.readable(classifyFramed(datagram));
+        }
       } catch (err) {
         handlers.exception(err as Error);
       }
@@ -233,6 +247,7 @@ function spawnThread(
           alive: () => !exited,
           dropped: () => progress.drops(),
           wakeups: () => progress.wakeups(),
+          decodedOnMain: () => decodedOnMain,
           heardUntil: () => (exited ? heardUntilDeath : heardUntil()),
           stats: () =>
             new Promise((resolveStats) => {
@@ -291,6 +306,7 @@ export function prepareReceiver(options: ReceiverOptions): PreparedReceiver {
     queueBytes: Math.floor(options.queueBytes / options.threads),
     coalesceMs: options.coalesceMs,
     classifier: options.classifier,
+    handOverBusyShare: options.handOverBusyShare ?? HAND_OVER_BUSY_SHARE,
   };
   // The main thread's one queue, for all the threads: each thread's batches stay in its order.
   const turns = mainTurns();
@@ -336,6 +352,7 @@ async function bindThreads(
     bound: () => bound && threads.every((t) => t.alive()),
     queueDrops: () => threads.reduce((a, t) => a + t.dropped(), 0),
     wakeups: () => threads.reduce((a, t) => a + t.wakeups(), 0),
+    decodedOnMain: () => threads.reduce((a, t) => a + t.decodedOnMain(), 0),
     heardUntil: () => Math.min(...threads.map((t) => t.heardUntil())),
     async stats() {
       const all = await Promise.all(threads.map((t) => t.stats()));

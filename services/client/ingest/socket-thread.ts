@@ -4,7 +4,8 @@
  * while it reads its state file, and binds only once that is back in the
  * tracker). Then it reads every
  * datagram as soon as the kernel has it, classifies it there (allowlist,
- * decode, validation: classify.ts) and hands
+ * unwrap, and while the thread has time to spare the JSON's decode and
+ * validation: classify.ts, decode-split.ts) and hands
  * the results to the tracking thread in batches (classified-batch.ts): one
  * every millisecond, or sooner when BATCH_DATAGRAMS are in. So the work a
  * datagram costs before it reaches a sender's state is done beside the
@@ -56,6 +57,8 @@ export interface SocketThreadOptions {
   /** UDP_COALESCE: how long a datagram that found the thread idle lets the next ones gather (0: not at all). */
   coalesceMs: number;
   classifier: ClassifierSettings;
+  /** Busy this share of its time or more, the thread hands JSON over undecoded (decode-split.ts). */
+  handOverBusyShare: number;
   /** The thread's progress cells (thread-progress.ts): written by this thread, but for `handled`. */
   progress: SharedArrayBuffer;
   /**
@@ -122,8 +125,9 @@ async function run(options: SocketThreadOptions): Promise<void> {
   if (port === null) throw new Error('socket-thread runs as a worker');
   if (import.meta.url.endsWith('.ts')) resolveSourceImports();
   const [
-    { createClassifier },
-    { createBatchWriter, RECORD_OVERHEAD },
+    { classifyFramed, createFramer },
+    { createBatchWriter, RECORD_OVERHEAD, transferables },
+    { decodeSplit },
     { threadProgress },
     { readCoalescing, threadClock },
     { monitorLoopDelay },
@@ -131,12 +135,13 @@ async function run(options: SocketThreadOptions): Promise<void> {
   ] = await Promise.all([
     import('./classify.js'),
     import('./classified-batch.js'),
+    import('./decode-split.js'),
     import('./thread-progress.js'),
     import('./read-coalescing.js'),
     import('../../shared/loop-delay.js'),
     import('./read-through.js'),
   ]);
-  const classify = createClassifier(options.classifier);
+  const frame = createFramer(options.classifier);
   const post = (message: SocketThreadMessage, transfer: ArrayBuffer[] = []) =>
     port.postMessage(message, transfer);
 
@@ -153,7 +158,12 @@ async function run(options: SocketThreadOptions): Promise<void> {
     pollEndAwaited = false;
     reads.endOfPoll();
   };
-  const coalescing = readCoalescing(options.coalesceMs, () => progress.addWakeup(), threadClock());
+  const clock = threadClock();
+  const coalescing = readCoalescing(options.coalesceMs, () => progress.addWakeup(), clock);
+  const split = decodeSplit(
+    { nowMs: () => performance.now(), idleMs: clock.idleMs, sleptMs: clock.sleptMs },
+    options.handOverBusyShare,
+  );
   let queuedBytes = 0;
   const writer = createBatchWriter(BATCH_DATAGRAMS);
   /** Bytes (as the queue counts them) of the batch being filled, and when its first datagram arrived at the earliest. */
@@ -179,7 +189,7 @@ async function run(options: SocketThreadOptions): Promise<void> {
 
   function send({ batch, bytes, fromMs }: Batch): void {
     inFlight.push({ bytes, fromMs });
-    post({ type: 'batch', batch }, [batch.numbers.buffer as ArrayBuffer]);
+    post({ type: 'batch', batch }, transferables(batch));
     if (pollTimer === null) pollTimer = setTimeout(poll, HANDLED_POLL_MS);
   }
 
@@ -243,7 +253,9 @@ async function run(options: SocketThreadOptions): Promise<void> {
   /** `arrivedFromMs`: it arrived no earlier (read-through.ts); the watermark holds judgement there. */
   function queue(message: Buffer, remote: RemoteInfo, receivedAtMs: number, arrivedFromMs: number): void {
     release();
-    const c = classify(message, remote, receivedAtMs);
+    const framed = frame(message, remote, receivedAtMs);
+    // Its JSON decoded here, or by the tracking thread while this one is busy.
+    const c = framed.outcome === 'framed' && split.decodeHere() ? classifyFramed(framed) : framed;
     // An oversize datagram's record keeps none of its bytes (its reason and size): counted as the record
     // alone, it is reported as `oversize` like any other, never dropped here for its size (nor the watermark
     // held for it). Config makes each thread's share hold the largest datagram accepted (config.ts).
