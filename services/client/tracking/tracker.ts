@@ -1051,6 +1051,9 @@ export function createTracker(options: TrackerOptions): Tracker {
     }
   }
 
+  /** When the socket was bound (listening()); null before. */
+  let listeningAtMs: number | null = null;
+
   /**
    * The socket is bound: the monitor observes from now on. A restored
    * sender takes in the monitor's absence (absent()), by its declaration as
@@ -1058,9 +1061,6 @@ export function createTracker(options: TrackerOptions): Tracker {
    * interval + grace at the earliest (reading a large file takes a while).
    * A restored sender's uptime counts from now, as its state says.
    */
-  /** When the socket was bound (listening()); null before. */
-  let listeningAtMs: number | null = null;
-
   function listening(nowMs: number): void {
     listeningAtMs = nowMs;
     for (const sender of senders.values()) {
