@@ -213,6 +213,7 @@ async function assembleMonitor(
     silenced: (source, atMs) => maintenance.covering(source, atMs) !== null,
     silencesGeneration: () => maintenance.generation,
     showsBy: (source) => tracker.showsByMs(source),
+    heardThrough: () => checkedUntilMs,
     previousRunAliveMs: store.previousRunAliveMs,
   });
   opened.push(() => notifier.stop());

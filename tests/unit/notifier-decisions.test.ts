@@ -115,6 +115,7 @@ describe('the notifier, on a fake clock', () => {
           silenced: (source) => w.silenced.has(source),
           silencesGeneration: () => w.generation,
           showsBy: (source) => w.showsBy.get(source) ?? null,
+          heardThrough: () => w.t,
           previousRunAliveMs: file.previousRun?.aliveAtMs ?? null,
         });
         w.notifier = n;
@@ -425,6 +426,35 @@ describe('the notifier, on a fake clock', () => {
     expect(w.told('s')).toHaveLength(5);
   });
 
+  it("tells where a flapping sender settled while the monitor was away, once it has had the time to show itself: the flapping's incident", async () => {
+    const w = senderUp();
+    w.flap('s', ['down', 'up', 'down', 'up', 'down']);
+    const told = () => w.told('s').map((n) => n.event);
+    expect(told()).toEqual(['down', 'up', 'down', 'flapping']);
+    await w.restart({}, 3_600_000); // down still, for all the record says
+    w.showsBy.set('s', w.t + 3000);
+    w.tick(2);
+    expect(told()).toEqual(['down', 'up', 'down', 'flapping']);
+    w.tick(1);
+    // Dead all along: its down goes on with the flapping's key, no up made up before it.
+    expect(told()).toEqual(['down', 'up', 'down', 'flapping', 'down']);
+    const [flapping, settled] = w.told('s').slice(-2);
+    expect(settled?.incidentKey).toBe(flapping?.incidentKey);
+  });
+
+  it('holds a reminder of a sender the restart has not heard yet until it has had the time to show itself', async () => {
+    const w = world();
+    w.start({ repeatMs: 60_000 });
+    w.change('s', 'up');
+    w.change('s', 'down');
+    await w.restart({ repeatMs: 60_000 }, 600_000);
+    w.showsBy.set('s', w.t + 3000);
+    w.tick(2);
+    expect(w.told('s').map((n) => n.event)).toEqual(['down']);
+    w.tick(1);
+    expect(w.told('s').map((n) => n.event)).toEqual(['down', 'reminder']);
+  });
+
   it('does not take a flapping that settled, untold, for one still going at a restart', async () => {
     const w = world();
     w.start({ notifyOn: ['down'] });
@@ -602,7 +632,8 @@ describe('the notifier, on a fake clock', () => {
     expect(told[1]?.incidentKey).not.toBe(told[0]?.incidentKey);
   });
 
-  it('ends a told outage with its up before a second one a silence held back: no incident left open', () => {
+  /** Told down, then back under a silence (its up held back), a minute ago. */
+  function downThenBackUnderASilence() {
     const w = senderUp();
     w.t += 60_000;
     w.change('s', 'down');
@@ -611,6 +642,11 @@ describe('the notifier, on a fake clock', () => {
     w.beatAgain('s');
     w.change('s', 'up'); // held back
     w.t += 60_000;
+    return w;
+  }
+
+  it('ends a told outage with its up before a second one a silence held back: no incident left open', () => {
+    const w = downThenBackUnderASilence();
     w.change('s', 'down'); // held back
     w.silence('s', false);
     w.tick(1);
@@ -626,6 +662,16 @@ describe('the notifier, on a fake clock', () => {
     expect(body.from).toBe('down');
     expect(Date.parse(body.at)).toBe(w.t);
     expect(body.text).toBe('`s` is back UP, was down (beat), seen by m.');
+  });
+
+  it('ends a told outage with its up before a second one that comes as its silence ends, before any catch-up', () => {
+    const w = downThenBackUnderASilence();
+    w.silence('s', false); // no tick yet: nothing caught up
+    w.change('s', 'down');
+    const told = w.told('s');
+    expect(told.map((n) => n.event)).toEqual(['down', 'up', 'down']);
+    expect(told[1]?.incidentKey).toBe(told[0]?.incidentKey);
+    expect(told[2]?.incidentKey).not.toBe(told[0]?.incidentKey);
   });
 
   it('with up not in NOTIFY_ON, tells every outage, each a new incident', () => {
@@ -1093,8 +1139,15 @@ describe('the notifier, on a fake clock', () => {
       (body as Array<{ labels: { source: string }; endsAt: string }>).some(
         (x) => x.labels.source === source && Date.parse(x.endsAt) > nowMs,
       );
-    /** Until the notifier's pushes are answered (a push, then a round trip of the receiver's). */
-    const settled = () => new Promise((resolve) => setTimeout(resolve, 200));
+    /**
+     * Every push asked for so far has arrived: `other` goes down, and the push
+     * that says so is the last (pushes go one at a time, in order).
+     */
+    async function pushedSoFar(am: { bodies: unknown[] }, w: ReturnType<typeof world>, other: string) {
+      w.change(other, 'up');
+      w.change(other, 'down');
+      await expect.poll(() => sources(am.bodies.at(-1) ?? [])).toContain(other);
+    }
 
     it("after an absence longer than an alert's lifetime, pages no sender stored down that came back meanwhile", async () => {
       const { am, w, over } = await downPushed();
@@ -1102,17 +1155,16 @@ describe('the notifier, on a fake clock', () => {
       // Away for 10 resend intervals: the alert ended at Alertmanager 4 after the last push.
       w.showsBy.set('a', w.t + 600_000 + 3000);
       await w.restart(over, 600_000);
-      await settled();
       w.tick(2);
-      await settled();
+      await pushedSoFar(am, w, 'x1');
       expect(am.bodies.slice(before).filter((b) => fires(b, 'a', w.t))).toEqual([]);
-      // Its beat: back, and never pushed (Alertmanager ended its alert; a resolution would be news to it).
+      // Its beat: back, never pushed as firing (its end is, harmless to an Alertmanager that has no such alert).
       w.showsBy.delete('a');
       w.beatAgain('a');
       w.change('a', 'up');
       w.tick(5);
-      await settled();
-      expect(am.bodies.slice(before).flatMap(sources)).not.toContain('a');
+      await pushedSoFar(am, w, 'x2');
+      expect(am.bodies.slice(before).filter((b) => fires(b, 'a', w.t))).toEqual([]);
     });
 
     it("after an absence longer than an alert's lifetime, pushes a sender still down once it has had the time to show itself", async () => {
@@ -1122,19 +1174,26 @@ describe('the notifier, on a fake clock', () => {
       w.showsBy.set('a', showsBy);
       await w.restart(over, 600_000);
       w.tick(2);
-      await settled();
+      await pushedSoFar(am, w, 'x1');
       expect(am.bodies.slice(before).filter((b) => fires(b, 'a', w.t))).toEqual([]);
       w.tick(1);
       expect(w.t).toBe(showsBy);
       await expect.poll(() => am.bodies.slice(before).some((b) => fires(b, 'a', w.t))).toBe(true);
     });
 
-    it('after an absence shorter than that, pushes a sender stored down at once: Alertmanager still fires it', async () => {
+    it("after a shorter absence, holds a sender stored down no longer than keeps the previous run's alert firing", async () => {
       const { am, w, over } = await downPushed();
       const before = am.bodies.length;
-      // Away 2 resend intervals: the last push's alert fires until 4 after it.
-      w.showsBy.set('a', w.t + 120_000 + 3000);
-      await w.restart(over, 120_000);
+      // Away 1 resend interval: the last push's alert fires at least until 3 after the previous run's end,
+      // and is pushed again by 2 after it. The sender beats every 10 minutes: it shows itself later still.
+      const restartAt = w.t + 60_000;
+      w.showsBy.set('a', restartAt + 600_000);
+      await w.restart(over, 60_000);
+      w.tick(59);
+      await pushedSoFar(am, w, 'x1');
+      expect(am.bodies.slice(before).filter((b) => fires(b, 'a', w.t))).toEqual([]);
+      w.tick(1);
+      expect(w.t).toBe(restartAt + 60_000);
       await expect.poll(() => am.bodies.slice(before).some((b) => fires(b, 'a', w.t))).toBe(true);
     });
 

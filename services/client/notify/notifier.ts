@@ -127,6 +127,12 @@ export interface NotifierDeps {
    * out of date: it may have come back while the monitor was away.
    */
   showsBy(source: string): number | null;
+  /**
+   * How far the monitor has heard everything (what the liveness tick judges
+   * up to): a sender has shown itself by showsBy once this is past it, its
+   * beat not left waiting in a queue.
+   */
+  heardThrough(): number;
   /** The previous run's last sign of life (the state file's), null without one: how long Alertmanager went without pushes. */
   previousRunAliveMs: number | null;
   /** The connections notifications go out on: createHttpClient()'s unless given (tests: a stub DNS). */
@@ -135,9 +141,14 @@ export interface NotifierDeps {
 
 /**
  * When to look again at a sender that shows itself by `showsBy`: then, or at
- * the next tick before the socket is bound (+Infinity: its time is not known yet).
+ * the next tick before the socket is bound (+Infinity: its time is not known
+ * yet), `heardMs` being how far the monitor has heard.
  */
-const lookAgainAt = (showsBy: number, nowMs: number): number => (Number.isFinite(showsBy) ? showsBy : nowMs);
+const lookAgainAt = (showsBy: number, heardMs: number): number =>
+  Number.isFinite(showsBy) ? showsBy : heardMs;
+
+/** What a synthesized up may end: an outage told last (not a flapping notice: where a flapping settles goes on with its key). */
+const OUTAGE_EVENTS: ReadonlySet<string> = new Set(['down', 'never_seen', 'late']);
 
 /** A sender new to the monitor, up: decide() returns at once for it. */
 const isFirstSight = (c: StateChange): boolean => c.from === null && c.to === 'up';
@@ -276,18 +287,29 @@ export function startNotifier(deps: NotifierDeps): Notifier {
    */
   const toCatchUp = new Set<string>();
   let caughtUpGeneration = Number.NaN;
-  /** Senders whose catch-up waits for them to show themselves (catchUp()), and the earliest time one has. */
-  const notShownYet = new Set<string>();
+  /**
+   * Senders whose catch-up waits for them to show themselves (catchUp()),
+   * each with whether it is where a flapping settled; and the earliest time
+   * one has (as far as the monitor has heard).
+   */
+  const notShownYet = new Map<string, boolean>();
   let notShownUntilMs = Number.POSITIVE_INFINITY;
+  /** A restored sender not heard yet: when it will have shown itself if it lives; null once it has (or was heard). */
+  const notShownBy = (source: string): number | null => {
+    const by = deps.showsBy(source);
+    return by !== null && by > deps.heardThrough() ? by : null;
+  };
   // Told flapping, and changed within a window: flapping still, until quiet for a window after its last
   // change. Quiet for longer (it settled, in a state not told perhaps, while this or an earlier run
   // went on), it is no longer flapping: caught up at the first tick, below.
+  /** Told flapping, and quiet for longer than a window at the start: where they settled is told at the first tick. */
+  const settledWhileAway = new Set<string>();
   if (hasWebhooks) {
     for (const r of notified.withEvent('flapping')) {
       const sinceMs = deps.view(r.source)?.stateSinceMs;
       if (sinceMs === undefined) continue;
       if (now() - sinceMs < config.flapWindowMs) flaps.resume(r.source, sinceMs);
-      else toCatchUp.add(r.source);
+      else settledWhileAway.add(r.source);
     }
   }
 
@@ -440,10 +462,11 @@ export function startNotifier(deps: NotifierDeps): Notifier {
     // A problem, and the sender not heard by this run yet: its record (down, say, after a silence that ended
     // while the monitor was away) may be out of date, the sender back since. Told, if still so, once it has
     // had the time to show itself. (An up is so: the record holds a beat after what was told.)
-    const showsBy = event === 'up' ? null : deps.showsBy(source);
-    if (showsBy !== null && showsBy > nowMs) {
-      notShownYet.add(source);
-      notShownUntilMs = Math.min(notShownUntilMs, lookAgainAt(showsBy, nowMs));
+    const showsBy = event === 'up' ? null : notShownBy(source);
+    if (showsBy !== null) {
+      // Where a flapping settled stays so, whichever catch-up asks again (a silence's end, say).
+      notShownYet.set(source, settling || notShownYet.get(source) === true);
+      notShownUntilMs = Math.min(notShownUntilMs, lookAgainAt(showsBy, deps.heardThrough()));
       return [];
     }
     // This very state was told, since it began (under whatever key it was told: a stopped that ended a
@@ -463,12 +486,28 @@ export function startNotifier(deps: NotifierDeps): Notifier {
     // than the one told, its up not told, is news.)
     const key = keyFor(event, source, previous, v, { atMs: nowMs, settling });
     if (event !== 'up' && told(previous, event, key, v)) return [];
-    // A new incident while the one told is open: the sender came back in between (its last beat moved
-    // on), its up held back. That up is told first, or the receivers' incident would stay open for good.
-    const reopens =
-      event !== 'up' && previous !== null && key !== previous.incidentKey && wanted('up', previous);
-    const back = reopens ? [tell(backUp(source, previous, v, nowMs))] : [];
-    return [...back, tell(notification(event, change, key, previous, v))];
+    return [
+      ...endOfOutageBefore(event, key, previous, v, nowMs),
+      tell(notification(event, change, key, previous, v)),
+    ];
+  }
+
+  /**
+   * A problem of a new incident (`key`) while the outage told last is open:
+   * the sender came back in between (its last beat moved on), its up not
+   * told (a silence held it back, say). That up is told first, or the
+   * receivers' incident would stay open for good.
+   */
+  function endOfOutageBefore(
+    event: SenderNotifyEvent,
+    key: string,
+    previous: NotifiedRow | null,
+    v: SenderView | undefined,
+    nowMs: number,
+  ): Notification[] {
+    if (event === 'up' || previous === null || key === previous.incidentKey) return [];
+    if (!OUTAGE_EVENTS.has(previous.event) || !wanted('up', previous)) return [];
+    return [tell(backUp(previous, v, nowMs))];
   }
 
   /**
@@ -476,14 +515,9 @@ export function startNotifier(deps: NotifierDeps): Notifier {
    * back at a time not known (a silence held it back): told now, how long
    * the problem lasted not said.
    */
-  function backUp(
-    source: string,
-    previous: NotifiedRow,
-    v: SenderView | undefined,
-    nowMs: number,
-  ): Notification {
+  function backUp(previous: NotifiedRow, v: SenderView | undefined, nowMs: number): Notification {
     const change: StateChange = {
-      source,
+      source: previous.source,
       from: previous.state as SenderState,
       to: 'up',
       reason: 'beat',
@@ -556,7 +590,10 @@ export function startNotifier(deps: NotifierDeps): Notifier {
     const v = deps.view(c.source);
     const key = keyFor(event, c.source, previous, v);
     if (event !== 'up' && told(previous, event, key, v)) return [];
-    return [tell(notification(event, c, key, previous, v))];
+    return [
+      ...endOfOutageBefore(event, key, previous, v, nowMs),
+      tell(notification(event, c, key, previous, v)),
+    ];
   }
 
   // --- webhooks: the outbox, drained per target -----------------------------
@@ -637,21 +674,31 @@ export function startNotifier(deps: NotifierDeps): Notifier {
   // Down senders, silenced or not: a silenced one is left out of the pushes until its silence ends.
   const firing = new Map<string, FiringAlert>();
   /**
-   * Restored down senders whose alert Alertmanager may have ended by itself
-   * while the monitor was away (its last push was more than the alert's
-   * lifetime ago), not pushed by this run yet. Pushed now, such an alert
-   * fires anew: a page. So each waits until its sender has had the time to
-   * show itself (deps.showsBy): one that came back while the monitor was
-   * away beats by then, and is never pushed; one that does not is down as
-   * this run sees it, and is pushed then. (After a shorter absence the
-   * alert still fires at Alertmanager, and a push at once only keeps it.)
+   * Restored down senders whose alert this run has not pushed as firing yet.
+   * Its record may be out of date: the sender may have come back while the
+   * monitor was away, and an alert pushed now would fire at Alertmanager
+   * anew if Alertmanager had ended it meanwhile (or never had it: the sender
+   * was silenced then), a page. So each waits until its sender has had the
+   * time to show itself (deps.showsBy): one that beats by then is not
+   * pushed as firing (its end is, as any); one that does not is down as this
+   * run sees it, and is pushed then. But not past keepAliveByMs: while the
+   * previous run's alert may still fire at Alertmanager, it is pushed by
+   * then, so that a dead sender's alert never ends for a while.
    */
-  const unpushedLapsed = new Set<string>();
-  /** When the earliest held of them will have shown itself (+Infinity: none held): tick() pushes then. */
+  const unpushedRestored = new Set<string>();
+  /** How far the earliest held of them will have shown itself (+Infinity: none held): tick() pushes then. */
   let heldUntilMs = Number.POSITIVE_INFINITY;
-  const alertsLapsed =
-    deps.previousRunAliveMs === null ||
-    now() >= deps.previousRunAliveMs + (ALERT_LIFETIME_RESENDS - 1) * config.alertResendMs;
+  /**
+   * The previous run pushed at least every resend interval until it was last
+   * alive, and a push fires for ALERT_LIFETIME_RESENDS of them: its alerts
+   * fire at least until 3 intervals after; pushed again a whole interval
+   * before, they never end. (Already past at the start: nothing to keep.)
+   */
+  const keepAliveByMs =
+    deps.previousRunAliveMs === null
+      ? Number.NEGATIVE_INFINITY
+      : deps.previousRunAliveMs + (ALERT_LIFETIME_RESENDS - 2) * config.alertResendMs;
+  const keepingAlive = now() < keepAliveByMs;
   for (const v of deps.views()) {
     if (v.state === 'down') {
       firing.set(v.source, {
@@ -660,7 +707,7 @@ export function startNotifier(deps: NotifierDeps): Notifier {
         resolvedAtMs: null,
         resolvedTo: null,
       });
-      if (alertsLapsed) unpushedLapsed.add(v.source);
+      unpushedRestored.add(v.source);
     }
     // Down, or late or stopped where NOTIFY_ON tells them: a silence may have held it back (one under a
     // silence still waits for its end; one that ended while the monitor was stopped is told now), and
@@ -753,19 +800,18 @@ export function startNotifier(deps: NotifierDeps): Notifier {
     const pushed: Array<[string, FiringAlert, boolean]> = [];
     let nextHeldMs = Number.POSITIVE_INFINITY;
     for (const [source, f] of firing) {
-      if (unpushedLapsed.has(source)) {
-        // Back (or let go) before this run pushed it: Alertmanager, whose alert ended, hears nothing of it.
-        if (f.resolvedAtMs !== null) {
-          unpushedLapsed.delete(source);
-          firing.delete(source);
+      // Back (or let go) before it was pushed as firing: its end is pushed as any (harmless to an
+      // Alertmanager that has no such alert).
+      if (f.resolvedAtMs !== null) unpushedRestored.delete(source);
+      else if (unpushedRestored.has(source)) {
+        const heardMs = deps.heardThrough();
+        const showsBy = keepingAlive && heardMs >= keepAliveByMs ? null : notShownBy(source);
+        if (showsBy !== null) {
+          const until = lookAgainAt(showsBy, heardMs);
+          nextHeldMs = Math.min(nextHeldMs, keepingAlive ? Math.min(until, keepAliveByMs) : until);
           continue;
         }
-        const showsBy = deps.showsBy(source);
-        if (showsBy !== null && showsBy > nowMs) {
-          nextHeldMs = Math.min(nextHeldMs, lookAgainAt(showsBy, nowMs));
-          continue;
-        }
-        unpushedLapsed.delete(source);
+        unpushedRestored.delete(source);
       }
       if (!deps.silenced(source, nowMs)) pushed.push([source, f, f.resolvedAtMs !== null]);
       else if (f.resolvedAtMs !== null) firing.delete(source);
@@ -832,12 +878,15 @@ export function startNotifier(deps: NotifierDeps): Notifier {
     const add = (told: readonly Notification[]) => list.push(...told);
     // Stable again: say where it settled, if that was not said (a silence may hold it back still).
     for (const source of flaps.tick(nowMs)) add(catchUp(source, nowMs, true));
+    for (const source of settledWhileAway) add(catchUp(source, nowMs, true));
+    settledWhileAway.clear();
     // Had the time to show themselves: told what they are now, if that was not said.
-    if (nowMs >= notShownUntilMs) {
+    if (deps.heardThrough() >= notShownUntilMs) {
       notShownUntilMs = Number.POSITIVE_INFINITY;
       const due = [...notShownYet];
       notShownYet.clear();
-      for (const source of due) add(catchUp(source, nowMs)); // (one still to show is added back, with its time)
+      // (One still to show is added back, with its time.)
+      for (const [source, settling] of due) add(catchUp(source, nowMs, settling));
     }
     const generation = deps.silencesGeneration();
     if (generation !== caughtUpGeneration) {
@@ -851,7 +900,8 @@ export function startNotifier(deps: NotifierDeps): Notifier {
     if (config.repeatMs !== null) {
       for (const r of notified.due(nowMs - config.repeatMs)) {
         const v = deps.view(r.source);
-        if (v?.state !== 'down' || deps.silenced(r.source, nowMs)) continue;
+        // Not heard by this run yet: it may have come back while the monitor was away (reminded later if not).
+        if (v?.state !== 'down' || deps.silenced(r.source, nowMs) || notShownBy(r.source) !== null) continue;
         const change: StateChange = {
           source: r.source,
           from: 'down',
@@ -898,8 +948,8 @@ export function startNotifier(deps: NotifierDeps): Notifier {
     stats,
     tick(nowMs) {
       if (hasWebhooks) atomically(db, () => catchUpAndRemind(nowMs));
-      // A held alert's sender has had the time to show itself: pushed now if still down.
-      if (nowMs >= heldUntilMs && config.alertmanagers.length > 0) {
+      // A held alert's sender has had the time to show itself (or its alert is to be kept): pushed if still down.
+      if (deps.heardThrough() >= heldUntilMs && config.alertmanagers.length > 0) {
         heldUntilMs = Number.POSITIVE_INFINITY;
         push();
       }
@@ -916,6 +966,7 @@ export function startNotifier(deps: NotifierDeps): Notifier {
       if (resolve(source, now(), 'forgotten', why)) push();
       toCatchUp.delete(source);
       notShownYet.delete(source);
+      settledWhileAway.delete(source);
       flaps.forget(source);
       notified.delete(source);
     },
