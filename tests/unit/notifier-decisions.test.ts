@@ -102,6 +102,8 @@ describe('the notifier, on a fake clock', () => {
       generation: 0,
       /** Senders this run has not heard yet, and when they will have shown themselves (Tracker.showsByMs). */
       showsBy: new Map<string, number>(),
+      /** How far the monitor has read and judged, when behind the clock (null: up to it). */
+      heard: null as number | null,
       notifier: null as Notifier | null,
       start(over: Partial<NotifierConfig> = {}, http?: HttpClient): Notifier {
         const n = startNotifier({
@@ -115,7 +117,7 @@ describe('the notifier, on a fake clock', () => {
           silenced: (source) => w.silenced.has(source),
           silencesGeneration: () => w.generation,
           showsBy: (source) => w.showsBy.get(source) ?? null,
-          heardThrough: () => w.t,
+          heardThrough: () => w.heard ?? w.t,
           previousRunAliveMs: file.previousRun?.aliveAtMs ?? null,
         });
         w.notifier = n;
@@ -439,6 +441,20 @@ describe('the notifier, on a fake clock', () => {
     // Dead all along: its down goes on with the flapping's key, no up made up before it.
     expect(told()).toEqual(['down', 'up', 'down', 'flapping', 'down']);
     const [flapping, settled] = w.told('s').slice(-2);
+    expect(settled?.incidentKey).toBe(flapping?.incidentKey);
+  });
+
+  it('keeps where a flapping sender settled while the monitor was away through a silence at the start', async () => {
+    const w = senderUp();
+    w.flap('s', ['down', 'up', 'down', 'up', 'down']);
+    w.silence('s', true);
+    await w.restart({}, 3_600_000);
+    w.tick(2);
+    expect(w.told('s').map((n) => n.event)).toEqual(['down', 'up', 'down', 'flapping']);
+    w.silence('s', false);
+    w.tick(1);
+    const [flapping, settled] = w.told('s').slice(-2);
+    expect([flapping?.event, settled?.event]).toEqual(['flapping', 'down']);
     expect(settled?.incidentKey).toBe(flapping?.incidentKey);
   });
 
@@ -1194,6 +1210,29 @@ describe('the notifier, on a fake clock', () => {
       expect(am.bodies.slice(before).filter((b) => fires(b, 'a', w.t))).toEqual([]);
       w.tick(1);
       expect(w.t).toBe(restartAt + 60_000);
+      await expect.poll(() => am.bodies.slice(before).some((b) => fires(b, 'a', w.t))).toBe(true);
+    });
+
+    it('holds a stored down while the monitor has not read as far as the sender would have shown itself by', async () => {
+      const { am, w, over } = await downPushed();
+      const before = am.bodies.length;
+      const restartAt = w.t + 600_000;
+      w.showsBy.set('a', restartAt + 3000);
+      await w.restart(over, 600_000);
+      w.heard = restartAt + 1000; // a backlog: its beat may be in it
+      w.tick(5);
+      await pushedSoFar(am, w, 'x1');
+      expect(am.bodies.slice(before).filter((b) => fires(b, 'a', w.t))).toEqual([]);
+      w.heard = restartAt + 3000;
+      w.tick(1);
+      await expect.poll(() => am.bodies.slice(before).some((b) => fires(b, 'a', w.t))).toBe(true);
+    });
+
+    it('after an absence of 2 to 3 resend intervals, pushes a sender stored down at once: its alert still fires', async () => {
+      const { am, w, over } = await downPushed();
+      const before = am.bodies.length;
+      w.showsBy.set('a', w.t + 150_000 + 600_000);
+      await w.restart(over, 150_000);
       await expect.poll(() => am.bodies.slice(before).some((b) => fires(b, 'a', w.t))).toBe(true);
     });
 

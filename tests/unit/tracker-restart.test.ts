@@ -174,6 +174,16 @@ describe('tracker: a monitor restart', () => {
     expect(after.showsByMs('never-tracked')).toBeNull();
   });
 
+  it('moves that time on past a blind time of the monitor: a beat then may be among what it lost', () => {
+    const before = createTracker(OPTIONS);
+    before.observe(trackedBeat({ seq: 0 }));
+    expect(changes(before, T0 + 10_000)).toEqual(['a:up->down:missed_3@4000']);
+    const start = T0 + 600_000;
+    const after = restarted(before, start, T0 + 10_000);
+    after.blind(start + 500, start + 1500);
+    expect(after.showsByMs('a')).toBe(start + 1500 + 2000);
+  });
+
   it('charges no loss for the beats sent while the monitor itself was away, but does for later ones', () => {
     const before = createTracker(OPTIONS);
     for (let seq = 0; seq <= 5; seq++) before.observe(trackedBeat({ seq }));

@@ -285,7 +285,11 @@ export function startNotifier(deps: NotifierDeps): Notifier {
    * tick, those the start finds so (filled below: a silence may have ended
    * while the monitor was stopped, a flapping may have settled).
    */
-  const toCatchUp = new Set<string>();
+  const toCatchUp = new Map<string, boolean>();
+  /** Caught up later; where a flapping settled (`settling`) stays so, whoever asks again. */
+  const catchUpLater = (source: string, settling = false): void => {
+    toCatchUp.set(source, settling || toCatchUp.get(source) === true);
+  };
   let caughtUpGeneration = Number.NaN;
   /**
    * Senders whose catch-up waits for them to show themselves (catchUp()),
@@ -452,7 +456,7 @@ export function startNotifier(deps: NotifierDeps): Notifier {
     // Flapping: it is told where it settles, once it does (flaps.tick()).
     if (v === undefined || flaps.isFlapping(source, nowMs)) return [];
     if (deps.silenced(source, nowMs)) {
-      toCatchUp.add(source);
+      catchUpLater(source, settling);
       return [];
     }
     const change: StateChange = { source, from: null, to: v.state, reason: v.reason, atMs: nowMs };
@@ -496,36 +500,37 @@ export function startNotifier(deps: NotifierDeps): Notifier {
    * A problem of a new incident (`key`) while the outage told last is open:
    * the sender came back in between (its last beat moved on), its up not
    * told (a silence held it back, say). That up is told first, or the
-   * receivers' incident would stay open for good.
+   * receivers' incident would stay open for good; dated `atMs`, the new
+   * problem's time (or the catch-up's), so it never comes after it.
    */
   function endOfOutageBefore(
     event: SenderNotifyEvent,
     key: string,
     previous: NotifiedRow | null,
     v: SenderView | undefined,
-    nowMs: number,
+    atMs: number,
   ): Notification[] {
     if (event === 'up' || previous === null || key === previous.incidentKey) return [];
     if (!OUTAGE_EVENTS.has(previous.event) || !wanted('up', previous)) return [];
-    return [tell(backUp(previous, v, nowMs))];
+    return [tell(backUp(previous, v, atMs))];
   }
 
   /**
    * The up that ends the incident `previous` told, for a sender that came
-   * back at a time not known (a silence held it back): told now, how long
-   * the problem lasted not said.
+   * back at a time not known (a silence held it back): dated `atMs`, how
+   * long the problem lasted not said.
    */
-  function backUp(previous: NotifiedRow, v: SenderView | undefined, nowMs: number): Notification {
+  function backUp(previous: NotifiedRow, v: SenderView | undefined, atMs: number): Notification {
     const change: StateChange = {
       source: previous.source,
       from: previous.state as SenderState,
       to: 'up',
       reason: 'beat',
-      atMs: nowMs,
+      atMs,
     };
     return {
       ...notification('up', change, previous.incidentKey, previous, v),
-      sinceMs: nowMs,
+      sinceMs: atMs,
       fromSinceMs: null,
     };
   }
@@ -564,7 +569,7 @@ export function startNotifier(deps: NotifierDeps): Notifier {
     const event = eventOfChange(c);
     if (event === null) return [];
     if (deps.silenced(c.source, nowMs)) {
-      toCatchUp.add(c.source);
+      catchUpLater(c.source);
       return [];
     }
     // A sender's first appearance is no flap: only changes of a sender already known count, and
@@ -591,7 +596,7 @@ export function startNotifier(deps: NotifierDeps): Notifier {
     const key = keyFor(event, c.source, previous, v);
     if (event !== 'up' && told(previous, event, key, v)) return [];
     return [
-      ...endOfOutageBefore(event, key, previous, v, nowMs),
+      ...endOfOutageBefore(event, key, previous, v, c.atMs),
       tell(notification(event, c, key, previous, v)),
     ];
   }
@@ -681,24 +686,29 @@ export function startNotifier(deps: NotifierDeps): Notifier {
    * was silenced then), a page. So each waits until its sender has had the
    * time to show itself (deps.showsBy): one that beats by then is not
    * pushed as firing (its end is, as any); one that does not is down as this
-   * run sees it, and is pushed then. But not past keepAliveByMs: while the
-   * previous run's alert may still fire at Alertmanager, it is pushed by
-   * then, so that a dead sender's alert never ends for a while.
+   * run sees it, and is pushed then. But while the previous run's alert
+   * may still fire at Alertmanager, not past keepAliveByMs (wall clock), so
+   * that a dead sender's alert never ends for a while.
    */
   const unpushedRestored = new Set<string>();
   /** How far the earliest held of them will have shown itself (+Infinity: none held): tick() pushes then. */
   let heldUntilMs = Number.POSITIVE_INFINITY;
+  /** Held at the last push: tick() pushes again at keepAliveByMs only while some are. */
+  let heldCount = 0;
   /**
    * The previous run pushed at least every resend interval until it was last
    * alive, and a push fires for ALERT_LIFETIME_RESENDS of them: its alerts
-   * fire at least until 3 intervals after; pushed again a whole interval
-   * before, they never end. (Already past at the start: nothing to keep.)
+   * fire at least until 3 intervals after its end (keepingAlive: this start
+   * is before that), and pushed again by 2 intervals after it (or at once,
+   * started later), they never end.
    */
   const keepAliveByMs =
     deps.previousRunAliveMs === null
       ? Number.NEGATIVE_INFINITY
       : deps.previousRunAliveMs + (ALERT_LIFETIME_RESENDS - 2) * config.alertResendMs;
-  const keepingAlive = now() < keepAliveByMs;
+  const keepingAlive =
+    deps.previousRunAliveMs !== null &&
+    now() < deps.previousRunAliveMs + (ALERT_LIFETIME_RESENDS - 1) * config.alertResendMs;
   for (const v of deps.views()) {
     if (v.state === 'down') {
       firing.set(v.source, {
@@ -716,7 +726,7 @@ export function startNotifier(deps: NotifierDeps): Notifier {
     // 50,000 senders and 1,000 silences).
     const mayBeHeldBack =
       v.state === 'down' || ((v.state === 'late' || v.state === 'stopped') && mayTell(v.state));
-    if (mayBeHeldBack) toCatchUp.add(v.source);
+    if (mayBeHeldBack) catchUpLater(v.source);
   }
   // Told a problem, and changed since (a state newer than what was told: a view older than it is one
   // the state file's last write did not reach): a silence that ended while the monitor was stopped
@@ -725,7 +735,7 @@ export function startNotifier(deps: NotifierDeps): Notifier {
     for (const event of PROBLEM_EVENTS) {
       for (const r of notified.withEvent(event)) {
         const v = deps.view(r.source);
-        if (v !== undefined && v.state !== r.state && v.stateSinceMs > r.atMs) toCatchUp.add(r.source);
+        if (v !== undefined && v.state !== r.state && v.stateSinceMs > r.atMs) catchUpLater(r.source);
       }
     }
   }
@@ -799,16 +809,17 @@ export function startNotifier(deps: NotifierDeps): Notifier {
     // Each with whether this push ends it: a resolution that comes while the push is in flight was not in it.
     const pushed: Array<[string, FiringAlert, boolean]> = [];
     let nextHeldMs = Number.POSITIVE_INFINITY;
+    let held = 0;
+    const keepAlive = keepingAlive && nowMs >= keepAliveByMs;
     for (const [source, f] of firing) {
       // Back (or let go) before it was pushed as firing: its end is pushed as any (harmless to an
       // Alertmanager that has no such alert).
       if (f.resolvedAtMs !== null) unpushedRestored.delete(source);
       else if (unpushedRestored.has(source)) {
-        const heardMs = deps.heardThrough();
-        const showsBy = keepingAlive && heardMs >= keepAliveByMs ? null : notShownBy(source);
+        const showsBy = keepAlive ? null : notShownBy(source);
         if (showsBy !== null) {
-          const until = lookAgainAt(showsBy, heardMs);
-          nextHeldMs = Math.min(nextHeldMs, keepingAlive ? Math.min(until, keepAliveByMs) : until);
+          nextHeldMs = Math.min(nextHeldMs, lookAgainAt(showsBy, deps.heardThrough()));
+          held++;
           continue;
         }
         unpushedRestored.delete(source);
@@ -817,6 +828,7 @@ export function startNotifier(deps: NotifierDeps): Notifier {
       else if (f.resolvedAtMs !== null) firing.delete(source);
     }
     heldUntilMs = nextHeldMs;
+    heldCount = held;
     const alerts = pushed.map(([source, f]) =>
       alertmanagerAlert({
         source,
@@ -891,10 +903,10 @@ export function startNotifier(deps: NotifierDeps): Notifier {
     const generation = deps.silencesGeneration();
     if (generation !== caughtUpGeneration) {
       caughtUpGeneration = generation;
-      for (const source of toCatchUp) {
+      for (const [source, settling] of [...toCatchUp]) {
         if (deps.silenced(source, nowMs)) continue; // (checked here: a catch-up would add it back)
         toCatchUp.delete(source);
-        add(catchUp(source, nowMs));
+        add(catchUp(source, nowMs, settling));
       }
     }
     if (config.repeatMs !== null) {
@@ -948,8 +960,11 @@ export function startNotifier(deps: NotifierDeps): Notifier {
     stats,
     tick(nowMs) {
       if (hasWebhooks) atomically(db, () => catchUpAndRemind(nowMs));
-      // A held alert's sender has had the time to show itself (or its alert is to be kept): pushed if still down.
-      if (deps.heardThrough() >= heldUntilMs && config.alertmanagers.length > 0) {
+      // A held alert's sender has had the time to show itself, or its alert is to be kept: pushed if still down.
+      const released =
+        deps.heardThrough() >= heldUntilMs || (heldCount > 0 && keepingAlive && nowMs >= keepAliveByMs);
+      if (released && config.alertmanagers.length > 0) {
+        heldCount = 0;
         heldUntilMs = Number.POSITIVE_INFINITY;
         push();
       }

@@ -231,8 +231,8 @@ export interface Tracker {
   listening(nowMs: number): void;
   /**
    * When a sender this run has not heard yet will have shown itself if it
-   * lives: the socket's bind + its interval + grace (+Infinity before the
-   * bind). null once it has been heard since the bind, and for a sender not
+   * lives: the socket's bind (or the end of a blind time since, if later) +
+   * its interval + grace (+Infinity before the bind). null once it has been heard since the bind, and for a sender not
    * tracked. What a restored record says (down, say) may be out of date
    * until then: the sender may have come back while the monitor was away.
    */
@@ -1053,6 +1053,8 @@ export function createTracker(options: TrackerOptions): Tracker {
 
   /** When the socket was bound (listening()); null before. */
   let listeningAtMs: number | null = null;
+  /** The end of the latest blind time (blind()): what arrived before it may be lost. */
+  let blindUntilMs = Number.NEGATIVE_INFINITY;
 
   /**
    * The socket is bound: the monitor observes from now on. A restored
@@ -1192,6 +1194,7 @@ export function createTracker(options: TrackerOptions): Tracker {
   }
 
   function blind(fromMs: number, untilMs: number): void {
+    blindUntilMs = Math.max(blindUntilMs, untilMs);
     blindTimes.push({ fromMs, untilMs });
     if (blindTimes.length > MAX_BLIND_TIMES) {
       for (const sender of senders.values()) caughtUp(sender);
@@ -1387,7 +1390,8 @@ export function createTracker(options: TrackerOptions): Tracker {
       if (sender === undefined) return null;
       if (listeningAtMs === null) return Number.POSITIVE_INFINITY;
       if (sender.lastSeenMs >= listeningAtMs) return null;
-      return listeningAtMs + intervalOf(sender) + graceOf(sender);
+      // A blind time since moves it on: a beat then may be among what the monitor lost.
+      return Math.max(listeningAtMs, blindUntilMs) + intervalOf(sender) + graceOf(sender);
     },
     blind,
     blindSinceMs,
