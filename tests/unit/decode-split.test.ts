@@ -1,6 +1,10 @@
 /** Where a socket thread decodes JSON: here while it has time to spare, on the tracking thread while busy. */
 import { describe, expect, it } from 'vitest';
-import { decodeSplit, HAND_OVER_BUSY_SHARE } from '../../services/client/ingest/decode-split.js';
+import {
+  type DecodeSplit,
+  decodeSplit,
+  HAND_OVER_BUSY_SHARE,
+} from '../../services/client/ingest/decode-split.js';
 
 /** A thread's clocks, moved by hand. */
 function fakeThread() {
@@ -8,9 +12,9 @@ function fakeThread() {
   return { t, clock: { nowMs: () => t.nowMs, idleMs: () => t.idleMs, sleptMs: () => t.sleptMs } };
 }
 
-/** The choices for `n` datagrams. */
-const choices = (split: { decodeHere(): boolean }, n: number) =>
-  Array.from({ length: n }, () => split.decodeHere());
+/** The choices for `n` datagrams, the queue to the tracking thread half full or not. */
+const choices = (split: DecodeSplit, n: number, queueHalfFull = false) =>
+  Array.from({ length: n }, () => split.decodeHere(queueHalfFull));
 
 describe('the decode split', () => {
   it('decodes here while the thread is idle most of the time', () => {
@@ -32,6 +36,15 @@ describe('the decode split', () => {
     t.nowMs = 40;
     t.idleMs = 21; // busy 9 ms of the next 20
     expect(choices(split, 64)).toEqual([...Array(63).fill(false), true]);
+  });
+
+  it('decodes here all the same, busy, while the queue to the tracking thread is half full', () => {
+    const { t, clock } = fakeThread();
+    const split = decodeSplit(clock);
+    t.nowMs = 20; // busy all of it
+    expect(choices(split, 64).at(-1)).toBe(false);
+    expect(choices(split, 64, true)).toEqual(Array(64).fill(true));
+    expect(choices(split, 1)).toEqual([false]);
   });
 
   it('counts a coalescing sleep as free time, not as work', () => {

@@ -10,9 +10,13 @@
  * while a tracking thread that falls behind only lets its backlog wait in
  * the socket thread's queue (bounded: UDP_QUEUE_BYTES). So a socket thread
  * decodes while it has time to spare, and hands the JSON over undecoded
- * while it is busy: it keeps the room to read at once whatever comes, even
- * when the tracking thread is behind (decoding then, to help it catch up,
- * lost more datagrams at the kernel than it saved: measured on the ladder).
+ * while it is busy: it keeps the room to read at once whatever comes. But
+ * once the queue to the tracking thread is half full, the tracking thread
+ * is what falls behind, and the queue would soon drop: the socket thread
+ * decodes again, to share its work, and the backlog waits in the kernel,
+ * where a sender that paces itself by the receive queue sees it (the flood
+ * test's does). (Decoding as soon as the tracking thread was a few batches
+ * behind lost more at the kernel than it saved, measured on the ladder.)
  * At the rates of 50,000 senders at 1 Hz it decodes nearly all of them
  * (98.7% in 30 s; at 100,000/s half). (docs/PERFORMANCE.md, "The socket thread hands its JSON over
  * while busy": each thread's CPU, and the ladder with and without it.)
@@ -38,8 +42,8 @@ const WINDOW_MS = 10;
 const CHECK_EVERY = 64;
 
 export interface DecodeSplit {
-  /** Whether to decode the next JSON datagram here. */
-  decodeHere(): boolean;
+  /** Whether to decode the next JSON datagram here. `queueHalfFull`: the queue to the tracking thread is. */
+  decodeHere(queueHalfFull: boolean): boolean;
 }
 
 /** `busyShare`: HAND_OVER_BUSY_SHARE (0: hand every one over; above 1: none). */
@@ -61,10 +65,10 @@ export function decodeSplit(clock: ThreadTime, busyShare = HAND_OVER_BUSY_SHARE)
   }
 
   return {
-    decodeHere() {
+    decodeHere(queueHalfFull) {
       seen++;
       if (seen % CHECK_EVERY === 0) look();
-      return !busy;
+      return !busy || queueHalfFull;
     },
   };
 }

@@ -254,8 +254,9 @@ async function run(options: SocketThreadOptions): Promise<void> {
   function queue(message: Buffer, remote: RemoteInfo, receivedAtMs: number, arrivedFromMs: number): void {
     release();
     const framed = frame(message, remote, receivedAtMs);
-    // Its JSON decoded here, or by the tracking thread while this one is busy.
-    const c = framed.outcome === 'framed' && split.decodeHere() ? classifyFramed(framed) : framed;
+    // Its JSON decoded here, or by the tracking thread while this one is busy (and the queue not half full).
+    const halfFull = 2 * (queuedBytes + fillingBytes) > options.queueBytes;
+    const c = framed.outcome === 'framed' && split.decodeHere(halfFull) ? classifyFramed(framed) : framed;
     // An oversize datagram's record keeps none of its bytes (its reason and size): counted as the record
     // alone, it is reported as `oversize` like any other, never dropped here for its size (nor the watermark
     // held for it). Config makes each thread's share hold the largest datagram accepted (config.ts).
