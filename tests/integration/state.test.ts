@@ -526,7 +526,11 @@ describe('the state file (issue 10): restarts, kills, compose down, declared and
       { text: 'pending->down:never_seen', at: downAt },
     ]);
 
-    const run = await validRecords('client');
+    // The API shows the change before docker's log may have its line: wait for the line.
+    const run = await untilLogged(
+      () => validRecords('client'),
+      (all) => expect(all.filter((l) => l.event === 'state' && l.source === GHOST)).toHaveLength(1),
+    );
     // Dated at the threshold: interval + grace after the socket was bound (the UDP `listening` line comes
     // right after), which is after the monitor's start (reading the state file came between).
     const udpListening = ms(only(run, 'listening', (l) => l.protocol === 'udp').time);
