@@ -139,17 +139,6 @@ export interface NotifierDeps {
   http?: HttpClient;
 }
 
-/**
- * When to look again at a sender that shows itself by `showsBy`: then, or at
- * the next tick before the socket is bound (+Infinity: its time is not known
- * yet), `heardMs` being how far the monitor has heard.
- */
-const lookAgainAt = (showsBy: number, heardMs: number): number =>
-  Number.isFinite(showsBy) ? showsBy : heardMs;
-
-/** What a synthesized up may end: an outage told last (not a flapping notice: where a flapping settles goes on with its key). */
-const OUTAGE_EVENTS: ReadonlySet<string> = new Set(['down', 'never_seen', 'late']);
-
 /** A sender new to the monitor, up: decide() returns at once for it. */
 const isFirstSight = (c: StateChange): boolean => c.from === null && c.to === 'up';
 
@@ -280,40 +269,45 @@ export function startNotifier(deps: NotifierDeps): Notifier {
   };
   let stopped = false;
   /**
-   * Senders whose state may not have been told: whose change a silence held
-   * back, looked at again whenever the silences change; and, at the first
-   * tick, those the start finds so (filled below: a silence may have ended
-   * while the monitor was stopped, a flapping may have settled).
+   * Senders whose state may not have been told, each with whether it is
+   * where a flapping settled (`settling`): whose change a silence held back,
+   * looked at again whenever the silences change; and, at the first tick,
+   * those the start finds so (filled below: a silence may have ended while
+   * the monitor was stopped, a flapping may have settled).
    */
   const toCatchUp = new Map<string, boolean>();
-  /** Caught up later; where a flapping settled (`settling`) stays so, whoever asks again. */
-  const catchUpLater = (source: string, settling = false): void => {
-    toCatchUp.set(source, settling || toCatchUp.get(source) === true);
-  };
   let caughtUpGeneration = Number.NaN;
   /**
    * Senders whose catch-up waits for them to show themselves (catchUp()),
-   * each with whether it is where a flapping settled; and the earliest time
-   * one has (as far as the monitor has heard).
+   * each with its `settling`; and the earliest time to look at them again.
    */
   const notShownYet = new Map<string, boolean>();
   let notShownUntilMs = Number.POSITIVE_INFINITY;
-  /** A restored sender not heard yet: when it will have shown itself if it lives; null once it has (or was heard). */
-  const notShownBy = (source: string): number | null => {
-    const by = deps.showsBy(source);
-    return by !== null && by > deps.heardThrough() ? by : null;
+  /** One of those maps is to ask again of `source`: where a flapping settled stays so, whoever asks. */
+  const askAgain = (map: Map<string, boolean>, source: string, settling = false): void => {
+    map.set(source, settling || map.get(source) === true);
+  };
+  /**
+   * A sender the start restored and this run has not heard yet: when to
+   * look at it again, as far as the monitor has read (the time it will have
+   * shown itself if it lives; before the socket is bound, at once: the next
+   * tick); null once it has shown itself (or was heard).
+   */
+  const notShownUntil = (source: string): number | null => {
+    const showsBy = deps.showsBy(source);
+    const heardMs = deps.heardThrough();
+    if (showsBy === null || showsBy <= heardMs) return null;
+    return Number.isFinite(showsBy) ? showsBy : heardMs;
   };
   // Told flapping, and changed within a window: flapping still, until quiet for a window after its last
   // change. Quiet for longer (it settled, in a state not told perhaps, while this or an earlier run
-  // went on), it is no longer flapping: caught up at the first tick, below.
-  /** Told flapping, and quiet for longer than a window at the start: where they settled is told at the first tick. */
-  const settledWhileAway = new Set<string>();
+  // went on), it is no longer flapping: caught up, as where it settled, at the first tick.
   if (hasWebhooks) {
     for (const r of notified.withEvent('flapping')) {
       const sinceMs = deps.view(r.source)?.stateSinceMs;
       if (sinceMs === undefined) continue;
       if (now() - sinceMs < config.flapWindowMs) flaps.resume(r.source, sinceMs);
-      else settledWhileAway.add(r.source);
+      else askAgain(toCatchUp, r.source, true);
     }
   }
 
@@ -456,7 +450,7 @@ export function startNotifier(deps: NotifierDeps): Notifier {
     // Flapping: it is told where it settles, once it does (flaps.tick()).
     if (v === undefined || flaps.isFlapping(source, nowMs)) return [];
     if (deps.silenced(source, nowMs)) {
-      catchUpLater(source, settling);
+      askAgain(toCatchUp, source, settling);
       return [];
     }
     const change: StateChange = { source, from: null, to: v.state, reason: v.reason, atMs: nowMs };
@@ -466,11 +460,10 @@ export function startNotifier(deps: NotifierDeps): Notifier {
     // A problem, and the sender not heard by this run yet: its record (down, say, after a silence that ended
     // while the monitor was away) may be out of date, the sender back since. Told, if still so, once it has
     // had the time to show itself. (An up is so: the record holds a beat after what was told.)
-    const showsBy = event === 'up' ? null : notShownBy(source);
-    if (showsBy !== null) {
-      // Where a flapping settled stays so, whichever catch-up asks again (a silence's end, say).
-      notShownYet.set(source, settling || notShownYet.get(source) === true);
-      notShownUntilMs = Math.min(notShownUntilMs, lookAgainAt(showsBy, deps.heardThrough()));
+    const lookAgainMs = event === 'up' ? null : notShownUntil(source);
+    if (lookAgainMs !== null) {
+      askAgain(notShownYet, source, settling);
+      notShownUntilMs = Math.min(notShownUntilMs, lookAgainMs);
       return [];
     }
     // This very state was told, since it began (under whatever key it was told: a stopped that ended a
@@ -511,7 +504,8 @@ export function startNotifier(deps: NotifierDeps): Notifier {
     atMs: number,
   ): Notification[] {
     if (event === 'up' || previous === null || key === previous.incidentKey) return [];
-    if (!OUTAGE_EVENTS.has(previous.event) || !wanted('up', previous)) return [];
+    // Not after a flapping notice: where a flapping settles goes on with its key.
+    if (previous.event === 'flapping' || !wanted('up', previous)) return [];
     return [tell(backUp(previous, v, atMs))];
   }
 
@@ -569,7 +563,7 @@ export function startNotifier(deps: NotifierDeps): Notifier {
     const event = eventOfChange(c);
     if (event === null) return [];
     if (deps.silenced(c.source, nowMs)) {
-      catchUpLater(c.source);
+      askAgain(toCatchUp, c.source);
       return [];
     }
     // A sender's first appearance is no flap: only changes of a sender already known count, and
@@ -687,28 +681,33 @@ export function startNotifier(deps: NotifierDeps): Notifier {
    * time to show itself (deps.showsBy): one that beats by then is not
    * pushed as firing (its end is, as any); one that does not is down as this
    * run sees it, and is pushed then. But while the previous run's alert
-   * may still fire at Alertmanager, not past keepAliveByMs (wall clock), so
-   * that a dead sender's alert never ends for a while.
+   * may still fire at Alertmanager, it is pushed by keepAliveDue() at the
+   * latest, so that a dead sender's alert never lapses and fires anew (a
+   * second page).
    */
   const unpushedRestored = new Set<string>();
-  /** How far the earliest held of them will have shown itself (+Infinity: none held): tick() pushes then. */
+  /**
+   * When to look at the held ones again, as far as the monitor has read
+   * (notShownUntil(); +Infinity: none held): tick() pushes then.
+   */
   let heldUntilMs = Number.POSITIVE_INFINITY;
-  /** Held at the last push: tick() pushes again at keepAliveByMs only while some are. */
-  let heldCount = 0;
+  /** Some were held at the last push: tick() pushes again when keepAliveDue(). */
+  let holding = false;
   /**
    * The previous run pushed at least every resend interval until it was last
    * alive, and a push fires for ALERT_LIFETIME_RESENDS of them: its alerts
-   * fire at least until 3 intervals after its end (keepingAlive: this start
-   * is before that), and pushed again by 2 intervals after it (or at once,
-   * started later), they never end.
+   * fire at least until 3 intervals after its end (`keepingAlive`: this start
+   * is before that). Pushed again by 2 intervals after it (or at once, for
+   * a start later than that), they never lapse. On the wall clock, as
+   * Alertmanager's endsAt.
    */
-  const keepAliveByMs =
-    deps.previousRunAliveMs === null
-      ? Number.NEGATIVE_INFINITY
-      : deps.previousRunAliveMs + (ALERT_LIFETIME_RESENDS - 2) * config.alertResendMs;
+  const previousEndMs = deps.previousRunAliveMs;
   const keepingAlive =
-    deps.previousRunAliveMs !== null &&
-    now() < deps.previousRunAliveMs + (ALERT_LIFETIME_RESENDS - 1) * config.alertResendMs;
+    previousEndMs !== null && now() < previousEndMs + (ALERT_LIFETIME_RESENDS - 1) * config.alertResendMs;
+  const keepAliveDue = (nowMs: number): boolean =>
+    keepingAlive &&
+    previousEndMs !== null &&
+    nowMs >= previousEndMs + (ALERT_LIFETIME_RESENDS - 2) * config.alertResendMs;
   for (const v of deps.views()) {
     if (v.state === 'down') {
       firing.set(v.source, {
@@ -726,7 +725,7 @@ export function startNotifier(deps: NotifierDeps): Notifier {
     // 50,000 senders and 1,000 silences).
     const mayBeHeldBack =
       v.state === 'down' || ((v.state === 'late' || v.state === 'stopped') && mayTell(v.state));
-    if (mayBeHeldBack) catchUpLater(v.source);
+    if (mayBeHeldBack) askAgain(toCatchUp, v.source);
   }
   // Told a problem, and changed since (a state newer than what was told: a view older than it is one
   // the state file's last write did not reach): a silence that ended while the monitor was stopped
@@ -735,7 +734,7 @@ export function startNotifier(deps: NotifierDeps): Notifier {
     for (const event of PROBLEM_EVENTS) {
       for (const r of notified.withEvent(event)) {
         const v = deps.view(r.source);
-        if (v !== undefined && v.state !== r.state && v.stateSinceMs > r.atMs) catchUpLater(r.source);
+        if (v !== undefined && v.state !== r.state && v.stateSinceMs > r.atMs) askAgain(toCatchUp, r.source);
       }
     }
   }
@@ -809,17 +808,15 @@ export function startNotifier(deps: NotifierDeps): Notifier {
     // Each with whether this push ends it: a resolution that comes while the push is in flight was not in it.
     const pushed: Array<[string, FiringAlert, boolean]> = [];
     let nextHeldMs = Number.POSITIVE_INFINITY;
-    let held = 0;
-    const keepAlive = keepingAlive && nowMs >= keepAliveByMs;
+    const keepAlive = keepAliveDue(nowMs);
     for (const [source, f] of firing) {
       // Back (or let go) before it was pushed as firing: its end is pushed as any (harmless to an
       // Alertmanager that has no such alert).
       if (f.resolvedAtMs !== null) unpushedRestored.delete(source);
       else if (unpushedRestored.has(source)) {
-        const showsBy = keepAlive ? null : notShownBy(source);
-        if (showsBy !== null) {
-          nextHeldMs = Math.min(nextHeldMs, lookAgainAt(showsBy, deps.heardThrough()));
-          held++;
+        const lookAgainMs = keepAlive ? null : notShownUntil(source);
+        if (lookAgainMs !== null) {
+          nextHeldMs = Math.min(nextHeldMs, lookAgainMs);
           continue;
         }
         unpushedRestored.delete(source);
@@ -828,7 +825,7 @@ export function startNotifier(deps: NotifierDeps): Notifier {
       else if (f.resolvedAtMs !== null) firing.delete(source);
     }
     heldUntilMs = nextHeldMs;
-    heldCount = held;
+    holding = nextHeldMs !== Number.POSITIVE_INFINITY;
     const alerts = pushed.map(([source, f]) =>
       alertmanagerAlert({
         source,
@@ -890,8 +887,6 @@ export function startNotifier(deps: NotifierDeps): Notifier {
     const add = (told: readonly Notification[]) => list.push(...told);
     // Stable again: say where it settled, if that was not said (a silence may hold it back still).
     for (const source of flaps.tick(nowMs)) add(catchUp(source, nowMs, true));
-    for (const source of settledWhileAway) add(catchUp(source, nowMs, true));
-    settledWhileAway.clear();
     // Had the time to show themselves: told what they are now, if that was not said.
     if (deps.heardThrough() >= notShownUntilMs) {
       notShownUntilMs = Number.POSITIVE_INFINITY;
@@ -913,7 +908,8 @@ export function startNotifier(deps: NotifierDeps): Notifier {
       for (const r of notified.due(nowMs - config.repeatMs)) {
         const v = deps.view(r.source);
         // Not heard by this run yet: it may have come back while the monitor was away (reminded later if not).
-        if (v?.state !== 'down' || deps.silenced(r.source, nowMs) || notShownBy(r.source) !== null) continue;
+        if (v?.state !== 'down' || deps.silenced(r.source, nowMs) || notShownUntil(r.source) !== null)
+          continue;
         const change: StateChange = {
           source: r.source,
           from: 'down',
@@ -961,10 +957,9 @@ export function startNotifier(deps: NotifierDeps): Notifier {
     tick(nowMs) {
       if (hasWebhooks) atomically(db, () => catchUpAndRemind(nowMs));
       // A held alert's sender has had the time to show itself, or its alert is to be kept: pushed if still down.
-      const released =
-        deps.heardThrough() >= heldUntilMs || (heldCount > 0 && keepingAlive && nowMs >= keepAliveByMs);
+      const released = deps.heardThrough() >= heldUntilMs || (holding && keepAliveDue(nowMs));
       if (released && config.alertmanagers.length > 0) {
-        heldCount = 0;
+        holding = false;
         heldUntilMs = Number.POSITIVE_INFINITY;
         push();
       }
@@ -981,7 +976,6 @@ export function startNotifier(deps: NotifierDeps): Notifier {
       if (resolve(source, now(), 'forgotten', why)) push();
       toCatchUp.delete(source);
       notShownYet.delete(source);
-      settledWhileAway.delete(source);
       flaps.forget(source);
       notified.delete(source);
     },
