@@ -62,7 +62,7 @@ export interface MonitorOptions {
   httpResponseIdleMs?: number;
   /** How long a stop lets HTTP requests in flight finish (CLOSE_GRACE_MS when absent). */
   httpCloseGraceMs?: number;
-  /** The socket threads' HAND_OVER_BUSY_SHARE unless given (tests: 0 has the tracking thread decode every JSON datagram). */
+  /** The socket threads' HAND_OVER_BUSY_SHARE unless given (tests: 0 has the tracking thread decode every JSON datagram while the queue is under half full). */
   handOverBusyShare?: number;
 }
 

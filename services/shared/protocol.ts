@@ -64,6 +64,9 @@ export const REJECT_REASONS = [
 ] as const;
 export type RejectReason = (typeof REJECT_REASONS)[number];
 
+/** Not a protocol datagram, and why (`text`: a preview of it, where one is kept). */
+export type Refused = { ok: false; reason: RejectReason; detail: string; text: string | null };
+
 export type Decoded =
   | {
       ok: true;
@@ -73,7 +76,7 @@ export type Decoded =
       /** The key id whose MAC verified, or null for an unsigned datagram. */
       keyId: string | null;
     }
-  | { ok: false; reason: RejectReason; detail: string; text: string | null };
+  | Refused;
 
 export interface DecodeOptions {
   /** Datagrams longer than this are rejected unread. */
@@ -120,18 +123,12 @@ function versionText(version: unknown): string {
   return JSON.stringify(version);
 }
 
-function reject(
-  reason: RejectReason,
-  detail: string,
-  text: string | null = null,
-): { ok: false; reason: RejectReason; detail: string; text: string | null } {
+function reject(reason: RejectReason, detail: string, text: string | null = null): Refused {
   return { ok: false, reason, detail, text };
 }
 
 /** A datagram's JSON payload, its size and signature checked (unwrapDatagram()), for decodePayload(). */
-export type Unwrapped =
-  | { ok: true; payload: Buffer; keyId: string | null }
-  | { ok: false; reason: RejectReason; detail: string; text: string | null };
+export type Unwrapped = { ok: true; payload: Buffer; keyId: string | null } | Refused;
 
 /**
  * bytes -> datagram | reason: unwrapDatagram(), then decodePayload(). The

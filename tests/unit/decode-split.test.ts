@@ -19,7 +19,7 @@ const choices = (split: DecodeSplit, n: number, queueHalfFull = false) =>
 describe('the decode split', () => {
   it('decodes here while the thread is idle most of the time', () => {
     const { t, clock } = fakeThread();
-    const split = decodeSplit(clock);
+    const split = decodeSplit(clock, HAND_OVER_BUSY_SHARE);
     t.nowMs = 20;
     t.idleMs = 15; // busy a quarter of the window
     expect(choices(split, 128)).toEqual(Array(128).fill(true));
@@ -27,7 +27,7 @@ describe('the decode split', () => {
 
   it(`hands over, from the next look on, once the thread was busy ${HAND_OVER_BUSY_SHARE} of a window or more; decodes again once it is not`, () => {
     const { t, clock } = fakeThread();
-    const split = decodeSplit(clock);
+    const split = decodeSplit(clock, HAND_OVER_BUSY_SHARE);
     t.nowMs = 20;
     t.idleMs = 10; // busy half of it
     // It looks every 64 datagrams: the 64th is the first handed over.
@@ -40,7 +40,7 @@ describe('the decode split', () => {
 
   it('decodes here all the same, busy, while the queue to the tracking thread is half full', () => {
     const { t, clock } = fakeThread();
-    const split = decodeSplit(clock);
+    const split = decodeSplit(clock, HAND_OVER_BUSY_SHARE);
     t.nowMs = 20; // busy all of it
     expect(choices(split, 64).at(-1)).toBe(false);
     expect(choices(split, 64, true)).toEqual(Array(64).fill(true));
@@ -49,14 +49,14 @@ describe('the decode split', () => {
 
   it('counts a coalescing sleep as free time, not as work', () => {
     const { t, clock } = fakeThread();
-    const split = decodeSplit(clock);
+    const split = decodeSplit(clock, HAND_OVER_BUSY_SHARE);
     t.nowMs = 20;
     t.idleMs = 4;
     t.sleptMs = 8; // busy 8 ms of 20
     expect(choices(split, 64).at(-1)).toBe(true);
     // The same window without the sleep: busy 16 ms of 20.
     const other = fakeThread();
-    const busy = decodeSplit(other.clock);
+    const busy = decodeSplit(other.clock, HAND_OVER_BUSY_SHARE);
     other.t.nowMs = 20;
     other.t.idleMs = 4;
     expect(choices(busy, 64).at(-1)).toBe(false);
@@ -64,7 +64,7 @@ describe('the decode split', () => {
 
   it('keeps its choice until a window of 10 ms has gone by: a short burst decides nothing', () => {
     const { t, clock } = fakeThread();
-    const split = decodeSplit(clock);
+    const split = decodeSplit(clock, HAND_OVER_BUSY_SHARE);
     t.nowMs = 9; // not a window yet, though busy all of it
     expect(choices(split, 128)).toEqual(Array(128).fill(true));
     t.nowMs = 10;

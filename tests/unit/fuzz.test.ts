@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createBatchWriter, readBatch } from '../../services/client/ingest/classified-batch.js';
-import { type Classified, classify, classifyFramed, frame } from '../../services/client/ingest/classify.js';
+import { type Classified, classify, decoded, frame } from '../../services/client/ingest/classify.js';
 import {
   type Datagram,
   type DecodeOptions,
@@ -342,19 +342,24 @@ describe(`decoder and verifier properties (${RUNS} runs each)`, () => {
   );
 
   it(
-    'the split decode: framed on a socket thread, handed over in a batch and decoded on the tracking thread, a datagram classifies as it does whole',
+    'the split decode: each datagram decoded on its socket thread or handed over framed, in one batch, classifies as it does whole',
     () => {
       const remote = { address: '192.0.2.7', family: 'IPv4', port: 40_000, size: 0 } as const;
+      const datagramsArb = fc.array(fc.tuple(bytesArb, fc.boolean()), { minLength: 1, maxLength: 3 });
       fc.assert(
-        fc.property(fc.array(bytesArb, { minLength: 1, maxLength: 3 }), optionsArb, (datagrams, decode) => {
+        fc.property(datagramsArb, optionsArb, (datagrams, decode) => {
           const o = { decode, allow: null };
           const writer = createBatchWriter(datagrams.length);
-          for (const [i, b] of datagrams.entries()) writer.add(frame(b, remote, i, o));
-          const decoded: Classified[] = [];
-          readBatch(writer.take(), (c) => decoded.push(c.outcome === 'framed' ? classifyFramed(c) : c));
+          // As a socket thread does: each framed, then decoded there while it is not busy.
+          for (const [i, [b, decodeHere]] of datagrams.entries()) {
+            const framed = frame(b, remote, i, o);
+            writer.add(decodeHere ? decoded(framed) : framed);
+          }
+          const read: Classified[] = [];
+          readBatch(writer.take(), (c) => read.push(decoded(c)));
           assert.deepEqual(
-            decoded,
-            datagrams.map((b, i) => classify(b, remote, i, o)),
+            read,
+            datagrams.map(([b], i) => classify(b, remote, i, o)),
           );
         }),
         params,

@@ -10,7 +10,7 @@
  * than to make, measured in docs/PERFORMANCE.md.)
  */
 import type { RemoteInfo } from 'node:dgram';
-import { type Decoded, type DecodeOptions, decodePayload, unwrapDatagram } from '../../shared/protocol.js';
+import { type DecodeOptions, decodePayload, type Refused, unwrapDatagram } from '../../shared/protocol.js';
 import type { ClientExceptionReason } from '../../shared/vocabulary.js';
 import { type Cidr, createAllowlist } from './allowlist.js';
 
@@ -109,8 +109,12 @@ export function classify(
   receivedAtMs: number,
   o: ClassifyOptions,
 ): Classified {
-  const framed = frame(bytes, remote, receivedAtMs, o);
-  return framed.outcome === 'framed' ? classifyFramed(framed) : framed;
+  return decoded(frame(bytes, remote, receivedAtMs, o));
+}
+
+/** A datagram as the tracking thread takes it: decoded, if it is still framed. */
+export function decoded(c: Classified | FramedDatagram): Classified {
+  return c.outcome === 'framed' ? classifyFramed(c) : c;
 }
 
 /** Allowlist and unwrap: a datagram refused or plain text is classified; a JSON one is framed. */
@@ -169,7 +173,7 @@ export function classifyFramed(f: FramedDatagram): Classified {
 }
 
 /** Not a protocol datagram: plain text (not JSON), or rejected with its reason. */
-function refused(arrival: Arrival, r: Extract<Decoded, { ok: false }>): RejectedDatagram | TextDatagram {
+function refused(arrival: Arrival, r: Refused): RejectedDatagram | TextDatagram {
   const { reason, detail, text } = r;
   return reason === 'not_json'
     ? { ...arrival, outcome: 'text', text }

@@ -46,8 +46,11 @@ export interface DecodeSplit {
   decodeHere(queueHalfFull: boolean): boolean;
 }
 
-/** `busyShare`: HAND_OVER_BUSY_SHARE (0: hand every one over; above 1: none). */
-export function decodeSplit(clock: ThreadTime, busyShare = HAND_OVER_BUSY_SHARE): DecodeSplit {
+/**
+ * `busyShare`: HAND_OVER_BUSY_SHARE in a monitor (0: hand every one over,
+ * but while the queue is half full; above 1: none).
+ */
+export function decodeSplit(clock: ThreadTime, busyShare: number): DecodeSplit {
   const free = () => clock.idleMs() + clock.sleptMs();
   let fromMs = clock.nowMs();
   let freeFromMs = free();

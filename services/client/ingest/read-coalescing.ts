@@ -19,6 +19,8 @@
  * was read, as before.
  */
 
+import type { ThreadTime } from './decode-split.js';
+
 /** The two things it needs from its thread, injectable for tests. */
 export interface CoalescingClock {
   /** Milliseconds this thread's event loop has spent waiting for input, since it started. */
@@ -36,7 +38,7 @@ export interface ReadCoalescing {
  * The thread's own: Node's loop idle time, and Atomics.wait on a cell no one
  * writes; with the time it slept so (decode-split.ts counts it as free).
  */
-export function threadClock(): CoalescingClock & { sleptMs(): number } {
+export function threadClock(): CoalescingClock & ThreadTime {
   const cell = new Int32Array(new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT));
   let sleptMs = 0;
   return {
@@ -47,6 +49,7 @@ export function threadClock(): CoalescingClock & { sleptMs(): number } {
       sleptMs += performance.now() - fromMs;
     },
     sleptMs: () => sleptMs,
+    nowMs: () => performance.now(),
   };
 }
 

@@ -11,7 +11,7 @@
 import { MessageChannel, Worker } from 'node:worker_threads';
 import { mainTurns, type Turns } from '../../shared/turns.js';
 import { readBatch } from './classified-batch.js';
-import { type Classified, type ClassifierSettings, classifyFramed } from './classify.js';
+import { type Classified, type ClassifierSettings, decoded } from './classify.js';
 import { HAND_OVER_BUSY_SHARE } from './decode-split.js';
 import type {
   SocketThreadCommand,
@@ -32,7 +32,7 @@ export interface ReceiverOptions {
   /** UDP_COALESCE: how long a datagram that found a socket thread idle lets the next ones gather. */
   coalesceMs: number;
   classifier: ClassifierSettings;
-  /** HAND_OVER_BUSY_SHARE unless given (tests: 0 has the tracking thread decode every JSON datagram). */
+  /** HAND_OVER_BUSY_SHARE unless given (tests: 0 has the tracking thread decode every JSON datagram while the queue is under half full). */
   handOverBusyShare?: number;
 }
 
@@ -181,12 +181,9 @@ function spawnThread(
   function handleBatch(message: Extract<SocketThreadMessage, { type: 'batch' }>): void {
     readBatch(message.batch, (datagram) => {
       try {
-        if (datagram.outcome !== 'framed') handlers.readable(datagram);
-        else {
-          // Handed over undecoded by a busy socket thread (decode-split.ts): decoded here.
-          decodedOnMain++;
-          handlers.readable(classifyFramed(datagram));
-        }
+        // Handed over undecoded by a busy socket thread (decode-split.ts): decoded here.
+        if (datagram.outcome === 'framed') decodedOnMain++;
+        handlers.readable(decoded(datagram));
       } catch (err) {
         handlers.exception(err as Error);
       }

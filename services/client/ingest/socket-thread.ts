@@ -160,10 +160,7 @@ async function run(options: SocketThreadOptions): Promise<void> {
   };
   const clock = threadClock();
   const coalescing = readCoalescing(options.coalesceMs, () => progress.addWakeup(), clock);
-  const split = decodeSplit(
-    { nowMs: () => performance.now(), idleMs: clock.idleMs, sleptMs: clock.sleptMs },
-    options.handOverBusyShare,
-  );
+  const split = decodeSplit(clock, options.handOverBusyShare);
   let queuedBytes = 0;
   const writer = createBatchWriter(BATCH_DATAGRAMS);
   /** Bytes (as the queue counts them) of the batch being filled, and when its first datagram arrived at the earliest. */
