@@ -1153,86 +1153,82 @@ describe('the notifier, on a fake clock', () => {
       const before = am.bodies.length;
       /** The pushes since that fired `a` (an alert whose end is still to come). */
       const firedSince = () => am.bodies.slice(before).filter((b) => fires(b, 'a', w.t));
-      return { am, w, over, firedSince };
+      let others = 0;
+      return {
+        w,
+        firedSince,
+        /** The monitor starts again `awayMs` later; `a`, not heard yet, shows itself `showsAfterMs` after that. */
+        async restartAway(awayMs: number, showsAfterMs: number): Promise<number> {
+          const restartAt = w.t + awayMs;
+          w.showsBy.set('a', restartAt + showsAfterMs);
+          await w.restart(over, awayMs);
+          return restartAt;
+        },
+        /**
+         * `seconds` of ticks, then every push asked for so far has arrived (another sender goes down, and the
+         * push that says so is the last: pushes go one at a time, in order), and none of them fired `a`.
+         */
+        async firesNothingAfter(seconds: number): Promise<void> {
+          w.tick(seconds);
+          const other = `x${++others}`;
+          w.change(other, 'up');
+          w.change(other, 'down');
+          await expect.poll(() => sources(am.bodies.at(-1) ?? [])).toContain(other);
+          expect(firedSince()).toEqual([]);
+        },
+      };
     }
     /** Whether a body fires `source` (an alert whose end is still to come). */
     const fires = (body: unknown, source: string, nowMs: number) =>
       (body as Array<{ labels: { source: string }; endsAt: string }>).some(
         (x) => x.labels.source === source && Date.parse(x.endsAt) > nowMs,
       );
-    /**
-     * Every push asked for so far has arrived: `other` goes down, and the push
-     * that says so is the last (pushes go one at a time, in order).
-     */
-    async function pushedSoFar(am: { bodies: unknown[] }, w: ReturnType<typeof world>, other: string) {
-      w.change(other, 'up');
-      w.change(other, 'down');
-      await expect.poll(() => sources(am.bodies.at(-1) ?? [])).toContain(other);
-    }
 
     it("after an absence longer than an alert's lifetime, pages no sender stored down that came back meanwhile", async () => {
-      const { am, w, over, firedSince } = await downPushed();
+      const { w, restartAway, firesNothingAfter } = await downPushed();
       // Away for 10 resend intervals: the alert ended at Alertmanager 4 after the last push.
-      w.showsBy.set('a', w.t + 600_000 + 3000);
-      await w.restart(over, 600_000);
-      w.tick(2);
-      await pushedSoFar(am, w, 'x1');
-      expect(firedSince()).toEqual([]);
+      await restartAway(600_000, 3000);
+      await firesNothingAfter(2);
       // Its beat: back, never pushed as firing (its end is, harmless to an Alertmanager that has no such alert).
       w.showsBy.delete('a');
       w.beatAgain('a');
       w.change('a', 'up');
-      w.tick(5);
-      await pushedSoFar(am, w, 'x2');
-      expect(firedSince()).toEqual([]);
+      await firesNothingAfter(5);
     });
 
     it("after an absence longer than an alert's lifetime, pushes a sender still down once it has had the time to show itself", async () => {
-      const { am, w, over, firedSince } = await downPushed();
-      const showsBy = w.t + 600_000 + 3000;
-      w.showsBy.set('a', showsBy);
-      await w.restart(over, 600_000);
-      w.tick(2);
-      await pushedSoFar(am, w, 'x1');
-      expect(firedSince()).toEqual([]);
+      const { w, firedSince, restartAway, firesNothingAfter } = await downPushed();
+      const restartAt = await restartAway(600_000, 3000);
+      await firesNothingAfter(2);
       w.tick(1);
-      expect(w.t).toBe(showsBy);
+      expect(w.t).toBe(restartAt + 3000);
       await expect.poll(() => firedSince().length).toBeGreaterThan(0);
     });
 
     it("after a shorter absence, holds a sender stored down no longer than keeps the previous run's alert firing", async () => {
-      const { am, w, over, firedSince } = await downPushed();
+      const { w, firedSince, restartAway, firesNothingAfter } = await downPushed();
       // Away 1 resend interval: the last push's alert fires at least until 3 after the previous run's end,
       // and is pushed again by 2 after it. The sender beats every 10 minutes: it shows itself later still.
-      const restartAt = w.t + 60_000;
-      w.showsBy.set('a', restartAt + 600_000);
-      await w.restart(over, 60_000);
-      w.tick(59);
-      await pushedSoFar(am, w, 'x1');
-      expect(firedSince()).toEqual([]);
+      const restartAt = await restartAway(60_000, 600_000);
+      await firesNothingAfter(59);
       w.tick(1);
       expect(w.t).toBe(restartAt + 60_000);
       await expect.poll(() => firedSince().length).toBeGreaterThan(0);
     });
 
     it('holds a stored down while the monitor has not read as far as the sender would have shown itself by', async () => {
-      const { am, w, over, firedSince } = await downPushed();
-      const restartAt = w.t + 600_000;
-      w.showsBy.set('a', restartAt + 3000);
-      await w.restart(over, 600_000);
+      const { w, firedSince, restartAway, firesNothingAfter } = await downPushed();
+      const restartAt = await restartAway(600_000, 3000);
       w.heard = restartAt + 1000; // a backlog: its beat may be in it
-      w.tick(5);
-      await pushedSoFar(am, w, 'x1');
-      expect(firedSince()).toEqual([]);
+      await firesNothingAfter(5);
       w.heard = restartAt + 3000;
       w.tick(1);
       await expect.poll(() => firedSince().length).toBeGreaterThan(0);
     });
 
     it('after an absence of 2 to 3 resend intervals, pushes a sender stored down at once: its alert still fires', async () => {
-      const { w, over, firedSince } = await downPushed();
-      w.showsBy.set('a', w.t + 150_000 + 600_000);
-      await w.restart(over, 150_000);
+      const { firedSince, restartAway } = await downPushed();
+      await restartAway(150_000, 600_000);
       await expect.poll(() => firedSince().length).toBeGreaterThan(0);
     });
 
