@@ -13,8 +13,13 @@ export default defineConfig({
     globalSetup: ['tests/support/test-tools.ts'],
     // Fails a test that sets a timer to NaN ms (which Node runs after 1 ms).
     setupFiles: ['tests/support/no-nan-timers.ts'],
+    // The JSON report has no suite's errors (a hook's): those are written beside it.
     reporters: process.env.CI
-      ? ['default', ['json', { outputFile: 'test-results/vitest.json' }]]
+      ? [
+          'default',
+          ['json', { outputFile: 'test-results/vitest.json' }],
+          ['./tests/support/suite-errors-reporter.ts', { outputFile: 'test-results/suite-errors.txt' }],
+        ]
       : ['default'],
     projects: [
       {
