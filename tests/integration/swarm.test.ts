@@ -233,6 +233,7 @@ async function removeStack(stack: string, label: string): Promise<void> {
       try {
         await docker('stack', 'rm', stack);
         nextTry = Number.POSITIVE_INFINITY;
+        refused = '';
       } catch (err) {
         refused = messageOf(err);
         nextTry = Date.now() + 5000;
@@ -263,13 +264,24 @@ async function removeStack(stack: string, label: string): Promise<void> {
   }
 }
 
+/** The ingress sandbox's endpoint on docker_gwbridge. */
+const INGRESS_SANDBOX = 'gateway_ingress-sbox';
+/** How long docker_gwbridge's endpoints are waited for, and after how long the ingress sandbox's is taken off. */
+const BRIDGE_WAIT_MS = 30_000;
+const STALE_SANDBOX_MS = 10_000;
+
 /**
  * Removes docker_gwbridge, which `swarm init` made and `swarm leave` keeps.
- * The ingress sandbox leaves it in the background after the leave: until its
- * endpoint is gone the engine refuses ("has active endpoints").
+ * The engine refuses while it has endpoints ("has active endpoints"): the
+ * ingress sandbox's leaves it in the background after the leave, or not at
+ * all until the engine restarts (moby/moby#37018). So its endpoints are
+ * waited for, and the ingress sandbox's, still there after a while, is
+ * disconnected by force; any other (a container of the stack left behind)
+ * fails the clean-up with its name.
  */
 async function removeGatewayBridge(): Promise<void> {
-  const deadline = Date.now() + CLEANUP_WAIT_MS;
+  const began = Date.now();
+  let disconnected = false;
   for (;;) {
     const found = (await docker('network', 'ls', '-q', '--filter', 'name=^docker_gwbridge$')).trim();
     if (found === '') return;
@@ -281,13 +293,25 @@ async function removeGatewayBridge(): Promise<void> {
         '{{range $id, $c := .Containers}}{{$c.Name}} {{end}}',
         found,
       )
-    ).trim();
-    if (endpoints === '') {
+    )
+      .split(' ')
+      .filter(Boolean);
+    if (endpoints.length === 0) {
       await docker('network', 'rm', found);
       return;
     }
-    if (Date.now() > deadline) {
-      throw new Error(`docker_gwbridge still has endpoints after ${CLEANUP_WAIT_MS} ms: ${endpoints}`);
+    const waited = Date.now() - began;
+    if (waited > BRIDGE_WAIT_MS) {
+      throw new Error(
+        `docker_gwbridge still has endpoints after ${BRIDGE_WAIT_MS} ms: ${endpoints.join(', ')}`,
+      );
+    }
+    if (!disconnected && endpoints.includes(INGRESS_SANDBOX) && waited > STALE_SANDBOX_MS) {
+      console.info(
+        `docker_gwbridge: ${INGRESS_SANDBOX} still there ${waited} ms after the leave, disconnected`,
+      );
+      await docker('network', 'disconnect', '--force', found, INGRESS_SANDBOX);
+      disconnected = true;
     }
     await sleep(1000);
   }
