@@ -311,11 +311,14 @@ describe('the notifier, on a fake clock', () => {
   it('does not tell a down again when a restart sees the same incident go down again (the last write was lost)', async () => {
     const w = senderUp();
     w.change('s', 'down');
-    // Killed before the state file had the down: the restart has it up, and it goes down again.
+    // Killed before the state file had the down: the restart has it up, and it goes down again, never
+    // heard by this run.
     w.views.set('s', { ...(w.views.get('s') as SenderView), state: 'up' });
+    w.showsBy.set('s', w.t + 3000);
     await w.restart();
     w.tick(5);
     w.change('s', 'down');
+    w.tick(5);
     expect(w.told('s').map((n) => n.event)).toEqual(['down']);
     // A new incident (a later last beat) is told.
     w.views.set('s', { ...(w.views.get('s') as SenderView), lastSeq: 9 });
@@ -323,6 +326,44 @@ describe('the notifier, on a fake clock', () => {
     w.change('s', 'down');
     expect(w.told('s').map((n) => n.event)).toEqual(['down', 'up', 'down']);
   });
+
+  it.each([
+    ['down', ['down', 'never_seen', 'up']],
+    ['late', TOLD_LATE_AND_STOPPED],
+  ] as const)(
+    'tells the up of a %s told whose write a restart lost, once this run hears the sender: never leaves the problem as the last word',
+    async (problem, notifyOn) => {
+      const w = world();
+      w.start({ notifyOn });
+      w.change('s', 'up');
+      w.t += 5000;
+      // Straight from up (DOWN_AFTER_MISSES=1, a stall past both thresholds, or late): told.
+      w.change('s', problem, 'up');
+      const told = () => w.told('s').map((n) => n.event);
+      expect(told()).toEqual([problem]);
+      // Killed before the state file had the change: the restart has the sender up since before it.
+      w.views.set('s', {
+        ...(w.views.get('s') as SenderView),
+        state: 'up',
+        reason: 'beat',
+        stateSinceMs: T0,
+      });
+      w.showsBy.set('s', w.t + 3000);
+      await w.restart({ notifyOn });
+      w.tick(2);
+      // Not heard yet: it may be dead (its up would then be false).
+      expect(told()).toEqual([problem]);
+      // Its beats come; while up, they change nothing.
+      w.beatAgain('s');
+      w.showsBy.delete('s');
+      w.tick(1);
+      expect(told()).toEqual([problem, 'up']);
+      const [opened, answered] = w.told('s');
+      expect(answered?.incidentKey).toBe(opened?.incidentKey);
+      w.tick(30);
+      expect(told()).toEqual([problem, 'up']);
+    },
+  );
 
   it('tells a down again after a restart that lost the write of its told up: never leaves its up as the last word', async () => {
     const w = senderUp();

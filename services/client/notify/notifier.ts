@@ -283,6 +283,13 @@ export function startNotifier(deps: NotifierDeps): Notifier {
    */
   const notShownYet = new Map<string, boolean>();
   let notShownUntilMs = Number.POSITIVE_INFINITY;
+  /**
+   * Senders told a problem that the restart has up since before it (the
+   * state file's write of the change told was lost): their up is told once
+   * this run hears them, while still up. One that changes first is let go:
+   * its changes say what it is.
+   */
+  const upUnconfirmed = new Set<string>();
   /** One of those maps is to ask again of `source`: where a flapping settled stays so, whoever asks. */
   const askAgain = (map: Map<string, boolean>, source: string, settling = false): void => {
     map.set(source, settling || map.get(source) === true);
@@ -727,14 +734,20 @@ export function startNotifier(deps: NotifierDeps): Notifier {
       v.state === 'down' || ((v.state === 'late' || v.state === 'stopped') && mayTell(v.state));
     if (mayBeHeldBack) askAgain(toCatchUp, v.source);
   }
-  // Told a problem, and changed since (a state newer than what was told: a view older than it is one
-  // the state file's last write did not reach): a silence that ended while the monitor was stopped
-  // held back what it became (its up, say). Caught up too; catchUp() says only what was not said.
+  // Told a problem, and changed since (a state newer than what was told): a silence that ended while
+  // the monitor was stopped held back what it became (its up, say). Caught up too; catchUp() says only
+  // what was not said. Told a problem and up since before it: the state file's last write did not reach
+  // the change told (a crash within its delay), and the restart has the sender as it was before. If
+  // it lives, that up is so, but no change will ever say it (a beat while up changes nothing), and the
+  // receivers would keep the problem for good: told once this run hears it (upUnconfirmed). If it does
+  // not, it goes down again, and told() finds that said.
   if (hasWebhooks) {
     for (const event of PROBLEM_EVENTS) {
       for (const r of notified.withEvent(event)) {
         const v = deps.view(r.source);
-        if (v !== undefined && v.state !== r.state && v.stateSinceMs > r.atMs) askAgain(toCatchUp, r.source);
+        if (v === undefined || v.state === r.state) continue;
+        if (v.stateSinceMs > r.atMs) askAgain(toCatchUp, r.source);
+        else if (v.state === 'up' && event !== 'flapping') upUnconfirmed.add(r.source);
       }
     }
   }
@@ -887,6 +900,14 @@ export function startNotifier(deps: NotifierDeps): Notifier {
     const add = (told: readonly Notification[]) => list.push(...told);
     // Stable again: say where it settled, if that was not said (a silence may hold it back still).
     for (const source of flaps.tick(nowMs)) add(catchUp(source, nowMs, true));
+    // Up since before the problem told (a lost write), and heard by this run: their up, at last.
+    for (const source of upUnconfirmed) {
+      if (deps.view(source)?.state !== 'up') upUnconfirmed.delete(source);
+      else if (deps.showsBy(source) === null) {
+        upUnconfirmed.delete(source);
+        add(catchUp(source, nowMs));
+      }
+    }
     // Had the time to show themselves: told what they are now, if that was not said.
     if (deps.heardThrough() >= notShownUntilMs) {
       notShownUntilMs = Number.POSITIVE_INFINITY;
@@ -976,6 +997,7 @@ export function startNotifier(deps: NotifierDeps): Notifier {
       if (resolve(source, now(), 'forgotten', why)) push();
       toCatchUp.delete(source);
       notShownYet.delete(source);
+      upUnconfirmed.delete(source);
       flaps.forget(source);
       notified.delete(source);
     },
