@@ -182,6 +182,13 @@ describe('the notifier, on a fake clock', () => {
             incidentKey: (JSON.parse(String(r.body)) as { incidentKey: string }).incidentKey,
           }));
       },
+      /** The bodies told of `source`, in order. */
+      bodies(source: string): Array<Record<string, unknown>> {
+        return file.db
+          .prepare('SELECT body FROM outbox WHERE source = ? ORDER BY seq')
+          .all(source)
+          .map((r) => JSON.parse(String(r.body)) as Record<string, unknown>);
+      },
       get db() {
         return file.db;
       },
@@ -353,13 +360,23 @@ describe('the notifier, on a fake clock', () => {
       w.tick(2);
       // Not heard yet: it may be dead (its up would then be false).
       expect(told()).toEqual([problem]);
+      // Heard, but only a late copy of a beat before the problem (no replay guard without keys): it may
+      // be dead still.
+      w.showsBy.delete('s');
+      w.tick(2);
+      expect(told()).toEqual([problem]);
       // Its beats come; while up, they change nothing.
       w.beatAgain('s');
-      w.showsBy.delete('s');
+      const answeredAt = w.t + 1000;
       w.tick(1);
       expect(told()).toEqual([problem, 'up']);
       const [opened, answered] = w.told('s');
       expect(answered?.incidentKey).toBe(opened?.incidentKey);
+      // Dated when it is known to be back, never before the problem it answers; said to be back.
+      const [openedBody, answeredBody] = w.bodies('s');
+      expect(Date.parse(String(answeredBody?.since))).toBe(answeredAt);
+      expect(Date.parse(String(answeredBody?.since))).toBeGreaterThan(Date.parse(String(openedBody?.at)));
+      expect(answeredBody?.text).toContain('back UP');
       w.tick(30);
       expect(told()).toEqual([problem, 'up']);
     },

@@ -286,8 +286,8 @@ export function startNotifier(deps: NotifierDeps): Notifier {
   /**
    * Senders told a problem that the restart has up since before it (the
    * state file's write of the change told was lost): their up is told once
-   * this run hears them, while still up. One that changes first is let go:
-   * its changes say what it is.
+   * this run hears them beat past that incident, while still up. One that
+   * changes first is let go: its changes say what it is.
    */
   const upUnconfirmed = new Set<string>();
   /** One of those maps is to ask again of `source`: where a flapping settled stays so, whoever asks. */
@@ -490,6 +490,16 @@ export function startNotifier(deps: NotifierDeps): Notifier {
     // than the one told, its up not told, is news.)
     const key = keyFor(event, source, previous, v, { atMs: nowMs, settling });
     if (event !== 'up' && told(previous, event, key, v)) return [];
+    // Up since before the problem told (the restart lost the write of that change): when it came back
+    // is not known, only that it is back now. (Not a flapping's: where it settles began at its last change.)
+    if (
+      event === 'up' &&
+      previous !== null &&
+      previous.event !== 'flapping' &&
+      v.stateSinceMs < previous.atMs
+    ) {
+      return [tell(backUp(previous, v, nowMs))];
+    }
     return [
       ...endOfOutageBefore(event, key, previous, v, nowMs),
       tell(notification(event, change, key, previous, v)),
@@ -747,7 +757,7 @@ export function startNotifier(deps: NotifierDeps): Notifier {
         const v = deps.view(r.source);
         if (v === undefined || v.state === r.state) continue;
         if (v.stateSinceMs > r.atMs) askAgain(toCatchUp, r.source);
-        else if (v.state === 'up' && event !== 'flapping') upUnconfirmed.add(r.source);
+        else if (v.state === 'up' && event !== 'flapping' && mayTell('up')) upUnconfirmed.add(r.source);
       }
     }
   }
@@ -900,13 +910,18 @@ export function startNotifier(deps: NotifierDeps): Notifier {
     const add = (told: readonly Notification[]) => list.push(...told);
     // Stable again: say where it settled, if that was not said (a silence may hold it back still).
     for (const source of flaps.tick(nowMs)) add(catchUp(source, nowMs, true));
-    // Up since before the problem told (a lost write), and heard by this run: their up, at last.
+    // Up since before the problem told (a lost write), and heard by this run beating past the incident
+    // told (not a late copy of a beat before it): their up, at last.
     for (const source of upUnconfirmed) {
-      if (deps.view(source)?.state !== 'up') upUnconfirmed.delete(source);
-      else if (deps.showsBy(source) === null) {
+      const v = deps.view(source);
+      if (v?.state !== 'up') {
         upUnconfirmed.delete(source);
-        add(catchUp(source, nowMs));
+        continue;
       }
+      const toldKey = notified.get(source)?.incidentKey;
+      if (deps.showsBy(source) !== null || keyFor('down', source, null, v) === toldKey) continue;
+      upUnconfirmed.delete(source);
+      add(catchUp(source, nowMs));
     }
     // Had the time to show themselves: told what they are now, if that was not said.
     if (deps.heardThrough() >= notShownUntilMs) {
