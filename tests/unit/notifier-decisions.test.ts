@@ -382,6 +382,56 @@ describe('the notifier, on a fake clock', () => {
     },
   );
 
+  /**
+   * Sender `s` told down after two beats the state file had not had yet
+   * (STATE_SYNC_INTERVAL), the monitor killed before the down's write: the
+   * restart has it up since before the down, its last beat 7 where the down
+   * told names beat 9.
+   */
+  function downToldRecordBehind() {
+    const w = senderUp();
+    w.t += 5000;
+    w.beatAgain('s');
+    w.beatAgain('s');
+    w.change('s', 'down', 'up');
+    expect(w.told('s').map((n) => n.event)).toEqual(['down']);
+    const v = w.views.get('s') as SenderView;
+    w.views.set('s', { ...v, state: 'up', reason: 'beat', stateSinceMs: T0, lastSeq: 7 });
+    return w;
+  }
+
+  /** What was told of `s`: a down, then the up that answers it, with its key. */
+  function expectDownThenItsUp(w: ReturnType<typeof world>) {
+    const [down, up] = w.told('s');
+    expect([down?.event, up?.event]).toEqual(['down', 'up']);
+    expect(up?.incidentKey).toBe(down?.incidentKey);
+  }
+
+  it('keeps the incident told when the restart lost its write and its record is older still (beats not written): a dead sender going down again tells nothing', async () => {
+    const w = downToldRecordBehind();
+    w.showsBy.set('s', w.t + 3000);
+    await w.restart();
+    w.tick(5);
+    // Never heard by this run: it goes down again, the incident told.
+    w.change('s', 'down', 'up');
+    w.tick(5);
+    expect(w.told('s').map((n) => n.event)).toEqual(['down']);
+    // Back at last: its up answers that incident.
+    w.views.set('s', { ...(w.views.get('s') as SenderView), lastSeq: 10 });
+    w.change('s', 'up', 'down');
+    expectDownThenItsUp(w);
+  });
+
+  it("tells the up of a sender alive after a restart whose record is older than its told down once it beats past both, and not for its record's own beat", async () => {
+    const w = downToldRecordBehind();
+    await w.restart(); // heard at once, but its last beat is the record's
+    w.tick(3);
+    expect(w.told('s').map((n) => n.event)).toEqual(['down']);
+    w.views.set('s', { ...(w.views.get('s') as SenderView), lastSeq: 10 });
+    w.tick(1);
+    expectDownThenItsUp(w);
+  });
+
   it('tells a down again after a restart that lost the write of its told up: never leaves its up as the last word', async () => {
     const w = senderUp();
     w.t += 5000;

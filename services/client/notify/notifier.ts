@@ -284,12 +284,15 @@ export function startNotifier(deps: NotifierDeps): Notifier {
   const notShownYet = new Map<string, boolean>();
   let notShownUntilMs = Number.POSITIVE_INFINITY;
   /**
-   * Senders told a problem that the restart has up since before it (the
-   * state file's write of the change told was lost): their up is told once
-   * this run hears them beat past that incident, while still up. One that
-   * changes first is let go: its changes say what it is.
+   * Senders told a problem that the restart's record predates (the state
+   * file's write of the change told was lost: a crash within its delay),
+   * each with the incident key its record gives (`recordKey`: an older last
+   * beat, when the beats before the change were not written either). While
+   * the sender's last beat is the record's, a problem is the incident told
+   * (keyFor()): a dead sender going down again tells nothing new. One that
+   * the restart has up is told up once this run hears it beat past both.
    */
-  const upUnconfirmed = new Set<string>();
+  const recordBehind = new Map<string, string>();
   /** One of those maps is to ask again of `source`: where a flapping settled stays so, whoever asks. */
   const askAgain = (map: Map<string, boolean>, source: string, settling = false): void => {
     map.set(source, settling || map.get(source) === true);
@@ -374,13 +377,17 @@ export function startNotifier(deps: NotifierDeps): Notifier {
       interrupted ||
       (settling && previous?.event === 'flapping' && PROBLEM_EVENTS.has(event));
     if (goesOn) return previous?.incidentKey ?? incidentKey(source, null, null, 'down');
-    return incidentKey(
+    const key = incidentKey(
       source,
       v?.boot ?? null,
       v?.lastSeq ?? null,
       event === 'never_seen' ? 'never_seen' : 'down',
       v?.lastSeenMs ?? null,
     );
+    // The record behind what was told, and no beat since: the same incident.
+    if (previous !== null && answers(previous) && recordBehind.get(source) === key)
+      return previous.incidentKey;
+    return key;
   }
 
   /**
@@ -496,7 +503,7 @@ export function startNotifier(deps: NotifierDeps): Notifier {
       event === 'up' &&
       previous !== null &&
       previous.event !== 'flapping' &&
-      v.stateSinceMs < previous.atMs
+      v.stateSinceMs <= previous.atMs
     ) {
       return [tell(backUp(previous, v, nowMs))];
     }
@@ -746,18 +753,18 @@ export function startNotifier(deps: NotifierDeps): Notifier {
   }
   // Told a problem, and changed since (a state newer than what was told): a silence that ended while
   // the monitor was stopped held back what it became (its up, say). Caught up too; catchUp() says only
-  // what was not said. Told a problem and up since before it: the state file's last write did not reach
-  // the change told (a crash within its delay), and the restart has the sender as it was before. If
-  // it lives, that up is so, but no change will ever say it (a beat while up changes nothing), and the
-  // receivers would keep the problem for good: told once this run hears it (upUnconfirmed). If it does
-  // not, it goes down again, and told() finds that said.
+  // what was not said. Told a problem, and in another state since before it: the state file's last
+  // write did not reach the change told (a crash within its delay), and the restart has the sender as
+  // it was before (recordBehind). If it lives and is up, no change will ever say so (a beat while up
+  // changes nothing), and the receivers would keep the problem for good: its up is told once this run
+  // hears it beat. If it does not, it goes down again, the incident told.
   if (hasWebhooks) {
     for (const event of PROBLEM_EVENTS) {
       for (const r of notified.withEvent(event)) {
         const v = deps.view(r.source);
         if (v === undefined || v.state === r.state) continue;
         if (v.stateSinceMs > r.atMs) askAgain(toCatchUp, r.source);
-        else if (v.state === 'up' && event !== 'flapping' && mayTell('up')) upUnconfirmed.add(r.source);
+        else if (event !== 'flapping') recordBehind.set(r.source, keyFor('down', r.source, null, v));
       }
     }
   }
@@ -910,17 +917,20 @@ export function startNotifier(deps: NotifierDeps): Notifier {
     const add = (told: readonly Notification[]) => list.push(...told);
     // Stable again: say where it settled, if that was not said (a silence may hold it back still).
     for (const source of flaps.tick(nowMs)) add(catchUp(source, nowMs, true));
-    // Up since before the problem told (a lost write), and heard by this run beating past the incident
-    // told (not a late copy of a beat before it): their up, at last.
-    for (const source of upUnconfirmed) {
+    // The record behind a problem told (a lost write): up, and heard by this run beating past both its
+    // record and the incident told (not a late copy of a beat before it), it is told up at last. Told
+    // anything but a problem since, the record no longer matters.
+    for (const [source, recordKey] of recordBehind) {
+      const previous = notified.get(source);
       const v = deps.view(source);
-      if (v?.state !== 'up') {
-        upUnconfirmed.delete(source);
+      if (v === undefined || !answers(previous)) {
+        recordBehind.delete(source);
         continue;
       }
-      const toldKey = notified.get(source)?.incidentKey;
-      if (deps.showsBy(source) !== null || keyFor('down', source, null, v) === toldKey) continue;
-      upUnconfirmed.delete(source);
+      if (v.state !== 'up' || deps.showsBy(source) !== null) continue;
+      const key = keyFor('down', source, null, v);
+      if (key === recordKey || key === previous?.incidentKey) continue;
+      recordBehind.delete(source);
       add(catchUp(source, nowMs));
     }
     // Had the time to show themselves: told what they are now, if that was not said.
@@ -1012,7 +1022,7 @@ export function startNotifier(deps: NotifierDeps): Notifier {
       if (resolve(source, now(), 'forgotten', why)) push();
       toCatchUp.delete(source);
       notShownYet.delete(source);
-      upUnconfirmed.delete(source);
+      recordBehind.delete(source);
       flaps.forget(source);
       notified.delete(source);
     },
