@@ -388,8 +388,10 @@ describe('the notifier, on a fake clock', () => {
    * restart has it up since before the down, its last beat 7 where the down
    * told names beat 9.
    */
-  function downToldRecordBehind() {
-    const w = senderUp();
+  function downToldRecordBehind(notifyOn: NotifierConfig['notifyOn'] = ['down', 'never_seen', 'up']) {
+    const w = world();
+    w.start({ notifyOn });
+    w.change('s', 'up');
     w.t += 5000;
     w.beatAgain('s');
     w.beatAgain('s');
@@ -407,22 +409,32 @@ describe('the notifier, on a fake clock', () => {
     expect(up?.incidentKey).toBe(down?.incidentKey);
   }
 
-  it('keeps the incident told when the restart lost its write and its record is older still (beats not written): a dead sender going down again tells nothing', async () => {
-    const w = downToldRecordBehind();
-    w.showsBy.set('s', w.t + 3000);
-    await w.restart();
-    w.tick(5);
-    // Never heard by this run: it goes down again, the incident told.
-    w.change('s', 'down', 'up');
-    w.tick(5);
-    expect(w.told('s').map((n) => n.event)).toEqual(['down']);
-    // Back at last: its up answers that incident.
-    w.views.set('s', { ...(w.views.get('s') as SenderView), lastSeq: 10 });
-    w.change('s', 'up', 'down');
-    expectDownThenItsUp(w);
-  });
+  it.each([
+    ['down', ['down', 'never_seen', 'up']],
+    ['late, then down', TOLD_LATE_AND_STOPPED],
+  ] as const)(
+    'keeps the incident told when the restart lost its write and its record is older still (beats not written): a dead sender going %s again tells nothing',
+    async (way, notifyOn) => {
+      const w = downToldRecordBehind(notifyOn);
+      w.showsBy.set('s', w.t + 3000);
+      await w.restart({ notifyOn });
+      w.tick(5);
+      // Never heard by this run: it goes down again, the incident told.
+      if (way !== 'down') {
+        w.change('s', 'late', 'up');
+        w.tick(2);
+      }
+      w.change('s', 'down', way === 'down' ? 'up' : 'late');
+      w.tick(5);
+      expect(w.told('s').map((n) => n.event)).toEqual(['down']);
+      // Back at last: its up answers that incident.
+      w.views.set('s', { ...(w.views.get('s') as SenderView), lastSeq: 10 });
+      w.change('s', 'up', 'down');
+      expectDownThenItsUp(w);
+    },
+  );
 
-  it("tells the up of a sender alive after a restart whose record is older than its told down once it beats past both, and not for its record's own beat", async () => {
+  it("tells the up of a sender alive after a restart whose record is older than its told down once it beats again, and not for its record's own beat", async () => {
     const w = downToldRecordBehind();
     await w.restart(); // heard at once, but its last beat is the record's
     w.tick(3);

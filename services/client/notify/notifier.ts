@@ -290,7 +290,8 @@ export function startNotifier(deps: NotifierDeps): Notifier {
    * beat, when the beats before the change were not written either). While
    * the sender's last beat is the record's, a problem is the incident told
    * (keyFor()): a dead sender going down again tells nothing new. One that
-   * the restart has up is told up once this run hears it beat past both.
+   * the restart has up is told up once this run hears it with another last
+   * beat than both.
    */
   const recordBehind = new Map<string, string>();
   /** One of those maps is to ask again of `source`: where a flapping settled stays so, whoever asks. */
@@ -403,9 +404,14 @@ export function startNotifier(deps: NotifierDeps): Notifier {
     key: string,
     v: SenderView | undefined,
   ): boolean {
-    if (previous === null || previous.event !== event || previous.incidentKey !== key) return false;
+    if (previous === null || previous.incidentKey !== key) return false;
+    // Late on the way down again, from a record behind the down told (a lost write): that down was told.
+    if (event === 'late' && recordBehind.has(previous.source) && DOWN_EVENTS.has(previous.event)) return true;
+    if (previous.event !== event) return false;
     return event === 'never_seen' || (v?.lastSeq ?? null) !== null || (v?.lastSeenMs ?? null) !== null;
   }
+  /** The events that tell a sender down: a late of the same incident says less. */
+  const DOWN_EVENTS: ReadonlySet<string> = new Set<SenderNotifyEvent>(['down', 'never_seen']);
   /** `up` answers a problem that was told; with nothing told, there is nothing to answer. */
   const answers = (previous: NotifiedRow | null): boolean =>
     previous !== null && PROBLEM_EVENTS.has(previous.event);
@@ -917,17 +923,19 @@ export function startNotifier(deps: NotifierDeps): Notifier {
     const add = (told: readonly Notification[]) => list.push(...told);
     // Stable again: say where it settled, if that was not said (a silence may hold it back still).
     for (const source of flaps.tick(nowMs)) add(catchUp(source, nowMs, true));
-    // The record behind a problem told (a lost write): up, and heard by this run beating past both its
-    // record and the incident told (not a late copy of a beat before it), it is told up at last. Told
-    // anything but a problem since, the record no longer matters.
+    // The record behind a problem told (a lost write): up, and heard by this run with a last beat other
+    // than its record's and the incident told's, it is told up at last. Told anything but a problem
+    // since, the record no longer matters.
     for (const [source, recordKey] of recordBehind) {
+      // Not heard by this run (a dead sender, for as long as it stays so): nothing to read.
+      if (deps.showsBy(source) !== null) continue;
       const previous = notified.get(source);
       const v = deps.view(source);
       if (v === undefined || !answers(previous)) {
         recordBehind.delete(source);
         continue;
       }
-      if (v.state !== 'up' || deps.showsBy(source) !== null) continue;
+      if (v.state !== 'up') continue;
       const key = keyFor('down', source, null, v);
       if (key === recordKey || key === previous?.incidentKey) continue;
       recordBehind.delete(source);
