@@ -294,7 +294,7 @@ async function removeGatewayBridge(): Promise<void> {
         found,
       )
     )
-      .split(' ')
+      .split(/\s+/)
       .filter(Boolean);
     if (endpoints.length === 0) {
       await docker('network', 'rm', found);
