@@ -80,6 +80,8 @@ export const PROBLEM_EVENTS: ReadonlySet<string> = new Set<NotifyEvent>([
   'late',
   'flapping',
 ]);
+/** The notifications that tell a sender down: a `late` of the same incident says less. */
+export const DOWN_EVENTS: ReadonlySet<string> = new Set<NotifyEvent>(['down', 'never_seen']);
 
 /**
  * Whether `event`, told after `before` (what was last told of the sender;

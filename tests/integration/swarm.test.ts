@@ -266,8 +266,9 @@ async function removeStack(stack: string, label: string): Promise<void> {
 
 /** The ingress sandbox's endpoint on docker_gwbridge. */
 const INGRESS_SANDBOX = 'gateway_ingress-sbox';
-/** How long docker_gwbridge's endpoints are waited for, and after how long the ingress sandbox's is taken off. */
+/** How long docker_gwbridge's endpoints are waited for. */
 const BRIDGE_WAIT_MS = 30_000;
+/** After how long the ingress sandbox's endpoint, still there, is taken off by force. */
 const STALE_SANDBOX_MS = 10_000;
 
 /**

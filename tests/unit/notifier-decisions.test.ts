@@ -33,13 +33,15 @@ const T0 = Date.parse('2026-12-05T06:00:00Z');
 const logger = captureLogs('client', 'debug').logger;
 const nowhere = { url: new URL('http://127.0.0.1:9/hook'), label: 'http://127.0.0.1:9' };
 
+/** NOTIFY_ON as the configuration's default has it. */
+const TOLD_BY_DEFAULT: NotifierConfig['notifyOn'] = ['down', 'never_seen', 'up'];
 /** NOTIFY_ON with a late and a stopped told too. */
 const TOLD_LATE_AND_STOPPED: NotifierConfig['notifyOn'] = ['down', 'up', 'late', 'stopped'];
 
 const config = (over: Partial<NotifierConfig> = {}): NotifierConfig => ({
   webhooks: [nowhere],
   alertmanagers: [],
-  notifyOn: ['down', 'never_seen', 'up'],
+  notifyOn: TOLD_BY_DEFAULT,
   repeatMs: null,
   maxAgeMs: 86_400_000,
   timeoutMs: 500,
@@ -222,6 +224,13 @@ describe('the notifier, on a fake clock', () => {
     return w;
   }
 
+  /** What was told of `s`: a down, then the up that answers it, with its key. */
+  function expectDownThenItsUp(w: ReturnType<typeof world>) {
+    const [down, up] = w.told('s');
+    expect([down?.event, up?.event]).toEqual(['down', 'up']);
+    expect(up?.incidentKey).toBe(down?.incidentKey);
+  }
+
   it('its stop cancels a send whose receiver name waits on a silent DNS, which stays pending', async () => {
     const stub = await dnsStub('silent');
     cleanups.push(() => stub.close());
@@ -287,9 +296,7 @@ describe('the notifier, on a fake clock', () => {
     expect(w.told('s').map((n) => n.event)).toEqual(['down']);
     w.silence('s', false);
     w.tick(1);
-    const [down, up] = w.told('s');
-    expect([down?.event, up?.event]).toEqual(['down', 'up']);
-    expect(up?.incidentKey).toBe(down?.incidentKey);
+    expectDownThenItsUp(w);
   });
 
   it('says nothing more after a silence over a sender that stayed down, as its down was told', () => {
@@ -335,7 +342,7 @@ describe('the notifier, on a fake clock', () => {
   });
 
   it.each([
-    ['down', ['down', 'never_seen', 'up']],
+    ['down', TOLD_BY_DEFAULT],
     ['late', TOLD_LATE_AND_STOPPED],
   ] as const)(
     'tells the up of a %s told whose write a restart lost, once this run hears the sender: never leaves the problem as the last word',
@@ -388,7 +395,7 @@ describe('the notifier, on a fake clock', () => {
    * restart has it up since before the down, its last beat 7 where the down
    * told names beat 9.
    */
-  function downToldRecordBehind(notifyOn: NotifierConfig['notifyOn'] = ['down', 'never_seen', 'up']) {
+  function downToldRecordBehind(notifyOn = TOLD_BY_DEFAULT) {
     const w = world();
     w.start({ notifyOn });
     w.change('s', 'up');
@@ -402,15 +409,8 @@ describe('the notifier, on a fake clock', () => {
     return w;
   }
 
-  /** What was told of `s`: a down, then the up that answers it, with its key. */
-  function expectDownThenItsUp(w: ReturnType<typeof world>) {
-    const [down, up] = w.told('s');
-    expect([down?.event, up?.event]).toEqual(['down', 'up']);
-    expect(up?.incidentKey).toBe(down?.incidentKey);
-  }
-
   it.each([
-    ['down', ['down', 'never_seen', 'up']],
+    ['down', TOLD_BY_DEFAULT],
     ['late, then down', TOLD_LATE_AND_STOPPED],
   ] as const)(
     'keeps the incident told when the restart lost its write and its record is older still (beats not written): a dead sender going %s again tells nothing',
@@ -504,9 +504,7 @@ describe('the notifier, on a fake clock', () => {
     w.showsBy.set('s', w.t + 60_000);
     await w.restart();
     w.tick(1);
-    const [down, up] = w.told('s');
-    expect([down?.event, up?.event]).toEqual(['down', 'up']);
-    expect(up?.incidentKey).toBe(down?.incidentKey);
+    expectDownThenItsUp(w);
   });
 
   it('keeps flapping inside the incident it interrupts: the notice, where it settles and the up that ends it share its key', () => {

@@ -3,7 +3,8 @@
  * state-change sink), which decides what to notify:
  *   silenced? -> flapping? -> NOTIFY_ON? (up only after a notified problem)
  *   -> told already? (the same event of the same incident: a restart that
- *      lost the state file's last write sees the change again)
+ *      lost the state file's last write sees the change again; or, from a
+ *      record behind a down told, a late on the way there)
  * A change a silence held back, and the state a flapping sender settles in
  * (also one that was flapping when the monitor stopped), are caught up
  * later: what the sender is then is told if it was not.
@@ -19,6 +20,7 @@ import { randomUUID } from 'node:crypto';
 import type { DatabaseSync } from 'node:sqlite';
 import type { Logger } from 'pino';
 import {
+  DOWN_EVENTS,
   type EvictReason,
   endsIncident,
   PROBLEM_EVENTS,
@@ -358,10 +360,12 @@ export function startNotifier(deps: NotifierDeps): Notifier {
    * last beat; an up or a stopped answers it with its key, and a reminder
    * repeats it. A flapping notice goes on with a problem told within the
    * flapping window before it (the incident it interrupts), and the problem
-   * a flapping sender settles in (`settling`) with the flapping's. Nothing
-   * else goes on with what was told before: with `up` not in NOTIFY_ON an
-   * outage that came back is never answered, and the next one, or the next
-   * flapping, is a new incident.
+   * a flapping sender settles in (`settling`) with the flapping's; and a
+   * problem of a sender whose last beat is still that of a record behind
+   * the problem told (recordBehind: a lost write) with the problem told.
+   * Nothing else goes on with what was told before: with `up` not in
+   * NOTIFY_ON an outage that came back is never answered, and the next one,
+   * or the next flapping, is a new incident.
    */
   function keyFor(
     event: SenderNotifyEvent,
@@ -386,13 +390,13 @@ export function startNotifier(deps: NotifierDeps): Notifier {
       v?.lastSeenMs ?? null,
     );
     // The record behind what was told, and no beat since: the same incident.
-    if (previous !== null && answers(previous) && recordBehind.get(source) === key)
-      return previous.incidentKey;
+    if (answers(previous) && recordBehind.get(source) === key) return previous.incidentKey;
     return key;
   }
 
   /**
-   * What was last told of the sender was this event of this incident: a
+   * What was last told of the sender was this event of this incident (or,
+   * from a record behind a down told, this is a late on the way there): a
    * change seen again (a restart that lost the state file's last write) has
    * nothing new to say. A key names one incident where the last beat does (a
    * protocol sender's boot and seq, a plain-text sender's last arrival) or
@@ -410,11 +414,11 @@ export function startNotifier(deps: NotifierDeps): Notifier {
     if (previous.event !== event) return false;
     return event === 'never_seen' || (v?.lastSeq ?? null) !== null || (v?.lastSeenMs ?? null) !== null;
   }
-  /** The events that tell a sender down: a late of the same incident says less. */
-  const DOWN_EVENTS: ReadonlySet<string> = new Set<SenderNotifyEvent>(['down', 'never_seen']);
   /** `up` answers a problem that was told; with nothing told, there is nothing to answer. */
-  const answers = (previous: NotifiedRow | null): boolean =>
-    previous !== null && PROBLEM_EVENTS.has(previous.event);
+  const answers = (previous: NotifiedRow | null | undefined): previous is NotifiedRow =>
+    previous != null && PROBLEM_EVENTS.has(previous.event);
+  /** The incident key the sender's last beat gives, whatever was told. */
+  const lastBeatKey = (source: string, v: SenderView): string => keyFor('down', source, null, v);
 
   /**
    * Whether `event` is told, `previous` being what was last told of the
@@ -541,8 +545,9 @@ export function startNotifier(deps: NotifierDeps): Notifier {
 
   /**
    * The up that ends the incident `previous` told, for a sender that came
-   * back at a time not known (a silence held it back): dated `atMs`, how
-   * long the problem lasted not said.
+   * back at a time not known (a silence held it back, or the restart lost
+   * the write of the problem told): dated `atMs`, how long the problem
+   * lasted not said.
    */
   function backUp(previous: NotifiedRow, v: SenderView | undefined, atMs: number): Notification {
     const change: StateChange = {
@@ -770,7 +775,7 @@ export function startNotifier(deps: NotifierDeps): Notifier {
         const v = deps.view(r.source);
         if (v === undefined || v.state === r.state) continue;
         if (v.stateSinceMs > r.atMs) askAgain(toCatchUp, r.source);
-        else if (event !== 'flapping') recordBehind.set(r.source, keyFor('down', r.source, null, v));
+        else if (event !== 'flapping') recordBehind.set(r.source, lastBeatKey(r.source, v));
       }
     }
   }
@@ -917,7 +922,10 @@ export function startNotifier(deps: NotifierDeps): Notifier {
   // After the start has let go of the senders it lets go (monitor.ts: their ends go with this push).
   if (firing.size > 0) queueMicrotask(push);
 
-  /** Once a second: what flapping that settled and silences that changed leave to tell, and the reminders due. */
+  /**
+   * Once a second: what flapping that settled, records behind a problem told
+   * and silences that changed leave to tell, and the reminders due.
+   */
   function catchUpAndRemind(nowMs: number): void {
     const list: Notification[] = [];
     const add = (told: readonly Notification[]) => list.push(...told);
@@ -936,8 +944,8 @@ export function startNotifier(deps: NotifierDeps): Notifier {
         continue;
       }
       if (v.state !== 'up') continue;
-      const key = keyFor('down', source, null, v);
-      if (key === recordKey || key === previous?.incidentKey) continue;
+      const key = lastBeatKey(source, v);
+      if (key === recordKey || key === previous.incidentKey) continue;
       recordBehind.delete(source);
       add(catchUp(source, nowMs));
     }
