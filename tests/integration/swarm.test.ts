@@ -29,6 +29,7 @@ import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { toApiSenderSummary } from '../../services/client/http/api.js';
 import { incidentKey, type WebhookBody } from '../../services/client/notify/payload.js';
+import { asError } from '../../services/shared/as-error.js';
 import { encodedBeat } from '../support/builders.js';
 import { containerLogRecords, REPO_ROOT } from '../support/compose.js';
 import { setUpSuite } from '../support/suite-setup.js';
@@ -212,7 +213,7 @@ async function healthyTasks(
   }
 }
 
-const messageOf = (err: unknown) => (err instanceof Error ? err.message : String(err)).trim();
+const messageOf = (err: unknown) => asError(err).message.trim();
 
 /** How long the clean-up waits for what the engine removes in the background. */
 const CLEANUP_WAIT_MS = 120_000;

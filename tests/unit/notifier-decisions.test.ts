@@ -1272,6 +1272,18 @@ describe('the notifier, on a fake clock', () => {
       /** The pushes since that fired `a` (an alert whose end is still to come). */
       const firedSince = () => am.bodies.slice(before).filter((b) => fires(b, 'a', w.t));
       let others = 0;
+      /**
+       * `seconds` of ticks, then every push asked for so far has arrived (another sender goes down, and the
+       * push that says so is the last: pushes go one at a time, in order), and none of them fired `a`.
+       */
+      const firesNothingAfter = async (seconds: number): Promise<void> => {
+        w.tick(seconds);
+        const other = `x${++others}`;
+        w.change(other, 'up');
+        w.change(other, 'down');
+        await expect.poll(() => sources(am.bodies.at(-1) ?? [])).toContain(other);
+        expect(firedSince()).toEqual([]);
+      };
       return {
         w,
         firedSince,
@@ -1282,17 +1294,13 @@ describe('the notifier, on a fake clock', () => {
           await w.restart(over, awayMs);
           return restartAt;
         },
-        /**
-         * `seconds` of ticks, then every push asked for so far has arrived (another sender goes down, and the
-         * push that says so is the last: pushes go one at a time, in order), and none of them fired `a`.
-         */
-        async firesNothingAfter(seconds: number): Promise<void> {
-          w.tick(seconds);
-          const other = `x${++others}`;
-          w.change(other, 'up');
-          w.change(other, 'down');
-          await expect.poll(() => sources(am.bodies.at(-1) ?? [])).toContain(other);
-          expect(firedSince()).toEqual([]);
+        firesNothingAfter,
+        /** Nothing fired `a` until `ms` after `restartAt`, and a push at that tick does. */
+        async firesFirstAt(restartAt: number, ms: number): Promise<void> {
+          await firesNothingAfter(ms / 1000 - 1);
+          w.tick(1);
+          expect(w.t).toBe(restartAt + ms);
+          await expect.poll(() => firedSince().length).toBeGreaterThan(0);
         },
       };
     }
@@ -1315,23 +1323,17 @@ describe('the notifier, on a fake clock', () => {
     });
 
     it("after an absence longer than an alert's lifetime, pushes a sender still down once it has had the time to show itself", async () => {
-      const { w, firedSince, restartAway, firesNothingAfter } = await downPushed();
-      const restartAt = await restartAway(600_000, 3000);
-      await firesNothingAfter(2);
-      w.tick(1);
-      expect(w.t).toBe(restartAt + 3000);
-      await expect.poll(() => firedSince().length).toBeGreaterThan(0);
+      const pushed = await downPushed();
+      const restartAt = await pushed.restartAway(600_000, 3000);
+      await pushed.firesFirstAt(restartAt, 3000);
     });
 
     it("after a shorter absence, holds a sender stored down no longer than keeps the previous run's alert firing", async () => {
-      const { w, firedSince, restartAway, firesNothingAfter } = await downPushed();
+      const pushed = await downPushed();
       // Away 1 resend interval: the last push's alert fires at least until 3 after the previous run's end,
       // and is pushed again by 2 after it. The sender beats every 10 minutes: it shows itself later still.
-      const restartAt = await restartAway(60_000, 600_000);
-      await firesNothingAfter(59);
-      w.tick(1);
-      expect(w.t).toBe(restartAt + 60_000);
-      await expect.poll(() => firedSince().length).toBeGreaterThan(0);
+      const restartAt = await pushed.restartAway(60_000, 600_000);
+      await pushed.firesFirstAt(restartAt, 60_000);
     });
 
     it('holds a stored down while the monitor has not read as far as the sender would have shown itself by', async () => {

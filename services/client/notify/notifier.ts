@@ -726,23 +726,20 @@ export function startNotifier(deps: NotifierDeps): Notifier {
    * (notShownUntil(); +Infinity: none held): tick() pushes then.
    */
   let heldUntilMs = Number.POSITIVE_INFINITY;
-  /** Some were held at the last push: tick() pushes again when keepAliveDue(). */
-  let holding = false;
   /**
    * The previous run pushed at least every resend interval until it was last
    * alive, and a push fires for ALERT_LIFETIME_RESENDS of them: its alerts
-   * fire at least until 3 intervals after its end (`keepingAlive`: this start
-   * is before that). Pushed again by 2 intervals after it (or at once, for
-   * a start later than that), they never lapse. On the wall clock, as
-   * Alertmanager's endsAt.
+   * fire at least until 3 intervals after its end. A start before that pushes
+   * the held ones again by 2 intervals after it (`keepAliveAtMs`; a start
+   * later than that, at once), so they never lapse; a start later still has
+   * none to keep (null). On the wall clock, as Alertmanager's endsAt.
    */
   const previousEndMs = deps.previousRunAliveMs;
-  const keepingAlive =
-    previousEndMs !== null && now() < previousEndMs + (ALERT_LIFETIME_RESENDS - 1) * config.alertResendMs;
-  const keepAliveDue = (nowMs: number): boolean =>
-    keepingAlive &&
-    previousEndMs !== null &&
-    nowMs >= previousEndMs + (ALERT_LIFETIME_RESENDS - 2) * config.alertResendMs;
+  const keepAliveAtMs =
+    previousEndMs !== null && now() < previousEndMs + (ALERT_LIFETIME_RESENDS - 1) * config.alertResendMs
+      ? previousEndMs + (ALERT_LIFETIME_RESENDS - 2) * config.alertResendMs
+      : null;
+  const keepAliveDue = (nowMs: number): boolean => keepAliveAtMs !== null && nowMs >= keepAliveAtMs;
   for (const v of deps.views()) {
     if (v.state === 'down') {
       firing.set(v.source, {
@@ -866,7 +863,6 @@ export function startNotifier(deps: NotifierDeps): Notifier {
       else if (f.resolvedAtMs !== null) firing.delete(source);
     }
     heldUntilMs = nextHeldMs;
-    holding = nextHeldMs !== Number.POSITIVE_INFINITY;
     const alerts = pushed.map(([source, f]) =>
       alertmanagerAlert({
         source,
@@ -1019,9 +1015,9 @@ export function startNotifier(deps: NotifierDeps): Notifier {
     tick(nowMs) {
       if (hasWebhooks) atomically(db, () => catchUpAndRemind(nowMs));
       // A held alert's sender has had the time to show itself, or its alert is to be kept: pushed if still down.
+      const holding = heldUntilMs !== Number.POSITIVE_INFINITY;
       const released = deps.heardThrough() >= heldUntilMs || (holding && keepAliveDue(nowMs));
       if (released && config.alertmanagers.length > 0) {
-        holding = false;
         heldUntilMs = Number.POSITIVE_INFINITY;
         push();
       }

@@ -232,8 +232,8 @@ export interface Tracker {
   /**
    * When a sender this run has not heard yet will have shown itself if it
    * lives: the socket's bind (or the end of a blind time since, if later) +
-   * its interval + grace (+Infinity before the bind). null once it has been heard since the bind, and for a sender not
-   * tracked. What a restored record says (down, say) may be out of date
+   * its interval + grace (+Infinity before the bind). null once it has been
+   * heard since the bind, and for a sender not tracked. What a restored record says (down, say) may be out of date
    * until then: the sender may have come back while the monitor was away.
    */
   showsByMs(source: string): number | null;
