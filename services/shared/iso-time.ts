@@ -32,3 +32,44 @@ export function isoTime(ms: number): string {
   const seconds = Math.floor(rest / 1000);
   return `${cachedPrefix}${PAD2[hours]}:${PAD2[minutes]}:${PAD2[seconds]}.${PAD3[rest - seconds * 1000]}Z`;
 }
+
+/** The `YYYY-MM-DDT` of parsedDayMs (never a prefix of a time before the first is parsed). */
+let parsedDayPrefix = '\0';
+let parsedDayMs = Number.NaN;
+const DIGIT_0 = 0x30;
+const FULL_STOP = 0x2e;
+const Z = 0x5a;
+
+/**
+ * `Date.parse(s)` of a time as the protocol's `sentAt` is validated
+ * (zod's `z.iso.datetime()`: `YYYY-MM-DDTHH:MM:SS`, a fraction of any
+ * length, `Z`; a real day of the calendar), the same number, without Date's
+ * parser: the day's part is parsed once a day, the time of day from its
+ * digits, and a fraction, as Date.parse does, cut to milliseconds. Every
+ * datagram's `sentAt` is parsed, and Date.parse cost a fifth of the decode
+ * (docs/PERFORMANCE.md). Anything else, shorter or of another shape, goes to
+ * Date.parse.
+ */
+export function isoTimeMs(s: string): number {
+  if (s.length < 20 || s.charCodeAt(s.length - 1) !== Z || s.charCodeAt(10) !== 0x54) return Date.parse(s);
+  const after = s.charCodeAt(19);
+  if (after !== Z && after !== FULL_STOP) return Date.parse(s);
+  if (!s.startsWith(parsedDayPrefix)) {
+    parsedDayPrefix = s.slice(0, 11);
+    // A date alone is read as UTC (ECMA-262's date-time string format).
+    parsedDayMs = Date.parse(s.slice(0, 10));
+  }
+  const at = (i: number) => s.charCodeAt(i) - DIGIT_0;
+  let ms = 0;
+  if (after === FULL_STOP) {
+    // Up to three digits of the fraction count: .5 is 500 ms, .1239 is 123.
+    for (let i = 20, scale = 100; scale >= 1 && i < s.length - 1; i++, scale /= 10) ms += at(i) * scale;
+  }
+  return (
+    parsedDayMs +
+    (at(11) * 10 + at(12)) * 3_600_000 +
+    (at(14) * 10 + at(15)) * 60_000 +
+    (at(17) * 10 + at(18)) * 1000 +
+    ms
+  );
+}

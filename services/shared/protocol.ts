@@ -7,6 +7,7 @@
  * message, or a stable reason code.
  */
 import { z } from 'zod';
+import { isoTimeMs } from './iso-time.js';
 import { type Keyring, signPayload, splitSigned, verifyMac } from './signing.js';
 
 export const PROTOCOL_VERSION = 1;
@@ -197,7 +198,7 @@ export function decodePayload(payload: Buffer, keyId: string | null): Decoded {
     const where = issue?.path.join('.') || '(root)';
     return reject('schema', `${where}: ${issue?.message ?? 'invalid'}`);
   }
-  const sentAtMs = Date.parse(parsed.data.sentAt);
+  const sentAtMs = isoTimeMs(parsed.data.sentAt);
   return { ok: true, kind: parsed.data.kind, datagram: parsed.data, sentAtMs, keyId };
 }
 

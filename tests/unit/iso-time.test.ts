@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { isoTime } from '../../services/shared/iso-time.js';
+import { isoTime, isoTimeMs } from '../../services/shared/iso-time.js';
+import { datagramSchema } from '../../services/shared/protocol.js';
 import { prng } from '../support/prng.js';
 
 const MAX_TIME_MS = 8.64e15;
@@ -43,6 +44,71 @@ describe('isoTime', () => {
     for (const ms of [Number.NaN, MAX_TIME_MS + 1, -MAX_TIME_MS - 1, Number.POSITIVE_INFINITY]) {
       expect(() => new Date(ms).toISOString()).toThrow(RangeError);
       expect(() => isoTime(ms)).toThrow(RangeError);
+    }
+  });
+});
+
+/** Whether zod's z.iso.datetime() of the protocol's `sentAt` lets `s` through: the only input isoTimeMs() is given. */
+const sentAtOk = (s: string) => datagramSchema.shape.sentAt.safeParse(s).success;
+
+describe('isoTimeMs', () => {
+  it('is Date.parse at the edges: the first call, midnight, leap days, years 0000 and 9999, fractions of 0 to 9 digits', () => {
+    const edges = [
+      '2026-12-06T17:00:00.123Z',
+      '2026-12-06T00:00:00.000Z',
+      '2026-12-06T23:59:59.999Z',
+      '2026-12-07T00:00:00Z',
+      '2024-02-29T12:00:00.5Z',
+      '2000-02-29T00:00:00.05Z',
+      '1970-01-01T00:00:00Z',
+      '1969-12-31T23:59:59.999Z',
+      '0000-01-01T00:00:00.000Z',
+      '0000-02-29T23:59:59.999Z',
+      '0050-03-01T00:00:00.5Z',
+      '9999-12-31T23:59:59.123456789Z',
+      '2026-12-06T17:00:00.9999Z',
+      '2026-12-06T17:00:00.1Z',
+      '2026-12-06T17:00:00.12Z',
+    ];
+    for (const s of edges) {
+      expect(sentAtOk(s), s).toBe(true);
+      expect([s, isoTimeMs(s)]).toEqual([s, Date.parse(s)]);
+    }
+  });
+
+  it('is Date.parse for 200,000 times the schema lets through, drawn over years 0000 to 9999 and over the days around now', () => {
+    const random = prng(13);
+    const now = Date.UTC(2026, 11, 6);
+    const year0 = Date.parse('0000-01-01T00:00:00Z');
+    const year10000 = Date.parse('+010000-01-01T00:00:00Z');
+    const mismatches: string[] = [];
+    for (let i = 0; i < 200_000; i++) {
+      const ms =
+        i % 2 === 0 ? year0 + random() * (year10000 - year0) : now + (random() * 2 - 1) * 10 * 86_400_000;
+      const iso = new Date(ms).toISOString();
+      // Fractions of 0 to 9 digits: the milliseconds cut or padded with digits of their own.
+      const digits = Math.floor(random() * 10);
+      const fraction =
+        digits === 0
+          ? ''
+          : `.${`${iso.slice(20, 23)}${Math.floor(random() * 1e6)}`.padEnd(digits, '7').slice(0, digits)}`;
+      const s = `${iso.slice(0, 19)}${fraction}Z`;
+      if (!sentAtOk(s) || isoTimeMs(s) !== Date.parse(s)) mismatches.push(s);
+    }
+    expect(mismatches).toEqual([]);
+  });
+
+  it('hands anything of another shape to Date.parse', () => {
+    for (const s of [
+      '',
+      'x',
+      '2026-12-06',
+      '2026-12-06T17:00:00',
+      '2026-12-06T17:00:00+01:00',
+      '2026-12-06 17:00:00.000Z',
+      'not a time at all, Z',
+    ]) {
+      expect([s, isoTimeMs(s)]).toEqual([s, Date.parse(s)]);
     }
   });
 });
