@@ -97,11 +97,29 @@ describe('encode/decode', () => {
     ['kind', { kind: 'hello' }],
     ['text', { text: 'x'.repeat(257) }],
     ['boot', { boot: undefined }],
+    ['boot', { boot: '' }],
+    ['boot', { boot: 'x'.repeat(65) }],
+    ['boot', { boot: 'a b' }],
+    ['seq', { seq: 2 ** 53 }],
+    ['intervalMs', { intervalMs: 86_400_001 }],
+    ['intervalMs', { intervalMs: 2.5 }],
   ])('rejects a wrong %s as schema', (field, patch) => {
     const r = decodeDatagram(bytes({ ...beat, ...patch }), open);
     expect(r.ok).toBe(false);
     expect(!r.ok && r.reason).toBe('schema');
     expect(!r.ok && r.detail).toMatch(new RegExp(`^${field}:`));
+  });
+  it('accepts every field at its bounds', () => {
+    const edges = {
+      boot: 'x'.repeat(64),
+      seq: Number.MAX_SAFE_INTEGER,
+      intervalMs: 86_400_000,
+      text: 'x'.repeat(256),
+    };
+    const r = decodeDatagram(bytes({ ...beat, ...edges }), open);
+    expect(r.ok && r.datagram).toMatchObject(edges);
+    const low = decodeDatagram(bytes({ ...beat, boot: '!', seq: 0, intervalMs: 1 }), open);
+    expect(low.ok && low.datagram).toMatchObject({ boot: '!', seq: 0, intervalMs: 1 });
   });
   it('rejects oversize datagrams without parsing them', () => {
     const r = decodeDatagram(Buffer.alloc(1233, 0x7b), open);
