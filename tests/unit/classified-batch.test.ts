@@ -5,7 +5,12 @@ import {
   readBatch,
   transferables,
 } from '../../services/client/ingest/classified-batch.js';
-import type { Classified, FramedDatagram } from '../../services/client/ingest/classify.js';
+import {
+  type Classified,
+  classifyFramed,
+  type FramedDatagram,
+} from '../../services/client/ingest/classify.js';
+import { encodeDatagram } from '../../services/shared/protocol.js';
 
 const arrival = (i: number) => ({
   receivedAtMs: 1_780_000_000_000 + i,
@@ -62,5 +67,31 @@ describe('a classified batch', () => {
     const read: Array<Classified | FramedDatagram> = [];
     readBatch(first, (c) => read.push(c));
     expect(read).toEqual([framed(0, 10)]);
+  });
+
+  it('gives an accepted datagram the keys, in the order, that a decode on the tracking thread gives it', () => {
+    // One shape for every accepted datagram, wherever it was decoded: the code that tracks and logs
+    // it then sees one kind of object, not two (docs/PERFORMANCE.md).
+    const payload = encodeDatagram({
+      v: 1,
+      kind: 'beat',
+      source: 'svc-a',
+      boot: 'b1',
+      seq: 7,
+      sentAt: '2026-12-06T17:00:00.000Z',
+      intervalMs: 1000,
+      text: '',
+    });
+    const decodedHere = classifyFramed({
+      ...arrival(0),
+      size: payload.length,
+      outcome: 'framed',
+      payload,
+      keyId: null,
+    });
+    expect(decodedHere.outcome).toBe('accepted');
+    const [decodedThere] = roundTrip([decodedHere]).read;
+    expect(decodedThere).toEqual(decodedHere);
+    expect(Object.keys(decodedThere as object)).toEqual(Object.keys(decodedHere));
   });
 });

@@ -147,28 +147,36 @@ export function frame(
 
 /** A framed datagram's JSON decoded and validated. Needs no settings: frame() applied them. */
 export function classifyFramed(f: FramedDatagram): Classified {
-  const arrival: Arrival = {
+  const decoded = decodePayload(f.payload, f.keyId);
+  if (!decoded.ok) {
+    const arrival: Arrival = {
+      receivedAtMs: f.receivedAtMs,
+      address: f.address,
+      family: f.family,
+      port: f.port,
+      size: f.size,
+    };
+    return refused(arrival, decoded);
+  }
+  const d = decoded.datagram;
+  // Written out, not spread from an arrival: one object a datagram, not two, with its keys in the
+  // order readBatch() gives them (classified-batch.ts), so that every accepted datagram has one shape.
+  return {
     receivedAtMs: f.receivedAtMs,
-    address: f.address,
-    family: f.family,
     port: f.port,
     size: f.size,
-  };
-  const decoded = decodePayload(f.payload, f.keyId);
-  if (!decoded.ok) return refused(arrival, decoded);
-  const d = decoded.datagram;
-  return {
-    ...arrival,
+    family: f.family,
+    address: f.address,
     outcome: 'accepted',
     kind: d.kind,
     source: d.source,
     boot: d.boot,
     seq: d.seq,
-    sentAt: d.sentAt,
     sentAtMs: decoded.sentAtMs,
     intervalMs: d.intervalMs,
     text: d.text,
     verified: decoded.keyId !== null,
+    sentAt: d.sentAt,
   };
 }
 
