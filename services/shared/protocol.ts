@@ -14,6 +14,8 @@ export const PROTOCOL_VERSION = 1;
 
 /** 1 to 64 printable ASCII characters without spaces: safe as an id, a metric label and a map key. */
 const PRINTABLE = String.raw`[\x21-\x7e]{1,64}`;
+/** What PRINTABLE asks, for error messages. */
+const PRINTABLE_RULE = '1 to 64 printable ASCII characters without spaces';
 /** An id as above, as releases before SOURCE_ID took a sender's: `.` and `..` too. */
 export const PRINTABLE_ID = new RegExp(`^${PRINTABLE}$`);
 /**
@@ -21,7 +23,7 @@ export const PRINTABLE_ID = new RegExp(`^${PRINTABLE}$`);
  * the schema's where min, max and a regex were three (every check is a call
  * in the decode of every datagram: docs/PERFORMANCE.md).
  */
-const idString = z.string().regex(PRINTABLE_ID, '1 to 64 printable ASCII characters without spaces');
+const idString = z.string().regex(PRINTABLE_ID, PRINTABLE_RULE);
 /**
  * A sender's id (`source`), wherever one is written: in a datagram, in
  * BEACON_SOURCE, EXPECTED_SENDERS, SENDERS_FILE and MONITOR_NAME. An id as
@@ -33,7 +35,7 @@ export const SOURCE_ID = new RegExp(`^(?!\\.\\.?$)${PRINTABLE}$`);
 /** For a setting whose empty value means the host name. */
 export const EMPTY_OR_SOURCE_ID = new RegExp(`^$|${SOURCE_ID.source}`);
 /** What SOURCE_ID asks, for error messages. */
-export const SOURCE_ID_RULE = '1 to 64 printable ASCII characters without spaces, not . or ..';
+export const SOURCE_ID_RULE = `${PRINTABLE_RULE}, not . or ..`;
 
 export const datagramSchema = z
   .object({
