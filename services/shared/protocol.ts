@@ -16,7 +16,7 @@ export const PROTOCOL_VERSION = 1;
 const PRINTABLE = String.raw`[\x21-\x7e]{1,64}`;
 /** What PRINTABLE asks, for error messages. */
 const PRINTABLE_RULE = '1 to 64 printable ASCII characters without spaces';
-/** An id as above, as releases before SOURCE_ID took a sender's: `.` and `..` too. */
+/** An id as above: a datagram's `boot`, and a sender's as releases before SOURCE_ID took it (`.` and `..` too). */
 export const PRINTABLE_ID = new RegExp(`^${PRINTABLE}$`);
 /**
  * An id as a datagram's field: one regex, the length in it, so one check of

@@ -129,7 +129,8 @@ export function readBatch(batch: ClassifiedBatch, each: (c: Classified | FramedD
     const outcome = numbers[n + 4];
     // The two of every datagram under load written out, not spread from an arrival: V8 gives a
     // spread object another hidden class than a literal with the same keys, and classifyFramed()
-    // (classify.ts) writes its accepted datagram out in this order, so that all have one shape.
+    // (classify.ts) writes its accepted datagram out in this order, so that every accepted one has one
+    // shape.
     if (outcome === OUTCOME.accepted) {
       const flags = numbers[n + 8] as number;
       each({
