@@ -19,12 +19,6 @@ const PRINTABLE_RULE = '1 to 64 printable ASCII characters without spaces';
 /** An id as above: a datagram's `boot`, and a sender's as releases before SOURCE_ID took it (`.` and `..` too). */
 export const PRINTABLE_ID = new RegExp(`^${PRINTABLE}$`);
 /**
- * An id as a datagram's field: one regex, the length in it, so one check of
- * the schema's where min, max and a regex were three (every check is a call
- * in the decode of every datagram: docs/PERFORMANCE.md).
- */
-const idString = z.string().regex(PRINTABLE_ID, PRINTABLE_RULE);
-/**
  * A sender's id (`source`), wherever one is written: in a datagram, in
  * BEACON_SOURCE, EXPECTED_SENDERS, SENDERS_FILE and MONITOR_NAME. An id as
  * above, but not `.` or `..`: those are a URL path's dot segments, which
@@ -42,7 +36,9 @@ export const datagramSchema = z
     v: z.literal(PROTOCOL_VERSION).describe('protocol version'),
     kind: z.enum(['beat', 'bye']).describe('beat: a regular heartbeat; bye: sent once on graceful shutdown'),
     source: z.string().regex(SOURCE_ID, SOURCE_ID_RULE).describe('stable sender id (default: the host name)'),
-    boot: idString.describe('random id chosen at each process start'),
+    // One regex with the length in it: one check where min, max and a regex were three (every check is a
+    // call in the decode of every datagram: docs/PERFORMANCE.md).
+    boot: z.string().regex(PRINTABLE_ID, PRINTABLE_RULE).describe('random id chosen at each process start'),
     // z.int() is a safe integer (at most Number.MAX_SAFE_INTEGER): one check fewer than int() and max().
     seq: z.int().min(0).describe('0 at process start, +1 per datagram'),
     sentAt: z.iso.datetime().describe('ISO-8601 UTC send time, millisecond precision'),
