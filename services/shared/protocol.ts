@@ -8,7 +8,6 @@
  */
 import { z } from 'zod';
 import { isoTimeMs } from './iso-time.js';
-import { fastAcceptor } from './schema-fast-path.js';
 import { type Keyring, signPayload, splitSigned, verifyMac } from './signing.js';
 
 export const PROTOCOL_VERSION = 1;
@@ -51,25 +50,15 @@ export const datagramSchema = z
 export type Datagram = z.infer<typeof datagramSchema>;
 
 /**
- * A datagram's own fields, in the schema's order, and nothing else: what
- * the encoder writes, and what the decoder keeps of a datagram the quick
- * test below accepted (zod's output, for one it validated, is the same).
+ * datagramSchema as zod compiles it (`z.compile`): the same rules, tried
+ * first by code zod generates for them, and by zod's own parse when that
+ * code says no, so a refusal keeps zod's reason. The decode of every
+ * datagram runs it: zod's parse alone runs each check of each field as a
+ * call through one general loop (docs/PERFORMANCE.md, "zod's compiled
+ * parse"). A schema zod cannot compile would come back as it is; a test
+ * holds this one compiled (`strict`).
  */
-export function datagramFields(d: Datagram): Datagram {
-  return {
-    v: d.v,
-    kind: d.kind,
-    source: d.source,
-    boot: d.boot,
-    seq: d.seq,
-    sentAt: d.sentAt,
-    intervalMs: d.intervalMs,
-    text: d.text,
-  };
-}
-
-/** Yes to what datagramSchema accepts, faster than zod (schema-fast-path.ts); else zod decides. */
-const acceptedAtOnce = fastAcceptor(datagramSchema);
+export const compiledDatagramSchema = z.compile(datagramSchema);
 export type DatagramKind = Datagram['kind'];
 
 /** Why a datagram was not accepted as a protocol datagram. Stable: used in logs and metrics. */
@@ -212,20 +201,14 @@ export function decodePayload(payload: Buffer, keyId: string | null): Decoded {
   if (version !== PROTOCOL_VERSION) {
     return reject('unsupported_version', `v=${clipped(versionText(version), VERSION_DETAIL_CHARS)}`);
   }
-  let datagram: Datagram;
-  if (acceptedAtOnce?.(json as Record<string, unknown>) === true) {
-    datagram = datagramFields(json as Datagram);
-  } else {
-    const parsed = datagramSchema.safeParse(json);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      const where = issue?.path.join('.') || '(root)';
-      return reject('schema', `${where}: ${issue?.message ?? 'invalid'}`);
-    }
-    datagram = parsed.data;
+  const parsed = compiledDatagramSchema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const where = issue?.path.join('.') || '(root)';
+    return reject('schema', `${where}: ${issue?.message ?? 'invalid'}`);
   }
-  const sentAtMs = isoTimeMs(datagram.sentAt);
-  return { ok: true, kind: datagram.kind, datagram, sentAtMs, keyId };
+  const sentAtMs = isoTimeMs(parsed.data.sentAt);
+  return { ok: true, kind: parsed.data.kind, datagram: parsed.data, sentAtMs, keyId };
 }
 
 export interface Signer {
@@ -235,7 +218,19 @@ export interface Signer {
 
 /** datagram -> bytes, fields in a fixed order; signed when a signer is given. */
 export function encodeDatagram(datagram: Datagram, signer?: Signer | null): Buffer {
-  const payload = Buffer.from(JSON.stringify(datagramFields(datagram)), 'utf8');
+  const payload = Buffer.from(
+    JSON.stringify({
+      v: datagram.v,
+      kind: datagram.kind,
+      source: datagram.source,
+      boot: datagram.boot,
+      seq: datagram.seq,
+      sentAt: datagram.sentAt,
+      intervalMs: datagram.intervalMs,
+      text: datagram.text,
+    }),
+    'utf8',
+  );
   return signer ? signPayload(payload, signer.keyId, signer.key) : payload;
 }
 
