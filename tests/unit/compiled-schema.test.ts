@@ -6,7 +6,7 @@ import {
   datagramSchema,
   decodePayload,
 } from '../../services/shared/protocol.js';
-import { prng, type Random } from '../support/prng.js';
+import { pick, prng, type Random } from '../support/prng.js';
 
 const valid: Datagram = {
   v: 1,
@@ -98,10 +98,6 @@ const CANDIDATES: Record<keyof Datagram, unknown[]> = {
 };
 const KEYS = Object.keys(CANDIDATES) as Array<keyof Datagram>;
 
-function pick<T>(random: Random, values: readonly T[]): T {
-  return values[Math.floor(random() * values.length)] as T;
-}
-
 /** A datagram with some fields swapped for candidates; sometimes a key more, or one missing, or a JSON `__proto__` key. */
 function variant(random: Random): Record<string, unknown> {
   const o: Record<string, unknown> = { ...valid };
@@ -127,6 +123,10 @@ function outcome(schema: z.ZodType, input: unknown): unknown {
 describe('the compiled datagram schema', () => {
   it('compiles: zod generates its parse (strict: a schema it cannot compile throws here)', () => {
     expect(() => z.compile(datagramSchema, { strict: true })).not.toThrow();
+  });
+
+  it('is compiled where the decode takes it: z.compile hands back the schema itself when it cannot compile it', () => {
+    expect(compiledDatagramSchema).not.toBe(datagramSchema);
   });
 
   it("gives the schema's own answer at every edge, one field at a time: the value, or the first issue's place and message", () => {
