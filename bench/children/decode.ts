@@ -1,7 +1,7 @@
 /**
  * Reference points between the baseline and the client: the bare dgram
- * counter plus the real classify() (JSON.parse and the zod safeParse, as a
- * socket thread runs it) per datagram and, with BENCH_LOG_FILE set, plus the client's `readable`
+ * counter plus the real classify() (JSON.parse and the zod schema's compiled
+ * parse, as a socket thread runs it) per datagram and, with BENCH_LOG_FILE set, plus the client's `readable`
  * line through the real logger. Nothing else (no tracking, history or HTTP).
  * Forked by bench/run.ts (full run).
  */

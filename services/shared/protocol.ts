@@ -36,8 +36,7 @@ export const datagramSchema = z
     v: z.literal(PROTOCOL_VERSION).describe('protocol version'),
     kind: z.enum(['beat', 'bye']).describe('beat: a regular heartbeat; bye: sent once on graceful shutdown'),
     source: z.string().regex(SOURCE_ID, SOURCE_ID_RULE).describe('stable sender id (default: the host name)'),
-    // One regex with the length in it: one check where min, max and a regex were three (every check is a
-    // call in the decode of every datagram: docs/PERFORMANCE.md).
+    // One regex with the length in it: one check where min, max and a regex were three.
     boot: z.string().regex(PRINTABLE_ID, PRINTABLE_RULE).describe('random id chosen at each process start'),
     // z.int() is a safe integer (at most Number.MAX_SAFE_INTEGER): one check fewer than int() and max().
     seq: z.int().min(0).describe('0 at process start, +1 per datagram'),
@@ -55,8 +54,8 @@ export type Datagram = z.infer<typeof datagramSchema>;
  * code says no, so a refusal keeps zod's reason. The decode of every
  * datagram runs it: zod's parse alone runs each check of each field as a
  * call through one general loop (docs/PERFORMANCE.md, "zod's compiled
- * parse"). A schema zod cannot compile would come back as it is; a test
- * holds this one compiled (`strict`).
+ * parse"). A schema zod cannot compile would come back as it is; tests
+ * hold this one compiled.
  */
 export const compiledDatagramSchema = z.compile(datagramSchema);
 export type DatagramKind = Datagram['kind'];
