@@ -47,6 +47,7 @@ export const datagramSchema = z
   .describe('udp-time-service datagram, version 1 (unknown fields are ignored)');
 
 export type Datagram = z.infer<typeof datagramSchema>;
+export type DatagramKind = Datagram['kind'];
 
 /**
  * datagramSchema as zod compiles it (`z.compile`): the same rules, tried
@@ -58,7 +59,6 @@ export type Datagram = z.infer<typeof datagramSchema>;
  * hold this one compiled.
  */
 export const compiledDatagramSchema = z.compile(datagramSchema);
-export type DatagramKind = Datagram['kind'];
 
 /** Why a datagram was not accepted as a protocol datagram. Stable: used in logs and metrics. */
 export const REJECT_REASONS = [
