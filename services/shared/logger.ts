@@ -87,20 +87,22 @@ export function stdoutDestination(maxBufferBytes = 16 * 1024 * 1024): LogDestina
 /**
  * An asynchronous sonic-boom destination (see stdoutDestination) fed in
  * batches: lines are joined in memory and handed on every `batchBytes`
- * (16 KiB) or every `flushMs` (100 ms), whichever comes first. Handed one
- * line at a time, sonic-boom issues a write per line when the log is
- * fast to drain and re-measures its whole pending buffer on every line when
- * it is not; in batches a line costs a string append, and a write carries
- * ~50 lines (measured in docs/PERFORMANCE.md). flush() and flushSync()
- * include the batch; so does process exit.
+ * (BATCH_BYTES, or an eighth of the buffer if that is less) or every
+ * `flushMs` (100 ms), whichever comes first. Handed one line at a time,
+ * sonic-boom issues a write per line when the log is fast to drain and
+ * re-measures its whole pending buffer on every line when it is not; in
+ * batches a line costs a string append, and a write carries ~800 lines
+ * (docs/PERFORMANCE.md). flush() and flushSync() include the batch; so
+ * does process exit.
  */
 export function logDestination(options: LogDestinationOptions): LogDestination {
-  const batchBytes = options.batchBytes ?? 16 * 1024;
+  const maxBufferBytes = options.maxBufferBytes ?? 16 * 1024 * 1024;
+  const batchBytes = options.batchBytes ?? logBatchBytes(maxBufferBytes);
   const fd = typeof options.dest === 'number' ? options.dest : openForAppend(options.dest);
   const sonic = pino.destination({
     dest: fd,
     sync: false,
-    maxLength: options.maxBufferBytes ?? 16 * 1024 * 1024,
+    maxLength: maxBufferBytes,
     // Buffers, so that sonic-boom appends a batch to its pending chunk by
     // length instead of measuring (and flattening) the chunk's string again.
     contentMode: 'buffer',
@@ -216,6 +218,24 @@ export function logDestination(options: LogDestinationOptions): LogDestination {
   };
 }
 
+/**
+ * A batch's size when the buffer allows it. A write costs its thread-pool
+ * round trip and the file system's fixed work whatever its size: on the
+ * 2-core AMD EPYC, ~45 µs of CPU for 4 or 16 KiB, ~140 µs for 256 KiB
+ * (docs/PERFORMANCE.md, "The log in larger batches"). At 16 KiB, ~50
+ * `readable` lines shared each write.
+ */
+const BATCH_BYTES = 256 * 1024;
+
+/**
+ * The batch size for a buffer of `maxBufferBytes`: BATCH_BYTES, but never
+ * more than an eighth of the buffer. sonic-boom drops a batch whole that
+ * does not fit its buffer, even an empty one, so a batch larger than the
+ * buffer (LOG_BUFFER_BYTES may be as little as 64 KiB) would lose every line.
+ */
+export function logBatchBytes(maxBufferBytes: number): number {
+  return Math.min(BATCH_BYTES, Math.floor(maxBufferBytes / 8));
+}
 const SLEEPER = new Int32Array(new SharedArrayBuffer(4));
 const NEWLINE = 0x0a;
 /**

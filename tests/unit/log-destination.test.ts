@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { type LogDestination, logDestination } from '../../services/shared/logger.js';
+import { type LogDestination, logBatchBytes, logDestination } from '../../services/shared/logger.js';
 
 const turn = () => new Promise((resolve) => setImmediate(resolve));
 /**
@@ -40,6 +40,28 @@ describe('the log destination (a real file)', () => {
     expect(out.dropped()).toBe(0);
     expect(numbers(path)).toEqual(Array.from({ length: n }, (_, i) => i));
     expect(out.written()).toBe(statSync(path).size);
+  });
+
+  it('at the smallest buffer allowed, still writes what fits of a burst larger than the buffer', async () => {
+    const path = logFile();
+    // LOG_BUFFER_BYTES at its least, and no timer to hand a batch on: only the batch's size does.
+    const out = logDestination({ dest: path, maxBufferBytes: 64 * 1024, flushMs: 60_000 });
+    // ~110 KiB in one turn: no write completes meanwhile. Batches of an eighth of the buffer fill it
+    // and the rest is dropped; a batch as large as the burst would not fit the buffer, and all be dropped.
+    const total = 400;
+    for (let i = 0; i < total; i++) out.stream.write(line(i));
+    await new Promise<void>((resolve, reject) => out.stream.flush((err) => (err ? reject(err) : resolve())));
+    const written = numbers(path);
+    expect(written.length).toBeGreaterThanOrEqual(Math.floor((7 * 8 * 1024) / 280));
+    expect(written.length + out.dropped()).toBe(total);
+    expect(written).toEqual([...written].sort((a, b) => a - b));
+  });
+
+  it('hands lines on in batches of 256 KiB, or an eighth of the buffer if that is less', () => {
+    expect(logBatchBytes(16 * 1024 * 1024)).toBe(256 * 1024);
+    expect(logBatchBytes(2 * 1024 * 1024)).toBe(256 * 1024);
+    expect(logBatchBytes(1024 * 1024)).toBe(128 * 1024);
+    expect(logBatchBytes(64 * 1024)).toBe(8 * 1024);
   });
 
   it('drops what does not fit its buffer, counts each line dropped, and keeps the order of the rest', async () => {
