@@ -91,7 +91,7 @@ export function stdoutDestination(maxBufferBytes = 16 * 1024 * 1024): LogDestina
  * `flushMs` (100 ms), whichever comes first. Handed one line at a time,
  * sonic-boom issues a write per line when the log is fast to drain and
  * re-measures its whole pending buffer on every line when it is not; in
- * batches a line costs a string append, and a write carries ~800 lines
+ * batches a line costs a string append, and a write carries ~200 lines
  * (docs/PERFORMANCE.md). flush() and flushSync() include the batch; so
  * does process exit.
  */
@@ -221,11 +221,13 @@ export function logDestination(options: LogDestinationOptions): LogDestination {
 /**
  * A batch's size when the buffer allows it. A write costs its thread-pool
  * round trip and the file system's fixed work whatever its size: on the
- * 2-core AMD EPYC, ~45 µs of CPU for 4 or 16 KiB, ~140 µs for 256 KiB
- * (docs/PERFORMANCE.md, "The log in larger batches"). At 16 KiB, ~50
- * `readable` lines shared each write.
+ * 2-core AMD EPYC, ~45 µs of CPU for 4 or 16 KiB, ~72 µs for 64 KiB
+ * (docs/PERFORMANCE.md, "The log in larger batches"); at 16 KiB, ~50
+ * `readable` lines shared each write. Not larger: a batch is a chain of
+ * strings until it is handed on, and Buffer.from() of a 256 KiB chain cost
+ * the main thread twice as much a line as one of 64 KiB.
  */
-const BATCH_BYTES = 256 * 1024;
+const BATCH_BYTES = 64 * 1024;
 
 /**
  * The batch size for a buffer of `maxBufferBytes`: BATCH_BYTES, but never
