@@ -226,7 +226,9 @@ async function run(options: SocketThreadOptions): Promise<void> {
   function take(message: Buffer, remote: RemoteInfo): void {
     const receivedAtMs = Date.now();
     const arrivedFromMs = reads.read(receivedAtMs);
-    if (!pollEndAwaited) {
+    // Only before a poll's first datagram can the loop have waited for input (read-coalescing.ts).
+    const firstOfPoll = !pollEndAwaited;
+    if (firstOfPoll) {
       pollEndAwaited = true;
       setImmediate(endOfPoll); // right after this poll of the loop
     }
@@ -244,7 +246,7 @@ async function run(options: SocketThreadOptions): Promise<void> {
         ...(e.stack === undefined ? {} : { stack: e.stack }),
       });
     }
-    coalescing.handled();
+    if (firstOfPoll) coalescing.handled();
   }
 
   /** `arrivedFromMs`: it arrived no earlier (read-through.ts); the watermark holds judgement there. */
