@@ -69,9 +69,10 @@ export interface LogDestinationOptions {
   dest: number | string;
   /** Bytes waiting for the destination at most; past it lines are dropped and counted. */
   maxBufferBytes?: number;
-  /** Lines are handed to the descriptor in batches of about this many bytes... */
-  batchBytes?: number;
-  /** ...and at least this often, so that lines of a quiet service are not held back. */
+  /**
+   * Lines are handed to the descriptor in batches (logBatchBytes()), and at
+   * least this often, so that lines of a quiet service are not held back.
+   */
   flushMs?: number;
 }
 
@@ -86,18 +87,18 @@ export function stdoutDestination(maxBufferBytes = 16 * 1024 * 1024): LogDestina
 
 /**
  * An asynchronous sonic-boom destination (see stdoutDestination) fed in
- * batches: lines are joined in memory and handed on every `batchBytes`
+ * batches: lines are joined in memory and handed on every logBatchBytes()
  * (BATCH_BYTES, or an eighth of the buffer if that is less) or every
  * `flushMs` (100 ms), whichever comes first. Handed one line at a time,
  * sonic-boom issues a write per line when the log is fast to drain and
  * re-measures its whole pending buffer on every line when it is not; in
- * batches a line costs a string append, and a write carries ~200 lines
- * (docs/PERFORMANCE.md). flush() and flushSync() include the batch; so
- * does process exit.
+ * batches a line costs a string append, and under load a write carries a
+ * batch or more (~200 `readable` lines a batch). flush() and flushSync()
+ * include the batch; so does process exit.
  */
 export function logDestination(options: LogDestinationOptions): LogDestination {
   const maxBufferBytes = options.maxBufferBytes ?? 16 * 1024 * 1024;
-  const batchBytes = options.batchBytes ?? logBatchBytes(maxBufferBytes);
+  const batchBytes = logBatchBytes(maxBufferBytes);
   const fd = typeof options.dest === 'number' ? options.dest : openForAppend(options.dest);
   const sonic = pino.destination({
     dest: fd,
@@ -219,13 +220,14 @@ export function logDestination(options: LogDestinationOptions): LogDestination {
 }
 
 /**
- * A batch's size when the buffer allows it. A write costs its thread-pool
- * round trip and the file system's fixed work whatever its size: on the
- * 2-core AMD EPYC, ~45 µs of CPU for 4 or 16 KiB, ~72 µs for 64 KiB
- * (docs/PERFORMANCE.md, "The log in larger batches"); at 16 KiB, ~50
- * `readable` lines shared each write. Not larger: a batch is a chain of
- * strings until it is handed on, and Buffer.from() of a 256 KiB chain cost
- * the main thread twice as much a line as one of 64 KiB.
+ * A batch's size when the buffer allows it. A write costs a fixed price
+ * besides its bytes (its thread-pool round trip, the file system's work):
+ * on the 2-core AMD EPYC, 45–51 µs of CPU for 4 or 16 KiB, ~78 µs for
+ * 64 KiB (docs/PERFORMANCE.md, "Back on an AMD EPYC: the log in larger
+ * batches"); at 16 KiB, ~50 `readable` lines shared each write. Not
+ * larger: a batch is a chain of strings until it is handed on, and joining
+ * and handing on a 256 KiB chain cost the main thread about twice as much
+ * a line in all as a 64 KiB one.
  */
 const BATCH_BYTES = 64 * 1024;
 
@@ -238,6 +240,7 @@ const BATCH_BYTES = 64 * 1024;
 export function logBatchBytes(maxBufferBytes: number): number {
   return Math.min(BATCH_BYTES, Math.floor(maxBufferBytes / 8));
 }
+
 const SLEEPER = new Int32Array(new SharedArrayBuffer(4));
 const NEWLINE = 0x0a;
 /**

@@ -34,7 +34,8 @@ export interface ReadCoalescing {
    * Called after a datagram is handled: at least the first of each poll of
    * the event loop, the only one the loop can have waited for input before
    * (the socket thread calls it for that one alone: reading the loop's idle
-   * time is a call into Node, and a poll reads up to 32 datagrams).
+   * time is a call into Node, and a poll reads up to READS_PER_POLL
+   * datagrams, read-through.ts).
    */
   handled(): void;
 }
