@@ -64,6 +64,9 @@ export interface LogDestination {
   written(): number;
 }
 
+/** Bytes of log lines waiting for the descriptor at most, unless told otherwise (LOG_BUFFER_BYTES's default too). */
+const DEFAULT_BUFFER_BYTES = 16 * 1024 * 1024;
+
 export interface LogDestinationOptions {
   /** A file descriptor (1: stdout) or a file path (appended to; its folder is created). */
   dest: number | string;
@@ -81,7 +84,7 @@ export interface LogDestinationOptions {
  * stalls the event loop, with a bounded buffer: past `maxBufferBytes` lines
  * are dropped and counted instead of growing memory without limit.
  */
-export function stdoutDestination(maxBufferBytes = 16 * 1024 * 1024): LogDestination {
+export function stdoutDestination(maxBufferBytes = DEFAULT_BUFFER_BYTES): LogDestination {
   return logDestination({ dest: 1, maxBufferBytes });
 }
 
@@ -97,7 +100,7 @@ export function stdoutDestination(maxBufferBytes = 16 * 1024 * 1024): LogDestina
  * include the batch; so does process exit.
  */
 export function logDestination(options: LogDestinationOptions): LogDestination {
-  const maxBufferBytes = options.maxBufferBytes ?? 16 * 1024 * 1024;
+  const maxBufferBytes = options.maxBufferBytes ?? DEFAULT_BUFFER_BYTES;
   const batchBytes = logBatchBytes(maxBufferBytes);
   const fd = typeof options.dest === 'number' ? options.dest : openForAppend(options.dest);
   const sonic = pino.destination({
