@@ -116,6 +116,44 @@ describe('a filtered page passes over PART_SCAN senders a part at most', () => {
   );
 });
 
+describe('the most urgent senders of a search few match: chosen PART_SCAN senders a step at most', () => {
+  // 25,000 senders, all up; ten of them, the last ten, match.
+  const tracker = createTracker({ ...TRACKER_OPTIONS, maxSenders: 25_000 });
+  for (let i = 0; i < 25_000; i++) tracker.observe(trackedBeat({ source: `m${String(i).padStart(5, '0')}` }));
+  const nowMs = T0 + 1500;
+
+  it('the page: every step passes over PART_SCAN senders at most, to the end of the list, and finds what one go finds', async () => {
+    const scans: number[] = [];
+    const counted: Pick<Tracker, 'urgentChoice' | 'view'> = {
+      urgentChoice: (limit, q) => {
+        const choice = tracker.urgentChoice(limit, q);
+        return {
+          get sources() {
+            return choice.sources;
+          },
+          step: (scan) => {
+            scans.push(scan);
+            return choice.step(scan);
+          },
+        };
+      },
+      view: (source, at) => tracker.view(source, at),
+    };
+    const got: string[] = [];
+    await urgentViewsInParts(
+      counted,
+      100,
+      () => nowMs,
+      (part) => got.push(...part.map((v) => v.source)),
+      'm2499',
+      fixedPace,
+    );
+    expect(got).toEqual([...Array(10).keys()].map((i) => `m2499${i}`));
+    expect(got).toEqual(tracker.urgentSources(100, 'm2499'));
+    expect(scans).toEqual(Array(Math.ceil(25_000 / PART_SCAN)).fill(PART_SCAN));
+  });
+});
+
 describe('the most urgent senders built in parts (the scrape, the page and its snapshot)', () => {
   const nowMs = T0 + 1500;
 

@@ -46,6 +46,13 @@ function expectViewsOf(tracker: Tracker, nowMs: number): void {
         tracker.urgentSources(limit, q === '' ? undefined : q),
         `sources, limit ${limit}, q '${q}'`,
       ).toEqual(want);
+      // Made a step at a time, each passing over a few senders (walks go on from where they stopped).
+      const choice = tracker.urgentChoice(limit, q === '' ? undefined : q);
+      let steps = 1;
+      while (!choice.step(3)) steps++;
+      expect([...choice.sources], `in steps, limit ${limit}, q '${q}'`).toEqual(want);
+      // Five states, each walked once at most, through 40 sources at most.
+      expect(steps).toBeLessThanOrEqual(5 * (40 / 3 + 1));
     }
 }
 
@@ -76,6 +83,28 @@ describe('tracker: the most urgent senders', () => {
     // The run went through every state, and past the tracker's bound.
     expect([...walk.states].sort()).toEqual([...SENDER_STATES].sort());
     expect(walk.evictions).toBeGreaterThan(0);
+  });
+
+  it('made a step at a time, chooses a sender that changed state between two steps once', () => {
+    const tracker = createTracker({ ...TRACKER_OPTIONS, maxSenders: 400 });
+    const source = (i: number) => `n${String(i).padStart(3, '0')}`;
+    for (let i = 0; i < 350; i++) tracker.observe(trackedBeat({ source: source(i) }));
+    // Every seventh stopped: few enough to be sorted from their own set; the up ones are walked.
+    const stopped: string[] = [];
+    for (let i = 0; i < 350; i += 7) {
+      tracker.observe(trackedBeat({ source: source(i), seq: 1, kind: 'bye' }));
+      stopped.push(source(i));
+    }
+    const choice = tracker.urgentChoice(60);
+    // The first step sorts the 50 stopped, which counts as passing over them, and ends there.
+    expect(choice.step(1)).toBe(false);
+    expect(choice.sources).toEqual(stopped);
+    // n000, chosen as stopped, beats again: it is up, where the choice has still to look.
+    tracker.observe(trackedBeat({ source: 'n000', seq: 2 }));
+    expect(tracker.view('n000', T0 + 2500)?.state).toBe('up');
+    while (!choice.step(5));
+    const firstUp = ['n001', 'n002', 'n003', 'n004', 'n005', 'n006', 'n008', 'n009', 'n010', 'n011'];
+    expect(choice.sources).toEqual([...stopped, ...firstUp]);
   });
 
   it('finds the few senders of a state among many by their own set, in order', () => {

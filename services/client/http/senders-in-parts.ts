@@ -18,7 +18,7 @@
  * (JSON.stringify). The live snapshot joins its parts into one event.
  */
 import { inTurns } from '../../shared/turns.js';
-import type { SenderQuery, SenderSummary, SenderView, Tracker } from '../tracking/tracker.js';
+import type { SenderQuery, SenderSummary, SenderView, Tracker, UrgentChoice } from '../tracking/tracker.js';
 import { toApiListed } from './api.js';
 
 /** How long a part should take to build (and serialize): a step of the main thread's turns. */
@@ -165,21 +165,32 @@ export async function pageInParts(
 }
 
 /**
- * The most urgent senders (Tracker.urgentSources), their summaries handed to
+ * Which senders a view of the most urgent shows: the first step of the
+ * choice at once, as the request comes, and the rest, if any, a step of the
+ * turns at a time, each passing over PART_SCAN senders at most (a search few
+ * senders match walks all of them).
+ */
+async function chosenInParts(choice: UrgentChoice): Promise<readonly string[]> {
+  if (!choice.step(PART_SCAN)) await inTurns(() => choice.step(PART_SCAN));
+  return choice.sources;
+}
+
+/**
+ * The most urgent senders (Tracker.urgentChoice), their summaries handed to
  * `take` a part at a time: the metrics' per-sender series. Which senders is
- * chosen at once; each is as it was when its part was built, and one gone
+ * chosen first; each is as it was when its part was built, and one gone
  * by then is left out. A scrape of 1,000 senders at 50,000 took ~20 ms of the
  * loop in one go (docs/PERFORMANCE.md).
  */
-export function urgentSummariesInParts(
-  tracker: Pick<Tracker, 'urgentSources' | 'summary'>,
+export async function urgentSummariesInParts(
+  tracker: Pick<Tracker, 'urgentChoice' | 'summary'>,
   limit: number,
   now: () => number,
   take: (part: SenderSummary[]) => void,
   pace: PartPace = VIEW_PACES.summaries,
 ): Promise<void> {
-  return sourcesInParts(
-    tracker.urgentSources(limit),
+  await sourcesInParts(
+    await chosenInParts(tracker.urgentChoice(limit)),
     now,
     (source, nowMs) => tracker.summary(source, nowMs),
     take,
@@ -191,16 +202,16 @@ export function urgentSummariesInParts(
  * As urgentSummariesInParts, with the heartbeat bars, of the senders that
  * match `q`: the page and its live snapshot.
  */
-export function urgentViewsInParts(
-  tracker: Pick<Tracker, 'urgentSources' | 'view'>,
+export async function urgentViewsInParts(
+  tracker: Pick<Tracker, 'urgentChoice' | 'view'>,
   limit: number,
   now: () => number,
   take: (part: SenderView[]) => void,
   q?: string,
   pace: PartPace = VIEW_PACES.views,
 ): Promise<void> {
-  return sourcesInParts(
-    tracker.urgentSources(limit, q),
+  await sourcesInParts(
+    await chosenInParts(tracker.urgentChoice(limit, q)),
     now,
     (source, nowMs) => tracker.view(source, nowMs),
     take,
