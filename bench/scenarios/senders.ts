@@ -78,12 +78,19 @@ export interface LatencySummary {
   bytes: number;
 }
 
-const VIEWS = ['metrics', 'sendersPage', 'page', 'status'] as const;
+/**
+ * The page's search box, searched for what few senders match (the C sender's
+ * sources are bench-00, bench-01, ...: 11 of 50,000, 1 of 5,000): the page
+ * passes over every sender to find them.
+ */
+const SEARCH = 'bench-4999';
+const VIEWS = ['metrics', 'sendersPage', 'page', 'search', 'status'] as const;
 type View = (typeof VIEWS)[number];
 export const VIEW_LABEL: Record<View, string> = {
   metrics: 'GET /metrics',
   sendersPage: 'GET /api/senders?limit=1000 (each page of a walk)',
   page: 'GET / (the status page)',
+  search: `GET /?q=${SEARCH} (the page's search, few match)`,
   status: 'GET /api/status',
 };
 
@@ -244,6 +251,7 @@ export async function runSendersScenario(
         }
         if (t0 >= windowFrom) walks++;
         await timed('page', '/');
+        await timed('search', `/?q=${SEARCH}`);
         await timed('status', '/api/status');
         await sleep(Math.max(0, t0 + plan.pageEveryS * 1000 - Date.now()));
       }
@@ -535,7 +543,7 @@ export function renderSenders(
         ]),
     `**${p.senders} senders at 1 Hz** (the C sender plays them: ${p.senders} sources round-robin at ${p.senders}/s), ` +
       `${p.warmupSeconds} s of warm-up, then ${p.seconds} s measured, while (from the warm-up on) the bench scrapes \`/metrics\` every ` +
-      `${p.scrapeEveryS} s, walks \`/api/senders?limit=1000\` through every page and fetches the page and ` +
+      `${p.scrapeEveryS} s, walks \`/api/senders?limit=1000\` through every page and fetches the page, a search of it (\`/?q=${SEARCH}\`) and ` +
       `\`/api/status\` every ${p.pageEveryS} s (${r.walks} walks), and keeps \`/api/events\` open. ` +
       'Everything judged comes from the client (its metrics) and the kernel (/proc/net/udp).',
     '',
