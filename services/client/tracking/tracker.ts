@@ -191,7 +191,11 @@ export interface SenderQuery {
  * one that moved behind the walk meanwhile may be left out.
  */
 export interface UrgentChoice {
-  /** Goes on for about `scan` senders passed over at most; true once the choice is made. */
+  /**
+   * Goes on, passing over `scan` senders at most (a state's set sorted counts
+   * as its size, and is sorted whole: in a step of its own if larger); true
+   * once the choice is made.
+   */
   step(scan: number): boolean;
   /** The sources chosen so far, the most urgent first: all of them once step() said true. */
   readonly sources: readonly string[];
@@ -297,7 +301,7 @@ export interface Tracker {
    * states). nowMs should not be earlier than the latest time handed in.
    */
   view(source: string, nowMs: number): SenderView | undefined;
-  /** Snapshots of all senders, sorted by source. O(senders): for small sets and tests; views use page() and urgentSources(). */
+  /** Snapshots of all senders, sorted by source. O(senders): for small sets and tests; views use page() and urgentChoice(). */
   views(nowMs: number): SenderView[];
   /**
    * One page of senders sorted by source, after the cursor `after`, filtered
@@ -1366,6 +1370,9 @@ export function createTracker(options: TrackerOptions): Tracker {
     return {
       sources,
       step(scan) {
+        // Each step must get on: a step of no senders would be taken again for ever.
+        if (!(scan >= 1))
+          throw new RangeError(`a step of the urgent choice passes over at least one sender, not ${scan}`);
         let budget = scan;
         while (sources.length < limit && stateIndex < URGENCY_ORDER.length) {
           if (budget <= 0) return false;
@@ -1379,6 +1386,8 @@ export function createTracker(options: TrackerOptions): Tracker {
             const need = limit - sources.length;
             const walkCost = Math.min(senders.size, (need * senders.size) / members.size);
             if (members.size * Math.log2(members.size + 1) <= walkCost) {
+              // A set larger than what the step has left waits for the next step, unless the step is fresh.
+              if (members.size > budget && budget < scan) return false;
               const found = [...members].filter((sender) => matches(sender, q)).sort(bySource);
               for (const sender of found) {
                 if (sources.length === limit) break;
