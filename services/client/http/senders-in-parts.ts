@@ -169,7 +169,8 @@ export async function pageInParts(
  * Which senders a view of the most urgent shows: the first step of the
  * choice at once, as the request comes, and the rest, if any, a step of the
  * turns at a time, each passing over PART_SCAN senders at most (a search few
- * senders match walks all of them).
+ * senders match walks all of them; a state's set larger than that is sorted
+ * whole, in a step of its own: Tracker.urgentChoice).
  */
 async function chosenInParts(choice: UrgentChoice): Promise<readonly string[]> {
   if (!choice.step(PART_SCAN)) await inTurns(() => choice.step(PART_SCAN));
