@@ -1363,10 +1363,34 @@ export function createTracker(options: TrackerOptions): Tracker {
       chosen.add(sender.source);
       sources.push(sender.source);
     };
+    /** Whether sorting a state's set costs less than the walk for the `need` senders still wanted would. */
+    const sortsCheaper = (members: number, need: number): boolean =>
+      members * Math.log2(members + 1) <= Math.min(senders.size, (need * senders.size) / members);
+    const sortSet = (members: ReadonlySet<Sender>): void => {
+      const found = [...members].filter((sender) => matches(sender, q)).sort(bySource);
+      for (const sender of found) {
+        if (sources.length === limit) break;
+        choose(sender);
+      }
+    };
     let stateIndex = 0;
     /** The walk of the state at stateIndex, under way: where it goes on (after `walkedTo`; from the start: undefined). */
     let walking = false;
     let walkedTo: string | undefined;
+    /** The walk for `state`, on from where it stopped, over `budget` sources at most: how many it passed, and whether it is done. */
+    const walkOn = (state: SenderState, budget: number): { passed: number; done: boolean } => {
+      const list = sorted.list();
+      const from = walkedTo === undefined ? 0 : firstAfter(list, walkedTo);
+      const end = Math.min(list.length, from + budget);
+      let i = from;
+      for (; i < end && sources.length < limit; i++) {
+        const sender = senders.get(list[i] as string) as Sender;
+        if (sender.state === state && matches(sender, q)) choose(sender);
+      }
+      const done = i >= list.length || sources.length >= limit;
+      if (!done) walkedTo = list[i - 1];
+      return { passed: i - from, done };
+    };
     return {
       sources,
       step(scan) {
@@ -1383,16 +1407,10 @@ export function createTracker(options: TrackerOptions): Tracker {
               stateIndex++;
               continue;
             }
-            const need = limit - sources.length;
-            const walkCost = Math.min(senders.size, (need * senders.size) / members.size);
-            if (members.size * Math.log2(members.size + 1) <= walkCost) {
+            if (sortsCheaper(members.size, limit - sources.length)) {
               // A set larger than what the step has left waits for the next step, unless the step is fresh.
               if (members.size > budget && budget < scan) return false;
-              const found = [...members].filter((sender) => matches(sender, q)).sort(bySource);
-              for (const sender of found) {
-                if (sources.length === limit) break;
-                choose(sender);
-              }
+              sortSet(members);
               budget -= members.size;
               stateIndex++;
               continue;
@@ -1400,21 +1418,13 @@ export function createTracker(options: TrackerOptions): Tracker {
             walking = true;
             walkedTo = undefined;
           }
-          const list = sorted.list();
-          const from = walkedTo === undefined ? 0 : firstAfter(list, walkedTo);
-          const end = Math.min(list.length, from + budget);
-          let i = from;
-          for (; i < end && sources.length < limit; i++) {
-            const sender = senders.get(list[i] as string) as Sender;
-            if (sender.state === state && matches(sender, q)) choose(sender);
+          const { passed, done } = walkOn(state, budget);
+          // Not done: the budget is spent, and the walk goes on in the next step.
+          budget -= passed;
+          if (done) {
+            walking = false;
+            stateIndex++;
           }
-          budget -= i - from;
-          if (i < list.length && sources.length < limit) {
-            walkedTo = list[i - 1];
-            continue;
-          }
-          walking = false;
-          stateIndex++;
         }
         return true;
       },
