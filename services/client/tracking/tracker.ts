@@ -1321,23 +1321,55 @@ export function createTracker(options: TrackerOptions): Tracker {
     return sender.source.includes(q) || (sender.declaration?.displayName?.includes(q) ?? false);
   }
 
+  /**
+   * The one walk through the senders in the sources' order, of a page and of
+   * the urgent choice: from after `after` (from the first: undefined), those
+   * in `state` (any: undefined) that match `q` handed to `take` until it
+   * says to stop (false), `scan` senders passed over at most. Returns how
+   * many it passed over, the last of them (null: none), and whether the
+   * list ran out.
+   */
+  function walkSorted(
+    after: string | undefined,
+    scan: number,
+    state: SenderState | undefined,
+    q: string | undefined,
+    take: (sender: Sender) => boolean,
+  ): { passed: number; last: string | null; atEnd: boolean } {
+    const list = sorted.list();
+    const from = after === undefined ? 0 : firstAfter(list, after);
+    const end = Math.min(list.length, from + scan);
+    let i = from;
+    while (i < end) {
+      const sender = senders.get(list[i++] as string) as Sender;
+      if ((state !== undefined && sender.state !== state) || !matches(sender, q)) continue;
+      if (!take(sender)) break;
+    }
+    return { passed: i - from, last: list[i - 1] ?? null, atEnd: i >= list.length };
+  }
+
   function page(
     query: SenderQuery,
     nowMs: number,
   ): { views: Array<SenderSummary | SenderView>; next: string | null } {
-    const list = sorted.list();
     const build = query.heartbeats === true ? toView : toSummary;
     const views: Array<SenderSummary | SenderView> = [];
-    const from = query.after === undefined ? 0 : firstAfter(list, query.after);
-    const scanEnd = from + (query.scan ?? Number.POSITIVE_INFINITY);
-    for (let i = from; i < list.length; i++) {
-      if (i === scanEnd) return { views, next: list[i - 1] as string };
-      const sender = senders.get(list[i] as string) as Sender;
-      if ((query.state !== undefined && sender.state !== query.state) || !matches(sender, query.q)) continue;
-      if (views.length === query.limit) return { views, next: views.at(-1)?.source ?? null };
-      views.push(build(sender, nowMs));
-    }
-    return { views, next: null };
+    // One more sender that matches tells that there is a next page.
+    let more = false;
+    const walked = walkSorted(
+      query.after,
+      query.scan ?? Number.POSITIVE_INFINITY,
+      query.state,
+      query.q,
+      (sender) => {
+        more = views.length === query.limit;
+        if (!more) views.push(build(sender, nowMs));
+        return !more;
+      },
+    );
+    if (more) return { views, next: views.at(-1)?.source ?? null };
+    // A scan that ran out: the next part goes on after the last one passed over.
+    return { views, next: walked.atEnd ? null : walked.last };
   }
 
   /**
@@ -1379,17 +1411,13 @@ export function createTracker(options: TrackerOptions): Tracker {
     let walkedTo: string | undefined;
     /** The walk for `state`, on from where it stopped, over `budget` sources at most: how many it passed, and whether it is done. */
     const walkOn = (state: SenderState, budget: number): { passed: number; done: boolean } => {
-      const list = sorted.list();
-      const from = walkedTo === undefined ? 0 : firstAfter(list, walkedTo);
-      const end = Math.min(list.length, from + budget);
-      let i = from;
-      for (; i < end && sources.length < limit; i++) {
-        const sender = senders.get(list[i] as string) as Sender;
-        if (sender.state === state && matches(sender, q)) choose(sender);
-      }
-      const done = i >= list.length || sources.length >= limit;
-      if (!done) walkedTo = list[i - 1];
-      return { passed: i - from, done };
+      const walked = walkSorted(walkedTo, budget, state, q, (sender) => {
+        choose(sender);
+        return sources.length < limit;
+      });
+      const done = walked.atEnd || sources.length >= limit;
+      if (!done) walkedTo = walked.last ?? walkedTo;
+      return { passed: walked.passed, done };
     };
     return {
       sources,
