@@ -129,8 +129,11 @@ export function mainTurns(): Turns {
 /**
  * A long job, a step at a time: calls `step` until it returns true (done),
  * each call a step of `turns`, taking turns with its handlings. A
- * step should be short (a few hundred senders, ~1 ms at most). Resolves
- * when done; rejects with what `step` threw, and calls it no more.
+ * step should be short: a millisecond or two (the client's views size
+ * theirs so: at 50,000 senders a page's part takes about 1 ms, a step of
+ * the urgent choice 2.7 ms at the longest; docs/PERFORMANCE.md).
+ * Resolves when done; rejects with what `step` threw, and calls it no
+ * more.
  */
 export function inTurns(step: () => boolean, turns: Turns = mainTurns()): Promise<void> {
   return new Promise((resolve, reject) => {
