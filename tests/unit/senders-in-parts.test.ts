@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { toApiListed } from '../../services/client/http/api.js';
 import {
   FIRST_PART_SENDERS,
+  jsonArrayInParts,
   MAX_PART_SENDERS,
   MIN_PART_SENDERS,
   PART_MS,
@@ -37,6 +38,42 @@ function tracked(): Tracker {
   }
   return tracker;
 }
+
+describe('a JSON array serialized a part at a time', () => {
+  const values = [
+    { source: 'a', name: 'Zürich – 東京', n: 1 },
+    { source: 'b', name: null, n: -2.5 },
+    { source: 'c"q\\', name: '\u{1F600}', n: 0 },
+    ['nested', { x: [] }],
+    'text',
+    7,
+  ];
+
+  it('is, concatenated, what JSON.stringify makes of all the values, however they are split', () => {
+    // Every split into parts, empty parts among them: a cut (or none) after each value, and an
+    // empty add() at the start and after every cut.
+    for (let cuts = 0; cuts < 2 ** (values.length - 1); cuts++) {
+      const array = jsonArrayInParts();
+      array.add([]);
+      let part: unknown[] = [];
+      values.forEach((value, i) => {
+        part.push(value);
+        if (i === values.length - 1 || (cuts & (1 << i)) !== 0) {
+          array.add(part);
+          array.add([]);
+          part = [];
+        }
+      });
+      expect(array.close().join('')).toBe(JSON.stringify(values));
+    }
+  });
+
+  it('is [] with nothing added', () => {
+    const array = jsonArrayInParts();
+    array.add([]);
+    expect(array.close().join('')).toBe('[]');
+  });
+});
 
 describe('a page of senders built in parts', () => {
   const tracker = tracked();
