@@ -129,9 +129,10 @@ export function mainTurns(): Turns {
 /**
  * A long job, a step at a time: calls `step` until it returns true (done),
  * each call a step of `turns`, taking turns with its handlings. A
- * step should be short: a millisecond or two (the client's views size
- * theirs so: at 50,000 senders a page's part takes about 1 ms, a step of
- * the urgent choice 2.7 ms at the longest; docs/PERFORMANCE.md).
+ * step should be short, about a millisecond: the client's views size a
+ * page's part to take about 1 ms (PART_MS); a step of the urgent choice,
+ * capped at PART_SCAN senders rather than timed, took 2.2–2.7 ms
+ * (medians under tsx at 50,000 senders; docs/PERFORMANCE.md).
  * Resolves when done; rejects with what `step` threw, and calls it no
  * more.
  */
