@@ -56,15 +56,20 @@ describe('a JSON array serialized a part at a time', () => {
       const array = jsonArrayInParts();
       array.add([]);
       let part: unknown[] = [];
+      let parts = 0;
       values.forEach((value, i) => {
         part.push(value);
         if (i === values.length - 1 || (cuts & (1 << i)) !== 0) {
           array.add(part);
           array.add([]);
           part = [];
+          parts++;
         }
       });
-      expect(array.close().join('')).toBe(JSON.stringify(values));
+      const chunks = array.close();
+      expect(chunks.join('')).toBe(JSON.stringify(values));
+      // Each part in a chunk of its own (sent as it is made), and the array's end.
+      expect(chunks).toHaveLength(parts + 1);
     }
   });
 
