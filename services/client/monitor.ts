@@ -525,7 +525,7 @@ async function assembleMonitor(
       .then(() => {
         if (stopping) return;
         hub.publish('counts', tracker.stateCounts());
-        hub.publish('senders', new JsonText(array.close().join('')));
+        hub.publish('senders', new JsonText(array.close()));
       })
       .finally(() => {
         snapshotting = false;

@@ -15,6 +15,7 @@ import {
   urgentViewsInParts,
   VIEW_PACES,
 } from '../../services/client/http/senders-in-parts.js';
+import { CHUNK_CHARS } from '../../services/client/http/text-chunks.js';
 import {
   createTracker,
   type SenderQuery,
@@ -57,6 +58,7 @@ describe('a JSON array serialized a part at a time', () => {
       array.add([]);
       let part: unknown[] = [];
       let parts = 0;
+      const partEnds: number[] = [];
       values.forEach((value, i) => {
         part.push(value);
         if (i === values.length - 1 || (cuts & (1 << i)) !== 0) {
@@ -64,12 +66,41 @@ describe('a JSON array serialized a part at a time', () => {
           array.add([]);
           part = [];
           parts++;
+          partEnds.push(i + 1);
         }
       });
       const chunks = array.close();
       expect(chunks.join('')).toBe(JSON.stringify(values));
-      // Each part in a chunk of its own (sent as it is made), and the array's end.
-      expect(chunks).toHaveLength(parts + 1);
+      // A part ends a chunk (so it is sent as it is made): the text up to each part's end, the array
+      // not yet closed, is where a chunk ends.
+      const chunkEnds = new Set<number>();
+      let length = 0;
+      for (const chunk of chunks) {
+        length += chunk.length;
+        chunkEnds.add(length);
+      }
+      for (const end of partEnds)
+        expect(chunkEnds.has(JSON.stringify(values.slice(0, end)).length - 1)).toBe(true);
+      expect(partEnds).toHaveLength(parts);
+    }
+  });
+
+  it('keeps each chunk under CHUNK_CHARS, so V8 never gives one a mapping of its own', () => {
+    // ~1,100 characters each, two-byte text among them, in one part and then in parts of 7.
+    const long = Array.from({ length: 300 }, (_, i) => ({
+      i,
+      text: (i % 2 === 0 ? 'x' : 'ü東').repeat(360),
+    }));
+    for (const partSize of [long.length, 7]) {
+      const array = jsonArrayInParts();
+      for (let at = 0; at < long.length; at += partSize) array.add(long.slice(at, at + partSize));
+      const chunks = array.close();
+      expect(chunks.join('')).toBe(JSON.stringify(long));
+      expect(Math.max(...chunks.map((chunk) => chunk.length))).toBeLessThanOrEqual(CHUNK_CHARS);
+      // Not a chunk per value: the first teaches how many fit.
+      expect(chunks.length).toBeLessThan(
+        JSON.stringify(long).length / CHUNK_CHARS + long.length / partSize + 3,
+      );
     }
   });
 

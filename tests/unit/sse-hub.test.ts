@@ -60,18 +60,34 @@ describe('the live event hub', () => {
     const hub = createEventHub({ maxClients: 1, flushMs: 60_000 });
     const { body } = await stream(hub);
     hub.publish('counts', { up: 2 });
-    hub.publish('senders', new JsonText('[{"source":"a"},{"source":"b"}]'));
+    hub.publish('senders', new JsonText(['[{"source":"a"}', ',{"source":"b"}', ']']));
     hub.close();
     expect(events(await body)).toEqual(['counts:{"up":2}', 'senders:[{"source":"a"},{"source":"b"}]']);
+  });
+
+  it('sends a snapshot larger than a chunk whole, in one event, after the events before it', async () => {
+    const hub = createEventHub({ maxClients: 1, flushMs: 60_000 });
+    const { body } = await stream(hub);
+    // ~600 KB in chunks of ~30 KB, as a snapshot of 500 senders at 50,000 is.
+    const values = Array.from({ length: 1000 }, (_, i) => ({ i, text: 'x'.repeat(580) }));
+    const chunks = ['['];
+    for (let at = 0; at < values.length; at += 50) {
+      chunks.push(`${at === 0 ? '' : ','}${JSON.stringify(values.slice(at, at + 50)).slice(1, -1)}`);
+    }
+    chunks.push(']');
+    hub.publish('counts', { up: 1000 });
+    hub.publish('senders', new JsonText(chunks));
+    hub.close();
+    expect(events(await body)).toEqual(['counts:{"up":1000}', `senders:${JSON.stringify(values)}`]);
   });
 
   it('sends the newest counts, snapshot and mark of a batch first, in that order, whatever flood of state events came with them', async () => {
     const hub = createEventHub({ maxClients: 1, maxPending: 5, flushMs: 60_000 });
     const { body } = await stream(hub);
     hub.publish('counts', { up: 1 });
-    hub.publish('senders', new JsonText('[1]'));
+    hub.publish('senders', new JsonText(['[1]']));
     for (let n = 0; n < 20; n++) hub.publish('state', { n });
-    hub.publish('senders', new JsonText('[2]'));
+    hub.publish('senders', new JsonText(['[2]']));
     hub.publish('mark', { m: 1 });
     for (let n = 20; n < 40; n++) hub.publish('state', { n });
     hub.close();

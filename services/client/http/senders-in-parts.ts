@@ -20,6 +20,7 @@
 import { inTurns } from '../../shared/turns.js';
 import type { SenderQuery, SenderSummary, SenderView, Tracker, UrgentChoice } from '../tracking/tracker.js';
 import { toApiListed } from './api.js';
+import { CHUNK_CHARS } from './text-chunks.js';
 
 /** How long a part should take to build (and serialize): a step of the main thread's turns. */
 export const PART_MS = 1;
@@ -92,10 +93,16 @@ export function pagePace(query: Pick<SenderQuery, 'heartbeats'>): PartPace {
 /** The clock a part is timed by. */
 const stepClock = () => performance.now();
 
+/** The values of an array's first chunk, which teaches how many fit in one. */
+const FIRST_CHUNK_VALUES = 8;
+
 /**
- * A JSON array serialized a part at a time: each part's items in a chunk
- * of their own; closed and joined, the chunks are the array JSON.stringify
- * would make of all the values.
+ * A JSON array serialized a part at a time: each part's items in chunks of
+ * their own, each of as many values as fit in CHUNK_CHARS at the longest a
+ * chunk's values were on average so far (so a chunk is longer only where
+ * its values are longer than those before them); closed and joined, the
+ * chunks are the array JSON.stringify would make of all the values. Not one
+ * string of the whole part: see text-chunks.ts.
  */
 export interface JsonArrayInParts {
   add(values: readonly unknown[]): void;
@@ -105,11 +112,19 @@ export interface JsonArrayInParts {
 
 export function jsonArrayInParts(): JsonArrayInParts {
   const chunks: string[] = [];
+  // The longest a chunk's values were on average: 0 until the first.
+  let perValue = 0;
   return {
     add(values) {
-      if (values.length === 0) return;
-      const items = JSON.stringify(values).slice(1, -1);
-      chunks.push(chunks.length === 0 ? `[${items}` : `,${items}`);
+      for (let at = 0; at < values.length; ) {
+        const count = perValue === 0 ? FIRST_CHUNK_VALUES : Math.max(1, Math.floor(CHUNK_CHARS / perValue));
+        const group = values.slice(at, at + count);
+        const json = JSON.stringify(group);
+        perValue = Math.max(perValue, json.length / group.length);
+        at += group.length;
+        const items = json.slice(1, -1);
+        chunks.push(chunks.length === 0 ? `[${items}` : `,${items}`);
+      }
     },
     close() {
       chunks.push(chunks.length === 0 ? '[]' : ']');

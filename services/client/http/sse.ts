@@ -23,6 +23,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import { constants, createGzip, type Gzip } from 'node:zlib';
+import { textChunks } from './text-chunks.js';
 
 export interface EventHubOptions {
   maxClients: number;
@@ -35,9 +36,9 @@ export interface EventHubOptions {
   keepAliveMs?: number;
 }
 
-/** An event's data serialized already (JSON text), sent as it is: a snapshot built in parts. */
+/** An event's data serialized already (JSON text, in chunks), sent as it is: a snapshot built in parts. */
 export class JsonText {
-  constructor(readonly json: string) {}
+  constructor(readonly chunks: readonly string[]) {}
 }
 
 export interface EventHub {
@@ -145,11 +146,11 @@ export function createEventHub(options: EventHubOptions): EventHub {
 
   const flushTimer = setInterval(flush, flushMs);
   flushTimer.unref();
-  const keepAlive = setInterval(() => writeAll(': keep-alive\n\n'), options.keepAliveMs ?? 15_000);
+  const keepAlive = setInterval(() => writeAll([': keep-alive\n\n']), options.keepAliveMs ?? 15_000);
   keepAlive.unref();
 
-  function writeAll(chunk: string): void {
-    for (const client of clients) write(client, chunk);
+  function writeAll(chunks: readonly string[]): void {
+    for (const client of clients) write(client, chunks);
   }
 
   /**
@@ -157,7 +158,7 @@ export function createEventHub(options: EventHubOptions): EventHub {
    * cut off: what it holds is the text its compressor has not taken yet plus
    * the bytes its response has not sent, both memory kept for it.
    */
-  function write(client: Client, chunk: string): void {
+  function write(client: Client, chunks: readonly string[]): void {
     const { res, gzip } = client;
     if (res.writableLength + (gzip?.writableLength ?? 0) > maxBacklog) {
       drop(client);
@@ -165,10 +166,10 @@ export function createEventHub(options: EventHubOptions): EventHub {
       return;
     }
     if (gzip === null) {
-      res.write(chunk);
+      for (const chunk of chunks) res.write(chunk);
       return;
     }
-    gzip.write(chunk);
+    for (const chunk of chunks) gzip.write(chunk);
     gzip.flush(constants.Z_SYNC_FLUSH);
   }
 
@@ -179,18 +180,22 @@ export function createEventHub(options: EventHubOptions): EventHub {
     client.gzip?.destroy();
   }
 
+  /** A batch in chunks of bounded length (text-chunks.ts): a snapshot is ~540 KB at 50,000 senders. */
   function flush(): void {
     if (clients.size === 0) return;
-    let chunk = '';
+    const batch = textChunks();
     for (const ring of lanes.values()) {
       if (ring.size === 0) continue;
       for (const e of ring.drain() as Array<{ type: string; data: unknown }>) {
         const data = typeof e.data === 'function' ? (e.data as () => unknown)() : e.data;
-        const json = data instanceof JsonText ? data.json : JSON.stringify(data);
-        chunk += `event: ${e.type}\ndata: ${json}\n\n`;
+        batch.add(`event: ${e.type}\ndata: `);
+        if (data instanceof JsonText) for (const chunk of data.chunks) batch.add(chunk);
+        else batch.add(JSON.stringify(data));
+        batch.add('\n\n');
       }
     }
-    if (chunk !== '') writeAll(chunk);
+    const chunks = batch.close();
+    if (chunks.length > 0) writeAll(chunks);
   }
 
   return {
@@ -226,7 +231,7 @@ export function createEventHub(options: EventHubOptions): EventHub {
       const gone = () => drop(client);
       res.req?.once('close', gone);
       res.on('close', gone);
-      write(client, 'retry: 2000\n\n');
+      write(client, ['retry: 2000\n\n']);
       return true;
     },
     get clients() {
