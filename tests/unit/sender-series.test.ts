@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { escapeLabelValue, senderSeriesText } from '../../services/client/http/sender-series.js';
+import { CHUNK_CHARS } from '../../services/client/http/text-chunks.js';
 import { createTracker } from '../../services/client/tracking/tracker.js';
 import { T0, TRACKER_OPTIONS, trackedBeat } from '../support/builders.js';
 
@@ -17,7 +18,7 @@ describe('per-sender metric series', () => {
     tracker.observe(trackedBeat({ source: 'y', seq: 0 }));
     const writer = senderSeriesText();
     writer.add(tracker.views(T0));
-    const text = writer.text();
+    const text = writer.chunks().join('');
     expect(text.endsWith('\n')).toBe(true);
     const lines = text.slice(0, -1).split('\n');
     // Each family's HELP and TYPE once, ahead of its lines.
@@ -44,10 +45,10 @@ describe('per-sender metric series', () => {
     writer.add(views.slice(0, 2));
     writer.add([]);
     writer.add(views.slice(2));
-    const text = writer.text();
+    const text = writer.chunks().join('');
     const inOneGo = senderSeriesText();
     inOneGo.add(views);
-    expect(text).toBe(inOneGo.text());
+    expect(text).toBe(inOneGo.chunks().join(''));
     // Not interleaved by part: the families' HELP lines each once, a's state series before e's.
     const lines = text.split('\n');
     expect(lines.filter((l) => l.startsWith('# HELP udp_monitor_sender_state '))).toHaveLength(1);
@@ -61,8 +62,20 @@ describe('per-sender metric series', () => {
     );
   });
 
+  it('comes in chunks of at most CHUNK_CHARS, a part of the senders no longer than one', () => {
+    const tracker = createTracker({ ...TRACKER_OPTIONS, maxSenders: 2000 });
+    for (let i = 0; i < 1000; i++)
+      tracker.observe(trackedBeat({ source: `10.0.${i >> 8}.${i & 255}:5000`, seq: 0 }));
+    const views = tracker.views(T0);
+    const writer = senderSeriesText();
+    for (let at = 0; at < views.length; at += 50) writer.add(views.slice(at, at + 50));
+    const chunks = writer.chunks();
+    expect(chunks.join('').length).toBeGreaterThan(10 * CHUNK_CHARS);
+    expect(Math.max(...chunks.map((chunk) => chunk.length))).toBeLessThanOrEqual(CHUNK_CHARS);
+  });
+
   it('with no sender, is the HELP and TYPE of each family alone', () => {
-    const lines = senderSeriesText().text().trimEnd().split('\n');
+    const lines = senderSeriesText().chunks().join('').trimEnd().split('\n');
     expect(lines.every((l) => l.startsWith('# '))).toBe(true);
     expect(lines.filter((l) => l.startsWith('# TYPE '))).toHaveLength(lines.length / 2);
   });

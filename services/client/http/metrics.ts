@@ -78,8 +78,12 @@ interface TargetCounts {
 
 export interface MonitorMetrics {
   readonly contentType: string;
-  /** The exposition text; the per-sender series are written a part of the senders at a time. */
-  scrape(): Promise<string>;
+  /**
+   * The exposition text, in chunks (~1.2 MB at 1,000 senders' series: never
+   * one string, text-chunks.ts); the per-sender series are written a part of
+   * the senders at a time.
+   */
+  scrape(): Promise<string[]>;
 }
 
 export function monitorMetrics(source: MetricsSource): MonitorMetrics {
@@ -286,7 +290,7 @@ export function monitorMetrics(source: MetricsSource): MonitorMetrics {
       const series = senderSeriesText();
       await source.senders((part) => series.add(part));
       socket = await threads;
-      return (await registry.metrics()) + histograms + series.text();
+      return [await registry.metrics(), histograms, ...series.chunks()];
     },
   };
 }

@@ -362,7 +362,7 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
     deps.ready() ? { status: 'ready' } : reply.code(503).send({ status: 'not_ready' }),
   );
   app.get('/metrics', async (_req, reply) => {
-    reply.type(deps.metrics.contentType).send(await deps.metrics.scrape());
+    return reply.type(deps.metrics.contentType).send(Readable.from(await deps.metrics.scrape()));
   });
   return app;
 }
