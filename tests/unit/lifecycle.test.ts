@@ -33,8 +33,13 @@ function beaconProcess(env: Record<string, string>, args: string[] = []) {
   return { child, closed, lines };
 }
 
-/** A module loaded with the beacon that throws 400 ms after its start: `throw` and what follows it. */
-const throwing = (statement: string) => `setTimeout(() => { ${statement} }, 400)`;
+/**
+ * A module loaded with the beacon that runs `statement` (a throw, a rejection) once the process has
+ * hooked fatal errors (close-with-grace's listener, installed last in its start), not at a guessed
+ * time: 400 ms after loading was, on a busy machine, sometimes before the start was done.
+ */
+const throwing = (statement: string) =>
+  `const t = setInterval(() => { if (process.listenerCount("uncaughtException") === 0) return; clearInterval(t); ${statement} }, 10)`;
 
 /**
  * The beacon beating to a UDP socket here, ended by `end`: a SIGTERM (a
