@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { constants, gunzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import { acceptsGzip, createEventHub, type EventHub, JsonText } from '../../services/client/http/sse.js';
+import { CHUNK_CHARS } from '../../services/client/http/text-chunks.js';
 
 // The live stream's bounds, over a real HTTP connection: a datagram flood is
 // sampled (the newest rows, rendered only when sent) and never displaces the
@@ -17,8 +18,12 @@ describe('the live event hub', () => {
     server = null;
   });
 
-  async function stream(hub: EventHub): Promise<{ body: Promise<string> }> {
+  async function stream(
+    hub: EventHub,
+    watch: (res: ServerResponse) => void = () => {},
+  ): Promise<{ body: Promise<string> }> {
     server = createServer((_req, res) => {
+      watch(res);
       hub.attach(res);
     });
     await new Promise<void>((resolve) => server?.listen(0, '127.0.0.1', resolve));
@@ -65,9 +70,17 @@ describe('the live event hub', () => {
     expect(events(await body)).toEqual(['counts:{"up":2}', 'senders:[{"source":"a"},{"source":"b"}]']);
   });
 
-  it('sends a snapshot larger than a chunk whole, in one event, after the events before it', async () => {
+  it('sends a snapshot larger than a chunk whole, in one event, after the events before it, never writing more than a chunk at once', async () => {
     const hub = createEventHub({ maxClients: 1, flushMs: 60_000 });
-    const { body } = await stream(hub);
+    // What the hub hands its response in each write (text-chunks.ts: no string V8 maps on its own).
+    const written: number[] = [];
+    const { body } = await stream(hub, (res) => {
+      const write = res.write.bind(res) as (chunk: string) => boolean;
+      res.write = ((chunk: string) => {
+        written.push(chunk.length);
+        return write(chunk);
+      }) as typeof res.write;
+    });
     // ~600 KB in chunks of ~30 KB, as a snapshot of 500 senders at 50,000 is.
     const values = Array.from({ length: 1000 }, (_, i) => ({ i, text: 'x'.repeat(580) }));
     const chunks = ['['];
@@ -79,6 +92,8 @@ describe('the live event hub', () => {
     hub.publish('senders', new JsonText(chunks));
     hub.close();
     expect(events(await body)).toEqual(['counts:{"up":1000}', `senders:${JSON.stringify(values)}`]);
+    expect(written.reduce((a, b) => a + b, 0)).toBeGreaterThan(10 * CHUNK_CHARS);
+    expect(Math.max(...written)).toBeLessThanOrEqual(CHUNK_CHARS);
   });
 
   it('sends the newest counts, snapshot and mark of a batch first, in that order, whatever flood of state events came with them', async () => {

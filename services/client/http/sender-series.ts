@@ -7,7 +7,7 @@
  */
 import { SENDER_STATES } from '../../shared/vocabulary.js';
 import type { SenderSummary } from '../tracking/tracker.js';
-import { textChunks } from './text-chunks.js';
+import { type TextChunks, textChunks } from './text-chunks.js';
 
 type Emit = (labels: string, value: number) => void;
 
@@ -123,28 +123,28 @@ export interface SenderSeriesText {
 }
 
 export function senderSeriesText(): SenderSeriesText {
-  // Per family, a text per part: its lines are joined as the part is written, not all at the end.
-  const parts = FAMILIES.map(() => [] as string[]);
+  // Per family, its lines as they are written, gathered into chunks of bounded length: a part of 250
+  // senders is ~85K characters of one family's lines, more with long sources.
+  const families = FAMILIES.map(() => textChunks());
   return {
     add(senders) {
       if (senders.length === 0) return;
       const sources = senders.map((s) => `source="${escapeLabelValue(s.source)}"`);
       for (let f = 0; f < FAMILIES.length; f++) {
         const { name, series } = FAMILIES[f] as Family;
-        const lines: string[] = [];
+        const lines = families[f] as TextChunks;
         const emit: Emit = (labels, value) => {
-          lines.push(`${name}{${labels}} ${formatValue(value)}\n`);
+          lines.add(`${name}{${labels}} ${formatValue(value)}\n`);
         };
         for (let i = 0; i < senders.length; i++)
           series(senders[i] as SenderSummary, sources[i] as string, emit);
-        (parts[f] as string[]).push(lines.join(''));
       }
     },
     chunks() {
       const text = textChunks();
       FAMILIES.forEach(({ name, help, type }, f) => {
         text.add(`# HELP ${name} ${help}\n# TYPE ${name} ${type}\n`);
-        for (const part of parts[f] as string[]) text.add(part);
+        for (const chunk of (families[f] as TextChunks).close()) text.add(chunk);
       });
       return text.close();
     },

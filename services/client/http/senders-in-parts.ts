@@ -15,7 +15,7 @@
  * spans a few milliseconds, as a walk spans its pages. A page's parts are
  * sent as they are (a stream, chunked), not joined into one string of 500
  * KiB first: joined, they are the array fastify would have made of the page
- * (JSON.stringify). The live snapshot joins its parts into one event.
+ * (JSON.stringify). The live snapshot sends its chunks as one event.
  */
 import { inTurns } from '../../shared/turns.js';
 import type { SenderQuery, SenderSummary, SenderView, Tracker, UrgentChoice } from '../tracking/tracker.js';
