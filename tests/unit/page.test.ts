@@ -11,6 +11,7 @@ import {
   senderHref,
   sortSenders,
 } from '../../services/client/http/page.js';
+import { CHUNK_CHARS } from '../../services/client/http/text-chunks.js';
 import type { Received } from '../../services/client/ingest/history.js';
 import type { Monitor } from '../../services/client/monitor.js';
 import { createTracker, type SenderView } from '../../services/client/tracking/tracker.js';
@@ -266,7 +267,7 @@ describe('status page rendering', () => {
       ['c', 'stopped'],
       ['d', 'late'],
     ]);
-    const html = renderPage({ status: statusOf(senders), senders, recent: [], nowMs: T0 + 20_500 });
+    const html = renderPage({ status: statusOf(senders), senders, recent: [], nowMs: T0 + 20_500 }).join('');
     expectOnlyPageMarkup(html);
     const order = [...html.matchAll(/<tr class="s-(\w+)" data-source="(\w)"/g)].map((m) => `${m[2]}:${m[1]}`);
     expect(order).toEqual(['b:down', 'd:late', 'c:stopped', 'a:up']);
@@ -290,13 +291,45 @@ describe('status page rendering', () => {
     );
   });
 
+  it('comes in chunks of at most CHUNK_CHARS, 500 senders with their bars among them', () => {
+    const tracker = createTracker({
+      maxSenders: 600,
+      lateGraceMs: null,
+      downAfterMisses: 3,
+      sequenceWindow: 64,
+      heartbeatSlots: 50,
+    });
+    for (let n = 0; n < 500; n++) {
+      const source = `sender-${n}`.padEnd(40, '.');
+      for (let i = 0; i < 50; i++) {
+        if ((i + n) % 7 === 0) continue; // missed beats: a bar of many marks
+        const atMs = T0 + i * 1000;
+        tracker.observe({
+          source,
+          boot: 'b1',
+          seq: i,
+          kind: 'beat',
+          sentAtMs: atMs,
+          intervalMs: 1000,
+          receivedAtMs: atMs,
+        });
+      }
+    }
+    const senders = tracker.views(T0 + 50_000);
+    const chunks = renderPage({ status: statusOf(senders), senders, recent: [], nowMs: T0 + 50_000 });
+    const html = chunks.join('');
+    expect(html.match(/<tr class="s-/g)).toHaveLength(500);
+    expect(html.length).toBeGreaterThan(5 * CHUNK_CHARS);
+    expect(Math.max(...chunks.map((chunk) => chunk.length))).toBeLessThanOrEqual(CHUNK_CHARS);
+  });
+
   it('renders the rows page.js clones with the same cells as the server rows', () => {
     const html = renderPage({
       status: STATUS,
       senders: views(),
       recent: [received(1, T0)],
       nowMs: T0 + 1000,
-    });
+    }).join('');
     const cells = (row: string) =>
       [...row.matchAll(/<(td|th)( class="[\w ]+")?/g)].map((m) => m[0].replace(' class="bad"', ''));
     const senderTemplate = html.match(/<template id="sender-tpl">(.*?)<\/template>/)?.[1] ?? '';
@@ -314,7 +347,7 @@ describe('status page rendering', () => {
   });
 
   it('shows the original "waiting..." as quiet marks where nothing arrived', () => {
-    const empty = renderPage({ status: statusOf([]), senders: [], recent: [], nowMs: T0 });
+    const empty = renderPage({ status: statusOf([]), senders: [], recent: [], nowMs: T0 }).join('');
     expect(empty).toContain('<tbody><tr class="mark"><td colspan="6">waiting… no datagrams yet</tbody>');
     expect(empty).toContain('No senders yet: waiting for the first beat.');
     expect(empty).toContain('<p id="clock">last datagram <span id="last" data-at="">never</span></p>');
@@ -332,7 +365,13 @@ describe('status page rendering', () => {
         text: '{"v":',
       }),
     ];
-    const html = renderPage({ status: statusOf([]), senders: [], recent, nowMs: T0 + 45_000, quietMs: 5000 });
+    const html = renderPage({
+      status: statusOf([]),
+      senders: [],
+      recent,
+      nowMs: T0 + 45_000,
+      quietMs: 5000,
+    }).join('');
     expect(datagramRows(html)).toEqual([
       'waiting… no datagrams for 15 s',
       'beat',
@@ -371,7 +410,7 @@ describe('status page rendering', () => {
       senders: tracker.views(T0),
       recent,
       nowMs: T0,
-    });
+    }).join('');
     expect(datagramRows(html)).toEqual(Array(100).fill('beat'));
     expect(html.match(/<tr class="s-up"/g)).toHaveLength(500);
     expect(html).toContain(
@@ -385,7 +424,7 @@ describe('status page rendering', () => {
       senders: views(),
       recent: [received(1, T0)],
       nowMs: T0,
-    });
+    }).join('');
     expect(html).toContain('<noscript><meta http-equiv="refresh" content="5"></noscript>');
     expect(html).toContain('<script type="module" src="/static/page.js"></script>');
     expect(html).toContain('<link rel="stylesheet" href="/static/page.css">');

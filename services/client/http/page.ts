@@ -23,6 +23,7 @@ import type { LastNotification } from '../store/outbox.js';
 import type { SenderView } from '../tracking/tracker.js';
 import type { Status } from './api.js';
 import { escapeHtml as e } from './escape.js';
+import { textChunks } from './text-chunks.js';
 
 export interface PageModel {
   status: Status;
@@ -391,7 +392,8 @@ ${monitorAway(status)}
 `;
 }
 
-export function renderPage(model: PageModel): string {
+/** The status page, in chunks of bounded length (text-chunks.ts); joined, its HTML. */
+export function renderPage(model: PageModel): string[] {
   const { status, nowMs } = model;
   const quietMs = model.quietMs ?? 5000;
   const all = sortSenders(model.senders);
@@ -408,9 +410,12 @@ export function renderPage(model: PageModel): string {
         : '';
   const find = `<form id="find" role="search" action="/"><input id="q" type="search" name="q" value="${e(q)}" maxlength="${PAGE_QUERY_MAX}" aria-label="Find a sender"> <button>Find</button>${q === '' ? '' : ' <a href="/">all</a>'}</form>`;
   const emptyText = q === '' ? 'No senders yet: waiting for the first beat.' : 'No sender matches.';
-  // The empty-table row stays in the page (hidden) so page.js can show it again.
-  const senderBody = `${senders.map((s) => `${senderRow(s, nowMs)}\n`).join('')}<tr class="empty"${senders.length > 0 ? ' hidden' : ''}><td colspan="9">${emptyText}</td></tr>`;
-  return `${documentHead(`${ov.title}${TITLE}`)}
+  // The rows in chunks (text-chunks.ts): 500 of them are 225–550 KB. The empty-table row stays in the
+  // page (hidden) so page.js can show it again.
+  const rows = textChunks();
+  for (const s of senders) rows.add(`${senderRow(s, nowMs)}\n`);
+  rows.add(`<tr class="empty"${senders.length > 0 ? ' hidden' : ''}><td colspan="9">${emptyText}</td></tr>`);
+  const head = `${documentHead(`${ov.title}${TITLE}`)}
 <noscript><meta http-equiv="refresh" content="${NO_JS_REFRESH_S}"></noscript>
 <script type="module" src="/static/page.js"></script>
 </head>
@@ -434,7 +439,8 @@ ${find}
 <table id="senders">
 <thead><tr><th>Sender</th><th>State</th><th>Last heard</th><th>Seq</th><th><abbr title="lost / duplicate / out of order">Lost / dup / ooo</abbr></th><th>Delay</th><th>Jitter</th><th>Uptime 1 h / 24 h</th><th>Last 50 beats</th></tr></thead>
 <tbody>
-${senderBody}
+`;
+  const tail = `
 </tbody>
 </table>
 </div>
@@ -458,4 +464,5 @@ ${more}<template id="sender-tpl">${senderRow(null, nowMs)}</template>
 </body>
 </html>
 `;
+  return [head, ...rows.close(), tail];
 }

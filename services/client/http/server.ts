@@ -159,7 +159,10 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
       nowMs,
       quietMs: deps.markIntervalMs,
     });
-    return reply.header('cache-control', 'no-store').type('text/html; charset=utf-8').send(html);
+    return reply
+      .header('cache-control', 'no-store')
+      .type('text/html; charset=utf-8')
+      .send(Readable.from(html));
   });
   app.get<{ Params: { source: string } }>('/senders/:source', async (req, reply) => {
     const params = senderParams.safeParse(req.params);
