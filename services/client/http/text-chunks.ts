@@ -5,9 +5,9 @@
  * space): mapped when it is made, and unmapped one by one in the final pause
  * of a full collection, the main thread's longest. At 50,000 senders a
  * walk's parts of ~130 KiB, the live snapshot of ~550 KB, the scrape's text
- * and the status page made some 20 such objects a second; unmapping them was
- * most of a full collection's 25–90 ms pause, and a part of 250 senders took
- * ~4 times as long to serialize as in chunks of 32K characters
+ * and the status page made some 20 such objects a second; the phase that
+ * unmaps them took up to 101 ms of a full collection's 116, and a part of 250
+ * senders took ~4 times as long to serialize as in chunks of 32K characters
  * (docs/PERFORMANCE.md, "What a full collection's final pause spent").
  */
 
