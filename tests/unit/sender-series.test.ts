@@ -3,6 +3,7 @@ import { escapeLabelValue, senderSeriesText } from '../../services/client/http/s
 import { CHUNK_CHARS } from '../../services/client/http/text-chunks.js';
 import { createTracker } from '../../services/client/tracking/tracker.js';
 import { T0, TRACKER_OPTIONS, trackedBeat } from '../support/builders.js';
+import { longestChunk } from '../support/chunks.js';
 
 // The per-sender families are written as text by hand: the exposition rules are checked here
 // (and by promtool against a live monitor in tests/integration/monitor.test.ts).
@@ -72,7 +73,7 @@ describe('per-sender metric series', () => {
     for (let at = 0; at < views.length; at += 250) writer.add(views.slice(at, at + 250));
     const chunks = writer.chunks();
     expect(chunks.join('').length).toBeGreaterThan(10 * CHUNK_CHARS);
-    expect(Math.max(...chunks.map((chunk) => chunk.length))).toBeLessThanOrEqual(CHUNK_CHARS);
+    expect(longestChunk(chunks)).toBeLessThanOrEqual(CHUNK_CHARS);
   });
 
   it('with no sender, is the HELP and TYPE of each family alone', () => {

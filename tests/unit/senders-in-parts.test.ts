@@ -24,6 +24,7 @@ import {
 } from '../../services/client/tracking/tracker.js';
 import { mainTurns } from '../../services/shared/turns.js';
 import { T0, TRACKER_OPTIONS, trackedBeat } from '../support/builders.js';
+import { longestChunk } from '../support/chunks.js';
 
 /** Parts of a fixed size, whatever they take: the tests below count parts. */
 const PART_SENDERS = 100;
@@ -96,7 +97,7 @@ describe('a JSON array serialized a part at a time', () => {
       for (let at = 0; at < long.length; at += partSize) array.add(long.slice(at, at + partSize));
       const chunks = array.close();
       expect(chunks.join('')).toBe(JSON.stringify(long));
-      expect(Math.max(...chunks.map((chunk) => chunk.length))).toBeLessThanOrEqual(CHUNK_CHARS);
+      expect(longestChunk(chunks)).toBeLessThanOrEqual(CHUNK_CHARS);
       // Not a chunk per value: the first teaches how many fit.
       expect(chunks.length).toBeLessThan(
         JSON.stringify(long).length / CHUNK_CHARS + long.length / partSize + 3,

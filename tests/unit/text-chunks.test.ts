@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CHUNK_CHARS, textChunks } from '../../services/client/http/text-chunks.js';
+import { longestChunk } from '../support/chunks.js';
 
 describe('text gathered into chunks of bounded length', () => {
   it('keeps every piece, in order, in chunks of at most CHUNK_CHARS', () => {
@@ -8,7 +9,7 @@ describe('text gathered into chunks of bounded length', () => {
     for (const piece of pieces) chunks.add(piece);
     const out = chunks.close();
     expect(out.join('')).toBe(pieces.join(''));
-    expect(Math.max(...out.map((chunk) => chunk.length))).toBeLessThanOrEqual(CHUNK_CHARS);
+    expect(longestChunk(out)).toBeLessThanOrEqual(CHUNK_CHARS);
     // Gathered, not a chunk a piece: each chunk but the last is full up to the piece that did not fit.
     expect(out.length).toBeLessThan(pieces.join('').length / (CHUNK_CHARS - 3000) + 1);
   });
