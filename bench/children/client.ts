@@ -8,10 +8,14 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadClientConfig } from '../../services/client/config.js';
+import { tuneHeap } from '../../services/client/heap-tuning.js';
 import { startMonitor } from '../../services/client/monitor.js';
 import { createLogger, logDestination } from '../../services/shared/logger.js';
 import { lowerMainThread } from '../../services/shared/thread-priority.js';
 import { cpuUs, memory, reply, serve } from './ipc.js';
+
+// As main.ts does, first.
+tuneHeap();
 
 const logFile = process.env.BENCH_LOG_FILE;
 if (logFile === undefined) throw new Error('BENCH_LOG_FILE is not set');

@@ -6,7 +6,11 @@ import { failStartup } from '../shared/startup.js';
 import { lowerMainThread } from '../shared/thread-priority.js';
 import { readAdminToken } from './config/admin-token.js';
 import { loadClientConfig } from './config.js';
+import { tuneHeap } from './heap-tuning.js';
 import { startMonitor, VERSION } from './monitor.js';
+
+// Before anything of the monitor runs: its heap settings hold for all of it.
+tuneHeap();
 
 // The buffered stdout, once made: a failed start writes what it holds before the failure's line.
 let out: ReturnType<typeof stdoutDestination> | undefined;
