@@ -9,7 +9,7 @@ import { loadClientConfig } from './config.js';
 import { tuneHeap } from './heap-tuning.js';
 import { startMonitor, VERSION } from './monitor.js';
 
-// Before anything of the monitor runs: its heap settings hold for all of it.
+// Before the monitor starts: its heap settings hold for all of it.
 tuneHeap();
 
 // The buffered stdout, once made: a failed start writes what it holds before the failure's line.
