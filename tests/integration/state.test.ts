@@ -260,7 +260,9 @@ describe('the state file (issue 10): restarts, kills, compose down, declared and
     expect(gapFrom).toBeLessThanOrEqual(stopReturnedAt);
     expect(gapTo).toBeGreaterThanOrEqual(startAt);
     expect(gapTo).toBeLessThanOrEqual(first.at);
-    expect(Math.abs(gap.seconds - (gapTo - gapFrom) / 1000)).toBeLessThanOrEqual(0.05);
+    // `seconds` is rounded to a tenth: within half of one (50 ms) of the gap, compared in whole
+    // milliseconds (in floating point seconds a gap of x.x50 s was 0.05000000000000071 away).
+    expect(Math.abs(Math.round(gap.seconds * 1000) - (gapTo - gapFrom))).toBeLessThanOrEqual(50);
 
     const run = await runRecords('client');
     expect(only(run, 'state_file')).toMatchObject({
