@@ -28,8 +28,6 @@
  */
 import { setFlagsFromString } from 'node:v8';
 
-const HEAP_FLAGS = ['--no-allocation-site-pretenuring'] as const;
-
 export function tuneHeap(): void {
-  for (const flag of HEAP_FLAGS) setFlagsFromString(flag);
+  setFlagsFromString('--no-allocation-site-pretenuring');
 }
