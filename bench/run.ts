@@ -698,7 +698,8 @@ function render(r: ReportInput): string {
     '',
     `Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB; ${m.os}, kernel ${m.kernel}; Node ${m.node}; ` +
       `net.core.rmem_max ${m.rmemMax ?? 'unknown'}; receive buffer asked 4 MiB, getRecvBufferSize() ` +
-      `${r.recvBufferGranted.client} (client), ${r.recvBufferGranted.baseline} (baseline). ` +
+      `${r.recvBufferGranted.client} (client), ${r.recvBufferGranted.baseline} (baseline); ` +
+      `the kernel's DAMON: ${m.damon.length === 0 ? 'not running' : m.damon.join('; ')}. ` +
       `Load average (1/5/15 min) before ${r.loadBefore}, after ${r.loadAfter}.`,
     '',
     ...(Number(r.loadBefore.split(' ')[0]) > 0.7

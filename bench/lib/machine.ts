@@ -1,5 +1,5 @@
 /** What the benchmark ran on, for the report. */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 
 export interface Machine {
@@ -10,6 +10,8 @@ export interface Machine {
   kernel: string;
   node: string;
   rmemMax: number | null;
+  /** The kernel's DAMON monitors running (kdamond threads), described; [] for none. */
+  damon: string[];
 }
 
 /** A /proc or /etc file's text, or null when it cannot be read. */
@@ -33,7 +35,48 @@ export function describeMachine(): Machine {
     kernel: os.release(),
     node: process.version,
     rmemMax: rmem === null ? null : Number(rmem.trim()),
+    damon: describeDamon(),
   };
+}
+
+/** Where DAMON's sysfs interface lists the monitors started through it. */
+const DAMON_ADMIN = '/sys/kernel/mm/damon/admin/kdamonds';
+
+/**
+ * The kernel's DAMON threads (`kdamond.N`), found by name in /proc: a
+ * platform may run one to reclaim memory. It samples the pages of every
+ * process, the monitor's too, every few hundred milliseconds, and on some
+ * machines each round stalls the monitor's threads (docs/PERFORMANCE.md).
+ */
+export function kdamondPids(): number[] {
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return [];
+  }
+  return entries
+    .filter((e) => /^\d+$/.test(e) && read(`/proc/${e}/comm`)?.startsWith('kdamond') === true)
+    .map(Number);
+}
+
+/** Each running kdamond with what its sysfs says it does (sampling interval, schemes' actions), where it says. */
+function describeDamon(): string[] {
+  return kdamondPids().map((pid) => {
+    const name = read(`/proc/${pid}/comm`)?.trim() ?? 'kdamond';
+    const index = /^kdamond\.(\d+)$/.exec(name)?.[1];
+    const context = `${DAMON_ADMIN}/${index}/contexts/0`;
+    const admin = index === undefined ? null : read(`${DAMON_ADMIN}/${index}/pid`)?.trim();
+    if (admin !== String(pid)) return `${name} (not started through DAMON's sysfs)`;
+    const sampleUs = Number(read(`${context}/monitoring_attrs/intervals/sample_us`)?.trim());
+    const ops = read(`${context}/operations`)?.trim() ?? '?';
+    const schemes = Number(read(`${context}/schemes/nr_schemes`)?.trim() ?? 0);
+    const actions = Array.from(
+      { length: schemes },
+      (_, i) => read(`${context}/schemes/${i}/action`)?.trim() ?? '?',
+    );
+    return `${name} (${ops}, sampling every ${sampleUs / 1000} ms, schemes: ${actions.join(', ') || 'none'})`;
+  });
 }
 
 export function loadAverage(): string {
