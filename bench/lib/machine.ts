@@ -60,14 +60,25 @@ export function kdamondPids(): number[] {
     .map(Number);
 }
 
-/** Each running kdamond with what its sysfs says it does (sampling interval, schemes' actions), where it says. */
+/**
+ * Each running kdamond with what its sysfs says it does (sampling interval,
+ * schemes' actions), found there by its pid: the N of `kdamond.N` need not be
+ * its sysfs index. One started otherwise (a module such as DAMON_RECLAIM), or
+ * sysfs not readable (it is root's), is named alone. Kernel threads are not
+ * seen from inside a container's PID namespace: there this says none.
+ */
 function describeDamon(): string[] {
+  let indexes: string[] = [];
+  try {
+    indexes = readdirSync(DAMON_ADMIN).filter((e) => /^\d+$/.test(e));
+  } catch {
+    // No DAMON sysfs, or not readable: the kdamonds are named alone.
+  }
   return kdamondPids().map((pid) => {
     const name = read(`/proc/${pid}/comm`)?.trim() ?? 'kdamond';
-    const index = /^kdamond\.(\d+)$/.exec(name)?.[1];
+    const index = indexes.find((i) => read(`${DAMON_ADMIN}/${i}/pid`)?.trim() === String(pid));
+    if (index === undefined) return `${name} (not found in DAMON's sysfs, or it is not readable)`;
     const context = `${DAMON_ADMIN}/${index}/contexts/0`;
-    const admin = index === undefined ? null : read(`${DAMON_ADMIN}/${index}/pid`)?.trim();
-    if (admin !== String(pid)) return `${name} (not started through DAMON's sysfs)`;
     const sampleUs = Number(read(`${context}/monitoring_attrs/intervals/sample_us`)?.trim());
     const ops = read(`${context}/operations`)?.trim() ?? '?';
     const schemes = Number(read(`${context}/schemes/nr_schemes`)?.trim() ?? 0);
