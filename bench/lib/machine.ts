@@ -42,22 +42,32 @@ export function describeMachine(): Machine {
 /** Where DAMON's sysfs interface lists the monitors started through it. */
 const DAMON_ADMIN = '/sys/kernel/mm/damon/admin/kdamonds';
 
+/** A directory's entries named by a number (pids, DAMON's indexes); none when it cannot be read. */
+function numberedEntries(dir: string): string[] {
+  try {
+    return readdirSync(dir).filter((e) => /^\d+$/.test(e));
+  } catch {
+    return [];
+  }
+}
+
+export interface Kdamond {
+  pid: number;
+  /** Its thread name, `kdamond.N`. */
+  name: string;
+}
+
 /**
  * The kernel's DAMON threads (`kdamond.N`), found by name in /proc: a
  * platform may run one to reclaim memory. It samples the pages of every
  * process, the monitor's too, every few hundred milliseconds, and on some
  * machines each round stalls the monitor's threads (docs/PERFORMANCE.md).
  */
-export function kdamondPids(): number[] {
-  let entries: string[];
-  try {
-    entries = readdirSync('/proc');
-  } catch {
-    return [];
-  }
-  return entries
-    .filter((e) => /^\d+$/.test(e) && read(`/proc/${e}/comm`)?.startsWith('kdamond') === true)
-    .map(Number);
+export function kdamonds(): Kdamond[] {
+  return numberedEntries('/proc').flatMap((entry) => {
+    const name = read(`/proc/${entry}/comm`)?.trim();
+    return name?.startsWith('kdamond') === true ? [{ pid: Number(entry), name }] : [];
+  });
 }
 
 /**
@@ -68,14 +78,8 @@ export function kdamondPids(): number[] {
  * seen from inside a container's PID namespace: there this says none.
  */
 function describeDamon(): string[] {
-  let indexes: string[] = [];
-  try {
-    indexes = readdirSync(DAMON_ADMIN).filter((e) => /^\d+$/.test(e));
-  } catch {
-    // No DAMON sysfs, or not readable: the kdamonds are named alone.
-  }
-  return kdamondPids().map((pid) => {
-    const name = read(`/proc/${pid}/comm`)?.trim() ?? 'kdamond';
+  const indexes = numberedEntries(DAMON_ADMIN);
+  return kdamonds().map(({ pid, name }) => {
     const index = indexes.find((i) => read(`${DAMON_ADMIN}/${i}/pid`)?.trim() === String(pid));
     if (index === undefined) return `${name} (not found in DAMON's sysfs, or it is not readable)`;
     const context = `${DAMON_ADMIN}/${index}/contexts/0`;

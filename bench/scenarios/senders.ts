@@ -25,7 +25,7 @@ import { SOCKET_THREAD_NAME } from '../../services/client/ingest/receiver.js';
 import { STATE_FILE_NAME } from '../../services/client/store/state-file.js';
 import { type Child, startChild } from '../lib/children.js';
 import { type CpuShare, cpuShare, cpuSnapshot, type ThreadGroup } from '../lib/cpu-share.js';
-import { kdamondPids } from '../lib/machine.js';
+import { kdamonds } from '../lib/machine.js';
 import { runSender } from '../lib/sender.js';
 import { percentile, sleep } from '../lib/stats.js';
 
@@ -400,7 +400,7 @@ function cpuGroups(clientPid: number, senderPid: number): ThreadGroup[] {
     { label: "the C sender (with the kernel's loopback delivery)", pid: senderPid },
     { label: 'this bench (walks, scrapes, live stream)', pid: process.pid },
     // A platform's memory reclaimer: its rounds stall the client's threads on some machines (machine.ts).
-    ...kdamondPids().map((pid) => ({ label: `the kernel's DAMON (kdamond, pid ${pid})`, pid })),
+    ...kdamonds().map(({ pid }) => ({ label: `the kernel's DAMON (kdamond, pid ${pid})`, pid })),
   ];
 }
 
