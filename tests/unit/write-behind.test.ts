@@ -547,6 +547,30 @@ describe('the state file write-behind', () => {
     expect(all.length).toBeLessThanOrEqual(10);
   });
 
+  it.each(['a reader asks for its incidents', 'it goes late'])(
+    'removes what it wrote of a sender heard from once, its row not written yet, once that sender is evicted: %s',
+    async (how) => {
+      start(1, 3_600_000); // room for 2
+      beat('once', 0);
+      if (how === 'it goes late') {
+        nowMs += 2500; // due at 1 s, late after its grace
+        wb.changes(tracker.tick(nowMs));
+        await vi.advanceTimersByTimeAsync(100);
+      } else await wb.flush('once');
+      // Its incidents are in the file; its row waits, as a one-shot's does.
+      expect(file.incidents('once', 10).length).toBeGreaterThan(0);
+      expect(rowsOf(writes)).not.toContain('once');
+      // a, then b: b evicts the longest silent of the senders heard from once, `once`.
+      beat('a', 0);
+      beat('b', 0);
+      expect(tracker.view('once', nowMs)).toBeUndefined();
+      await second(0, 0);
+      expect(writes.flatMap((w) => w.removed)).toContain('once');
+      expect(file.incidents('once', 10)).toEqual([]);
+      await wb.stop();
+    },
+  );
+
   it('writes the first beat of a sender heard from only once when it is 5 s old', async () => {
     start(5, 3_600_000);
     beat('once', 0);

@@ -141,10 +141,15 @@ export function startWriteBehind(
   const stateChanged = new Set<string>();
   const removed = new Set<string>();
   /**
-   * The sources with a row in the file: those the monitor started with, and
-   * those written since. Only their removal is queued, so a flood of
-   * one-shot sources evicted while the writes fail (a full disk) queues no
-   * removal at all: `removed` is bounded by the rows, not by the flood.
+   * The sources the file holds something of: a row (those the monitor
+   * started with, and those written since) or incidents only (a one-shot's,
+   * written before its row: for a reader of them, or with a state change
+   * that came first). Only their removal is queued, so a flood of one-shot
+   * sources evicted while the writes fail (a full disk) queues no removal at
+   * all: `removed` is bounded by what the file holds, not by the flood.
+   * Without the removal of those with incidents only, their incidents stayed
+   * in the file, and the writer thread's count of them (state-writer.ts) in
+   * its memory, for every such sender the flood brought.
    */
   const inFile = new Set<string>(options.rowsAtStart);
   /**
@@ -158,7 +163,7 @@ export function startWriteBehind(
    * change of a datagram that arrived before it is waiting, or written.
    */
   let drainedAtMs = Math.min(options.now(), options.openedWatermarkMs);
-  /** The sources of the write in flight, which may have rows once it commits. */
+  /** The sources of the write in flight, which the file may hold something of once it commits. */
   let inFlight: ReadonlySet<string> = new Set();
   const incidents: IncidentRow[] = [];
   /** The first_beat incidents of senders new to the monitor, not written yet: one per tracked sender at most. */
@@ -363,9 +368,9 @@ export function startWriteBehind(
     incidents.push(first);
   }
 
-  /** A write is in the file: its rows upserted, then its removals deleted (state-writer.ts). */
+  /** A write is in the file: its rows upserted and its incidents added, then its removals deleted (state-writer.ts). */
   function committed(batch: StateWrite): void {
-    for (const row of batch.senders) inFile.add(row.source);
+    for (const source of sourcesWritten(batch)) inFile.add(source);
     for (const source of batch.removed) inFile.delete(source);
     inFlight = new Set();
   }
@@ -389,7 +394,7 @@ export function startWriteBehind(
     const started = performance.now();
     const batch = encode(slice);
     const encodeMs = performance.now() - started;
-    inFlight = new Set(batch.senders.map((row) => row.source));
+    inFlight = sourcesWritten(batch);
     writing = sink.write(batch).then(
       (ms) => {
         writing = null;
@@ -507,6 +512,14 @@ export function startWriteBehind(
       file.abandon();
     },
   };
+}
+
+/** The sources a write gives the file something of: a row, or an incident. */
+function sourcesWritten(batch: StateWrite): Set<string> {
+  const sources = new Set<string>();
+  for (const row of batch.senders) sources.add(row.source);
+  for (const incident of batch.incidents) sources.add(incident.source);
+  return sources;
 }
 
 /**
