@@ -34,6 +34,7 @@ interface PageElement {
   className: string;
   textContent: string | null;
   cells: PageElement[];
+  getAttribute(name: string): string | null;
   querySelector(selector: string): PageElement | null;
   querySelectorAll(selector: string): ArrayLike<PageElement> & Iterable<PageElement>;
 }
@@ -45,9 +46,15 @@ interface PageDocument {
   querySelector(selector: string): PageElement | null;
   querySelectorAll(selector: string): ArrayLike<PageElement> & Iterable<PageElement>;
 }
-declare const window: { __pwned?: number; __sameDocument?: string };
+declare const window: { __pwned?: number; __sameDocument?: string; __connStates?: string[] };
 declare const document: PageDocument;
 declare const DOMParser: new () => { parseFromString(html: string, type: string): PageDocument };
+declare const MutationObserver: new (
+  callback: () => void,
+) => { observe(target: PageElement, options: { attributes: boolean; attributeFilter: string[] }): void };
+
+/** page.js: no event for this long and the page marks the stream lost (and reconnects). */
+const PAGE_SILENCE_MS = 5000;
 
 describe('status page in Chromium', () => {
   // Nothing here reads their lines: log-capture.ts checks every one against the
@@ -89,8 +96,22 @@ describe('status page in Chromium', () => {
     expect(await page.title()).toBe('udp-time-service monitor');
     expect(await page.locator('#verdict').textContent()).toBe('No senders yet');
     expect(await page.locator('#datagrams tbody tr.mark').first().textContent()).toMatch(/^waiting… /);
-    // The SSE stream delivers a mark every second: still live, still no errors.
-    await page.waitForTimeout(1500);
+    // The live stream delivers events (a mark every second among them): for longer than the page lets it
+    // go silent, it never marked the stream lost (it would have, with no event for that long, or an
+    // error), and no errors came.
+    await page.evaluate(() => {
+      const conn = document.querySelector('#conn') as PageElement;
+      window.__connStates = [];
+      new MutationObserver(() => window.__connStates?.push(String(conn.getAttribute('data-state')))).observe(
+        conn,
+        {
+          attributes: true,
+          attributeFilter: ['data-state'],
+        },
+      );
+    });
+    await page.waitForTimeout(PAGE_SILENCE_MS + 1500);
+    expect(await page.evaluate(() => window.__connStates)).toEqual([]);
     expect(await page.locator('#conn').getAttribute('data-state')).toBe('live');
     expect(errors).toEqual([]);
   });

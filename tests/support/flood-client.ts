@@ -129,8 +129,11 @@ export interface Probe {
   stop(): Promise<void>;
 }
 
-/** Polls /healthz (1 s timeout each) and samples RSS every `everyMs`, until stop(). */
-export function startProbe(baseUrl: string, pid: number, everyMs = 200): Probe {
+/**
+ * Polls /healthz and samples RSS every `everyMs`, until stop(). A poll that
+ * has no answer after `timeoutMs` is given up and recorded as status 0.
+ */
+export function startProbe(baseUrl: string, pid: number, everyMs: number, timeoutMs: number): Probe {
   const health: Probe['health'] = [];
   const rss: number[] = [];
   let running = true;
@@ -140,7 +143,7 @@ export function startProbe(baseUrl: string, pid: number, everyMs = 200): Probe {
       const r = rssBytes(pid);
       if (r !== null) rss.push(r);
       try {
-        const res = await fetch(`${baseUrl}/healthz`, { signal: AbortSignal.timeout(1000) });
+        const res = await fetch(`${baseUrl}/healthz`, { signal: AbortSignal.timeout(timeoutMs) });
         await res.arrayBuffer();
         health.push({ status: res.status, ms: performance.now() - started });
       } catch {

@@ -19,8 +19,9 @@ export interface RawConnection {
 
 export function openRaw(port: number): Promise<RawConnection> {
   return new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1');
+    // Read before the connect: the server's timers start once it has the connection.
     const openedAt = Date.now();
+    const socket = connect(port, '127.0.0.1');
     let text = '';
     let closedAfterMs: number | null = null;
     const closed = new Promise<void>((done) =>

@@ -42,8 +42,10 @@ describe('atomically', () => {
     const read = db.prepare('SELECT n FROM t WHERE k = ?');
     const write = db.prepare('INSERT INTO t VALUES (?, ?) ON CONFLICT (k) DO UPDATE SET n = excluded.n');
     let failures = 0;
+    let units = 0;
     const started = Date.now();
     while (Date.now() - started < 1000) {
+      units++;
       try {
         atomically(db, () => {
           const n = (read.get('k') as { n: number } | undefined)?.n ?? 0;
@@ -62,6 +64,8 @@ describe('atomically', () => {
     writer.postMessage('stop');
     await new Promise((resolve) => writer.once('message', resolve));
     expect(failures).toBe(0);
+    // Every unit's read and write counted: none was lost to the other connection's commits.
+    expect(read.get('k')).toEqual({ n: units });
     expect((db.prepare('SELECT COUNT(*) AS n FROM other').get() as { n: number }).n).toBeGreaterThan(100);
     db.close();
   });
