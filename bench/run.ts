@@ -633,6 +633,7 @@ interface BeaconSummary {
 
 function summariseBeacon(r: BeaconResult): BeaconSummary {
   const lateness = r.beats.map((b) => b.latenessMs);
+  const first = r.beats[0];
   const last = r.beats.at(-1);
   const dueLast = last === undefined ? 0 : r.startMs + last.slot * r.intervalMs;
   return {
@@ -644,10 +645,10 @@ function summariseBeacon(r: BeaconResult): BeaconSummary {
     lastSlot: last === undefined ? null : last.slot,
     lastOffsetMs: last === undefined ? null : last.tickMs - dueLast,
     lastArrivalOffsetMs: last === undefined ? null : last.arrivedMs - dueLast,
-    // A beat whose tick is not at its own slot means slots were skipped (the loop fell behind).
-    skipped: r.beats.filter(
-      (b) => Math.abs(b.tickMs - (r.startMs + b.seq * r.intervalMs) - b.latenessMs) > 0.5,
-    ).length,
+    // Each slot skipped (the loop fell behind) puts every later beat's slot one further from its seq:
+    // the slots skipped are how much further the last beat's is than the first's. (Counting the beats
+    // whose slot is not their seq counted every beat after the first skip: 1,855 in the full run of 14:07.)
+    skipped: first === undefined || last === undefined ? 0 : last.slot - last.seq - (first.slot - first.seq),
     unmatched: r.unmatched,
   };
 }
