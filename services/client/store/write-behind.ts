@@ -368,9 +368,12 @@ export function startWriteBehind(
     incidents.push(first);
   }
 
-  /** A write is in the file: its rows upserted and its incidents added, then its removals deleted (state-writer.ts). */
-  function committed(batch: StateWrite): void {
-    for (const source of sourcesWritten(batch)) inFile.add(source);
+  /**
+   * A write is in the file: its rows upserted and its incidents added (`written`: their sources), then its
+   * removals deleted (state-writer.ts).
+   */
+  function committed(batch: StateWrite, written: ReadonlySet<string>): void {
+    for (const source of written) inFile.add(source);
     for (const source of batch.removed) inFile.delete(source);
     inFlight = new Set();
   }
@@ -394,11 +397,12 @@ export function startWriteBehind(
     const started = performance.now();
     const batch = encode(slice);
     const encodeMs = performance.now() - started;
-    inFlight = sourcesWritten(batch);
+    const written = sourcesWritten(batch);
+    inFlight = written;
     writing = sink.write(batch).then(
       (ms) => {
         writing = null;
-        committed(batch);
+        committed(batch, written);
         stats.writes++;
         stats.lastWriteMs = ms;
         if (mode === 'slice' && !full) credit = 0; // every sender the sync could take is written
