@@ -6,8 +6,7 @@
  * late however fast its code is: that is what tells a slow path from a
  * machine with no core to spare.
  */
-import { readdirSync } from 'node:fs';
-import { read } from './machine.js';
+import { numberedEntries, read } from './machine.js';
 
 /** The threads of `pid` that `pick` accepts (by thread id and name); all of them without it. */
 export interface ThreadGroup {
@@ -50,13 +49,8 @@ export interface CpuShare {
 
 function groupTimes(group: ThreadGroup): GroupTimes {
   const times: GroupTimes = { runNs: 0, waitNs: 0, threads: 0 };
-  let tids: string[];
-  try {
-    tids = readdirSync(`/proc/${group.pid}/task`);
-  } catch {
-    return times;
-  }
-  for (const tid of tids) {
+  // A process gone by now has no threads: the group shows none.
+  for (const tid of numberedEntries(`/proc/${group.pid}/task`)) {
     const comm = read(`/proc/${group.pid}/task/${tid}/comm`)?.trim() ?? '';
     if (group.pick !== undefined && !group.pick(Number(tid), comm)) continue;
     const fields = read(`/proc/${group.pid}/task/${tid}/schedstat`)?.trim().split(' ');

@@ -42,8 +42,8 @@ export function describeMachine(): Machine {
 /** Where DAMON's sysfs interface lists the monitors started through it. */
 const DAMON_ADMIN = '/sys/kernel/mm/damon/admin/kdamonds';
 
-/** A directory's entries named by a number (pids, DAMON's indexes); none when it cannot be read. */
-function numberedEntries(dir: string): string[] {
+/** A directory's entries named by a number (pids, thread ids, DAMON's indexes); none when it cannot be read. */
+export function numberedEntries(dir: string): string[] {
   try {
     return readdirSync(dir).filter((e) => /^\d+$/.test(e));
   } catch {
