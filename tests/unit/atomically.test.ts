@@ -85,4 +85,26 @@ describe('atomically', () => {
     expect(db.prepare('SELECT n FROM t').all()).toEqual([{ n: 1 }]);
     expect(db.isTransaction).toBe(false);
   });
+
+  it.each([false, true])(
+    'throws the error of a write the disk refused, which SQLite rolled back itself (nested: %s)',
+    (nested) => {
+      const db = new DatabaseSync(join(mkdtempSync(join(tmpdir(), 'udpts-unit-')), 'full.db'));
+      db.exec('PRAGMA journal_mode = WAL; CREATE TABLE t (x TEXT)');
+      // The file may not grow: as a full disk, SQLite answers SQLITE_FULL and ends the transaction.
+      const { page_count } = db.prepare('PRAGMA page_count').get() as { page_count: number };
+      db.exec(`PRAGMA max_page_count = ${page_count}`);
+      const insert = db.prepare('INSERT INTO t VALUES (?)');
+      const unit = () => atomically(db, () => insert.run('x'.repeat(20_000)));
+      expect(() => (nested ? atomically(db, unit) : unit())).toThrow(
+        expect.objectContaining({ errcode: 13, message: 'database or disk is full' }),
+      );
+      expect(db.isTransaction).toBe(false);
+      // The file takes writes again once it may grow.
+      db.exec('PRAGMA max_page_count = 1000000');
+      unit();
+      expect(db.prepare('SELECT count(*) AS n FROM t').get()).toEqual({ n: 1 });
+      db.close();
+    },
+  );
 });

@@ -17,7 +17,9 @@ export function atomically<T>(db: DatabaseSync, work: () => T): T {
     db.exec(nested ? 'RELEASE unit' : 'COMMIT');
     return result;
   } catch (err) {
-    db.exec(nested ? 'ROLLBACK TO unit; RELEASE unit' : 'ROLLBACK');
+    // A full disk or an I/O error may have made SQLite roll the whole transaction back itself: then
+    // there is nothing left to undo, and a ROLLBACK would fail and hide the error that matters.
+    if (db.isTransaction) db.exec(nested ? 'ROLLBACK TO unit; RELEASE unit' : 'ROLLBACK');
     throw err;
   }
 }

@@ -103,7 +103,8 @@ export function createStateWriter(db: DatabaseSync, runId: number): StateWriter 
         }
         db.exec('COMMIT');
       } catch (err) {
-        db.exec('ROLLBACK');
+        // (SQLite may have rolled it back itself: a full disk. A ROLLBACK then would hide the error.)
+        if (db.isTransaction) db.exec('ROLLBACK');
         throw err;
       }
     },
