@@ -286,6 +286,16 @@ describe('tracker: declared senders', () => {
     expect([...t.all()].map((s) => s.source).sort()).toEqual(['d', 'y']);
   });
 
+  it('lets go, and says so, of the undeclared sender a new declaration makes room with in a full tracker', () => {
+    const t = createTracker({ ...OPTIONS, maxSenders: 2 });
+    t.observe(trackedBeat({ source: 'x' }));
+    t.observe(trackedBeat({ source: 'y', receivedAtMs: T0 + 1000, sentAtMs: T0 + 1000 }));
+    expect(t.declare([declaredSender('d', 1000)], T0 + 2000)).toEqual([
+      { source: 'x', reason: 'max_senders' },
+    ]);
+    expect([...t.all()].map((s) => s.source).sort()).toEqual(['d', 'y']);
+  });
+
   it('after a restart: a no-longer-declared sender never seen is forgotten, one still declared stays down', () => {
     const before = createTracker(OPTIONS);
     before.declare([declaredSender('gone', 1000), declaredSender('ghost', 1000)], T0);

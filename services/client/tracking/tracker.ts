@@ -1026,7 +1026,10 @@ export function createTracker(options: TrackerOptions): Tracker {
         sender = blankSender(d.source, d.kind, 'pending', 'declared', nowMs, shape);
         sender.declaration = declaration;
         sender.notBeforeMs = nowMs + d.intervalMs + graceOf(sender);
-        insert(sender, resetObservation(0));
+        // A full tracker makes room with the longest-silent undeclared sender: let go as any eviction.
+        const o = resetObservation(0);
+        insert(sender, o);
+        if (o.evicted !== null) letGo.push({ source: o.evicted, reason: 'max_senders' });
         continue;
       }
       caughtUp(sender).declaration = declaration;
