@@ -184,7 +184,7 @@ async function assembleMonitor(
   const hub = createEventHub({ maxClients: config.sseMaxClients, maxSamples: PAGE_DATAGRAM_ROWS });
   opened.push(() => hub.close());
   const limiter = createLogLimiter(config.exceptionLogLimit);
-  const maintenance = createMaintenance(openSilencesTable(store.db), tracker, now);
+  const maintenance = createMaintenance(openSilencesTable(store.db), tracker, now, store.writeFailures);
   opened.push(async () => maintenance.stop());
   const notifier = startNotifier({
     db: store.db,
@@ -215,6 +215,7 @@ async function assembleMonitor(
     showsBy: (source) => tracker.showsByMs(source),
     heardThrough: () => checkedUntilMs,
     previousRunAliveMs: store.previousRunAliveMs,
+    writeFailures: store.writeFailures,
   });
   opened.push(() => notifier.stop());
   // The declarations, once the notifications know every stored sender (its alert firing, its incident
@@ -348,7 +349,7 @@ async function assembleMonitor(
       stateFile: {
         path: store.path,
         writes: store.writeBehind.stats.writes,
-        failures: store.writeBehind.stats.failures,
+        failures: store.writeFailures.count,
       },
       monitorDowntime: store.monitorGaps(MONITOR_GAPS_SHOWN).map((g) => ({
         from: new Date(g.fromMs).toISOString(),
@@ -371,7 +372,21 @@ async function assembleMonitor(
     evictions: () => tracker.evictions,
     sseEventsDropped: () => hub.dropped,
     notifications: notifier.stats,
-    store: store.writeBehind.stats,
+    store: {
+      get writes() {
+        return store.writeBehind.stats.writes;
+      },
+      // Of every writer: the sync, the notifications' records, the silences.
+      get failures() {
+        return store.writeFailures.count;
+      },
+      get incidentsDropped() {
+        return store.writeBehind.stats.incidentsDropped;
+      },
+      get lastWriteMs() {
+        return store.writeBehind.stats.lastWriteMs;
+      },
+    },
     kernel,
     socketThreads: () => receiver.stats(),
     queueDrops: () => receiver.queueDrops(),

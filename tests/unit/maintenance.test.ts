@@ -4,10 +4,12 @@
  * and every silence, a change during a pass starts it over, and marked()
  * says when every sender shows the silences as they are.
  */
+import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createMaintenance, type Maintenance } from '../../services/client/notify/maintenance.js';
 import { openSilencesTable } from '../../services/client/store/silences.js';
 import { openStateFile, type StateFile } from '../../services/client/store/state-file.js';
+import { createWriteFailures } from '../../services/client/store/write-failures.js';
 import { createTracker } from '../../services/client/tracking/tracker.js';
 import { createTurns, TURN_MS } from '../../services/shared/turns.js';
 import { T0, TRACKER_OPTIONS, trackedBeat } from '../support/builders.js';
@@ -40,7 +42,11 @@ function setUp() {
   const clock = () => (clockMs += 10);
   const deferred: Array<() => void> = [];
   const turns = createTurns(TURN_MS, { now: clock, defer: (run) => deferred.push(run) });
-  const maintenance = createMaintenance(openSilencesTable(file.db), tracker, () => T0, { turns, clock });
+  const failures = createWriteFailures(pino({ level: 'silent' }), file.path, () => T0);
+  const maintenance = createMaintenance(openSilencesTable(file.db), tracker, () => T0, failures, {
+    turns,
+    clock,
+  });
   passes.push(maintenance);
   const inMaintenance = (prefix = '') =>
     [...tracker.all()].filter((s) => s.maintenance && s.source.startsWith(prefix)).length;
@@ -60,7 +66,7 @@ function setUp() {
     await maintenance.marked();
     return n;
   };
-  return { tracker, maintenance, inMaintenance, turn, allTurns };
+  return { tracker, maintenance, inMaintenance, turn, allTurns, file, failures };
 }
 
 describe('silences mark their senders a step at a time', () => {
@@ -161,6 +167,29 @@ describe('silences mark their senders a step at a time', () => {
     expect(second).toBe('marked');
     expect(inMaintenance('a-')).toBe(SENDERS / 2);
     expect(inMaintenance('b-')).toBe(b1);
+  });
+
+  it('ends a silence whose time is up while the file refuses to let it go (read-only): counted, and gone next start', async () => {
+    const { maintenance, allTurns, file, failures } = setUp();
+    await allTurns();
+    maintenance.add({ sources: 'a-*', untilMs: T0 + HOUR, comment: '' }, T0);
+    await allTurns();
+    file.db.exec('PRAGMA query_only = 1');
+    expect(maintenance.tick(T0 + HOUR).map((s) => s.sources)).toEqual(['a-*']);
+    expect(maintenance.list()).toEqual([]);
+    expect(maintenance.covering('a-0', T0 + HOUR)).toBeNull();
+    expect(failures.count).toBe(1);
+    file.db.exec('PRAGMA query_only = 0');
+    // Its row stayed behind: the next start's first tick lets it go.
+    const next = createMaintenance(
+      openSilencesTable(file.db),
+      createTracker(TRACKER_OPTIONS),
+      () => T0,
+      failures,
+    );
+    passes.push(next);
+    expect(next.tick(T0 + HOUR + 1000).map((s) => s.sources)).toEqual(['a-*']);
+    expect(file.db.prepare('SELECT count(*) AS n FROM silences').get()).toEqual({ n: 0 });
   });
 
   it('covering() answers from the silences at once, whatever the pass has marked', async () => {

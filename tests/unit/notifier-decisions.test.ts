@@ -22,6 +22,7 @@ import {
 import { queueKey } from '../../services/client/notify/queues.js';
 import { MIGRATIONS } from '../../services/client/store/schema.js';
 import { openStateFile, STATE_FILE_NAME, type StateFile } from '../../services/client/store/state-file.js';
+import { createWriteFailures, type WriteFailures } from '../../services/client/store/write-failures.js';
 import type { SenderState, SenderView, StateChange } from '../../services/client/tracking/tracker.js';
 import { dnsStub, lookupVia } from '../support/dns-stub.js';
 import { startForwardProxy } from '../support/forward-proxy.js';
@@ -121,6 +122,7 @@ describe('the notifier, on a fake clock', () => {
           showsBy: (source) => w.showsBy.get(source) ?? null,
           heardThrough: () => w.heard ?? w.t,
           previousRunAliveMs: file.previousRun?.aliveAtMs ?? null,
+          writeFailures,
         });
         w.notifier = n;
         return n;
@@ -194,7 +196,13 @@ describe('the notifier, on a fake clock', () => {
       get db() {
         return file.db;
       },
+      /** Writes the state file refused so far. */
+      get refusedWrites(): number {
+        return writeFailures.count;
+      },
     };
+    /** The writes the state file refused, counted. */
+    const writeFailures: WriteFailures = createWriteFailures(logger, file.path, () => w.t);
     cleanups.push(async () => {
       await w.notifier?.stop();
       file.close(w.t);
@@ -1457,6 +1465,55 @@ describe('the notifier, on a fake clock', () => {
     w.db.exec('ALTER TABLE outbox_away RENAME TO outbox');
     w.change('s', 'down', 'up');
     expect(w.told('s').map((n) => n.event)).toEqual(['down']);
+  });
+
+  it('keeps running while the state file refuses the record of a down (read-only), and tells it once, when the file takes writes again', () => {
+    const w = senderUp();
+    w.db.exec('PRAGMA query_only = 1');
+    w.change('s', 'down');
+    // The catch-ups of the ticks meanwhile are refused too, and kept.
+    w.tick(3);
+    expect(w.refusedWrites).toBe(4);
+    w.db.exec('PRAGMA query_only = 0');
+    expect(w.told('s')).toEqual([]);
+    w.tick(1);
+    expect(w.told('s').map((n) => n.event)).toEqual(['down']);
+    w.tick(3);
+    w.beatAgain('s');
+    w.change('s', 'up');
+    expectDownThenItsUp(w);
+  });
+
+  it('tells where a sender is once the file takes writes again, not what it went through meanwhile', () => {
+    const w = senderUp();
+    w.db.exec('PRAGMA query_only = 1');
+    w.change('s', 'down');
+    w.beatAgain('s');
+    w.change('s', 'up');
+    w.db.exec('PRAGMA query_only = 0');
+    w.tick(2);
+    expect(w.told('s')).toEqual([]);
+    expect(w.refusedWrites).toBe(2);
+  });
+
+  it('does not send again a notification whose sending the file refused to record, and records it once it can', async () => {
+    const r = await receiver();
+    cleanups.push(r.close);
+    const w = world();
+    w.start({ webhooks: [r.target] });
+    w.change('s', 'up');
+    r.answer.delayMs = 300;
+    w.change('s', 'down');
+    w.db.exec('PRAGMA query_only = 1');
+    await expect.poll(() => w.refusedWrites, { timeout: 5000 }).toBe(1);
+    expect(r.bodies).toMatchObject([{ event: 'down', source: 's' }]);
+    // Three delivery periods: each finds the row still pending in the file, and leaves it.
+    await new Promise((resolve) => setTimeout(resolve, 1600));
+    expect(r.bodies).toHaveLength(1);
+    w.db.exec('PRAGMA query_only = 0');
+    const status = () => w.db.prepare('SELECT status FROM outbox WHERE source = ?').all('s');
+    await expect.poll(status, { timeout: 5000 }).toEqual([{ status: 'sent' }]);
+    expect(r.bodies).toHaveLength(1);
   });
 
   it('forgets what it told of an evicted sender', () => {

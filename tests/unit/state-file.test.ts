@@ -399,6 +399,37 @@ describe('the state file', () => {
     expect(() => fromRow(row as NonNullable<typeof row>, SHAPE)).toThrow(/^sender "x": declaration: /);
   });
 
+  it('stops a start the file refuses to write (another program holds its lock) as such, not as a file to move away', () => {
+    const d = dir();
+    const f = open(d);
+    f.beginRun(T0);
+    files.splice(files.indexOf(f), 1);
+    f.close(T0 + 1000);
+    const other = new DatabaseSync(join(d, STATE_FILE_NAME));
+    other.exec('BEGIN IMMEDIATE');
+    try {
+      // (One try: each waits out the busy timeout, 5 s.)
+      let thrown: unknown = null;
+      try {
+        storeAtRestart(d, createTracker({ ...TRACKER_OPTIONS, ...SHAPE }));
+      } catch (err) {
+        thrown = err;
+      }
+      expect(thrown).toBeInstanceOf(StateFileError);
+      const text = (thrown as Error).message;
+      expect(text).toMatch(
+        / cannot be written \(database is locked\); it was left as it is\. Nothing is wrong with it: /,
+      );
+      expect(text).not.toMatch(/move it away/);
+    } finally {
+      other.exec('ROLLBACK');
+      other.close();
+    }
+    // Let go, the file starts as it was: its one run, stopped cleanly.
+    const again = open(d);
+    expect(again.previousRun).toMatchObject({ startedAtMs: T0, stoppedAtMs: T0 + 1000 });
+  });
+
   it('stops a start at a damaged record among good ones, naming file and sender, and leaves the file as it was', () => {
     const d = dir();
     const f = open(d);

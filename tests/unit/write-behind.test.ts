@@ -12,6 +12,7 @@ import {
   type WriteBehind,
   withPutBack,
 } from '../../services/client/store/write-behind.js';
+import { createWriteFailures } from '../../services/client/store/write-failures.js';
 import { createTracker, type Tracker } from '../../services/client/tracking/tracker.js';
 import { T0, TRACKER_OPTIONS, takeDirtyLists, trackedBeat } from '../support/builders.js';
 import { prng } from '../support/prng.js';
@@ -70,13 +71,14 @@ describe('the state file write-behind', () => {
       },
       close: async () => {},
     };
-    wb = startWriteBehind(file, sink, tracker, pino({ level: 'silent' }), {
+    wb = startWriteBehind(file, sink, tracker, {
       intervalMs: 1000,
       syncMs,
       now: () => nowMs,
       heardUntil: () => heardUntilMs,
       openedWatermarkMs: file.recordedUntilMs,
       rowsAtStart: stored.map((s) => s.source),
+      failures: createWriteFailures(pino({ level: 'silent' }), file.path, () => nowMs),
     });
   }
 

@@ -143,7 +143,7 @@ export function monitorMetrics(source: MetricsSource): MonitorMetrics {
   total('state_writes_total', 'Transactions written to the state file', () => source.store.writes);
   total(
     'state_write_errors_total',
-    'State file writes that failed (retried with the next write)',
+    'State file writes that failed, of every writer (each retried)',
     () => source.store.failures,
   );
   total(

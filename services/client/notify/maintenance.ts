@@ -17,6 +17,7 @@
 import { randomUUID } from 'node:crypto';
 import { inTurns, mainTurns, type Turns } from '../../shared/turns.js';
 import type { SilencesTable } from '../store/silences.js';
+import { isRefusedWrite, type WriteFailures } from '../store/write-failures.js';
 import type { Sender } from '../tracking/sender.js';
 import type { Tracker } from '../tracking/tracker.js';
 import { activeSilence, type Silence } from './silences.js';
@@ -64,6 +65,8 @@ export function createMaintenance(
   table: SilencesTable,
   tracker: Tracker,
   now: () => number,
+  /** Where the file's refusal to let an ended silence go is reported (a full disk). */
+  failures: WriteFailures,
   pace: PassPace = { turns: mainTurns(), clock: () => performance.now() },
 ): Maintenance {
   let silences: Silence[] = table.list();
@@ -159,8 +162,15 @@ export function createMaintenance(
         tracker.setMaintenance(source, activeSilence(silences, source, atMs) !== null, atMs);
     },
     tick(atMs) {
-      if (!silences.some((s) => s.until <= atMs)) return [];
-      const ended = table.expire(atMs);
+      const ended = silences.filter((s) => s.until <= atMs);
+      if (ended.length === 0) return [];
+      // Refused (a full disk): the rows stay behind, and the next start lets them go as ended.
+      try {
+        table.expire(atMs);
+      } catch (err) {
+        if (!isRefusedWrite(err)) throw err;
+        failures.failed(err);
+      }
       silences = silences.filter((s) => s.until > atMs);
       remark();
       return ended;

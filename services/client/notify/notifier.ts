@@ -30,6 +30,7 @@ import { MAX_DECLARED_SENDERS } from '../config/declared-senders.js';
 import { atomically } from '../store/atomically.js';
 import { type NotifiedRow, openNotifiedTable } from '../store/notified.js';
 import { type LastNotification, type OutboxRow, openOutbox } from '../store/outbox.js';
+import { isRefusedWrite, type WriteFailures } from '../store/write-failures.js';
 import type { SenderState, SenderView, StateChange } from '../tracking/tracker.js';
 import { postAlerts } from './alertmanager.js';
 import { BACKOFF_DEFAULTS, nextAttemptAtMs } from './backoff.js';
@@ -139,6 +140,8 @@ export interface NotifierDeps {
   previousRunAliveMs: number | null;
   /** The connections notifications go out on: createHttpClient()'s unless given (tests: a stub DNS). */
   http?: HttpClient;
+  /** Where a write the state file refused is counted and logged (a full disk): the notifier keeps running. */
+  writeFailures: WriteFailures;
 }
 
 /** A sender new to the monitor, up: decide() returns at once for it. */
@@ -296,10 +299,34 @@ export function startNotifier(deps: NotifierDeps): Notifier {
    * beat than both.
    */
   const recordBehind = new Map<string, string>();
+  /**
+   * Senders whose change (or catch-up) was decided while the state file
+   * refused the write that records it (a full disk): nothing of it was told
+   * or recorded. Each with its `settling`, caught up (catchUp()) by the next
+   * tick whose write goes through: told what it is then, if that was not
+   * said. One entry per tracked sender at most (forget() lets go of one).
+   */
+  const unrecorded = new Map<string, boolean>();
   /** One of those maps is to ask again of `source`: where a flapping settled stays so, whoever asks. */
   const askAgain = (map: Map<string, boolean>, source: string, settling = false): void => {
     map.set(source, settling || map.get(source) === true);
   };
+  /**
+   * Runs a write of the notifications' records: true once it went through.
+   * One the file refused (SQLite's error: a full disk, a read-only volume)
+   * is reported, and false returned for the caller to keep what it wrote;
+   * anything else thrown is a bug, and goes on up.
+   */
+  function recorded(write: () => void): boolean {
+    try {
+      write();
+      return true;
+    } catch (err) {
+      if (!isRefusedWrite(err)) throw err;
+      deps.writeFailures.failed(err);
+      return false;
+    }
+  }
   /**
    * A sender the start restored and this run has not heard yet: when to
    * look at it again, as far as the monitor has read (the time it will have
@@ -632,13 +659,40 @@ export function startNotifier(deps: NotifierDeps): Notifier {
 
   // --- webhooks: the outbox, drained per target -----------------------------
 
+  /**
+   * The outcomes of attempts (sent, failed, given up) the state file refused
+   * to record (a full disk), by outbox row: written again before each
+   * delivery, and until then their rows are not sent again. At most a row
+   * of each queue's (NOTIFY_QUEUE_MAX each) a target took or refused; a
+   * restart meanwhile sends those again, under the same id.
+   */
+  const unrecordedOutcomes = new Map<number, () => void>();
+  /** Records an attempt's outcome, or keeps it for the next delivery if the file refuses it. */
+  function recordOutcome(seq: number, write: () => void): void {
+    if (!recorded(write)) unrecordedOutcomes.set(seq, write);
+  }
+  /** Writes the outcomes kept: true once none is left. */
+  function recordKeptOutcomes(): boolean {
+    for (const [seq, write] of unrecordedOutcomes) {
+      if (!recorded(write)) return false;
+      unrecordedOutcomes.delete(seq);
+    }
+    return true;
+  }
+
   async function deliver({ target, key }: WebhookQueue): Promise<void> {
     if (busy.has(key) || stopped) return;
     busy.add(key);
     try {
+      recordKeptOutcomes();
       // Stopped (meanwhile, too): the state file may be closed.
       while (!stopped) {
-        const rows = outbox.due(key, now(), BATCH);
+        // (The rows whose outcome waits to be recorded are due still, and left out.)
+        const kept = unrecordedOutcomes.size;
+        const rows = outbox
+          .due(key, now(), BATCH + kept)
+          .filter((row) => kept === 0 || !unrecordedOutcomes.has(row.seq))
+          .slice(0, BATCH);
         if (rows.length === 0) return;
         const beingSent = sendingOf(key);
         for (const row of rows) beingSent.add(row.seq);
@@ -666,7 +720,7 @@ export function startNotifier(deps: NotifierDeps): Notifier {
       attempt: attemptNo,
     };
     if (outcome.ok) {
-      outbox.sent(row.seq, atMs, attemptNo);
+      recordOutcome(row.seq, () => outbox.sent(row.seq, atMs, attemptNo));
       s.sent++;
       log.info(
         { ...base, outcome: 'sent', status: outcome.status, ms: Math.round(outcome.ms) },
@@ -677,7 +731,7 @@ export function startNotifier(deps: NotifierDeps): Notifier {
     s.failed++;
     const tooOld = atMs - row.createdAtMs >= config.maxAgeMs;
     if (!outcome.retryable || tooOld) {
-      outbox.givenUp(row.seq, atMs, attemptNo, outcome.error);
+      recordOutcome(row.seq, () => outbox.givenUp(row.seq, atMs, attemptNo, outcome.error));
       s.givenUp++;
       log.error(
         { ...base, outcome: 'given_up', status: outcome.status, error: outcome.error },
@@ -691,7 +745,7 @@ export function startNotifier(deps: NotifierDeps): Notifier {
       retryAfterMs: outcome.retryAfterMs ?? null,
     });
     const delay = retryAtMs - atMs;
-    outbox.retry(row.seq, attemptNo, retryAtMs, outcome.error);
+    recordOutcome(row.seq, () => outbox.retry(row.seq, attemptNo, retryAtMs, outcome.error));
     s.retried++;
     log.warn(
       { ...base, outcome: 'failed', status: outcome.status, error: outcome.error, retryInMs: delay },
@@ -911,22 +965,34 @@ export function startNotifier(deps: NotifierDeps): Notifier {
   const alertTimer = setInterval(push, config.alertResendMs);
   alertTimer.unref();
   const pruneTimer = setInterval(() => {
-    outbox.prune(now() - KEEP_DONE_MS);
-    for (const q of queues) outbox.trimFinished(q.key, finishedKept);
+    // Refused (a full disk): pruned the next hour.
+    recorded(() => {
+      outbox.prune(now() - KEEP_DONE_MS);
+      for (const q of queues) outbox.trimFinished(q.key, finishedKept);
+    });
   }, 3_600_000);
   pruneTimer.unref();
   // After the start has let go of the senders it lets go (monitor.ts: their ends go with this push).
   if (firing.size > 0) queueMicrotask(push);
 
   /**
-   * Once a second: what flapping that settled, records behind a problem told
-   * and silences that changed leave to tell, and the reminders due.
+   * Once a second: what flapping that settled, records behind a problem told,
+   * silences that changed and writes the file refused leave to tell, and the
+   * reminders due.
    */
-  function catchUpAndRemind(nowMs: number): void {
+  function catchUpAndRemind(nowMs: number, taken: Map<string, boolean>): void {
     const list: Notification[] = [];
-    const add = (told: readonly Notification[]) => list.push(...told);
+    /** A sender off one of the lists, told what it is now if that was not said; in `taken` should the write fail. */
+    const take = (source: string, settling = false) => {
+      askAgain(taken, source, settling);
+      list.push(...catchUp(source, nowMs, settling));
+    };
+    // Decided while the file refused the record (a full disk): caught up now.
+    const refused = [...unrecorded];
+    unrecorded.clear();
+    for (const [source, settling] of refused) take(source, settling);
     // Stable again: say where it settled, if that was not said (a silence may hold it back still).
-    for (const source of flaps.tick(nowMs)) add(catchUp(source, nowMs, true));
+    for (const source of flaps.tick(nowMs)) take(source, true);
     // The record behind a problem told (a lost write): up, and heard by this run with a last beat other
     // than its record's and the incident told's, it is told up at last. Told anything but a problem
     // since, the record no longer matters.
@@ -943,7 +1009,7 @@ export function startNotifier(deps: NotifierDeps): Notifier {
       const key = lastBeatKey(source, v);
       if (key === recordKey || key === previous.incidentKey) continue;
       recordBehind.delete(source);
-      add(catchUp(source, nowMs));
+      take(source);
     }
     // Had the time to show themselves: told what they are now, if that was not said.
     if (deps.heardThrough() >= notShownUntilMs) {
@@ -951,7 +1017,7 @@ export function startNotifier(deps: NotifierDeps): Notifier {
       const due = [...notShownYet];
       notShownYet.clear();
       // (One still to show is added back, with its time.)
-      for (const [source, settling] of due) add(catchUp(source, nowMs, settling));
+      for (const [source, settling] of due) take(source, settling);
     }
     const generation = deps.silencesGeneration();
     if (generation !== caughtUpGeneration) {
@@ -959,7 +1025,7 @@ export function startNotifier(deps: NotifierDeps): Notifier {
       for (const [source, settling] of [...toCatchUp]) {
         if (deps.silenced(source, nowMs)) continue; // (checked here: a catch-up would add it back)
         toCatchUp.delete(source);
-        add(catchUp(source, nowMs, settling));
+        take(source, settling);
       }
     }
     if (config.repeatMs !== null) {
@@ -986,26 +1052,29 @@ export function startNotifier(deps: NotifierDeps): Notifier {
     changes(changes) {
       // Nobody to tell: nothing to decide or remember (a storm of changes costs no rows).
       if (!notifying) return;
+      // The firing set lives in memory (pushed whole): it follows every change, whatever the file does.
+      if (config.alertmanagers.length > 0) {
+        for (const c of changes) trackAlerts(c);
+        if (!pushSoon) {
+          pushSoon = true;
+          setImmediate(() => {
+            pushSoon = false;
+            push();
+          });
+        }
+      }
+      if (!hasWebhooks) return;
       const decideAll = () => {
         const list: Notification[] = [];
-        for (const c of changes) {
-          if (hasWebhooks) list.push(...decide(c));
-          if (config.alertmanagers.length > 0) trackAlerts(c);
-        }
+        for (const c of changes) list.push(...decide(c));
         enqueue(list);
       };
       // What was told (notified) and the rows that tell it (outbox): both, or neither, in a unit
       // that takes the write lock. Not for first sights only (a flood of new senders), which
-      // notify nothing and read nothing.
+      // notify nothing and read nothing. Refused (a full disk): caught up once the file takes writes.
       if (changes.every(isFirstSight)) decideAll();
-      else atomically(db, decideAll);
-      if (config.alertmanagers.length > 0 && !pushSoon) {
-        pushSoon = true;
-        setImmediate(() => {
-          pushSoon = false;
-          push();
-        });
-      }
+      else if (!recorded(() => atomically(db, decideAll)))
+        for (const c of changes) askAgain(unrecorded, c.source);
     },
     last(source) {
       const l = outbox.last(source);
@@ -1013,7 +1082,12 @@ export function startNotifier(deps: NotifierDeps): Notifier {
     },
     stats,
     tick(nowMs) {
-      if (hasWebhooks) atomically(db, () => catchUpAndRemind(nowMs));
+      if (hasWebhooks) {
+        // The senders this catch-up takes off its lists: back to be caught up if the file refuses it.
+        const taken = new Map<string, boolean>();
+        if (!recorded(() => atomically(db, () => catchUpAndRemind(nowMs, taken))))
+          for (const [source, settling] of taken) askAgain(unrecorded, source, settling);
+      }
       // A held alert's sender has had the time to show itself, or its alert is to be kept: pushed if still down.
       const holding = heldUntilMs !== Number.POSITIVE_INFINITY;
       const released = deps.heardThrough() >= heldUntilMs || (holding && keepAliveDue(nowMs));
@@ -1036,7 +1110,9 @@ export function startNotifier(deps: NotifierDeps): Notifier {
       notShownYet.delete(source);
       recordBehind.delete(source);
       flaps.forget(source);
-      notified.delete(source);
+      unrecorded.delete(source);
+      // Refused (a full disk): its row stays behind, which nothing reads (a source not tracked has no view).
+      recorded(() => notified.delete(source));
     },
     hasTargets: hasWebhooks || config.alertmanagers.length > 0,
     test(subject, only) {

@@ -14,6 +14,7 @@ import { type SenderState, senderStateSchema } from '../../shared/vocabulary.js'
 import { atomically } from './atomically.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './schema.js';
 import { configureConnection, createStateWriter, type StateWriter } from './state-writer.js';
+import { isRefusedWrite } from './write-failures.js';
 
 export const STATE_FILE_NAME = 'monitor.db';
 
@@ -21,13 +22,31 @@ export class StateFileError extends Error {
   constructor(
     readonly file: string,
     readonly problem: string,
+    /** What the operator can do; by default, for a file the monitor cannot use, start afresh. */
+    remedy = `To start afresh, move it away (mv ${file} ${file}.broken, and its -wal and -shm files) and start the monitor again`,
   ) {
-    super(
-      `state file ${file} ${problem}; it was left as it is. To start afresh, move it away ` +
-        `(mv ${file} ${file}.broken, and its -wal and -shm files) and start the monitor again`,
-    );
+    super(`state file ${file} ${problem}; it was left as it is. ${remedy}`);
     this.name = 'StateFileError';
   }
+}
+
+/**
+ * The error a start that failed on the file reports: a write its
+ * surroundings refused (a full disk, a read-only volume, a lock another
+ * program holds: isRefusedWrite()) says so, with nothing wrong with the
+ * file, which must not be moved away for it; anything else is the file's
+ * (`problem`, given the error's text).
+ */
+export function startError(file: string, err: unknown, problem: (text: string) => string): StateFileError {
+  if (err instanceof StateFileError) return err;
+  const text = message(err);
+  return isRefusedWrite(err)
+    ? new StateFileError(
+        file,
+        `cannot be written (${text})`,
+        'Nothing is wrong with it: free space on its volume, make it writable, or end what holds its lock, and start the monitor again',
+      )
+    : new StateFileError(file, problem(text));
 }
 
 /** One sender as stored: a JSON record and its three binary rings. */
@@ -138,7 +157,7 @@ export function openStateFile(dataDir: string): StateFile {
     return stateFile(db, path);
   } catch (err) {
     db.close();
-    throw err instanceof StateFileError ? err : new StateFileError(path, `is unreadable (${message(err)})`);
+    throw startError(path, err, (text) => `is unreadable (${text})`);
   }
 }
 
@@ -193,7 +212,7 @@ function prepare(db: DatabaseSync, path: string): void {
         db.exec(`PRAGMA user_version = ${v + 1}`);
       });
     } catch (err) {
-      throw new StateFileError(path, `could not be migrated to schema ${v + 1} (${message(err)})`);
+      throw startError(path, err, (text) => `could not be migrated to schema ${v + 1} (${text})`);
     }
   }
 }

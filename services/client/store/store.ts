@@ -10,9 +10,10 @@ import type { Tracker } from '../tracking/tracker.js';
 import { atomically } from './atomically.js';
 import { openNotifiedTable } from './notified.js';
 import { fromRow } from './sender-codec.js';
-import { type IncidentRow, openStateFile, type StateFile, StateFileError } from './state-file.js';
+import { type IncidentRow, openStateFile, type StateFile, StateFileError, startError } from './state-file.js';
 import { startWriterThread } from './state-writer.js';
 import { startWriteBehind, type WriteBehind } from './write-behind.js';
+import { createWriteFailures, type WriteFailures } from './write-failures.js';
 
 export interface MonitorGap {
   /** The previous run's last sign of life. */
@@ -26,6 +27,8 @@ export interface Store {
   /** The open state file, for the other tables that live in it (outbox, silences, notified). */
   readonly db: StateFile['db'];
   readonly writeBehind: WriteBehind;
+  /** The writes the file refused, of every writer (the sync, the notifications' records, the silences). */
+  readonly writeFailures: WriteFailures;
   /** The previous run's last sign of life (its last write, or its clean stop); null on a new file. */
   readonly previousRunAliveMs: number | null;
   /** Newest first, the state changes still on their way to the file included. */
@@ -90,24 +93,25 @@ export function openStore(
     );
   } catch (err) {
     file.close(null);
-    throw err instanceof StateFileError
-      ? err
-      : new StateFileError(file.path, `holds a record this monitor cannot read (${(err as Error).message})`);
+    throw startError(file.path, err, (text) => `holds a record this monitor cannot read (${text})`);
   }
   // The sync writes on a thread of its own, with its own connection to the file.
   const writer = startWriterThread(file.path, file.runId);
-  const writeBehind = startWriteBehind(file, writer, tracker, logger, {
+  const writeFailures = createWriteFailures(logger, file.path, now);
+  const writeBehind = startWriteBehind(file, writer, tracker, {
     intervalMs: 1000,
     syncMs,
     now,
     heardUntil,
     openedWatermarkMs: file.recordedUntilMs,
     rowsAtStart: stored.map((s) => s.source),
+    failures: writeFailures,
   });
   return {
     path: file.path,
     db: file.db,
     writeBehind,
+    writeFailures,
     previousRunAliveMs: file.previousRun?.aliveAtMs ?? null,
     async incidents(source, limit) {
       // State changes of the last 100 ms may still be on their way to the file: a reader sees them too.

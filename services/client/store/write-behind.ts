@@ -33,12 +33,12 @@
  * bounded by MAX_SENDERS) and so do its incidents (bounded; beyond the
  * bound the oldest are dropped and counted).
  */
-import type { Logger } from 'pino';
 import { inTurns } from '../../shared/turns.js';
 import type { Sender } from '../tracking/sender.js';
 import type { StateChange, Tracker } from '../tracking/tracker.js';
 import { toRow } from './sender-codec.js';
 import type { IncidentRow, StateFile, StateWrite } from './state-file.js';
+import type { WriteFailures } from './write-failures.js';
 
 const MAX_PENDING_INCIDENTS = 100_000;
 const STATE_CHANGE_DELAY_MS = 100;
@@ -114,6 +114,8 @@ export interface WriteBehindOptions {
   openedWatermarkMs: number;
   /** The sources the file has rows of when the write-behind starts (the store read them to restore them). */
   rowsAtStart?: Iterable<string>;
+  /** Where a refused write is counted and logged, with every other writer's (write-failures.ts). */
+  failures: WriteFailures;
 }
 
 /** What one write took off the queues: put back if the write fails. */
@@ -132,7 +134,6 @@ export function startWriteBehind(
   file: StateFile,
   sink: StateSink,
   tracker: Tracker,
-  logger: Logger,
   options: WriteBehindOptions,
 ): WriteBehind {
   // Senders changed since their last write, the longest-waiting first (a Map keeps insertion order).
@@ -341,7 +342,7 @@ export function startWriteBehind(
   function putBack(slice: Slice, err: unknown, ms: number): void {
     stats.failures++;
     stats.lastWriteMs = ms;
-    logger.error({ event: 'store_error', file: file.path, err }, 'state file write failed; retrying');
+    options.failures.failed(err);
     // Back through the tracker, which takes a record only while it is still the source's own: one
     // forgotten meanwhile has its removal queued already, and must not be written after it.
     // Their changes are not in the file still, since when they were (those still tracked: a forgotten
