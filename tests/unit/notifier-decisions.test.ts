@@ -1392,6 +1392,40 @@ describe('the notifier, on a fake clock', () => {
       await expect.poll(() => am.bodies.at(-1)).toEqual([]);
     });
 
+    it("sends after a restart the resolution of the previous run's alert that Alertmanager had not taken, and not one older than an alert's lifetime", async () => {
+      const am = await receiver();
+      cleanups.push(am.close);
+      const w = world();
+      const over = { webhooks: [], alertmanagers: [am.target], alertResendMs: 10_000 };
+      w.start(over);
+      const incident = w.db.prepare(
+        'INSERT INTO incidents (source, from_state, to_state, reason, at) VALUES (?, ?, ?, ?, ?)',
+      );
+      // `old` came back 5 resend intervals ago: its alert has ended by itself.
+      incident.run('old', 'up', 'down', 'missed_3', w.t - 60_000);
+      incident.run('old', 'down', 'up', 'beat', w.t - 50_000);
+      w.change('old', 'up');
+      w.change('a', 'up');
+      w.change('a', 'down');
+      incident.run('a', 'up', 'down', 'missed_3', w.t);
+      await expect.poll(() => sources(am.bodies.at(-1) ?? [])).toEqual(['a']);
+      am.answer.status = 503;
+      const refusedFrom = am.bodies.length;
+      w.t += 1000;
+      w.change('a', 'up');
+      incident.run('a', 'down', 'up', 'beat', w.t);
+      await expect.poll(() => am.bodies.length).toBe(refusedFrom + 1);
+      const endedAtMs = w.t;
+      // (The next resend is 10 s away: what comes now is the next run's.)
+      const restartedFrom = am.bodies.length;
+      am.answer.status = 200;
+      await w.restart(over, 5000);
+      await expect
+        .poll(() => am.bodies.slice(restartedFrom))
+        .toMatchObject([[{ labels: { source: 'a' }, endsAt: new Date(endedAtMs).toISOString() }]]);
+      expect(am.bodies.slice(restartedFrom)[0]).toHaveLength(1);
+    });
+
     it('sends a resolution that came while a push was in flight: that push still said firing', async () => {
       const { am, w } = await alerting();
       w.change('a', 'up');

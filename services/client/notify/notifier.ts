@@ -30,6 +30,7 @@ import { MAX_DECLARED_SENDERS } from '../config/declared-senders.js';
 import { atomically } from '../store/atomically.js';
 import { type NotifiedRow, openNotifiedTable } from '../store/notified.js';
 import { type LastNotification, type OutboxRow, openOutbox } from '../store/outbox.js';
+import { recoveriesSince } from '../store/recoveries.js';
 import { isRefusedWrite, type WriteFailures } from '../store/write-failures.js';
 import type { SenderState, SenderView, StateChange } from '../tracking/tracker.js';
 import { postAlerts } from './alertmanager.js';
@@ -812,6 +813,22 @@ export function startNotifier(deps: NotifierDeps): Notifier {
     const mayBeHeldBack =
       v.state === 'down' || ((v.state === 'late' || v.state === 'stopped') && mayTell(v.state));
     if (mayBeHeldBack) askAgain(toCatchUp, v.source);
+  }
+  // The previous run's resolutions Alertmanager may not have taken (it was unreachable then, or the
+  // monitor stopped first): its alert would fire until its endsAt, ALERT_LIFETIME_RESENDS intervals after
+  // its last push. Sent again, as any resolution: one Alertmanager took already, or an alert it never had,
+  // notifies nobody.
+  if (config.alertmanagers.length > 0) {
+    for (const r of recoveriesSince(db, now() - ALERT_LIFETIME_RESENDS * config.alertResendMs)) {
+      const v = deps.view(r.source);
+      if (v === undefined || v.state === 'down' || firing.has(r.source)) continue;
+      firing.set(r.source, {
+        sinceMs: r.downAtMs,
+        reason: r.downReason,
+        resolvedAtMs: r.atMs,
+        resolvedTo: { state: r.to, reason: r.reason },
+      });
+    }
   }
   // Told a problem, and changed since (a state newer than what was told): a silence that ended while
   // the monitor was stopped held back what it became (its up, say). Caught up too; catchUp() says only
