@@ -29,7 +29,7 @@ import {
 import { buildHttp, closeHttp } from './http/server.js';
 import { createEventHub, JsonText } from './http/sse.js';
 import { createHistory } from './ingest/history.js';
-import { readKernelSocketStats } from './ingest/kernel-drops.js';
+import { readCapacityDrops, readKernelSocketStats } from './ingest/kernel-drops.js';
 import { createLogLimiter } from './ingest/log-limiter.js';
 import { createOverrunWatch } from './ingest/overrun.js';
 import { createIngest, type Ingest } from './ingest/pipeline.js';
@@ -481,14 +481,20 @@ async function assembleMonitor(
   const snapshotEvery = Math.max(1, Math.round(1000 / tickMs));
   let ticks = 0;
   const overruns = createOverrunWatch(
-    () => ({ queueDrops: receiver.queueDrops(), kernelDrops: kernel()?.drops ?? 0 }),
-    (fromMs, nowMs, dropped, counts) => {
+    // The namespace's full-buffer count after the socket's drops (overrun.ts).
+    () => ({
+      queueDrops: receiver.queueDrops(),
+      kernelDrops: kernel()?.drops ?? 0,
+      capacityDrops: readCapacityDrops(),
+    }),
+    (fromMs, nowMs, dropped, { queueDrops, kernelDrops }) => {
       tracker.blind(fromMs, nowMs);
       logger.warn(
-        { event: 'overrun', dropped, ...counts },
+        { event: 'overrun', dropped, queueDrops, kernelDrops },
         `${dropped} datagrams dropped: the monitor fell behind (its queue or the kernel's receive buffer was full); silence until now is not judged`,
       );
     },
+    (count) => ingest.discardedByKernel(count),
   );
   /**
    * How far the monitor has heard everything: what the socket threads have read and handed over (read

@@ -48,6 +48,7 @@ export const clientExceptionReasonSchema = z.enum([
   'undeclared',
   'self',
   'socket_error',
+  'kernel_discarded',
 ]);
 export type ClientExceptionReason = z.infer<typeof clientExceptionReasonSchema>;
 

@@ -76,4 +76,64 @@ describe('overrun: the monitor losing datagrams itself', () => {
     // 59 and 60 (due T0 + 59_000 and T0 + 60_000) may have been among those dropped.
     expect(tracker.observe(trackedBeat({ seq: 61 })).lostDelta).toBe(58);
   });
+
+  describe("the kernel's drops that were not a full buffer (a bad checksum)", () => {
+    it('are no overrun: only as many as the namespace counted at a full buffer since the start make one', () => {
+      const counts: DropCounts = { queueDrops: 0, kernelDrops: 0, capacityDrops: 100 };
+      const overruns: number[] = [];
+      const discarded: number[] = [];
+      const watch = createOverrunWatch(
+        () => ({ ...counts }),
+        (_from, _now, dropped) => overruns.push(dropped),
+        (n) => discarded.push(n),
+      );
+      // Three corrupt datagrams: the socket's count moves, the namespace's full-buffer count does not.
+      counts.kernelDrops = 3;
+      expect(watch.check(T0, T0)).toBe(false);
+      // One at a full buffer and one corrupt.
+      counts.kernelDrops = 5;
+      counts.capacityDrops = 101;
+      expect(watch.check(T0 + 250, T0 + 250)).toBe(true);
+      // The namespace counted a full buffer before the socket's count showed it (read in between): blind at
+      // once (the socket's count has drops to spare), never later; the socket's count adds nothing after.
+      counts.capacityDrops = 102;
+      expect(watch.check(T0 + 500, T0 + 500)).toBe(true);
+      counts.kernelDrops = 6;
+      expect(watch.check(T0 + 750, T0 + 750)).toBe(false);
+      expect({ overruns, discarded }).toEqual({ overruns: [1, 1], discarded: [3, 1] });
+      // None to spare (a watch that saw no corrupt one): the namespace's count first, the socket's at the next check.
+      const clean: DropCounts = { queueDrops: 0, kernelDrops: 0, capacityDrops: 0 };
+      const cleanWatch = createOverrunWatch(
+        () => ({ ...clean }),
+        () => {},
+      );
+      clean.capacityDrops = 1;
+      expect(cleanWatch.check(T0, T0)).toBe(false);
+      clean.kernelDrops = 1;
+      expect(cleanWatch.check(T0 + 250, T0 + 250)).toBe(true);
+    });
+
+    it('leave a dead sender to go late, then down, however many come', () => {
+      const { tracker, counts } = watchedSender();
+      counts.capacityDrops = 7;
+      const fresh = createOverrunWatch(
+        () => ({ ...counts }),
+        (fromMs, nowMs) => tracker.blind(fromMs, nowMs),
+      );
+      const states: string[] = [];
+      for (let t = T0 + 250; t <= T0 + 5000; t += 250) {
+        counts.kernelDrops++;
+        fresh.check(t, t);
+        for (const c of tracker.tick(t)) states.push(`${c.to}@${c.atMs - T0}`);
+      }
+      expect(states).toEqual(['late@2000', 'down@4000']);
+      // Taken for full-buffer drops (the namespace's count unknown), the same trickle kept it up.
+      const blinded = watchedSender();
+      for (let t = T0 + 250; t <= T0 + 5000; t += 250) {
+        blinded.counts.kernelDrops++;
+        blinded.watch.check(t, t);
+        expect(blinded.tracker.tick(t)).toEqual([]);
+      }
+    });
+  });
 });

@@ -1,6 +1,7 @@
 /**
  * The monitor's own losses: datagrams dropped at its socket threads' full
- * queue, or by the kernel at the socket's full receive buffer. Either way
+ * queue, or by the kernel at the socket's full receive buffer (not those
+ * the kernel discarded as corrupt: fullBufferDrops()). Either way
  * the monitor did not observe what was sent, so whatever any sender sent
  * that arrived in that time is unknown, not missing (`blind`), and the
  * monitor says so once per check (`overrun`). Checked before every
@@ -14,7 +15,14 @@
  */
 export interface DropCounts {
   queueDrops: number;
+  /** The socket's drops (kernel-drops.ts): at its full receive buffer, and of datagrams it discarded (a bad checksum). */
   kernelDrops: number;
+  /**
+   * The network namespace's UDP drops at a full buffer (readCapacityDrops()),
+   * read after kernelDrops; null or absent: unknown, and every kernel drop
+   * is taken for one.
+   */
+  capacityDrops?: number | null;
 }
 
 export interface OverrunWatch {
@@ -26,17 +34,45 @@ export interface OverrunWatch {
   check(nowMs: number, heardUntilMs: number): boolean;
 }
 
+/**
+ * The kernel's drops of the socket that were at a full buffer, of `kernelDrops`
+ * since the start: as many as the namespace counted at a full buffer since
+ * the start (`capacitySinceStart`), at most. The rest were discarded for
+ * another reason (a bad checksum): not the monitor behind, and no blind
+ * time, or a trickle of corrupt datagrams would keep every sender from ever
+ * going late or down. A namespace shared with other programs (a host's
+ * network) can only make more of them count as the monitor's.
+ */
+export function fullBufferDrops(kernelDrops: number, capacitySinceStart: number | null): number {
+  return capacitySinceStart === null ? kernelDrops : Math.min(kernelDrops, capacitySinceStart);
+}
+
 export function createOverrunWatch(
   counts: () => DropCounts,
   overrun: (fromMs: number, nowMs: number, dropped: number, counts: DropCounts) => void,
+  /** Datagrams the kernel discarded since the last check for another reason than a full buffer. */
+  discarded: (count: number) => void = () => {},
 ): OverrunWatch {
+  // The namespace's count when the watch began (the socket's own counts begin with the socket).
+  const capacityAtStart = counts().capacityDrops ?? null;
   let seen = 0;
+  let seenDiscarded = 0;
   // Before the first check: unknown, so from any time.
   let heardAtLastCheckMs = 0;
   return {
     check(nowMs, heardUntilMs) {
       const c = counts();
-      const total = c.queueDrops + c.kernelDrops;
+      const capacity = c.capacityDrops ?? null;
+      const behind = fullBufferDrops(
+        c.kernelDrops,
+        capacity === null || capacityAtStart === null ? null : capacity - capacityAtStart,
+      );
+      const otherwise = c.kernelDrops - behind;
+      if (otherwise > seenDiscarded) {
+        discarded(otherwise - seenDiscarded);
+        seenDiscarded = otherwise;
+      }
+      const total = c.queueDrops + behind;
       const fromMs = heardAtLastCheckMs;
       heardAtLastCheckMs = Math.min(nowMs, heardUntilMs);
       if (total <= seen) return false;

@@ -57,6 +57,12 @@ export interface Ingest {
   readable(datagram: Classified): void;
   /** A socket-level error, or a datagram whose handling threw (a bug). */
   socketError(err: Error): void;
+  /**
+   * Datagrams the kernel discarded before the socket was read, for another
+   * reason than a full buffer (a bad UDP checksum: overrun.ts): never seen
+   * here, so counted together, with one `exception` line (rate-limited).
+   */
+  discardedByKernel(count: number): void;
   stats: IngestStats;
 }
 
@@ -229,6 +235,19 @@ export function createIngest(deps: IngestDeps): Ingest {
           return plainText(d, d.text);
         case 'rejected':
           return rejected(d, d.reason, d.detail, d.text);
+      }
+    },
+    discardedByKernel(count) {
+      stats.exceptions.set('kernel_discarded', (stats.exceptions.get('kernel_discarded') ?? 0) + count);
+      if (limiter.allow('kernel_discarded')) {
+        logger.warn(
+          {
+            event: 'exception',
+            reason: 'kernel_discarded',
+            detail: `${count} datagrams discarded by the kernel before they were read (a bad UDP checksum, say)`,
+          },
+          `${count} datagrams discarded by the kernel`,
+        );
       }
     },
     socketError(err) {
