@@ -392,6 +392,7 @@ async function assembleMonitor(
     queueDrops: () => receiver.queueDrops(),
     socketWakeups: () => receiver.wakeups(),
     decodedOnMain: () => receiver.decodedOnMain(),
+    socketBatches: () => receiver.batches(),
     judgementLagMs: () => judgementLagMs,
     logLinesDropped: log.dropped,
     logBytesWritten: log.written,

@@ -345,6 +345,18 @@ describe('the socket threads', () => {
     });
   });
 
+  it('hold what waits for the main thread in full batches: as many as the datagrams fill, not one a millisecond', async () => {
+    m = await startLoopbackMonitor(captureLogs('client').logger);
+    const before = await metric(m, 'udp_monitor_socket_batches_total');
+    // 4,000 datagrams over about 2 s, 4 every 2 ms: cut every millisecond, ~1,000 batches of ~4 would wait,
+    // each with its arrays sized for 512 (~36 KiB), where UDP_QUEUE_BYTES counts ~330 bytes a datagram.
+    await sendWhileBlocked(m.monitor.udp.port, beats(4000), 4000);
+    await eventually(() => expect(m?.monitor.ingest.stats.datagrams).toBe(4000), 5000, 50);
+    expect(readKernelSocketStats(m.monitor.udp.port)?.drops).toBe(0);
+    // The few in flight when the thread stopped handling them, then full ones (8 of 512), then what is left.
+    expect((await metric(m, 'udp_monitor_socket_batches_total')) - before).toBeLessThan(40);
+  });
+
   it('report a datagram larger than the whole queue as oversize, never as a queue drop that blinds the monitor', async () => {
     const logs = captureLogs('client');
     m = await startLoopbackMonitor(logs.logger, { UDP_QUEUE_BYTES: '65536' });

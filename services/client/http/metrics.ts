@@ -54,6 +54,7 @@ export interface MetricsSource {
   socketWakeups(): number;
   /** JSON datagrams a busy socket thread handed over undecoded, decoded on the main thread. */
   decodedOnMain(): number;
+  socketBatches(): number;
   /** How far behind the clock silence was judged at the latest liveness tick (read-through.ts, the watermark). */
   judgementLagMs(): number;
   logLinesDropped(): number;
@@ -185,6 +186,11 @@ export function monitorMetrics(source: MetricsSource): MonitorMetrics {
     'datagrams_decoded_on_main_thread_total',
     'JSON datagrams a busy socket thread handed over undecoded, so the main thread decoded and validated them (the socket thread keeps room to read)',
     source.decodedOnMain,
+  );
+  total(
+    'socket_batches_total',
+    'Batches of datagrams the socket threads handed to the main thread (up to 512 each: few datagrams a batch while it keeps up, full ones while it is behind)',
+    source.socketBatches,
   );
   gauge(
     'judgement_lag_seconds',

@@ -61,6 +61,8 @@ export interface Receiver {
   wakeups(): number;
   /** JSON datagrams a busy socket thread handed over undecoded, decoded on the main thread, since start (decode-split.ts). */
   decodedOnMain(): number;
+  /** Batches of datagrams the socket threads handed over and the main thread handled, since start. */
+  batches(): number;
   /**
    * Silence is not judged past it: a time the oldest datagram read and not
    * yet handed to the caller arrived no earlier than, or, if earlier, the
@@ -87,6 +89,8 @@ interface SocketThread {
   wakeups(): number;
   /** JSON datagrams of its decoded here: it was busy (decode-split.ts). */
   decodedOnMain(): number;
+  /** Its batches handled here. */
+  batches(): number;
   heardUntil(): number;
   /** Resolved with the answer to this request (answers come in the order asked). */
   stats(): Promise<SocketThreadStats>;
@@ -245,6 +249,7 @@ function spawnThread(
           dropped: () => progress.drops(),
           wakeups: () => progress.wakeups(),
           decodedOnMain: () => decodedOnMain,
+          batches: () => progress.handled(),
           heardUntil: () => (exited ? heardUntilDeath : heardUntil()),
           stats: () =>
             new Promise((resolveStats) => {
@@ -350,6 +355,7 @@ async function bindThreads(
     queueDrops: () => threads.reduce((a, t) => a + t.dropped(), 0),
     wakeups: () => threads.reduce((a, t) => a + t.wakeups(), 0),
     decodedOnMain: () => threads.reduce((a, t) => a + t.decodedOnMain(), 0),
+    batches: () => threads.reduce((a, t) => a + t.batches(), 0),
     heardUntil: () => Math.min(...threads.map((t) => t.heardUntil())),
     async stats() {
       const all = await Promise.all(threads.map((t) => t.stats()));

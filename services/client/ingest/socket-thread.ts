@@ -167,6 +167,8 @@ async function run(options: SocketThreadOptions): Promise<void> {
   let fillingBytes = 0;
   let fillingFromMs = Number.POSITIVE_INFINITY;
   let flushTimer: NodeJS.Timeout | null = null;
+  /** The batch being filled was due (FLUSH_MS) while MAX_IN_FLIGHT were in flight: it goes when one is handled. */
+  let heldBack = false;
 
   // Each batch is first waiting here, then handed over (in flight) until handled; each moves once.
   type Batch = { batch: ClassifiedBatch; bytes: number; fromMs: number };
@@ -196,6 +198,7 @@ async function run(options: SocketThreadOptions): Promise<void> {
     if (handled === released) return;
     for (; released < handled; released++) queuedBytes -= inFlight.shift()?.bytes ?? 0;
     handOver();
+    if (heldBack && inFlight.length < MAX_IN_FLIGHT) flush();
     updateWatermark();
   }
 
@@ -209,12 +212,23 @@ async function run(options: SocketThreadOptions): Promise<void> {
     while (inFlight.length < MAX_IN_FLIGHT && waiting.length > 0) send(waiting.shift() as Batch);
   }
 
-  function flush(): void {
+  /**
+   * The batch being filled goes over, or waits its turn. But while the
+   * tracking thread holds MAX_IN_FLIGHT batches, one that is not full would
+   * only wait: it fills on, and goes once one of them is handled (release()).
+   * Cut every FLUSH_MS, a wait of a few datagrams a batch would take a
+   * batch's arrays (sized for BATCH_DATAGRAMS, ~36 KiB) for each few, far
+   * beyond what UDP_QUEUE_BYTES counts of them; full, about 72 bytes a
+   * datagram, within its RECORD_OVERHEAD. `force`: at the stop, whatever.
+   */
+  function flush(force = false): void {
     if (flushTimer !== null) {
       clearTimeout(flushTimer);
       flushTimer = null;
     }
     if (writer.count === 0) return;
+    heldBack = !force && !writer.full && inFlight.length >= MAX_IN_FLIGHT;
+    if (heldBack) return;
     queuedBytes += fillingBytes;
     waiting.push({ batch: writer.take(), bytes: fillingBytes, fromMs: fillingFromMs });
     fillingBytes = 0;
@@ -317,7 +331,7 @@ async function run(options: SocketThreadOptions): Promise<void> {
       case 'stop':
         clearInterval(vouchTimer);
         socket.close(() => {
-          flush();
+          flush(true);
           // What is still queued goes over at once: the main thread handles it all before `closed`.
           while (waiting.length > 0) send(waiting.shift() as Batch);
           post({ type: 'closed' });
