@@ -43,6 +43,7 @@ import { createChangeCounts } from './publish/change-counts.js';
 import { createStateChangeSink } from './publish/state-changes.js';
 import { openSilencesTable } from './store/silences.js';
 import { openStore } from './store/store.js';
+import { createClockStepWatch } from './tracking/clock-steps.js';
 import { createTracker, type Tracker } from './tracking/tracker.js';
 
 /** Senders a step of a liveness pass judges: ~0.2 ms (~0.5 ms when it credits uptime). */
@@ -553,8 +554,18 @@ async function assembleMonitor(
         snapshotting = false;
       });
   };
+  const clockSteps = createClockStepWatch();
   const liveness = setInterval(() => {
     const nowMs = now();
+    // The wall clock set ahead: the time it skipped was not watched (clock-steps.ts).
+    const stepMs = clockSteps.look(nowMs, performance.now());
+    if (stepMs !== 0) {
+      if (stepMs > 0) tracker.blind(nowMs - stepMs, nowMs);
+      logger.warn(
+        { event: 'clock_step', stepMs: Math.round(stepMs) },
+        `the wall clock stepped ${Math.round(stepMs)} ms${stepMs > 0 ? ': that time is not judged' : ''}`,
+      );
+    }
     maintenance.tick(nowMs);
     // Silence is judged only up to what was read and handled: a beat still waiting on a socket thread,
     // or in the kernel for one, is not missing.

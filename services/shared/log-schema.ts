@@ -103,6 +103,7 @@ export const logEvents = {
   state: event('state', { source: z.string(), from: state.nullable(), to: state, reason: z.string() }),
   restart: event('restart', { source: z.string(), boot: z.string() }),
   evict: event('evict', { source: z.string(), reason: evictReasonSchema }),
+  clock_step: event('clock_step', { stepMs: z.number().int() }),
   overrun: event('overrun', {
     dropped: z.number().int(),
     queueDrops: z.number().int(),
