@@ -296,6 +296,17 @@ describe('tracker: declared senders', () => {
     expect([...t.all()].map((s) => s.source).sort()).toEqual(['d', 'y']);
   });
 
+  it('never evicts for a new declaration a known sender the same list declares, wherever the list names it', () => {
+    const t = createTracker({ ...OPTIONS, maxSenders: 2 });
+    // x, the longest silent, is known but not declared yet; the list declares it after a new one.
+    t.observe(trackedBeat({ source: 'x' }));
+    t.observe(trackedBeat({ source: 'y', receivedAtMs: T0 + 1000, sentAtMs: T0 + 1000 }));
+    const letGo = t.declare([declaredSender('d', 1000), declaredSender('x', 1000)], T0 + 2000);
+    expect(letGo).toEqual([{ source: 'y', reason: 'max_senders' }]);
+    expect(t.view('x', T0 + 2000)).toMatchObject({ state: 'up', received: 1 });
+    expect([...t.all()].map((s) => s.source).sort()).toEqual(['d', 'x']);
+  });
+
   it('after a restart: a no-longer-declared sender never seen is forgotten, one still declared stays down', () => {
     const before = createTracker(OPTIONS);
     before.declare([declaredSender('gone', 1000), declaredSender('ghost', 1000)], T0);

@@ -1015,29 +1015,34 @@ export function createTracker(options: TrackerOptions): Tracker {
         letGo.push({ source: sender.source, reason: 'unlisted' });
       }
     }
+    const declarationOf = (d: Declaration): Declaration => ({
+      intervalMs: d.intervalMs,
+      graceMs: d.graceMs,
+      displayName: d.displayName,
+    });
+    // The senders known already first: declared before a new one makes room, none of them is evicted for it.
+    const fresh: Array<(typeof declared)[number]> = [];
     for (const d of declared) {
-      const declaration: Declaration = {
-        intervalMs: d.intervalMs,
-        graceMs: d.graceMs,
-        displayName: d.displayName,
-      };
-      let sender = senders.get(d.source);
+      const sender = senders.get(d.source);
       if (sender === undefined) {
-        sender = blankSender(d.source, d.kind, 'pending', 'declared', nowMs, shape);
-        sender.declaration = declaration;
-        sender.notBeforeMs = nowMs + d.intervalMs + graceOf(sender);
-        // A full tracker makes room with the longest-silent undeclared sender: let go as any eviction.
-        const o = resetObservation(0);
-        insert(sender, o);
-        if (o.evicted !== null) letGo.push({ source: o.evicted, reason: 'max_senders' });
+        fresh.push(d);
         continue;
       }
-      caughtUp(sender).declaration = declaration;
+      caughtUp(sender).declaration = declarationOf(d);
       // Never heard from: down at its declaration + interval + grace, by the declaration as it is now. Not
       // from now: a start must not put it off (listening() gives it what the monitor's absence took).
       if (sender.state === 'pending')
         sender.notBeforeMs = sender.stateSinceMs + d.intervalMs + graceOf(sender);
       changed(sender);
+    }
+    for (const d of fresh) {
+      const sender = blankSender(d.source, d.kind, 'pending', 'declared', nowMs, shape);
+      sender.declaration = declarationOf(d);
+      sender.notBeforeMs = nowMs + d.intervalMs + graceOf(sender);
+      // A full tracker makes room with the longest-silent undeclared sender: let go as any eviction.
+      const o = resetObservation(0);
+      insert(sender, o);
+      if (o.evicted !== null) letGo.push({ source: o.evicted, reason: 'max_senders' });
     }
     // Declared senders are kept whatever MAX_SENDERS says; undeclared ones make room (a MAX_SENDERS
     // lowered since the file was written too).
