@@ -294,8 +294,30 @@ async function assembleMonitor(
     host: { variable: 'UDP_HOST', value: config.udpHost },
     port: { variable: 'UDP_PORT', value: config.udpPort },
   };
+  /**
+   * The wall clock set ahead: the time it skipped was not watched (clock-steps.ts). Looked at before each
+   * batch of datagrams is handled (a datagram stamped after the step is judged by it) and at each tick.
+   */
+  const clockSteps = createClockStepWatch();
+  const lookAtClocks = (): void => {
+    const nowMs = now();
+    const stepMs = clockSteps.look(nowMs, performance.now());
+    if (stepMs === 0) return;
+    if (stepMs > 0) tracker.blind(nowMs - stepMs, nowMs);
+    logger.warn(
+      { event: 'clock_step', stepMs: Math.round(stepMs) },
+      `the wall clock stepped ${Math.round(stepMs)} ms${stepMs > 0 ? ': that time is not judged' : ''}`,
+    );
+  };
+  // The network namespace's full-buffer drops before the socket is made (overrun.ts).
+  const capacityBeforeSocket = readCapacityDrops();
   const receiver = await socketThreads
-    .bind({ readable: ingest.readable, exception: ingest.socketError, died: deafened })
+    .bind({
+      beforeBatch: lookAtClocks,
+      readable: ingest.readable,
+      exception: ingest.socketError,
+      died: deafened,
+    })
     .catch((err: unknown) => Promise.reject(bindFailure(err, udp)));
   opened.push(() => receiver.stop());
   tracker.listening(now());
@@ -483,7 +505,6 @@ async function assembleMonitor(
   const snapshotEvery = Math.max(1, Math.round(1000 / tickMs));
   let ticks = 0;
   const overruns = createOverrunWatch(
-    // The namespace's full-buffer count after the socket's drops (overrun.ts).
     () => ({
       queueDrops: receiver.queueDrops(),
       kernelDrops: kernel()?.drops ?? 0,
@@ -497,6 +518,7 @@ async function assembleMonitor(
       );
     },
     (count) => ingest.discardedByKernel(count),
+    capacityBeforeSocket,
   );
   /**
    * How far the monitor has heard everything: what the socket threads have read and handed over (read
@@ -554,18 +576,9 @@ async function assembleMonitor(
         snapshotting = false;
       });
   };
-  const clockSteps = createClockStepWatch();
   const liveness = setInterval(() => {
+    lookAtClocks();
     const nowMs = now();
-    // The wall clock set ahead: the time it skipped was not watched (clock-steps.ts).
-    const stepMs = clockSteps.look(nowMs, performance.now());
-    if (stepMs !== 0) {
-      if (stepMs > 0) tracker.blind(nowMs - stepMs, nowMs);
-      logger.warn(
-        { event: 'clock_step', stepMs: Math.round(stepMs) },
-        `the wall clock stepped ${Math.round(stepMs)} ms${stepMs > 0 ? ': that time is not judged' : ''}`,
-      );
-    }
     maintenance.tick(nowMs);
     // Silence is judged only up to what was read and handled: a beat still waiting on a socket thread,
     // or in the kernel for one, is not missing.

@@ -44,4 +44,37 @@ describe('steps of the wall clock', () => {
     // (Without it, every sender is down at the step, as of its threshold on the clock before it.)
     expect(run(false).changes).toEqual(['down@6000']);
   });
+
+  it('looked at before each batch: a plain-text datagram stamped after a step ahead, before the next tick, changes nothing', () => {
+    const run = (beforeEachBatch: boolean) => {
+      const tracker = createTracker(TRACKER_OPTIONS);
+      const watch = createClockStepWatch();
+      const changes: string[] = [];
+      const look = (wallMs: number, monoMs: number) => {
+        const step = watch.look(wallMs, monoMs);
+        if (step > 0) tracker.blind(wallMs - step, wallMs);
+      };
+      const record = (cs: readonly { from: string | null; to: string }[]) => {
+        for (const c of cs) changes.push(`${c.from}->${c.to}`);
+      };
+      // A plain-text sender every second (at x.100 s), ticks every 250 ms; the wall clock steps 10 s ahead
+      // at 7.05 s, and the datagram of 7.1 s comes before the tick of 7.25 s.
+      let wall = T0;
+      for (let mono = 0; mono <= 9000; mono += 50, wall += 50) {
+        if (mono === 7050) wall += 10_000;
+        if (mono % 1000 === 100) {
+          if (beforeEachBatch) look(wall, mono);
+          record(tracker.observeText('10.0.0.1', wall).changes);
+        }
+        if (mono % 250 === 0) {
+          look(wall, mono);
+          record(tracker.tick(wall));
+        }
+      }
+      return { changes, lost: tracker.view('10.0.0.1', wall)?.lost };
+    };
+    expect(run(true)).toEqual({ changes: ['null->up'], lost: 0 });
+    // Looked at only at the ticks, the datagram found it silent for the 10 s.
+    expect(run(false)).toEqual({ changes: ['null->up', 'up->down', 'down->up'], lost: 10 });
+  });
 });

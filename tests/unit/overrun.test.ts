@@ -78,14 +78,18 @@ describe('overrun: the monitor losing datagrams itself', () => {
   });
 
   describe("the kernel's drops that were not a full buffer (a bad checksum)", () => {
-    it('are no overrun: only as many as the namespace counted at a full buffer since the start make one', () => {
+    it('are no overrun: only as many as the namespace counted at a full buffer since the socket was made make one', () => {
       const counts: DropCounts = { queueDrops: 0, kernelDrops: 0, capacityDrops: 100 };
       const overruns: number[] = [];
-      const discarded: number[] = [];
+      let discarded = 0;
       const watch = createOverrunWatch(
         () => ({ ...counts }),
         (_from, _now, dropped) => overruns.push(dropped),
-        (n) => discarded.push(n),
+        (n) => {
+          discarded += n;
+        },
+        // Read before the bind: the socket's drops before the first check are measured against it.
+        100,
       );
       // Three corrupt datagrams: the socket's count moves, the namespace's full-buffer count does not.
       counts.kernelDrops = 3;
@@ -94,23 +98,32 @@ describe('overrun: the monitor losing datagrams itself', () => {
       counts.kernelDrops = 5;
       counts.capacityDrops = 101;
       expect(watch.check(T0 + 250, T0 + 250)).toBe(true);
-      // The namespace counted a full buffer before the socket's count showed it (read in between): blind at
-      // once (the socket's count has drops to spare), never later; the socket's count adds nothing after.
-      counts.capacityDrops = 102;
-      expect(watch.check(T0 + 500, T0 + 500)).toBe(true);
+      expect(watch.check(T0 + 500, T0 + 500)).toBe(false);
+      expect({ overruns, discarded }).toEqual({ overruns: [1], discarded: 4 });
+      // The kernel counts a full buffer in the socket's drops first, then in the namespace's: read in
+      // between, it is no discarded one, and the next check finds it a full buffer's.
       counts.kernelDrops = 6;
       expect(watch.check(T0 + 750, T0 + 750)).toBe(false);
-      expect({ overruns, discarded }).toEqual({ overruns: [1, 1], discarded: [3, 1] });
-      // None to spare (a watch that saw no corrupt one): the namespace's count first, the socket's at the next check.
-      const clean: DropCounts = { queueDrops: 0, kernelDrops: 0, capacityDrops: 0 };
-      const cleanWatch = createOverrunWatch(
-        () => ({ ...clean }),
-        () => {},
+      counts.capacityDrops = 102;
+      expect(watch.check(T0 + 1000, T0 + 1000)).toBe(true);
+      expect(watch.check(T0 + 1250, T0 + 1250)).toBe(false);
+      expect({ overruns, discarded }).toEqual({ overruns: [1, 1], discarded: 4 });
+    });
+
+    it('measures from before the socket was made: a start that falls behind at once is an overrun', () => {
+      const counts: DropCounts = { queueDrops: 0, kernelDrops: 0, capacityDrops: 50 };
+      const overruns: number[] = [];
+      const watch = createOverrunWatch(
+        () => ({ ...counts }),
+        (_from, _now, dropped) => overruns.push(dropped),
+        () => overruns.push(-1),
+        40,
       );
-      clean.capacityDrops = 1;
-      expect(cleanWatch.check(T0, T0)).toBe(false);
-      clean.kernelDrops = 1;
-      expect(cleanWatch.check(T0 + 250, T0 + 250)).toBe(true);
+      // 10 full-buffer drops between the bind and the watch's first look.
+      counts.kernelDrops = 10;
+      expect(watch.check(T0, T0)).toBe(true);
+      expect(watch.check(T0 + 250, T0 + 250)).toBe(false);
+      expect(overruns).toEqual([10]);
     });
 
     it('leave a dead sender to go late, then down, however many come', () => {

@@ -8,9 +8,10 @@
  * as it was queued or read), or that a socket filter refused. Only the
  * first kind is the monitor falling behind. The network namespace's UDP
  * counters (/proc/net/snmp and snmp6) tell them apart: a full buffer counts
- * in RcvbufErrors (or MemErrors, the protocol's memory limit) before it
- * counts in the socket's drops; a bad checksum in InCsumErrors
- * (net/ipv4/udp.c: __udp_queue_rcv_skb, udp_queue_rcv_one_skb).
+ * in the socket's drops, then, instructions later, in RcvbufErrors (or
+ * MemErrors, the protocol's memory limit); a bad checksum in InCsumErrors
+ * (net/ipv4/udp.c: __udp_enqueue_schedule_skb, __udp_queue_rcv_skb,
+ * udp_queue_rcv_one_skb).
  */
 import { readFileSync } from 'node:fs';
 

@@ -18,9 +18,8 @@ export interface DropCounts {
   /** The socket's drops (kernel-drops.ts): at its full receive buffer, and of datagrams it discarded (a bad checksum). */
   kernelDrops: number;
   /**
-   * The network namespace's UDP drops at a full buffer (readCapacityDrops()),
-   * read after kernelDrops; null or absent: unknown, and every kernel drop
-   * is taken for one.
+   * The network namespace's UDP drops at a full buffer (readCapacityDrops());
+   * null or absent: unknown, and every kernel drop is taken for one.
    */
   capacityDrops?: number | null;
 }
@@ -50,24 +49,34 @@ export function fullBufferDrops(kernelDrops: number, capacitySinceStart: number 
 export function createOverrunWatch(
   counts: () => DropCounts,
   overrun: (fromMs: number, nowMs: number, dropped: number, counts: DropCounts) => void,
-  /** Datagrams the kernel discarded since the last check for another reason than a full buffer. */
+  /** Datagrams the kernel discarded, found at this check, for another reason than a full buffer. */
   discarded: (count: number) => void = () => {},
+  /**
+   * The namespace's count before the socket was made (its own count begins
+   * with it): read before the bind, or the drops of a start that fell behind
+   * at once would be taken for discarded ones. Absent: at the first check.
+   */
+  capacityBeforeSocket?: number | null,
 ): OverrunWatch {
-  // The namespace's count when the watch began (the socket's own counts begin with the socket).
-  const capacityAtStart = counts().capacityDrops ?? null;
+  let capacityAtStart = capacityBeforeSocket;
   let seen = 0;
   let seenDiscarded = 0;
+  /** The socket's count at the check before (see below). */
+  let kernelBefore = 0;
   // Before the first check: unknown, so from any time.
   let heardAtLastCheckMs = 0;
   return {
     check(nowMs, heardUntilMs) {
       const c = counts();
       const capacity = c.capacityDrops ?? null;
-      const behind = fullBufferDrops(
-        c.kernelDrops,
-        capacity === null || capacityAtStart === null ? null : capacity - capacityAtStart,
-      );
-      const otherwise = c.kernelDrops - behind;
+      if (capacityAtStart === undefined) capacityAtStart = capacity;
+      const sinceStart = capacity === null || capacityAtStart === null ? null : capacity - capacityAtStart;
+      const behind = fullBufferDrops(c.kernelDrops, sinceStart);
+      // The kernel counts a full buffer in the socket's drops, then in the namespace's (kernel-drops.ts): a drop
+      // the socket's count shows may not be in the namespace's read just after. So the discarded are told a
+      // check late, of the socket's count then, which the namespace's has caught up with since.
+      const otherwise = kernelBefore - fullBufferDrops(kernelBefore, sinceStart);
+      kernelBefore = c.kernelDrops;
       if (otherwise > seenDiscarded) {
         discarded(otherwise - seenDiscarded);
         seenDiscarded = otherwise;

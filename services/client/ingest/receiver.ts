@@ -37,6 +37,8 @@ export interface ReceiverOptions {
 }
 
 export interface ReceiverHandlers {
+  /** A batch of datagrams is about to be handled (the monitor looks at its clocks first: clock-steps.ts). */
+  beforeBatch?(): void;
   readable(datagram: Classified): void;
   exception(err: Error): void;
   /**
@@ -183,6 +185,7 @@ function spawnThread(
   let decodedOnMain = 0;
   // Counted as handled only once handled: till then its datagrams hold the watermark back.
   function handleBatch(message: Extract<SocketThreadMessage, { type: 'batch' }>): void {
+    handlers.beforeBatch?.();
     readBatch(message.batch, (datagram) => {
       try {
         // Handed over undecoded by a busy socket thread (decode-split.ts): decoded here.

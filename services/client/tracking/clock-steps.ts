@@ -1,8 +1,9 @@
 /**
  * Steps of the wall clock the monitor judges by (Date.now(): the receive
  * stamps, the deadlines), found by comparing how far it moved between two
- * liveness ticks with how far the monotonic clock did: an NTP step, a
- * clock set by hand, a virtual machine's clock put right after a pause.
+ * looks (before each batch of datagrams is handled, and at each liveness
+ * tick) with how far the monotonic clock did: an NTP step, a clock set by
+ * hand, a virtual machine's clock put right after a pause.
  * A slew (NTP's usual way) never comes near the threshold.
  *
  * A step forward would make every sender look silent for its length, and
