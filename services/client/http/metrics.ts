@@ -189,7 +189,7 @@ export function monitorMetrics(source: MetricsSource): MonitorMetrics {
   );
   total(
     'socket_batches_total',
-    'Batches of datagrams the socket threads handed to the main thread (up to 512 each: few datagrams a batch while it keeps up, full ones while it is behind)',
+    'Batches of datagrams the socket threads handed over and the main thread handled (up to 512 each: few datagrams a batch while it keeps up, full ones while it is behind)',
     source.socketBatches,
   );
   gauge(

@@ -317,7 +317,11 @@ async function run(options: SocketThreadOptions): Promise<void> {
 
   const { statsPort } = options;
   statsPort.on('message', () => {
-    statsPort.postMessage({ loop: loop.read(), queuedBytes } satisfies SocketThreadStats);
+    // The batch being filled counts too: while the main thread is behind it may hold 512 (flush()).
+    statsPort.postMessage({
+      loop: loop.read(),
+      queuedBytes: queuedBytes + fillingBytes,
+    } satisfies SocketThreadStats);
   });
   // It does not keep the thread alive: the socket does.
   statsPort.unref();
