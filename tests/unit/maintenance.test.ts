@@ -180,7 +180,7 @@ describe('silences mark their senders a step at a time', () => {
     expect(maintenance.covering('a-0', T0 + HOUR)).toBeNull();
     expect(failures.count).toBe(1);
     file.db.exec('PRAGMA query_only = 0');
-    // Its row stayed behind: the next start's first tick lets it go.
+    // Its row stayed behind: the next start lets it go (here at its first tick, its clock fixed at T0).
     const next = createMaintenance(
       openSilencesTable(file.db),
       createTracker(TRACKER_OPTIONS),

@@ -1128,7 +1128,8 @@ export function startNotifier(deps: NotifierDeps): Notifier {
       recordBehind.delete(source);
       flaps.forget(source);
       unrecorded.delete(source);
-      // Refused (a full disk): its row stays behind, which nothing reads (a source not tracked has no view).
+      // Refused (a full disk): its row stays behind, read again only if the source comes back (its first
+      // sight tells nothing; a later change is judged against it, as after a lost write: keyFor(), told()).
       recorded(() => notified.delete(source));
     },
     hasTargets: hasWebhooks || config.alertmanagers.length > 0,
