@@ -85,8 +85,8 @@ export function createIngest(deps: IngestDeps): Ingest {
   };
   let nextId = 1;
 
-  function count(reason: ClientExceptionReason): void {
-    stats.exceptions.set(reason, (stats.exceptions.get(reason) ?? 0) + 1);
+  function count(reason: ClientExceptionReason, n = 1): void {
+    stats.exceptions.set(reason, (stats.exceptions.get(reason) ?? 0) + n);
   }
 
   function fromOf(d: Classified): string {
@@ -237,16 +237,16 @@ export function createIngest(deps: IngestDeps): Ingest {
           return rejected(d, d.reason, d.detail, d.text);
       }
     },
-    discardedByKernel(count) {
-      stats.exceptions.set('kernel_discarded', (stats.exceptions.get('kernel_discarded') ?? 0) + count);
+    discardedByKernel(n) {
+      count('kernel_discarded', n);
       if (limiter.allow('kernel_discarded')) {
         logger.warn(
           {
             event: 'exception',
             reason: 'kernel_discarded',
-            detail: `${count} datagrams discarded by the kernel before they were read (a bad UDP checksum, say)`,
+            detail: `${n} datagrams discarded by the kernel before they were read (a bad UDP checksum, say)`,
           },
-          `${count} datagrams discarded by the kernel`,
+          `${n} datagrams discarded by the kernel`,
         );
       }
     },

@@ -17,7 +17,7 @@
 import { randomUUID } from 'node:crypto';
 import { inTurns, mainTurns, type Turns } from '../../shared/turns.js';
 import type { SilencesTable } from '../store/silences.js';
-import { isRefusedWrite, type WriteFailures } from '../store/write-failures.js';
+import type { WriteFailures } from '../store/write-failures.js';
 import type { Sender } from '../tracking/sender.js';
 import type { Tracker } from '../tracking/tracker.js';
 import { activeSilence, type Silence } from './silences.js';
@@ -165,12 +165,7 @@ export function createMaintenance(
       const ended = silences.filter((s) => s.until <= atMs);
       if (ended.length === 0) return [];
       // Refused (a full disk): the rows stay behind, and the next start lets them go as ended.
-      try {
-        table.expire(atMs);
-      } catch (err) {
-        if (!isRefusedWrite(err)) throw err;
-        failures.failed(err);
-      }
+      failures.tried(() => table.expire(atMs));
       silences = silences.filter((s) => s.until > atMs);
       remark();
       return ended;

@@ -31,7 +31,7 @@ import { atomically } from '../store/atomically.js';
 import { type NotifiedRow, openNotifiedTable } from '../store/notified.js';
 import { type LastNotification, type OutboxRow, openOutbox } from '../store/outbox.js';
 import { recoveriesSince } from '../store/recoveries.js';
-import { isRefusedWrite, type WriteFailures } from '../store/write-failures.js';
+import type { WriteFailures } from '../store/write-failures.js';
 import type { SenderState, SenderView, StateChange } from '../tracking/tracker.js';
 import { postAlerts } from './alertmanager.js';
 import { BACKOFF_DEFAULTS, nextAttemptAtMs } from './backoff.js';
@@ -312,22 +312,8 @@ export function startNotifier(deps: NotifierDeps): Notifier {
   const askAgain = (map: Map<string, boolean>, source: string, settling = false): void => {
     map.set(source, settling || map.get(source) === true);
   };
-  /**
-   * Runs a write of the notifications' records: true once it went through.
-   * One the file refused (SQLite's error: a full disk, a read-only volume)
-   * is reported, and false returned for the caller to keep what it wrote;
-   * anything else thrown is a bug, and goes on up.
-   */
-  function recorded(write: () => void): boolean {
-    try {
-      write();
-      return true;
-    } catch (err) {
-      if (!isRefusedWrite(err)) throw err;
-      deps.writeFailures.failed(err);
-      return false;
-    }
-  }
+  /** Runs a write of the notifications' records: false when the file refused it (write-failures.ts). */
+  const recorded = (write: () => void): boolean => deps.writeFailures.tried(write);
   /**
    * A sender the start restored and this run has not heard yet: when to
    * look at it again, as far as the monitor has read (the time it will have

@@ -18,21 +18,38 @@ export interface WriteFailures {
   readonly count: number;
   /** A write was refused: counted, and logged unless a line went out less than a second ago. */
   failed(err: unknown): void;
+  /**
+   * Runs `write`: true once it went through. One the file refused
+   * (isRefusedWrite()) is reported (failed()), and false returned for the
+   * caller to keep what it wrote; anything else thrown is a bug, and goes on up.
+   */
+  tried(write: () => void): boolean;
 }
 
 export function createWriteFailures(logger: Logger, path: string, now: () => number): WriteFailures {
   let count = 0;
   let loggedAtMs = Number.NEGATIVE_INFINITY;
+  function failed(err: unknown): void {
+    count++;
+    const nowMs = now();
+    if (nowMs - loggedAtMs < LINE_EVERY_MS) return;
+    loggedAtMs = nowMs;
+    logger.error({ event: 'store_error', file: path, err }, 'state file write failed; retrying');
+  }
   return {
     get count() {
       return count;
     },
-    failed(err) {
-      count++;
-      const nowMs = now();
-      if (nowMs - loggedAtMs < LINE_EVERY_MS) return;
-      loggedAtMs = nowMs;
-      logger.error({ event: 'store_error', file: path, err }, 'state file write failed; retrying');
+    failed,
+    tried(write) {
+      try {
+        write();
+        return true;
+      } catch (err) {
+        if (!isRefusedWrite(err)) throw err;
+        failed(err);
+        return false;
+      }
     },
   };
 }
